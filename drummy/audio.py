@@ -1,0 +1,147 @@
+"""The one audio reader and the one audio writer.
+
+Every decode in Drummy goes through :func:`load` and every file it writes goes
+through :func:`write`, so bit depths, resampling, headroom and atomicity are
+handled in exactly one place.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import soxr
+
+SR = 44100  # the model rate: every sample in a workspace is mono float32 @ 44.1 kHz
+MAX_SECONDS = 30.0  # a one-shot longer than this is a loop, a song or a mistake
+
+
+class AudioError(Exception):
+    """A file that cannot be used as a drum hit; the message is one line for the user."""
+
+
+def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[np.ndarray, int]:
+    """Decode any file libsndfile reads into float32 (frames, channels) at its own rate.
+
+    Raises AudioError for unreadable, empty, non-finite or absurdly long files.
+    """
+    path = Path(path)
+    try:
+        info = sf.info(str(path))
+    except Exception as e:  # libsndfile raises RuntimeError/LibsndfileError/TypeError
+        raise AudioError(f"not a readable audio file ({_first_line(e)})") from None
+    if info.frames <= 0:
+        raise AudioError("empty audio (0 samples)")
+    if info.samplerate <= 0:
+        raise AudioError("invalid sample rate")
+    seconds = info.frames / info.samplerate
+    if seconds > max_seconds:
+        raise AudioError(f"too long for a one-shot ({seconds:.0f} s > {max_seconds:.0f} s)")
+    try:
+        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    except Exception as e:
+        raise AudioError(f"cannot decode audio ({_first_line(e)})") from None
+    if data.size == 0:
+        raise AudioError("empty audio (0 samples)")
+    if not np.all(np.isfinite(data)):
+        raise AudioError("audio contains NaN or infinite values")
+    return data, rate
+
+
+def to_mono(data: np.ndarray) -> np.ndarray:
+    """(frames, channels) -> (frames,) by averaging channels."""
+    return data.mean(axis=1) if data.ndim == 2 else data
+
+
+def resample(y: np.ndarray, sr_in: int, sr_out: int = SR) -> np.ndarray:
+    """Band-limited resampling (soxr, high quality); a no-op when rates match."""
+    if sr_in == sr_out:
+        return y.astype(np.float32, copy=False)
+    return soxr.resample(y, sr_in, sr_out, quality="HQ").astype(np.float32)
+
+
+def trim_leading_silence(y: np.ndarray, threshold_db: float = -50.0, pre_samples: int = 32) -> np.ndarray:
+    """Drop everything before the first sample within threshold_db of the peak.
+
+    Keeps a few samples of pre-roll so the attack transient is never cut.
+    """
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak == 0.0:
+        return y
+    above = np.flatnonzero(np.abs(y) >= peak * 10 ** (threshold_db / 20))
+    start = max(int(above[0]) - pre_samples, 0)
+    return y[start:]
+
+
+def load(path: str | os.PathLike, sr: int = SR, trim: bool = True,
+         max_seconds: float = MAX_SECONDS) -> np.ndarray:
+    """Read a file as a mono float32 one-shot at `sr`: (samples,).
+
+    Raises AudioError for files that are broken, empty, silent, non-finite or too long.
+    """
+    return load_with_rate(path, sr, trim, max_seconds)[0]
+
+
+def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True,
+                   max_seconds: float = MAX_SECONDS) -> tuple[np.ndarray, int]:
+    """:func:`load`, also returning the file's own sample rate."""
+    data, rate = decode(path, max_seconds=max_seconds)
+    y = resample(to_mono(data), rate, sr)
+    if float(np.max(np.abs(y))) < 10 ** (-80 / 20):
+        raise AudioError("silent (peak below -80 dBFS)")
+    return (trim_leading_silence(y) if trim else y), rate
+
+
+def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
+            fade_ms: float = 5.0, remove_dc: bool = True) -> np.ndarray:
+    """Make audio safe to ship: DC removed, short fade-out, peak set to peak_db.
+
+    Works on (samples,) or (samples, channels). peak_db=None keeps the level but
+    still guarantees no sample reaches full scale.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    if not np.all(np.isfinite(y)):
+        raise AudioError("refusing to write NaN or infinite audio")
+    if remove_dc:
+        y = y - y.mean(axis=0, keepdims=True)
+    n_fade = min(int(sr * fade_ms / 1000), y.shape[0])
+    if n_fade > 0:
+        ramp = np.cos(np.linspace(0, np.pi / 2, n_fade)) ** 2
+        y[-n_fade:] *= ramp if y.ndim == 1 else ramp[:, None]
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if peak > 0:
+        target = 10 ** (peak_db / 20) if peak_db is not None else min(peak, 10 ** (-0.1 / 20))
+        y = y * (target / peak)
+    return y.astype(np.float32)
+
+
+def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
+          fade_ms: float = 5.0, subtype: str = "PCM_24") -> Path:
+    """Write audio atomically (temp file + rename) as 24-bit WAV by default.
+
+    y is (samples,) or (samples, channels) float. See :func:`prepare` for the
+    level and fade handling. Returns the path written.
+    """
+    path = Path(path)
+    y = prepare(y, sr=sr, peak_db=peak_db, fade_ms=fade_ms)
+    fmt = {".wav": "WAV", ".flac": "FLAC", ".aiff": "AIFF", ".aif": "AIFF", ".ogg": "OGG"}.get(
+        path.suffix.lower(), "WAV")
+    if fmt == "OGG":
+        subtype = "VORBIS"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    os.close(fd)
+    try:
+        sf.write(tmp, y, sr, subtype=subtype, format=fmt)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _first_line(e: Exception) -> str:
+    text = str(e).strip().splitlines()
+    return text[0][:120] if text else type(e).__name__

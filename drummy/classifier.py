@@ -1,0 +1,124 @@
+"""The drum-type classifier: a small CNN over log-mels.
+
+It labels untagged samples and its embedding is the feature space of Drummy's
+quality metrics (Fréchet distance, diversity, memorisation).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from . import features
+
+
+class ModelError(Exception):
+    """A missing or unusable model; one line for the user."""
+
+
+@dataclass
+class ClassifierConfig:
+    classes: list[str] = field(default_factory=list)  # drum types, index = logit
+    n_mels: int = features.MEL.n_mels                   # input height
+    frames: int = features.MEL.frames                   # input width (~1 s)
+    channels: tuple[int, ...] = (16, 32, 64, 64)        # conv widths, one block (conv, BN, GELU, pool /2) each
+    dropout: float = 0.3
+    db_offset: float = 40.0                             # input scaling: (dB + offset) / scale
+    db_scale: float = 40.0
+    mel_config: dict = field(default_factory=features.MEL.to_dict)  # the features it was trained on
+
+    @property
+    def embed_dim(self) -> int:
+        # Time is pooled away, frequency is kept: where the energy sits (sub, body,
+        # air) is what tells a kick from a hat.
+        return 2 * self.channels[-1] * (self.n_mels >> len(self.channels))
+
+
+class DrumClassifier(nn.Module):
+    def __init__(self, cfg: ClassifierConfig):
+        super().__init__()
+        self.cfg = cfg
+        blocks, c_in = [], 1
+        for c in cfg.channels:
+            blocks += [nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.GELU(),
+                       nn.MaxPool2d(2)]
+            c_in = c
+        self.body = nn.Sequential(*blocks)
+        self.drop = nn.Dropout(cfg.dropout)
+        self.head = nn.Linear(cfg.embed_dim, len(cfg.classes))
+
+    def embed(self, mel: torch.Tensor) -> torch.Tensor:
+        """(B, n_mels, frames) dB -> (B, embed_dim)."""
+        x = ((mel + self.cfg.db_offset) / self.cfg.db_scale).unsqueeze(1)  # (B, 1, M, T)
+        h = self.body(x)                                                    # (B, C, M/16, T/16)
+        h = torch.cat([h.mean(dim=3), h.amax(dim=3)], dim=1)                # (B, 2C, M/16)
+        return h.flatten(1)                                                 # (B, embed_dim)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        """(B, n_mels, frames) dB -> logits (B, n_classes)."""
+        return self.head(self.drop(self.embed(mel)))
+
+
+def save(model: DrumClassifier, path: str | Path, metrics: dict | None = None) -> None:
+    """safetensors weights with the config in their metadata, plus a readable JSON
+    beside them; both written atomically."""
+    from .library import atomic_write_json  # one atomic-file helper for the project
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cfg = json.dumps(asdict(model.cfg))
+    tmp = path.with_name(f".{path.name}.tmp")
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp),
+              metadata={"config": cfg, "kind": "drummy.classifier"})
+    tmp.replace(path)
+    atomic_write_json(path.with_suffix(".json"), {"config": asdict(model.cfg), "metrics": metrics or {}})
+
+
+def load(path: str | Path) -> DrumClassifier:
+    """Rebuild a classifier from its safetensors file (no pickles involved)."""
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"no trained classifier at {path}; run `drummy train classifier` first")
+    from safetensors import safe_open
+    try:
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata() or {}
+        raw = json.loads(meta["config"])
+        raw["channels"] = tuple(raw["channels"])
+        cfg = ClassifierConfig(**raw)
+        model = DrumClassifier(cfg)
+        model.load_state_dict(load_file(str(path)))
+    except (KeyError, ValueError, TypeError, RuntimeError) as e:
+        raise ModelError(f"{path} is not a Drummy classifier ({str(e)[:100]})") from None
+    if cfg.mel_config != features.MEL.to_dict():
+        raise ModelError(f"{path} was trained on other features; retrain it")
+    return model.eval()
+
+
+@torch.no_grad()
+def predict(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Class probabilities for log-mels (N, n_mels, frames): (N, n_classes)."""
+    model.eval()
+    out = [F.softmax(model(torch.from_numpy(mels[i:i + batch])), dim=1).numpy()
+           for i in range(0, len(mels), batch)]
+    return np.concatenate(out) if out else np.zeros((0, len(model.cfg.classes)), np.float32)
+
+
+@torch.no_grad()
+def embed(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Embeddings for log-mels (N, n_mels, frames): (N, embed_dim)."""
+    model.eval()
+    out = [model.embed(torch.from_numpy(mels[i:i + batch])).numpy() for i in range(0, len(mels), batch)]
+    return np.concatenate(out) if out else np.zeros((0, model.cfg.embed_dim), np.float32)
+
+
+def classify_audio(model: DrumClassifier, ys: list[np.ndarray]) -> np.ndarray:
+    """Class probabilities for mono 44.1 kHz hits: (N, n_classes)."""
+    mels = np.stack([features.log_mel(y) for y in ys]) if ys else np.zeros(
+        (0, model.cfg.n_mels, model.cfg.frames), np.float32)
+    return predict(model, mels)

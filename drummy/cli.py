@@ -1,0 +1,172 @@
+"""The `drummy` command line: parse, call a library function, print.
+
+Errors a user can cause are printed as one line (`drummy: error: ...`) with a
+non-zero exit status, never as a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .library import DEFAULT_WORKSPACE
+
+
+def _ws_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-w", "--workspace", type=Path, default=DEFAULT_WORKSPACE,
+                   help=f"workspace folder (default: ./{DEFAULT_WORKSPACE})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="drummy", description="Grow new drum sounds from the samples you own.")
+    sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("starter-kit", help="synthesise the built-in labelled starter kit into a folder")
+    p.add_argument("outdir", type=Path)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--per-class", type=int, default=40, help="hits per drum type (default 40)")
+
+    p = sub.add_parser("ingest", help="add sample folders, files, Hydrogen kits or .sfz kits to the library")
+    p.add_argument("paths", nargs="+", type=Path)
+    _ws_arg(p)
+    p.add_argument("--auto-label", action="store_true", help="label unknown samples with the trained classifier")
+    p.add_argument("--min-confidence", type=float, default=0.5)
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+
+    p = sub.add_parser("library", help="show drum types, tags, counts and skipped files")
+    _ws_arg(p)
+    p.add_argument("--json", action="store_true", help="machine-readable output, one entry per sample")
+
+    p = sub.add_parser("train", help="train a model on the workspace's library")
+    p.add_argument("model", choices=["classifier"])
+    _ws_arg(p)
+    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--steps", type=int, default=None, help="stop after N optimiser steps")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("classify", help="print the drum type of audio files")
+    p.add_argument("paths", nargs="+", type=Path)
+    _ws_arg(p)
+    p.add_argument("--json", action="store_true")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from .audio import AudioError
+    from .kits import KitError
+    from .library import LibraryError
+    try:
+        from .classifier import ModelError
+    except ImportError:  # torch missing: only model commands need it
+        ModelError = LibraryError  # type: ignore
+    try:
+        return COMMANDS[args.cmd](args) or 0
+    except (LibraryError, AudioError, KitError, ModelError) as e:
+        print(f"drummy: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("drummy: interrupted (work done so far is saved; run the same command to resume)", file=sys.stderr)
+        return 130
+
+
+def cmd_starter_kit(args) -> None:
+    from .starter import write_starter_kit
+    paths = write_starter_kit(args.outdir, seed=args.seed, per_class=args.per_class, progress=True)
+    print(f"wrote {len(paths)} hits to {args.outdir}")
+
+
+def cmd_ingest(args) -> None:
+    from .library import Workspace
+    ws = Workspace(args.workspace)
+    r = ws.ingest(args.paths, jobs=args.jobs)
+    print(f"added {r.added}, duplicates {r.duplicates}, unchanged {r.unchanged}, skipped {len(r.skipped)}"
+          f" -> {len(ws.samples)} samples in {ws.root}")
+    for path, reason in r.skipped:
+        print(f"  skipped {path}: {reason}")
+    if args.auto_label:
+        from .train import auto_label
+        changed = auto_label(ws, args.min_confidence)
+        print(f"auto-labelled {len(changed)} samples")
+        for s, t, c in changed:
+            print(f"  {s.path}: {t} ({c:.0%}, predicted)")
+
+
+def cmd_library(args) -> None:
+    from .library import Workspace
+    ws = Workspace(args.workspace)
+    if not ws.manifest_path.exists():
+        from .library import LibraryError
+        raise LibraryError(f"no library in {ws.root}; run `drummy ingest FOLDER -w {ws.root}` first")
+    s = ws.summary()
+    if args.json:
+        print(json.dumps(s, indent=1, ensure_ascii=False))
+        return
+    print(f"{s['samples']} samples in {s['workspace']} ({s['predicted']} with predicted types)")
+    print("types: " + ", ".join(f"{t} {n}" for t, n in s["types"].items()))
+    top = list(s["tags"].items())[:30]
+    print("tags:  " + ", ".join(f"{t} {n}" for t, n in top) + (" …" if len(s["tags"]) > 30 else ""))
+    if s["skipped"]:
+        print(f"skipped {len(s['skipped'])} files:")
+        for item in s["skipped"]:
+            print(f"  {item['path']}: {item['reason']}")
+
+
+def cmd_train(args) -> None:
+    from .library import Workspace
+    from .train import TrainConfig, train_classifier
+    ws = Workspace(args.workspace)
+    cfg = TrainConfig(seed=args.seed, max_steps=args.steps)
+    if args.epochs:
+        cfg.epochs = args.epochs
+    m = train_classifier(ws, cfg)
+    print(f"classifier: {m['train_samples']} training samples, {m['val_samples']} held out "
+          f"({len(m.get('val_groups', []))} kits/folders)")
+    if "val_accuracy" in m:
+        print(f"validation accuracy {m['val_accuracy']:.1%} (balanced {m['val_balanced_accuracy']:.1%})")
+        print("  " + ", ".join(f"{c} {a:.0%}" for c, a in m["per_class"].items()))
+    from .train import classifier_path
+    print(f"saved {classifier_path(ws)}")
+
+
+def cmd_classify(args) -> None:
+    from . import audio
+    from . import classifier as clf
+    from .library import AUDIO_EXTENSIONS, LibraryError, Workspace
+    from .train import classifier_path
+    model = clf.load(classifier_path(Workspace(args.workspace)))
+    files: list[Path] = []
+    for p in args.paths:
+        if not p.exists():
+            raise LibraryError(f"no such file or folder: {p}")
+        files += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS) if p.is_dir() else [p]
+    results, ys, ok = [], [], []
+    for f in files:
+        try:
+            ys.append(audio.load(f))
+            ok.append(f)
+        except audio.AudioError as e:
+            results.append({"path": str(f), "error": str(e)})
+    probs = clf.classify_audio(model, ys)
+    for f, p in zip(ok, probs):
+        order = p.argsort()[::-1]
+        results.append({"path": str(f), "type": model.cfg.classes[order[0]],
+                        "probabilities": {model.cfg.classes[i]: round(float(p[i]), 4) for i in order}})
+    if args.json:
+        print(json.dumps(results, indent=1))
+        return
+    for r in results:
+        if "error" in r:
+            print(f"{r['path']}: skipped ({r['error']})")
+        else:
+            top = list(r["probabilities"].items())[:3]
+            print(f"{r['path']}: {r['type']}  (" + ", ".join(f"{t} {p:.0%}" for t, p in top) + ")")
+
+
+COMMANDS = {"starter-kit": cmd_starter_kit, "ingest": cmd_ingest, "library": cmd_library,
+            "train": cmd_train, "classify": cmd_classify}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

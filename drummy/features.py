@@ -1,0 +1,154 @@
+"""Features of a one-shot: a fixed-size log-mel image for the models, and the
+descriptors a producer reads (level, attack, decay, brightness, noisiness, pitch).
+
+Everything here is pure: arrays in, arrays out. The workspace cache lives in
+`library.py`.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import librosa
+import numpy as np
+
+from .audio import SR
+
+
+@dataclass(frozen=True)
+class MelConfig:
+    sr: int = SR            # Hz
+    seconds: float = 1.0    # the first second holds the identity of a drum hit
+    n_fft: int = 2048       # 46 ms window @ 44.1 kHz
+    hop: int = 512          # 11.6 ms hop
+    n_mels: int = 64
+    fmin: float = 20.0
+    fmax: float = 20000.0
+    floor_db: float = -80.0  # log-mels are clipped here (relative to full scale)
+
+    @property
+    def frames(self) -> int:
+        return 1 + int(self.seconds * self.sr) // self.hop
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+MEL = MelConfig()
+
+# name -> one line of documentation. The order is the column order of `descriptors()`.
+DESCRIPTORS: dict[str, str] = {
+    "peak_db": "loudest sample, dBFS",
+    "rms_db": "RMS level over the sounding part (until -60 dB), dBFS",
+    "attack_ms": "time from the onset to the envelope's peak, ms (small = snappy)",
+    "decay_ms": "time from the envelope's peak until it falls 40 dB below it, ms (length of the tail)",
+    "centroid_hz": "energy-weighted spectral centroid, Hz (brightness)",
+    "flatness": "energy-weighted spectral flatness, 0 = pure tone .. 1 = white noise (noisiness)",
+    "pitch_hz": "dominant pitch of the body between 30 Hz and 1 kHz, Hz; NaN when the hit has none",
+    "low_high_db": "energy below 200 Hz over energy above 5 kHz, dB (positive = bassy, negative = airy)",
+    "duration_s": "length after trimming leading silence, seconds",
+}
+DESCRIPTOR_NAMES = tuple(DESCRIPTORS)
+
+_mel_basis_cache: dict[MelConfig, np.ndarray] = {}
+
+
+def _mel_basis(cfg: MelConfig) -> np.ndarray:
+    if cfg not in _mel_basis_cache:
+        _mel_basis_cache[cfg] = librosa.filters.mel(sr=cfg.sr, n_fft=cfg.n_fft, n_mels=cfg.n_mels,
+                                                    fmin=cfg.fmin, fmax=cfg.fmax)
+    return _mel_basis_cache[cfg]
+
+
+def fit_length(y: np.ndarray, n: int) -> np.ndarray:
+    """Crop or zero-pad (samples,) to exactly n samples."""
+    return y[:n] if len(y) >= n else np.pad(y, (0, n - len(y)))
+
+
+def log_mel(y: np.ndarray, cfg: MelConfig = MEL) -> np.ndarray:
+    """Log-mel of the first cfg.seconds of a hit: (n_mels, frames) float32 in dB,
+    absolute (a quiet hit looks quiet), clipped at cfg.floor_db."""
+    y = fit_length(np.asarray(y, np.float32), int(cfg.seconds * cfg.sr))
+    spec = np.abs(librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop, center=True)) ** 2
+    mel = _mel_basis(cfg) @ spec  # (n_mels, frames)
+    db = 10 * np.log10(np.maximum(mel, 1e-12)) - 10 * np.log10(cfg.n_fft / 4)  # ~0 dB for a full-scale sine
+    return np.maximum(db, cfg.floor_db).astype(np.float32)
+
+
+def envelope(y: np.ndarray, sr: int = SR, hop: int = 64) -> np.ndarray:
+    """RMS envelope with a 1.5 ms hop: (frames,)."""
+    n = len(y) // hop
+    if n == 0:
+        return np.sqrt(np.mean(y ** 2, keepdims=True))
+    frames = y[: n * hop].reshape(n, hop)
+    return np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
+
+
+def descriptors(y: np.ndarray, sr: int = SR) -> np.ndarray:
+    """The DESCRIPTORS of a mono hit, in order: (len(DESCRIPTORS),) float32."""
+    y = np.asarray(y, np.float64)
+    peak = float(np.max(np.abs(y))) + 1e-12
+    hop = 64
+    env = envelope(y, sr, hop)
+    i_peak = int(np.argmax(env))
+    env_peak = env[i_peak] + 1e-12
+    # Attack: from the first frame above 10% of the peak to the peak itself.
+    i_on = int(np.flatnonzero(env >= 0.1 * env_peak)[0])
+    attack_ms = (i_peak - i_on) * hop / sr * 1000
+    above40 = np.flatnonzero(env >= env_peak * 10 ** (-40 / 20))
+    decay_ms = (above40[-1] - i_peak + 1) * hop / sr * 1000
+    above60 = np.flatnonzero(env >= env_peak * 10 ** (-60 / 20))
+    sounding = y[: max((above60[-1] + 1) * hop, hop)]
+    rms = float(np.sqrt(np.mean(sounding ** 2))) + 1e-12
+
+    # Spectral shape over the first 1.5 s, weighted by frame energy.
+    seg = y[: int(1.5 * sr)].astype(np.float32)
+    S = np.abs(librosa.stft(fit_length(seg, max(len(seg), 2048)), n_fft=2048, hop_length=512)) + 1e-10
+    power = S ** 2
+    freqs = librosa.fft_frequencies(sr=sr, n_fft=2048)
+    w = power.sum(axis=0)
+    w = w / (w.sum() + 1e-20)
+    centroid = float(np.sum(w * (freqs @ power) / power.sum(axis=0)))
+    flat = np.exp(np.mean(np.log(power), axis=0)) / np.mean(power, axis=0)
+    flatness = float(np.sum(w * flat))
+    spectrum = power.sum(axis=1)
+    low = spectrum[freqs < 200].sum() + 1e-20
+    high = spectrum[freqs > 5000].sum() + 1e-20
+    low_high_db = float(np.clip(10 * np.log10(low / high), -60, 60))
+
+    return np.array([
+        20 * np.log10(peak),
+        20 * np.log10(rms),
+        attack_ms,
+        decay_ms,
+        centroid,
+        flatness,
+        pitch(y, sr),
+        low_high_db,
+        len(y) / sr,
+    ], dtype=np.float32)
+
+
+def pitch(y: np.ndarray, sr: int = SR, fmin: float = 30.0, fmax: float = 1000.0,
+          prominence_db: float = 12.0) -> float:
+    """Pitch of a hit's body: the strongest spectral peak in [fmin, fmax] over the
+    first 400 ms after the attack, if it stands prominence_db above the band's
+    median; else NaN (noise-like hits such as hats have no pitch)."""
+    start = int(0.005 * sr)
+    seg = np.asarray(y[start: start + int(0.4 * sr)], np.float64)
+    if len(seg) < 1024:
+        return float("nan")
+    n_fft = 1 << 15  # 1.3 Hz bins: kick fundamentals need fine resolution
+    spec = np.abs(np.fft.rfft(seg * np.hanning(len(seg)), n=n_fft))
+    freqs = np.fft.rfftfreq(n_fft, 1 / sr)
+    band = (freqs >= fmin) & (freqs <= fmax)
+    mags = spec[band]
+    if mags.max() <= 0:
+        return float("nan")
+    i = int(np.argmax(mags))
+    if 20 * np.log10(mags[i] / (np.median(mags) + 1e-20)) < prominence_db:
+        return float("nan")
+    # Noise with a low-frequency tilt also has a "peak": demand that the band holds
+    # a real share of the hit's energy.
+    if np.sum(mags ** 2) < 0.2 * np.sum(spec ** 2):
+        return float("nan")
+    return float(freqs[band][i])

@@ -1,0 +1,166 @@
+"""Labels: turning folder names, file names, kit instrument names and GM notes into
+one drum type plus free tags.
+
+`kick/808/Boom 1.wav` -> type "kick", tags ["808", "boom"].
+"""
+from __future__ import annotations
+
+import re
+from pathlib import PurePath
+
+# The drum types Drummy knows; "unknown" is used when nothing matches.
+TYPES = ("kick", "snare", "clap", "hihat", "open hat", "tom", "cymbal", "perc")
+UNKNOWN = "unknown"
+
+# When one name mentions several types ("Snare Rimshot", "Hi Hat Open"), the first
+# type in this order wins.
+_PRIORITY = ("open hat", "hihat", "clap", "snare", "kick", "tom", "cymbal", "perc")
+
+# Normalised phrase -> drum type. Phrases are matched on whole words, longest first.
+SYNONYMS: dict[str, str] = {
+    # kick
+    "kick": "kick", "kik": "kick", "kck": "kick", "bd": "kick", "bassdrum": "kick",
+    "bass drum": "kick", "kick drum": "kick", "kickdrum": "kick",
+    # snare
+    "snare": "snare", "sd": "snare", "sn": "snare", "snr": "snare", "snare drum": "snare",
+    "snaredrum": "snare",
+    # clap
+    "clap": "clap", "cp": "clap", "handclap": "clap", "hand clap": "clap", "claps": "clap",
+    # closed hats (pedal hats sound closed)
+    "hihat": "hihat", "hi hat": "hihat", "hh": "hihat", "hat": "hihat", "hats": "hihat",
+    "closed hat": "hihat", "closed hh": "hihat", "chh": "hihat", "ch": "hihat",
+    "closed hihat": "hihat", "pedal hh": "hihat", "pedal hat": "hihat", "hi hats": "hihat",
+    # open hats
+    "oh": "open hat", "ohh": "open hat", "open hat": "open hat", "open hh": "open hat",
+    "open hihat": "open hat", "openhat": "open hat",
+    # toms
+    "tom": "tom", "toms": "tom", "floor tom": "tom", "lt": "tom", "mt": "tom", "ht": "tom",
+    "tomtom": "tom",
+    # cymbals
+    "cymbal": "cymbal", "cym": "cymbal", "crash": "cymbal", "ride": "cymbal", "china": "cymbal",
+    "splash": "cymbal", "cymbals": "cymbal",
+    # everything else you hit
+    "perc": "perc", "percussion": "perc", "cowbell": "perc", "conga": "perc", "bongo": "perc",
+    "shaker": "perc", "tambourine": "perc", "tamb": "perc", "clave": "perc", "claves": "perc",
+    "woodblock": "perc", "wood block": "perc", "rim": "perc", "rimshot": "perc",
+    "side stick": "perc", "sidestick": "perc", "stick": "perc", "djembe": "perc",
+    "cajon": "perc", "maraca": "perc", "maracas": "perc", "triangle": "perc", "agogo": "perc",
+    "guiro": "perc", "cabasa": "perc", "timbale": "perc", "timbales": "perc", "snap": "perc",
+    "finger snaps": "perc", "snaps": "perc", "block": "perc",
+}
+# Words that turn a hat into an open hat when they appear with one.
+_OPEN_WORDS = {"open", "opened", "op", "semiopen", "semi open", "half open"}
+
+# General MIDI percussion key map (channel 10) -> drum type.
+GM_NOTES: dict[int, str] = {
+    35: "kick", 36: "kick", 37: "perc", 38: "snare", 39: "clap", 40: "snare",
+    41: "tom", 42: "hihat", 43: "tom", 44: "hihat", 45: "tom", 46: "open hat", 47: "tom",
+    48: "tom", 49: "cymbal", 50: "tom", 51: "cymbal", 52: "cymbal", 53: "cymbal",
+    54: "perc", 55: "cymbal", 56: "perc", 57: "cymbal", 58: "perc", 59: "cymbal",
+    **{n: "perc" for n in range(60, 82)},
+}
+# The note we write for each type when exporting kits or MIDI.
+GM_NOTE_OF_TYPE = {"kick": 36, "snare": 38, "clap": 39, "hihat": 42, "open hat": 46,
+                   "tom": 45, "cymbal": 49, "perc": 56, UNKNOWN: 60}
+
+_NOTE_NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
+
+
+def normalise(text: str) -> str:
+    """Lower-case, split camelCase and letter/digit runs, turn separators into
+    single spaces, and drop numbering: "Snare_01" and "snare-1" -> "snare",
+    "BassDrum" -> "bass drum", "808" stays "808"."""
+    text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)       # camelCase
+    text = text.lower()
+    text = re.sub(r"(?<![a-z])v\d+(?![a-z\d])", " ", text)  # version markers: v2
+    text = re.sub(r"[_\-.,+()\[\]{}#&'\"!/\\:;]+", " ", text)
+    text = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", text)  # snare1 -> snare 1
+    words = [w for w in text.split() if w and not _is_numbering(w)]
+    return " ".join(words)
+
+
+def _is_numbering(word: str) -> bool:
+    # Bare short numbers and version markers are numbering; 808/909/606-style
+    # numbers (3+ digits, not zero-padded) are machine names and stay as tags.
+    if re.fullmatch(r"v?\d{1,2}|0\d+|\d+(st|nd|rd|th)?|x\d+", word):
+        return not re.fullmatch(r"[1-9]\d{2,}", word)
+    return False
+
+
+def type_of(text: str) -> str | None:
+    """The drum type a single name mentions, or None. `text` may be raw."""
+    norm = normalise(text)
+    words = norm.split()
+    found: set[str] = set()
+    for n in (3, 2, 1):
+        for i in range(len(words) - n + 1):
+            phrase = " ".join(words[i:i + n])
+            if phrase in SYNONYMS:
+                found.add(SYNONYMS[phrase])
+    if not found:  # glued or plural words: "tomhi", "kicks", "snares"
+        for w in words:
+            for syn, t in SYNONYMS.items():
+                if len(syn) >= 3 and " " not in syn and w.startswith(syn) and len(w) <= len(syn) + 3:
+                    found.add(t)
+    if "hihat" in found and (set(words) & _OPEN_WORDS or any(p in norm for p in _OPEN_WORDS)):
+        found.add("open hat")
+    for t in _PRIORITY:
+        if t in found:
+            return t
+    return None
+
+
+def _phrases_of_type(norm: str) -> set[str]:
+    return {p for p in SYNONYMS if re.search(rf"(?<!\S){re.escape(p)}(?!\S)", norm)}
+
+
+def tags_of(text: str) -> list[str]:
+    """Free tags from a name: the whole normalised name when it is not just a drum
+    type (a folder "boom bap" is one tag), else its leftover words."""
+    norm = normalise(text)
+    if not norm:
+        return []
+    if type_of(norm) is None:
+        return [norm]
+    rest = norm
+    for p in sorted(_phrases_of_type(norm), key=len, reverse=True):
+        rest = re.sub(rf"(?<!\S){re.escape(p)}(?!\S)", " ", rest)
+    return [w for w in rest.split() if w not in _OPEN_WORDS and len(w) > 1]
+
+
+def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
+    """(type, tags) from names ordered general -> specific (folders, then the file
+    stem). The most specific name that mentions a type decides the type."""
+    drum_type = UNKNOWN
+    tags: list[str] = []
+    for name in names:
+        t = type_of(name)
+        if t is not None:
+            drum_type = t
+        for tag in tags_of(name):
+            if tag not in tags:
+                tags.append(tag)
+    return drum_type, tags
+
+
+def labels_from_path(relpath: str | PurePath) -> tuple[str, list[str]]:
+    """(type, tags) for a file path relative to the library root."""
+    p = PurePath(relpath)
+    return labels_from_names([*p.parent.parts, p.stem])
+
+
+def type_of_note(note: int) -> str:
+    """Drum type of a General MIDI percussion note (unknown outside the map)."""
+    return GM_NOTES.get(int(note), UNKNOWN)
+
+
+def parse_note(text: str) -> int:
+    """A MIDI note number from "36", "c1", "C#3" or "db2" (SFZ convention: c4 = 60)."""
+    text = text.strip().lower()
+    if re.fullmatch(r"-?\d+", text):
+        return int(text)
+    m = re.fullmatch(r"([a-g])([#b]?)(-?\d+)", text)
+    if not m:
+        raise ValueError(f"not a note: {text!r}")
+    semis = _NOTE_NAMES[m.group(1)] + {"#": 1, "b": -1, "": 0}[m.group(2)]
+    return (int(m.group(3)) + 1) * 12 + semis

@@ -1,0 +1,345 @@
+"""The sample library of a workspace: ingesting folders and kits, labels, the
+content-addressed audio store and the feature cache.
+
+Workspace layout (all written atomically; an interrupted ingest resumes):
+    library.json         samples by content hash, the file index, skipped files
+    audio/<hash>.wav     the trimmed mono 44.1 kHz float audio of each sample
+    features.safetensors log-mels and descriptors, keyed by hash
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+from safetensors import safe_open
+from safetensors.numpy import load_file, save_file
+from tqdm import tqdm
+
+from . import audio, features
+from .kits import KitError, KitSample, read_hydrogen, read_sfz
+from .labels import UNKNOWN, labels_from_path
+
+AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3"}
+DEFAULT_WORKSPACE = Path("drummy-work")
+
+
+class LibraryError(Exception):
+    """A user-facing problem with a workspace or an ingest; one line."""
+
+
+@dataclass
+class Sample:
+    """One distinct sound in the library (identical audio is stored once)."""
+    hash: str
+    path: str                  # the first original path it was found at
+    drum_type: str
+    tags: list[str]
+    kit: str                   # the kit, or the folder root it came from
+    group: str                 # unit of the validation split: kit, or folder
+    duration: float            # seconds after trimming
+    source_rate: int           # Hz of the original file
+    predicted: bool = False    # drum_type came from the classifier
+    confidence: float | None = None
+    also_at: list[str] = field(default_factory=list)
+
+
+@dataclass
+class IngestReport:
+    added: int = 0
+    duplicates: int = 0
+    unchanged: int = 0
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write a file so that readers see the old or the new version, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj) -> None:
+    atomic_write_bytes(path, json.dumps(obj, indent=1, ensure_ascii=False).encode())
+
+
+class Workspace:
+    """A folder holding one library, its features and its models."""
+
+    def __init__(self, root: str | Path = DEFAULT_WORKSPACE):
+        self.root = Path(root)
+        self.samples: dict[str, Sample] = {}
+        self.files: dict[str, dict] = {}  # original path -> {size, mtime, hash | reason}
+        if self.manifest_path.exists():
+            try:
+                data = json.loads(self.manifest_path.read_text())
+                self.samples = {h: Sample(**s) for h, s in data["samples"].items()}
+                self.files = data["files"]
+            except (ValueError, KeyError, TypeError) as e:
+                raise LibraryError(f"{self.manifest_path} is damaged ({e}); delete the workspace and ingest again")
+        self._features: dict[str, np.ndarray] | None = None
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.root / "library.json"
+
+    @property
+    def features_path(self) -> Path:
+        return self.root / "features.safetensors"
+
+    def audio_path(self, h: str) -> Path:
+        return self.root / "audio" / f"{h}.wav"
+
+    def ensure_writable(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as e:
+            raise LibraryError(f"workspace {self.root} is not writable ({e.strerror})") from None
+
+    def save(self) -> None:
+        atomic_write_json(self.manifest_path, {
+            "version": 1,
+            "samples": {h: asdict(s) for h, s in self.samples.items()},
+            "files": self.files,
+        })
+
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        return [(p, f["reason"]) for p, f in sorted(self.files.items()) if f.get("reason")]
+
+    def require_samples(self) -> list[Sample]:
+        if not self.samples:
+            raise LibraryError(f"the library in {self.root} is empty; run `drummy ingest FOLDER -w {self.root}` first")
+        return list(self.samples.values())
+
+    def load_audio(self, h: str) -> np.ndarray:
+        return audio.load(self.audio_path(h), trim=False)
+
+    # --- features -----------------------------------------------------------------
+    def _load_features(self) -> dict[str, np.ndarray]:
+        if self._features is None:
+            self._features = {}
+            if self.features_path.exists():
+                raw = load_file(str(self.features_path))
+                with safe_open(str(self.features_path), "np") as f:  # hashes in row order
+                    meta = f.metadata() or {}
+                if json.loads(meta.get("mel_config", "{}")) == features.MEL.to_dict():
+                    for i, h in enumerate(json.loads(meta["hashes"])):
+                        self._features[h] = (raw["mel"][i], raw["desc"][i])
+        return self._features
+
+    def _save_features(self) -> None:
+        feats = self._load_features()
+        hashes = sorted(feats)
+        mel = np.stack([feats[h][0] for h in hashes]) if hashes else np.zeros((0, features.MEL.n_mels, features.MEL.frames), np.float32)
+        desc = np.stack([feats[h][1] for h in hashes]) if hashes else np.zeros((0, len(features.DESCRIPTORS)), np.float32)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".features.")
+        os.close(fd)
+        try:
+            save_file({"mel": mel, "desc": desc}, tmp, metadata={
+                "hashes": json.dumps(hashes),
+                "mel_config": json.dumps(features.MEL.to_dict()),
+                "descriptors": json.dumps(list(features.DESCRIPTORS)),
+            })
+            os.replace(tmp, self.features_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def features(self, hashes: Iterable[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(log-mels (N, n_mels, frames), descriptors (N, D)) for the given samples
+        (all, sorted by hash, by default); computes and caches what is missing."""
+        feats = self._load_features()
+        hashes = sorted(self.samples) if hashes is None else list(hashes)
+        missing = [h for h in hashes if h not in feats]
+        for h in tqdm(missing, desc="features", unit="hit", disable=len(missing) < 50):
+            y = self.load_audio(h)
+            feats[h] = (features.log_mel(y), features.descriptors(y))
+        if missing:
+            self._save_features()
+        if not hashes:
+            return (np.zeros((0, features.MEL.n_mels, features.MEL.frames), np.float32),
+                    np.zeros((0, len(features.DESCRIPTORS)), np.float32))
+        return np.stack([feats[h][0] for h in hashes]), np.stack([feats[h][1] for h in hashes])
+
+    # --- ingest -------------------------------------------------------------------
+    def ingest(self, paths: Iterable[str | Path], progress: bool = True,
+               save_every: int = 200, jobs: int | None = None) -> IngestReport:
+        """Add every audio file under `paths` (folders of any depth, single files,
+        Hydrogen drumkit.xml, .sfz) to the library. Broken files are skipped with a
+        reason; unchanged files are not decoded again; features are cached.
+        Decoding and features run in `jobs` processes (default: all cores)."""
+        self.ensure_writable()
+        report = IngestReport()
+        todo: list[tuple[_Job, dict]] = []
+        for job in collect(paths):
+            key = str(job.path)
+            try:
+                st = job.path.stat()
+            except OSError as e:
+                report.skipped.append((key, f"cannot read ({e.strerror})"))
+                self.files[key] = {"reason": f"cannot read ({e.strerror})"}
+                continue
+            stamp = {"size": st.st_size, "mtime": st.st_mtime_ns}
+            old = self.files.get(key)
+            if old and old.get("size") == stamp["size"] and old.get("mtime") == stamp["mtime"] \
+                    and (old.get("reason") or old.get("hash") in self.samples):
+                report.unchanged += 1
+                if old.get("reason"):
+                    report.skipped.append((key, old["reason"]))
+                continue
+            if old and old.get("hash"):
+                self._forget_path(key, old["hash"])
+            todo.append((job, stamp))
+
+        feats = self._load_features()
+        jobs = jobs or os.cpu_count() or 1
+        pool = ProcessPoolExecutor(jobs) if jobs > 1 and len(todo) >= 16 else None
+        results = pool.map(_decode_job, [j.path for j, _ in todo], chunksize=4) if pool else map(
+            _decode_job, [j.path for j, _ in todo])
+        dirty = 0
+        try:
+            for (job, stamp), res in tqdm(zip(todo, results), total=len(todo), desc="ingest",
+                                          unit="file", disable=not progress or len(todo) < 20):
+                key = str(job.path)
+                if isinstance(res, str):
+                    report.skipped.append((key, res))
+                    self.files[key] = {**stamp, "reason": res}
+                    continue
+                y, rate, h, mel, desc = res
+                self.files[key] = {**stamp, "hash": h}
+                if h in self.samples:
+                    if key != self.samples[h].path and key not in self.samples[h].also_at:
+                        self.samples[h].also_at.append(key)
+                    report.duplicates += 1
+                    continue
+                audio.write(self.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
+                feats[h] = (mel, desc)
+                self.samples[h] = Sample(h, key, job.drum_type, job.tags, job.kit, job.group,
+                                         round(len(y) / audio.SR, 4), int(rate))
+                report.added += 1
+                dirty += 1
+                if dirty >= save_every:  # an interrupted ingest resumes from here
+                    self._save_features()
+                    self.save()
+                    dirty = 0
+        finally:
+            if pool:
+                pool.shutdown(cancel_futures=True)
+            self._save_features()
+            self.save()
+        return report
+
+    def _forget_path(self, key: str, h: str) -> None:
+        s = self.samples.get(h)
+        if s is None:
+            return
+        if s.path == key:
+            if s.also_at:
+                s.path = s.also_at.pop(0)
+            else:
+                del self.samples[h]
+        elif key in s.also_at:
+            s.also_at.remove(key)
+
+    # --- summaries ----------------------------------------------------------------
+    def summary(self) -> dict:
+        """Counts of drum types and tags, and the skipped files, as plain data."""
+        samples = list(self.samples.values())
+        return {
+            "workspace": str(self.root),
+            "samples": len(samples),
+            "types": dict(Counter(s.drum_type for s in samples).most_common()),
+            "tags": dict(Counter(t for s in samples for t in s.tags).most_common()),
+            "predicted": sum(s.predicted for s in samples),
+            "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
+            "items": [{"path": s.path, "hash": s.hash, "type": s.drum_type, "tags": s.tags,
+                       "kit": s.kit, "predicted": s.predicted, "confidence": s.confidence}
+                      for s in sorted(samples, key=lambda s: s.path)],
+        }
+
+
+@dataclass
+class _Job:
+    path: Path
+    drum_type: str
+    tags: list[str]
+    kit: str
+    group: str
+
+
+def collect(paths: Iterable[str | Path]) -> list[_Job]:
+    """Every audio file under `paths`, labelled. Files a kit file (drumkit.xml, .sfz)
+    points at take the kit's labels; the rest are labelled from their path below
+    the root they were found under."""
+    jobs: dict[Path, _Job] = {}
+    for p in paths:
+        p = Path(p)
+        if not p.exists():
+            raise LibraryError(f"no such file or folder: {p}")
+        if p.is_file() and p.name == "drumkit.xml" or p.suffix.lower() == ".sfz":
+            for ks in _read_kit(p):
+                jobs.setdefault(ks.path.resolve(), _kit_job(ks))
+            continue
+        if p.is_file():
+            rel = Path(p.name)
+            t, tags = labels_from_path(Path(p.parent.name) / rel)
+            jobs.setdefault(p.resolve(), _Job(p.resolve(), t, tags, p.parent.name, p.parent.name))
+            continue
+        root = p.resolve()
+        kit_files = sorted([*root.rglob("drumkit.xml"), *[f for f in root.rglob("*") if f.suffix.lower() == ".sfz"]])
+        for kf in kit_files:
+            for ks in _read_kit(kf):  # a missing layer file is reported when ingested
+                jobs.setdefault(ks.path.resolve(), _kit_job(ks))
+        for f in sorted(root.rglob("*")):
+            if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."):
+                fr = f.resolve()
+                if fr in jobs:
+                    continue
+                rel = f.relative_to(root)
+                t, tags = labels_from_path(rel)
+                folder = str(rel.parent) if str(rel.parent) != "." else ""
+                jobs[fr] = _Job(fr, t, tags, root.name, f"{root.name}/{folder}".rstrip("/"))
+    return list(jobs.values())
+
+
+def _decode_job(path: Path):
+    """Decode, hash and featurise one file (runs in a worker process).
+    Returns (audio, source rate, hash, log-mel, descriptors) or a skip reason."""
+    try:
+        y, rate = audio.load_with_rate(path)
+    except audio.AudioError as e:
+        return str(e)
+    h = hashlib.sha1(y.tobytes()).hexdigest()[:16]
+    return y, rate, h, features.log_mel(y), features.descriptors(y)
+
+
+def _read_kit(path: Path) -> list[KitSample]:
+    try:
+        return read_hydrogen(path) if path.name == "drumkit.xml" else read_sfz(path)
+    except KitError as e:
+        raise LibraryError(str(e)) from None
+
+
+def _kit_job(ks: KitSample) -> _Job:
+    return _Job(ks.path.resolve(), ks.drum_type, ks.tags, ks.kit, f"kit:{ks.kit}")
+
+
+def known_types(samples: Iterable[Sample]) -> list[str]:
+    return sorted({s.drum_type for s in samples if s.drum_type != UNKNOWN})

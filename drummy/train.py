@@ -1,0 +1,233 @@
+"""Training loops and data splits.
+
+Splits are by kit or folder, never by file: a random split by file puts
+near-identical velocity layers of one drum on both sides and flatters the model.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from tqdm import tqdm
+
+from . import classifier as clf
+from .library import LibraryError, Sample, Workspace
+from .labels import UNKNOWN
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 30           # passes over the training set
+    batch: int = 64
+    lr: float = 2e-3
+    weight_decay: float = 1e-3
+    val_fraction: float = 0.2  # share of groups (kits/folders) held out per drum type
+    patience: int = 10         # epochs without a better validation score before stopping
+    min_per_class: int = 3     # types with fewer labelled samples are left out
+    seed: int = 0
+    max_steps: int | None = None  # stop after this many optimiser steps (smoke tests)
+
+
+def _stable_hash(text: str, seed: int) -> int:
+    return int(hashlib.sha1(f"{seed}:{text}".encode()).hexdigest()[:8], 16)
+
+
+def group_split(samples: list[Sample], val_fraction: float, seed: int = 0) -> tuple[list[Sample], list[Sample]]:
+    """Hold out whole groups (kits or folders). For each drum type, about
+    val_fraction of its groups go to validation, so every type is seen on both
+    sides when it has at least two groups."""
+    groups_of_type: dict[str, set[str]] = {}
+    for s in samples:
+        groups_of_type.setdefault(s.drum_type, set()).add(s.group)
+    val_groups: set[str] = set()
+    for t, groups in sorted(groups_of_type.items()):
+        if len(groups) < 2 or val_fraction <= 0:
+            continue
+        ranked = sorted(groups, key=lambda g: _stable_hash(f"{t}/{g}", seed))
+        want = max(1, round(len(groups) * val_fraction))
+        have = [g for g in ranked if g in val_groups]
+        for g in ranked:
+            if len(have) >= want:
+                break
+            if g not in val_groups:
+                val_groups.add(g)
+                have.append(g)
+    # Never leave a type with nothing to learn from.
+    for t, groups in groups_of_type.items():
+        if groups and groups <= val_groups:
+            val_groups.discard(sorted(groups)[0])
+    train = [s for s in samples if s.group not in val_groups]
+    val = [s for s in samples if s.group in val_groups]
+    return train, val
+
+
+def augment(mel: torch.Tensor, gen: torch.Generator, floor_db: float = -80.0) -> torch.Tensor:
+    """Random gain, small pitch shift (mel bins), time shift (frames) and added
+    noise floor, all in the log-mel domain: (B, M, T) -> (B, M, T)."""
+    B, M, T = mel.shape
+    out = mel + (torch.rand(B, 1, 1, generator=gen) * 24 - 12)                 # gain ±12 dB
+    shifts = torch.randint(-2, 3, (B,), generator=gen)                          # ±2 mel bins
+    tshifts = torch.randint(0, 4, (B,), generator=gen)                          # 0..3 frames late
+    rows = []
+    for b in range(B):
+        x = torch.roll(out[b], int(shifts[b]), dims=0)
+        if shifts[b] > 0:
+            x[: shifts[b]] = floor_db
+        elif shifts[b] < 0:
+            x[shifts[b]:] = floor_db
+        if tshifts[b] > 0:
+            x = torch.cat([torch.full((M, int(tshifts[b])), floor_db), x[:, : T - int(tshifts[b])]], dim=1)
+        rows.append(x)
+    out = torch.stack(rows)
+    noise_db = torch.rand(B, 1, 1, generator=gen) * 40 - 100                   # -100..-60 dB floor
+    noise = noise_db + torch.randn(B, M, T, generator=gen) * 3
+    out = 10 * torch.log10(10 ** (out / 10) + 10 ** (noise / 10))
+    return out.clamp(min=floor_db)
+
+
+def fit(mels: np.ndarray, labels: np.ndarray, classes: list[str], cfg: TrainConfig,
+        val: tuple[np.ndarray, np.ndarray] | None = None, progress: bool = True,
+        model_cfg: clf.ClassifierConfig | None = None) -> tuple[clf.DrumClassifier, dict]:
+    """Train a classifier on log-mels (N, M, T) with integer labels (N,).
+    Keeps the weights of the best validation epoch (balanced accuracy) and stops
+    early after cfg.patience epochs without improvement. Returns (model, history)."""
+    torch.manual_seed(cfg.seed)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model = clf.DrumClassifier(model_cfg or clf.ClassifierConfig(classes=list(classes)))
+    X = torch.from_numpy(mels)
+    Y = torch.from_numpy(labels.astype(np.int64))
+    counts = np.bincount(labels, minlength=len(classes)).astype(np.float64)
+    weights = torch.tensor(np.where(counts > 0, counts.sum() / (len(classes) * np.maximum(counts, 1)), 0),
+                           dtype=torch.float32)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    steps_per_epoch = max(1, math.ceil(len(X) / cfg.batch))
+    total = cfg.epochs * steps_per_epoch if cfg.max_steps is None else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(total, 1), pct_start=0.15)
+    history = {"epoch": [], "train_loss": [], "val_acc": [], "val_balanced_acc": []}
+    best, best_state, since_best, step = -1.0, None, 0, 0
+    bar = tqdm(total=total, desc="train classifier", unit="step", disable=not progress)
+    t0 = time.time()
+    for epoch in range(cfg.epochs):
+        model.train()
+        order = torch.randperm(len(X), generator=gen)
+        losses = []
+        for i in range(0, len(X), cfg.batch):
+            idx = order[i:i + cfg.batch]
+            if len(idx) < 2:
+                continue
+            logits = model(augment(X[idx], gen))
+            loss = F.cross_entropy(logits, Y[idx], weight=weights, label_smoothing=0.05)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            losses.append(loss.item())
+            step += 1
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss.item():.3f}", best=f"{best:.2f}")
+            if step >= total:
+                break
+        history["epoch"].append(epoch + 1)
+        history["train_loss"].append(float(np.mean(losses)) if losses else float("nan"))
+        if val is not None and len(val[0]):
+            pred = clf.predict(model, val[0]).argmax(1)
+            acc = float((pred == val[1]).mean())
+            bal = balanced_accuracy(val[1], pred, len(classes))
+            history["val_acc"].append(acc)
+            history["val_balanced_acc"].append(bal)
+            if bal > best:
+                best, since_best = bal, 0
+                best_state = {k: v.clone() for k, v in model.state_dict().items()}
+            else:
+                since_best += 1
+            if since_best >= cfg.patience:
+                break
+        if step >= total:
+            break
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    history["seconds"] = time.time() - t0
+    history["steps"] = step
+    return model.eval(), history
+
+
+def balanced_accuracy(y: np.ndarray, pred: np.ndarray, n_classes: int) -> float:
+    """Mean per-class recall over the classes present in y."""
+    recalls = [float((pred[y == c] == c).mean()) for c in range(n_classes) if np.any(y == c)]
+    return float(np.mean(recalls)) if recalls else 0.0
+
+
+def confusion(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
+    """(true, predicted) counts: (n_classes, n_classes)."""
+    m = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(m, (y, pred), 1)
+    return m
+
+
+def labelled(ws: Workspace, min_per_class: int = 3) -> tuple[list[Sample], list[str]]:
+    """Human-labelled samples (not unknown, not predicted) of types with enough examples."""
+    samples = [s for s in ws.require_samples() if s.drum_type != UNKNOWN and not s.predicted]
+    counts: dict[str, int] = {}
+    for s in samples:
+        counts[s.drum_type] = counts.get(s.drum_type, 0) + 1
+    classes = sorted(t for t, n in counts.items() if n >= min_per_class)
+    if len(classes) < 2:
+        raise LibraryError("need labelled samples of at least two drum types to train a classifier "
+                           f"(found: {', '.join(sorted(counts)) or 'none'})")
+    return [s for s in samples if s.drum_type in classes], classes
+
+
+def classifier_path(ws: Workspace) -> Path:
+    return ws.root / "models" / "classifier.safetensors"
+
+
+def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: bool = True) -> dict:
+    """Train the workspace's classifier on its labelled samples with a split by
+    kit/folder, save it (safetensors + JSON) and return its metrics."""
+    samples, classes = labelled(ws, cfg.min_per_class)
+    train, val = group_split(samples, cfg.val_fraction, cfg.seed)
+    index = {c: i for i, c in enumerate(classes)}
+    Xt, _ = ws.features([s.hash for s in train])
+    yt = np.array([index[s.drum_type] for s in train])
+    Xv, _ = ws.features([s.hash for s in val])
+    yv = np.array([index[s.drum_type] for s in val])
+    model, history = fit(Xt, yt, classes, cfg, val=(Xv, yv) if len(val) else None, progress=progress)
+    metrics: dict = {"classes": classes, "train_samples": len(train), "val_samples": len(val),
+                     "val_groups": sorted({s.group for s in val}), "history": history,
+                     "train_config": asdict(cfg)}
+    if len(val):
+        pred = clf.predict(model, Xv).argmax(1)
+        metrics["val_accuracy"] = float((pred == yv).mean())
+        metrics["val_balanced_accuracy"] = balanced_accuracy(yv, pred, len(classes))
+        metrics["per_class"] = {c: float((pred[yv == i] == i).mean()) for i, c in enumerate(classes) if np.any(yv == i)}
+        metrics["confusion"] = confusion(yv, pred, len(classes)).tolist()
+    clf.save(model, classifier_path(ws), metrics)
+    return metrics
+
+
+def auto_label(ws: Workspace, min_confidence: float = 0.5) -> list[tuple[Sample, str, float]]:
+    """Give `unknown` samples the classifier's type (marked predicted, with its
+    confidence) when it is at least min_confidence sure. Returns what changed."""
+    model = clf.load(classifier_path(ws))
+    todo = [s for s in ws.samples.values() if s.drum_type == UNKNOWN or s.predicted]
+    if not todo:
+        return []
+    mels, _ = ws.features([s.hash for s in todo])
+    probs = clf.predict(model, mels)
+    changed = []
+    for s, p in zip(todo, probs):
+        i = int(p.argmax())
+        if p[i] >= min_confidence:
+            s.drum_type, s.predicted, s.confidence = model.cfg.classes[i], True, round(float(p[i]), 4)
+            changed.append((s, s.drum_type, s.confidence))
+        elif s.predicted:
+            s.drum_type, s.predicted, s.confidence = UNKNOWN, False, None
+    ws.save()
+    return changed

@@ -1,0 +1,44 @@
+"""Shared fixtures: tests build their own audio in tmp_path."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+SR = 44100
+
+
+def kick(seed: int = 0, sr: int = SR, seconds: float = 0.5) -> np.ndarray:
+    """A sine with a falling pitch and an exponential decay."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(sr * seconds)) / sr
+    f = 50 + rng.uniform(80, 150) * np.exp(-t * 30)
+    return (0.9 * np.sin(2 * np.pi * np.cumsum(f) / sr) * np.exp(-t * rng.uniform(6, 10))).astype(np.float32)
+
+
+def hat(seed: int = 0, sr: int = SR, seconds: float = 0.15) -> np.ndarray:
+    """High-passed noise with a fast decay."""
+    rng = np.random.default_rng(seed)
+    n = int(sr * seconds)
+    x = rng.standard_normal(n)
+    x = np.diff(np.diff(x, prepend=0), prepend=0)  # crude high-pass
+    return (0.3 * x * np.exp(-np.arange(n) / sr * rng.uniform(30, 50))).astype(np.float32)
+
+
+def write(path: Path, y: np.ndarray, sr: int = SR, subtype: str = "PCM_16", fmt: str | None = None) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), y, sr, subtype=subtype, format=fmt)
+    return path
+
+
+@pytest.fixture
+def tiny_library(tmp_path: Path) -> Path:
+    """kick/808, kick/909, hihat/808, hihat/909 folders with 4 hits each."""
+    root = tmp_path / "lib"
+    for style_i, style in enumerate(["808", "909"]):
+        for i in range(4):
+            write(root / "kick" / style / f"Boom {i + 1}.wav", kick(10 * style_i + i))
+            write(root / "hihat" / style / f"tick_{i + 1:02d}.wav", hat(10 * style_i + i))
+    return root

@@ -1,0 +1,98 @@
+import numpy as np
+import pytest
+import soundfile as sf
+
+from drummy import audio
+from conftest import SR, kick, write
+
+
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+def test_wav_bit_depths(tmp_path, subtype):
+    y = kick(0)
+    path = write(tmp_path / f"k_{subtype}.wav", y, subtype=subtype)
+    out = audio.load(path, trim=False)
+    assert out.dtype == np.float32 and out.shape == y.shape
+    tol = 0.02 if subtype == "PCM_U8" else 1e-3
+    assert np.max(np.abs(out - y)) < tol
+
+
+@pytest.mark.parametrize("ext,fmt,subtype", [
+    ("flac", "FLAC", "PCM_16"), ("flac", "FLAC", "PCM_24"), ("aiff", "AIFF", "PCM_16"),
+    ("aif", "AIFF", "PCM_24"), ("ogg", "OGG", "VORBIS"), ("mp3", "MP3", "MPEG_LAYER_III"),
+])
+def test_other_formats(tmp_path, ext, fmt, subtype):
+    y = kick(1)
+    path = write(tmp_path / f"k.{ext}", y, subtype=subtype, fmt=fmt)
+    out = audio.load(path, trim=False)
+    # Lossy codecs add delay and change samples; compare length and level.
+    assert abs(len(out) - len(y)) < 0.1 * SR
+    assert 0.5 < np.max(np.abs(out)) / np.max(np.abs(y)) < 1.5
+
+
+@pytest.mark.parametrize("rate", [8000, 22050, 48000, 96000])
+def test_resampled_to_model_rate_keeps_duration_and_pitch(tmp_path, rate):
+    t = np.arange(rate // 2) / rate
+    y = 0.5 * np.sin(2 * np.pi * 440 * t).astype(np.float32)
+    out = audio.load(write(tmp_path / "sine.wav", y, sr=rate), trim=False)
+    assert abs(len(out) - SR // 2) <= 2
+    spec = np.abs(np.fft.rfft(out))
+    assert abs(np.argmax(spec) * SR / len(out) - 440) < 5
+
+
+def test_stereo_and_multichannel_are_mixed_to_mono(tmp_path):
+    y = kick(2)
+    st = np.stack([y, y, y, y, np.zeros_like(y), np.zeros_like(y)], axis=1)  # 6 channels
+    out = audio.load(write(tmp_path / "six.wav", st), trim=False)
+    assert out.ndim == 1 and np.allclose(out, y * 4 / 6, atol=1e-3)
+
+
+def test_leading_silence_is_trimmed(tmp_path):
+    y = np.concatenate([np.zeros(SR // 2, np.float32), kick(3)])
+    out = audio.load(write(tmp_path / "late.wav", y))
+    assert len(y) - len(out) > SR // 2 - 100  # the half second of silence is gone
+    assert np.max(np.abs(out[:200])) > 0.05    # and the attack is kept
+
+
+@pytest.mark.parametrize("case,reason", [
+    ("empty", "empty"), ("silent", "silent"), ("nan", "nan"), ("long", "too long"),
+    ("text", "not a readable audio file"), ("truncated", ""),
+])
+def test_bad_files_raise_clear_errors(tmp_path, case, reason):
+    p = tmp_path / f"{case}.wav"
+    if case == "empty":
+        write(p, np.zeros(0, np.float32))
+    elif case == "silent":
+        write(p, np.zeros(SR, np.float32))
+    elif case == "nan":
+        y = kick(0)
+        y[100] = np.nan
+        write(p, y, subtype="FLOAT")
+    elif case == "long":
+        write(p, np.zeros(int(SR * 31), np.int16), subtype="PCM_16")
+    elif case == "text":
+        p.write_text("this is not audio")
+    elif case == "truncated":
+        write(p, kick(0))
+        p.write_bytes(p.read_bytes()[:30])
+    with pytest.raises(audio.AudioError) as e:
+        audio.load(p)
+    assert reason in str(e.value).lower()
+    assert "\n" not in str(e.value)
+
+
+def test_write_is_24_bit_with_headroom_no_dc_and_fade(tmp_path):
+    y = kick(4) * 3 + 0.2                     # too loud and with DC offset
+    p = audio.write(tmp_path / "out" / "hit.wav", y)
+    info = sf.info(str(p))
+    assert info.subtype == "PCM_24" and info.samplerate == SR
+    out, _ = sf.read(str(p))
+    assert abs(20 * np.log10(np.max(np.abs(out))) - -1.0) < 0.05
+    assert abs(out.mean()) < 1e-3
+    assert abs(out[-1]) < 1e-4                 # faded out
+    assert not list((tmp_path / "out").glob(".*"))  # no temp files left behind
+
+
+def test_write_refuses_nan(tmp_path):
+    with pytest.raises(audio.AudioError):
+        audio.write(tmp_path / "x.wav", np.array([0.0, np.nan]))
+    assert not (tmp_path / "x.wav").exists()

@@ -1,0 +1,74 @@
+import numpy as np
+import pytest
+import torch
+
+from drummy import classifier as clf
+from drummy import train
+from drummy.library import LibraryError, Workspace
+
+
+def test_forward_and_embedding_shapes():
+    model = clf.DrumClassifier(clf.ClassifierConfig(classes=["kick", "snare", "hihat"]))
+    x = torch.full((5, model.cfg.n_mels, model.cfg.frames), -80.0)
+    assert model(x).shape == (5, 3)
+    assert model.embed(x).shape == (5, model.cfg.embed_dim)
+
+
+def test_augment_keeps_shape_range_and_changes_input():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(8, 64, 87) * 80 - 80
+    y = train.augment(x, g)
+    assert y.shape == x.shape and y.min() >= -80 and not torch.allclose(x, y)
+
+
+def test_smoke_train_save_load_and_predict(tmp_path, tiny_library):
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    m = train.train_classifier(ws, train.TrainConfig(epochs=8, batch=8, max_steps=16), progress=False)
+    assert m["classes"] == ["hihat", "kick"]
+    # the split holds out whole folders, never single files of a folder
+    assert m["val_groups"] and all(g.endswith(("808", "909")) for g in m["val_groups"])
+    assert m["train_samples"] + m["val_samples"] == 16
+    model = clf.load(train.classifier_path(ws))
+    mels, _ = ws.features()
+    probs = clf.predict(model, mels)
+    assert probs.shape == (16, 2) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    # kicks and hats are trivially separable: even a 16-step model gets them
+    truth = np.array([model.cfg.classes.index(ws.samples[h].drum_type) for h in sorted(ws.samples)])
+    assert (probs.argmax(1) == truth).mean() >= 0.9
+    assert (train.classifier_path(ws).with_suffix(".json")).exists()
+
+
+def test_group_split_holds_out_groups_per_type():
+    from drummy.library import Sample
+    samples = [Sample(f"{t}{g}{i}", "p", t, [], "k", f"{t}/{g}", 1.0, 44100)
+               for t in ("kick", "snare") for g in range(5) for i in range(3)]
+    tr, va = train.group_split(samples, 0.2)
+    assert {s.group for s in tr}.isdisjoint({s.group for s in va})
+    assert {s.drum_type for s in va} == {"kick", "snare"} == {s.drum_type for s in tr}
+
+
+def test_auto_label_marks_predictions(tmp_path, tiny_library):
+    import shutil
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    train.train_classifier(ws, train.TrainConfig(epochs=8, batch=8, max_steps=16), progress=False)
+    untagged = tmp_path / "untagged"
+    untagged.mkdir()
+    shutil.copy(tiny_library / "kick" / "808" / "Boom 1.wav", untagged / "a.wav")
+    from conftest import kick, write
+    write(untagged / "b.wav", kick(123))
+    ws.ingest([untagged], progress=False)
+    changed = train.auto_label(ws, min_confidence=0.0)
+    assert len(changed) == 1
+    s, t, c = changed[0]
+    assert s.predicted and t == "kick" and 0 < c <= 1
+    # predicted labels are never used as training truth
+    assert all(not x.predicted for x in train.labelled(ws)[0])
+
+
+def test_no_model_and_no_library_are_clear_errors(tmp_path):
+    with pytest.raises(clf.ModelError, match="drummy train classifier"):
+        clf.load(tmp_path / "nope.safetensors")
+    with pytest.raises(LibraryError, match="empty"):
+        train.train_classifier(Workspace(tmp_path / "empty"))

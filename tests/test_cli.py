@@ -1,0 +1,65 @@
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from drummy.cli import main
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "drummy", *args], capture_output=True, text=True)
+
+
+def test_module_entry_point_prints_help():
+    r = run("--help")
+    assert r.returncode == 0 and "ingest" in r.stdout and "starter-kit" in r.stdout
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["ingest", "/no/such/folder"], "no such file or folder"),
+    (["library"], "no library"),
+    (["train", "classifier"], "empty"),
+    (["classify", "x.wav"], "no trained classifier"),
+])
+def test_user_mistakes_are_one_clear_line(tmp_path, args, needle):
+    r = run(*args, "-w", str(tmp_path / "ws"))
+    assert r.returncode != 0
+    assert needle in r.stderr and "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_unwritable_workspace(tmp_path, tiny_library):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    assert main(["ingest", str(tiny_library), "-w", str(ro / "ws")]) == 2
+
+
+def test_unwritable_workspace_is_a_clear_error(tmp_path, tiny_library):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where a folder should be")
+    r = run("ingest", str(tiny_library), "-w", str(blocker / "ws"))
+    assert r.returncode == 2 and "not writable" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_ingest_library_json_and_classify(tmp_path, tiny_library, capsys):
+    ws = str(tmp_path / "ws")
+    assert main(["ingest", str(tiny_library), "-w", ws]) == 0
+    capsys.readouterr()
+    assert main(["library", "-w", ws, "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["types"] == {"kick": 8, "hihat": 8}
+    assert {"path", "type", "tags"} <= set(data["items"][0])
+    assert main(["train", "classifier", "-w", ws, "--steps", "12", "--epochs", "6"]) == 0
+    capsys.readouterr()
+    assert main(["classify", str(tiny_library / "kick"), "-w", ws, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert len(out) == 8 and all(set(o["probabilities"]) == {"kick", "hihat"} for o in out)
+
+
+def test_starter_kit_command(tmp_path):
+    assert main(["starter-kit", str(tmp_path / "kit"), "--per-class", "4", "--seed", "3"]) == 0
+    assert len(list((tmp_path / "kit").rglob("*.wav"))) == 4 * 7

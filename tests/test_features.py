@@ -1,0 +1,56 @@
+import math
+
+import numpy as np
+import pytest
+
+from drummy import features
+from drummy.features import DESCRIPTOR_NAMES, MEL
+from conftest import SR, hat, kick
+
+
+def d(y):
+    return dict(zip(DESCRIPTOR_NAMES, features.descriptors(y)))
+
+
+def test_every_descriptor_is_documented_in_one_line():
+    assert len(DESCRIPTOR_NAMES) == len(features.DESCRIPTORS) >= 9
+    assert all(doc and "\n" not in doc for doc in features.DESCRIPTORS.values())
+
+
+def test_log_mel_shape_and_level():
+    m = features.log_mel(kick(0))
+    assert m.shape == (MEL.n_mels, MEL.frames) and m.dtype == np.float32
+    quiet = features.log_mel(kick(0) * 0.01)
+    assert abs((m.max() - quiet.max()) - 40) < 1.0  # absolute level: -40 dB is 40 dB lower
+    assert features.log_mel(np.zeros(10, np.float32)).max() == MEL.floor_db
+
+
+def test_kick_vs_hat_descriptors():
+    k, h = d(kick(0)), d(hat(0))
+    assert k["centroid_hz"] < 500 < 4000 < h["centroid_hz"]
+    assert k["flatness"] < h["flatness"]
+    assert k["low_high_db"] > 20 and h["low_high_db"] < -20
+    assert 40 < k["pitch_hz"] < 200
+    assert math.isnan(h["pitch_hz"])
+
+
+def test_pitch_of_a_pure_tone():
+    t = np.arange(SR) / SR
+    for f in (55.0, 110.0, 440.0):
+        y = 0.5 * np.sin(2 * np.pi * f * t) * np.exp(-t * 3)
+        assert abs(features.pitch(y) - f) < 2
+
+
+def test_level_attack_and_decay():
+    t = np.arange(SR) / SR
+    tone = np.sin(2 * np.pi * 200 * t)
+    attack = np.minimum(t / 0.02, 1.0)        # 20 ms linear ramp
+    decay = 10 ** (-40 * np.maximum(t - 0.02, 0) / 0.3 / 20)  # -40 dB after 300 ms
+    x = d(0.5 * tone * attack * decay)
+    assert abs(x["peak_db"] - 20 * np.log10(0.5)) < 0.2
+    assert x["rms_db"] < x["peak_db"]
+    assert 10 < x["attack_ms"] < 25
+    assert 250 < x["decay_ms"] < 350
+    assert abs(x["duration_s"] - 1.0) < 1e-3
+    short = d(0.5 * tone * decay ** 4)       # four times faster decay
+    assert short["decay_ms"] < x["decay_ms"] / 2

@@ -1,0 +1,63 @@
+import pytest
+
+from drummy.kits import KitError, read_hydrogen, read_sfz
+from conftest import hat, kick, write
+
+HYDROGEN = """<?xml version="1.0" encoding="UTF-8"?>
+<drumkit_info xmlns="http://www.hydrogen-music.org/drumkit">
+ <name>Test Kit</name>
+ <instrumentList>
+  <instrument><id>0</id><name>Kick Hard</name><midiOutNote>36</midiOutNote>
+   <layer><filename>tom-0105.wav</filename><min>0</min><max>0.5</max></layer>
+   <layer><filename>tom-0106.wav</filename><min>0.5</min><max>1</max></layer>
+  </instrument>
+  <instrument><id>1</id><name>Hi Hat Closed</name>
+   <instrumentComponent><layer><filename>sub/hh.flac</filename></layer></instrumentComponent>
+  </instrument>
+  <instrument><id>2</id><name>Open HH</name><filename>oh.wav</filename></instrument>
+  <instrument><id>3</id><name>17</name></instrument>
+ </instrumentList>
+</drumkit_info>
+"""
+
+
+def test_hydrogen_kit_labels_from_instrument_names(tmp_path):
+    (tmp_path / "drumkit.xml").write_text(HYDROGEN)
+    got = read_hydrogen(tmp_path / "drumkit.xml")
+    assert [(s.path.name, s.drum_type) for s in got] == [
+        ("tom-0105.wav", "kick"), ("tom-0106.wav", "kick"),  # the instrument name beats the file name
+        ("hh.flac", "hihat"), ("oh.wav", "open hat")]
+    assert got[0].path == tmp_path / "tom-0105.wav"
+    assert got[0].kit == "Test Kit" and "test kit" in got[0].tags and "hard" in got[0].tags
+    assert got[0].note == 36
+
+
+def test_hydrogen_broken_xml_is_a_clear_error(tmp_path):
+    (tmp_path / "drumkit.xml").write_text("<drumkit_info><name>oops")
+    with pytest.raises(KitError, match="drumkit.xml"):
+        read_hydrogen(tmp_path / "drumkit.xml")
+
+
+SFZ = """// a GM-mapped kit
+<control> default_path=samples/
+<global> volume=0
+<group> group_label=kicks
+<region> sample=Deep One.wav key=36 lovel=0 hivel=127
+<region> sample=other.wav key=c1
+<group>
+<region> key=42 sample=closed hat.wav
+<region>sample=mystery snare.wav lokey=60 hikey=60
+<region> sample=noname.wav
+"""
+
+
+def test_sfz_regions_labelled_from_gm_keys(tmp_path):
+    (tmp_path / "kit.sfz").write_text(SFZ)
+    got = read_sfz(tmp_path / "kit.sfz")
+    assert [(s.path.name, s.drum_type, s.note) for s in got] == [
+        ("Deep One.wav", "kick", 36), ("other.wav", "kick", 24),  # c1 = 24 (c4 = 60)
+        ("closed hat.wav", "hihat", 42),
+        ("mystery snare.wav", "perc", 60),  # GM note 60 (hi bongo) wins over the file name
+        ("noname.wav", "unknown", None)]
+    assert got[0].path == tmp_path / "samples" / "Deep One.wav"
+    assert got[0].kit == "kit" and "kit" in got[0].tags

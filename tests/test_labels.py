@@ -1,0 +1,53 @@
+import pytest
+
+from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type_of, type_of_note
+
+
+@pytest.mark.parametrize("path,drum_type,tags", [
+    ("kick/808/Boom 1.wav", "kick", ["808", "boom"]),
+    ("snare/boom bap/Crack_03.wav", "snare", ["boom bap", "crack"]),
+    ("Drums/BD/deep.wav", "kick", ["drums", "deep"]),
+    ("808/HH_closed_03.wav", "hihat", ["808", "closed"]),
+    ("one shots/OH 2.wav", "open hat", ["one shots"]),
+    ("perc/claps/cp-09.flac", "clap", []),
+    ("misc/weird noise.wav", "unknown", ["misc", "weird noise"]),
+])
+def test_labels_from_path(path, drum_type, tags):
+    assert labels_from_path(path) == (drum_type, tags)
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("BassDrum", "kick"), ("bd", "kick"), ("Kick Drum", "kick"), ("sd", "snare"), ("SnareRoll", "snare"),
+    ("hh", "hihat"), ("Hat", "hihat"), ("hihat", "hihat"), ("Closed Hat", "hihat"), ("Pedal HH", "hihat"),
+    ("oh", "open hat"), ("Open Hat", "open hat"), ("Hi Hat Opened", "open hat"), ("Hat Op Dirty", "open hat"),
+    ("cp", "clap"), ("Hand Clap", "clap"), ("crash", "cymbal"), ("Ride Bell", "cymbal"), ("cym", "cymbal"),
+    ("Floor Tom", "tom"), ("tomhi2", "tom"), ("Cowbell", "perc"), ("Snare Rimshot", "snare"),
+    ("Zap", None), ("", None),
+])
+def test_type_synonyms(name, expected):
+    assert type_of(name) == expected
+
+
+def test_normalise_case_separators_numbering():
+    assert normalise("Snare_01") == "snare"
+    assert normalise("snare-1") == "snare"
+    assert normalise("BOOM--Bap") == "boom bap"
+    assert normalise("808") == "808"           # machine names are not numbering
+    assert normalise("Kick 007 v2") == "kick"
+    assert normalise("crash16inch") == "crash inch"
+
+
+def test_tags_keep_style_words_and_drop_type_words():
+    assert tags_of("boom bap") == ["boom bap"]
+    assert tags_of("Kick Hard 2") == ["hard"]
+    assert tags_of("snare") == []
+
+
+def test_gm_notes_and_note_names():
+    assert type_of_note(36) == "kick" and type_of_note(38) == "snare" and type_of_note(42) == "hihat"
+    assert type_of_note(46) == "open hat" and type_of_note(39) == "clap" and type_of_note(49) == "cymbal"
+    assert type_of_note(5) == "unknown"
+    assert parse_note("36") == 36
+    assert parse_note("c4") == 60 and parse_note("C#2") == 37 and parse_note("eb2") == 39
+    with pytest.raises(ValueError):
+        parse_note("h2")

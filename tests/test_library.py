@@ -1,0 +1,98 @@
+import json
+import os
+
+import numpy as np
+
+from drummy import features
+from drummy.library import Workspace
+from conftest import SR, hat, kick, write
+
+
+def test_ingest_labels_dedups_and_caches(tmp_path, tiny_library):
+    # an identical copy under another name is stored once
+    (tiny_library / "kick" / "copies").mkdir()
+    (tiny_library / "kick" / "copies" / "same.wav").write_bytes((tiny_library / "kick" / "808" / "Boom 1.wav").read_bytes())
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([tiny_library], progress=False)
+    assert (r.added, r.duplicates, len(r.skipped)) == (16, 1, 0)
+    s = ws.summary()
+    assert s["types"] == {"kick": 8, "hihat": 8}
+    assert s["tags"]["808"] == 8 and s["tags"]["boom"] == 8 and s["tags"]["tick"] == 8
+    boom = next(x for x in ws.samples.values() if x.path.endswith("808/Boom 1.wav"))
+    assert boom.drum_type == "kick" and boom.tags == ["808", "boom"] and boom.also_at
+    assert boom.group.endswith("kick/808") and boom.source_rate == SR
+    mels, desc = ws.features()
+    assert mels.shape == (16, features.MEL.n_mels, features.MEL.frames) and desc.shape == (16, len(features.DESCRIPTORS))
+    # a second run decodes nothing; a reopened workspace sees the same library
+    again = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    assert (again.added, again.unchanged) == (0, 17)
+    assert len(Workspace(tmp_path / "ws").samples) == 16
+
+
+def test_changed_file_is_reprocessed(tmp_path, tiny_library):
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    p = tiny_library / "hihat" / "808" / "tick_01.wav"
+    write(p, hat(99))
+    os.utime(p, ns=(1, 1))  # a different mtime even on coarse clocks
+    r = ws.ingest([tiny_library], progress=False)
+    assert (r.added, r.unchanged) == (1, 15)
+    assert len(ws.samples) == 16  # the old version of that file is gone
+
+
+def test_bad_files_are_skipped_with_reasons_and_import_goes_on(tmp_path, tiny_library):
+    bad = tiny_library / "junk"
+    write(bad / "silent.wav", np.zeros(SR, np.float32))
+    write(bad / "empty.wav", np.zeros(0, np.float32))
+    write(bad / "nan.wav", np.full(1000, np.nan, np.float32), subtype="FLOAT")
+    write(bad / "long.wav", np.zeros(SR * 31, np.int16))
+    (bad / "text.wav").write_text("not audio")
+    (bad / "README.txt").write_text("ignored: not an audio extension")
+    write(bad / "flac_named_wav.wav", kick(7), fmt="FLAC")  # wrong extension but real audio: kept
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([tiny_library], progress=False)
+    reasons = {os.path.basename(p): why for p, why in r.skipped}
+    assert set(reasons) == {"silent.wav", "empty.wav", "nan.wav", "long.wav", "text.wav"}
+    assert "silent" in reasons["silent.wav"] and "empty" in reasons["empty.wav"]
+    assert "nan" in reasons["nan.wav"].lower() and "too long" in reasons["long.wav"]
+    assert r.added == 17
+    assert {x["path"].split("/")[-1] for x in ws.summary()["skipped"]} == set(reasons)
+
+
+def test_interrupted_ingest_resumes(tmp_path, tiny_library):
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library / "kick"], progress=False, save_every=1)
+    # a crash here loses nothing written so far; the next run picks up the rest
+    r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    assert (r.added, r.unchanged) == (8, 8)
+
+
+def test_hydrogen_and_sfz_kits_inside_a_tree(tmp_path):
+    root = tmp_path / "kits"
+    h = root / "MyHydrogen"
+    write(h / "a.wav", kick(1))
+    write(h / "b.wav", hat(1))
+    (h / "drumkit.xml").write_text(
+        '<drumkit_info xmlns="http://www.hydrogen-music.org/drumkit"><name>MyHydrogen</name><instrumentList>'
+        '<instrument><name>Bass Drum</name><layer><filename>a.wav</filename></layer></instrument>'
+        '<instrument><name>Closed HH</name><layer><filename>b.wav</filename></layer></instrument>'
+        '<instrument><name>Crash</name><layer><filename>missing.wav</filename></layer></instrument>'
+        '</instrumentList></drumkit_info>')
+    s = root / "sfzkit"
+    write(s / "s" / "x.flac", kick(2), fmt="FLAC")
+    write(s / "s" / "y.flac", hat(2), fmt="FLAC")
+    (s / "drums.sfz").write_text("<control> default_path=s/\n<region> sample=x.flac key=36\n<region> sample=y.flac key=46\n")
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([root], progress=False)
+    got = {os.path.basename(x.path): (x.drum_type, x.kit, x.group) for x in ws.samples.values()}
+    assert got == {"a.wav": ("kick", "MyHydrogen", "kit:MyHydrogen"), "b.wav": ("hihat", "MyHydrogen", "kit:MyHydrogen"),
+                   "x.flac": ("kick", "drums", "kit:drums"), "y.flac": ("open hat", "drums", "kit:drums")}
+    assert [os.path.basename(p) for p, _ in r.skipped] == ["missing.wav"]
+
+
+def test_library_json_is_valid_and_atomic(tmp_path, tiny_library):
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    data = json.loads((tmp_path / "ws" / "library.json").read_text())
+    assert len(data["samples"]) == 16
+    assert not [p for p in (tmp_path / "ws").iterdir() if p.name.startswith(".")]
