@@ -29,6 +29,7 @@ class ClassifierConfig:
     frames: int = features.MEL.frames                   # input width (~1 s)
     channels: tuple[int, ...] = (16, 32, 64, 64)        # conv widths, one block (conv, BN, GELU, pool /2) each
     dropout: float = 0.3
+    floor_db: float = features.MEL.floor_db             # dB below each hit's peak that is kept
     db_offset: float = 40.0                             # input scaling: (dB + offset) / scale
     db_scale: float = 40.0
     mel_config: dict = field(default_factory=features.MEL.to_dict)  # the features it was trained on
@@ -55,6 +56,8 @@ class DrumClassifier(nn.Module):
 
     def embed(self, mel: torch.Tensor) -> torch.Tensor:
         """(B, n_mels, frames) dB -> (B, embed_dim)."""
+        # Level says nothing about the type of a drum: every hit is seen peaking at 0 dB.
+        mel = (mel - mel.amax(dim=(1, 2), keepdim=True)).clamp(min=self.cfg.floor_db)
         x = ((mel + self.cfg.db_offset) / self.cfg.db_scale).unsqueeze(1)  # (B, 1, M, T)
         h = self.body(x)                                                    # (B, C, M/16, T/16)
         h = torch.cat([h.mean(dim=3), h.amax(dim=3)], dim=1)                # (B, 2C, M/16)

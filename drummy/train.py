@@ -68,42 +68,60 @@ def group_split(samples: list[Sample], val_fraction: float, seed: int = 0) -> tu
 
 
 def augment(mel: torch.Tensor, gen: torch.Generator, floor_db: float = -80.0) -> torch.Tensor:
-    """Random gain, small pitch shift (mel bins), time shift (frames) and added
-    noise floor, all in the log-mel domain: (B, M, T) -> (B, M, T)."""
+    """Random gain, spectral tilt (EQ), pitch shift (mel bins), time stretch and
+    shift (frames) and an added noise floor, all in the log-mel domain:
+    (B, M, T) -> (B, M, T). They stand for what differs between kits of the same
+    drum: level, mic and EQ, tuning, decay, trigger latency and room noise."""
     B, M, T = mel.shape
-    out = mel + (torch.rand(B, 1, 1, generator=gen) * 24 - 12)                 # gain ±12 dB
-    shifts = torch.randint(-2, 3, (B,), generator=gen)                          # ±2 mel bins
-    tshifts = torch.randint(0, 4, (B,), generator=gen)                          # 0..3 frames late
-    rows = []
-    for b in range(B):
-        x = torch.roll(out[b], int(shifts[b]), dims=0)
-        if shifts[b] > 0:
-            x[: shifts[b]] = floor_db
-        elif shifts[b] < 0:
-            x[shifts[b]:] = floor_db
-        if tshifts[b] > 0:
-            x = torch.cat([torch.full((M, int(tshifts[b])), floor_db), x[:, : T - int(tshifts[b])]], dim=1)
-        rows.append(x)
-    out = torch.stack(rows)
-    noise_db = torch.rand(B, 1, 1, generator=gen) * 40 - 100                   # -100..-60 dB floor
+    out = mel + (torch.rand(B, 1, 1, generator=gen) * 24 - 12)                    # gain ±12 dB
+    tilt = (torch.rand(B, 1, 1, generator=gen) * 0.3 - 0.15)                       # ±0.15 dB per bin
+    out = out + tilt * (torch.arange(M).view(1, M, 1) - M / 2)                     # ≈ ±5 dB at the edges
+    rate = torch.exp(torch.rand(B, 1, generator=gen) * 0.5 - 0.25)                 # stretch 0.78..1.28
+    delay = torch.randint(0, 4, (B, 1), generator=gen)                              # 0..3 frames late
+    src = (torch.arange(T).view(1, T) - delay) / rate                               # (B, T) source frame
+    valid = (src >= 0) & (src <= T - 1)
+    src = src.clamp(0, T - 1).round().long()
+    out = torch.gather(out, 2, src.unsqueeze(1).expand(B, M, T))
+    out = torch.where(valid.unsqueeze(1), out, torch.full_like(out, floor_db))
+    shifts = torch.randint(-2, 3, (B,), generator=gen)                              # ±2 mel bins
+    rows = torch.arange(M).view(1, M) - shifts.view(B, 1)                           # (B, M) source bin
+    ok = (rows >= 0) & (rows < M)
+    out = torch.gather(out, 1, rows.clamp(0, M - 1).unsqueeze(2).expand(B, M, T))
+    out = torch.where(ok.unsqueeze(2), out, torch.full_like(out, floor_db))
+    noise_db = torch.rand(B, 1, 1, generator=gen) * 40 - 100                       # -100..-60 dB floor
     noise = noise_db + torch.randn(B, M, T, generator=gen) * 3
     out = 10 * torch.log10(10 ** (out / 10) + 10 ** (noise / 10))
     return out.clamp(min=floor_db)
 
 
+def source_weights(samples: list[Sample]) -> np.ndarray:
+    """Sampling weight per sample so that each (kit or folder, drum type) counts the
+    same however many velocity layers it has: a 40-layer snare must not teach the
+    model that snares sound like that one snare."""
+    keys = [(s.group, s.drum_type) for s in samples]
+    counts: dict = {}
+    for k in keys:
+        counts[k] = counts.get(k, 0) + 1
+    return np.array([1.0 / counts[k] for k in keys])
+
+
 def fit(mels: np.ndarray, labels: np.ndarray, classes: list[str], cfg: TrainConfig,
         val: tuple[np.ndarray, np.ndarray] | None = None, progress: bool = True,
-        model_cfg: clf.ClassifierConfig | None = None) -> tuple[clf.DrumClassifier, dict]:
+        model_cfg: clf.ClassifierConfig | None = None,
+        weights: np.ndarray | None = None) -> tuple[clf.DrumClassifier, dict]:
     """Train a classifier on log-mels (N, M, T) with integer labels (N,).
-    Keeps the weights of the best validation epoch (balanced accuracy) and stops
-    early after cfg.patience epochs without improvement. Returns (model, history)."""
+    `weights` (N,) sets how often each sample is drawn (see source_weights); the
+    loss is balanced over classes. Keeps the weights of the best validation epoch
+    (balanced accuracy) and stops early after cfg.patience epochs without
+    improvement. Returns (model, history)."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = clf.DrumClassifier(model_cfg or clf.ClassifierConfig(classes=list(classes)))
     X = torch.from_numpy(mels)
     Y = torch.from_numpy(labels.astype(np.int64))
-    counts = np.bincount(labels, minlength=len(classes)).astype(np.float64)
-    weights = torch.tensor(np.where(counts > 0, counts.sum() / (len(classes) * np.maximum(counts, 1)), 0),
+    draw = torch.tensor(np.ones(len(X)) if weights is None else weights, dtype=torch.float64)
+    counts = np.bincount(labels, weights=draw.numpy(), minlength=len(classes))
+    class_w = torch.tensor(np.where(counts > 0, counts.sum() / (len(classes) * np.maximum(counts, 1e-9)), 0),
                            dtype=torch.float32)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     steps_per_epoch = max(1, math.ceil(len(X) / cfg.batch))
@@ -115,14 +133,14 @@ def fit(mels: np.ndarray, labels: np.ndarray, classes: list[str], cfg: TrainConf
     t0 = time.time()
     for epoch in range(cfg.epochs):
         model.train()
-        order = torch.randperm(len(X), generator=gen)
+        order = torch.multinomial(draw, len(X), replacement=True, generator=gen)
         losses = []
         for i in range(0, len(X), cfg.batch):
             idx = order[i:i + cfg.batch]
             if len(idx) < 2:
                 continue
             logits = model(augment(X[idx], gen))
-            loss = F.cross_entropy(logits, Y[idx], weight=weights, label_smoothing=0.05)
+            loss = F.cross_entropy(logits, Y[idx], weight=class_w, label_smoothing=0.05)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -198,7 +216,8 @@ def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: 
     yt = np.array([index[s.drum_type] for s in train])
     Xv, _ = ws.features([s.hash for s in val])
     yv = np.array([index[s.drum_type] for s in val])
-    model, history = fit(Xt, yt, classes, cfg, val=(Xv, yv) if len(val) else None, progress=progress)
+    model, history = fit(Xt, yt, classes, cfg, val=(Xv, yv) if len(val) else None, progress=progress,
+                         weights=source_weights(train))
     metrics: dict = {"classes": classes, "train_samples": len(train), "val_samples": len(val),
                      "val_groups": sorted({s.group for s in val}), "history": history,
                      "train_config": asdict(cfg)}

@@ -1,0 +1,100 @@
+"""Classifier accuracy on drum kits it never saw.
+
+Trains on the starter kit plus half of Debian's hydrogen-drumkits (every other
+kit in name order), early-stops on folders held out of that training set, and
+tests on the other kits. Audio that also occurs in a training kit is dropped from
+the test set, so duplicates cannot leak.
+
+    python benchmarks/classifier_unseen_kits.py [--kits /usr/share/hydrogen/data/drumkits]
+
+Needs `apt-get install hydrogen-drumkits`. Prints per-class accuracy and the
+confusion matrix; writes them to benchmarks/results/classifier_unseen_kits.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+
+from drummy import classifier as clf
+from drummy.library import Workspace
+from drummy.starter import write_starter_kit
+from drummy.train import TrainConfig, balanced_accuracy, confusion, fit, group_split, labelled
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--kits", type=Path, default=Path("/usr/share/hydrogen/data/drumkits"))
+    ap.add_argument("--work", type=Path, default=Path("build/bench-classifier"))
+    ap.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    if not args.kits.is_dir():
+        print(f"no Hydrogen kits at {args.kits}; apt-get install hydrogen-drumkits", file=sys.stderr)
+        return 1
+
+    starter = args.work / "starter-kit"
+    if not starter.exists():
+        write_starter_kit(starter, seed=args.seed)
+    ws = Workspace(args.work / "workspace")
+    ws.ingest([starter, args.kits])
+
+    kit_dirs = sorted(p for p in args.kits.iterdir() if (p / "drumkit.xml").exists())
+    train_dirs, test_dirs = kit_dirs[0::2], kit_dirs[1::2]
+
+    def under(path: str, dirs) -> bool:
+        return any(path.startswith(str(d.resolve()) + "/") for d in dirs)
+
+    samples, classes = labelled(ws)
+    train_pool = [s for s in samples if under(s.path, train_dirs) or s.path.startswith(str(starter.resolve()))]
+    test = [s for s in samples if under(s.path, test_dirs)
+            and not any(under(p, train_dirs) for p in s.also_at)]
+    index = {c: i for i, c in enumerate(classes)}
+    cfg = TrainConfig(epochs=args.epochs, seed=args.seed)
+    train, val = group_split(train_pool, cfg.val_fraction, cfg.seed)
+
+    def xy(ss):
+        return ws.features([s.hash for s in ss])[0], np.array([index[s.drum_type] for s in ss])
+
+    t0 = time.time()
+    model, history = fit(*xy(train), classes, cfg, val=xy(val))
+    seconds = time.time() - t0
+    Xt, yt = xy(test)
+    pred = clf.predict(model, Xt).argmax(1)
+    per_class = {c: (float((pred[yt == i] == i).mean()), int((yt == i).sum()))
+                 for i, c in enumerate(classes) if np.any(yt == i)}
+    cm = confusion(yt, pred, len(classes))
+
+    print(f"\ntrain kits: {', '.join(d.name for d in train_dirs)} + starter kit")
+    print(f"test kits:  {', '.join(d.name for d in test_dirs)}")
+    print(f"train {len(train)}, early-stop val {len(val)}, test {len(test)} samples; "
+          f"{history['steps']} steps in {seconds:.0f} s\n")
+    print(f"| class | test hits | accuracy |\n|---|---|---|")
+    for c, (acc, n) in per_class.items():
+        print(f"| {c} | {n} | {acc:.1%} |")
+    print(f"| **all** | {len(yt)} | {float((pred == yt).mean()):.1%} (balanced {balanced_accuracy(yt, pred, len(classes)):.1%}) |")
+    print("\nconfusion (rows = true, columns = predicted):")
+    print("| | " + " | ".join(classes) + " |\n|---" * (len(classes) + 1) + "|")
+    for i, c in enumerate(classes):
+        print(f"| {c} | " + " | ".join(str(v) for v in cm[i]) + " |")
+    out = Path("benchmarks/results/classifier_unseen_kits.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "date": str(date.today()), "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
+        "classes": classes, "per_class": per_class, "confusion": cm.tolist(),
+        "accuracy": float((pred == yt).mean()), "train_seconds": seconds,
+        "train_kits": [d.name for d in train_dirs], "test_kits": [d.name for d in test_dirs],
+    }, indent=1))
+    ok = all(per_class.get(c, (0, 0))[0] >= 0.9 for c in ("kick", "snare", "hihat"))
+    print(f"\nkick/snare/hihat >= 90%: {'PASS' if ok else 'FAIL'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
