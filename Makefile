@@ -24,6 +24,8 @@ demo: $(STAMP)
 	$(BIN)/drummy library -w $(WORK)/workspace
 	$(BIN)/drummy train classifier -w $(WORK)/workspace
 	$(BIN)/drummy classify $(WORK)/starter-kit/kick/808 -w $(WORK)/workspace | head -5
+	$(BIN)/drummy beat --kit $(WORK)/starter-kit --pattern house --bars 8 -o $(WORK)/beat.wav --no-repeat --midi-out $(WORK)/beat.mid --stems $(WORK)/stems
+	$(BIN)/drummy export-kit $(WORK)/starter-kit --format hydrogen -o $(WORK)/kit-hydrogen
 	@echo "demo done: everything is in $(WORK)/"
 
 test: $(STAMP)
@@ -32,6 +34,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/classifier_unseen_kits.py
 	$(BIN)/python benchmarks/ingest_speed.py
+	$(BIN)/python benchmarks/render_speed.py
 
 clean:
 	rm -rf $(WORK) drummy-work

@@ -25,7 +25,7 @@ import numpy as np
 from drummy import classifier as clf
 from drummy.library import Workspace
 from drummy.starter import write_starter_kit
-from drummy.train import TrainConfig, balanced_accuracy, confusion, fit, group_split, labelled
+from drummy.train import TrainConfig, balanced_accuracy, confusion, fit, group_split, labelled, source_weights
 
 
 def main() -> int:
@@ -63,7 +63,7 @@ def main() -> int:
         return ws.features([s.hash for s in ss])[0], np.array([index[s.drum_type] for s in ss])
 
     t0 = time.time()
-    model, history = fit(*xy(train), classes, cfg, val=xy(val))
+    model, history = fit(*xy(train), classes, cfg, val=xy(val), weights=source_weights(train))
     seconds = time.time() - t0
     Xt, yt = xy(test)
     pred = clf.predict(model, Xt).argmax(1)
@@ -80,7 +80,7 @@ def main() -> int:
         print(f"| {c} | {n} | {acc:.1%} |")
     print(f"| **all** | {len(yt)} | {float((pred == yt).mean()):.1%} (balanced {balanced_accuracy(yt, pred, len(classes)):.1%}) |")
     print("\nconfusion (rows = true, columns = predicted):")
-    print("| | " + " | ".join(classes) + " |\n|---" * (len(classes) + 1) + "|")
+    print("| | " + " | ".join(classes) + " |\n" + "|---" * (len(classes) + 1) + "|")
     for i, c in enumerate(classes):
         print(f"| {c} | " + " | ".join(str(v) for v in cm[i]) + " |")
     out = Path("benchmarks/results/classifier_unseen_kits.json")

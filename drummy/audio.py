@@ -135,11 +135,18 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float |
     os.close(fd)
     try:
         sf.write(tmp, y, sr, subtype=subtype, format=fmt)
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _first_line(e: Exception) -> str:

@@ -49,6 +49,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path)
     _ws_arg(p)
     p.add_argument("--json", action="store_true")
+
+    from .patterns import BUILTINS
+    p = sub.add_parser("beat", help="render a beat from a pattern with the workspace's hits or a kit folder")
+    _ws_arg(p)
+    p.add_argument("--kit", type=Path, metavar="DIR",
+                   help="samples to play: a folder, Hydrogen kit or SFZ (default: the workspace's generated "
+                        "hits, else its library)")
+    p.add_argument("--pattern", required=True,
+                   help=f"a built-in ({', '.join(BUILTINS)}), a pattern FILE.toml or a General MIDI FILE.mid")
+    p.add_argument("--bpm", type=float, default=None, help="tempo (default: the pattern's)")
+    p.add_argument("--bars", type=int, default=8, help="length in bars (default 8; the pattern loops)")
+    p.add_argument("-o", "--out", type=Path, required=True, help="the beat, a stereo 24-bit WAV")
+    p.add_argument("--no-repeat", action="store_true", help="never play the same sample twice")
+    p.add_argument("--stems", type=Path, metavar="DIR", help="also write one WAV per track (before mastering)")
+    p.add_argument("--midi-out", type=Path, metavar="FILE.mid", help="also write the pattern as General MIDI")
+    p.add_argument("--master", choices=["clean", "punchy", "lofi", "none"], default="clean",
+                   help="master chain preset (default clean)")
+    p.add_argument("--seed", type=int, default=0, help="sample choice and humanise (default 0)")
+
+    p = sub.add_parser("export-kit", help="export hits as a type folder, a Hydrogen drumkit or an SFZ instrument")
+    p.add_argument("source", nargs="?", type=Path, metavar="DIR",
+                   help="a folder of samples (default: the workspace's generated hits, else its library)")
+    _ws_arg(p)
+    p.add_argument("--format", choices=["folder", "hydrogen", "sfz"], default="folder")
+    p.add_argument("-o", "--out", type=Path, required=True, help="the kit folder to write")
+    p.add_argument("--name", default=None, help="kit name (default: the output folder's name)")
     return ap
 
 
@@ -57,13 +83,15 @@ def main(argv: list[str] | None = None) -> int:
     from .audio import AudioError
     from .kits import KitError
     from .library import LibraryError
+    from .patterns import PatternError
+    from .sequencer import SequencerError
     try:
         from .classifier import ModelError
     except ImportError:  # torch missing: only model commands need it
         ModelError = LibraryError  # type: ignore
     try:
         return COMMANDS[args.cmd](args) or 0
-    except (LibraryError, AudioError, KitError, ModelError) as e:
+    except (LibraryError, AudioError, KitError, ModelError, PatternError, SequencerError) as e:
         print(f"drummy: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
@@ -164,8 +192,71 @@ def cmd_classify(args) -> None:
             print(f"{r['path']}: {r['type']}  (" + ", ".join(f"{t} {p:.0%}" for t, p in top) + ")")
 
 
+def _classifier_hook(workspace: Path):
+    """A classify callable for hits of unknown type, backed by the workspace's
+    trained classifier (loaded on first use), or None when it has none."""
+    if not (Path(workspace) / "models").is_dir():  # no models: skip importing torch
+        return None
+    from .library import Workspace
+    from .train import classifier_path
+    path = classifier_path(Workspace(workspace))
+    if not path.exists():
+        return None
+
+    def classify(ys):
+        from . import classifier as clf
+        model = clf.load(path)
+        probs = clf.classify_audio(model, ys)
+        return [model.cfg.classes[int(p.argmax())] if p.max() >= 0.5 else None for p in probs]
+    return classify
+
+
+def _kit_samples(source: Path | None, workspace: Path):
+    from .library import Workspace
+    from .sequencer import folder_samples, workspace_samples
+    return folder_samples(source) if source is not None else workspace_samples(Workspace(workspace))
+
+
+def cmd_beat(args) -> None:
+    from . import audio, patterns, sequencer
+    pattern = patterns.load(args.pattern)
+    kit = sequencer.load_kit(_kit_samples(args.kit, args.workspace), _classifier_hook(args.workspace))
+    for path, reason in kit.skipped[:10]:
+        print(f"  left out {path}: {reason}")
+    if len(kit.skipped) > 10:
+        print(f"  ... and {len(kit.skipped) - 10} more files left out")
+    for t in sequencer.missing_tracks(pattern, kit):
+        print(f"  no {t.drum_type} samples in the kit: track {t.name!r} stays silent")
+    mix, stems = sequencer.render(pattern, kit, bpm=args.bpm, bars=args.bars, seed=args.seed,
+                                  no_repeat=args.no_repeat, master=args.master, stems=args.stems is not None)
+    audio.write(args.out, mix, peak_db=None, fade_ms=0)
+    bpm = args.bpm or pattern.bpm
+    print(f"wrote {args.out}: {args.bars} bars of {pattern.name} at {bpm:g} bpm "
+          f"({len(mix) / audio.SR:.1f} s, master {args.master}, "
+          f"{sum(len(v) for v in kit.values())} samples to draw from)")
+    if args.stems is not None:
+        paths = sequencer.write_stems(stems, args.stems)
+        print(f"wrote {len(paths)} stems to {args.stems}")
+    if args.midi_out is not None:
+        patterns.write_midi(args.midi_out, pattern, bpm=bpm, bars=args.bars)
+        print(f"wrote {args.midi_out}")
+
+
+def cmd_export_kit(args) -> None:
+    from .kits import export_kit
+    from .labels import TYPES
+    from .sequencer import label_unknown
+    samples = label_unknown(_kit_samples(args.source, args.workspace), _classifier_hook(args.workspace))
+    left_out = sum(s.drum_type not in TYPES for s in samples)
+    out = export_kit(samples, args.out, args.format, args.name)
+    kind = {"folder": "a type-folder", "hydrogen": "a Hydrogen", "sfz": "an SFZ"}[args.format]
+    print(f"wrote {kind} kit of {len(samples) - left_out} samples: {out}")
+    if left_out:
+        print(f"  left out {left_out} samples of unknown drum type")
+
+
 COMMANDS = {"starter-kit": cmd_starter_kit, "ingest": cmd_ingest, "library": cmd_library,
-            "train": cmd_train, "classify": cmd_classify}
+            "train": cmd_train, "classify": cmd_classify, "beat": cmd_beat, "export-kit": cmd_export_kit}
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Drum-kit formats: Hydrogen `drumkit.xml` and SFZ, read into labelled sample lists."""
+"""Drum-kit formats: Hydrogen `drumkit.xml` and SFZ, read into labelled sample lists,
+and written (with plain type folders) from them."""
 from __future__ import annotations
 
 import re
@@ -6,7 +7,10 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .labels import UNKNOWN, labels_from_names, normalise, parse_note, type_of, type_of_note
+import numpy as np
+
+from . import audio
+from .labels import GM_NOTE_OF_TYPE, TYPES, UNKNOWN, labels_from_names, normalise, parse_note, type_of, type_of_note
 
 
 class KitError(Exception):
@@ -123,3 +127,187 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
             out.append(KitSample(sfz_path.parent / rel, drum_type, tags, kit_name,
                                  region.get("group_label", ""), note))
     return out
+
+
+# --- writing kits ---------------------------------------------------------------------
+# Every writer takes labelled samples (KitSample), copies their audio into the kit
+# atomically (wav/flac/ogg/aiff byte for byte; anything else as 24-bit WAV through audio.write)
+# and maps each drum type to its General MIDI note. Samples of unknown type are left
+# out. Reading a written kit back with read_hydrogen / read_sfz (or ingesting its
+# folder) gives the same drum types and the same audio.
+
+HYDROGEN_NS = "http://www.hydrogen-music.org/drumkit"
+HYDROGEN_MAX_LAYERS = 16        # Hydrogen's per-instrument layer limit; more samples -> "Kick 2", ...
+SFZ_MAX_ROUND_ROBIN = 100       # the largest seq_length the SFZ spec allows; beyond it: random choice
+KIT_FORMATS = ("folder", "hydrogen", "sfz")
+_COPY_AS_IS = {".wav", ".flac", ".ogg", ".aif", ".aiff"}  # what Hydrogen and SFZ players read
+_INSTRUMENT_NAME = {"kick": "Kick", "snare": "Snare", "clap": "Clap", "hihat": "Hi Hat",
+                    "open hat": "Open Hat", "tom": "Tom", "cymbal": "Cymbal", "perc": "Perc"}
+_HAT_TYPES = ("hihat", "open hat")  # one mute/choke group: a closed hat cuts an open one
+
+
+def _slug(text: str) -> str:
+    out = re.sub(r"[^a-z0-9]+", "-", normalise(text).lower()).strip("-")
+    return out or "hit"
+
+
+def _by_type(samples: list[KitSample]) -> dict[str, list[KitSample]]:
+    """Known-type samples grouped by type, in labels.TYPES order."""
+    groups = {t: [s for s in samples if s.drum_type == t] for t in TYPES}
+    groups = {t: g for t, g in groups.items() if g}
+    if not groups:
+        raise KitError("nothing to export: no samples with a known drum type")
+    return groups
+
+
+def _file_names(samples: list[KitSample], taken: set[str]) -> list[str]:
+    """A unique, descriptive file stem per sample: type, tags, number ("kick-808-boom-01")."""
+    out = []
+    for s in samples:
+        words = " ".join([s.drum_type, *[t for t in s.tags if t != normalise(s.kit)]]).split()
+        base = _slug(" ".join(list(dict.fromkeys(words))[:6]))
+        i = 1
+        while f"{base}-{i:02d}" in taken:
+            i += 1
+        taken.add(f"{base}-{i:02d}")
+        out.append(f"{base}-{i:02d}")
+    return out
+
+
+def _place_audio(src: Path, dest_stem: Path) -> Path:
+    """Copy src beside dest_stem with its own extension, or transcode it to 24-bit
+    WAV when kit players may not read its format. Returns the file written."""
+    src = Path(src)
+    if src.suffix.lower() not in _COPY_AS_IS:
+        return audio.write(dest_stem.with_suffix(".wav"), audio.load(src, trim=False), peak_db=None, fade_ms=0)
+    dest = dest_stem.with_suffix(src.suffix.lower())
+    _atomic_write(dest, src.read_bytes())
+    return dest
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    from .library import atomic_write_bytes  # here, not at the top: library imports this module
+    atomic_write_bytes(path, data)
+
+
+def _loudness(path: Path) -> float:
+    """RMS of a hit's first 100 ms: orders velocity layers soft -> hard."""
+    y = audio.load(path)[: audio.SR // 10]
+    return float(np.sqrt(np.mean(y.astype(np.float64) ** 2)))
+
+
+def write_folder(samples: list[KitSample], outdir: str | Path) -> Path:
+    """OUTDIR/<type>/<type-tags-NN>.<ext>: a folder `drummy ingest` labels right back."""
+    outdir = Path(outdir)
+    taken: set[str] = set()
+    for dtype, group in _by_type(samples).items():
+        for s, stem in zip(group, _file_names(group, taken)):
+            _place_audio(s.path, outdir / dtype / stem)
+    return outdir
+
+
+def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | None = None) -> Path:
+    """A Hydrogen drumkit in OUTDIR: the audio files plus a `drumkit.xml` (the
+    Hydrogen 1.x schema: componentList, instrumentComponent) with one instrument
+    per drum type, its samples as velocity layers from softest to hardest, the GM
+    note as midiOutNote, and both hats in one mute group. A type with more than
+    16 samples is split into "Kick", "Kick 2", ... Returns the drumkit.xml path."""
+    outdir = Path(outdir)
+    name = name or outdir.name
+    ET.register_namespace("", HYDROGEN_NS)
+    q = lambda tag: f"{{{HYDROGEN_NS}}}{tag}"  # noqa: E731
+
+    def sub(parent, tag, text=None):
+        el = ET.SubElement(parent, q(tag))
+        if text is not None:
+            el.text = str(text)
+        return el
+
+    root = ET.Element(q("drumkit_info"))
+    sub(root, "name", name)
+    sub(root, "author", "Drummy")
+    sub(root, "info", "Exported by Drummy: one instrument per drum type, General MIDI notes.")
+    sub(root, "license", "")
+    comp = sub(sub(root, "componentList"), "drumkitComponent")
+    sub(comp, "id", 0), sub(comp, "name", "Main"), sub(comp, "volume", 1)
+    insts = sub(root, "instrumentList")
+    taken: set[str] = set()
+    inst_id = 0
+    for dtype, group in _by_type(samples).items():
+        files = [_place_audio(s.path, outdir / stem).name for s, stem in zip(group, _file_names(group, taken))]
+        files = sorted(files, key=lambda f: _loudness(outdir / f))
+        chunks = [files[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(files), HYDROGEN_MAX_LAYERS)]
+        for ci, chunk in enumerate(chunks):
+            inst = sub(insts, "instrument")
+            # element order follows Hydrogen's drumkit.xsd
+            for tag, value in [("id", inst_id), ("name", _INSTRUMENT_NAME[dtype] + (f" {ci + 1}" if ci else "")),
+                               ("volume", 1), ("isMuted", "false"), ("pan_L", 1), ("pan_R", 1),
+                               ("randomPitchFactor", 0), ("gain", 1), ("applyVelocity", "true"),
+                               ("filterActive", "false"), ("filterCutoff", 1), ("filterResonance", 0),
+                               ("Attack", 0), ("Decay", 0), ("Sustain", 1), ("Release", 1000),
+                               ("muteGroup", 0 if dtype in _HAT_TYPES else -1), ("midiOutChannel", -1),
+                               ("midiOutNote", GM_NOTE_OF_TYPE[dtype]), ("isStopNote", "false"),
+                               ("sampleSelectionAlgo", "VELOCITY"), ("isHihat", -1), ("lower_cc", 0),
+                               ("higher_cc", 127), ("FX1Level", 0), ("FX2Level", 0), ("FX3Level", 0),
+                               ("FX4Level", 0)]:
+                sub(inst, tag, value)
+            ic = sub(inst, "instrumentComponent")
+            sub(ic, "component_id", 0), sub(ic, "gain", 1)
+            for li, f in enumerate(chunk):
+                layer = sub(ic, "layer")
+                sub(layer, "filename", f)
+                sub(layer, "min", f"{li / len(chunk):.6g}")
+                sub(layer, "max", f"{(li + 1) / len(chunk):.6g}")
+                sub(layer, "gain", 1), sub(layer, "pitch", 0)
+            inst_id += 1
+    ET.indent(root, " ")
+    xml = outdir / "drumkit.xml"
+    text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    _atomic_write(xml, text.encode())
+    return xml
+
+
+def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = None) -> Path:
+    """An SFZ instrument in OUTDIR: `<name>.sfz` plus its samples in OUTDIR/<name>/.
+    Each drum type sits on its General MIDI key as one `<group>` that cycles through
+    its samples round robin (seq_length / seq_position; random pick past 100),
+    one-shot, with closed hats choking open hats. Returns the .sfz path."""
+    outdir = Path(outdir)
+    name = name or outdir.name
+    folder = _slug(name)
+    lines = [f"// {name}: exported by Drummy. General MIDI drum keys (channel 10),",
+             "// round robin over each drum type's samples; a closed hat chokes an open hat.",
+             f"<control> default_path={folder}/", "<global> loop_mode=one_shot", ""]
+    taken: set[str] = set()
+    for dtype, group in _by_type(samples).items():
+        files = [_place_audio(s.path, outdir / folder / stem).name for s, stem in zip(group, _file_names(group, taken))]
+        head = f"<group> group_label={dtype.replace(' ', '_')} key={GM_NOTE_OF_TYPE[dtype]}"
+        if dtype == "hihat":
+            head += " group=1"
+        elif dtype == "open hat":
+            head += " group=2 off_by=1"
+        robin = len(files) <= SFZ_MAX_ROUND_ROBIN
+        lines.append(head + (f" seq_length={len(files)}" if robin and len(files) > 1 else ""))
+        for i, f in enumerate(files):
+            if len(files) == 1:
+                pick = ""
+            elif robin:
+                pick = f" seq_position={i + 1}"
+            else:
+                pick = f" lorand={i / len(files):.6f} hirand={(i + 1) / len(files):.6f}"
+            lines.append(f"<region> sample={f}{pick}")
+        lines.append("")
+    sfz = outdir / f"{folder}.sfz"
+    _atomic_write(sfz, "\n".join(lines).encode())
+    return sfz
+
+
+def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder", name: str | None = None) -> Path:
+    """Write samples as a kit in `fmt` (folder, hydrogen or sfz); returns the main file or folder."""
+    if fmt == "folder":
+        return write_folder(samples, outdir)
+    if fmt == "hydrogen":
+        return write_hydrogen(samples, outdir, name)
+    if fmt == "sfz":
+        return write_sfz(samples, outdir, name)
+    raise KitError(f"unknown kit format {fmt!r}; choose from {', '.join(KIT_FORMATS)}")

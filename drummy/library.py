@@ -66,6 +66,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+        os.chmod(tmp, 0o666 & ~audio._umask())  # mkstemp makes 0600
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -210,7 +211,7 @@ class Workspace:
 
         feats = self._load_features()
         jobs = jobs or os.cpu_count() or 1
-        pool = ProcessPoolExecutor(jobs) if jobs > 1 and len(todo) >= 16 else None
+        pool = ProcessPoolExecutor(jobs, initializer=_one_thread) if jobs > 1 and len(todo) >= 16 else None
         results = pool.map(_decode_job, [j.path for j, _ in todo], chunksize=4) if pool else map(
             _decode_job, [j.path for j, _ in todo])
         dirty = 0
@@ -317,6 +318,13 @@ def collect(paths: Iterable[str | Path]) -> list[_Job]:
                 folder = str(rel.parent) if str(rel.parent) != "." else ""
                 jobs[fr] = _Job(fr, t, tags, root.name, f"{root.name}/{folder}".rstrip("/"))
     return list(jobs.values())
+
+
+def _one_thread() -> None:
+    # Worker processes split the cores between them; a BLAS pool per worker on top
+    # of that oversubscribes the machine (measured: 3x slower on 2 cores).
+    from threadpoolctl import threadpool_limits
+    threadpool_limits(1)
 
 
 def _decode_job(path: Path):

@@ -96,3 +96,11 @@ def test_write_refuses_nan(tmp_path):
     with pytest.raises(audio.AudioError):
         audio.write(tmp_path / "x.wav", np.array([0.0, np.nan]))
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_written_files_are_ordinary_permissions(tmp_path):
+    import os
+    p = audio.write(tmp_path / "perm.wav", np.ones(100) * 0.1)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert p.stat().st_mode & 0o777 == 0o666 & ~mask

@@ -1,0 +1,588 @@
+"""Drum patterns: step grids in a small TOML format, the built-in grooves, the
+step -> sample-time math (swing, seeded humanise) and General MIDI in and out.
+
+A pattern file, one line per track and one character per step::
+
+    name = "boom bap"
+    bpm = 90                 # suggested tempo; the command line's --bpm wins
+    steps = 16               # steps per bar: 16 (16ths), 12 (8th triplets) or 32 (32nds)
+    swing = 58               # percent, MPC style: 50 straight, 66 triplet feel, 75 at most
+    humanise = { timing_ms = 6, velocity = 8 }   # std-devs: milliseconds, velocity units
+
+    [tracks]
+    kick  = "x.........x.x... | x.........x....."   # any number of bars
+    snare = "....X.......X..."                      # a 1-bar track loops
+    hihat = "x.o.x.o.x.o.x.o."
+    ride  = { grid = "x.x.x.x.x.x.x.x.", type = "cymbal", gain_db = -6, pan = 0.3 }
+
+Step characters: `.` `-` `_` rest, `x` hit (velocity 100), `X` accent (127),
+`o` soft (70), `g` ghost (40), `1`..`9` velocity in ninths (9 = 127). Spaces
+and `|` are only for the eye. A grid may also be a list of velocities 0..127
+(0 = rest). Per-track settings: `type` (drum type; guessed from the track name
+when left out), `gain_db`, `pan` (-1 left .. +1 right), `choke` (tracks in one
+choke group cut each other; hats default to "hat", "" for none), `note` (the
+General MIDI note written to MIDI files).
+"""
+from __future__ import annotations
+
+import io
+import json
+import math
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .audio import SR  # onset times are in samples @ 44.1 kHz
+from .labels import GM_NOTE_OF_TYPE, TYPES, UNKNOWN, normalise, type_of, type_of_note
+
+STEPS_PER_BAR = (16, 12, 32)
+BEATS_PER_BAR = 4          # patterns are in 4/4
+PPQ = 480                  # MIDI ticks per quarter note: 16ths, triplets and 32nds are whole ticks
+MIDI_DRUM_CHANNEL = 9      # General MIDI channel 10, counted from 0 as mido does
+
+# Step character -> velocity. Digits are ninths of full velocity.
+VELOCITY_OF_CHAR = {"x": 100, "X": 127, "o": 70, "g": 40,
+                    **{str(d): round(127 * d / 9) for d in range(1, 10)}}
+_CHAR_OF_VELOCITY = {v: c for c, v in reversed(VELOCITY_OF_CHAR.items())}  # 127 -> "X", not "9"
+_RESTS = ".-_"
+_IGNORED = " \t\n|"
+
+# Track names that mean a specific GM note, beyond the one note per drum type.
+_NOTE_OF_NAME = {"ride": 51, "crash": 49, "china": 52, "splash": 55, "rim": 37, "rimshot": 37,
+                 "side stick": 37, "sidestick": 37, "cowbell": 56, "tambourine": 54, "shaker": 70,
+                 "pedal hat": 44, "floor tom": 41, "low tom": 45, "mid tom": 47, "high tom": 50,
+                 "conga": 63, "bongo": 60, "clave": 75, "woodblock": 76}
+_CHOKE_OF_TYPE = {"hihat": "hat", "open hat": "hat"}  # closed hats cut open hats
+
+
+class PatternError(Exception):
+    """A pattern that cannot be read or used; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class Track:
+    """One row of a pattern: which drum plays on which step, and how loud."""
+    name: str
+    drum_type: str                 # one of labels.TYPES
+    hits: tuple[int, ...]          # velocity per step, 0 = rest; len = bars * steps
+    gain_db: float = 0.0           # track level
+    pan: float = 0.0               # -1 left .. +1 right (constant-power)
+    choke: str = ""                # choke group; "" = none
+    note: int = 0                  # General MIDI note for MIDI out
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A groove: tracks on a grid of `steps` per 4/4 bar, plus feel settings."""
+    name: str
+    tracks: tuple[Track, ...]
+    steps: int = 16                # steps per bar: 16, 12 or 32
+    swing: float = 50.0            # percent: 50 straight .. 75
+    bpm: float = 120.0             # suggested tempo
+    humanise_ms: float = 0.0       # std-dev of onset jitter, milliseconds
+    humanise_velocity: float = 0.0  # std-dev of velocity jitter, velocity units (of 127)
+
+    @property
+    def bars(self) -> int:
+        """Length in bars: the longest track (shorter ones loop)."""
+        return max((len(t.hits) // self.steps for t in self.tracks), default=1)
+
+
+# --- the text format ------------------------------------------------------------------
+
+def parse_grid(grid: str | list, steps: int, where: str = "grid") -> tuple[int, ...]:
+    """Step characters or a list of velocities -> velocities (0 = rest), whole bars."""
+    if isinstance(grid, str):
+        out = []
+        for ch in grid:
+            if ch in _IGNORED:
+                continue
+            if ch in _RESTS:
+                out.append(0)
+            elif ch in VELOCITY_OF_CHAR:
+                out.append(VELOCITY_OF_CHAR[ch])
+            else:
+                raise PatternError(f"{where}: unknown step character {ch!r} (use . x X o g 1-9)")
+    elif isinstance(grid, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in grid):
+        out = list(grid)
+        if any(not 0 <= v <= 127 for v in out):
+            raise PatternError(f"{where}: velocities must be 0..127")
+    else:
+        raise PatternError(f"{where}: a grid is a string of steps or a list of velocities")
+    if not out or len(out) % steps:
+        raise PatternError(f"{where}: {len(out)} steps is not a whole number of {steps}-step bars")
+    return tuple(out)
+
+
+def format_grid(hits: tuple[int, ...], steps: int) -> str | list[int]:
+    """Velocities -> step characters with `|` between bars, or the list itself when
+    some velocity has no character."""
+    if any(v and v not in _CHAR_OF_VELOCITY for v in hits):
+        return list(hits)
+    chars = "".join(_CHAR_OF_VELOCITY[v] if v else "." for v in hits)
+    return " | ".join(chars[i:i + steps] for i in range(0, len(chars), steps))
+
+
+def default_note(name: str, drum_type: str) -> int:
+    """The GM note a track writes: by a specific name (ride, rim...), else by type."""
+    return _NOTE_OF_NAME.get(normalise(name), GM_NOTE_OF_TYPE[drum_type])
+
+
+def from_dict(d: dict, default_name: str = "pattern") -> Pattern:
+    """Build a Pattern from parsed TOML; raises PatternError with the field at fault."""
+    known = {"name", "bpm", "steps", "swing", "humanise", "humanize", "tracks"}
+    if unknown := set(d) - known:
+        raise PatternError(f"unknown setting {sorted(unknown)[0]!r} (known: {', '.join(sorted(known))})")
+    steps = d.get("steps", 16)
+    if steps not in STEPS_PER_BAR:
+        raise PatternError(f"steps must be 16, 12 or 32 per bar, not {steps!r}")
+    swing = _number(d.get("swing", 50.0), "swing")
+    if not 50 <= swing <= 75:
+        raise PatternError("swing is a percentage from 50 (straight) to 75")
+    bpm = _number(d.get("bpm", 120.0), "bpm")
+    if not 20 <= bpm <= 999:
+        raise PatternError("bpm must be between 20 and 999")
+    hum = d.get("humanise", d.get("humanize", {}))
+    if not isinstance(hum, dict) or set(hum) - {"timing_ms", "velocity"}:
+        raise PatternError("humanise takes timing_ms and velocity, e.g. humanise = { timing_ms = 5, velocity = 8 }")
+    h_ms, h_vel = _number(hum.get("timing_ms", 0.0), "timing_ms"), _number(hum.get("velocity", 0.0), "velocity")
+    if h_ms < 0 or h_vel < 0:
+        raise PatternError("humanise amounts must be >= 0")
+    raw = d.get("tracks")
+    if not isinstance(raw, dict) or not raw:
+        raise PatternError("a pattern needs a [tracks] table, e.g. kick = \"x...x...x...x...\"")
+    tracks = tuple(_track(name, spec, steps) for name, spec in raw.items())
+    p = Pattern(str(d.get("name", default_name)), tracks, steps, swing, bpm, h_ms, h_vel)
+    for t in tracks:
+        if p.bars % (len(t.hits) // steps):
+            raise PatternError(f"track {t.name!r}: {len(t.hits) // steps} bars does not loop evenly in {p.bars}")
+    return p
+
+
+def _number(v, what: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise PatternError(f"{what} must be a number")
+    return float(v)
+
+
+def _track(name: str, spec, steps: int) -> Track:
+    where = f"track {name!r}"
+    if not isinstance(spec, dict):
+        spec = {"grid": spec}
+    known = {"grid", "type", "gain_db", "pan", "choke", "note"}
+    if unknown := set(spec) - known:
+        raise PatternError(f"{where}: unknown setting {sorted(unknown)[0]!r} (known: {', '.join(sorted(known))})")
+    if "grid" not in spec:
+        raise PatternError(f"{where}: needs a grid")
+    drum_type = spec.get("type") or type_of(name)
+    if drum_type not in TYPES:
+        hint = f"type {drum_type!r} is not a drum type" if drum_type else "cannot tell its drum type from the name"
+        raise PatternError(f"{where}: {hint}; set type = one of {', '.join(TYPES)}")
+    pan = _number(spec.get("pan", 0.0), f"{where}: pan")
+    if not -1 <= pan <= 1:
+        raise PatternError(f"{where}: pan must be between -1 (left) and 1 (right)")
+    note = spec.get("note", default_note(name, drum_type))
+    if not isinstance(note, int) or not 0 <= note <= 127:
+        raise PatternError(f"{where}: note must be a MIDI note 0..127")
+    choke = spec.get("choke", _CHOKE_OF_TYPE.get(drum_type, ""))
+    if not isinstance(choke, str):
+        raise PatternError(f"{where}: choke is a group name (a string)")
+    return Track(name, drum_type, parse_grid(spec["grid"], steps, where),
+                 _number(spec.get("gain_db", 0.0), f"{where}: gain_db"), pan, choke, note)
+
+
+def parse(text: str, default_name: str = "pattern") -> Pattern:
+    """Parse pattern TOML text."""
+    try:
+        d = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise PatternError(f"not valid TOML ({e})") from None
+    return from_dict(d, default_name)
+
+
+def dump(p: Pattern) -> str:
+    """Pattern -> TOML text that :func:`parse` reads back to an equal Pattern."""
+    lines = [f"name = {_toml_str(p.name)}", f"bpm = {_toml_num(p.bpm)}", f"steps = {p.steps}",
+             f"swing = {_toml_num(p.swing)}"]
+    if p.humanise_ms or p.humanise_velocity:
+        lines.append(f"humanise = {{ timing_ms = {_toml_num(p.humanise_ms)}, "
+                     f"velocity = {_toml_num(p.humanise_velocity)} }}")
+    lines += ["", "[tracks]"]
+    for t in p.tracks:
+        grid = format_grid(t.hits, p.steps)
+        grid_toml = _toml_str(grid) if isinstance(grid, str) else "[" + ", ".join(map(str, grid)) + "]"
+        extra = []
+        if type_of(t.name) != t.drum_type:
+            extra.append(f"type = {_toml_str(t.drum_type)}")
+        if t.gain_db:
+            extra.append(f"gain_db = {_toml_num(t.gain_db)}")
+        if t.pan:
+            extra.append(f"pan = {_toml_num(t.pan)}")
+        if t.choke != _CHOKE_OF_TYPE.get(t.drum_type, ""):
+            extra.append(f"choke = {_toml_str(t.choke)}")
+        if t.note != default_note(t.name, t.drum_type):
+            extra.append(f"note = {t.note}")
+        key = _toml_key(t.name)
+        lines.append(f"{key} = {{ grid = {grid_toml}, {', '.join(extra)} }}" if extra else f"{key} = {grid_toml}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml_str(s: str) -> str:
+    return json.dumps(s, ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def _toml_key(s: str) -> str:
+    return s if s and all(c.isascii() and (c.isalnum() or c in "-_") for c in s) else _toml_str(s)
+
+
+def _toml_num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+# --- built-in grooves ----------------------------------------------------------------
+
+BUILTINS: dict[str, str] = {
+    "house": """
+name = "house"
+bpm = 124
+steps = 16
+humanise = { timing_ms = 0, velocity = 4 }
+[tracks]
+kick       = "x...x...x...x..."
+clap       = "....x.......x..."
+"open hat" = "..x...x...x...x."
+hihat      = "...o...o...o...x"
+""",
+    "techno": """
+name = "techno"
+bpm = 132
+steps = 16
+humanise = { timing_ms = 0, velocity = 5 }
+[tracks]
+kick       = "X...x...x...x..."
+hihat      = "xgoxxgoxxgoxxgox"
+"open hat" = "..x...x...x...x."
+clap       = { grid = "....x.......x...", gain_db = -3 }
+perc       = { grid = "...x..x....x.x..", gain_db = -6, pan = 0.4 }
+""",
+    "boom bap": """
+name = "boom bap"
+bpm = 90
+steps = 16
+swing = 58
+humanise = { timing_ms = 6, velocity = 8 }
+[tracks]
+kick  = "X.........x.x... | X.........x....x"
+snare = "....X.......X..g"
+hihat = "x.o.x.o.x.o.x.o."
+"open hat" = { grid = "..............x.", gain_db = -4 }
+""",
+    "trap": """
+name = "trap"
+bpm = 140
+steps = 32
+humanise = { timing_ms = 0, velocity = 6 }
+[tracks]
+kick  = "X...........x.....x.........x... | X.......x...........x...x......."
+snare = "................X...............|................X..............."
+hihat = "x...x...x...x.x.x...x...x...xxxx | x...x...x...x...x...x.x.x.x.x..."
+"open hat" = { grid = "..........................x.....", gain_db = -5 }
+""",
+    "breakbeat": """
+name = "breakbeat"
+bpm = 136
+steps = 16
+humanise = { timing_ms = 3, velocity = 6 }
+[tracks]
+kick   = "X.x.......xx.... | ..xx......x....."
+snare  = "....X..g.g..X..g | .g..X..g.g....X."
+ride   = { grid = "x.x.x.x.x.x.x.x.", type = "cymbal", gain_db = -8, pan = 0.3 }
+""",
+    "rock": """
+name = "rock"
+bpm = 120
+steps = 16
+humanise = { timing_ms = 4, velocity = 6 }
+[tracks]
+kick   = "x.......x.x....."
+snare  = "....X.......X..."
+hihat  = { grid = "x.o.x.o.x.o.x.o. | x.o.x.o.x.o.x.o. | x.o.x.o.x.o.x.o. | x.o.x.o.x.......", pan = 0.25 }
+tom    = { grid = "................ | ................ | ................ | ........x.xxX.x.", pan = -0.3 }
+crash  = { grid = "X............... | ................ | ................ | ................", gain_db = -3, pan = -0.2 }
+""",
+    "shuffle": """
+name = "shuffle"
+bpm = 100
+steps = 12
+humanise = { timing_ms = 5, velocity = 8 }
+[tracks]
+kick  = "X.....x....."
+snare = "...X.....X.."
+hihat = "x.ox.ox.ox.o"
+""",
+}
+
+
+def builtin(name: str) -> Pattern:
+    """A built-in groove by name; PatternError lists them for an unknown name."""
+    if name not in BUILTINS:
+        raise PatternError(f"unknown pattern {name!r}; built-ins are {', '.join(BUILTINS)}, "
+                           f"or give a .toml or .mid file")
+    return parse(BUILTINS[name], name)
+
+
+def load(source: str | Path) -> Pattern:
+    """A built-in name, a pattern .toml file or a General MIDI drum .mid file."""
+    path = Path(source)
+    suffix = path.suffix.lower()
+    if suffix in (".toml", ".mid", ".midi"):
+        if not path.is_file():
+            raise PatternError(f"no such pattern file: {path}")
+        if suffix == ".toml":
+            try:
+                return parse(path.read_text(), path.stem)
+            except PatternError as e:
+                raise PatternError(f"{path}: {e}") from None
+        return read_midi(path)
+    return builtin(str(source))
+
+
+# --- time ---------------------------------------------------------------------------
+
+def step_samples(bpm: float, steps: int, sr: int = SR) -> float:
+    """Length of one grid step in samples (fractional)."""
+    return sr * 60.0 / bpm * BEATS_PER_BAR / steps
+
+
+def grid_positions(n_steps: int, steps: int, bpm: float, swing: float = 50.0, sr: int = SR) -> np.ndarray:
+    """Exact onset of steps 0..n_steps-1 in samples (float64). Swing is MPC style:
+    the second step of each pair starts at swing % of the pair, i.e. it is late by
+    (swing - 50) / 50 of a step (66.7 % = triplet feel, 75 % = dotted)."""
+    k = np.arange(n_steps, dtype=np.float64)
+    delay = (swing - 50.0) / 50.0 * (k % 2)
+    return (k + delay) * step_samples(bpm, steps, sr)
+
+
+@dataclass
+class Hits:
+    """The hits of one track in a rendered stretch: where and how hard."""
+    onsets: np.ndarray             # (n,) int64 samples @ sr
+    velocities: np.ndarray         # (n,) float64, 1..127
+
+
+def schedule(p: Pattern, bpm: float, bars: int, rng: np.random.Generator | None = None,
+             sr: int = SR) -> list[Hits]:
+    """Hits of every track over `bars` bars (tracks loop), one Hits per track.
+
+    Onsets are the grid positions (swing included) rounded to the nearest sample;
+    with `rng`, humanise adds Gaussian timing (p.humanise_ms) and velocity
+    (p.humanise_velocity) jitter, clipped at 2.5 std-devs (and at the start of the beat).
+    """
+    n_steps = bars * p.steps
+    pos = grid_positions(n_steps, p.steps, bpm, p.swing, sr)
+    out = []
+    for t in p.tracks:
+        vel = np.resize(np.asarray(t.hits, dtype=np.float64), n_steps)  # loop the track
+        idx = np.flatnonzero(vel)
+        at, v = pos[idx], vel[idx]
+        if rng is not None and p.humanise_ms > 0:
+            at = at + np.clip(rng.standard_normal(len(at)), -2.5, 2.5) * p.humanise_ms * sr / 1000
+        if rng is not None and p.humanise_velocity > 0:
+            v = np.clip(v + np.clip(rng.standard_normal(len(v)), -2.5, 2.5) * p.humanise_velocity, 1, 127)
+        out.append(Hits(np.maximum(np.rint(at), 0).astype(np.int64), v))
+    return out
+
+
+# --- MIDI ---------------------------------------------------------------------------
+
+_META_PATTERN = "drummy-pattern "
+_META_TRACK = "drummy-track "
+
+
+def to_midi(p: Pattern, bpm: float | None = None, bars: int | None = None):
+    """Pattern -> a type-1 mido.MidiFile: one MIDI track per pattern track, notes on
+    channel 10 at the grid positions with swing (not humanise: that is a render-time
+    performance, re-applied from the settings), exact velocities, and the pattern's
+    settings in text meta events so :func:`from_midi` gives back an equal Pattern."""
+    import mido
+    bpm = float(p.bpm if bpm is None else bpm)
+    bars = p.bars if bars is None else int(bars)
+    tps = PPQ * BEATS_PER_BAR // p.steps                            # ticks per step
+    k = np.arange(bars * p.steps)
+    ticks = k * tps + np.rint((p.swing - 50) / 50 * (k % 2) * tps).astype(int)
+    length = max(tps // 2, 1)
+    mid = mido.MidiFile(type=1, ticks_per_beat=PPQ)
+    head = mido.MidiTrack()
+    head.append(mido.MetaMessage("track_name", name=p.name, time=0))
+    head.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+    head.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+    head.append(mido.MetaMessage("text", text=_META_PATTERN + json.dumps({
+        "name": p.name, "steps": p.steps, "swing": p.swing, "bpm": p.bpm, "bars": p.bars,
+        "humanise": {"timing_ms": p.humanise_ms, "velocity": p.humanise_velocity}}), time=0))
+    head.append(mido.MetaMessage("end_of_track", time=bars * p.steps * tps))
+    mid.tracks.append(head)
+    for t in p.tracks:
+        tr = mido.MidiTrack()
+        tr.append(mido.MetaMessage("track_name", name=t.name, time=0))
+        tr.append(mido.MetaMessage("text", text=_META_TRACK + json.dumps({
+            "type": t.drum_type, "gain_db": t.gain_db, "pan": t.pan, "choke": t.choke,
+            "note": t.note, "bars": len(t.hits) // p.steps}), time=0))
+        vel = np.resize(np.asarray(t.hits), bars * p.steps)
+        events = []  # (absolute tick, order, message); note-offs sort before note-ons
+        for i in np.flatnonzero(vel):
+            events.append((int(ticks[i]), 1, mido.Message("note_on", channel=MIDI_DRUM_CHANNEL, note=t.note,
+                                                           velocity=int(vel[i]))))
+            events.append((int(ticks[i]) + length, 0, mido.Message("note_off", channel=MIDI_DRUM_CHANNEL,
+                                                                   note=t.note, velocity=0)))
+        now = 0
+        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+            tr.append(msg.copy(time=tick - now))
+            now = tick
+        tr.append(mido.MetaMessage("end_of_track", time=max(bars * p.steps * tps - now, 0)))
+        mid.tracks.append(tr)
+    return mid
+
+
+def midi_bytes(p: Pattern, bpm: float | None = None, bars: int | None = None) -> bytes:
+    """:func:`to_midi` as the bytes of a .mid file."""
+    buf = io.BytesIO()
+    to_midi(p, bpm, bars).save(file=buf)
+    return buf.getvalue()
+
+
+def from_midi(mid, name: str = "midi") -> Pattern:
+    """A mido.MidiFile -> Pattern.
+
+    Files written by :func:`to_midi` come back exactly (their settings travel in
+    text meta events). Other files are read as General MIDI drums: notes on
+    channel 10 (any channel when channel 10 is empty) become one track per drum
+    type (kick 35/36, snare 38/40, clap 39, hats 42/44, open hat 46, toms,
+    cymbals, percussion); hits snap to the nearest step of the first grid of
+    16, 12 or 32 steps per bar that fits them, 16 when none does.
+    """
+    ppq = mid.ticks_per_beat
+    meta: dict = {}
+    tempo = None
+    notes: list[tuple[int, int, int, int, int]] = []  # (tick, channel, note, velocity, midi track)
+    track_meta: dict[int, dict] = {}
+    track_names: dict[int, str] = {}
+    end = 0
+    for ti, tr in enumerate(mid.tracks):
+        tick = 0
+        for msg in tr:
+            tick += msg.time
+            end = max(end, tick)
+            if msg.type == "set_tempo" and tempo is None:
+                tempo = msg.tempo
+            elif msg.type == "text" and msg.text.startswith(_META_PATTERN):
+                meta = _json_or_empty(msg.text[len(_META_PATTERN):])
+            elif msg.type == "text" and msg.text.startswith(_META_TRACK):
+                track_meta[ti] = _json_or_empty(msg.text[len(_META_TRACK):])
+            elif msg.type == "track_name":
+                track_names[ti] = msg.name
+            elif msg.type == "note_on" and msg.velocity > 0:
+                notes.append((tick, msg.channel, msg.note, msg.velocity, ti))
+    drums = [n for n in notes if n[1] == MIDI_DRUM_CHANNEL] or notes
+    if meta:
+        steps = int(meta.get("steps", 16))
+        swing = float(meta.get("swing", 50.0))
+    else:
+        steps, swing = _guess_steps([n[0] for n in drums], ppq), 50.0
+    if steps not in STEPS_PER_BAR or not 50 <= swing <= 75:
+        raise PatternError("MIDI file has unusable drummy settings (steps/swing)")
+    tps = ppq * BEATS_PER_BAR / steps
+    bar_ticks = tps * steps
+    # our own files end exactly at the last bar line; for others the last note decides
+    last = max([n[0] for n in drums], default=0)
+    bars = max(int(last // bar_ticks) + 1, math.ceil(end / bar_ticks) if meta else 1)
+    k = np.arange(bars * steps + 1)                                 # + the next loop's first step
+    grid = k * tps + np.rint((swing - 50) / 50 * (k % 2) * tps)     # the ticks to_midi writes
+    at = np.array([n[0] for n in drums], dtype=np.float64)
+    nearest = np.clip(np.searchsorted(grid, at), 1, len(grid) - 1)
+    nearest -= (at - grid[nearest - 1]) <= (grid[nearest] - at)    # ties go to the earlier step
+    nearest %= bars * steps                                         # a late last hit loops to step 0
+
+    # hits go to tracks: by MIDI track when it carries drummy settings, else by drum type
+    rows: dict[str, dict] = {}
+    for ti, tmeta in track_meta.items():                            # in file order, even if silent
+        rows[track_names.get(ti, f"track {ti}")] = {"type": tmeta.get("type"), "meta": tmeta, "notes": {},
+                                                    "hits": np.zeros(bars * steps, int)}
+    for (tick, _, note, vel, ti), step in zip(drums, nearest):
+        if ti in track_meta:
+            key = track_names.get(ti, f"track {ti}")
+        else:
+            key = type_of_note(note)
+            if key == UNKNOWN:
+                continue  # not a General MIDI drum note
+        row = rows.setdefault(key, {"type": key, "meta": {}, "notes": {}, "hits": np.zeros(bars * steps, int)})
+        row["hits"][step] = max(row["hits"][step], vel)
+        row["notes"][note] = row["notes"].get(note, 0) + 1
+    if not track_meta:  # one track per drum type, in the usual order
+        rows = {t: rows[t] for t in TYPES if t in rows}
+    if not rows:
+        raise PatternError("no General MIDI drum notes in the MIDI file")
+
+    tracks = []
+    for key, row in rows.items():
+        dtype, tmeta, hits = row["type"], row["meta"], row["hits"]
+        if dtype not in TYPES:
+            raise PatternError(f"MIDI track {key!r}: unknown drum type {dtype!r}")
+        own = int(tmeta.get("bars", bars))
+        if own and bars % own == 0 and np.array_equal(np.resize(hits[:own * steps], len(hits)), hits):
+            hits = hits[:own * steps]  # a looping track written over a longer stretch
+        note = tmeta.get("note") or max(row["notes"], key=row["notes"].get, default=GM_NOTE_OF_TYPE[dtype])
+        choke = tmeta.get("choke", _CHOKE_OF_TYPE.get(dtype, ""))
+        tracks.append(Track(key, dtype, tuple(int(v) for v in hits), float(tmeta.get("gain_db", 0.0)),
+                            float(tmeta.get("pan", 0.0)), str(choke), int(note)))
+    hum = meta.get("humanise", {})
+    return Pattern(str(meta.get("name", name)), tuple(tracks), steps, swing,
+                   float(meta.get("bpm", round(60_000_000 / tempo, 3) if tempo else 120.0)),
+                   float(hum.get("timing_ms", 0.0)), float(hum.get("velocity", 0.0)))
+
+
+def _json_or_empty(text: str) -> dict:
+    try:
+        d = json.loads(text)
+    except ValueError:
+        return {}
+    return d if isinstance(d, dict) else {}
+
+
+def _guess_steps(ticks: list[int], ppq: int) -> int:
+    """The coarsest grid (16, then 12, then 32 steps a bar) every tick is within
+    a quarter of a 32nd note of."""
+    if not ticks:
+        return 16
+    at = np.asarray(ticks, dtype=np.float64)
+    for steps in STEPS_PER_BAR:
+        tps = ppq * BEATS_PER_BAR / steps
+        off = np.abs(at / tps - np.rint(at / tps)) * tps
+        if off.max() <= ppq / 32:
+            return steps
+    return 16
+
+
+def read_midi(path: str | Path) -> Pattern:
+    """Read a .mid file as a Pattern (see :func:`from_midi`)."""
+    import mido
+    path = Path(path)
+    try:
+        mid = mido.MidiFile(str(path))
+    except (OSError, EOFError, ValueError, KeyError, IndexError) as e:
+        raise PatternError(f"{path}: not a readable MIDI file ({e})") from None
+    try:
+        return from_midi(mid, path.stem)
+    except PatternError as e:
+        raise PatternError(f"{path}: {e}") from None
+    except (ValueError, TypeError, KeyError) as e:  # hand-edited drummy settings
+        raise PatternError(f"{path}: unusable drummy settings in the MIDI file ({e})") from None
+
+
+def write_midi(path: str | Path, p: Pattern, bpm: float | None = None, bars: int | None = None) -> Path:
+    """Write a Pattern as a General MIDI drum .mid file (atomically)."""
+    from .library import atomic_write_bytes
+    path = Path(path)
+    atomic_write_bytes(path, midi_bytes(p, bpm, bars))
+    return path

@@ -1,0 +1,168 @@
+"""Kit export (drummy/kits.py writers) and the export-kit command."""
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from drummy import audio, kits
+from drummy.cli import main
+from drummy.kits import KitError, KitSample, read_hydrogen, read_sfz
+from drummy.library import Sample, Workspace
+from drummy.sequencer import folder_samples, label_unknown
+from conftest import hat, kick, write
+
+NS = "{http://www.hydrogen-music.org/drumkit}"
+LSB24 = 2.0 ** -23
+
+
+@pytest.fixture
+def labelled_kit(tmp_path):
+    """A folder with every kind of file a producer has: 16/24-bit, float, 48 kHz,
+    stereo, FLAC, AIFF, and one file no name can label."""
+    root = tmp_path / "mykit"
+    write(root / "kick" / "808" / "Boom 1.wav", kick(0))
+    write(root / "kick" / "909" / "punch.flac", kick(1), fmt="FLAC")
+    write(root / "kick" / "Deep 3.wav", kick(2), subtype="FLOAT")
+    write(root / "snare" / "crack.wav", np.stack([hat(4, seconds=0.3), hat(5, seconds=0.3)], 1), sr=48000,
+          subtype="PCM_24")
+    write(root / "hihat" / "tick.wav", hat(6))
+    write(root / "open hat" / "sizzle.aiff", hat(7, seconds=0.6), fmt="AIFF")
+    write(root / "tom" / "floor.wav", kick(8))
+    write(root / "misc" / "mystery.wav", kick(9))
+    return root
+
+
+def signature(samples):
+    """drum type -> the audio of its samples (as decoded by audio.load), in a fixed order."""
+    out: dict[str, list[np.ndarray]] = {}
+    for s in samples:
+        if s.drum_type in kits.TYPES:
+            out.setdefault(s.drum_type, []).append(audio.load(s.path))
+    return {t: sorted(ys, key=lambda y: (len(y), y.tobytes())) for t, ys in out.items()}
+
+
+def same_kit(a, b) -> bool:
+    return a.keys() == b.keys() and all(
+        len(a[t]) == len(b[t]) and all(len(x) == len(y) and np.max(np.abs(x - y)) <= LSB24
+                                       for x, y in zip(a[t], b[t])) for t in a)
+
+
+@pytest.mark.parametrize("fmt", kits.KIT_FORMATS)
+def test_kit_round_trips_through_every_format(tmp_path, labelled_kit, fmt):
+    src = folder_samples(labelled_kit)
+    before = signature(src)
+    assert set(before) == {"kick", "snare", "hihat", "open hat", "tom"}
+    out = kits.export_kit(src, tmp_path / "out", fmt, name="My Kit")
+    read_back = {"folder": folder_samples, "hydrogen": read_hydrogen, "sfz": read_sfz}[fmt](out)
+    assert same_kit(signature(read_back), before)
+    assert same_kit(signature(folder_samples(tmp_path / "out")), before)  # what `drummy ingest OUT` sees
+    assert not list((tmp_path / "out").rglob("*mystery*"))             # unknown type: left out
+
+
+def test_exported_names_keep_the_tags(tmp_path, labelled_kit):
+    kits.write_hydrogen(folder_samples(labelled_kit), tmp_path / "h2")
+    back = {s.path.name: s for s in read_hydrogen(tmp_path / "h2" / "drumkit.xml")}
+    assert "kick-808-boom-01.wav" in back and "808" in back["kick-808-boom-01.wav"].tags
+    assert back["kick-808-boom-01.wav"].kit == "h2"
+
+
+def test_other_formats_are_transcoded_to_24_bit_wav(tmp_path):
+    y = kick(3)
+    write(tmp_path / "src" / "kick" / "odd.wave", y, subtype="FLOAT", fmt="WAV")
+    out = kits.write_folder(folder_samples(tmp_path / "src"), tmp_path / "out")
+    (f,) = list(out.rglob("*.wav"))
+    import soundfile as sf
+    assert sf.info(str(f)).subtype == "PCM_24"
+    a, b = audio.load(tmp_path / "src" / "kick" / "odd.wave", trim=False), audio.load(f, trim=False)
+    assert np.max(np.abs((a - a.mean()) - b)) <= 2 * LSB24   # audio.write removes DC, nothing else
+
+
+def test_hydrogen_drumkit_follows_the_schema(tmp_path):
+    loud = [(0.1 + 0.05 * i) * kick(i) / 0.9 for i in range(17)]   # 17 kicks of rising level
+    src = [KitSample(write(tmp_path / "src" / f"k{i}.wav", y), "kick") for i, y in enumerate(loud)]
+    src += [KitSample(write(tmp_path / "src" / "h.wav", hat(0)), "hihat"),
+            KitSample(write(tmp_path / "src" / "oh.wav", hat(1, seconds=0.5)), "open hat")]
+    xml = kits.write_hydrogen(src, tmp_path / "Kit One")
+    root = ET.parse(xml).getroot()
+    assert root.tag == NS + "drumkit_info"
+    assert [c.tag[len(NS):] for c in root] == ["name", "author", "info", "license", "componentList", "instrumentList"]
+    assert root.find(NS + "name").text == "Kit One"
+    insts = root.find(NS + "instrumentList").findall(NS + "instrument")
+    order = ["id", "name", "volume", "isMuted", "pan_L", "pan_R", "randomPitchFactor", "gain", "applyVelocity",
+             "filterActive", "filterCutoff", "filterResonance", "Attack", "Decay", "Sustain", "Release",
+             "muteGroup", "midiOutChannel", "midiOutNote", "isStopNote", "sampleSelectionAlgo", "isHihat",
+             "lower_cc", "higher_cc", "FX1Level", "FX2Level", "FX3Level", "FX4Level", "instrumentComponent"]
+    info = {}
+    for inst in insts:
+        assert [c.tag[len(NS):] for c in inst] == order  # Hydrogen's drumkit.xsd sequence
+        layers = inst.find(NS + "instrumentComponent").findall(NS + "layer")
+        assert all([c.tag[len(NS):] for c in layer] == ["filename", "min", "max", "gain", "pitch"] for layer in layers)
+        lo = [float(layer.find(NS + "min").text) for layer in layers]
+        hi = [float(layer.find(NS + "max").text) for layer in layers]
+        assert lo[0] == 0 and hi[-1] == 1 and lo[1:] == pytest.approx(hi[:-1])  # velocity ranges tile 0..1
+        files = [layer.find(NS + "filename").text for layer in layers]
+        rms = [np.sqrt(np.mean(audio.load(xml.parent / f)[:4410] ** 2)) for f in files]
+        assert rms == sorted(rms)                                             # soft layers first
+        info[inst.find(NS + "name").text] = (int(inst.find(NS + "midiOutNote").text),
+                                             int(inst.find(NS + "muteGroup").text), len(layers))
+    assert info == {"Kick": (36, -1, 16), "Kick 2": (36, -1, 1), "Hi Hat": (42, 0, 1), "Open Hat": (46, 0, 1)}
+    assert [int(i.find(NS + "id").text) for i in insts] == [0, 1, 2, 3]
+
+
+def test_sfz_maps_general_midi_keys_with_round_robin_and_choke(tmp_path, labelled_kit):
+    sfz = kits.write_sfz(folder_samples(labelled_kit), tmp_path / "out", name="My Kit")
+    assert sfz.name == "my-kit.sfz"
+    parsed = kits._parse_sfz(sfz.read_text())
+    assert parsed[0] == ("control", {"default_path": "my-kit/"})
+    assert parsed[1] == ("global", {"loop_mode": "one_shot"})
+    group = {}
+    regions = []
+    for header, ops in parsed[2:]:
+        if header == "group":
+            group = ops
+        else:
+            regions.append({**group, **ops})
+    keys = {r["group_label"]: r["key"] for r in regions}
+    assert keys == {"kick": "36", "snare": "38", "hihat": "42", "open_hat": "46", "tom": "45"}
+    kicks = [r for r in regions if r["key"] == "36"]
+    assert [r["seq_position"] for r in kicks] == ["1", "2", "3"] and kicks[0]["seq_length"] == "3"
+    hh = next(r for r in regions if r["key"] == "42")
+    oh = next(r for r in regions if r["key"] == "46")
+    assert hh["group"] == "1" and oh["group"] == "2" and oh["off_by"] == "1"
+    assert all((sfz.parent / "my-kit" / r["sample"]).is_file() for r in regions)
+
+
+def test_nothing_to_export_is_a_clear_error(tmp_path):
+    with pytest.raises(KitError, match="nothing to export"):
+        kits.write_sfz([KitSample(tmp_path / "x.wav", "unknown")], tmp_path / "out")
+    with pytest.raises(KitError, match="unknown kit format"):
+        kits.export_kit([], tmp_path / "out", "reason")
+
+
+def test_export_kit_command(tmp_path, labelled_kit, capsys):
+    out = tmp_path / "h2"
+    assert main(["export-kit", str(labelled_kit), "--format", "hydrogen", "-o", str(out),
+                 "-w", str(tmp_path / "ws")]) == 0
+    text = capsys.readouterr().out
+    assert "a Hydrogen kit of 7 samples" in text and "left out 1 samples of unknown drum type" in text
+    assert {s.drum_type for s in read_hydrogen(out / "drumkit.xml")} == {"kick", "snare", "hihat", "open hat", "tom"}
+    assert main(["export-kit", "-w", str(tmp_path / "nothing"), "-o", str(out)]) == 2
+    assert "no library or generated hits" in capsys.readouterr().err
+
+
+def test_export_a_workspace_library_and_label_unknowns(tmp_path, capsys):
+    ws = Workspace(tmp_path / "ws")
+    for i, (t, y) in enumerate([("kick", kick(0)), ("snare", hat(1, seconds=0.3)), ("unknown", hat(2))]):
+        h = f"{i:016x}"
+        audio.write(ws.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
+        ws.samples[h] = Sample(h, f"/lib/{t}/{i}.wav", t, ["909"], "lib", "lib", 0.5, 44100)
+    ws.save()
+    assert main(["export-kit", "-w", str(ws.root), "--format", "sfz", "-o", str(tmp_path / "kit")]) == 0
+    assert "an SFZ kit of 2 samples" in capsys.readouterr().out
+    back = read_sfz(tmp_path / "kit" / "kit.sfz")
+    assert sorted((s.drum_type, s.path.name) for s in back) == [("kick", "kick-909-01.wav"),
+                                                                 ("snare", "snare-909-01.wav")]
+    samples = folder_samples(tmp_path / "kit") + [KitSample(tmp_path / "missing.wav", "unknown"),
+                                                   KitSample(ws.audio_path(f"{2:016x}"), "unknown")]
+    labelled = label_unknown(samples, lambda ys: ["perc"] * len(ys))
+    assert [s.drum_type for s in labelled[-2:]] == ["unknown", "perc"]  # unreadable: stays unknown

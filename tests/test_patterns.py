@@ -1,0 +1,173 @@
+import io
+
+import mido
+import numpy as np
+import pytest
+
+from drummy import patterns as P
+from drummy.patterns import Pattern, PatternError, Track
+
+
+def test_builtins_cover_the_styles_and_survive_dump():
+    assert {"house", "techno", "boom bap", "trap", "breakbeat", "rock"} <= set(P.BUILTINS)
+    for name in P.BUILTINS:
+        p = P.builtin(name)
+        assert p.name == name and p.tracks and p.steps in (12, 16, 32)
+        assert P.parse(P.dump(p)) == p
+
+
+def test_grid_characters_velocities_and_bars():
+    p = P.parse('''
+steps = 16
+swing = 62
+humanise = { timing_ms = 3, velocity = 5 }
+[tracks]
+kick = "x...X...o...g... | 1.5.9..........."
+ride = { grid = [0, 100, 0, 37, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 127], gain_db = -6, pan = 0.5 }
+perc = { grid = "x-x_x-x_x-x_x-x_", type = "perc", choke = "shaker" }
+''')
+    kick, ride, perc = p.tracks
+    assert kick.hits[:16] == (100, 0, 0, 0, 127, 0, 0, 0, 70, 0, 0, 0, 40, 0, 0, 0)
+    assert kick.hits[16:21] == (14, 0, 71, 0, 127)
+    assert p.bars == 2 and len(ride.hits) == 16      # a one-bar track loops in a two-bar pattern
+    assert ride.drum_type == "cymbal" and ride.note == 51 and ride.gain_db == -6 and ride.pan == 0.5
+    assert kick.note == 36 and kick.choke == ""
+    assert perc.choke == "shaker" and sum(v > 0 for v in perc.hits) == 8
+    assert p.swing == 62 and p.humanise_ms == 3 and p.humanise_velocity == 5
+    assert P.parse(P.dump(p)) == p                  # 37 has no character: dumped as a list
+    assert isinstance(P.format_grid(ride.hits, 16), list)
+
+
+def test_hats_share_a_choke_group_by_default():
+    p = P.builtin("house")
+    chokes = {t.drum_type: t.choke for t in p.tracks}
+    assert chokes["hihat"] == chokes["open hat"] == "hat" and chokes["kick"] == ""
+
+
+@pytest.mark.parametrize("text,needle", [
+    ('[tracks]\nkick = "x..y"', "unknown step character"),
+    ('[tracks]\nkick = "x..."', "not a whole number"),
+    ('steps = 24\n[tracks]\nkick = "x..............."', "16, 12 or 32"),
+    ('swing = 90\n[tracks]\nkick = "x..............."', "swing"),
+    ('[tracks]\nwobble = "x..............."', "cannot tell its drum type"),
+    ('[tracks]\nkick = { grid = "x...............", pan = 3 }', "pan"),
+    ('tempo = 120\n[tracks]\nkick = "x..............."', "unknown setting 'tempo'"),
+    ('[tracks]\nkick = "x............... | ................" \nsnare = "x............... | ................ | ................"', "loop evenly"),
+    ('kick = ', "not valid TOML"),
+    ('name = "empty"', "needs a .tracks. table"),
+])
+def test_bad_patterns_are_clear_errors(text, needle):
+    with pytest.raises(PatternError, match=needle):
+        P.parse(text)
+
+
+def test_unknown_builtin_lists_the_builtins(tmp_path):
+    with pytest.raises(PatternError) as e:
+        P.load("hosue")
+    assert "house" in str(e.value) and "boom bap" in str(e.value)
+    with pytest.raises(PatternError, match="no such pattern file"):
+        P.load(tmp_path / "nope.toml")
+    (tmp_path / "mine.toml").write_text('[tracks]\nkick = "x...x...x...x..."\n')
+    assert P.load(tmp_path / "mine.toml").name == "mine"
+
+
+def test_grid_positions_with_swing():
+    step = 44100 * 60 / 120 * 4 / 16                   # 5512.5 samples per 16th at 120 bpm
+    pos = P.grid_positions(8, 16, 120.0, swing=50)
+    assert np.allclose(pos, np.arange(8) * step)
+    pos = P.grid_positions(4, 16, 120.0, swing=200 / 3)  # triplet swing: off-16ths a third of a step late
+    assert np.allclose(pos, [0, step * 4 / 3, 2 * step, step * 10 / 3])
+    assert np.isclose(P.step_samples(90, 12), 44100 * 60 / 90 / 3)
+
+
+def test_humanise_is_seeded_and_bounded():
+    p = P.builtin("boom bap")                         # 6 ms and 8 velocity units of jitter
+    a = P.schedule(p, 90, 4, np.random.default_rng(7))
+    b = P.schedule(p, 90, 4, np.random.default_rng(7))
+    c = P.schedule(p, 90, 4, np.random.default_rng(8))
+    exact = P.schedule(p, 90, 4, None)
+    for ha, hb, hc, he in zip(a, b, c, exact):
+        assert np.array_equal(ha.onsets, hb.onsets) and np.array_equal(ha.velocities, hb.velocities)
+        assert np.all(np.abs(ha.onsets - he.onsets) <= 2.5 * 6e-3 * 44100 + 1)
+        assert np.all((ha.velocities >= 1) & (ha.velocities <= 127))
+    assert any(not np.array_equal(ha.onsets, hc.onsets) for ha, hc in zip(a, c))
+    assert any(not np.array_equal(ha.velocities, he.velocities) for ha, he in zip(a, exact))
+
+
+def _midi_round_trip(p: Pattern, **kw) -> Pattern:
+    return P.from_midi(mido.MidiFile(file=io.BytesIO(P.midi_bytes(p, **kw))))
+
+
+def test_pattern_midi_pattern_is_identity():
+    odd = Pattern("odd", (
+        Track("kick", "kick", (127, 0, 0, 3, 0, 0, 64, 0, 0, 0, 0, 1) * 3, 0.0, 0.0, "", 35),
+        Track("snare", "snare", (0, 0, 0, 99, 0, 0, 0, 0, 0, 88, 0, 0), -4.5, -0.25, "", 40),
+        Track("shaker", "perc", (50,) * 12, 0.0, 1.0, "", 70),
+        Track("crash", "cymbal", (0,) * 12, -3.0, 0.0, "", 49),                # silent: kept, in place
+    ), steps=12, swing=57.5, bpm=96.5, humanise_ms=2.5, humanise_velocity=3.0)
+    for p in [odd, *(P.builtin(n) for n in P.BUILTINS)]:
+        assert _midi_round_trip(p) == p
+        assert _midi_round_trip(p, bars=3 * p.bars, bpm=101) == p   # a beat's MIDI: the pattern looped
+
+
+def test_midi_out_is_general_midi_on_channel_10():
+    p = P.builtin("house")
+    mid = mido.MidiFile(file=io.BytesIO(P.midi_bytes(p, bars=2)))
+    ons = [m for tr in mid.tracks for m in tr if m.type == "note_on" and m.velocity]
+    assert {m.channel for m in ons} == {9}
+    assert {m.note for m in ons} == {36, 39, 42, 46}
+    assert len(ons) == 2 * sum(v > 0 for t in p.tracks for v in t.hits)
+    tempo = next(m.tempo for m in mid.tracks[0] if m.type == "set_tempo")
+    assert round(mido.tempo2bpm(tempo), 3) == 124
+
+
+def test_general_midi_drum_file_maps_notes_to_tracks():
+    mid = mido.MidiFile(type=0, ticks_per_beat=96)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    tr.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(100)))
+    # (16th index, note, velocity); 16th = 24 ticks at 96 ppq
+    hits = [(0, 36, 120), (8, 35, 90), (4, 38, 110), (12, 40, 80), (12, 39, 70), (0, 42, 60), (2, 44, 61),
+            (6, 46, 62), (14, 41, 50), (15, 45, 51), (0, 49, 100), (10, 51, 40), (3, 56, 30)]
+    events = []
+    for step, note, vel in hits:
+        events += [(step * 24, mido.Message("note_on", channel=9, note=note, velocity=vel)),
+                   (step * 24 + 10, mido.Message("note_off", channel=9, note=note))]
+    events.append((5 * 24, mido.Message("note_on", channel=0, note=60, velocity=100)))  # a melody note: ignored
+    now = 0
+    for tick, msg in sorted(events, key=lambda e: e[0]):
+        tr.append(msg.copy(time=tick - now))
+        now = tick
+    p = P.from_midi(mid, "groove")
+    tracks = {t.name: t for t in p.tracks}
+    assert set(tracks) == {"kick", "snare", "clap", "hihat", "open hat", "tom", "cymbal", "perc"}
+    assert p.steps == 16 and p.bars == 1 and p.bpm == 100
+    nz = {name: {i: v for i, v in enumerate(t.hits) if v} for name, t in tracks.items()}
+    assert nz["kick"] == {0: 120, 8: 90}
+    assert nz["snare"] == {4: 110, 12: 80}
+    assert nz["clap"] == {12: 70}
+    assert nz["hihat"] == {0: 60, 2: 61} and nz["open hat"] == {6: 62}
+    assert nz["tom"] == {14: 50, 15: 51} and nz["cymbal"] == {0: 100, 10: 40} and nz["perc"] == {3: 30}
+    assert tracks["kick"].drum_type == "kick" and tracks["hihat"].choke == "hat"
+
+
+def test_midi_triplets_are_read_on_a_12_step_grid():
+    mid = mido.MidiFile(type=0, ticks_per_beat=480)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    now = 0
+    for k in range(12):                               # every 8th-note triplet of one bar: 160 ticks apart
+        tr.append(mido.Message("note_on", channel=9, note=42, velocity=100, time=k * 160 - now))
+        tr.append(mido.Message("note_off", channel=9, note=42, time=40))
+        now = k * 160 + 40
+    p = P.from_midi(mid)
+    assert p.steps == 12 and p.tracks[0].hits == (100,) * 12
+
+
+def test_read_and_write_midi_files(tmp_path):
+    p = P.builtin("trap")
+    path = P.write_midi(tmp_path / "beat.mid", p, bars=4)
+    assert P.load(path) == p
+    (tmp_path / "bad.mid").write_bytes(b"not midi")
+    with pytest.raises(PatternError, match="bad.mid"):
+        P.load(tmp_path / "bad.mid")

@@ -1,0 +1,275 @@
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from drummy import audio
+from drummy import patterns as P
+from drummy import sequencer as S
+from drummy.cli import main
+from drummy.library import Sample, Workspace
+from drummy.patterns import Pattern, Track
+from drummy.sequencer import Kit, SequencerError
+from conftest import hat, kick, write
+
+SR = 44100
+CEILING = 10 ** (-0.3 / 20)
+
+
+def one_track(hits, steps=16, swing=50.0, bpm=120.0, name="kick", dtype="kick", **kw) -> Pattern:
+    return Pattern("test", (Track(name, dtype, tuple(hits), note=36, **kw),), steps=steps, swing=swing, bpm=bpm)
+
+
+def click_kit() -> Kit:
+    return Kit({"kick": [("click", np.array([1.0], dtype=np.float32))]})
+
+
+@pytest.mark.parametrize("steps", [12, 16, 32])
+@pytest.mark.parametrize("bpm,swing", [(87.0, 50.0), (124.0, 58.0), (140.5, 66.0), (173.0, 75.0)])
+def test_every_click_lands_within_one_sample_of_its_grid_position(steps, bpm, swing):
+    bars = 3
+    p = one_track([127] * steps, steps=steps, swing=swing)
+    mix, _ = S.render(p, click_kit(), bpm=bpm, bars=bars, master="none")
+    step = SR * 60 / bpm * 4 / steps                         # samples per step, worked out here independently
+    k = np.arange(bars * steps)
+    expected = (k + (k % 2) * (swing - 50) / 50) * step
+    found = np.flatnonzero(mix[:, 0] > 0.5 * mix[:, 0].max())
+    assert len(found) == len(expected)
+    assert np.max(np.abs(found - expected)) <= 1.0
+    assert len(mix) == round(bars * 4 * 60 * SR / bpm)
+
+
+@pytest.mark.parametrize("master", ["clean", "punchy"])
+def test_the_master_chain_does_not_move_onsets(master):
+    bpm, steps = 124.0, 16
+    p = one_track([127, 0, 0, 0] * 4, steps=steps, swing=60.0)
+    mix, _ = S.render(p, click_kit(), bpm=bpm, bars=2, master=master)
+    step = SR * 60 / bpm * 4 / steps
+    for k in range(0, 32, 4):
+        at = k * step
+        lo = int(at - step / 2)
+        window = np.abs(mix[max(lo, 0):lo + int(step), 0])
+        assert abs(max(lo, 0) + int(np.argmax(window)) - at) <= 1.0
+
+
+def test_no_repeat_uses_every_sample_once_or_says_what_is_missing():
+    p = one_track([100, 0, 0, 0] * 4)                      # 4 kicks a bar
+    kit = Kit({"kick": [(f"k{i}", kick(i)) for i in range(8)]})
+    picks = S.choose_samples(p, kit, [8], np.random.default_rng(0), no_repeat=True)
+    assert sorted(picks[0].tolist()) == list(range(8))
+    mix, _ = S.render(p, kit, bars=2, no_repeat=True)      # 8 hits, 8 samples
+    assert np.all(np.isfinite(mix))
+    with pytest.raises(SequencerError, match=r"kick 12 > 8"):
+        S.render(p, kit, bars=3, no_repeat=True)
+    S.render(p, kit, bars=3)                               # repeats allowed: fine
+
+
+def test_tracks_of_one_type_share_the_no_repeat_pool():
+    p = Pattern("two", (Track("a", "kick", (100, 0, 0, 0) * 4), Track("b", "kick", (0, 0, 100, 0) * 4)))
+    kit = Kit({"kick": [(f"k{i}", kick(i)) for i in range(8)]})
+    a, b = S.choose_samples(p, kit, [4, 4], np.random.default_rng(1), no_repeat=True)
+    assert len(set(a.tolist()) | set(b.tolist())) == 8
+
+
+def test_closed_hat_chokes_open_hat():
+    steps = [0] * 16
+    open_, closed = list(steps), list(steps)
+    open_[0], closed[4] = 100, 100
+    long_open = (0.5 * np.random.default_rng(0).standard_normal(SR)).astype(np.float32)  # 1 s of noise
+    kit = Kit({"open hat": [("oh", long_open)], "hihat": [("ch", hat(1))]})
+    p = Pattern("choke", (Track("open hat", "open hat", tuple(open_), choke="hat"),
+                          Track("hihat", "hihat", tuple(closed), choke="hat")))
+    _, stems = S.render(p, kit, bpm=120, bars=1, master="none", stems=True)
+    cut = round(4 * SR * 60 / 120 / 4)                     # the closed hat's onset: beat 2
+    oh = stems["open hat"]
+    assert np.all(oh[cut:] == 0) and np.abs(oh[cut - 200:cut - 100]).max() > 0.01
+    unchoked = replace(p, tracks=(replace(p.tracks[0], choke=""), p.tracks[1]))
+    _, stems = S.render(unchoked, kit, bpm=120, bars=1, master="none", stems=True)
+    assert np.abs(stems["open hat"][cut:cut + 1000]).max() > 0.01
+
+
+def test_velocity_gain_is_monotonic_and_heard():
+    v = np.arange(1, 128)
+    g = S.velocity_gain(v)
+    assert np.all(np.diff(g) > 0) and g[-1] == 1.0
+    hits = [0] * 16
+    for i, vel in zip((0, 4, 8, 12), (20, 60, 100, 127)):
+        hits[i] = vel
+    mix, _ = S.render(one_track(hits), click_kit(), bars=1, master="none")
+    step = SR * 60 / 120 / 4
+    peaks = [mix[round(i * step), 0] for i in (0, 4, 8, 12)]
+    assert np.all(np.diff(peaks) > 0)
+    assert np.allclose(np.array(peaks) / peaks[-1], S.velocity_gain([20, 60, 100, 127]), rtol=1e-3, atol=1e-4)
+
+
+def test_pan_is_constant_power_and_stereo():
+    for pan in np.linspace(-1, 1, 9):
+        left, right = S.pan_gains(pan)
+        assert np.isclose(left ** 2 + right ** 2, 1.0)
+    assert S.pan_gains(-1) == pytest.approx((1.0, 0.0), abs=1e-12)
+    kit = Kit({"kick": [("k", kick(0))]})
+    mix, _ = S.render(one_track([100, 0, 0, 0] * 4, pan=-1.0), kit, bars=1, master="none")
+    assert mix.shape[1] == 2 and np.abs(mix[:, 1]).max() == 0 and np.abs(mix[:, 0]).max() > 0.5
+    mix, _ = S.render(one_track([100, 0, 0, 0] * 4, pan=0.5), kit, bars=1, master="none")
+    assert np.sum(mix[:, 1] ** 2) > 2 * np.sum(mix[:, 0] ** 2)
+
+
+@pytest.mark.parametrize("master", list(S.MASTERS))
+def test_master_peak_stays_under_ceiling_with_a_hot_kit(tmp_path, master):
+    rng = np.random.default_rng(3)
+    hot = {t: [(f"{t}{i}", (8.0 * y).astype(np.float32)) for i, y in enumerate(ys)]  # +18 dBFS hits
+           for t, ys in {"kick": [kick(i) for i in range(3)], "hihat": [hat(i) for i in range(3)],
+                         "snare": [rng.uniform(-1, 1, 8000).astype(np.float32)]}.items()}
+    p = P.parse('[tracks]\nkick = "X.x.X.x.X.x.X.xX"\nsnare = "....X.......X..X"\nhihat = "XXXXXXXXXXXXXXXX"\n')
+    mix, _ = S.render(p, Kit(hot), bpm=150, bars=2, master=master)
+    peak = np.abs(mix).max()
+    assert peak <= CEILING and peak > 0.5
+    assert S.true_peak(mix.T) <= CEILING * 1.0001
+    flat = np.abs(mix) >= peak * 0.9999                      # clipping shows as runs of equal extremes
+    assert not np.any(flat[:-2] & flat[1:-1] & flat[2:])
+    path = audio.write(tmp_path / "beat.wav", mix, peak_db=None, fade_ms=0)
+    back, sr = sf.read(str(path), dtype="float32")
+    assert sr == SR and back.shape == mix.shape and np.abs(back).max() <= CEILING
+
+
+def test_renders_are_seeded():
+    kit = Kit({"kick": [(f"k{i}", kick(i)) for i in range(5)], "hihat": [(f"h{i}", hat(i)) for i in range(5)],
+               "snare": [(f"s{i}", hat(10 + i, seconds=0.3)) for i in range(5)]})
+    p = P.builtin("boom bap")
+    a, _ = S.render(p, kit, bars=2, seed=1)
+    b, _ = S.render(p, kit, bars=2, seed=1)
+    c, _ = S.render(p, kit, bars=2, seed=2)
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_stems_are_the_dry_tracks_and_tails_wrap():
+    kit = Kit({"kick": [("long", kick(0, seconds=1.5))], "hihat": [("h", hat(0))]})
+    hits = [0] * 16
+    hits[15] = 100                                         # last 16th of the bar: its tail rings into bar 1
+    p = Pattern("t", (Track("kick", "kick", tuple(hits), pan=-0.5), Track("hihat", "hihat", (0, 0, 90, 0) * 4)))
+    mix, stems = S.render(p, kit, bpm=120, bars=1, master="none", stems=True)
+    assert np.abs(stems["kick"][:SR // 2]).max() > 0.05
+    total = sum(stems.values())
+    assert np.isclose(np.abs(total).max(), 10 ** (S.PRE_MASTER_PEAK_DB / 20))
+    total = total - total.mean(axis=0)
+    assert np.allclose(mix / np.abs(mix).max(), total / np.abs(total).max(), atol=1e-5)
+    _, mastered_stems = S.render(p, kit, bpm=120, bars=1, master="punchy", stems=True)
+    assert all(np.array_equal(stems[k], mastered_stems[k]) for k in stems)  # no master EQ on stems
+
+
+def test_humanised_hits_past_the_end_wrap_to_the_start():
+    p = replace(one_track([0] * 31 + [100], steps=32), humanise_ms=80.0)  # the last 32nd, +-200 ms of jitter
+    where = []
+    for seed in range(12):
+        mix, _ = S.render(p, click_kit(), bars=1, seed=seed, master="none")
+        (at,) = np.flatnonzero(np.abs(mix[:, 0]) > 0.5)
+        where.append(at)
+    assert min(where) < len(mix) // 2 < max(where)            # some landed late, some wrapped to the start
+
+
+def test_split_bus_processing_matches_one_pass():
+    rng = np.random.default_rng(0)
+    y = (0.3 * rng.standard_normal((2, 5 * SR)) * np.repeat(rng.uniform(0, 1, 50), SR // 10)).astype(np.float32)
+    for name in ("clean", "lofi"):
+        one = S.bus_board(S.MASTERS[name])(y, SR)
+        split = S.run_bus(S.MASTERS[name], y, SR, split_s=2.0, warmup_s=1.0)
+        assert split.shape == one.shape and np.max(np.abs(split - one)) < 1e-5
+
+
+def test_eq_on_the_hits_equals_eq_on_the_beat():
+    kit = Kit({"kick": [("k", kick(0))], "hihat": [("h", hat(0))]})
+    hits = [(0, "kick", 0.8), (9000, "hihat", 0.5), (20000, "kick", 0.3), (26000, "hihat", 1.0)]
+    dry = np.zeros(60000, dtype=np.float32)
+    for at, t, g in hits:
+        y = kit[t][0][1]
+        dry[at:at + len(y)] += g * y
+    m = S.MASTERS["punchy"]
+    whole = S.eq_board(m)(dry[None, :], SR)[0]
+    eq = S.eq_kit(m, kit, ["kick", "hihat"])
+    summed = np.zeros(60000 + SR, dtype=np.float32)
+    for at, t, g in hits:
+        y = eq[t][0][1]
+        summed[at:at + len(y)] += g * y
+    assert np.max(np.abs(whole - summed[:60000])) < 1e-3 * np.abs(whole).max()
+
+
+def test_limiter_is_a_smooth_brickwall():
+    rng = np.random.default_rng(1)
+    env = np.repeat(rng.uniform(0.05, 1.0, 40), SR // 20)
+    y = (rng.standard_normal((2, len(env) + 7)) * np.append(env, env[-7:])).astype(np.float32)
+    out = S.limit(y.copy(), 0.4)
+    assert np.abs(out).max() <= 0.4 * (1 + 1e-6)
+    gain = out[0] / np.where(y[0] == 0, 1, y[0])
+    assert np.all(gain <= 1 + 1e-6) and np.allclose(gain, out[1] / np.where(y[1] == 0, 1, y[1]), atol=1e-5)
+    assert np.abs(np.diff(gain)).max() < 0.05                # ramps, not steps: no clicks
+    quiet = 0.1 * y
+    assert np.array_equal(S.limit(quiet.copy(), 0.4), quiet)  # below the threshold: untouched
+
+
+def test_mastered_presets_are_louder_than_none_at_the_same_ceiling():
+    kit = Kit({"kick": [(f"k{i}", kick(i)) for i in range(4)], "hihat": [(f"h{i}", hat(i)) for i in range(4)],
+               "snare": [(f"s{i}", hat(10 + i, seconds=0.3)) for i in range(4)]})
+    rms = {m: float(np.sqrt(np.mean(S.render(P.builtin("rock"), kit, bars=2, master=m)[0] ** 2)))
+           for m in S.MASTERS}
+    assert all(rms[m] > rms["none"] for m in ("clean", "punchy", "lofi"))
+
+
+def test_missing_types_are_silent_tracks_or_a_clear_error():
+    p = P.builtin("house")
+    kit = Kit({"kick": [("k", kick(0))]})
+    assert [t.name for t in S.missing_tracks(p, kit)] == ["clap", "open hat", "hihat"]
+    mix, stems = S.render(p, kit, bars=1, stems=True)
+    assert list(stems) == ["kick"]
+    with pytest.raises(SequencerError, match="no kick"):
+        S.render(p, Kit({"tom": [("t", kick(1))]}), bars=1)
+
+
+def test_kit_from_folder_labels_and_classifier_hook(tmp_path, tiny_library):
+    write(tiny_library / "misc" / "thing.wav", kick(5))
+    write(tiny_library / "kick" / "broken.wav", np.zeros(100, dtype=np.float32))
+    kit = S.kit_from_folder(tiny_library)
+    assert {t: len(v) for t, v in kit.items()} == {"kick": 8, "hihat": 8}
+    assert {r for _, r in kit.skipped} == {"drum type unknown", "silent (peak below -80 dBFS)"}
+    kit = S.kit_from_folder(tiny_library, classify=lambda ys: ["kick"] * len(ys))
+    assert len(kit["kick"]) == 9
+
+
+def test_kit_from_workspace_prefers_generated_hits(tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(Exception, match="no library or generated hits"):
+        S.kit_from_workspace(ws)
+    for i, (t, y) in enumerate([("kick", kick(0)), ("kick", kick(1)), ("hihat", hat(0)), ("unknown", hat(5))]):
+        h = f"{i:016x}"
+        audio.write(ws.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
+        ws.samples[h] = Sample(h, f"/lib/{t}/{i}.wav", t, [], "lib", "lib", 0.5, SR)
+    ws.save()
+    kit = S.kit_from_workspace(Workspace(ws.root))
+    assert {t: len(v) for t, v in kit.items()} == {"kick": 2, "hihat": 1}
+    assert [name for name, _ in kit["kick"]] == ["0", "1"]
+    write(ws.root / "generated" / "snare" / "gen 1.wav", hat(3, seconds=0.3))
+    kit = S.kit_from_workspace(Workspace(ws.root))
+    assert {t: len(v) for t, v in kit.items()} == {"snare": 1}
+
+
+def test_beat_command_writes_beat_stems_and_midi(tmp_path, tiny_library, capsys):
+    out = tmp_path / "out"
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", "techno", "--bars", "2", "-o", str(out / "b.wav"),
+                 "--stems", str(out / "stems"), "--midi-out", str(out / "b.mid"), "--master", "punchy",
+                 "-w", str(tmp_path / "ws")]) == 0
+    text = capsys.readouterr().out
+    assert "no clap samples" in text and "no open hat samples" in text and "wrote" in text
+    y, sr = sf.read(str(out / "b.wav"))
+    assert sr == SR and y.shape == (S.beat_length(132, 2), 2) and np.abs(y).max() <= CEILING
+    assert sorted(f.name for f in (out / "stems").iterdir()) == ["hihat.wav", "kick.wav"]
+    assert P.load(out / "b.mid") == P.builtin("techno")
+
+
+def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", "polka", "-o", str(tmp_path / "b.wav")]) == 2
+    err = capsys.readouterr().err
+    assert "unknown pattern 'polka'" in err and "house" in err and len(err.strip().splitlines()) == 1
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "4", "--no-repeat",
+                 "-o", str(tmp_path / "b.wav")]) == 2
+    err = capsys.readouterr().err
+    assert "--no-repeat" in err and "kick 16 > 8" in err and len(err.strip().splitlines()) == 1
