@@ -17,22 +17,36 @@ $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-# The main job end to end on the built-in starter kit.
+# The main job end to end on the built-in starter kit: library -> classifier ->
+# blend generator -> new hits + evaluation report -> a beat made of the new hits.
+DRUMMY := $(BIN)/drummy
+WS     := $(WORK)/workspace
 demo: $(STAMP)
-	$(BIN)/drummy starter-kit $(WORK)/starter-kit --seed 0
-	$(BIN)/drummy ingest $(WORK)/starter-kit -w $(WORK)/workspace
-	$(BIN)/drummy library -w $(WORK)/workspace
-	$(BIN)/drummy train classifier -w $(WORK)/workspace
-	$(BIN)/drummy classify $(WORK)/starter-kit/kick/808 -w $(WORK)/workspace | head -5
-	$(BIN)/drummy beat --kit $(WORK)/starter-kit --pattern house --bars 8 -o $(WORK)/beat.wav --no-repeat --midi-out $(WORK)/beat.mid --stems $(WORK)/stems
-	$(BIN)/drummy export-kit $(WORK)/starter-kit --format hydrogen -o $(WORK)/kit-hydrogen
-	@echo "demo done: everything is in $(WORK)/"
+	$(DRUMMY) starter-kit $(WORK)/starter-kit --seed 0
+	$(DRUMMY) ingest $(WORK)/starter-kit -w $(WS)
+	$(DRUMMY) library -w $(WS)
+	$(DRUMMY) train classifier -w $(WS)
+	$(DRUMMY) classify $(WORK)/starter-kit/kick/808 -w $(WS) | head -5
+	$(DRUMMY) train vae -w $(WS) --minutes 3
+	$(DRUMMY) generate -w $(WS) --blend "snare=80,hihat=20" -n 8 --seed 1
+	$(DRUMMY) generate -w $(WS) --blend "kick+808" -n 32 --seed 2
+	$(DRUMMY) generate -w $(WS) --blend "kick+808" --decay 1 --pitch -3 -n 4 --seed 3
+	$(DRUMMY) generate -w $(WS) --blend "clap=60,snare=40" -n 16 --seed 4
+	$(DRUMMY) generate -w $(WS) --blend "hihat" --brightness 0.5 -n 32 --seed 5
+	$(DRUMMY) generate -w $(WS) --blend "open hat" -n 32 --seed 6
+	$(DRUMMY) generate -w $(WS) --like $(WORK)/starter-kit/snare/909/snare\ 909\ 01.wav -n 4 --variation 0.5
+	$(DRUMMY) evaluate -w $(WS) -n 40
+	$(DRUMMY) beat -w $(WS) --pattern house --bars 8 --no-repeat -o $(WORK)/beat.wav --midi-out $(WORK)/beat.mid --stems $(WORK)/stems
+	$(DRUMMY) export-kit -w $(WS) --format hydrogen -o $(WORK)/kit-hydrogen
+	@echo "demo done: new hits in $(WS)/generated/, the report in $(WS)/report/report.md, the beat in $(WORK)/beat.wav"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/classifier_unseen_kits.py
+	$(BIN)/python benchmarks/vae_blend.py
+	$(BIN)/python benchmarks/codec_alternatives.py
 	$(BIN)/python benchmarks/ingest_speed.py
 	$(BIN)/python benchmarks/render_speed.py
 

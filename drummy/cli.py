@@ -38,11 +38,41 @@ def build_parser() -> argparse.ArgumentParser:
     _ws_arg(p)
     p.add_argument("--json", action="store_true", help="machine-readable output, one entry per sample")
 
-    p = sub.add_parser("train", help="train a model on the workspace's library")
-    p.add_argument("model", choices=["classifier"])
+    p = sub.add_parser("train", help="train a model on the workspace's library (classifier or vae)")
+    p.add_argument("model", choices=["classifier", "vae"])
     _ws_arg(p)
-    p.add_argument("--epochs", type=int, default=None)
+    p.add_argument("--epochs", type=int, default=None, help="classifier: passes over the data")
     p.add_argument("--steps", type=int, default=None, help="stop after N optimiser steps")
+    p.add_argument("--minutes", type=float, default=None, help="vae: stop after M minutes (counted across resumes)")
+    p.add_argument("--fresh", action="store_true", help="vae: ignore an interrupted run's checkpoint")
+    p.add_argument("--seed", type=int, default=0)
+
+    p = sub.add_parser("generate", help="new hits from a recipe of labels, a reference hit or a morph")
+    _ws_arg(p)
+    p.add_argument("--blend", metavar="RECIPE",
+                   help='labels with weights: "snare=80,hihat=20", "kick+808", "kick"')
+    p.add_argument("--like", type=Path, metavar="FILE", help="variations of this reference hit")
+    p.add_argument("--between", type=Path, nargs=2, metavar=("A", "B"), help="morph hit A into hit B")
+    p.add_argument("--steps", type=int, default=5, help="--between: hits in the morph (default 5)")
+    p.add_argument("--from", dest="from_", type=Path, metavar="SIDECAR.json",
+                   help="make a generated hit again from its sidecar")
+    p.add_argument("-n", type=int, default=10, help="how many hits (default 10)")
+    p.add_argument("--seed", type=int, default=0)
+    for name, hint in (("brightness", "-1..1, darker .. brighter than the recipe's typical"),
+                       ("decay", "-1..1, shorter .. longer tail"), ("attack", "-1..1, snappier .. softer attack"),
+                       ("pitch", "semitones up (+) or down (-)")):
+        p.add_argument(f"--{name}", type=float, default=0.0, help=hint)
+    p.add_argument("--variation", type=float, default=1.0,
+                   help="0..1: how far from the recipe's typical sound (default 1)")
+    p.add_argument("-o", "--out", type=Path, default=None,
+                   help="output folder (default: <workspace>/generated/<type>/)")
+
+    p = sub.add_parser("evaluate", help="measure the blend generator and write report.md with plots")
+    _ws_arg(p)
+    p.add_argument("-o", "--out", type=Path, default=None, help="report folder (default: <workspace>/report)")
+    p.add_argument("--heldout", type=Path, metavar="WORKSPACE",
+                   help="compare with every sample of this workspace (default: the held-out kits/folders)")
+    p.add_argument("-n", type=int, default=60, help="generated hits per drum type (default 60)")
     p.add_argument("--seed", type=int, default=0)
 
     p = sub.add_parser("classify", help="print the drum type of audio files")
@@ -143,6 +173,8 @@ def cmd_library(args) -> None:
 
 def cmd_train(args) -> None:
     from .library import Workspace
+    if args.model == "vae":
+        return _train_vae(args)
     from .train import TrainConfig, train_classifier
     ws = Workspace(args.workspace)
     cfg = TrainConfig(seed=args.seed, max_steps=args.steps)
@@ -156,6 +188,115 @@ def cmd_train(args) -> None:
         print("  " + ", ".join(f"{c} {a:.0%}" for c, a in m["per_class"].items()))
     from .train import classifier_path
     print(f"saved {classifier_path(ws)}")
+
+
+def _train_vae(args) -> None:
+    from .library import Workspace
+    from .train import VAETrainConfig, train_vae, vae_path
+    cfg = VAETrainConfig(seed=args.seed, minutes=args.minutes)
+    if args.steps:
+        cfg.steps = args.steps
+    m = train_vae(Workspace(args.workspace), cfg, resume=not args.fresh)
+    h = m["history"]
+    print(f"blend generator: {m['train_samples']} training hits, {m['val_samples']} held out "
+          f"({len(m['val_groups'])} kits/folders); {m['steps']} steps in {m['seconds'] / 60:.1f} min ({m['stopped']})")
+    if h.get("val_recon"):
+        print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out {min(h['val_recon']):.0f} (best)")
+    print(f"saved {vae_path(Workspace(args.workspace))}")
+
+
+def cmd_generate(args) -> None:
+    from . import audio
+    from .generate import Controls, Generator, RecipeError, dominant_type, sidecar, write_hits
+    from .library import Workspace
+    from .train import vae_path
+    ws = Workspace(args.workspace)
+    if args.from_ is not None:
+        return _regenerate(args.from_, ws)
+    modes = [m for m in ("blend", "like", "between") if getattr(args, m) is not None]
+    if not modes:
+        raise RecipeError("say what to make: --blend RECIPE, --like FILE or --between A B")
+    if len(modes) > 1 and modes != ["blend", "like"]:
+        raise RecipeError("use one of --blend, --like, --between (--blend may go with --like)")
+    if args.n < 1:
+        raise RecipeError("-n must be at least 1")
+    gen = Generator.load(vae_path(ws))
+    ctl = Controls(args.brightness, args.decay, args.attack, args.pitch, args.variation).check()
+    recipe = gen.recipe(args.blend) if args.blend else None
+    if args.between is not None:
+        a, b = (audio.load(p) for p in args.between)
+        ys = gen.between(a, b, args.steps, seed=args.seed)
+        stem = f"morph_{args.between[0].stem}_to_{args.between[1].stem}"
+        meta = sidecar(gen, "between", a=str(args.between[0]), b=str(args.between[1]), steps=args.steps,
+                       seed=args.seed)
+        folder = "morph"
+    elif args.like is not None:
+        ys = gen.like(audio.load(args.like), ctl, n=args.n, seed=args.seed, recipe=recipe)
+        stem = f"like_{args.like.stem}" + (f"_{recipe.name}" if recipe else "")
+        meta = sidecar(gen, "like", like=str(args.like), recipe=recipe.text() if recipe else None, controls=ctl,
+                       n=args.n, seed=args.seed)
+        folder = dominant_type(gen, recipe) if recipe else "variations"
+    else:
+        ys = gen.generate(recipe, ctl, n=args.n, seed=args.seed)
+        stem = recipe.name + _controls_suffix(ctl) + f"_s{args.seed}"
+        meta = sidecar(gen, "blend", recipe=recipe.text(), controls=ctl, n=args.n, seed=args.seed)
+        folder = dominant_type(gen, recipe)
+    out = args.out or ws.root / "generated" / folder
+    paths = write_hits(ys, out, stem, meta)
+    print(f"wrote {len(paths)} hits to {out}/ ({stem}_01.wav … with a .json sidecar each)")
+
+
+def _controls_suffix(ctl) -> str:
+    parts = [f"{k}{v:+g}" for k, v in (("bright", ctl.brightness), ("decay", ctl.decay), ("attack", ctl.attack),
+                                         ("pitch", ctl.pitch)) if v]
+    if ctl.variation != 1.0:
+        parts.append(f"var{ctl.variation:g}")
+    return ("_" + "_".join(parts)) if parts else ""
+
+
+def _regenerate(path: Path, ws) -> None:
+    """Make one hit again from its sidecar into the sidecar's folder, as <name>.again.wav."""
+    from . import audio
+    from .generate import Controls, Generator, RecipeError, finish
+    from .vae import model_hash
+    try:
+        meta = json.loads(Path(path).read_text())
+        i = int(meta["index"])
+        gen = Generator.load(meta["model"])
+    except (OSError, ValueError, KeyError) as e:
+        raise RecipeError(f"{path} is not a Drummy sidecar ({e})") from None
+    if model_hash(meta["model"]) != meta["model_hash"]:
+        raise RecipeError(f"the model at {meta['model']} has changed since {path} was made; it cannot be remade exactly")
+    if meta["mode"] == "blend":
+        ys = gen.generate(gen.recipe(meta["recipe"]), Controls(**meta["controls"]), n=meta["n"], seed=meta["seed"])
+    elif meta["mode"] == "like":
+        r = gen.recipe(meta["recipe"]) if meta.get("recipe") else None
+        ys = gen.like(audio.load(meta["like"]), Controls(**meta["controls"]), n=meta["n"], seed=meta["seed"], recipe=r)
+    else:
+        ys = gen.between(audio.load(meta["a"]), audio.load(meta["b"]), meta["steps"], seed=meta["seed"])
+    out = Path(path).with_suffix(".again.wav")
+    audio.write(out, finish(ys[i]), peak_db=-1.0, fade_ms=10)
+    print(f"wrote {out}")
+
+
+def cmd_evaluate(args) -> None:
+    from .evaluate import evaluate_workspace
+    from .library import LibraryError, Workspace
+    heldout = None
+    if args.heldout is not None:
+        heldout = Workspace(args.heldout)
+        if not heldout.samples:
+            raise LibraryError(f"no samples in {args.heldout}")
+    path, rep = evaluate_workspace(Workspace(args.workspace), args.out, heldout, n=args.n, seed=args.seed)
+    m = rep.metrics
+    share = ", ".join(f"{t} {v:.0%}" for t, v in rep.tables["type_share"].items())
+    print(f"classified as requested: {share}")
+    print(f"Fréchet ratio {m.get('frechet_ratio', float('nan')):.2f}, diversity {m.get('diversity_ratio', float('nan')):.2f}, "
+          f"memorised {m['memorised_share']:.1%}, {m['ms_per_hit']:.1f} ms per hit")
+    for name, s in rep.tables["blend"].items():
+        print(f"blend {name}: P = " + " ".join(f"{p:.2f}" for p in s["p_b"]) + f"  (Spearman {s['spearman']:.2f})")
+    print("controls: " + ", ".join(f"{k[13:]} {v:.2f}" for k, v in m.items() if k.startswith("control_corr_")))
+    print(f"wrote {path}")
 
 
 def cmd_classify(args) -> None:
@@ -256,7 +397,8 @@ def cmd_export_kit(args) -> None:
 
 
 COMMANDS = {"starter-kit": cmd_starter_kit, "ingest": cmd_ingest, "library": cmd_library,
-            "train": cmd_train, "classify": cmd_classify, "beat": cmd_beat, "export-kit": cmd_export_kit}
+            "train": cmd_train, "generate": cmd_generate, "evaluate": cmd_evaluate, "classify": cmd_classify,
+            "beat": cmd_beat, "export-kit": cmd_export_kit}
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from typing import Iterable
 
 import numpy as np
 from safetensors import safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import load_file, save as save_bytes, save_file
 from tqdm import tqdm
 
 from . import audio, features
@@ -178,6 +178,41 @@ class Workspace:
             return (np.zeros((0, features.MEL.n_mels, features.MEL.frames), np.float32),
                     np.zeros((0, len(features.DESCRIPTORS)), np.float32))
         return np.stack([feats[h][0] for h in hashes]), np.stack([feats[h][1] for h in hashes])
+
+    # --- generator codes --------------------------------------------------------------
+    @property
+    def codes_path(self) -> Path:
+        return self.root / "codes.safetensors"
+
+    def codes(self, hashes: Iterable[str], progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        """(sines+noise codes (N, channels, frames), raw controls (N, len(vae.CONTROLS)))
+        of the given samples, for the blend generator; computed once and cached in
+        codes.safetensors (float16), which is rebuilt when the codec changes."""
+        from . import codec
+        from .vae import controls
+        hashes = list(hashes)
+        cfg = json.dumps(codec.CODEC.to_dict())
+        cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        if self.codes_path.exists():
+            with safe_open(str(self.codes_path), "np") as f:
+                meta = f.metadata() or {}
+                if meta.get("codec") == cfg:
+                    code, ctl = f.get_tensor("code"), f.get_tensor("controls")
+                    cache = {h: (code[i], ctl[i]) for i, h in enumerate(json.loads(meta["hashes"]))}
+        missing = [h for h in dict.fromkeys(hashes) if h not in cache]
+        for i, h in enumerate(tqdm(missing, desc="analyse hits", unit="hit", mininterval=1.0,
+                                   disable=not progress or len(missing) < 50)):
+            x = codec.normalise(self.load_audio(h))
+            c = codec.analyse(x)
+            cache[h] = (c.astype(np.float16), controls(x, c).astype(np.float32))
+            if (i + 1) % 500 == 0 or i + 1 == len(missing):
+                keys = sorted(cache)
+                atomic_write_bytes(self.codes_path, save_bytes(
+                    {"code": np.stack([cache[k][0] for k in keys]), "controls": np.stack([cache[k][1] for k in keys])},
+                    metadata={"hashes": json.dumps(keys), "codec": cfg}))
+        if not hashes:
+            return (np.zeros((0, codec.CODEC.channels, codec.CODEC.frames), np.float32), np.zeros((0, 4), np.float32))
+        return (np.stack([cache[h][0] for h in hashes]).astype(np.float32), np.stack([cache[h][1] for h in hashes]))
 
     # --- ingest -------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], progress: bool = True,

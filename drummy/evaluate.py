@@ -1,0 +1,441 @@
+"""How good is the blend generator? Numbers in the classifier's eyes, and plots.
+
+All metrics compare generated hits with real ones through the workspace
+classifier: its predicted type, and its embedding (projected on the 32 main
+axes of the real training hits, so distances are not dominated by noise
+directions of a 512-d space):
+
+- type share: generated hits the classifier assigns to the requested type;
+- Fréchet ratio: FD(generated, real held-out) / FD(real train, real held-out), with
+  the generated and train sets drawn to the held-out set's type mix;
+- diversity: mean pairwise distance within a type, generated / real held-out;
+- memorised: generated hits whose nearest training hit is closer than the 5th
+  percentile of real held-out -> train nearest distances (and the same per type);
+- blend response: mean P(B) along A -> B weight sweeps, Spearman with the weight;
+- control response: per recipe, correlation of the requested descriptor (log
+  units) with the one measured on the output, averaged over recipes.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy import linalg, stats
+
+from . import classifier as clf
+from . import codec, features
+from .generate import Controls, Generator
+from .vae import CONTROLS, controls as measure_controls
+
+SWEEP = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+@dataclass
+class RealSet:
+    """Real hits to compare with: audio (normalised, 1 s) and drum types."""
+    audio: np.ndarray          # (N, samples)
+    types: list[str]
+
+    @classmethod
+    def from_workspace(cls, ws, hashes: list[str]) -> "RealSet":
+        ys = np.stack([codec.normalise(ws.load_audio(h)).astype(np.float32) for h in hashes]) if hashes else \
+            np.zeros((0, codec.CODEC.samples), np.float32)
+        return cls(ys, [ws.samples[h].drum_type for h in hashes])
+
+
+@dataclass
+class Report:
+    metrics: dict = field(default_factory=dict)
+    tables: dict = field(default_factory=dict)
+    plots: list[str] = field(default_factory=list)
+
+
+def frechet(a: np.ndarray, b: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two sets of vectors (N, d)."""
+    mu1, mu2 = a.mean(0), b.mean(0)
+    s1, s2 = np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+    covmean = linalg.sqrtm(s1 @ s2)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * np.real(covmean)))
+
+
+def mean_pairwise(e: np.ndarray) -> float:
+    d = np.sqrt(((e[:, None] - e[None]) ** 2).sum(-1))
+    n = len(e)
+    return float(d.sum() / max(n * (n - 1), 1))
+
+
+def nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance from each row of a to its nearest row of b: (len(a),)."""
+    return np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1)).min(1)
+
+
+class Judge:
+    """The classifier as a critic: probabilities and projected embeddings of audio."""
+
+    def __init__(self, model: clf.DrumClassifier, reference: np.ndarray, dims: int = 32):
+        self.model = model
+        emb = self._embed(reference)
+        self.mean = emb.mean(0)
+        _, _, vt = np.linalg.svd(emb - self.mean, full_matrices=False)
+        self.axes = vt[:dims].T                                    # (embed_dim, dims)
+
+    def _mels(self, ys: np.ndarray) -> np.ndarray:
+        return np.stack([features.log_mel(y) for y in ys])
+
+    def _embed(self, ys: np.ndarray) -> np.ndarray:
+        return clf.embed(self.model, self._mels(ys))
+
+    def __call__(self, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities (N, classes), projected embeddings (N, dims))."""
+        mels = self._mels(ys)
+        return clf.predict(self.model, mels), (clf.embed(self.model, mels) - self.mean) @ self.axes
+
+
+def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, heldout: RealSet,
+             n: int = 60, seed: int = 0, types: tuple[str, ...] | None = None,
+             blends: tuple[tuple[str, str], ...] = (("snare", "hihat"), ("kick", "snare")),
+             progress: bool = True) -> tuple[Report, dict]:
+    """Measure the generator (see the module docstring). Returns the report and
+    the raw material for plots (audio, embeddings)."""
+    from tqdm import tqdm
+    torch.manual_seed(seed)
+    classes = judge_model.cfg.classes
+    known = set(gen.labels)
+    types = types or tuple(t for t in ("kick", "snare", "hihat", "clap", "open hat", "tom", "cymbal", "perc")
+                           if t in known and t in classes and t in set(heldout.types) | set(train.types))
+    judge = Judge(judge_model, train.audio)
+    rep, raw = Report(), {"types": types}
+    steps = len(types) + len(blends) * len(SWEEP) + 3 * 5 + 2
+    bar = tqdm(total=steps, desc="evaluate", unit="batch", disable=not progress, mininterval=1.0)
+
+    # 1. per type: share, embeddings
+    gen_audio, gen_emb, share = {}, {}, {}
+    for i, t in enumerate(types):
+        ys = gen.generate(gen.recipe(t), Controls(), n=n, seed=seed + i)
+        p, e = judge(ys)
+        gen_audio[t], gen_emb[t] = ys, e
+        share[t] = float((p.argmax(1) == classes.index(t)).mean())
+        bar.update(1)
+    rep.tables["type_share"] = share
+    raw["gen_audio"] = gen_audio
+
+    p_tr, e_tr = judge(train.audio)
+    p_ho, e_ho = judge(heldout.audio)
+    tr_types, ho_types = np.array(train.types), np.array(heldout.types)
+    raw.update(e_train=e_tr, e_heldout=e_ho, train_types=tr_types, heldout_types=ho_types, gen_emb=gen_emb)
+
+    # 2. Fréchet ratio on the held-out type mix
+    rng = np.random.default_rng(seed)
+    g_set, t_set, h_set = [], [], []
+    for t in types:
+        k = int((ho_types == t).sum())
+        if k < 2 or (tr_types == t).sum() < 2:
+            continue
+        h_set.append(e_ho[ho_types == t])
+        g_set.append(gen_emb[t][rng.choice(len(gen_emb[t]), k, replace=k > len(gen_emb[t]))])
+        pool = e_tr[tr_types == t]
+        t_set.append(pool[rng.choice(len(pool), k, replace=k > len(pool))])
+    if h_set:
+        h_all, g_all, t_all = np.concatenate(h_set), np.concatenate(g_set), np.concatenate(t_set)
+        fd_gen, fd_real = frechet(g_all, h_all), frechet(t_all, h_all)
+        rep.metrics.update(fd_generated=fd_gen, fd_train=fd_real, frechet_ratio=fd_gen / max(fd_real, 1e-9))
+
+    # 3. diversity per type, generated / real held-out (and / real train)
+    div = {}
+    for t in types:
+        real = e_ho[ho_types == t]
+        real_tr = e_tr[tr_types == t]
+        if len(real) >= 2:
+            div[t] = {"generated": mean_pairwise(gen_emb[t]), "heldout": mean_pairwise(real),
+                      "train": mean_pairwise(real_tr) if len(real_tr) >= 2 else float("nan")}
+    rep.tables["diversity"] = div
+    if div:
+        rep.metrics["diversity_ratio"] = float(np.mean([d["generated"] / d["heldout"] for d in div.values()]))
+        rep.metrics["diversity_ratio_vs_train"] = float(np.nanmean([d["generated"] / d["train"] for d in div.values()]))
+
+    # 4. memorisation
+    thresh = float(np.percentile(nearest(e_ho, e_tr), 5)) if len(e_ho) else 0.0
+    all_gen = np.concatenate([gen_emb[t] for t in types])
+    d_gen = nearest(all_gen, e_tr)
+    rep.metrics["memorised_share"] = float((d_gen < thresh).mean())
+    # Per type too: a generated kick counts when it is closer to a training kick than 95%
+    # of real unseen kicks are (kicks sit far tighter together in the embedding than cymbals).
+    mem, flags = {}, []
+    for t in types:
+        real = nearest(e_ho[ho_types == t], e_tr[tr_types == t]) if (ho_types == t).sum() and (tr_types == t).sum() else None
+        if real is None or len(real) < 5:
+            continue
+        f = nearest(gen_emb[t], e_tr[tr_types == t]) < np.percentile(real, 5)
+        mem[t] = {"share": float(f.mean()), "global_threshold": float((nearest(gen_emb[t], e_tr) < thresh).mean())}
+        flags.append(f)
+    rep.tables["memorised"] = mem
+    rep.metrics["memorised_share_per_type"] = float(np.concatenate(flags).mean()) if flags else float("nan")
+    rep.metrics["memorised_threshold"] = thresh
+    raw["nearest_gen"], raw["nearest_heldout"] = d_gen, nearest(e_ho, e_tr)
+
+    # 5. blend sweeps
+    sweeps = {}
+    for a, b in blends:
+        if a not in known or b not in known or b not in classes:
+            continue
+        curve = []
+        for w in SWEEP:
+            text = b if w == 1 else a if w == 0 else f"{a}={100 * (1 - w):g},{b}={100 * w:g}"
+            ys = gen.generate(gen.recipe(text), Controls(), n=n // 2, seed=seed + 7)
+            p, _ = judge(ys)
+            curve.append(float(p[:, classes.index(b)].mean()))
+            bar.update(1)
+        rho = stats.spearmanr(SWEEP, curve).statistic
+        sweeps[f"{a}->{b}"] = {"weights": list(SWEEP), "p_b": curve, "spearman": float(rho)}
+    rep.tables["blend"] = sweeps
+
+    # 6. control response: per recipe, requested (log units) vs measured
+    cfg = gen.model.cfg
+    resp: dict[str, dict[str, float]] = {c: {} for c in CONTROLS}
+    scatter: dict[str, list] = {c: [] for c in CONTROLS}
+    for t in [t for t in ("kick", "snare", "hihat") if t in types]:
+        recipe = gen.recipe(t)
+        req, got = [], []
+        for j, v in enumerate((-1.0, -0.5, 0.0, 0.5, 1.0)):
+            ctl = Controls(brightness=v, decay=v, attack=v, pitch=6 * v)
+            g = torch.Generator().manual_seed(seed + 100 + j)
+            cond = gen.conditions(recipe, ctl, n // 3, g)
+            z = torch.randn(len(cond), cfg.latent, generator=g)
+            ys = gen.decode(z, cond, torch.arange(len(cond)) + 1000 * j)
+            c = cond[:, -4:].numpy() * np.array(cfg.control_std) + np.array(cfg.control_mean)
+            req.append(c)
+            got.append(np.stack([measure_controls(codec.normalise(y), codec.analyse(codec.normalise(y))) for y in ys]))
+            bar.update(1)
+        req, got = np.concatenate(req), np.concatenate(got)
+        for k, name in enumerate(CONTROLS):
+            ok = np.isfinite(got[:, k]) & np.isfinite(req[:, k])
+            if ok.sum() >= 5:
+                resp[name][t] = float(np.corrcoef(req[ok, k], got[ok, k])[0, 1])
+                scatter[name].append((t, req[ok, k], got[ok, k]))
+    rep.tables["controls"] = resp
+    for name in CONTROLS:
+        if resp[name]:
+            rep.metrics[f"control_corr_{name}"] = float(np.mean(list(resp[name].values())))
+    raw["control_scatter"] = scatter
+
+    # 7. speed (model load excluded)
+    recipe = gen.recipe(types[0])
+    one = []
+    for k in range(21):
+        t0 = time.perf_counter()
+        gen.generate(recipe, Controls(), n=1, seed=k)
+        one.append(time.perf_counter() - t0)
+    bar.update(1)
+    t0 = time.perf_counter()
+    gen.generate(recipe, Controls(), n=100, seed=0)
+    rep.metrics["ms_per_hit"] = float(np.median(one[1:]) * 1000)
+    rep.metrics["s_per_100_hits"] = float(time.perf_counter() - t0)
+    bar.update(1)
+    bar.close()
+    rep.metrics["types"] = list(types)
+    return rep, raw
+
+
+TARGETS = {  # metric -> (comparison, target) from the issue
+    "frechet_ratio": ("<=", 1.5), "diversity_ratio": (">=", 0.8), "memorised_share": ("<=", 0.02),
+    "control_corr_brightness": (">=", 0.8), "control_corr_decay": (">=", 0.8),
+    "ms_per_hit": ("<=", 10.0), "s_per_100_hits": ("<=", 1.0),
+}
+
+
+def _met(value: float, rule: tuple[str, float]) -> str:
+    op, target = rule
+    ok = value <= target if op == "<=" else value >= target
+    return "met" if ok else "**not met**"
+
+
+def plot_report(gen: Generator, rep: Report, raw: dict, heldout: RealSet, train: RealSet, outdir: Path) -> list[str]:
+    """Write the report's PNGs into outdir; returns their file names."""
+    import librosa
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from .library import atomic_write_bytes
+    import io
+
+    def save(fig, name):
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=80, bbox_inches="tight")
+        plt.close(fig)
+        atomic_write_bytes(outdir / name, buf.getvalue())
+        return name
+
+    def spec(ax, y, title):
+        y = y[: codec.SR // 2]
+        S = librosa.amplitude_to_db(np.abs(librosa.stft(y, n_fft=1024, hop_length=128)) + 1e-9, ref=np.max)
+        ax.imshow(S, origin="lower", aspect="auto", vmin=-80, vmax=0, cmap="magma",
+                  extent=[0, len(y) / codec.SR * 1000, 0, codec.SR / 2000])
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(0.03, codec.SR / 2000)
+        ax.set_title(title, fontsize=8)
+        ax.tick_params(labelsize=6)
+
+    names = []
+    types = raw["types"]
+    k = 3
+    fig, axes = plt.subplots(len(types), 2 * k, figsize=(2.2 * 2 * k, 2.1 * len(types)), squeeze=False)
+    fig.subplots_adjust(hspace=0.6)
+    ho_types = np.array(heldout.types)
+    for r, t in enumerate(types):
+        for j in range(k):
+            spec(axes[r, j], raw["gen_audio"][t][j], f"generated {t}")
+        real = heldout.audio[ho_types == t] if (ho_types == t).any() else train.audio[np.array(train.types) == t]
+        for j in range(k):
+            if j < len(real):
+                spec(axes[r, k + j], real[j * max(1, len(real) // k)], f"real {t}")
+            else:
+                axes[r, k + j].axis("off")
+    axes[-1, 0].set_xlabel("ms", fontsize=7)
+    axes[-1, 0].set_ylabel("kHz", fontsize=7)
+    fig.suptitle("first 0.5 s, log frequency (kHz), dB re peak: generated (left) vs real held-out (right)", fontsize=9)
+    names.append(save(fig, "spectrograms.png"))
+
+    if rep.tables.get("blend"):
+        fig, ax = plt.subplots(figsize=(5, 3.2))
+        for name, s in rep.tables["blend"].items():
+            ax.plot(np.array(s["weights"]) * 100, s["p_b"], "o-", label=f"{name} (ρ={s['spearman']:.2f})")
+        ax.set_xlabel("weight of B in the recipe, %")
+        ax.set_ylabel("classifier P(B), mean")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        names.append(save(fig, "blend_curves.png"))
+
+    # latent map: encoder means of the training hits, first two principal axes
+    mus = []
+    with torch.no_grad():
+        for i in range(0, len(train.audio), 64):
+            for y in train.audio[i:i + 64]:
+                mus.append(gen.encode(y)[0].numpy())
+    mus = np.array(mus)
+    if len(mus) >= 3:
+        mus = mus - mus.mean(0)
+        _, _, vt = np.linalg.svd(mus, full_matrices=False)
+        xy = mus @ vt[:2].T
+        fig, ax = plt.subplots(figsize=(5.5, 4.5))
+        tt = np.array(train.types)
+        for t in sorted(set(train.types)):
+            ax.scatter(*xy[tt == t].T, s=8, label=t, alpha=0.7)
+        ax.set_title("latent space of the training hits (PCA of encoder means)", fontsize=9)
+        ax.legend(fontsize=7, markerscale=2)
+        names.append(save(fig, "latent_map.png"))
+
+    h = gen.extra.get("history", {})
+    if h.get("step"):
+        fig, ax = plt.subplots(1, 2, figsize=(9, 3))
+        ax[0].plot(h["step"], h["train_recon"], label="train")
+        if h.get("val_recon"):
+            ax[0].plot(h["step"], h["val_recon"], label="validation (unseen kits)")
+        ax[0].set_title("reconstruction error (summed squared, scaled code)", fontsize=8)
+        ax[0].set_yscale("log")
+        ax[1].plot(h["step"], h["train_kl"], label="train")
+        if h.get("val_kl"):
+            ax[1].plot(h["step"], h["val_kl"], label="validation")
+        ax[1].set_title("KL (nats per hit)", fontsize=8)
+        for a in ax:
+            a.set_xlabel("step")
+            a.legend(fontsize=7)
+            a.grid(alpha=0.3)
+        names.append(save(fig, "training_curves.png"))
+
+    sc = raw.get("control_scatter", {})
+    shown = [c for c in CONTROLS if sc.get(c)]
+    if shown:
+        fig, axes = plt.subplots(1, len(shown), figsize=(3.2 * len(shown), 3), squeeze=False)
+        for ax, c in zip(axes[0], shown):
+            for t, req, got in sc[c]:
+                ax.scatter(req, got, s=6, alpha=0.6, label=t)
+            lo, hi = ax.get_xlim()
+            ax.plot([lo, hi], [lo, hi], "k--", lw=0.6)
+            ax.set_title(f"{c}: requested vs measured (log)", fontsize=8)
+            ax.legend(fontsize=6)
+        names.append(save(fig, "control_response.png"))
+    return names
+
+
+def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], note: str = "") -> Path:
+    """report.md: the numbers against their targets, tables and plots."""
+    from .library import atomic_write_bytes
+    m, t = rep.metrics, rep.tables
+    ex = gen.extra
+    lines = ["# Blend generator evaluation", "",
+             f"Model `{gen.path}` (hash `{gen.hash}`), trained {ex.get('steps', '?')} steps in "
+             f"{ex.get('seconds', 0) / 60:.1f} min on {ex.get('train_samples', '?')} hits "
+             f"({ex.get('val_samples', '?')} held out by kit/folder for early stopping; stopped: {ex.get('stopped', '?')}).",
+             note, "", "## Summary", "", "| metric | value | target | |", "|---|---|---|---|"]
+    for t_ in m.get("types", []):
+        if t_ in t["type_share"]:
+            rule = (">=", 0.95) if t_ in ("kick", "snare", "hihat") else None
+            lines.append(f"| classified as {t_} | {t['type_share'][t_]:.0%} | "
+                         + (f"≥ 95% | {_met(t['type_share'][t_], rule)} |" if rule else "– | |"))
+    for key, fmt in (("frechet_ratio", "{:.2f}"), ("diversity_ratio", "{:.2f}"), ("memorised_share", "{:.1%}"),
+                     ("control_corr_brightness", "{:.2f}"), ("control_corr_decay", "{:.2f}"),
+                     ("control_corr_attack", "{:.2f}"), ("control_corr_pitch", "{:.2f}"),
+                     ("ms_per_hit", "{:.1f} ms"), ("s_per_100_hits", "{:.2f} s")):
+        if key in m:
+            rule = TARGETS.get(key)
+            tgt = f"{rule[0].replace('<=', '≤').replace('>=', '≥')} {rule[1]:g}" if rule else "–"
+            lines.append(f"| {key.replace('_', ' ')} | {fmt.format(m[key])} | {tgt} | {_met(m[key], rule) if rule else ''} |")
+    for name, s in t.get("blend", {}).items():
+        lines.append(f"| blend {name} Spearman | {s['spearman']:.2f} | ≥ 0.95 | {_met(s['spearman'], ('>=', 0.95))} |")
+    lines += ["", f"Fréchet distances: generated↔held-out {m.get('fd_generated', float('nan')):.1f}, "
+              f"train↔held-out {m.get('fd_train', float('nan')):.1f}. Diversity vs the training hits: "
+              f"{m.get('diversity_ratio_vs_train', float('nan')):.2f}. Memorised with one threshold per type "
+              f"instead of the global one ({m.get('memorised_threshold', float('nan')):.2f}): "
+              f"{m.get('memorised_share_per_type', float('nan')):.1%}.", "",
+              "## Blend sweeps (mean classifier P(B))", "", "| sweep | " + " | ".join(f"{w:.0%}" for w in SWEEP) + " | ρ |",
+              "|---|" + "---|" * (len(SWEEP) + 1)]
+    for name, s in t.get("blend", {}).items():
+        lines.append(f"| {name} | " + " | ".join(f"{p:.2f}" for p in s["p_b"]) + f" | {s['spearman']:.2f} |")
+    lines += ["", "## Diversity and memorisation per type", "",
+              "| type | diversity generated | real held-out | real train | memorised | (per-type threshold) |",
+              "|---|---|---|---|---|---|"]
+    for t_, d in t.get("diversity", {}).items():
+        mm = t.get("memorised", {}).get(t_, {})
+        lines.append(f"| {t_} | {d['generated']:.2f} | {d['heldout']:.2f} | {d['train']:.2f} | "
+                     f"{mm.get('global_threshold', float('nan')):.0%} | {mm.get('share', float('nan')):.0%} |")
+    lines += ["", "## Control response (correlation, requested vs measured)", "", "| control | " +
+              " | ".join(k for k in ("kick", "snare", "hihat")) + " |", "|---|---|---|---|"]
+    for c, per in t.get("controls", {}).items():
+        lines.append(f"| {c} | " + " | ".join(f"{per[k]:.2f}" if k in per else "–" for k in ("kick", "snare", "hihat")) + " |")
+    lines += [""] + [f"![{p}]({p})\n" for p in plots]
+    path = outdir / "report.md"
+    atomic_write_bytes(path, "\n".join(lines).encode())
+    return path
+
+
+def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: int = 60, seed: int = 0,
+                       progress: bool = True) -> tuple[Path, Report]:
+    """Evaluate the workspace's blend generator against its held-out split (or
+    against every sample of another workspace `heldout`) and write report.md
+    with its plots into outdir (default <workspace>/report)."""
+    from .library import LibraryError
+    from .train import classifier_path, vae_path
+    gen = Generator.load(vae_path(ws))
+    judge = clf.load(classifier_path(ws))
+    train_h = [h for h in gen.extra.get("train_hashes", []) if h in ws.samples]
+    train = RealSet.from_workspace(ws, train_h)
+    if heldout is not None:
+        ho = RealSet.from_workspace(heldout, sorted(heldout.samples))
+        note = f"Real held-out hits: all {len(ho.types)} samples of {heldout.root}."
+    else:
+        ho = RealSet.from_workspace(ws, [h for h in gen.extra.get("val_hashes", []) if h in ws.samples])
+        note = f"Real held-out hits: the {len(ho.types)} validation hits (kits/folders the generator never trained on)."
+    if len(train.types) < 2 or len(ho.types) < 2:
+        raise LibraryError("not enough real hits to evaluate against; ingest more kits or folders")
+    outdir = Path(outdir) if outdir else ws.root / "report"
+    outdir.mkdir(parents=True, exist_ok=True)
+    rep, raw = evaluate(gen, judge, train, ho, n=n, seed=seed, progress=progress)
+    plots = plot_report(gen, rep, raw, ho, train, outdir)
+    path = write_report(rep, gen, outdir, plots, note)
+    from .library import atomic_write_json
+    atomic_write_json(outdir / "metrics.json", {"metrics": rep.metrics, "tables": rep.tables})
+    return path, rep

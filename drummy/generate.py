@@ -1,0 +1,264 @@
+"""Recipes, timbre controls and generation with the blend generator.
+
+A recipe is a comma-separated list of parts with weights, each part one label
+or several joined by `+`:
+
+    "snare=80,hihat=20"   80% snare, 20% hi-hat (percent or fractions; normalised)
+    "kick+808+boom bap"   one part: what a sample tagged kick, 808 and boom bap sounds like
+    "kick"                a single label
+
+Each part stands for the library samples that carry all its labels: the part's
+condition is their mean label vector, and its descriptor prior is their mean and
+spread. A recipe mixes its parts' conditions and priors by weight.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from . import codec
+from .classifier import ModelError
+from .labels import SYNONYMS, TYPES, normalise
+from .vae import CONTROLS, BlendVAE, scale_code, unscale_code, zscore
+
+CONTROL_SPAN = 2.0   # a control of +1 moves its descriptor this many recipe spreads (std) up
+
+
+class RecipeError(ModelError):
+    """A recipe or control a user wrote that the model cannot follow."""
+
+
+@dataclass
+class Recipe:
+    parts: list[tuple[float, list[str]]]    # (weight summing to 1, labels)
+
+    @property
+    def name(self) -> str:
+        """File-name friendly: snare80-hihat20, kick+808."""
+        def part(w, labs):
+            s = "+".join(lab.replace(" ", "_") for lab in labs)
+            return s if len(self.parts) == 1 else f"{s}{round(w * 100)}"
+        return "-".join(part(w, labs) for w, labs in self.parts)
+
+    def text(self) -> str:
+        return ",".join("+".join(labs) + f"={round(w * 100, 2):g}" for w, labs in self.parts)
+
+
+@dataclass
+class Controls:
+    brightness: float = 0.0   # -1..1, relative to the recipe's typical value
+    decay: float = 0.0        # -1..1
+    attack: float = 0.0       # -1..1 (+1 = slower attack)
+    pitch: float = 0.0        # semitones
+    variation: float = 1.0    # 0 = the recipe's typical sound .. 1 = as varied as the library
+
+    def check(self) -> "Controls":
+        for name in ("brightness", "decay", "attack"):
+            v = getattr(self, name)
+            if not -1.0 <= v <= 1.0:
+                raise RecipeError(f"--{name} must be between -1 and 1 (got {v:g})")
+        if not -24 <= self.pitch <= 24:
+            raise RecipeError(f"--pitch must be between -24 and 24 semitones (got {self.pitch:g})")
+        if not 0.0 <= self.variation <= 1.0:
+            raise RecipeError(f"--variation must be between 0 and 1 (got {self.variation:g})")
+        return self
+
+
+def _resolve(label: str, known: list[str]) -> str:
+    """A label as the user typed it -> the model's label, or a RecipeError."""
+    n = normalise(label)
+    for cand in (n, SYNONYMS.get(n), n.replace("-", " ")):
+        if cand and cand in known:
+            return cand
+    shown = ", ".join(known[:60]) + (" …" if len(known) > 60 else "")
+    raise RecipeError(f"unknown label {label!r}; this model knows: {shown}")
+
+
+def parse_recipe(text: str, known: list[str]) -> Recipe:
+    """Parse "snare=80,hihat=20" / "kick+808" / "kick" against the model's labels."""
+    parts, weights = [], []
+    for chunk in (c.strip() for c in text.split(",")):
+        if not chunk:
+            continue
+        m = re.fullmatch(r"(.+?)\s*(?:[=:]\s*([0-9]*\.?[0-9]+)\s*%?)?", chunk)
+        if not m:
+            raise RecipeError(f"cannot read recipe part {chunk!r}")
+        labels = [_resolve(lab, known) for lab in m.group(1).split("+") if lab.strip()]
+        if not labels:
+            raise RecipeError(f"empty recipe part in {text!r}")
+        parts.append(labels)
+        weights.append(None if m.group(2) is None else float(m.group(2)))
+    if not parts:
+        raise RecipeError("empty recipe; give labels such as 'snare=80,hihat=20' or 'kick'")
+    if all(w is None for w in weights):
+        weights = [1.0] * len(parts)
+    elif any(w is None for w in weights):
+        raise RecipeError(f"give every part of {text!r} a weight, or none")
+    total = sum(weights)
+    if total <= 0:
+        raise RecipeError(f"the weights in {text!r} add up to zero")
+    return Recipe([(w / total, labs) for w, labs in zip(weights, parts)])
+
+
+@dataclass
+class Generator:
+    """A loaded blend model with the label statistics of its training set."""
+    model: BlendVAE
+    labels_of: torch.Tensor      # (N, L) multi-hot of the training samples
+    controls_of: torch.Tensor    # (N, 4) z-scored controls of the training samples
+    path: str = ""
+    hash: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Generator":
+        from .vae import load, model_hash
+        model, extra, tensors = load(path)
+        return cls(model, tensors["data.labels"].float(), tensors["data.controls"].float(),
+                   str(path), model_hash(path), extra)
+
+    @property
+    def labels(self) -> list[str]:
+        return self.model.cfg.labels
+
+    def recipe(self, text: str) -> Recipe:
+        return parse_recipe(text, self.labels)
+
+    def _matches(self, labs: list[str]) -> torch.Tensor:
+        """Training samples carrying all labels (else any of them): (N,) bool."""
+        cols = [self.labels.index(x) for x in labs]
+        match = (self.labels_of[:, cols] > 0).all(1)
+        return match if bool(match.any()) else (self.labels_of[:, cols] > 0).any(1)
+
+    def prior(self, recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(label condition (L,), control mean (4,), control spread (4,)) of a recipe."""
+        L = len(self.labels)
+        lab, mean, std = torch.zeros(L), torch.zeros(4), torch.zeros(4)
+        for w, labs in recipe.parts:
+            match = self._matches(labs)
+            part = self.labels_of[match].mean(0)
+            part[[self.labels.index(x) for x in labs]] = 1.0
+            ctl = self.controls_of[match]
+            lab += w * part
+            mean += w * ctl.mean(0)
+            std += w * (ctl.std(0, unbiased=False) if len(ctl) > 1 else torch.ones(4) * 0.5)
+        return lab, mean, std.clamp(min=0.1)
+
+    def conditions(self, recipe: Recipe, ctl: Controls, n: int, gen: torch.Generator) -> torch.Tensor:
+        """(n, D) conditions: the recipe's labels, and controls moved by the timbre
+        controls from a draw of the recipe's own descriptors. Each draw mixes, by
+        weight, the descriptors of one real sample per part (plus a little jitter),
+        so brightness, decay and attack keep the combinations real drums have;
+        variation pulls the draws towards the recipe's mean."""
+        lab, mean, std = self.prior(recipe)
+        c = torch.zeros(n, 4)
+        for w, labs in recipe.parts:
+            pool = self.controls_of[self._matches(labs)]                    # (M, 4)
+            pick = torch.randint(len(pool), (n,), generator=gen)
+            c += w * pool[pick]
+        c = c + 0.25 * std * torch.randn(n, 4, generator=gen)
+        c = mean + ctl.variation * (c - mean)
+        shift = torch.tensor([ctl.brightness, ctl.decay, ctl.attack, 0.0]) * CONTROL_SPAN * std
+        shift[3] = ctl.pitch / 12 / self.model.cfg.control_std[3]          # semitones -> z of log2 Hz
+        return torch.cat([lab.expand(n, -1), c + shift], 1)
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor) -> np.ndarray:
+        """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1."""
+        cc = self.model.cfg.codec_cfg
+        code = unscale_code(self.model.decode(z, cond), cc.floor_db)
+        y = codec.synthesise(code, cc, seed=seeds)
+        return (y / y.abs().amax(1, keepdim=True).clamp(min=1e-6)).numpy()
+
+    def generate(self, recipe: Recipe, ctl: Controls = Controls(), n: int = 10, seed: int = 0) -> np.ndarray:
+        """n new hits of a recipe: (n, samples) float32 at cfg.sr. Deterministic in seed."""
+        ctl.check()
+        gen = torch.Generator().manual_seed(seed)
+        cond = self.conditions(recipe, ctl, n, gen)
+        z = ctl.variation * torch.randn(n, self.model.cfg.latent, generator=gen)
+        return self.decode(z, cond, torch.arange(n) + seed * 100_003)
+
+    @torch.no_grad()
+    def encode(self, y: np.ndarray, recipe: Recipe | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """A reference hit -> (latent mean (latent,), condition (D,)). Its labels are
+        the recipe's when given, else none (the latent then carries them)."""
+        cc = self.model.cfg.codec_cfg
+        x = codec.normalise(y, cc)
+        code = codec.analyse(x, cc)
+        from .vae import controls
+        ctl = torch.from_numpy(zscore(controls(x, code, cc)[None], self.model.cfg))[0]
+        lab = self.prior(recipe)[0] if recipe else torch.zeros(len(self.labels))
+        cond = torch.cat([lab, ctl])
+        mu, _ = self.model.encode(scale_code(torch.from_numpy(code)[None], cc.floor_db), cond[None])
+        return mu[0], cond
+
+    def like(self, y: np.ndarray, ctl: Controls = Controls(), n: int = 10, seed: int = 0,
+             recipe: Recipe | None = None) -> np.ndarray:
+        """n variations of a reference hit: latents drawn near its own, spread by variation."""
+        ctl.check()
+        gen = torch.Generator().manual_seed(seed)
+        mu, cond = self.encode(y, recipe)
+        z = mu + 0.5 * ctl.variation * torch.randn(n, len(mu), generator=gen)
+        std = self.prior(recipe)[2] if recipe else torch.ones(4) * 0.5
+        c = cond.expand(n, -1).clone()
+        c[:, -4:] += 0.3 * ctl.variation * std * torch.randn(n, 4, generator=gen)
+        c[:, -4:-1] += torch.tensor([ctl.brightness, ctl.decay, ctl.attack]) * CONTROL_SPAN * std[:3]
+        c[:, -1] += ctl.pitch / 12 / self.model.cfg.control_std[3]
+        return self.decode(z, c, torch.arange(n) + seed * 100_003)
+
+    def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0) -> np.ndarray:
+        """A morph from hit a to hit b in `steps` hits (a and b included)."""
+        if steps < 2:
+            raise RecipeError("--steps must be at least 2")
+        za, ca = self.encode(a)
+        zb, cb = self.encode(b)
+        t = torch.linspace(0, 1, steps)[:, None]
+        return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed))
+
+
+def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: float = 10.0) -> np.ndarray:
+    """Trim leading silence and the tail below floor_db (relative to peak); the
+    writer adds the fade, headroom and DC removal."""
+    from .audio import trim_leading_silence
+    y = trim_leading_silence(np.asarray(y, np.float32))
+    env = np.abs(y)
+    above = np.flatnonzero(env >= env.max() * 10 ** (floor_db / 20))
+    end = min(len(y), int(above[-1]) + 1 + int(fade_ms / 1000 * sr)) if len(above) else len(y)
+    return y[:end]
+
+
+def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr: int = codec.SR) -> list[Path]:
+    """Write hits as <stem>_<i>.wav (24-bit, -1 dBFS peak, faded) with a JSON
+    sidecar each: the sidecar plus the hit's index regenerates it exactly."""
+    from . import audio
+    from .library import atomic_write_json
+    outdir = Path(outdir)
+    paths = []
+    for i, y in enumerate(ys):
+        path = outdir / f"{stem}_{i + 1:02d}.wav"
+        audio.write(path, finish(y, sr), sr=sr, peak_db=-1.0, fade_ms=10)
+        atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i})
+        paths.append(path)
+    return paths
+
+
+def sidecar(gen: Generator, mode: str, **kw) -> dict:
+    """What a generated hit needs to be made again: mode, arguments, seed, model hash."""
+    from . import __version__
+    out = {"drummy": __version__, "model": gen.path, "model_hash": gen.hash, "mode": mode}
+    for k, v in kw.items():
+        out[k] = asdict(v) if isinstance(v, Controls) else v
+    return out
+
+
+def dominant_type(gen: Generator, recipe: Recipe) -> str:
+    """The drum type a recipe leans to most (for the output folder)."""
+    lab = gen.prior(recipe)[0]
+    types = [i for i, lab_ in enumerate(gen.labels) if lab_ in TYPES]
+    return gen.labels[max(types, key=lambda i: float(lab[i]))] if types else "blend"
+

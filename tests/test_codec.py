@@ -1,0 +1,67 @@
+import numpy as np
+import torch
+
+from drummy import codec, features
+from conftest import SR, hat, kick
+
+
+def _roundtrip(y):
+    x = codec.normalise(y)
+    code = codec.analyse(x)
+    out = codec.synthesise(torch.from_numpy(code)[None])[0].numpy()
+    return x, code, out
+
+
+def test_code_shape_and_ranges():
+    code = codec.analyse(kick(0))
+    cfg = codec.CODEC
+    assert code.shape == (cfg.channels, cfg.frames) == (98, 173)
+    assert code[: cfg.bands].min() >= cfg.floor_db and code[: cfg.bands].max() <= 30  # a full-scale tone in a bin reads about +22 dB
+    assert np.isfinite(code).all()
+
+
+def test_kick_body_becomes_a_swept_sine():
+    t = np.arange(SR // 2) / SR
+    f = 50 + 100 * np.exp(-t * 30)                       # 150 Hz falling to 50 Hz
+    y = np.sin(2 * np.pi * np.cumsum(f) / SR) * np.exp(-t * 6)
+    code = codec.analyse(y)
+    hz = 100 * 2 ** code[codec.FREQ]
+    frame = lambda sec: int(sec * SR / codec.CODEC.hop)  # noqa: E731
+    for sec in (0.05, 0.1, 0.2):
+        assert abs(hz[frame(sec)] - f[int(sec * SR)]) < 0.08 * f[int(sec * SR)]
+    assert code[codec.AMP, frame(0.1)] > -12               # loud and tonal
+    # little of the body is left in the noise: the band around 50 Hz is far below the sine
+    assert code[:20, frame(0.2)].max() < code[codec.AMP, frame(0.2)] - 15
+
+
+def test_hat_is_noise_and_keeps_its_air():
+    x, code, out = _roundtrip(hat(0))
+    assert (code[codec.AMP] <= -40).mean() > 0.9          # no tone worth the name
+    spec = lambda y: np.abs(np.fft.rfft(y)) ** 2         # noqa: E731
+    freqs = np.fft.rfftfreq(len(x), 1 / SR)
+    share = lambda y: spec(y)[freqs > 8000].sum() / spec(y).sum()  # noqa: E731
+    assert share(out) > 0.8 * share(x) and share(x) > 0.3
+
+
+def test_resynthesis_keeps_descriptors():
+    for y in (kick(1), kick(2), hat(1), hat(2)):
+        x, _, out = _roundtrip(y)
+        dx, dy = features.descriptors(x), features.descriptors(out)
+        names = features.DESCRIPTOR_NAMES
+        c, d = names.index("centroid_hz"), names.index("decay_ms")
+        assert abs(np.log(dy[c] / dx[c])) < np.log(1.25)
+        assert abs(np.log(dy[d] / dx[d])) < np.log(1.3)
+        assert len(out) == codec.CODEC.samples and np.isfinite(out).all()
+
+
+def test_attack_lands_on_the_first_frames():
+    _, _, out = _roundtrip(hat(3))
+    env = features.envelope(out)
+    assert env.argmax() * 64 / SR < 0.008                  # peak within 8 ms
+
+
+def test_synthesis_is_deterministic_in_seed():
+    code = torch.from_numpy(codec.analyse(hat(0)))[None]
+    a, b = codec.synthesise(code, seed=5), codec.synthesise(code, seed=5)
+    c = codec.synthesise(code, seed=6)
+    assert torch.equal(a, b) and not torch.equal(a, c)

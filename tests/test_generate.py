@@ -1,0 +1,146 @@
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from drummy import audio, generate, train
+from drummy.cli import main
+from drummy.generate import Controls, Generator, RecipeError, parse_recipe
+from drummy.library import Workspace
+
+KNOWN = ["kick", "snare", "hihat", "808", "boom bap"]
+
+
+def test_recipe_weights_are_normalised():
+    r = parse_recipe("snare=80,hihat=20", KNOWN)
+    assert r.parts == [(0.8, ["snare"]), (0.2, ["hihat"])]
+    frac = parse_recipe("snare=0.8, hihat=0.2", KNOWN).parts
+    assert [labs for _, labs in frac] == [["snare"], ["hihat"]] and [w for w, _ in frac] == pytest.approx([0.8, 0.2])
+    assert parse_recipe("Snare: 3, HH: 1", KNOWN).parts == [(0.75, ["snare"]), (0.25, ["hihat"])]
+    assert r.name == "snare80-hihat20"
+
+
+def test_recipe_joins_labels_and_takes_single_labels():
+    r = parse_recipe("kick+808+boom bap", KNOWN)
+    assert r.parts == [(1.0, ["kick", "808", "boom bap"])] and r.name == "kick+808+boom_bap"
+    assert parse_recipe("kick", KNOWN).parts == [(1.0, ["kick"])]
+    assert parse_recipe("kick,snare", KNOWN).parts == [(0.5, ["kick"]), (0.5, ["snare"])]
+
+
+@pytest.mark.parametrize("text, message", [
+    ("cowbell", "unknown label 'cowbell'; this model knows: kick, snare, hihat, 808, boom bap"),
+    ("snare=80,hihat", "give every part"), ("", "empty recipe"), ("snare=0", "add up to zero"),
+])
+def test_recipe_errors(text, message):
+    with pytest.raises(RecipeError, match=message):
+        parse_recipe(text, KNOWN)
+
+
+def test_controls_are_checked():
+    with pytest.raises(RecipeError, match="--brightness"):
+        Controls(brightness=2).check()
+    with pytest.raises(RecipeError, match="--variation"):
+        Controls(variation=-0.1).check()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A workspace with a smoke-trained blend generator and classifier, trained
+    through an interruption and a resume."""
+    from conftest import hat, kick, write
+    root = tmp_path_factory.mktemp("gen")
+    for style_i, style in enumerate(["808", "909"]):
+        for i in range(5):
+            write(root / "lib" / "kick" / style / f"Boom {i + 1}.wav", kick(10 * style_i + i))
+            write(root / "lib" / "hihat" / style / f"tick_{i + 1:02d}.wav", hat(10 * style_i + i))
+    ws = Workspace(root / "ws")
+    ws.ingest([root / "lib"], progress=False)
+    cfg = train.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
+
+    def stop(step):
+        if step == 5:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train.train_vae(ws, cfg, progress=False, on_step=stop)
+    ckpt = ws.root / "models" / "vae.checkpoint.safetensors"
+    assert ckpt.exists() and not train.vae_path(ws).exists()
+    seen = []
+    m = train.train_vae(ws, cfg, progress=False, on_step=seen.append)
+    train.train_classifier(ws, train.TrainConfig(epochs=4, batch=8, max_steps=8), progress=False)
+    return ws, m, seen, ckpt
+
+
+def test_training_resumes_from_its_checkpoint(trained):
+    ws, m, seen, ckpt = trained
+    assert seen == [5, 6]                      # picked up after step 4, the last checkpoint
+    assert m["steps"] == 6 and m["history"]["step"] == [2, 4, 6]
+    assert not ckpt.exists() and train.vae_path(ws).exists()
+    assert m["val_samples"] > 0 and m["train_samples"] + m["val_samples"] == 20
+
+
+def test_generate_is_deterministic_and_well_formed(trained):
+    ws, *_ = trained
+    g = Generator.load(train.vae_path(ws))
+    assert g.labels[:2] == ["kick", "hihat"] and "808" in g.labels
+    a = g.generate(g.recipe("kick=70,hihat=30"), n=3, seed=4)
+    b = g.generate(g.recipe("kick=70,hihat=30"), n=3, seed=4)
+    c = g.generate(g.recipe("kick=70,hihat=30"), n=3, seed=5)
+    assert a.shape == (3, 44100) and np.array_equal(a, b) and not np.allclose(a, c)
+    assert np.isfinite(a).all() and np.allclose(np.abs(a).max(1), 1.0)
+    like = g.like(a[0], n=2, seed=0)
+    morph = g.between(a[0], a[1], steps=4)
+    assert like.shape == (2, 44100) and morph.shape == (4, 44100)
+
+
+def test_written_hits_are_daw_ready(trained, tmp_path):
+    ws, *_ = trained
+    g = Generator.load(train.vae_path(ws))
+    ys = g.generate(g.recipe("kick"), n=2, seed=0)
+    paths = generate.write_hits(ys, tmp_path, "kick_s0", generate.sidecar(g, "blend", recipe="kick=100", seed=0))
+    for p in paths:
+        info = sf.info(p)
+        assert info.samplerate == 44100 and info.subtype == "PCM_24"
+        y, _ = sf.read(p)
+        assert abs(20 * np.log10(np.abs(y).max()) + 1.0) < 0.05      # peak at -1 dBFS
+        assert abs(y.mean()) < 1e-3 and np.abs(y[-20:]).max() < 1e-3  # no DC, faded out
+        assert np.abs(y[:64]).max() > 0.01                          # no leading silence
+        meta = json.loads(p.with_suffix(".json").read_text())
+        assert meta["model_hash"] == g.hash and meta["recipe"] == "kick=100" and meta["index"] in (0, 1)
+
+
+def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
+    ws, *_ = trained
+    out = tmp_path / "hits"
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick=80,hihat=20", "-n", "2", "--seed", "3",
+                 "--brightness", "0.5", "-o", str(out)]) == 0
+    wavs = sorted(out.glob("*.wav"))
+    assert [p.name for p in wavs] == ["kick80-hihat20_bright+0.5_s3_01.wav", "kick80-hihat20_bright+0.5_s3_02.wav"]
+    assert main(["generate", "-w", str(ws.root), "--from", str(wavs[1].with_suffix(".json"))]) == 0
+    again = wavs[1].with_suffix(".again.wav")
+    assert np.array_equal(audio.decode(again)[0], audio.decode(wavs[1])[0])
+    # default output: the workspace's generated/<type>/ folder, which the sequencer plays
+    assert main(["generate", "-w", str(ws.root), "--blend", "hihat", "-n", "1"]) == 0
+    assert len(list((ws.root / "generated" / "hihat").glob("*.wav"))) == 1
+
+
+def test_cli_generate_errors(trained, capsys):
+    ws, *_ = trained
+    assert main(["generate", "-w", str(ws.root), "--blend", "cowbell"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("drummy: error: unknown label 'cowbell'; this model knows: kick, hihat") and "\n" == err[-1]
+    assert main(["generate", "-w", str(ws.root)]) == 2
+    assert "--blend" in capsys.readouterr().err
+    assert main(["generate", "-w", str(ws.root / "nothing"), "--blend", "kick"]) == 2
+    assert "drummy train vae" in capsys.readouterr().err
+
+
+def test_evaluate_writes_a_report(trained, tmp_path):
+    from drummy.evaluate import evaluate_workspace
+    ws, *_ = trained
+    path, rep = evaluate_workspace(ws, tmp_path / "report", n=6, progress=False)
+    text = path.read_text()
+    assert "classified as kick" in text and "memorised share" in text
+    for png in ("spectrograms.png", "latent_map.png", "training_curves.png", "control_response.png"):
+        assert (tmp_path / "report" / png).stat().st_size > 1000 and png in text
+    assert 0 <= rep.metrics["memorised_share"] <= 1 and set(rep.tables["type_share"]) == {"kick", "hihat"}

@@ -1,0 +1,62 @@
+import numpy as np
+import torch
+
+from drummy import codec, vae
+from conftest import hat, kick
+
+
+def _model(labels=("kick", "hihat", "808")):
+    return vae.BlendVAE(vae.VAEConfig(labels=list(labels), latent=4, width=32, hidden=32))
+
+
+def test_shapes():
+    m = _model()
+    cc = m.cfg.codec_cfg
+    x = torch.randn(3, cc.channels, cc.frames)
+    c = torch.randn(3, m.cfg.cond_dim)
+    out, mu, logvar = m(x, c)
+    assert out.shape == x.shape and mu.shape == logvar.shape == (3, 4)
+
+
+def test_scale_roundtrip():
+    code = torch.from_numpy(np.stack([codec.analyse(kick(0)), codec.analyse(hat(0))]))
+    back = vae.unscale_code(vae.scale_code(code, -100.0), -100.0)
+    assert torch.allclose(back, code, atol=1e-4)
+
+
+def test_save_load_gives_the_same_model(tmp_path):
+    m = _model().eval()
+    extra = {"note": "x"}
+    data = {"data.labels": torch.ones(2, 3, dtype=torch.uint8)}
+    vae.save(m, tmp_path / "v.safetensors", extra, data)
+    m2, extra2, tensors = vae.load(tmp_path / "v.safetensors")
+    z, c = torch.randn(2, 4), torch.randn(2, m.cfg.cond_dim)
+    assert torch.equal(m.decode(z, c), m2.decode(z, c))
+    assert extra2 == extra and torch.equal(tensors["data.labels"], data["data.labels"])
+    assert (tmp_path / "v.json").exists()
+
+
+def test_load_errors_are_one_line(tmp_path):
+    import pytest
+    from drummy.classifier import ModelError
+    with pytest.raises(ModelError, match="drummy train vae"):
+        vae.load(tmp_path / "missing.safetensors")
+    (tmp_path / "bad.safetensors").write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="cannot load"):
+        vae.load(tmp_path / "bad.safetensors")
+
+
+def test_vocabulary_and_multi_hot():
+    sets = [["kick", "808"], ["kick", "808"], ["hihat", "808"], ["snare", "rare"], ["kick", "909"]] + [["hihat", "909"]] * 2
+    vocab = vae.vocabulary(sets, min_count=3)
+    assert vocab[:3] == ["kick", "snare", "hihat"] and "808" in vocab and "909" in vocab and "rare" not in vocab
+    mh = vae.multi_hot(sets, vocab)
+    assert mh.shape == (7, len(vocab)) and mh[0, vocab.index("808")] == 1 and mh[3].sum() == 1
+
+
+def test_controls_track_the_sound():
+    bright = codec.normalise(hat(0))
+    dark = codec.normalise(kick(0))
+    cb, ck = (vae.controls(x, codec.analyse(x)) for x in (bright, dark))
+    assert cb[0] > ck[0] + 2                # log centroid: a hat is far brighter
+    assert np.isfinite(ck[3]) and 40 < 2 ** ck[3] < 200   # the kick has a pitch in its body's range
