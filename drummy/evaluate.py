@@ -382,7 +382,8 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
                      ("ms_per_hit", "{:.1f} ms"), ("s_per_100_hits", "{:.2f} s")):
         if key in m:
             rule = TARGETS.get(key)
-            tgt = f"{rule[0].replace('<=', '≤').replace('>=', '≥')} {rule[1]:g}" if rule else "–"
+            tgt = (f"{rule[0].replace('<=', '≤').replace('>=', '≥')} " + (fmt.format(rule[1]) if "%" in fmt else f"{rule[1]:g}")
+                   if rule else "–")
             lines.append(f"| {key.replace('_', ' ')} | {fmt.format(m[key])} | {tgt} | {_met(m[key], rule) if rule else ''} |")
     for name, s in t.get("blend", {}).items():
         lines.append(f"| blend {name} Spearman | {s['spearman']:.2f} | ≥ 0.95 | {_met(s['spearman'], ('>=', 0.95))} |")
