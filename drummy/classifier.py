@@ -13,7 +13,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from . import features
 
@@ -71,14 +71,14 @@ class DrumClassifier(nn.Module):
 def save(model: DrumClassifier, path: str | Path, metrics: dict | None = None) -> None:
     """safetensors weights with the config in their metadata, plus a readable JSON
     beside them; both written atomically."""
-    from .library import atomic_write_json  # one atomic-file helper for the project
+    from .library import atomic_write_json
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     cfg = json.dumps(asdict(model.cfg))
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp),
-              metadata={"config": cfg, "kind": "drummy.classifier"})
-    tmp.replace(path)
+    from safetensors.torch import save as to_bytes
+    from .library import atomic_write_bytes
+    atomic_write_bytes(path, to_bytes({k: v.contiguous() for k, v in model.state_dict().items()},
+                                      metadata={"config": cfg, "kind": "drummy.classifier"}))
     atomic_write_json(path.with_suffix(".json"), {"config": asdict(model.cfg), "metrics": metrics or {}})
 
 
