@@ -310,12 +310,7 @@ def plot_report(gen: Generator, rep: Report, raw: dict, heldout: RealSet, train:
         names.append(save(fig, "blend_curves.png"))
 
     # latent map: encoder means of the training hits, first two principal axes
-    mus = []
-    with torch.no_grad():
-        for i in range(0, len(train.audio), 64):
-            for y in train.audio[i:i + 64]:
-                mus.append(gen.encode(y)[0].numpy())
-    mus = np.array(mus)
+    mus = np.array([gen.encode(y)[0].numpy() for y in train.audio])
     if len(mus) >= 3:
         mus = mus - mus.mean(0)
         _, _, vt = np.linalg.svd(mus, full_matrices=False)

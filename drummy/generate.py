@@ -163,9 +163,13 @@ class Generator:
             c += w * pool[pick]
         c = c + 0.25 * std * torch.randn(n, 4, generator=gen)
         c = mean + ctl.variation * (c - mean)
+        return torch.cat([lab.expand(n, -1), c + self._shift(ctl, std)], 1)
+
+    def _shift(self, ctl: Controls, std: torch.Tensor) -> torch.Tensor:
+        """The timbre controls as a move of the control conditions (4,), in z units."""
         shift = torch.tensor([ctl.brightness, ctl.decay, ctl.attack, 0.0]) * CONTROL_SPAN * std
         shift[3] = ctl.pitch / 12 / self.model.cfg.control_std[3]          # semitones -> z of log2 Hz
-        return torch.cat([lab.expand(n, -1), c + shift], 1)
+        return shift
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor) -> np.ndarray:
@@ -206,9 +210,7 @@ class Generator:
         z = mu + 0.5 * ctl.variation * torch.randn(n, len(mu), generator=gen)
         std = self.prior(recipe)[2] if recipe else torch.ones(4) * 0.5
         c = cond.expand(n, -1).clone()
-        c[:, -4:] += 0.3 * ctl.variation * std * torch.randn(n, 4, generator=gen)
-        c[:, -4:-1] += torch.tensor([ctl.brightness, ctl.decay, ctl.attack]) * CONTROL_SPAN * std[:3]
-        c[:, -1] += ctl.pitch / 12 / self.model.cfg.control_std[3]
+        c[:, -4:] += 0.3 * ctl.variation * std * torch.randn(n, 4, generator=gen) + self._shift(ctl, std)
         return self.decode(z, c, torch.arange(n) + seed * 100_003)
 
     def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0) -> np.ndarray:

@@ -48,9 +48,8 @@ class VAEConfig:
 def scale_code(code: torch.Tensor, floor_db: float) -> torch.Tensor:
     """Codes in dB / log2 Hz -> roughly unit-range network targets (same shape)."""
     x = code.clone()
-    x[:, :AMP] = (code[:, :AMP].clamp(min=floor_db) + 50) / 25   # dB -> about -2..2
-    x[:, AMP] = (code[:, AMP].clamp(min=floor_db) + 50) / 25
-    x[:, FREQ] = code[:, FREQ]                                  # log2(f/100): -1.7..3.3
+    x[:, :FREQ] = (code[:, :FREQ].clamp(min=floor_db) + 50) / 25  # noise and sine dB -> about -2..2
+    # the FREQ row, log2(f/100), is already -1.7..3.3
     return x
 
 
