@@ -54,7 +54,11 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
             drum_type, tags = labels_from_names([name, Path(f).stem])
             # The instrument name is the kit author's word on what it is; the file
             # name only decides when the instrument name says nothing.
+            # Within the hat family the file may be more specific: a "Pedal HH"
+            # whose layers include `hihat-open-1.flac` holds an open hat there.
             t = type_of(name)
+            if t == "hihat" and type_of(Path(f).stem) == "open hat":
+                t = "open hat"
             drum_type = t if t is not None else drum_type
             tags = [kit_tag, *[x for x in tags if x != kit_tag]] if kit_tag else tags
             out.append(KitSample(xml_path.parent / f, drum_type, tags, kit_name, name,

@@ -48,8 +48,10 @@ SYNONYMS: dict[str, str] = {
     "guiro": "perc", "cabasa": "perc", "timbale": "perc", "timbales": "perc", "snap": "perc",
     "finger snaps": "perc", "snaps": "perc", "block": "perc",
 }
-# Words that turn a hat into an open hat when they appear with one.
-_OPEN_WORDS = {"open", "opened", "op", "semiopen", "semi open", "half open"}
+# Words that turn a hat into an open hat when they appear with one. A "free" or
+# "loose" hat is left to ring: BJA_Pacific's "Hi Hat Free" rings 2.8-4.2 s, longer
+# than that kit's own "Hi Hat Opened".
+_OPEN_WORDS = {"open", "opened", "op", "semiopen", "semi open", "half open", "free", "loose"}
 
 # General MIDI percussion key map (channel 10) -> drum type.
 GM_NOTES: dict[int, str] = {

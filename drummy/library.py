@@ -239,6 +239,8 @@ class Workspace:
                 report.unchanged += 1
                 if old.get("reason"):
                     report.skipped.append((key, old["reason"]))
+                else:
+                    self._relabel(self.samples[old["hash"]], key, job)
                 continue
             if old and old.get("hash"):
                 self._forget_path(key, old["hash"])
@@ -281,6 +283,15 @@ class Workspace:
             self._save_features()
             self.save()
         return report
+
+    def _relabel(self, s: Sample, key: str, job: _Job) -> None:
+        """Labels come from names, so an unchanged file still gets today's labelling
+        rules. Only when its name gives a type: ingesting a sub-folder of a library
+        (`lib/kick/`) must not wipe the type its parent folder gave."""
+        if s.path != key or job.drum_type == UNKNOWN:
+            return
+        s.drum_type, s.tags, s.kit, s.group = job.drum_type, job.tags, job.kit, job.group
+        s.predicted, s.confidence = False, None
 
     def _forget_path(self, key: str, h: str) -> None:
         s = self.samples.get(h)

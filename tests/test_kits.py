@@ -16,6 +16,9 @@ HYDROGEN = """<?xml version="1.0" encoding="UTF-8"?>
   </instrument>
   <instrument><id>2</id><name>Open HH</name><filename>oh.wav</filename></instrument>
   <instrument><id>3</id><name>17</name></instrument>
+  <instrument><id>4</id><name>Pedal HH</name>
+   <layer><filename>hihat-closed-2.flac</filename></layer><layer><filename>hihat-open-1.flac</filename></layer>
+  </instrument>
  </instrumentList>
 </drumkit_info>
 """
@@ -26,7 +29,9 @@ def test_hydrogen_kit_labels_from_instrument_names(tmp_path):
     got = read_hydrogen(tmp_path / "drumkit.xml")
     assert [(s.path.name, s.drum_type) for s in got] == [
         ("tom-0105.wav", "kick"), ("tom-0106.wav", "kick"),  # the instrument name beats the file name
-        ("hh.flac", "hihat"), ("oh.wav", "open hat")]
+        ("hh.flac", "hihat"), ("oh.wav", "open hat"),
+        # ...but within the hat family an open layer is an open hat
+        ("hihat-closed-2.flac", "hihat"), ("hihat-open-1.flac", "open hat")]
     assert got[0].path == tmp_path / "tom-0105.wav"
     assert got[0].kit == "Test Kit" and "test kit" in got[0].tags and "hard" in got[0].tags
     assert got[0].note == 36

@@ -40,6 +40,20 @@ def test_changed_file_is_reprocessed(tmp_path, tiny_library):
     assert len(ws.samples) == 16  # the old version of that file is gone
 
 
+def test_unchanged_files_get_todays_labelling_rules(tmp_path, tiny_library):
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    boom = next(x for x in ws.samples.values() if x.path.endswith("808/Boom 1.wav"))
+    boom.drum_type, boom.tags = "snare", ["old rule"]  # as an older labeller left it
+    ws.save()
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([tiny_library], progress=False)
+    assert r.added == 0 and ws.samples[boom.hash].drum_type == "kick" and ws.samples[boom.hash].tags == ["808", "boom"]
+    # ingesting a sub-folder, whose names no longer say "kick", keeps the type the parent gave
+    ws.ingest([tiny_library / "kick"], progress=False)
+    assert Workspace(tmp_path / "ws").summary()["types"] == {"kick": 8, "hihat": 8}
+
+
 def test_bad_files_are_skipped_with_reasons_and_import_goes_on(tmp_path, tiny_library):
     bad = tiny_library / "junk"
     write(bad / "silent.wav", np.zeros(SR, np.float32))
