@@ -33,15 +33,54 @@ class ClassifierConfig:
     db_offset: float = 40.0                             # input scaling: (dB + offset) / scale
     db_scale: float = 40.0
     mel_config: dict = field(default_factory=features.MEL.to_dict)  # the features it was trained on
+    members: int = 1                                    # nets trained on different kit splits, averaged
 
     @property
-    def embed_dim(self) -> int:
+    def member_dim(self) -> int:
         # Time is pooled away, frequency is kept: where the energy sits (sub, body,
         # air) is what tells a kick from a hat.
         return 2 * self.channels[-1] * (self.n_mels >> len(self.channels))
 
+    @property
+    def embed_dim(self) -> int:
+        return self.members * self.member_dim
+
 
 class DrumClassifier(nn.Module):
+    """`cfg.members` CNNs whose probabilities are averaged. With a few kits per drum
+    type, one net's verdict on an unseen kit swings by ±10 points from seed to seed;
+    the average of nets that each held out different kits does not."""
+
+    def __init__(self, cfg: ClassifierConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.members = nn.ModuleList(_Net(cfg) for _ in range(cfg.members))
+
+    def embed(self, mel: torch.Tensor) -> torch.Tensor:
+        """(B, n_mels, frames) dB -> (B, embed_dim): the members' embeddings side by side."""
+        return torch.cat([m.embed(mel) for m in self.members], dim=1)
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        """(B, n_mels, frames) dB -> (B, n_classes) log of the members' mean probabilities
+        (for one member: its log-softmax, which trains like logits)."""
+        if len(self.members) == 1:
+            return F.log_softmax(self.members[0](mel), dim=1)
+        probs = torch.stack([F.softmax(m(mel), dim=1) for m in self.members]).mean(0)
+        return torch.log(probs.clamp_min(1e-12))
+
+
+def combine(models: list[DrumClassifier]) -> DrumClassifier:
+    """One classifier averaging single-member classifiers trained with the same config."""
+    cfg = ClassifierConfig(**{**asdict(models[0].cfg), "members": len(models)})
+    out = DrumClassifier(cfg)
+    for dst, src in zip(out.members, models):
+        dst.load_state_dict(src.members[0].state_dict())
+    return out.eval()
+
+
+class _Net(nn.Module):
+    """One CNN: four conv blocks, pooled over time, a linear head."""
+
     def __init__(self, cfg: ClassifierConfig):
         super().__init__()
         self.cfg = cfg
@@ -52,16 +91,16 @@ class DrumClassifier(nn.Module):
             c_in = c
         self.body = nn.Sequential(*blocks)
         self.drop = nn.Dropout(cfg.dropout)
-        self.head = nn.Linear(cfg.embed_dim, len(cfg.classes))
+        self.head = nn.Linear(cfg.member_dim, len(cfg.classes))
 
     def embed(self, mel: torch.Tensor) -> torch.Tensor:
-        """(B, n_mels, frames) dB -> (B, embed_dim)."""
+        """(B, n_mels, frames) dB -> (B, member_dim)."""
         # Level says nothing about the type of a drum: every hit is seen peaking at 0 dB.
         mel = (mel - mel.amax(dim=(1, 2), keepdim=True)).clamp(min=self.cfg.floor_db)
         x = ((mel + self.cfg.db_offset) / self.cfg.db_scale).unsqueeze(1)  # (B, 1, M, T)
         h = self.body(x)                                                    # (B, C, M/16, T/16)
         h = torch.cat([h.mean(dim=3), h.amax(dim=3)], dim=1)                # (B, 2C, M/16)
-        return h.flatten(1)                                                 # (B, embed_dim)
+        return h.flatten(1)                                                 # (B, member_dim)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """(B, n_mels, frames) dB -> logits (B, n_classes)."""
@@ -95,7 +134,10 @@ def load(path: str | Path) -> DrumClassifier:
         raw["channels"] = tuple(raw["channels"])
         cfg = ClassifierConfig(**raw)
         model = DrumClassifier(cfg)
-        model.load_state_dict(load_file(str(path)))
+        state = load_file(str(path))
+        if not any(k.startswith("members.") for k in state):  # saved before ensembles: one net
+            state = {f"members.0.{k}": v for k, v in state.items()}
+        model.load_state_dict(state)
     except (KeyError, ValueError, TypeError, RuntimeError) as e:
         raise ModelError(f"{path} is not a Drummy classifier ({str(e)[:100]})") from None
     if cfg.mel_config != features.MEL.to_dict():
@@ -107,7 +149,7 @@ def load(path: str | Path) -> DrumClassifier:
 def predict(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> np.ndarray:
     """Class probabilities for log-mels (N, n_mels, frames): (N, n_classes)."""
     model.eval()
-    out = [F.softmax(model(torch.from_numpy(mels[i:i + batch])), dim=1).numpy()
+    out = [torch.exp(model(torch.from_numpy(mels[i:i + batch]))).numpy()
            for i in range(0, len(mels), batch)]
     return np.concatenate(out) if out else np.zeros((0, len(model.cfg.classes)), np.float32)
 

@@ -43,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     _ws_arg(p)
     p.add_argument("--epochs", type=int, default=None, help="classifier: passes over the data")
     p.add_argument("--steps", type=int, default=None, help="stop after N optimiser steps")
+    p.add_argument("--members", type=int, default=None, help="classifier: nets to average (default 3)")
     p.add_argument("--minutes", type=float, default=None, help="vae: stop after M minutes (counted across resumes)")
     p.add_argument("--fresh", action="store_true", help="vae: ignore an interrupted run's checkpoint")
     p.add_argument("--seed", type=int, default=0)
@@ -180,11 +181,14 @@ def cmd_train(args) -> None:
     cfg = TrainConfig(seed=args.seed, max_steps=args.steps)
     if args.epochs:
         cfg.epochs = args.epochs
+    if args.members:
+        cfg.members = args.members
     m = train_classifier(ws, cfg)
-    print(f"classifier: {m['train_samples']} training samples, {m['val_samples']} held out "
-          f"({len(m.get('val_groups', []))} kits/folders)")
+    print(f"classifier: {m['members']} nets on {m['train_samples']} labelled samples, each holding out "
+          f"its own kits/folders for validation ({len(m.get('val_groups', []))} in all)")
     if "val_accuracy" in m:
-        print(f"validation accuracy {m['val_accuracy']:.1%} (balanced {m['val_balanced_accuracy']:.1%})")
+        print(f"validation accuracy on held-out kits/folders {m['val_accuracy']:.1%} "
+              f"(balanced {m['val_balanced_accuracy']:.1%}, {m['val_samples']} verdicts)")
         print("  " + ", ".join(f"{c} {a:.0%}" for c, a in m["per_class"].items()))
     from .train import classifier_path
     print(f"saved {classifier_path(ws)}")

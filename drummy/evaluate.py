@@ -270,7 +270,7 @@ def plot_report(gen: Generator, rep: Report, raw: dict, heldout: RealSet, train:
 
     def spec(ax, y, title):
         y = y[: codec.SR // 2]
-        S = librosa.amplitude_to_db(np.abs(librosa.stft(y, n_fft=1024, hop_length=128)) + 1e-9, ref=np.max)
+        S = librosa.power_to_db(features.stft_power(y, 1024, 128) + 1e-18, ref=np.max)
         ax.imshow(S, origin="lower", aspect="auto", vmin=-80, vmax=0, cmap="magma",
                   extent=[0, len(y) / codec.SR * 1000, 0, codec.SR / 2000])
         ax.set_yscale("symlog", linthresh=1.0)

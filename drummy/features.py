@@ -64,12 +64,23 @@ def fit_length(y: np.ndarray, n: int) -> np.ndarray:
     return y[:n] if len(y) >= n else np.pad(y, (0, n - len(y)))
 
 
+def stft_power(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
+    """|STFT|^2 with a periodic Hann window and zero-padded centred frames, as
+    `librosa.stft(center=True)` gives it, in plain numpy: (1 + n_fft/2, 1 + len/hop).
+    librosa's own stft spends ~25 s compiling numba code on a fresh install, once
+    in every worker process."""
+    y = np.pad(np.asarray(y, np.float32), n_fft // 2)
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop]      # (frames, n_fft)
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+    spec = np.fft.rfft(frames * window, axis=1).T                            # (bins, frames)
+    return (spec.real ** 2 + spec.imag ** 2).astype(np.float32)
+
+
 def log_mel(y: np.ndarray, cfg: MelConfig = MEL) -> np.ndarray:
     """Log-mel of the first cfg.seconds of a hit: (n_mels, frames) float32 in dB,
     absolute (a quiet hit looks quiet), clipped at cfg.floor_db."""
     y = fit_length(np.asarray(y, np.float32), int(cfg.seconds * cfg.sr))
-    spec = np.abs(librosa.stft(y, n_fft=cfg.n_fft, hop_length=cfg.hop, center=True)) ** 2
-    mel = _mel_basis(cfg) @ spec  # (n_mels, frames)
+    mel = _mel_basis(cfg) @ stft_power(y, cfg.n_fft, cfg.hop)  # (n_mels, frames)
     db = 10 * np.log10(np.maximum(mel, 1e-12)) - 10 * np.log10(cfg.n_fft / 4)  # ~0 dB for a full-scale sine
     return np.maximum(db, cfg.floor_db).astype(np.float32)
 
@@ -102,8 +113,7 @@ def descriptors(y: np.ndarray, sr: int = SR) -> np.ndarray:
 
     # Spectral shape over the first 1.5 s, weighted by frame energy.
     seg = y[: int(1.5 * sr)].astype(np.float32)
-    S = np.abs(librosa.stft(fit_length(seg, max(len(seg), 2048)), n_fft=2048, hop_length=512)) + 1e-10
-    power = S ** 2
+    power = stft_power(fit_length(seg, max(len(seg), 2048)), 2048, 512) + 1e-20
     freqs = librosa.fft_frequencies(sr=sr, n_fft=2048)
     w = power.sum(axis=0)
     w = w / (w.sum() + 1e-20)

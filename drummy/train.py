@@ -9,7 +9,7 @@ import hashlib
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +33,7 @@ class TrainConfig:
     min_per_class: int = 3     # types with fewer labelled samples are left out
     seed: int = 0
     max_steps: int | None = None  # stop after this many optimiser steps (smoke tests)
+    members: int = 3           # nets in the saved classifier, each with its own kit split and seed
 
 
 def _stable_hash(text: str, seed: int) -> int:
@@ -208,28 +209,50 @@ def classifier_path(ws: Workspace) -> Path:
 
 
 def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: bool = True) -> dict:
-    """Train the workspace's classifier on its labelled samples with a split by
-    kit/folder, save it (safetensors + JSON) and return its metrics."""
+    """Train the workspace's classifier on its labelled samples and save it
+    (safetensors + JSON); returns its metrics."""
     samples, classes = labelled(ws, cfg.min_per_class)
-    train, val = group_split(samples, cfg.val_fraction, cfg.seed)
-    index = {c: i for i, c in enumerate(classes)}
-    Xt, _ = ws.features([s.hash for s in train])
-    yt = np.array([index[s.drum_type] for s in train])
-    Xv, _ = ws.features([s.hash for s in val])
-    yv = np.array([index[s.drum_type] for s in val])
-    model, history = fit(Xt, yt, classes, cfg, val=(Xv, yv) if len(val) else None, progress=progress,
-                         weights=source_weights(train))
-    metrics: dict = {"classes": classes, "train_samples": len(train), "val_samples": len(val),
-                     "val_groups": sorted({s.group for s in val}), "history": history,
-                     "train_config": asdict(cfg)}
-    if len(val):
-        pred = clf.predict(model, Xv).argmax(1)
-        metrics["val_accuracy"] = float((pred == yv).mean())
-        metrics["val_balanced_accuracy"] = balanced_accuracy(yv, pred, len(classes))
-        metrics["per_class"] = {c: float((pred[yv == i] == i).mean()) for i, c in enumerate(classes) if np.any(yv == i)}
-        metrics["confusion"] = confusion(yv, pred, len(classes)).tolist()
+    model, metrics = fit_ensemble(ws, samples, classes, cfg, progress)
     clf.save(model, classifier_path(ws), metrics)
     return metrics
+
+
+def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: TrainConfig,
+                 progress: bool = True) -> tuple[clf.DrumClassifier, dict]:
+    """A classifier averaging cfg.members nets. Each holds out its own share of
+    kits/folders (seed + i) for early stopping, so together they learn from every
+    kit. The validation figures pool each net's verdicts on the groups it did not
+    see. Returns (model, metrics)."""
+    index = {c: i for i, c in enumerate(classes)}
+    mels, _ = ws.features([s.hash for s in samples])
+    row = {s.hash: i for i, s in enumerate(samples)}
+    y = np.array([index[s.drum_type] for s in samples])
+    members, histories, yv, pv, val_groups = [], [], [], [], set()
+    for k in range(max(1, cfg.members)):
+        seed = cfg.seed + k
+        train, val = group_split(samples, cfg.val_fraction, seed)
+        ti = np.array([row[s.hash] for s in train])
+        vi = np.array([row[s.hash] for s in val], dtype=np.int64)
+        model, history = fit(mels[ti], y[ti], classes, replace(cfg, seed=seed),
+                             val=(mels[vi], y[vi]) if len(vi) else None, progress=progress,
+                             weights=source_weights(train))
+        members.append(model)
+        histories.append(history)
+        if len(vi):
+            yv.append(y[vi])
+            pv.append(clf.predict(model, mels[vi]).argmax(1))
+            val_groups |= {s.group for s in val}
+    model = clf.combine(members)
+    metrics: dict = {"classes": classes, "members": len(members), "train_samples": len(samples),
+                     "val_samples": int(sum(len(v) for v in yv)), "val_groups": sorted(val_groups),
+                     "history": histories, "train_config": asdict(cfg)}
+    if yv:
+        yv, pv = np.concatenate(yv), np.concatenate(pv)
+        metrics["val_accuracy"] = float((pv == yv).mean())
+        metrics["val_balanced_accuracy"] = balanced_accuracy(yv, pv, len(classes))
+        metrics["per_class"] = {c: float((pv[yv == i] == i).mean()) for i, c in enumerate(classes) if np.any(yv == i)}
+        metrics["confusion"] = confusion(yv, pv, len(classes)).tolist()
+    return model, metrics
 
 
 def auto_label(ws: Workspace, min_confidence: float = 0.5) -> list[tuple[Sample, str, float]]:

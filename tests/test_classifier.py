@@ -24,15 +24,22 @@ def test_augment_keeps_shape_range_and_changes_input():
 def test_smoke_train_save_load_and_predict(tmp_path, tiny_library):
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tiny_library], progress=False)
-    m = train.train_classifier(ws, train.TrainConfig(epochs=8, batch=8, max_steps=16), progress=False)
-    assert m["classes"] == ["hihat", "kick"]
-    # the split holds out whole folders, never single files of a folder
+    m = train.train_classifier(ws, train.TrainConfig(epochs=8, batch=8, max_steps=16, members=2), progress=False)
+    assert m["classes"] == ["hihat", "kick"] and m["members"] == 2 and m["train_samples"] == 16
+    # each net holds out whole folders, never single files of a folder
     assert m["val_groups"] and all(g.endswith(("808", "909")) for g in m["val_groups"])
-    assert m["train_samples"] + m["val_samples"] == 16
+    assert m["val_samples"] % 4 == 0 and 0 < m["val_samples"] < 2 * 16
     model = clf.load(train.classifier_path(ws))
     mels, _ = ws.features()
     probs = clf.predict(model, mels)
     assert probs.shape == (16, 2) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    # the saved classifier averages its nets' probabilities and concatenates their embeddings
+    x = torch.from_numpy(mels)
+    with torch.no_grad():
+        each = torch.stack([torch.softmax(net(x), dim=1) for net in model.members])
+    assert len(model.members) == 2 and not torch.allclose(each[0], each[1])
+    assert np.allclose(probs, each.mean(0).numpy(), atol=1e-5)
+    assert clf.embed(model, mels).shape == (16, 2 * model.cfg.member_dim)
     # kicks and hats are trivially separable: even a 16-step model gets them
     truth = np.array([model.cfg.classes.index(ws.samples[h].drum_type) for h in sorted(ws.samples)])
     assert (probs.argmax(1) == truth).mean() >= 0.9
@@ -72,3 +79,17 @@ def test_no_model_and_no_library_are_clear_errors(tmp_path):
         clf.load(tmp_path / "nope.safetensors")
     with pytest.raises(LibraryError, match="empty"):
         train.train_classifier(Workspace(tmp_path / "empty"))
+
+
+def test_a_single_net_file_from_before_ensembles_still_loads(tmp_path):
+    from safetensors.torch import save_file
+    import json
+    from dataclasses import asdict
+    model = clf.DrumClassifier(clf.ClassifierConfig(classes=["kick", "hihat"]))
+    cfg = asdict(model.cfg)
+    del cfg["members"]  # the old config had no such field
+    old = {k.removeprefix("members.0."): v for k, v in model.state_dict().items()}
+    save_file(old, str(tmp_path / "old.safetensors"), metadata={"config": json.dumps(cfg)})
+    back = clf.load(tmp_path / "old.safetensors")
+    x = torch.randn(3, model.cfg.n_mels, model.cfg.frames) * 20 - 40
+    assert torch.allclose(back(x), model.eval()(x), atol=1e-6)

@@ -54,3 +54,17 @@ def test_level_attack_and_decay():
     assert abs(x["duration_s"] - 1.0) < 1e-3
     short = d(0.5 * tone * decay ** 4)       # four times faster decay
     assert short["decay_ms"] < x["decay_ms"] / 2
+
+
+def test_stft_power_frames_and_a_sine_in_its_bin():
+    n_fft, hop, k = 1024, 256, 40
+    t = np.arange(SR) / SR
+    y = np.sin(2 * np.pi * k * SR / n_fft * t).astype(np.float32)
+    P = features.stft_power(y, n_fft, hop)
+    assert P.shape == (n_fft // 2 + 1, 1 + SR // hop)
+    mid = P[:, P.shape[1] // 2]
+    assert mid.argmax() == k
+    # a Hann window sums to n_fft/2, so a unit sine's bin holds (n_fft/4)^2
+    assert mid[k] == pytest.approx((n_fft / 4) ** 2, rel=1e-3)
+    # centred frames: the first frame is half zero padding, so it holds about half the power
+    assert 0.4 < P[:, 0].sum() / mid.sum() < 0.6
