@@ -155,6 +155,21 @@ def predict(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> np.nda
 
 
 @torch.no_grad()
+def predict_embed(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities (N, n_classes) and embeddings (N, embed_dim) from one pass of the nets."""
+    model.eval()
+    probs, embs = [], []
+    for i in range(0, len(mels), batch):
+        x = torch.from_numpy(mels[i:i + batch])
+        e = [m.embed(x) for m in model.members]                                  # members x (B, member_dim)
+        probs.append(torch.stack([F.softmax(m.head(h), dim=1) for m, h in zip(model.members, e)]).mean(0).numpy())
+        embs.append(torch.cat(e, dim=1).numpy())
+    if not probs:
+        return np.zeros((0, len(model.cfg.classes)), np.float32), np.zeros((0, model.cfg.embed_dim), np.float32)
+    return np.concatenate(probs), np.concatenate(embs)
+
+
+@torch.no_grad()
 def embed(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> np.ndarray:
     """Embeddings for log-mels (N, n_mels, frames): (N, embed_dim)."""
     model.eval()

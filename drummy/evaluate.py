@@ -90,8 +90,8 @@ class Judge:
 
     def __call__(self, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities (N, classes), projected embeddings (N, dims))."""
-        mels = self._mels(ys)
-        return clf.predict(self.model, mels), (clf.embed(self.model, mels) - self.mean) @ self.axes
+        probs, emb = clf.predict_embed(self.model, self._mels(ys))
+        return probs, (emb - self.mean) @ self.axes
 
 
 def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, heldout: RealSet,
@@ -309,15 +309,16 @@ def plot_report(gen: Generator, rep: Report, raw: dict, heldout: RealSet, train:
         ax.legend(fontsize=8)
         names.append(save(fig, "blend_curves.png"))
 
-    # latent map: encoder means of the training hits, first two principal axes
-    mus = np.array([gen.encode(y)[0].numpy() for y in train.audio])
+    # latent map: encoder means of (at most ~150 of) the training hits, first two principal axes
+    every = max(1, len(train.audio) // 150)
+    mus = np.array([gen.encode(y)[0].numpy() for y in train.audio[::every]])
     if len(mus) >= 3:
         mus = mus - mus.mean(0)
         _, _, vt = np.linalg.svd(mus, full_matrices=False)
         xy = mus @ vt[:2].T
         fig, ax = plt.subplots(figsize=(5.5, 4.5))
-        tt = np.array(train.types)
-        for t in sorted(set(train.types)):
+        tt = np.array(train.types[::every])
+        for t in sorted(set(tt)):
             ax.scatter(*xy[tt == t].T, s=8, label=t, alpha=0.7)
         ax.set_title("latent space of the training hits (PCA of encoder means)", fontsize=9)
         ax.legend(fontsize=7, markerscale=2)

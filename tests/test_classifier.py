@@ -93,3 +93,12 @@ def test_a_single_net_file_from_before_ensembles_still_loads(tmp_path):
     back = clf.load(tmp_path / "old.safetensors")
     x = torch.randn(3, model.cfg.n_mels, model.cfg.frames) * 20 - 40
     assert torch.allclose(back(x), model.eval()(x), atol=1e-6)
+
+
+def test_predict_embed_is_predict_and_embed_in_one_pass():
+    torch.manual_seed(0)
+    model = clf.combine([clf.DrumClassifier(clf.ClassifierConfig(classes=["kick", "snare", "hihat"])) for _ in range(2)])
+    mels = (np.random.default_rng(0).random((5, model.cfg.n_mels, model.cfg.frames)) * 80 - 80).astype(np.float32)
+    probs, emb = clf.predict_embed(model, mels)
+    assert np.allclose(probs, clf.predict(model, mels), atol=1e-6)
+    assert np.allclose(emb, clf.embed(model, mels), atol=1e-6)
