@@ -145,18 +145,20 @@ def load(path: str | Path) -> DrumClassifier:
     return model.eval()
 
 
-@torch.no_grad()
 def predict(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> np.ndarray:
     """Class probabilities for log-mels (N, n_mels, frames): (N, n_classes)."""
-    model.eval()
-    out = [torch.exp(model(torch.from_numpy(mels[i:i + batch]))).numpy()
-           for i in range(0, len(mels), batch)]
-    return np.concatenate(out) if out else np.zeros((0, len(model.cfg.classes)), np.float32)
+    return predict_embed(model, mels, batch)[0]
+
+
+def embed(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> np.ndarray:
+    """Embeddings for log-mels (N, n_mels, frames): (N, embed_dim)."""
+    return predict_embed(model, mels, batch)[1]
 
 
 @torch.no_grad()
 def predict_embed(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Probabilities (N, n_classes) and embeddings (N, embed_dim) from one pass of the nets."""
+    """Probabilities (N, n_classes) and embeddings (N, embed_dim) from one pass of the
+    nets: the members' mean probabilities, and their embeddings side by side."""
     model.eval()
     probs, embs = [], []
     for i in range(0, len(mels), batch):
@@ -167,14 +169,6 @@ def predict_embed(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> 
     if not probs:
         return np.zeros((0, len(model.cfg.classes)), np.float32), np.zeros((0, model.cfg.embed_dim), np.float32)
     return np.concatenate(probs), np.concatenate(embs)
-
-
-@torch.no_grad()
-def embed(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> np.ndarray:
-    """Embeddings for log-mels (N, n_mels, frames): (N, embed_dim)."""
-    model.eval()
-    out = [model.embed(torch.from_numpy(mels[i:i + batch])).numpy() for i in range(0, len(mels), batch)]
-    return np.concatenate(out) if out else np.zeros((0, model.cfg.embed_dim), np.float32)
 
 
 def classify_audio(model: DrumClassifier, ys: list[np.ndarray]) -> np.ndarray:
