@@ -169,7 +169,7 @@ class Workspace:
         feats = self._load_features()
         hashes = sorted(self.samples) if hashes is None else list(hashes)
         missing = [h for h in hashes if h not in feats]
-        for h in tqdm(missing, desc="features", unit="hit", disable=len(missing) < 50):
+        for h in tqdm(missing, desc="features", unit="hit", mininterval=1.0, disable=len(missing) < 50):
             y = self.load_audio(h)
             feats[h] = (features.log_mel(y), features.descriptors(y))
         if missing:
@@ -254,7 +254,7 @@ class Workspace:
         dirty = 0
         try:
             for (job, stamp), res in tqdm(zip(todo, results), total=len(todo), desc="ingest",
-                                          unit="file", disable=not progress or len(todo) < 20):
+                                          unit="file", mininterval=1.0, disable=not progress or len(todo) < 20):
                 key = str(job.path)
                 if isinstance(res, str):
                     report.skipped.append((key, res))

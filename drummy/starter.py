@@ -488,7 +488,7 @@ def write_starter_kit(outdir, seed: int = 0, per_class: int = 40, progress: bool
     hits = starter_kit(seed=seed, per_class=per_class, sr=audio.SR)
     if progress:
         from tqdm import tqdm
-        hits = tqdm(hits, total=_n_hits(per_class), desc="starter kit", unit="hit")
+        hits = tqdm(hits, total=_n_hits(per_class), desc="starter kit", unit="hit", mininterval=1.0)
     paths = []
     for drum_type, style, stem, y in hits:
         paths.append(audio.write(outdir / drum_type / style / f"{stem}.wav", y, sr=audio.SR))
