@@ -192,24 +192,29 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
         sweeps[f"{a}->{b}"] = {"weights": list(SWEEP), "p_b": curve, "spearman": float(rho)}
     rep.tables["blend"] = sweeps
 
-    # 6. control response: per recipe, requested (log units) vs measured
+    # 6. control response: per recipe, requested (log units) vs measured. Each hit
+    # gets its own level of every control, drawn independently (each level equally
+    # often), so one control's response is not confounded with the others' (a
+    # longer or lower kick also has a lower centroid).
     cfg = gen.model.cfg
     resp: dict[str, dict[str, float]] = {c: {} for c in CONTROLS}
     scatter: dict[str, list] = {c: [] for c in CONTROLS}
-    for t in [t for t in ("kick", "snare", "hihat") if t in types]:
+    levels = np.array([-1.0, -0.5, 0.0, 0.5, 1.0])
+    for i, t in enumerate(t for t in ("kick", "snare", "hihat") if t in types):
         recipe = gen.recipe(t)
-        req, got = [], []
-        for j, v in enumerate((-1.0, -0.5, 0.0, 0.5, 1.0)):
-            ctl = Controls(brightness=v, decay=v, attack=v, pitch=6 * v)
-            g = torch.Generator().manual_seed(seed + 100 + j)
-            cond = gen.conditions(recipe, ctl, n // 3, g)
-            z = torch.randn(len(cond), cfg.latent, generator=g)
-            ys = gen.decode(z, cond, torch.arange(len(cond)) + 1000 * j)
-            c = cond[:, -4:].numpy() * np.array(cfg.control_std) + np.array(cfg.control_mean)
-            req.append(c)
-            got.append(np.stack([measure_controls(codec.normalise(y), codec.analyse(codec.normalise(y))) for y in ys]))
-            bar.update(1)
-        req, got = np.concatenate(req), np.concatenate(got)
+        m = max(n // 3, 2)
+        rng = np.random.default_rng(seed + 100 + i)
+        v = np.stack([rng.permutation(np.repeat(levels, m)) for _ in CONTROLS], 1)    # (5m, 4)
+        g = torch.Generator().manual_seed(seed + 100 + i)
+        cond = gen.conditions(recipe, Controls(), len(v), g)
+        std = gen.prior(recipe)[2]
+        cond[:, -4:] += torch.stack([gen._shift(Controls(brightness=b, decay=d, attack=a, pitch=6 * p), std)
+                                     for b, d, a, p in v.tolist()])
+        z = torch.randn(len(cond), cfg.latent, generator=g)
+        ys = gen.decode(z, cond, torch.arange(len(cond)) + 1000 * i)
+        req = cond[:, -4:].numpy() * np.array(cfg.control_std) + np.array(cfg.control_mean)
+        got = np.stack([measure_controls(codec.normalise(y), codec.analyse(codec.normalise(y))) for y in ys])
+        bar.update(5)
         for k, name in enumerate(CONTROLS):
             ok = np.isfinite(got[:, k]) & np.isfinite(req[:, k])
             if ok.sum() >= 5:
