@@ -131,7 +131,7 @@ def fit(mels: np.ndarray, labels: np.ndarray, classes: list[str], cfg: TrainConf
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(total, 1), pct_start=0.15)
     history = {"epoch": [], "train_loss": [], "val_acc": [], "val_balanced_acc": []}
     best, best_state, since_best, step = -1.0, None, 0, 0
-    bar = tqdm(total=total, desc="train classifier", unit="step", disable=not progress)
+    bar = tqdm(total=total, desc="train classifier", unit="step", mininterval=1.0, disable=not progress)
     t0 = time.time()
     for epoch in range(cfg.epochs):
         model.train()
@@ -287,6 +287,7 @@ class VAETrainConfig:
     beta: float = 1.0              # weight of the KL term against the summed squared code error
     warmup: int = 500              # steps over which beta ramps up from 0
     type_weight: float = 30.0      # weight of the critic's type loss on hits decoded from the prior (0 = off)
+    brightness_weight: float = 30.0  # weight of the brightness-follows-its-condition loss on those hits (0 = off)
     val_fraction: float = 0.15     # share of groups (kits/folders) held out per drum type
     eval_every: int = 250          # steps between validation passes
     patience: int = 8              # validation passes without improvement before stopping
@@ -343,6 +344,11 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
     cond = torch.from_numpy(np.concatenate([V.multi_hot(label_sets, vocab), V.zscore(raw, mcfg)], 1))  # (N, D)
 
     types = [lab for lab in vocab if lab != UNKNOWN and lab in TYPES]
+    # The code's brightness, calibrated on the training hits to the measured one (log Hz).
+    with torch.no_grad():
+        proxy = V.log_centroid(torch.from_numpy(codes[ti])).numpy()
+    ok = np.isfinite(raw[ti, 0]) & np.isfinite(proxy)
+    bright_a, bright_b = (float(v) for v in np.polyfit(proxy[ok], raw[ti, 0][ok], 1)) if ok.sum() > 2 else (1.0, 0.0)
     y_type = torch.tensor([types.index(s.drum_type) if s.drum_type in types else -100 for s in samples])
 
     torch.manual_seed(cfg.seed)
@@ -428,14 +434,23 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
         beta = cfg.beta * min(1.0, (state["step"] + 1) / max(cfg.warmup, 1))
         loss, rec, k = losses(X[idx], cond[idx], beta)
         yb = y_type[idx]
+        # Hits decoded from the prior, with the brightness condition moved off the data
+        # (about +-1 std): they must keep their type and follow the requested brightness.
+        cf = cond[idx].clone()
+        cf[:, -4] += torch.randn(len(idx), generator=gen)
+        fake = None
+        if cfg.type_weight > 0 or cfg.brightness_weight > 0:
+            fake = model.decode(torch.randn(len(idx), mcfg.latent, generator=gen), cf)
         if cfg.type_weight > 0 and bool((yb >= 0).any()):
             # the critic learns types from real codes ...
             loss = loss + F.cross_entropy(critic(X[idx]), yb, ignore_index=-100)
-            # ... and, frozen, asks the decoder for hits of the conditioned type from prior samples
+            # ... and, frozen, asks the decoder for hits of the conditioned type
             frozen = {n: p.detach() for n, p in critic.named_parameters()}
-            fake = model.decode(torch.randn(len(idx), mcfg.latent, generator=gen), cond[idx])
             aux = F.cross_entropy(torch.func.functional_call(critic, frozen, (fake,)), yb, ignore_index=-100)
             loss = loss + cfg.type_weight * aux
+        if cfg.brightness_weight > 0:
+            got = (bright_a * V.log_centroid(V.unscale_code(fake, floor)) + bright_b - mcfg.control_mean[0]) / mcfg.control_std[0]
+            loss = loss + cfg.brightness_weight * F.mse_loss(got, cf[:, -4])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
