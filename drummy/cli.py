@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -121,13 +122,20 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:  # torch missing: only model commands need it
         ModelError = LibraryError  # type: ignore
     try:
-        return COMMANDS[args.cmd](args) or 0
+        rc = COMMANDS[args.cmd](args) or 0
+        sys.stdout.flush()  # a closed pipe shows up here, inside the try
+        return rc
     except (LibraryError, AudioError, KitError, ModelError, PatternError, SequencerError) as e:
         print(f"drummy: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("drummy: interrupted (work done so far is saved; run the same command to resume)", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `drummy classify DIR | head`: the reader has gone, which is not an error.
+        # Point stdout at devnull so the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def cmd_starter_kit(args) -> None:

@@ -63,3 +63,14 @@ def test_ingest_library_json_and_classify(tmp_path, tiny_library, capsys):
 def test_starter_kit_command(tmp_path):
     assert main(["starter-kit", str(tmp_path / "kit"), "--per-class", "4", "--seed", "3"]) == 0
     assert len(list((tmp_path / "kit").rglob("*.wav"))) == 4 * 7
+
+
+def test_output_into_a_closed_pipe_is_not_an_error(tmp_path, tiny_library):
+    # `drummy library --json | head -1`: the reader goes away before drummy writes
+    ws = str(tmp_path / "ws")
+    assert main(["ingest", str(tiny_library), "-w", ws]) == 0
+    p = subprocess.Popen([sys.executable, "-m", "drummy", "library", "-w", ws, "--json"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p.stdout.close()                      # closed long before the interpreter has started
+    err = p.stderr.read().decode()
+    assert p.wait() == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
