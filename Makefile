@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(DRUMMY) library -w $(WS)
 	$(DRUMMY) train classifier -w $(WS) --epochs 15
 	$(DRUMMY) classify $(WORK)/starter-kit/kick/808 -w $(WS) | head -5
-	$(DRUMMY) train vae -w $(WS) --minutes 1.5
+	$(DRUMMY) train vae -w $(WS) --minutes 1.0
 	$(DRUMMY) generate -w $(WS) --blend "snare=80,hihat=20" -n 8 --seed 1
 	$(DRUMMY) generate -w $(WS) --blend "kick+808" -n 32 --seed 2
 	$(DRUMMY) generate -w $(WS) --blend "kick+808" --decay 1 --pitch -3 -n 4 --seed 3
@@ -35,7 +35,7 @@ demo: $(STAMP)
 	$(DRUMMY) generate -w $(WS) --blend "hihat" --brightness 0.5 -n 32 --seed 5
 	$(DRUMMY) generate -w $(WS) --blend "open hat" -n 32 --seed 6
 	$(DRUMMY) generate -w $(WS) --like $(WORK)/starter-kit/snare/909/snare\ 909\ 01.wav -n 4 --variation 0.5
-	$(DRUMMY) evaluate -w $(WS) -n 24
+	$(DRUMMY) evaluate -w $(WS) -n 18
 	$(DRUMMY) beat -w $(WS) --pattern house --bars 8 --no-repeat -o $(WORK)/beat.wav --midi-out $(WORK)/beat.mid --stems $(WORK)/stems
 	$(DRUMMY) export-kit -w $(WS) --format hydrogen -o $(WORK)/kit-hydrogen
 	@echo "demo done: new hits in $(WS)/generated/, the report in $(WS)/report/report.md, the beat in $(WORK)/beat.wav"
