@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .classifier import ModelError
-from .codec import AMP, FREQ, CodecConfig
+from .codec import AMP, FREQ, CodecConfig, _centres
 
 # Descriptors the generator is conditioned on, and the `features.DESCRIPTORS` they come from.
 CONTROLS = ("brightness", "decay", "attack", "pitch")
@@ -195,7 +195,6 @@ def log_centroid(code: torch.Tensor, cfg: CodecConfig | None = None) -> torch.Te
     width) and the body sine. On real hits it tracks the log spectral centroid that
     `controls` measures from audio (correlation 0.999 on the benchmark library)."""
     cfg = cfg or CodecConfig()
-    from .codec import _centres
     centres = _centres(cfg)
     edges = np.concatenate([[0.0], centres, [cfg.sr / 2]])
     width = torch.tensor((edges[2:] - edges[:-2]) / 2 * cfg.n_fft / cfg.sr, dtype=code.dtype)
