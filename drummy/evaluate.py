@@ -206,10 +206,8 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
         rng = np.random.default_rng(seed + 100 + i)
         v = np.stack([rng.permutation(np.repeat(levels, m)) for _ in CONTROLS], 1)    # (5m, 4)
         g = torch.Generator().manual_seed(seed + 100 + i)
-        cond = gen.conditions(recipe, Controls(), len(v), g)
-        std = gen.prior(recipe)[2]
-        cond[:, -4:] += torch.stack([gen._shift(Controls(brightness=b, decay=d, attack=a, pitch=6 * p), std)
-                                     for b, d, a, p in v.tolist()])
+        cond = gen.conditions(recipe, [Controls(brightness=b, decay=d, attack=a, pitch=6 * p)
+                                       for b, d, a, p in v.tolist()], len(v), g)
         z = torch.randn(len(cond), cfg.latent, generator=g)
         ys = gen.decode(z, cond, torch.arange(len(cond)) + 1000 * i)
         req = cond[:, -4:].numpy() * np.array(cfg.control_std) + np.array(cfg.control_mean)

@@ -149,12 +149,16 @@ class Generator:
             std += w * (ctl.std(0, unbiased=False) if len(ctl) > 1 else torch.ones(4) * 0.5)
         return lab, mean, std.clamp(min=0.1)
 
-    def conditions(self, recipe: Recipe, ctl: Controls, n: int, gen: torch.Generator) -> torch.Tensor:
+    def conditions(self, recipe: Recipe, ctl: Controls | list[Controls], n: int, gen: torch.Generator) -> torch.Tensor:
         """(n, D) conditions: the recipe's labels, and controls moved by the timbre
         controls from a draw of the recipe's own descriptors. Each draw mixes, by
         weight, the descriptors of one real sample per part (plus a little jitter),
         so brightness, decay and attack keep the combinations real drums have;
-        variation pulls the draws towards the recipe's mean."""
+        variation pulls the draws towards the recipe's mean. ctl is one Controls
+        for every hit or a list of n, one per hit."""
+        ctls = [ctl] * n if isinstance(ctl, Controls) else list(ctl)
+        if len(ctls) != n:
+            raise ValueError(f"{len(ctls)} controls for {n} hits")
         lab, mean, std = self.prior(recipe)
         c = torch.zeros(n, 4)
         for w, labs in recipe.parts:
@@ -162,8 +166,10 @@ class Generator:
             pick = torch.randint(len(pool), (n,), generator=gen)
             c += w * pool[pick]
         c = c + 0.25 * std * torch.randn(n, 4, generator=gen)
-        c = mean + ctl.variation * (c - mean)
-        return torch.cat([lab.expand(n, -1), c + self._shift(ctl, std)], 1)
+        variation = torch.tensor([x.variation for x in ctls])[:, None]      # (n, 1)
+        c = mean + variation * (c - mean)
+        shift = torch.stack([self._shift(x, std) for x in ctls])             # (n, 4)
+        return torch.cat([lab.expand(n, -1), c + shift], 1)
 
     def _shift(self, ctl: Controls, std: torch.Tensor) -> torch.Tensor:
         """The timbre controls as a move of the control conditions (4,), in z units."""

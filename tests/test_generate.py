@@ -147,3 +147,21 @@ def test_evaluate_writes_a_report(trained, tmp_path):
     for png in ("spectrograms.png", "latent_map.png", "training_curves.png", "control_response.png"):
         assert (tmp_path / "report" / png).stat().st_size > 1000 and png in text
     assert 0 <= rep.metrics["memorised_share"] <= 1 and set(rep.tables["type_share"]) == {"kick", "hihat"}
+
+
+def test_conditions_take_one_controls_per_hit(trained):
+    """A list of Controls moves each hit's descriptor conditions on its own; the
+    random draws underneath are the same as with one Controls for all."""
+    import torch
+    ws, *_ = trained
+    gen = Generator.load(train.vae_path(ws))
+    recipe = gen.recipe("kick")
+    base = gen.conditions(recipe, Controls(), 4, torch.Generator().manual_seed(0))
+    per = [Controls(brightness=1), Controls(brightness=-1), Controls(decay=1), Controls(pitch=12)]
+    cond = gen.conditions(recipe, per, 4, torch.Generator().manual_seed(0))
+    moved = (cond - base)[:, -4:]                                  # (4, 4): brightness, decay, attack, pitch
+    assert moved[0, 0] > 0 > moved[1, 0] and moved[2, 1] > 0 and moved[3, 3] > 0
+    assert torch.count_nonzero(moved.abs() > 1e-6) == 4             # each hit moved in one column only
+    assert torch.equal(cond[:, :-4], base[:, :-4])                  # labels untouched
+    with pytest.raises(ValueError, match="3 controls for 4 hits"):
+        gen.conditions(recipe, per[:3], 4, torch.Generator())
