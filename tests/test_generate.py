@@ -147,6 +147,9 @@ def test_evaluate_writes_a_report(trained, tmp_path):
     for png in ("spectrograms.png", "latent_map.png", "training_curves.png", "control_response.png"):
         assert (tmp_path / "report" / png).stat().st_size > 1000 and png in text
     assert 0 <= rep.metrics["memorised_share"] <= 1 and set(rep.tables["type_share"]) == {"kick", "hihat"}
+    real = rep.tables["type_share_real"]
+    assert set(real) == {"kick", "hihat"} and all(0 <= v <= 1 for r in real.values() for v in r.values())
+    assert "(real train " in text
 
 
 def test_conditions_take_one_controls_per_hit(trained):
