@@ -28,6 +28,10 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
     Raises AudioError for unreadable, empty, non-finite or absurdly long files.
     """
     path = Path(path)
+    if not path.exists():
+        raise AudioError(f"no such file: {path}")     # libsndfile would only say "System error."
+    if path.is_dir():
+        raise AudioError(f"{path} is a folder, not an audio file")
     try:
         info = sf.info(str(path))
     except Exception as e:  # libsndfile raises RuntimeError/LibsndfileError/TypeError

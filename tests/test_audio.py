@@ -55,7 +55,7 @@ def test_leading_silence_is_trimmed(tmp_path):
 
 @pytest.mark.parametrize("case,reason", [
     ("empty", "empty"), ("silent", "silent"), ("nan", "nan"), ("long", "too long"),
-    ("text", "not a readable audio file"), ("truncated", ""),
+    ("text", "not a readable audio file"), ("truncated", ""), ("missing", "no such file"), ("folder", "is a folder"),
 ])
 def test_bad_files_raise_clear_errors(tmp_path, case, reason):
     p = tmp_path / f"{case}.wav"
@@ -74,6 +74,8 @@ def test_bad_files_raise_clear_errors(tmp_path, case, reason):
     elif case == "truncated":
         write(p, kick(0))
         p.write_bytes(p.read_bytes()[:30])
+    elif case == "folder":
+        p.mkdir()
     with pytest.raises(audio.AudioError) as e:
         audio.load(p)
     assert reason in str(e.value).lower()
