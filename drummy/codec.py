@@ -145,6 +145,18 @@ def analyse(y: np.ndarray, cfg: CodecConfig = CODEC) -> np.ndarray:
     return code.astype(np.float32)
 
 
+def tilt(code: torch.Tensor, db_per_octave: torch.Tensor, cfg: CodecConfig = CODEC,
+         pivot: float | torch.Tensor = 1000.0) -> torch.Tensor:
+    """A tilt EQ on the noise of codes (B, channels, frames): each band moves by
+    db_per_octave (B,) per octave away from pivot Hz (a number, or (B,) per hit).
+    The body sine is untouched, so a kick's sub and a tom's pitch stay where they were."""
+    pivot = torch.as_tensor(pivot, dtype=code.dtype).expand(code.shape[0])              # (B,)
+    octaves = torch.log2(torch.tensor(_centres(cfg), dtype=code.dtype)[None] / pivot[:, None])  # (B, bands)
+    out = code.clone()
+    out[:, : cfg.bands] = code[:, : cfg.bands] + (db_per_octave[:, None] * octaves)[:, :, None]
+    return out
+
+
 def _sine(freq: torch.Tensor, amp: torch.Tensor, cfg: CodecConfig) -> torch.Tensor:
     """(B, frames) Hz and linear amplitude -> (B, samples), phase integrated from 0."""
     n = cfg.samples

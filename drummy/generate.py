@@ -24,7 +24,7 @@ import torch
 from . import codec
 from .classifier import ModelError
 from .labels import SYNONYMS, TYPES, normalise
-from .vae import CONTROLS, BlendVAE, scale_code, unscale_code, zscore
+from .vae import CONTROLS, BlendVAE, log_centroid, scale_code, steer_brightness, unscale_code, zscore
 
 CONTROL_SPAN = 2.0   # a control of +1 moves its descriptor this many recipe spreads (std) up
 
@@ -149,7 +149,8 @@ class Generator:
             std += w * (ctl.std(0, unbiased=False) if len(ctl) > 1 else torch.ones(4) * 0.5)
         return lab, mean, std.clamp(min=0.1)
 
-    def conditions(self, recipe: Recipe, ctl: Controls | list[Controls], n: int, gen: torch.Generator) -> torch.Tensor:
+    def conditions(self, recipe: Recipe, ctl: Controls | list[Controls], n: int, gen: torch.Generator,
+                   prior: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         """(n, D) conditions: the recipe's labels, and controls moved by the timbre
         controls from a draw of the recipe's own descriptors. Each draw mixes, by
         weight, the descriptors of one real sample per part (plus a little jitter),
@@ -159,7 +160,7 @@ class Generator:
         ctls = [ctl] * n if isinstance(ctl, Controls) else list(ctl)
         if len(ctls) != n:
             raise ValueError(f"{len(ctls)} controls for {n} hits")
-        lab, mean, std = self.prior(recipe)
+        lab, mean, std = prior or self.prior(recipe)
         c = torch.zeros(n, 4)
         for w, labs in recipe.parts:
             pool = self.controls_of[self._matches(labs)]                    # (M, 4)
@@ -178,20 +179,49 @@ class Generator:
         return shift
 
     @torch.no_grad()
-    def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor) -> np.ndarray:
-        """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1."""
-        cc = self.model.cfg.codec_cfg
-        code = unscale_code(self.model.decode(z, cond), cc.floor_db)
+    def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
+               brighter: torch.Tensor | None = None) -> np.ndarray:
+        """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1.
+
+        brighter (n,): the part of each condition's brightness (z units) that is a
+        timbre control. The decoder follows it only in part, so the hit is decoded
+        without it too, and a tilt EQ on its noise makes up the difference: +0.5
+        is then as much brighter as asked (within ±6 dB/octave), whatever the model learned."""
+        cfg = self.model.cfg
+        cc = cfg.codec_cfg
+        code = unscale_code(self.model.decode(z, cond), cc.floor_db)                   # (n, C, T) dB
+        if brighter is not None and bool((brighter != 0).any()):
+            plain = cond.clone()
+            plain[:, -4] -= brighter
+            base = log_centroid(unscale_code(self.model.decode(z, plain), cc.floor_db), cc)
+            # z units -> log Hz of the measured centroid -> log_centroid units
+            want = base + brighter * cfg.control_std[0] / cfg.brightness_fit[0]
+            move = brighter != 0
+            code[move] = steer_brightness(code[move], want[move], cc)
         y = codec.synthesise(code, cc, seed=seeds)
         return (y / y.abs().amax(1, keepdim=True).clamp(min=1e-6)).numpy()
 
-    def generate(self, recipe: Recipe, ctl: Controls = Controls(), n: int = 10, seed: int = 0) -> np.ndarray:
-        """n new hits of a recipe: (n, samples) float32 at cfg.sr. Deterministic in seed."""
-        ctl.check()
+    def sample(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
+               seed: int = 0) -> tuple[np.ndarray, torch.Tensor]:
+        """n new hits of a recipe and the conditions they were decoded from:
+        ((n, samples) float32 at cfg.sr, (n, D)). ctl is one Controls for all hits
+        or one per hit. Deterministic in seed."""
+        ctls = [ctl] * n if isinstance(ctl, Controls) else list(ctl)
+        for x in ctls:
+            x.check()
         gen = torch.Generator().manual_seed(seed)
-        cond = self.conditions(recipe, ctl, n, gen)
-        z = ctl.variation * torch.randn(n, self.model.cfg.latent, generator=gen)
-        return self.decode(z, cond, torch.arange(n) + seed * 100_003)
+        prior = self.prior(recipe)
+        cond = self.conditions(recipe, ctls, n, gen, prior)
+        variation = torch.tensor([x.variation for x in ctls])[:, None]
+        z = variation * torch.randn(n, self.model.cfg.latent, generator=gen)
+        std = prior[2]
+        brighter = torch.stack([self._shift(x, std)[0] for x in ctls])
+        return self.decode(z, cond, torch.arange(n) + seed * 100_003, brighter), cond
+
+    def generate(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
+                 seed: int = 0) -> np.ndarray:
+        """n new hits of a recipe: (n, samples) float32 at cfg.sr. Deterministic in seed."""
+        return self.sample(recipe, ctl, n, seed)[0]
 
     @torch.no_grad()
     def encode(self, y: np.ndarray, recipe: Recipe | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -216,8 +246,9 @@ class Generator:
         z = mu + 0.5 * ctl.variation * torch.randn(n, len(mu), generator=gen)
         std = self.prior(recipe)[2] if recipe else torch.ones(4) * 0.5
         c = cond.expand(n, -1).clone()
-        c[:, -4:] += 0.3 * ctl.variation * std * torch.randn(n, 4, generator=gen) + self._shift(ctl, std)
-        return self.decode(z, c, torch.arange(n) + seed * 100_003)
+        shift = self._shift(ctl, std)
+        c[:, -4:] += 0.3 * ctl.variation * std * torch.randn(n, 4, generator=gen) + shift
+        return self.decode(z, c, torch.arange(n) + seed * 100_003, shift[0].expand(n))
 
     def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0) -> np.ndarray:
         """A morph from hit a to hit b in `steps` hits (a and b included)."""

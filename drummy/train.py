@@ -284,7 +284,7 @@ class VAETrainConfig:
     minutes: float | None = None   # wall-clock budget, counted across resumes
     batch: int = 32
     lr: float = 1e-3
-    beta: float = 1.0              # weight of the KL term against the summed squared code error
+    beta: float = 0.5              # weight of the KL term against the summed squared code error
     warmup: int = 500              # steps over which beta ramps up from 0
     type_weight: float = 30.0      # weight of the critic's type loss on hits decoded from the prior (0 = off)
     brightness_weight: float = 30.0  # weight of the brightness-follows-its-condition loss on those hits (0 = off)
@@ -349,6 +349,7 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
         proxy = V.log_centroid(torch.from_numpy(codes[ti])).numpy()
     ok = np.isfinite(raw[ti, 0]) & np.isfinite(proxy)
     bright_a, bright_b = (float(v) for v in np.polyfit(proxy[ok], raw[ti, 0][ok], 1)) if ok.sum() > 2 else (1.0, 0.0)
+    mcfg.brightness_fit = [bright_a, bright_b]
     y_type = torch.tensor([types.index(s.drum_type) if s.drum_type in types else -100 for s in samples])
 
     torch.manual_seed(cfg.seed)

@@ -32,6 +32,10 @@ class VAEConfig:
     # z-scoring of the CONTROLS (log units), measured on the training set
     control_mean: list[float] = field(default_factory=lambda: [0.0] * len(CONTROLS))
     control_std: list[float] = field(default_factory=lambda: [1.0] * len(CONTROLS))
+    # log_centroid of a code -> measured log centroid of its audio: a * x + b, fitted
+    # on the training hits (models saved before it was stored read [1, 0]: close enough
+    # for the differences generation uses it for)
+    brightness_fit: list[float] = field(default_factory=lambda: [1.0, 0.0])
 
     @property
     def codec_cfg(self) -> CodecConfig:
@@ -204,6 +208,23 @@ def log_centroid(code: torch.Tensor, cfg: CodecConfig | None = None) -> torch.Te
     sine_f = 100 * 2 ** code[:, FREQ]
     num = (noise * f[None, :, None]).sum((1, 2)) + (sine * sine_f).sum(1)
     return torch.log(num / (noise.sum((1, 2)) + sine.sum(1)))
+
+
+@torch.no_grad()
+def steer_brightness(code: torch.Tensor, target: torch.Tensor, cfg: CodecConfig | None = None,
+                     max_tilt: float = 6.0, steps: int = 25) -> torch.Tensor:
+    """Codes (B, C, T) tilted (codec.tilt about each hit's own centroid, at most
+    max_tilt dB/octave) so that their log_centroid lands as near as the grid
+    allows to target (B,). Pivoting on the centroid makes a positive tilt always
+    brighten: for a kick it lifts the click over the sub, for a hat the sizzle."""
+    from .codec import tilt
+    cfg = cfg or CodecConfig()
+    B = code.shape[0]
+    tilts = torch.linspace(-max_tilt, max_tilt, steps)                                 # (K,)
+    pivot = torch.exp(log_centroid(code, cfg)).repeat_interleave(steps)                 # (B*K,) Hz
+    trial = tilt(code.repeat_interleave(steps, 0), tilts.repeat(B), cfg, pivot)        # (B*K, C, T)
+    best = (log_centroid(trial, cfg).view(B, steps) - target[:, None]).abs().argmin(1)  # (B,)
+    return trial.view(B, steps, *code.shape[1:])[torch.arange(B), best]
 
 
 def sample_labels(drum_type: str, tags: list[str]) -> list[str]:

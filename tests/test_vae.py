@@ -80,3 +80,16 @@ def test_log_centroid_follows_the_measured_brightness():
     code = torch.from_numpy(codes[1]).unsqueeze(0).requires_grad_(True)
     vae.log_centroid(code).sum().backward()
     assert torch.isfinite(code.grad).all() and code.grad.abs().sum() > 0
+
+
+def test_steer_brightness_reaches_a_target_and_audio_follows():
+    xs = [codec.normalise(y) for y in (kick(0), hat(0))]
+    code = torch.from_numpy(np.stack([codec.analyse(x) for x in xs]))
+    base = vae.log_centroid(code)
+    for move in (-0.05, 0.05):                                        # about -5% / +5% in Hz
+        out = vae.steer_brightness(code, base + move)
+        assert torch.allclose(vae.log_centroid(out), base + move, atol=0.025)
+        y = codec.synthesise(out, seed=0).numpy()
+        got = np.array([vae.controls(codec.normalise(v), codec.analyse(codec.normalise(v)))[0] for v in y])
+        before = np.array([vae.controls(x, c.numpy())[0] for x, c in zip(xs, code)])
+        assert np.all(np.sign(got - before) == np.sign(move))
