@@ -73,11 +73,22 @@ def _centres(cfg: CodecConfig) -> np.ndarray:
     return librosa.mel_frequencies(cfg.bands, fmin=cfg.fmin, fmax=cfg.fmax)  # (bands,) Hz
 
 
+def _edges(cfg: CodecConfig) -> np.ndarray:
+    """(bands + 2,) Hz: 0, the band centres, Nyquist; band i spans edges[i]..edges[i + 2]."""
+    return np.concatenate([[0.0], _centres(cfg), [cfg.sr / 2]])
+
+
+def band_bins(cfg: CodecConfig = CODEC) -> np.ndarray:
+    """(bands,): how many FFT bins each triangular band covers (its half-height width)."""
+    e = _edges(cfg)
+    return (e[2:] - e[:-2]) / 2 * cfg.n_fft / cfg.sr
+
+
 @lru_cache(maxsize=4)
 def _band_matrix(cfg: CodecConfig) -> np.ndarray:
     """(bands, bins): triangular bands around the centres, each averaging power per bin."""
     freqs = np.fft.rfftfreq(cfg.n_fft, 1 / cfg.sr)
-    edges = np.concatenate([[0.0], _centres(cfg), [cfg.sr / 2]])
+    edges = _edges(cfg)
     lo, c, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
     fb = np.maximum(0, np.minimum((freqs - lo) / (c - lo), (hi - freqs) / (hi - c)))
     # Bands narrower than a bin still take the nearest bin.

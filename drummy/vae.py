@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .classifier import ModelError
-from .codec import AMP, FREQ, CodecConfig, _centres
+from .codec import AMP, FREQ, CodecConfig, _centres, band_bins
 
 # Descriptors the generator is conditioned on, and the `features.DESCRIPTORS` they come from.
 CONTROLS = ("brightness", "decay", "attack", "pitch")
@@ -199,10 +199,8 @@ def log_centroid(code: torch.Tensor, cfg: CodecConfig | None = None) -> torch.Te
     width) and the body sine. On real hits it tracks the log spectral centroid that
     `controls` measures from audio (correlation 0.999 on the benchmark library)."""
     cfg = cfg or CodecConfig()
-    centres = _centres(cfg)
-    edges = np.concatenate([[0.0], centres, [cfg.sr / 2]])
-    width = torch.tensor((edges[2:] - edges[:-2]) / 2 * cfg.n_fft / cfg.sr, dtype=code.dtype)
-    f = torch.tensor(centres, dtype=code.dtype)
+    width = torch.tensor(band_bins(cfg), dtype=code.dtype)                 # (bands,)
+    f = torch.tensor(_centres(cfg), dtype=code.dtype)
     noise = 10 ** (code[:, :cfg.bands] / 10) * width[None, :, None]       # (B, bands, T)
     sine = 100 * 10 ** (code[:, AMP] / 10)                                # (B, T); 100 = the sine's power per bin-equivalent
     sine_f = 100 * 2 ** code[:, FREQ]
