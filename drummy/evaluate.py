@@ -165,11 +165,11 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
         rep.metrics["diversity_ratio_vs_train"] = float(np.nanmean([d["generated"] / d["train"] for d in div.values()]))
 
     # 4. memorisation
-    thresh = float(np.percentile(nearest(e_ho, e_tr), 5)) if len(e_ho) else 0.0
+    real_all = nearest(e_ho, e_tr)
+    thresh = float(np.percentile(real_all, 5)) if len(e_ho) else 0.0
     all_gen = np.concatenate([gen_emb[t] for t in types])
     d_gen = nearest(all_gen, e_tr)
     rep.metrics["memorised_share"] = float((d_gen < thresh).mean())
-    real_all = nearest(e_ho, e_tr)
     # Per type too: a generated kick counts when it is closer to a training kick than 95%
     # of real unseen kicks are (kicks sit far tighter together in the embedding than cymbals).
     mem, flags = {}, []

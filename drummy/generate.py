@@ -105,6 +105,14 @@ def parse_recipe(text: str, known: list[str]) -> Recipe:
     return Recipe([(w / total, labs) for w, labs in zip(weights, parts)])
 
 
+def _per_hit(ctl: Controls | list[Controls], n: int) -> list[Controls]:
+    """One Controls for every hit, or a list of n, as a list of n."""
+    ctls = [ctl] * n if isinstance(ctl, Controls) else list(ctl)
+    if len(ctls) != n:
+        raise ValueError(f"{len(ctls)} controls for {n} hits")
+    return ctls
+
+
 @dataclass
 class Generator:
     """A loaded blend model with the label statistics of its training set."""
@@ -149,18 +157,19 @@ class Generator:
             std += w * (ctl.std(0, unbiased=False) if len(ctl) > 1 else torch.ones(4) * 0.5)
         return lab, mean, std.clamp(min=0.1)
 
-    def conditions(self, recipe: Recipe, ctl: Controls | list[Controls], n: int, gen: torch.Generator,
-                   prior: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
+    def conditions(self, recipe: Recipe, ctl: Controls | list[Controls], n: int, gen: torch.Generator) -> torch.Tensor:
         """(n, D) conditions: the recipe's labels, and controls moved by the timbre
         controls from a draw of the recipe's own descriptors. Each draw mixes, by
         weight, the descriptors of one real sample per part (plus a little jitter),
         so brightness, decay and attack keep the combinations real drums have;
         variation pulls the draws towards the recipe's mean. ctl is one Controls
         for every hit or a list of n, one per hit."""
-        ctls = [ctl] * n if isinstance(ctl, Controls) else list(ctl)
-        if len(ctls) != n:
-            raise ValueError(f"{len(ctls)} controls for {n} hits")
-        lab, mean, std = prior or self.prior(recipe)
+        return self._conditions(recipe, _per_hit(ctl, n), gen)[0]
+
+    def _conditions(self, recipe: Recipe, ctls: list[Controls], gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`conditions` for one Controls per hit, and the timbre controls' part of them (n, 4)."""
+        n = len(ctls)
+        lab, mean, std = self.prior(recipe)
         c = torch.zeros(n, 4)
         for w, labs in recipe.parts:
             pool = self.controls_of[self._matches(labs)]                    # (M, 4)
@@ -170,7 +179,7 @@ class Generator:
         variation = torch.tensor([x.variation for x in ctls])[:, None]      # (n, 1)
         c = mean + variation * (c - mean)
         shift = torch.stack([self._shift(x, std) for x in ctls])             # (n, 4)
-        return torch.cat([lab.expand(n, -1), c + shift], 1)
+        return torch.cat([lab.expand(n, -1), c + shift], 1), shift
 
     def _shift(self, ctl: Controls, std: torch.Tensor) -> torch.Tensor:
         """The timbre controls as a move of the control conditions (4,), in z units."""
@@ -206,17 +215,14 @@ class Generator:
         """n new hits of a recipe and the conditions they were decoded from:
         ((n, samples) float32 at cfg.sr, (n, D)). ctl is one Controls for all hits
         or one per hit. Deterministic in seed."""
-        ctls = [ctl] * n if isinstance(ctl, Controls) else list(ctl)
+        ctls = _per_hit(ctl, n)
         for x in ctls:
             x.check()
         gen = torch.Generator().manual_seed(seed)
-        prior = self.prior(recipe)
-        cond = self.conditions(recipe, ctls, n, gen, prior)
+        cond, shift = self._conditions(recipe, ctls, gen)
         variation = torch.tensor([x.variation for x in ctls])[:, None]
         z = variation * torch.randn(n, self.model.cfg.latent, generator=gen)
-        std = prior[2]
-        brighter = torch.stack([self._shift(x, std)[0] for x in ctls])
-        return self.decode(z, cond, torch.arange(n) + seed * 100_003, brighter), cond
+        return self.decode(z, cond, torch.arange(n) + seed * 100_003, shift[:, 0]), cond
 
     def generate(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
                  seed: int = 0) -> np.ndarray:

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .classifier import ModelError
-from .codec import AMP, FREQ, CodecConfig, _centres, band_bins
+from .codec import AMP, FREQ, CodecConfig, _centres, band_bins, tilt
 
 # Descriptors the generator is conditioned on, and the `features.DESCRIPTORS` they come from.
 CONTROLS = ("brightness", "decay", "attack", "pitch")
@@ -215,7 +215,6 @@ def steer_brightness(code: torch.Tensor, target: torch.Tensor, cfg: CodecConfig 
     max_tilt dB/octave) so that their log_centroid lands as near as the grid
     allows to target (B,). Pivoting on the centroid makes a positive tilt always
     brighten: for a kick it lifts the click over the sub, for a hat the sizzle."""
-    from .codec import tilt
     cfg = cfg or CodecConfig()
     B = code.shape[0]
     tilts = torch.linspace(-max_tilt, max_tilt, steps)                                 # (K,)
