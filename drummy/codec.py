@@ -168,6 +168,17 @@ def tilt(code: torch.Tensor, db_per_octave: torch.Tensor, cfg: CodecConfig = COD
     return out
 
 
+def gate(code: torch.Tensor, threshold_db: float, cfg: CodecConfig = CODEC) -> torch.Tensor:
+    """A noise gate on codes (B, channels, frames): noise bands quieter than threshold_db
+    (dB, as in the code) drop to the floor; the body sine is untouched. A decoder
+    cannot quite predict silence, so it leaves a faint hiss where real hits have none
+    (under a hat's sizzle, after a hit has ended); the gate takes it out."""
+    out = code.clone()
+    noise = code[:, : cfg.bands]
+    out[:, : cfg.bands] = torch.where(noise < threshold_db, torch.full_like(noise, cfg.floor_db), noise)
+    return out
+
+
 def _sine(freq: torch.Tensor, amp: torch.Tensor, cfg: CodecConfig) -> torch.Tensor:
     """(B, frames) Hz and linear amplitude -> (B, samples), phase integrated from 0."""
     n = cfg.samples

@@ -207,7 +207,7 @@ class Generator:
             want = base + brighter * cfg.control_std[0] / cfg.brightness_fit[0]
             move = brighter != 0
             code[move] = steer_brightness(code[move], want[move], cc)
-        y = codec.synthesise(code, cc, seed=seeds)
+        y = codec.synthesise(codec.gate(code, cfg.gate_db, cc), cc, seed=seeds)
         return (y / y.abs().amax(1, keepdim=True).clamp(min=1e-6)).numpy()
 
     def sample(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,

@@ -36,6 +36,7 @@ class VAEConfig:
     # on the training hits (models saved before it was stored read [1, 0]: close enough
     # for the differences generation uses it for)
     brightness_fit: list[float] = field(default_factory=lambda: [1.0, 0.0])
+    gate_db: float = -60.0    # generated noise bands quieter than this are silenced (codec.gate)
 
     @property
     def codec_cfg(self) -> CodecConfig:

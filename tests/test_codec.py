@@ -77,3 +77,17 @@ def test_tilt_moves_the_noise_about_its_pivot_and_spares_the_sine():
     assert torch.equal(up[:, codec.AMP], code[:, codec.AMP]) and torch.equal(up[:, codec.FREQ], code[:, codec.FREQ])
     at_200 = codec.tilt(code, torch.tensor([3.0]), pivot=torch.tensor([200.0]))[0, : codec.CODEC.bands, 0] - code[0, : codec.CODEC.bands, 0]
     assert at_200[centres < 200].max() < 0 < at_200[centres > 200].min()
+
+
+def test_gate_silences_faint_hiss_and_keeps_the_hit():
+    cfg = codec.CODEC
+    code = torch.from_numpy(codec.analyse(hat(0)))[None]
+    hissy = code.clone()
+    hissy[:, : cfg.bands] = hissy[:, : cfg.bands].clamp(min=-70.0)      # a decoder's faint floor everywhere
+    gated = codec.gate(hissy, -60.0)
+    noise = hissy[0, : cfg.bands]
+    assert torch.equal(gated[0, : cfg.bands][noise >= -60], noise[noise >= -60])   # the hit itself is kept
+    assert (gated[0, : cfg.bands][noise < -60] == cfg.floor_db).all()
+    assert torch.equal(gated[:, cfg.bands:], hissy[:, cfg.bands:])                 # the body sine is untouched
+    low = lambda c: float((codec.synthesise(c)[0, SR // 2:] ** 2).sum())  # noqa: E731  energy in the tail
+    assert low(gated) < 0.1 * low(hissy)
