@@ -50,8 +50,9 @@ SYNONYMS: dict[str, str] = {
 }
 # Words that turn a hat into an open hat when they appear with one. A "free" or
 # "loose" hat is left to ring: BJA_Pacific's "Hi Hat Free" rings 2.8-4.2 s, longer
-# than that kit's own "Hi Hat Opened".
-_OPEN_WORDS = {"open", "opened", "op", "semiopen", "semi open", "half open", "free", "loose"}
+# than that kit's own "Hi Hat Opened". A hat "swish" is played open and closed by the
+# foot: The Black Pearl's "Sabian Hat Swish" rings 500-630 ms, its closed hat at most 220 ms.
+_OPEN_WORDS = {"open", "opened", "op", "semiopen", "semi open", "half open", "free", "loose", "swish"}
 
 # General MIDI percussion key map (channel 10) -> drum type.
 GM_NOTES: dict[int, str] = {

@@ -20,7 +20,7 @@ def test_labels_from_path(path, drum_type, tags):
     ("BassDrum", "kick"), ("bd", "kick"), ("Kick Drum", "kick"), ("sd", "snare"), ("SnareRoll", "snare"),
     ("hh", "hihat"), ("Hat", "hihat"), ("hihat", "hihat"), ("Closed Hat", "hihat"), ("Pedal HH", "hihat"),
     ("oh", "open hat"), ("Open Hat", "open hat"), ("Hi Hat Opened", "open hat"), ("Hat Op Dirty", "open hat"),
-    ("Hi Hat Free", "open hat"), ("hihat-semi-open-1", "open hat"), ("Snare Floating Free", "snare"),
+    ("Hi Hat Free", "open hat"), ("Sabian Hat Swish", "open hat"), ("Brush Snare Swish", "snare"), ("hihat-semi-open-1", "open hat"), ("Snare Floating Free", "snare"),
     ("cp", "clap"), ("Hand Clap", "clap"), ("crash", "cymbal"), ("Ride Bell", "cymbal"), ("cym", "cymbal"),
     ("Floor Tom", "tom"), ("tomhi2", "tom"), ("Cowbell", "perc"), ("Snare Rimshot", "snare"),
     ("Zap", None), ("", None),
