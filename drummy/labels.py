@@ -51,7 +51,8 @@ SYNONYMS: dict[str, str] = {
 # Words that turn a hat into an open hat when they appear with one. A "free" or
 # "loose" hat is left to ring: BJA_Pacific's "Hi Hat Free" rings 2.8-4.2 s, longer
 # than that kit's own "Hi Hat Opened". A hat "swish" is played open and closed by the
-# foot: The Black Pearl's "Sabian Hat Swish" rings 500-630 ms, its closed hat at most 220 ms.
+# foot: The Black Pearl's "Sabian Hat Swish" rings 500-630 ms, between that kit's Semi-Open
+# (330-510 ms) and Open (720-850 ms) hats; its closed hat stops by 220 ms.
 _OPEN_WORDS = {"open", "opened", "op", "semiopen", "semi open", "half open", "free", "loose", "swish"}
 
 # General MIDI percussion key map (channel 10) -> drum type.
