@@ -69,13 +69,13 @@ AMP, FREQ = -2, -1  # rows of the sine's amplitude and frequency in a code
 
 
 @lru_cache(maxsize=4)
-def _centres(cfg: CodecConfig) -> np.ndarray:
+def band_centres(cfg: CodecConfig) -> np.ndarray:
     return librosa.mel_frequencies(cfg.bands, fmin=cfg.fmin, fmax=cfg.fmax)  # (bands,) Hz
 
 
 def _edges(cfg: CodecConfig) -> np.ndarray:
     """(bands + 2,) Hz: 0, the band centres, Nyquist; band i spans edges[i]..edges[i + 2]."""
-    return np.concatenate([[0.0], _centres(cfg), [cfg.sr / 2]])
+    return np.concatenate([[0.0], band_centres(cfg), [cfg.sr / 2]])
 
 
 def band_bins(cfg: CodecConfig = CODEC) -> np.ndarray:
@@ -101,7 +101,7 @@ def _band_matrix(cfg: CodecConfig) -> np.ndarray:
 def _interp_matrix(cfg: CodecConfig) -> torch.Tensor:
     """(bins, bands): linear interpolation of band levels (dB) onto FFT bins."""
     freqs = np.fft.rfftfreq(cfg.n_fft, 1 / cfg.sr)
-    centres = _centres(cfg)
+    centres = band_centres(cfg)
     eye = np.eye(cfg.bands)
     return torch.tensor(np.stack([np.interp(freqs, centres, eye[i]) for i in range(cfg.bands)], 1),
                         dtype=torch.float32)
@@ -162,7 +162,7 @@ def tilt(code: torch.Tensor, db_per_octave: torch.Tensor, cfg: CodecConfig = COD
     db_per_octave (B,) per octave away from pivot Hz (a number, or (B,) per hit).
     The body sine is untouched, so a kick's sub and a tom's pitch stay where they were."""
     pivot = torch.as_tensor(pivot, dtype=code.dtype).expand(code.shape[0])              # (B,)
-    octaves = torch.log2(torch.tensor(_centres(cfg), dtype=code.dtype)[None] / pivot[:, None])  # (B, bands)
+    octaves = torch.log2(torch.tensor(band_centres(cfg), dtype=code.dtype)[None] / pivot[:, None])  # (B, bands)
     out = code.clone()
     out[:, : cfg.bands] = code[:, : cfg.bands] + (db_per_octave[:, None] * octaves)[:, :, None]
     return out

@@ -199,14 +199,14 @@ class Generator:
         cfg = self.model.cfg
         cc = cfg.codec_cfg
         code = unscale_code(self.model.decode(z, cond), cc.floor_db)                   # (n, C, T) dB
-        if brighter is not None and bool((brighter != 0).any()):
-            plain = cond.clone()
-            plain[:, -4] -= brighter
-            base = log_centroid(unscale_code(self.model.decode(z, plain), cc.floor_db), cc)
+        move = torch.zeros(len(z), dtype=torch.bool) if brighter is None else brighter != 0
+        if bool(move.any()):
+            plain = cond[move].clone()
+            plain[:, -4] -= brighter[move]
+            base = log_centroid(unscale_code(self.model.decode(z[move], plain), cc.floor_db), cc)
             # z units -> log Hz of the measured centroid -> log_centroid units
-            want = base + brighter * cfg.control_std[0] / cfg.brightness_fit[0]
-            move = brighter != 0
-            code[move] = steer_brightness(code[move], want[move], cc)
+            want = base + brighter[move] * cfg.control_std[0] / cfg.brightness_fit[0]
+            code[move] = steer_brightness(code[move], want, cc)
         y = codec.synthesise(codec.gate(code, cfg.gate_db, cc), cc, seed=seeds)
         return (y / y.abs().amax(1, keepdim=True).clamp(min=1e-6)).numpy()
 

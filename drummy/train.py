@@ -346,7 +346,7 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
     types = [lab for lab in vocab if lab != UNKNOWN and lab in TYPES]
     # The code's brightness, calibrated on the training hits to the measured one (log Hz).
     with torch.no_grad():
-        proxy = V.log_centroid(torch.from_numpy(codes[ti])).numpy()
+        proxy = V.log_centroid(torch.from_numpy(codes[ti]), mcfg.codec_cfg).numpy()
     ok = np.isfinite(raw[ti, 0]) & np.isfinite(proxy)
     bright_a, bright_b = (float(v) for v in np.polyfit(proxy[ok], raw[ti, 0][ok], 1)) if ok.sum() > 2 else (1.0, 0.0)
     mcfg.brightness_fit = [bright_a, bright_b]
@@ -450,7 +450,7 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
             aux = F.cross_entropy(torch.func.functional_call(critic, frozen, (fake,)), yb, ignore_index=-100)
             loss = loss + cfg.type_weight * aux
         if cfg.brightness_weight > 0:
-            got = (bright_a * V.log_centroid(V.unscale_code(fake, floor)) + bright_b - mcfg.control_mean[0]) / mcfg.control_std[0]
+            got = (bright_a * V.log_centroid(V.unscale_code(fake, floor), mcfg.codec_cfg) + bright_b - mcfg.control_mean[0]) / mcfg.control_std[0]
             loss = loss + cfg.brightness_weight * F.mse_loss(got, cf[:, -4])
         opt.zero_grad(set_to_none=True)
         loss.backward()

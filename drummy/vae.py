@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .classifier import ModelError
-from .codec import AMP, FREQ, CodecConfig, _centres, band_bins, tilt
+from .codec import AMP, CODEC, FREQ, CodecConfig, band_bins, band_centres, tilt
 
 # Descriptors the generator is conditioned on, and the `features.DESCRIPTORS` they come from.
 CONTROLS = ("brightness", "decay", "attack", "pitch")
@@ -194,14 +194,13 @@ def recon_error(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return err.sum((1, 2))
 
 
-def log_centroid(code: torch.Tensor, cfg: CodecConfig | None = None) -> torch.Tensor:
+def log_centroid(code: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
     """A differentiable brightness of codes in dB / log2 Hz (B, C, T) -> (B,): the log
     of the energy-weighted mean frequency of the noise bands (power per bin x band
     width) and the body sine. On real hits it tracks the log spectral centroid that
     `controls` measures from audio (correlation 0.999 on the benchmark library)."""
-    cfg = cfg or CodecConfig()
     width = torch.tensor(band_bins(cfg), dtype=code.dtype)                 # (bands,)
-    f = torch.tensor(_centres(cfg), dtype=code.dtype)
+    f = torch.tensor(band_centres(cfg), dtype=code.dtype)
     noise = 10 ** (code[:, :cfg.bands] / 10) * width[None, :, None]       # (B, bands, T)
     sine = 100 * 10 ** (code[:, AMP] / 10)                                # (B, T); 100 = the sine's power per bin-equivalent
     sine_f = 100 * 2 ** code[:, FREQ]
@@ -210,13 +209,12 @@ def log_centroid(code: torch.Tensor, cfg: CodecConfig | None = None) -> torch.Te
 
 
 @torch.no_grad()
-def steer_brightness(code: torch.Tensor, target: torch.Tensor, cfg: CodecConfig | None = None,
+def steer_brightness(code: torch.Tensor, target: torch.Tensor, cfg: CodecConfig = CODEC,
                      max_tilt: float = 6.0, steps: int = 25) -> torch.Tensor:
     """Codes (B, C, T) tilted (codec.tilt about each hit's own centroid, at most
     max_tilt dB/octave) so that their log_centroid lands as near as the grid
     allows to target (B,). Pivoting on the centroid makes a positive tilt always
     brighten: for a kick it lifts the click over the sub, for a hat the sizzle."""
-    cfg = cfg or CodecConfig()
     B = code.shape[0]
     tilts = torch.linspace(-max_tilt, max_tilt, steps)                                 # (K,)
     pivot = torch.exp(log_centroid(code, cfg)).repeat_interleave(steps)                 # (B*K,) Hz
@@ -260,12 +258,11 @@ def zscore(raw: np.ndarray, cfg: VAEConfig) -> np.ndarray:
     return np.nan_to_num(z, nan=0.0).astype(np.float32)
 
 
-def controls(x: np.ndarray, code: np.ndarray, cfg: CodecConfig | None = None) -> np.ndarray:
+def controls(x: np.ndarray, code: np.ndarray, cfg: CodecConfig = CODEC) -> np.ndarray:
     """The CONTROLS of a normalised hit (`codec.normalise`) and its code, in log
     units: log centroid Hz, log decay ms, log(1 + attack ms), log2 of the body
     sine's amplitude-weighted frequency (NaN when it has no audible tone). (4,)"""
     from .features import DESCRIPTOR_NAMES, descriptors
-    cfg = cfg or CodecConfig()
     d = dict(zip(DESCRIPTOR_NAMES, descriptors(x, cfg.sr)))
     amp = code[AMP].astype(np.float64)
     w = np.where(amp > -40, 10 ** (amp / 20), 0.0)   # tones quieter than -40 dB don't set the pitch

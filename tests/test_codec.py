@@ -71,7 +71,7 @@ def test_tilt_moves_the_noise_about_its_pivot_and_spares_the_sine():
     code = torch.from_numpy(codec.analyse(kick(0)))[None]
     up = codec.tilt(code, torch.tensor([3.0]))
     d = (up - code)[0, : codec.CODEC.bands, 0]                        # per band, dB
-    centres = codec._centres(codec.CODEC)
+    centres = codec.band_centres(codec.CODEC)
     assert torch.allclose(d, torch.tensor(3.0 * np.log2(centres / 1000.0), dtype=d.dtype), atol=1e-4)
     assert d[centres < 1000].max() < 0 < d[centres > 1000].min()
     assert torch.equal(up[:, codec.AMP], code[:, codec.AMP]) and torch.equal(up[:, codec.FREQ], code[:, codec.FREQ])
