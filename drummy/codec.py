@@ -179,6 +179,30 @@ def gate(code: torch.Tensor, threshold_db: float, cfg: CodecConfig = CODEC) -> t
     return out
 
 
+def envelope_db(code: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
+    """Codes (B, channels, frames) -> level per frame (B, frames), dB: the noise bands'
+    power (per bin x band width) plus the body sine's power."""
+    width = torch.tensor(band_bins(cfg), dtype=code.dtype)                      # (bands,)
+    noise = (10 ** (code[:, : cfg.bands] / 10) * width[None, :, None]).sum(1)  # (B, T)
+    sine = 100 * 10 ** (code[:, AMP] / 10)                                      # 100: as in vae.log_centroid
+    return 10 * torch.log10(noise + sine + 1e-20)
+
+
+def sharpen_onset(code: torch.Tensor, peak_frame: torch.Tensor, cfg: CodecConfig = CODEC,
+                  search: int = 12) -> torch.Tensor:
+    """Codes (B, channels, frames) whose level peaks later than peak_frame (B,) frames
+    (within the first `search` frames) start later in their own course instead: the
+    frames before the peak that make the excess swell are dropped and the code is
+    padded at the end with its last frame. A decoder cannot quite put a hit's peak on
+    frame 0, where real hits with a short attack have it; the requested attack says
+    where the peak belongs (a cymbal or clap that does swell keeps its swell)."""
+    env = envelope_db(code[..., :search], cfg)                                  # (B, search)
+    drop = (env.argmax(1) - peak_frame.long().clamp(min=0)).clamp(min=0)        # (B,) frames
+    T = code.shape[-1]
+    idx = (torch.arange(T)[None] + drop[:, None]).clamp(max=T - 1)              # (B, T)
+    return code.gather(2, idx[:, None].expand(-1, code.shape[1], -1))
+
+
 def _sine(freq: torch.Tensor, amp: torch.Tensor, cfg: CodecConfig) -> torch.Tensor:
     """(B, frames) Hz and linear amplitude -> (B, samples), phase integrated from 0."""
     n = cfg.samples

@@ -187,6 +187,15 @@ class Generator:
         shift[3] = ctl.pitch / 12 / self.model.cfg.control_std[3]          # semitones -> z of log2 Hz
         return shift
 
+    def peak_frames(self, cond: torch.Tensor) -> torch.Tensor:
+        """Where hits with the attacks that conditions (n, D) ask for peak, in code
+        frames (n,): frame 0 for an attack shorter than one frame (5.8 ms: real hats,
+        kicks, snares, toms), else anywhere (the decoder places slower peaks itself)."""
+        cfg = self.model.cfg
+        ms = torch.expm1(cond[:, -2] * cfg.control_std[2] + cfg.control_mean[2])
+        short = ms < 1000 * cfg.codec_cfg.hop / cfg.codec_cfg.sr
+        return torch.where(short, 0, cfg.codec_cfg.frames)
+
     @torch.no_grad()
     def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
                brighter: torch.Tensor | None = None) -> np.ndarray:
@@ -195,15 +204,18 @@ class Generator:
         brighter (n,): the part of each condition's brightness (z units) that is a
         timbre control. The decoder follows it only in part, so the hit is decoded
         without it too, and a tilt EQ on its noise makes up the difference: +0.5
-        is then as much brighter as asked (within ±6 dB/octave), whatever the model learned."""
+        is then as much brighter as asked (within ±6 dB/octave), whatever the model learned.
+        Hits asked for an attack under one frame start on their peak (`peak_frames`)."""
         cfg = self.model.cfg
         cc = cfg.codec_cfg
-        code = unscale_code(self.model.decode(z, cond), cc.floor_db)                   # (n, C, T) dB
+        peak = self.peak_frames(cond)                                                   # (n,)
+        code = codec.sharpen_onset(unscale_code(self.model.decode(z, cond), cc.floor_db), peak, cc)  # (n, C, T) dB
         move = torch.zeros(len(z), dtype=torch.bool) if brighter is None else brighter != 0
         if bool(move.any()):
             plain = cond[move].clone()
             plain[:, -4] -= brighter[move]
-            base = log_centroid(unscale_code(self.model.decode(z[move], plain), cc.floor_db), cc)
+            base = log_centroid(codec.sharpen_onset(unscale_code(self.model.decode(z[move], plain), cc.floor_db),
+                                                    peak[move], cc), cc)
             # z units -> log Hz of the measured centroid -> log_centroid units
             want = base + brighter[move] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)

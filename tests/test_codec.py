@@ -91,3 +91,17 @@ def test_gate_silences_faint_hiss_and_keeps_the_hit():
     assert torch.equal(gated[:, cfg.bands:], hissy[:, cfg.bands:])                 # the body sine is untouched
     tail = lambda c: float((codec.synthesise(c)[0, SR // 2:] ** 2).sum())  # noqa: E731  energy after 0.5 s
     assert tail(gated) < 0.1 * tail(hissy)
+
+
+def test_sharpen_onset_drops_a_swell_only_where_the_peak_is_late():
+    cfg = codec.CODEC
+    code = torch.from_numpy(codec.analyse(hat(0)))[None]
+    swell = torch.cat([code[..., :1] - 6.0, code[..., :1] - 3.0, code[..., :-2]], 2)  # 2 soft frames before the hit
+    assert int(codec.envelope_db(swell).argmax(1)) == 2
+    sharp = codec.sharpen_onset(swell, torch.tensor([0]))
+    assert int(codec.envelope_db(sharp).argmax(1)) == 0
+    assert torch.equal(sharp[..., : cfg.frames - 2], code[..., : cfg.frames - 2])      # the hit itself, from its peak
+    assert torch.equal(codec.sharpen_onset(swell, torch.tensor([2])), swell)           # a slow attack asked for: kept
+    assert torch.equal(codec.sharpen_onset(code, torch.tensor([0])), code)             # already on frame 0: kept
+    env = lambda c: features.envelope(codec.synthesise(c)[0].numpy())  # noqa: E731
+    assert env(sharp).argmax() < env(swell).argmax()

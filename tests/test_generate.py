@@ -168,3 +168,16 @@ def test_conditions_take_one_controls_per_hit(trained):
     assert torch.equal(cond[:, :-4], base[:, :-4])                  # labels untouched
     with pytest.raises(ValueError, match="3 controls for 4 hits"):
         gen.conditions(recipe, per[:3], 4, torch.Generator())
+
+
+def test_short_attacks_peak_on_the_first_frame(trained):
+    """A condition asking for an attack shorter than one code frame pins the hit's
+    peak to frame 0; a slower attack leaves the decoder's own onset alone."""
+    import torch
+    ws, *_ = trained
+    gen = Generator.load(train.vae_path(ws))
+    cfg = gen.model.cfg
+    cond = gen.conditions(gen.recipe("kick"), Controls(), 2, torch.Generator().manual_seed(0))
+    for row, ms in zip(cond, (1.0, 40.0)):
+        row[-2] = (np.log1p(ms) - cfg.control_mean[2]) / cfg.control_std[2]
+    assert gen.peak_frames(cond).tolist() == [0, cfg.codec_cfg.frames]
