@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from drummy.evaluate import evaluate_workspace
-from drummy.library import Workspace
+from drummy.library import Workspace, atomic_write_json
 from drummy.starter import write_starter_kit
 from drummy.train import TrainConfig, VAETrainConfig, classifier_path, train_classifier, train_vae
 
@@ -81,6 +81,8 @@ def main() -> int:
     held_ws.ingest(kits[1::2], progress=False)
     if not classifier_path(train_ws).exists():
         train_classifier(train_ws, TrainConfig(seed=0), progress=False)
+    res = Path(__file__).parent / "results" / "vae_blend.json"
+    res.parent.mkdir(exist_ok=True)
     runs = []
     for i, seed in enumerate(args.seeds):
         t0 = time.time()
@@ -92,12 +94,10 @@ def main() -> int:
                      "train_seconds_incl_analysis": round(train_s, 1), "steps": m["steps"], "stopped": m["stopped"],
                      "metrics": rep.metrics, "tables": rep.tables})
         print(f"seed {seed}: " + json.dumps({name: round(get(runs[-1]), 3) for name, get, _ in LINES}), flush=True)
-    out = {"date": str(date.today()), "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
-           "heldout_hits": len(held_ws.samples), "seeds": args.seeds, "summary": summary(runs), "runs": runs}
-    res = Path(__file__).parent / "results" / "vae_blend.json"
-    res.parent.mkdir(exist_ok=True)
-    from drummy.library import atomic_write_json
-    atomic_write_json(res, out)
+        out = {"date": str(date.today()), "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
+               "heldout_hits": len(held_ws.samples), "seeds": [r["seed"] for r in runs], "summary": summary(runs),
+               "runs": runs}
+        atomic_write_json(res, out)                     # after every seed: a crash keeps the finished ones
     for name, s in out["summary"].items():
         print(f"{name:22s} mean {s['mean']:8.3f}  range {s['min']:.3f}..{s['max']:.3f}  target {s['target']:8s} "
               f"{'met every seed' if s['met_every_seed'] else 'NOT met every seed'}")

@@ -108,12 +108,15 @@ def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
     y = np.asarray(y, dtype=np.float64)
     if not np.all(np.isfinite(y)):
         raise AudioError("refusing to write NaN or infinite audio")
-    if remove_dc:
-        y = y - y.mean(axis=0, keepdims=True)
     n_fade = min(int(sr * fade_ms / 1000), y.shape[0])
+    fade = np.ones(y.shape[0])
     if n_fade > 0:
-        ramp = np.cos(np.linspace(0, np.pi / 2, n_fade)) ** 2
-        y[-n_fade:] *= ramp if y.ndim == 1 else ramp[:, None]
+        fade[-n_fade:] = np.cos(np.linspace(0, np.pi / 2, n_fade)) ** 2
+    fade = fade if y.ndim == 1 else fade[:, None]
+    y = y * fade
+    if remove_dc and y.size:
+        # The offset is taken out under the same fade, so the mean is 0 and the last sample stays 0.
+        y = y - fade * (y.mean(axis=0, keepdims=True) / fade.mean())
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if peak > 0:
         target = 10 ** (peak_db / 20) if peak_db is not None else min(peak, 10 ** (-0.1 / 20))

@@ -92,6 +92,10 @@ def test_write_is_24_bit_with_headroom_no_dc_and_fade(tmp_path):
     assert abs(out.mean()) < 1e-3
     assert abs(out[-1]) < 1e-4                 # faded out
     assert not list((tmp_path / "out").glob(".*"))  # no temp files left behind
+    t = np.arange(int(0.987 * SR)) / SR
+    ringing = 0.8 * np.sin(2 * np.pi * 50 * t) + 0.2   # cut mid-cycle while still loud, with an offset
+    out, _ = sf.read(str(audio.write(tmp_path / "ring.wav", ringing)))
+    assert abs(out.mean()) < 1e-4 and abs(out[-1]) < 1e-4   # the fade does not bring an offset back
 
 
 def test_write_refuses_nan(tmp_path):

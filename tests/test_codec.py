@@ -96,12 +96,17 @@ def test_gate_silences_faint_hiss_and_keeps_the_hit():
 def test_sharpen_onset_drops_a_swell_only_where_the_peak_is_late():
     cfg = codec.CODEC
     code = torch.from_numpy(codec.analyse(hat(0)))[None]
-    swell = torch.cat([code[..., :1] - 6.0, code[..., :1] - 3.0, code[..., :-2]], 2)  # 2 soft frames before the hit
+    first = code[..., :1]
+    soft = lambda db: torch.cat([first[:, : cfg.bands] - db, first[:, cfg.bands:]], 1)  # noqa: E731  quieter noise, same sine
+    swell = torch.cat([soft(6.0), soft(3.0), code[..., :-2]], 2)            # 2 soft frames before the hit
     assert int(codec.envelope_db(swell).argmax(1)) == 2
-    sharp = codec.sharpen_onset(swell, torch.tensor([0]))
-    assert int(codec.envelope_db(sharp).argmax(1)) == 0
-    assert torch.equal(sharp[..., : cfg.frames - 2], code[..., : cfg.frames - 2])      # the hit itself, from its peak
-    assert torch.equal(codec.sharpen_onset(swell, torch.tensor([2])), swell)           # a slow attack asked for: kept
-    assert torch.equal(codec.sharpen_onset(code, torch.tensor([0])), code)             # already on frame 0: kept
-    env = lambda c: features.envelope(codec.synthesise(c)[0].numpy())  # noqa: E731
-    assert env(sharp).argmax() < env(swell).argmax()
+    batch = torch.cat([swell, swell, swell, code])
+    out = codec.sharpen_onset(batch, torch.tensor([0, 1, 2, 0]))
+    T = cfg.frames
+    assert torch.equal(out[0, :, : T - 2], code[0, :, : T - 2])            # from its peak on, nothing else changed
+    assert torch.equal(out[0, :, T - 2:], code[0, :, T - 3: T - 2].expand(-1, 2))  # padded with the last frame kept
+    assert torch.equal(out[1, :, : T - 1], swell[0, :, 1:])                 # peak allowed on frame 1: one frame dropped
+    assert torch.equal(out[2], swell[0]) and torch.equal(out[3], code[0])   # a slow attack asked for, or already sharp: kept
+    assert codec.envelope_db(out).argmax(1).tolist() == [0, 1, 2, 0]
+    env = lambda c: features.envelope(codec.synthesise(c)[0].numpy())      # noqa: E731
+    assert env(out[:1]).argmax() < env(swell).argmax()

@@ -170,14 +170,21 @@ def test_conditions_take_one_controls_per_hit(trained):
         gen.conditions(recipe, per[:3], 4, torch.Generator())
 
 
-def test_short_attacks_peak_on_the_first_frame(trained):
-    """A condition asking for an attack shorter than one code frame pins the hit's
-    peak to frame 0; a slower attack leaves the decoder's own onset alone."""
+def test_short_attacks_peak_on_the_first_frame(trained, monkeypatch):
+    """A condition asking for an attack under one code frame (5.8 ms) pins the hit's
+    peak to frame 0; a slower attack lets it peak later, as real hits do. Generation
+    really decodes through it."""
     import torch
+    from drummy import codec
     ws, *_ = trained
     gen = Generator.load(train.vae_path(ws))
     cfg = gen.model.cfg
-    cond = gen.conditions(gen.recipe("kick"), Controls(), 2, torch.Generator().manual_seed(0))
-    for row, ms in zip(cond, (1.0, 40.0)):
+    cond = gen.conditions(gen.recipe("kick"), Controls(), 3, torch.Generator().manual_seed(0))
+    for row, ms in zip(cond, (1.0, 8.0, 20.0)):
         row[-2] = (np.log1p(ms) - cfg.control_mean[2]) / cfg.control_std[2]
-    assert gen.peak_frames(cond).tolist() == [0, cfg.codec_cfg.frames]
+    assert gen.peak_frames(cond).tolist() == [0, 2, 4]
+    seen, sharpen = [], codec.sharpen_onset
+    monkeypatch.setattr(codec, "sharpen_onset", lambda c, p, *a: seen.append((p, sharpen(c, p, *a))) or seen[-1][1])
+    gen.decode(torch.zeros(3, cfg.latent), cond, torch.arange(3))
+    (peak, _), = seen                                              # one decode, no brightness request
+    assert peak.tolist() == [0, 2, 4]
