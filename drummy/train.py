@@ -40,14 +40,21 @@ def _stable_hash(text: str, seed: int) -> int:
     return int(hashlib.sha1(f"{seed}:{text}".encode()).hexdigest()[:8], 16)
 
 
-def group_split(samples: list[Sample], val_fraction: float, seed: int = 0) -> tuple[list[Sample], list[Sample]]:
+def group_split(samples: list[Sample], val_fraction: float, seed: int = 0,
+                max_share: float = 1.0) -> tuple[list[Sample], list[Sample]]:
     """Hold out whole groups (kits or folders). For each drum type, about
     val_fraction of its groups go to validation, so every type is seen on both
-    sides when it has at least two groups."""
+    sides when it has at least two groups. A group that would take the held-out
+    hits past max_share of all samples is passed over: a kit is one group for
+    every type in it, so a few big kits drawn for different types could
+    otherwise hold out 40 % of a small library."""
     groups_of_type: dict[str, set[str]] = {}
+    size: dict[str, int] = {}
     for s in samples:
         groups_of_type.setdefault(s.drum_type, set()).add(s.group)
+        size[s.group] = size.get(s.group, 0) + 1
     val_groups: set[str] = set()
+    room = max_share * len(samples)
     for t, groups in sorted(groups_of_type.items()):
         if len(groups) < 2 or val_fraction <= 0:
             continue
@@ -57,7 +64,7 @@ def group_split(samples: list[Sample], val_fraction: float, seed: int = 0) -> tu
         for g in ranked:
             if len(have) >= want:
                 break
-            if g not in val_groups:
+            if g not in val_groups and sum(size[v] for v in val_groups) + size[g] <= room:
                 val_groups.add(g)
                 have.append(g)
     # Never leave a type with nothing to learn from.
@@ -289,6 +296,7 @@ class VAETrainConfig:
     type_weight: float = 30.0      # weight of the critic's type loss on hits decoded from the prior (0 = off)
     brightness_weight: float = 30.0  # weight of the brightness-follows-its-condition loss on those hits (0 = off)
     val_fraction: float = 0.15     # share of groups (kits/folders) held out per drum type
+    val_max_share: float = 0.2     # ... but never more than this share of the hits
     eval_every: int = 250          # steps between validation passes
     patience: int = 8              # validation passes without improvement before stopping
     checkpoint_every: int = 500    # steps between resumable checkpoints
@@ -331,7 +339,7 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
     ws.ensure_writable()
     samples, label_sets, codes, raw = vae_dataset(ws, cfg.min_tag_count, progress)
     vocab = V.vocabulary(label_sets, cfg.min_tag_count)
-    train, val = group_split(samples, cfg.val_fraction, cfg.seed)
+    train, val = group_split(samples, cfg.val_fraction, cfg.seed, cfg.val_max_share)
     val_ids = {s.hash for s in val}
     ti = np.array([i for i, s in enumerate(samples) if s.hash not in val_ids])
     vi = np.array([i for i, s in enumerate(samples) if s.hash in val_ids], dtype=np.int64)

@@ -55,6 +55,20 @@ def test_group_split_holds_out_groups_per_type():
     assert {s.drum_type for s in va} == {"kick", "snare"} == {s.drum_type for s in tr}
 
 
+def test_group_split_caps_the_held_out_share():
+    """A kit is one group for every drum type in it: drawn for kicks, it takes its
+    snares too. max_share keeps big kits from holding out most of the library."""
+    from drummy.library import Sample
+    kits = {"big": 20, "k1": 2, "k2": 2, "k3": 2, "k4": 2}          # hits per type in each kit
+    samples = [Sample(f"{t}{k}{i}", "p", t, [], "k", k, 1.0, 44100)
+               for t in ("kick", "snare") for k, n in kits.items() for i in range(n)]
+    held = [len(train.group_split(samples, 0.2, seed)[1]) for seed in range(60)]
+    assert max(held) == 40                                          # uncapped, some seeds draw the big kit
+    for seed in range(60):
+        tr, va = train.group_split(samples, 0.2, seed, max_share=0.25)
+        assert 0 < len(va) <= 0.25 * len(samples) and {s.group for s in tr}.isdisjoint({s.group for s in va})
+
+
 def test_auto_label_marks_predictions(tmp_path, tiny_library):
     import shutil
     ws = Workspace(tmp_path / "ws")
