@@ -44,10 +44,10 @@ def group_split(samples: list[Sample], val_fraction: float, seed: int = 0,
                 max_share: float = 1.0) -> tuple[list[Sample], list[Sample]]:
     """Hold out whole groups (kits or folders). For each drum type, about
     val_fraction of its groups go to validation, so every type is seen on both
-    sides when it has at least two groups. A group that would take the held-out
-    hits past max_share of all samples is passed over: a kit is one group for
-    every type in it, so a few big kits drawn for different types could
-    otherwise hold out 40 % of a small library."""
+    sides when it has at least two groups. Past a type's first held-out group, a
+    group that would take the held-out hits over max_share of all samples is
+    passed over: a kit is one group for every type in it, so a few big kits
+    drawn for different types could otherwise hold out 40 % of a small library."""
     groups_of_type: dict[str, set[str]] = {}
     size: dict[str, int] = {}
     for s in samples:
@@ -64,7 +64,7 @@ def group_split(samples: list[Sample], val_fraction: float, seed: int = 0,
         for g in ranked:
             if len(have) >= want:
                 break
-            if g not in val_groups and sum(size[v] for v in val_groups) + size[g] <= room:
+            if g not in val_groups and (not have or sum(size[v] for v in val_groups) + size[g] <= room):
                 val_groups.add(g)
                 have.append(g)
     # Never leave a type with nothing to learn from.
