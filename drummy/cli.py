@@ -243,11 +243,12 @@ def cmd_generate(args) -> None:
                        seed=args.seed)
         folder = "morph"
     elif args.like is not None:
-        ys = gen.like(audio.load(args.like), ctl, n=args.n, seed=args.seed, recipe=recipe)
+        ref = audio.load(args.like)
+        ys = gen.like(ref, ctl, n=args.n, seed=args.seed, recipe=recipe)
         stem = f"like_{args.like.stem}" + (f"_{recipe.name}" if recipe else "")
         meta = sidecar(gen, "like", like=str(args.like), recipe=recipe.text() if recipe else None, controls=ctl,
                        n=args.n, seed=args.seed)
-        folder = dominant_type(gen, recipe) if recipe else "variations"
+        folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref)
     else:
         ys = gen.generate(recipe, ctl, n=args.n, seed=args.seed)
         stem = recipe.name + _controls_suffix(ctl) + f"_s{args.seed}"
@@ -256,6 +257,19 @@ def cmd_generate(args) -> None:
     out = args.out or ws.root / "generated" / folder
     paths = write_hits(ys, out, stem, meta)
     print(f"wrote {len(paths)} hits to {out}/ ({stem}_01.wav … with a .json sidecar each)")
+
+
+def _heard_type(ws, y) -> str:
+    """The drum type the workspace's classifier hears in a hit, so variations land in
+    generated/<type>/ where the sequencer and kit export find them; "variations"
+    when there is no classifier yet."""
+    from . import classifier as clf
+    from .train import classifier_path
+    try:
+        model = clf.load(classifier_path(ws))
+    except clf.ModelError:
+        return "variations"
+    return model.cfg.classes[int(clf.classify_audio(model, [y])[0].argmax())]
 
 
 def _controls_suffix(ctl) -> str:

@@ -125,6 +125,21 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
     # default output: the workspace's generated/<type>/ folder, which the sequencer plays
     assert main(["generate", "-w", str(ws.root), "--blend", "hihat", "-n", "1"]) == 0
     assert len(list((ws.root / "generated" / "hihat").glob("*.wav"))) == 1
+    # variations of a reference go by the type the classifier hears in it ...
+    from drummy import classifier as clf
+    heard = clf.load(train.classifier_path(ws))
+    verdict = heard.cfg.classes[int(clf.classify_audio(heard, [audio.load(wavs[0])])[0].argmax())]
+    before = len(list((ws.root / "generated" / verdict).glob("*.wav")))
+    assert main(["generate", "-w", str(ws.root), "--like", str(wavs[0]), "-n", "2"]) == 0
+    assert len(list((ws.root / "generated" / verdict).glob("like_*.wav"))) == 2
+    assert len(list((ws.root / "generated" / verdict).glob("*.wav"))) == before + 2
+    # ... and into variations/ while there is no classifier
+    train.classifier_path(ws).rename(ws.root / "clf.bak")
+    try:
+        assert main(["generate", "-w", str(ws.root), "--like", str(wavs[0]), "-n", "1"]) == 0
+        assert len(list((ws.root / "generated" / "variations").glob("like_*.wav"))) == 1
+    finally:
+        (ws.root / "clf.bak").rename(train.classifier_path(ws))
 
 
 def test_cli_generate_errors(trained, capsys):
