@@ -179,13 +179,19 @@ def gate(code: torch.Tensor, threshold_db: float, cfg: CodecConfig = CODEC) -> t
     return out
 
 
+def band_power(code: torch.Tensor, cfg: CodecConfig = CODEC) -> tuple[torch.Tensor, torch.Tensor]:
+    """Codes (B, channels, frames) in dB -> the noise bands' power (power per bin x band
+    width) (B, bands, frames) and the body sine's power (B, frames), on one scale: 100 is
+    the sine's power per bin-equivalent."""
+    width = torch.tensor(band_bins(cfg), dtype=code.dtype)                      # (bands,)
+    return 10 ** (code[:, : cfg.bands] / 10) * width[None, :, None], 100 * 10 ** (code[:, AMP] / 10)
+
+
 def envelope_db(code: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
     """Codes (B, channels, frames) -> level per frame (B, frames), dB: the noise bands'
-    power (per bin x band width) plus the body sine's power."""
-    width = torch.tensor(band_bins(cfg), dtype=code.dtype)                      # (bands,)
-    noise = (10 ** (code[:, : cfg.bands] / 10) * width[None, :, None]).sum(1)  # (B, T)
-    sine = 100 * 10 ** (code[:, AMP] / 10)                                      # 100: as in vae.log_centroid
-    return 10 * torch.log10(noise + sine + 1e-20)
+    and the body sine's power (`band_power`)."""
+    noise, sine = band_power(code, cfg)
+    return 10 * torch.log10(noise.sum(1) + sine + 1e-20)
 
 
 def sharpen_onset(code: torch.Tensor, peak_frame: torch.Tensor, cfg: CodecConfig = CODEC,

@@ -211,13 +211,16 @@ class Generator:
         cfg = self.model.cfg
         cc = cfg.codec_cfg
         peak = self.peak_frames(cond)                                                   # (n,)
-        code = codec.sharpen_onset(unscale_code(self.model.decode(z, cond), cc.floor_db), peak, cc)  # (n, C, T) dB
+
+        def code_of(z, cond, peak):  # (m, latent), (m, D), (m,) -> (m, C, T) dB
+            return codec.sharpen_onset(unscale_code(self.model.decode(z, cond), cc.floor_db), peak, cc)
+
+        code = code_of(z, cond, peak)
         move = torch.zeros(len(z), dtype=torch.bool) if brighter is None else brighter != 0
         if bool(move.any()):
             plain = cond[move].clone()
             plain[:, -4] -= brighter[move]
-            base = log_centroid(codec.sharpen_onset(unscale_code(self.model.decode(z[move], plain), cc.floor_db),
-                                                    peak[move], cc), cc)
+            base = log_centroid(code_of(z[move], plain, peak[move]), cc)
             # z units -> log Hz of the measured centroid -> log_centroid units
             want = base + brighter[move] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)

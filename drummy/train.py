@@ -54,7 +54,7 @@ def group_split(samples: list[Sample], val_fraction: float, seed: int = 0,
         groups_of_type.setdefault(s.drum_type, set()).add(s.group)
         size[s.group] = size.get(s.group, 0) + 1
     val_groups: set[str] = set()
-    room = max_share * len(samples)
+    room, held = max_share * len(samples), 0
     for t, groups in sorted(groups_of_type.items()):
         if len(groups) < 2 or val_fraction <= 0:
             continue
@@ -64,8 +64,9 @@ def group_split(samples: list[Sample], val_fraction: float, seed: int = 0,
         for g in ranked:
             if len(have) >= want:
                 break
-            if g not in val_groups and (not have or sum(size[v] for v in val_groups) + size[g] <= room):
+            if g not in val_groups and (not have or held + size[g] <= room):
                 val_groups.add(g)
+                held += size[g]
                 have.append(g)
     # Never leave a type with nothing to learn from.
     for t, groups in groups_of_type.items():

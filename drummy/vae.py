@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .classifier import ModelError
-from .codec import AMP, CODEC, FREQ, CodecConfig, band_bins, band_centres, tilt
+from .codec import AMP, CODEC, FREQ, CodecConfig, band_centres, band_power, tilt
 
 # Descriptors the generator is conditioned on, and the `features.DESCRIPTORS` they come from.
 CONTROLS = ("brightness", "decay", "attack", "pitch")
@@ -199,10 +199,8 @@ def log_centroid(code: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
     of the energy-weighted mean frequency of the noise bands (power per bin x band
     width) and the body sine. On real hits it tracks the log spectral centroid that
     `controls` measures from audio (correlation 0.999 on the benchmark library)."""
-    width = torch.tensor(band_bins(cfg), dtype=code.dtype)                 # (bands,)
     f = torch.tensor(band_centres(cfg), dtype=code.dtype)
-    noise = 10 ** (code[:, :cfg.bands] / 10) * width[None, :, None]       # (B, bands, T)
-    sine = 100 * 10 ** (code[:, AMP] / 10)                                # (B, T); 100 = the sine's power per bin-equivalent
+    noise, sine = band_power(code, cfg)                                    # (B, bands, T), (B, T)
     sine_f = 100 * 2 ** code[:, FREQ]
     num = (noise * f[None, :, None]).sum((1, 2)) + (sine * sine_f).sum(1)
     return torch.log(num / (noise.sum((1, 2)) + sine.sum(1)))
