@@ -16,10 +16,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file
 
 from . import features
-
-
-class ModelError(Exception):
-    """A missing or unusable model; one line for the user."""
+from .library import ModelError  # noqa: F401  (raised here; defined without torch so the CLI can catch it cheaply)
 
 
 @dataclass

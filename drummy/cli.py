@@ -114,13 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .audio import AudioError
     from .kits import KitError
-    from .library import LibraryError
+    from .library import LibraryError, ModelError
     from .patterns import PatternError
     from .sequencer import SequencerError
-    try:
-        from .classifier import ModelError
-    except ImportError:  # torch missing: only model commands need it
-        ModelError = LibraryError  # type: ignore
     try:
         rc = COMMANDS[args.cmd](args) or 0
         sys.stdout.flush()  # a closed pipe shows up here, inside the try
@@ -364,8 +360,7 @@ def _classifier_hook(workspace: Path):
     trained classifier (loaded on first use), or None when it has none."""
     if not (Path(workspace) / "models").is_dir():  # no models: skip importing torch
         return None
-    from .library import Workspace
-    from .train import classifier_path
+    from .library import Workspace, classifier_path
     path = classifier_path(Workspace(workspace))
     if not path.exists():
         return None

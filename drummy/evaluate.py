@@ -320,15 +320,14 @@ def plot_report(gen: Generator, rep: Report, raw: dict, heldout: RealSet, train:
         ax.legend(fontsize=8)
         names.append(save(fig, "blend_curves.png"))
 
-    # latent map: encoder means of (at most ~150 of) the training hits, first two principal axes
-    every = max(1, len(train.audio) // 150)
-    mus = np.array([gen.encode(y)[0].numpy() for y in train.audio[::every]])
+    # latent map: encoder means of the training hits, first two principal axes
+    mus, tt = raw.get("latent", (np.zeros((0, 2)), []))
     if len(mus) >= 3:
         mus = mus - mus.mean(0)
         _, _, vt = np.linalg.svd(mus, full_matrices=False)
         xy = mus @ vt[:2].T
         fig, ax = plt.subplots(figsize=(5.5, 4.5))
-        tt = np.array(train.types[::every])
+        tt = np.asarray(tt)
         for t in sorted(set(tt)):
             ax.scatter(*xy[tt == t].T, s=8, label=t, alpha=0.7)
         ax.set_title("latent space of the training hits (PCA of encoder means)", fontsize=9)
@@ -445,6 +444,8 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     outdir = Path(outdir) if outdir else ws.root / "report"
     outdir.mkdir(parents=True, exist_ok=True)
     rep, raw = evaluate(gen, judge, train, ho, n=n, seed=seed, progress=progress)
+    code, ctl = ws.codes(train_h, progress=progress)           # cached when the generator was trained
+    raw["latent"] = (gen.encode_codes(code, ctl)[0].numpy(), train.types)
     plots = plot_report(gen, rep, raw, ho, train, outdir)
     path = write_report(rep, gen, outdir, plots, note)
     from .library import atomic_write_json

@@ -246,19 +246,29 @@ class Generator:
         """n new hits of a recipe: (n, samples) float32 at cfg.sr. Deterministic in seed."""
         return self.sample(recipe, ctl, n, seed)[0]
 
-    @torch.no_grad()
     def encode(self, y: np.ndarray, recipe: Recipe | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A reference hit -> (latent mean (latent,), condition (D,)). Its labels are
         the recipe's when given, else none (the latent then carries them)."""
+        from .vae import controls
         cc = self.model.cfg.codec_cfg
         x = codec.normalise(y, cc)
         code = codec.analyse(x, cc)
-        from .vae import controls
-        ctl = torch.from_numpy(zscore(controls(x, code, cc)[None], self.model.cfg))[0]
-        lab = self.prior(recipe)[0] if recipe else torch.zeros(len(self.labels))
-        cond = torch.cat([lab, ctl])
-        mu, _ = self.model.encode(scale_code(torch.from_numpy(code)[None], cc.floor_db), cond[None])
-        return mu[0], cond
+        lab = self.prior(recipe)[0] if recipe else None
+        mu, cond = self.encode_codes(code[None], controls(x, code, cc)[None], lab)
+        return mu[0], cond[0]
+
+    @torch.no_grad()
+    def encode_codes(self, code: np.ndarray, raw: np.ndarray, lab: torch.Tensor | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Analysed hits: codes (n, C, T) dB and raw controls (n, 4) (`vae.controls`; a
+        workspace caches both) -> (latent means (n, latent), conditions (n, D)). lab (L,)
+        is every hit's label condition (default: none)."""
+        cfg = self.model.cfg
+        ctl = torch.from_numpy(zscore(np.asarray(raw, np.float32), cfg))                 # (n, 4)
+        lab = torch.zeros(len(self.labels)) if lab is None else lab
+        cond = torch.cat([lab.expand(len(ctl), -1), ctl], 1)                           # (n, D)
+        mu, _ = self.model.encode(scale_code(torch.from_numpy(np.asarray(code, np.float32)), cfg.codec_cfg.floor_db), cond)
+        return mu, cond
 
     def like(self, y: np.ndarray, ctl: Controls = Controls(), n: int = 10, seed: int = 0,
              recipe: Recipe | None = None) -> np.ndarray:

@@ -31,6 +31,10 @@ AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", 
 DEFAULT_WORKSPACE = Path("drummy-work")
 
 
+class ModelError(Exception):
+    """A missing or unusable model; one line for the user."""
+
+
 class LibraryError(Exception):
     """A user-facing problem with a workspace or an ingest; one line."""
 
@@ -57,6 +61,16 @@ class IngestReport:
     duplicates: int = 0
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+
+def classifier_path(ws: "Workspace") -> Path:
+    """Where a workspace keeps its trained classifier."""
+    return ws.root / "models" / "classifier.safetensors"
+
+
+def vae_path(ws: "Workspace") -> Path:
+    """Where a workspace keeps its blend generator."""
+    return ws.root / "models" / "vae.safetensors"
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
-from scipy.ndimage import minimum_filter1d, uniform_filter1d
 
 from . import audio
 from .kits import KitSample
@@ -266,6 +265,7 @@ def limit(y: np.ndarray, threshold: float, lookahead_ms: float = 1.5, hold_ms: f
     # gm[j] = min(need) over blocks [j - hold - 1, j + look]: the spare block on each
     # side keeps the interpolation between neighbouring blocks below what both need
     size = hold + look + 2
+    from scipy.ndimage import minimum_filter1d, uniform_filter1d  # here: importing it costs every CLI command 0.3 s
     gm = minimum_filter1d(need, size, origin=(size - 1) // 2 - look, mode="nearest")
     g = uniform_filter1d(gm, look, origin=(look - 1) // 2, mode="nearest")  # mean over [b - look + 1, b]
     g = np.append(g, g[-1]).astype(np.float32)

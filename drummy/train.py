@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import classifier as clf
-from .library import LibraryError, Sample, Workspace
+from .library import LibraryError, Sample, Workspace, classifier_path, vae_path  # noqa: F401  (the paths are re-exported)
 from .labels import TYPES, UNKNOWN
 
 
@@ -212,10 +212,6 @@ def labelled(ws: Workspace, min_per_class: int = 3) -> tuple[list[Sample], list[
     return [s for s in samples if s.drum_type in classes], classes
 
 
-def classifier_path(ws: Workspace) -> Path:
-    return ws.root / "models" / "classifier.safetensors"
-
-
 def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: bool = True) -> dict:
     """Train the workspace's classifier on its labelled samples and save it
     (safetensors + JSON); returns its metrics."""
@@ -304,10 +300,6 @@ class VAETrainConfig:
     min_tag_count: int = 3         # tags on fewer samples are not conditions
     latent: int = 16
     seed: int = 0
-
-
-def vae_path(ws: Workspace) -> Path:
-    return ws.root / "models" / "vae.safetensors"
 
 
 def _checkpoint_path(ws: Workspace) -> Path:

@@ -74,3 +74,16 @@ def test_output_into_a_closed_pipe_is_not_an_error(tmp_path, tiny_library):
     p.stdout.close()                      # closed long before the interpreter has started
     err = p.stderr.read().decode()
     assert p.wait() == 0 and "Traceback" not in err and "BrokenPipe" not in err, err
+
+
+def test_library_commands_do_not_load_torch(tmp_path, tiny_library):
+    # Every CLI call pays for what it imports; torch alone is 2 s. The commands that
+    # need no model (starter kit, ingest, library, errors) must not load it.
+    ws = str(tmp_path / "ws")
+    code = ("import sys; from drummy.cli import main; "
+            f"rcs = [main(['starter-kit', {str(tmp_path / 'kit')!r}, '--per-class', '1']), "
+            f"main(['ingest', {str(tiny_library)!r}, '-w', {ws!r}]), main(['library', '-w', {ws!r}]), "
+            f"main(['library', '-w', {str(tmp_path / 'none')!r}])]; "
+            "print(rcs, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("[0, 0, 0, 2] False"), out

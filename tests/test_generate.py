@@ -3,6 +3,7 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
+import torch
 
 from drummy import audio, generate, train
 from drummy.cli import main
@@ -203,3 +204,17 @@ def test_short_attacks_peak_on_the_first_frame(trained, monkeypatch):
     gen.decode(torch.zeros(3, cfg.latent), cond, torch.arange(3))
     (peak, _), = seen                                              # one decode, no brightness request
     assert peak.tolist() == [0, 2, 4]
+
+
+def test_encoding_cached_codes_matches_encoding_the_audio(trained):
+    """The evaluation's latent map encodes the workspace's cached codes in one batch;
+    that must place each hit where encoding its audio (as --like does) places it."""
+    ws, *_ = trained
+    gen = Generator.load(train.vae_path(ws))
+    hashes = gen.extra["train_hashes"][:4]
+    code, ctl = ws.codes(hashes, progress=False)
+    mu, cond = gen.encode_codes(code, ctl)
+    for i, h in enumerate(hashes):
+        mu1, cond1 = gen.encode(ws.load_audio(h))
+        assert torch.allclose(mu[i], mu1, atol=1e-2) and torch.allclose(cond[i], cond1, atol=1e-3, equal_nan=True)
+    assert mu.shape == (4, gen.model.cfg.latent) and not torch.allclose(mu[0], mu[1])
