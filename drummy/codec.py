@@ -210,15 +210,18 @@ def sharpen_onset(code: torch.Tensor, peak_frame: torch.Tensor, cfg: CodecConfig
 
 
 def _sine(freq: torch.Tensor, amp: torch.Tensor, cfg: CodecConfig) -> torch.Tensor:
-    """(B, frames) Hz and linear amplitude -> (B, samples), phase integrated from 0."""
-    n = cfg.samples
-    def up(v):  # frame centres -> samples, held after the last centre
-        v = torch.nn.functional.interpolate(v[:, None], size=(v.shape[1] - 1) * cfg.hop + 1, mode="linear",
-                                            align_corners=True)[:, 0]
-        return torch.nn.functional.pad(v[:, None], (0, max(0, n - v.shape[1])), mode="replicate")[:, 0, :n]
-    f, a = up(freq), up(amp)
-    phase = 2 * torch.pi * torch.cumsum(f, 1) / cfg.sr
-    return a * torch.sin(phase - phase[:, :1])
+    """(B, frames) Hz and linear amplitude -> (B, samples) in their dtype, phase
+    integrated from 0. Both tracks are interpolated in one pass; the phase is summed
+    in float64 cycles and wrapped before the sine, so float32 stays exact over the hit."""
+    n, B = cfg.samples, freq.shape[0]
+    fa = torch.cat([freq, amp.to(freq.dtype)])[:, None]                  # (2B, 1, frames)
+    fa = torch.nn.functional.interpolate(fa, size=(fa.shape[-1] - 1) * cfg.hop + 1, mode="linear",
+                                         align_corners=True)              # frame centres -> samples
+    fa = torch.nn.functional.pad(fa, (0, max(0, n - fa.shape[-1])), mode="replicate")[:, 0, :n]  # held after the last
+    f, a = fa[:B], fa[B:]                                                 # (B, samples) each
+    cycles = torch.cumsum(f.double(), 1) / cfg.sr                         # (B, samples)
+    cycles = torch.remainder(cycles - cycles[:, :1], 1.0).to(f.dtype)
+    return a * torch.sin(2 * torch.pi * cycles)
 
 
 def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0) -> torch.Tensor:
@@ -231,10 +234,12 @@ def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.T
                          for s in seeds])                                   # (B, samples)
     W = _stft(noise, cfg.n_fft, cfg.hop)                                     # (B, bins, frames)
     level = (_interp_matrix(cfg) @ code[:, : cfg.bands]).clamp(max=20.0)   # (B, bins, frames) dB
-    gain = 10 ** (level / 20)
+    gain = torch.exp(level * (np.log(10) / 20))                            # dB -> linear (exp beats pow here)
     y = torch.istft(W * gain, cfg.n_fft, cfg.hop, window=torch.hann_window(cfg.n_fft), center=True,
                     length=cfg.samples)
     amp = 10 ** (code[:, AMP] / 20)
     amp = torch.where(code[:, AMP] <= -60, torch.zeros_like(amp), amp)   # a decoder's "almost no tone" is none
+    if not bool(amp.any()):                                              # hats, claps: noise only
+        return y
     freq = (100 * 2 ** code[:, FREQ]).clamp(cfg.sine_fmin / 2, cfg.sr / 2)
-    return y + _sine(freq.double(), amp.double(), cfg).float()
+    return y + _sine(freq, amp, cfg)
