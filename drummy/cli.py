@@ -194,7 +194,7 @@ def cmd_train(args) -> None:
         print(f"validation accuracy on held-out kits/folders {m['val_accuracy']:.1%} "
               f"(balanced {m['val_balanced_accuracy']:.1%}, {m['val_samples']} verdicts)")
         print("  " + ", ".join(f"{c} {a:.0%}" for c, a in m["per_class"].items()))
-    from .train import classifier_path
+    from .library import classifier_path
     print(f"saved {classifier_path(ws)}")
 
 
@@ -217,7 +217,7 @@ def cmd_generate(args) -> None:
     from . import audio
     from .generate import Controls, Generator, RecipeError, dominant_type, sidecar, write_hits
     from .library import Workspace
-    from .train import vae_path
+    from .library import vae_path
     ws = Workspace(args.workspace)
     if args.from_ is not None:
         return _regenerate(args.from_, ws)
@@ -260,7 +260,7 @@ def _heard_type(ws, y) -> str:
     generated/<type>/ where the sequencer and kit export find them; "variations"
     when there is no classifier yet."""
     from . import classifier as clf
-    from .train import classifier_path
+    from .library import classifier_path
     try:
         model = clf.load(classifier_path(ws))
     except clf.ModelError:
@@ -325,7 +325,7 @@ def cmd_classify(args) -> None:
     from . import audio
     from . import classifier as clf
     from .library import AUDIO_EXTENSIONS, LibraryError, Workspace
-    from .train import classifier_path
+    from .library import classifier_path
     model = clf.load(classifier_path(Workspace(args.workspace)))
     files: list[Path] = []
     for p in args.paths:

@@ -428,7 +428,7 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     against every sample of another workspace `heldout`) and write report.md
     with its plots into outdir (default <workspace>/report)."""
     from .library import LibraryError
-    from .train import classifier_path, vae_path
+    from .library import classifier_path, vae_path
     gen = Generator.load(vae_path(ws))
     judge = clf.load(classifier_path(ws))
     train_h = [h for h in gen.extra.get("train_hashes", []) if h in ws.samples]
@@ -444,8 +444,9 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     outdir = Path(outdir) if outdir else ws.root / "report"
     outdir.mkdir(parents=True, exist_ok=True)
     rep, raw = evaluate(gen, judge, train, ho, n=n, seed=seed, progress=progress)
-    code, ctl = ws.codes(train_h, progress=progress)           # cached when the generator was trained
-    raw["latent"] = (gen.encode_codes(code, ctl)[0].numpy(), train.types)
+    code, ctl = ws.codes(train_h, progress=progress)           # cached (float16) when the generator was trained
+    mus = [gen.encode_codes(code[i:i + 512], ctl[i:i + 512])[0].numpy() for i in range(0, len(code), 512)]
+    raw["latent"] = (np.concatenate(mus), train.types)
     plots = plot_report(gen, rep, raw, ho, train, outdir)
     path = write_report(rep, gen, outdir, plots, note)
     from .library import atomic_write_json

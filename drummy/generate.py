@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from . import codec
-from .classifier import ModelError
+from .library import ModelError
 from .labels import SYNONYMS, TYPES, normalise
 from .vae import CONTROLS, BlendVAE, log_centroid, scale_code, steer_brightness, unscale_code, zscore
 

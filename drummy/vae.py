@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .classifier import ModelError
+from .library import ModelError
 from .codec import AMP, CODEC, FREQ, CodecConfig, band_centres, band_power, tilt
 
 # Descriptors the generator is conditioned on, and the `features.DESCRIPTORS` they come from.

@@ -207,14 +207,24 @@ def test_short_attacks_peak_on_the_first_frame(trained, monkeypatch):
 
 
 def test_encoding_cached_codes_matches_encoding_the_audio(trained):
-    """The evaluation's latent map encodes the workspace's cached codes in one batch;
-    that must place each hit where encoding its audio (as --like does) places it."""
+    """The evaluation's latent map encodes the workspace's cached codes in batches;
+    that must be the encoder run on the z-scored controls, and place each hit where
+    encoding its audio (as --like does) places it."""
+    from drummy.vae import scale_code, zscore
     ws, *_ = trained
     gen = Generator.load(train.vae_path(ws))
+    cfg = gen.model.cfg
     hashes = gen.extra["train_hashes"][:4]
     code, ctl = ws.codes(hashes, progress=False)
-    mu, cond = gen.encode_codes(code, ctl)
-    for i, h in enumerate(hashes):
-        mu1, cond1 = gen.encode(ws.load_audio(h))
-        assert torch.allclose(mu[i], mu1, atol=1e-2) and torch.allclose(cond[i], cond1, atol=1e-3, equal_nan=True)
-    assert mu.shape == (4, gen.model.cfg.latent) and not torch.allclose(mu[0], mu[1])
+    lab = gen.prior(gen.recipe("kick"))[0]
+    for label in (None, lab):
+        mu, cond = gen.encode_codes(code, ctl, label)
+        want_cond = torch.cat([(torch.zeros(len(gen.labels)) if label is None else label).expand(4, -1),
+                               torch.from_numpy(zscore(ctl, cfg))], 1)
+        with torch.no_grad():
+            want_mu, _ = gen.model.encode(scale_code(torch.from_numpy(code), cfg.codec_cfg.floor_db), want_cond)
+        assert torch.equal(cond, want_cond) and torch.allclose(mu, want_mu, atol=1e-6)
+    assert mu.shape == (4, cfg.latent) and not torch.allclose(mu[0], mu[1])
+    for i, h in enumerate(hashes):  # the cache keeps float16 codes: close, not equal
+        mu1, _ = gen.encode(ws.load_audio(h), gen.recipe("kick"))
+        assert torch.allclose(mu[i], mu1, atol=1e-2)
