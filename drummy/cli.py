@@ -132,6 +132,12 @@ def main(argv: list[str] | None = None) -> int:
         # Point stdout at devnull so the interpreter's final flush does not raise again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except OSError as e:
+        # A folder that cannot be made or written (a file in the way, no permission,
+        # a full disk), a file gone mid-run: the user's to fix, so one line, not a traceback.
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"drummy: error: {where}{e.strerror or e}", file=sys.stderr)
+        return 2
 
 
 def cmd_starter_kit(args) -> None:

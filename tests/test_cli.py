@@ -87,3 +87,11 @@ def test_library_commands_do_not_load_torch(tmp_path, tiny_library):
             "print(rcs, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[0, 0, 0, 2] False"), out
+
+
+def test_an_output_folder_that_cannot_be_made_is_one_clear_line(tmp_path, capsys):
+    blocker = tmp_path / "a file"                     # a file where a folder should go fails even as root
+    blocker.write_text("")
+    assert main(["starter-kit", str(blocker / "kit"), "--per-class", "1"]) == 2
+    last = capsys.readouterr().err.strip().splitlines()[-1]       # after the progress bar
+    assert last.startswith(f"drummy: error: {blocker}") and last.endswith("Not a directory")

@@ -228,3 +228,19 @@ def test_encoding_cached_codes_matches_encoding_the_audio(trained):
     for i, h in enumerate(hashes):  # the cache keeps float16 codes: close, not equal
         mu1, _ = gen.encode(ws.load_audio(h), gen.recipe("kick"))
         assert torch.allclose(mu[i], mu1, atol=1e-2)
+
+
+@pytest.mark.parametrize("args", [
+    ["generate", "--blend", "kick", "-n", "1", "-o", "{out}"],
+    ["evaluate", "-n", "2", "-o", "{out}"],
+    ["export-kit", "--format", "sfz", "-o", "{out}"],
+    ["beat", "--pattern", "house", "--bars", "1", "-o", "{out}/beat.wav"],
+])
+def test_unwritable_outputs_are_one_clear_line(trained, tmp_path, capsys, args):
+    ws, *_ = trained
+    blocker = tmp_path / "a file"                     # a file where a folder should go fails even as root
+    blocker.write_text("")
+    out = str(blocker / "out")
+    assert main([a.replace("{out}", out) for a in args] + ["-w", str(ws.root)]) == 2
+    err = capsys.readouterr().err
+    assert f"drummy: error: {blocker}" in err and "Not a directory" in err and "Traceback" not in err
