@@ -310,6 +310,8 @@ def _regenerate(path: Path, ws) -> None:
 def cmd_evaluate(args) -> None:
     from .evaluate import evaluate_workspace
     from .library import LibraryError, Workspace
+    if args.n < 2:
+        raise LibraryError("-n must be at least 2 (hits per drum type to compare)")
     heldout = None
     if args.heldout is not None:
         heldout = Workspace(args.heldout)

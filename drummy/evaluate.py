@@ -297,7 +297,10 @@ def plot_report(gen: Generator, rep: Report, raw: dict, heldout: RealSet, train:
     ho_types = np.array(heldout.types)
     for r, t in enumerate(types):
         for j in range(k):
-            spec(axes[r, j], raw["gen_audio"][t][j], f"generated {t}")
+            if j < len(raw["gen_audio"][t]):
+                spec(axes[r, j], raw["gen_audio"][t][j], f"generated {t}")
+            else:
+                axes[r, j].axis("off")
         real = heldout.audio[ho_types == t] if (ho_types == t).any() else train.audio[np.array(train.types) == t]
         for j in range(k):
             if j < len(real):

@@ -244,3 +244,11 @@ def test_unwritable_outputs_are_one_clear_line(trained, tmp_path, capsys, args):
     assert main([a.replace("{out}", out) for a in args] + ["-w", str(ws.root)]) == 2
     err = capsys.readouterr().err
     assert f"drummy: error: {blocker}" in err and "Not a directory" in err and "Traceback" not in err
+
+
+def test_evaluate_takes_as_few_as_two_hits_per_type(trained, tmp_path, capsys):
+    ws, *_ = trained
+    assert main(["evaluate", "-w", str(ws.root), "-n", "1"]) == 2
+    assert "-n must be at least 2" in capsys.readouterr().err
+    assert main(["evaluate", "-w", str(ws.root), "-n", "2", "-o", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / "spectrograms.png").stat().st_size > 1000
