@@ -19,21 +19,55 @@ def _ws_arg(p: argparse.ArgumentParser) -> None:
                    help=f"workspace folder (default: ./{DEFAULT_WORKSPACE})")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a mistake on the command line as one line like every other error."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number of at least 1."""
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (got {v})")
+    return v
+
+
+def _seed(text: str) -> int:
+    """argparse type: a seed, 0 or more."""
+    v = int(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more (got {v})")
+    return v
+
+
+def _minutes(text: str) -> float:
+    """argparse type: a time budget above zero."""
+    v = float(text)
+    if not v > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 (got {text})")
+    return v
+
+
+_count.__name__, _seed.__name__, _minutes.__name__ = "count", "seed", "minutes"  # named in argparse's messages
+
+
 def build_parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="drummy", description="Grow new drum sounds from the samples you own.")
+    ap = _Parser(prog="drummy", description="Grow new drum sounds from the samples you own.")
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     p = sub.add_parser("starter-kit", help="synthesise the built-in labelled starter kit into a folder")
     p.add_argument("outdir", type=Path)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--per-class", type=int, default=40, help="hits per drum type (default 40)")
+    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--per-class", type=_count, default=40, help="hits per drum type (default 40)")
 
     p = sub.add_parser("ingest", help="add sample folders, files, Hydrogen kits or .sfz kits to the library")
     p.add_argument("paths", nargs="+", type=Path)
     _ws_arg(p)
     p.add_argument("--auto-label", action="store_true", help="label unknown samples with the trained classifier")
     p.add_argument("--min-confidence", type=float, default=0.5)
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--jobs", type=_count, default=None, help="worker processes (default: all cores)")
 
     p = sub.add_parser("library", help="show drum types, tags, counts and skipped files")
     _ws_arg(p)
@@ -42,12 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train a model on the workspace's library (classifier or vae)")
     p.add_argument("model", choices=["classifier", "vae"])
     _ws_arg(p)
-    p.add_argument("--epochs", type=int, default=None, help="classifier: passes over the data")
-    p.add_argument("--steps", type=int, default=None, help="stop after N optimiser steps")
-    p.add_argument("--members", type=int, default=None, help="classifier: nets to average (default 3)")
-    p.add_argument("--minutes", type=float, default=None, help="vae: stop after M minutes (counted across resumes)")
+    p.add_argument("--epochs", type=_count, default=None, help="classifier: passes over the data")
+    p.add_argument("--steps", type=_count, default=None, help="stop after N optimiser steps")
+    p.add_argument("--members", type=_count, default=None, help="classifier: nets to average (default 3)")
+    p.add_argument("--minutes", type=_minutes, default=None, help="vae: stop after M minutes (counted across resumes)")
     p.add_argument("--fresh", action="store_true", help="vae: ignore an interrupted run's checkpoint")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
 
     p = sub.add_parser("generate", help="new hits from a recipe of labels, a reference hit or a morph")
     _ws_arg(p)
@@ -59,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_", type=Path, metavar="SIDECAR.json",
                    help="make a generated hit again from its sidecar")
     p.add_argument("-n", type=int, default=10, help="how many hits (default 10)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
     for name, hint in (("brightness", "-1..1, darker .. brighter than the recipe's typical"),
                        ("decay", "-1..1, shorter .. longer tail"), ("attack", "-1..1, snappier .. softer attack"),
                        ("pitch", "semitones up (+) or down (-)")):
@@ -75,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heldout", type=Path, metavar="WORKSPACE",
                    help="compare with every sample of this workspace (default: the held-out kits/folders)")
     p.add_argument("-n", type=int, default=60, help="generated hits per drum type (default 60)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=_seed, default=0)
 
     p = sub.add_parser("classify", help="print the drum type of audio files")
     p.add_argument("paths", nargs="+", type=Path)
@@ -98,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--midi-out", type=Path, metavar="FILE.mid", help="also write the pattern as General MIDI")
     p.add_argument("--master", choices=["clean", "punchy", "lofi", "none"], default="clean",
                    help="master chain preset (default clean)")
-    p.add_argument("--seed", type=int, default=0, help="sample choice and humanise (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="sample choice and humanise (default 0)")
 
     p = sub.add_parser("export-kit", help="export hits as a type folder, a Hydrogen drumkit or an SFZ instrument")
     p.add_argument("source", nargs="?", type=Path, metavar="DIR",

@@ -95,3 +95,19 @@ def test_an_output_folder_that_cannot_be_made_is_one_clear_line(tmp_path, capsys
     assert main(["starter-kit", str(blocker / "kit"), "--per-class", "1"]) == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]       # after the progress bar
     assert last.startswith(f"drummy: error: {blocker}") and last.endswith("Not a directory")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["starter-kit", "out", "--per-class", "-2"], "--per-class: must be at least 1"),
+    (["beat", "--pattern", "house", "-o", "x.wav", "--seed", "-1"], "--seed: must be 0 or more"),
+    (["train", "vae", "--minutes", "0"], "--minutes: must be more than 0"),   # 0 minutes saved an untrained model
+    (["train", "classifier", "--epochs", "0"], "--epochs: must be at least 1"),
+    (["generate", "--blend", "kick", "--seed", "x"], "invalid seed value"),
+    (["library", "--nope"], "unrecognized arguments"),
+])
+def test_command_line_mistakes_are_one_line(tmp_path, capsys, args, needle):
+    with pytest.raises(SystemExit) as e:
+        main(args + ["-w", str(tmp_path / "ws")])
+    err = capsys.readouterr().err
+    assert e.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "ws").exists()                                     # nothing was started
