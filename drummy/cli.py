@@ -374,6 +374,8 @@ def cmd_classify(args) -> None:
         if not p.exists():
             raise LibraryError(f"no such file or folder: {p}")
         files += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS) if p.is_dir() else [p]
+    if not files:
+        raise LibraryError("no audio files in " + ", ".join(str(p) for p in args.paths))
     results, ys, ok = [], [], []
     for f in files:
         try:

@@ -58,6 +58,9 @@ def test_ingest_library_json_and_classify(tmp_path, tiny_library, capsys):
     assert main(["classify", str(tiny_library / "kick"), "-w", ws, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out) == 8 and all(set(o["probabilities"]) == {"kick", "hihat"} for o in out)
+    (tmp_path / "empty").mkdir()
+    assert main(["classify", str(tmp_path / "empty"), "-w", ws]) == 2
+    assert "no audio files in" in capsys.readouterr().err
 
 
 def test_starter_kit_command(tmp_path):
