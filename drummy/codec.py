@@ -211,18 +211,26 @@ def sharpen_onset(code: torch.Tensor, peak_frame: torch.Tensor, cfg: CodecConfig
 
 def _sine(freq: torch.Tensor, amp: torch.Tensor, cfg: CodecConfig) -> torch.Tensor:
     """(B, frames) Hz and linear amplitude -> (B, samples) in freq's dtype, phase
-    integrated from 0. Both tracks are interpolated in one pass; the phase is summed
-    in float64 cycles and wrapped to one cycle before the sine, so a float32 sine keeps
-    float32 accuracy (~1e-6) to the end of the hit instead of drifting with the phase."""
-    n, B = cfg.samples, freq.shape[0]
-    fa = torch.cat([freq, amp.to(freq.dtype)])[:, None]                  # (2B, 1, frames)
-    fa = torch.nn.functional.interpolate(fa, size=(fa.shape[-1] - 1) * cfg.hop + 1, mode="linear",
-                                         align_corners=True)              # frame centres -> samples
-    fa = torch.nn.functional.pad(fa, (0, max(0, n - fa.shape[-1])), mode="replicate")[:, 0, :n]  # held after the last
-    f, a = fa[:B], fa[B:]                                                 # (B, samples) each
-    cycles = torch.cumsum(f.double(), 1) / cfg.sr                         # (B, samples)
-    cycles = torch.remainder(cycles - cycles[:, :1], 1.0).to(f.dtype)
-    return a * torch.sin(2 * torch.pi * cycles)
+    integrated from 0. Between frame centres both tracks move linearly, so each hop's
+    phase has a closed form: sample j of hop k (j = 1..hop) is at
+    cycles_k + (f_k j + (f_k+1 - f_k) j (j + 1) / 2hop) / sr, the running sum of the
+    interpolated frequency. The hop starts cycles_k are summed in float64 and wrapped
+    to one cycle, so a float32 sine keeps float32 accuracy (~1e-6) to the end of the
+    hit. After the last centre the tracks hold their last value."""
+    n, hop, dt = cfg.samples, cfg.hop, freq.dtype
+    pad = lambda v: torch.cat([v, v[:, -1:]], 1).to(dt)                  # noqa: E731  (B, frames + 1)
+    f, a = pad(freq), pad(amp)
+    j = torch.arange(1, hop + 1, dtype=dt)                               # (hop,)
+    ramp, tri = j / hop, j * (j + 1) / (2 * hop)
+    f0, df = f[:, :-1, None], (f[:, 1:] - f[:, :-1])[..., None]          # (B, frames, 1)
+    within = (f0 * j + df * tri) / cfg.sr                                # (B, frames, hop) cycles since the hop's start
+    f64 = f.double()                                                     # each hop's whole advance, in float64
+    step = (f64[:, :-1] * hop + (f64[:, 1:] - f64[:, :-1]) * (hop + 1) / 2) / cfg.sr     # (B, frames) cycles
+    start = torch.cumsum(step, 1) - step                                 # (B, frames) cycles at each hop start
+    cycles = torch.remainder(start, 1.0).to(dt)[..., None] + within     # (B, frames, hop)
+    y = (a[:, :-1, None] + (a[:, 1:] - a[:, :-1])[..., None] * ramp) * torch.sin(2 * torch.pi * cycles)
+    y = torch.cat([a[:, :1] * 0, y.flatten(1)], 1)                      # sample 0: phase 0, sin 0
+    return y[:, :n]
 
 
 def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0) -> torch.Tensor:
