@@ -329,6 +329,9 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
     from safetensors.torch import load_file as load_tensors, save as save_tensors
     from . import vae as V
     from .library import atomic_write_bytes
+    if cfg.steps < 1 or (cfg.minutes is not None and not cfg.minutes > 0):
+        # a zero budget would save the untrained starting weights over a trained model
+        raise ValueError(f"nothing to train: steps={cfg.steps}, minutes={cfg.minutes}")
     ws.ensure_writable()
     samples, label_sets, codes, raw = vae_dataset(ws, cfg.min_tag_count, progress)
     vocab = V.vocabulary(label_sets, cfg.min_tag_count)

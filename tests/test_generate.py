@@ -80,6 +80,15 @@ def test_training_resumes_from_its_checkpoint(trained):
     assert m["val_samples"] > 0 and m["train_samples"] + m["val_samples"] == 20
 
 
+def test_a_zero_training_budget_leaves_the_trained_model_alone(trained):
+    ws, *_ = trained
+    before = train.vae_path(ws).read_bytes()
+    for cfg in (train.VAETrainConfig(minutes=0), train.VAETrainConfig(steps=0)):
+        with pytest.raises(ValueError, match="nothing to train"):
+            train.train_vae(ws, cfg, progress=False)
+    assert train.vae_path(ws).read_bytes() == before
+
+
 def test_generate_is_deterministic_and_well_formed(trained):
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
