@@ -214,6 +214,8 @@ class Workspace:
                     code, ctl = f.get_tensor("code"), f.get_tensor("controls")
                     cache = {h: (code[i], ctl[i]) for i, h in enumerate(json.loads(meta["hashes"]))}
         missing = [h for h in dict.fromkeys(hashes) if h not in cache]
+        if missing:
+            self.ensure_writable()  # the cache is saved as it grows: say so now, not after the analysis
         for i, h in enumerate(tqdm(missing, desc="analyse hits", unit="hit", mininterval=1.0,
                                    disable=not progress or len(missing) < 50)):
             x = codec.normalise(self.load_audio(h))

@@ -1,10 +1,12 @@
 import json
 import os
+import subprocess
 
 import numpy as np
+import pytest
 
 from drummy import features
-from drummy.library import Workspace
+from drummy.library import LibraryError, Workspace
 from conftest import SR, hat, kick, write
 
 
@@ -110,3 +112,22 @@ def test_library_json_is_valid_and_atomic(tmp_path, tiny_library):
     data = json.loads((tmp_path / "ws" / "library.json").read_text())
     assert len(data["samples"]) == 16
     assert not [p for p in (tmp_path / "ws").iterdir() if p.name.startswith(".")]
+
+
+def test_codes_on_a_read_only_workspace_is_a_clear_error(tmp_path, tiny_library):
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    hashes = sorted(ws.samples)[:2]
+    # Read-only even for root: the immutable attribute where the filesystem has it, else permissions.
+    locked = subprocess.run(["chattr", "+i", str(ws.root)], capture_output=True).returncode == 0
+    if not locked:
+        if os.geteuid() == 0:
+            pytest.skip("no chattr here, and root can write anywhere")
+        ws.root.chmod(0o500)
+    try:
+        with pytest.raises(LibraryError, match="not writable"):
+            ws.codes(hashes, progress=False)         # nothing cached yet: it would have to write
+    finally:
+        subprocess.run(["chattr", "-i", str(ws.root)], capture_output=True) if locked else ws.root.chmod(0o700)
+    code, ctl = ws.codes(hashes, progress=False)     # writable again: analysed and cached
+    assert code.shape[0] == 2 and ws.codes_path.exists()
