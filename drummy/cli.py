@@ -256,8 +256,7 @@ def _train_vae(args) -> None:
 def cmd_generate(args) -> None:
     from . import audio
     from .generate import Controls, Generator, RecipeError, dominant_type, sidecar, write_hits
-    from .library import Workspace
-    from .library import vae_path
+    from .library import Workspace, vae_path
     ws = Workspace(args.workspace)
     if args.from_ is not None:
         return _regenerate(args.from_, ws)
@@ -299,13 +298,8 @@ def _heard_type(ws, y) -> str:
     """The drum type the workspace's classifier hears in a hit, so variations land in
     generated/<type>/ where the sequencer and kit export find them; "variations"
     when there is no classifier yet."""
-    from . import classifier as clf
-    from .library import classifier_path
-    try:
-        model = clf.load(classifier_path(ws))
-    except clf.ModelError:
-        return "variations"
-    return model.cfg.classes[int(clf.classify_audio(model, [y])[0].argmax())]
+    classify = _classifier_hook(ws.root, min_confidence=0.0)
+    return classify([y])[0] if classify else "variations"
 
 
 def _controls_suffix(ctl) -> str:
@@ -366,8 +360,7 @@ def cmd_evaluate(args) -> None:
 def cmd_classify(args) -> None:
     from . import audio
     from . import classifier as clf
-    from .library import AUDIO_EXTENSIONS, LibraryError, Workspace
-    from .library import classifier_path
+    from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, classifier_path
     model = clf.load(classifier_path(Workspace(args.workspace)))
     files: list[Path] = []
     for p in args.paths:
@@ -399,9 +392,10 @@ def cmd_classify(args) -> None:
             print(f"{r['path']}: {r['type']}  (" + ", ".join(f"{t} {p:.0%}" for t, p in top) + ")")
 
 
-def _classifier_hook(workspace: Path):
+def _classifier_hook(workspace: Path, min_confidence: float = 0.5):
     """A classify callable for hits of unknown type, backed by the workspace's
-    trained classifier (loaded on first use), or None when it has none."""
+    trained classifier (loaded on first use), or None when it has none. A hit it
+    is less than min_confidence sure of gets None."""
     if not (Path(workspace) / "models").is_dir():  # no models: skip importing torch
         return None
     from .library import Workspace, classifier_path
@@ -413,7 +407,7 @@ def _classifier_hook(workspace: Path):
         from . import classifier as clf
         model = clf.load(path)
         probs = clf.classify_audio(model, ys)
-        return [model.cfg.classes[int(p.argmax())] if p.max() >= 0.5 else None for p in probs]
+        return [model.cfg.classes[int(p.argmax())] if p.max() >= min_confidence else None for p in probs]
     return classify
 
 
