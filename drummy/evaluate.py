@@ -231,14 +231,15 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
             rep.metrics[f"control_corr_{name}"] = float(np.mean(list(resp[name].values())))
     raw["control_scatter"] = scatter
 
-    # 7. speed (model load excluded)
-    recipe = gen.recipe(types[0])
+    # 7. speed (model load excluded): single hits of the first three types in turn
+    recipes = [gen.recipe(t) for t in types[:3]]
     one = []
-    for k in range(21):
+    for k in range(61):
         t0 = time.perf_counter()
-        gen.generate(recipe, Controls(), n=1, seed=k)
+        gen.generate(recipes[k % len(recipes)], Controls(), n=1, seed=k)
         one.append(time.perf_counter() - t0)
     bar.update(1)
+    recipe = recipes[0]
     gen.generate(recipe, Controls(), n=100, seed=1)      # untimed: the first batch of a new size allocates
     t0 = time.perf_counter()
     gen.generate(recipe, Controls(), n=100, seed=0)

@@ -122,6 +122,7 @@ class Generator:
     path: str = ""
     hash: str = ""
     extra: dict = field(default_factory=dict)
+    _parts: dict = field(default_factory=dict, repr=False, compare=False)   # `_part`'s and `prior`'s cache
 
     @classmethod
     def load(cls, path: str | Path) -> "Generator":
@@ -143,19 +144,29 @@ class Generator:
         match = (self.labels_of[:, cols] > 0).all(1)
         return match if bool(match.any()) else (self.labels_of[:, cols] > 0).any(1)
 
+    def _part(self, labs: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """A recipe part's label condition (L,) and the controls of its samples (M, 4),
+        worked out once per model."""
+        key = tuple(labs)
+        if key not in self._parts:
+            match = self._matches(labs)
+            lab = self.labels_of[match].mean(0)
+            lab[[self.labels.index(x) for x in labs]] = 1.0
+            self._parts[key] = (lab, self.controls_of[match])
+        return self._parts[key]
+
     def prior(self, recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(label condition (L,), control mean (4,), control spread (4,)) of a recipe."""
-        L = len(self.labels)
-        lab, mean, std = torch.zeros(L), torch.zeros(4), torch.zeros(4)
-        for w, labs in recipe.parts:
-            match = self._matches(labs)
-            part = self.labels_of[match].mean(0)
-            part[[self.labels.index(x) for x in labs]] = 1.0
-            ctl = self.controls_of[match]
-            lab += w * part
-            mean += w * ctl.mean(0)
-            std += w * (ctl.std(0, unbiased=False) if len(ctl) > 1 else torch.ones(4) * 0.5)
-        return lab, mean, std.clamp(min=0.1)
+        key = tuple((w, tuple(labs)) for w, labs in recipe.parts)
+        if key not in self._parts:
+            lab, mean, std = torch.zeros(len(self.labels)), torch.zeros(4), torch.zeros(4)
+            for w, labs in recipe.parts:
+                part, ctl = self._part(labs)
+                lab += w * part
+                mean += w * ctl.mean(0)
+                std += w * (ctl.std(0, unbiased=False) if len(ctl) > 1 else torch.ones(4) * 0.5)
+            self._parts[key] = (lab, mean, std.clamp(min=0.1))
+        return tuple(x.clone() for x in self._parts[key])
 
     def conditions(self, recipe: Recipe, ctl: Controls | list[Controls], n: int, gen: torch.Generator) -> torch.Tensor:
         """(n, D) conditions: the recipe's labels, and controls moved by the timbre
@@ -172,7 +183,7 @@ class Generator:
         lab, mean, std = self.prior(recipe)
         c = torch.zeros(n, 4)
         for w, labs in recipe.parts:
-            pool = self.controls_of[self._matches(labs)]                    # (M, 4)
+            pool = self._part(labs)[1]                                       # (M, 4)
             pick = torch.randint(len(pool), (n,), generator=gen)
             c += w * pool[pick]
         c = c + 0.25 * std * torch.randn(n, 4, generator=gen)

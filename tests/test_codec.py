@@ -60,11 +60,49 @@ def test_attack_lands_on_the_first_frames():
     assert env.argmax() * 64 / SR < 0.008                  # peak within 8 ms
 
 
+def test_band_levels_interpolate_onto_bins_like_np_interp():
+    cfg = codec.CODEC
+    bands = torch.randn(2, cfg.bands, 3, generator=torch.Generator().manual_seed(1)) * 20 - 50
+    out = codec.interp_bands(bands, cfg)
+    freqs = np.fft.rfftfreq(cfg.n_fft, 1 / cfg.sr)
+    assert out.shape == (2, cfg.n_fft // 2 + 1, 3)
+    for b in range(2):
+        for t in range(3):
+            want = np.interp(freqs, codec.band_centres(cfg), bands[b, :, t].numpy())
+            assert np.abs(out[b, :, t].numpy() - want).max() < 1e-4
+
+
+def test_overlap_add_matches_torch_istft():
+    cfg = codec.CODEC
+    g = torch.Generator().manual_seed(0)
+    S = torch.randn(3, cfg.n_fft // 2 + 1, cfg.frames, 2, generator=g)
+    S = torch.view_as_complex(S * torch.linspace(2, 0.01, cfg.n_fft // 2 + 1)[None, :, None, None])
+    ref = torch.istft(S, cfg.n_fft, cfg.hop, window=torch.hann_window(cfg.n_fft), center=True, length=cfg.samples)
+    out = codec._istft(S, cfg)
+    assert out.shape == ref.shape == (3, cfg.samples)
+    assert (out - ref).abs().max() < 1e-5 * ref.abs().max()
+    odd = codec.CodecConfig(n_fft=1000, hop=256)       # not a whole number of hops: torch's own
+    S = S[:, : odd.n_fft // 2 + 1, : odd.frames]
+    assert torch.equal(codec._istft(S, odd), torch.istft(S, 1000, 256, window=torch.hann_window(1000),
+                                                         center=True, length=odd.samples))
+
+
 def test_synthesis_is_deterministic_in_seed():
     code = torch.from_numpy(codec.analyse(hat(0)))[None]
     a, b = codec.synthesise(code, seed=5), codec.synthesise(code, seed=5)
     c = codec.synthesise(code, seed=6)
     assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_a_hit_sounds_the_same_in_any_batch():
+    hits = [codec.analyse(hat(i)) if i % 2 else codec.analyse(kick(i)) for i in range(codec.SYNTH_CHUNK + 3)]
+    code = torch.from_numpy(np.stack(hits))                             # more than one chunk
+    batch = codec.synthesise(code, seed=5)
+    assert batch.shape == (len(hits), codec.CODEC.samples)
+    for i in (0, codec.SYNTH_CHUNK - 1, codec.SYNTH_CHUNK, len(hits) - 1):
+        alone = codec.synthesise(code[i:i + 1], seed=5 + i)[0]
+        assert torch.allclose(batch[i], alone, atol=1e-6)
+    assert not torch.allclose(batch[0], batch[2], atol=1e-3)
 
 
 def test_tilt_moves_the_noise_about_its_pivot_and_spares_the_sine():
