@@ -135,7 +135,7 @@ def _ola_norm(cfg: CodecConfig) -> torch.Tensor:
 
 def _istft(S: torch.Tensor, cfg: CodecConfig) -> torch.Tensor:
     """torch.istft(S, center=True, hann window) for spectra (B, bins, cfg.frames) -> (B,
-    samples), in a third of the time: n_fft is a whole number of hops, so the overlap-add
+    samples), faster: n_fft is a whole number of hops, so the overlap-add
     is that many shifted adds of hop-long chunks, and the window envelope is cached."""
     n, hop = cfg.n_fft, cfg.hop
     B, _, T = S.shape
