@@ -100,10 +100,15 @@ def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True,
 
 def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
             fade_ms: float = 5.0, remove_dc: bool = True) -> np.ndarray:
-    """Make audio safe to ship: DC removed, short fade-out, peak set to peak_db.
+    """Make audio safe to ship: DC offset removed, short fade-out, peak set to peak_db.
 
     Works on (samples,) or (samples, channels). peak_db=None keeps the level but
     still guarantees no sample reaches full scale.
+
+    The offset is the median sample, not the mean: a one-shot spends most of its
+    samples in its quiet tail, which must end centred on zero. A kick's lopsided
+    first cycle gives it a mean well off zero with no offset at all, and taking the
+    mean out would lift the whole tail off zero, so the fade would end it on a thump.
     """
     y = np.asarray(y, dtype=np.float64)
     if not np.all(np.isfinite(y)):
@@ -113,10 +118,9 @@ def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
     if n_fade > 0:
         fade[-n_fade:] = np.cos(np.linspace(0, np.pi / 2, n_fade)) ** 2
     fade = fade if y.ndim == 1 else fade[:, None]
-    y = y * fade
     if remove_dc and y.size:
-        # The offset is taken out under the same fade, so the mean is 0 and the last sample stays 0.
-        y = y - fade * (y.mean(axis=0, keepdims=True) / fade.mean())
+        y = y - np.median(y, axis=0, keepdims=True)
+    y = y * fade
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if peak > 0:
         target = 10 ** (peak_db / 20) if peak_db is not None else min(peak, 10 ** (-0.1 / 20))
