@@ -144,7 +144,12 @@ class Workspace:
         return list(self.samples.values())
 
     def load_audio(self, h: str) -> np.ndarray:
-        return audio.load(self.audio_path(h), trim=False)
+        """A sample's stored audio; an error names the file it was ingested from."""
+        try:
+            return audio.load(self.audio_path(h), trim=False)
+        except audio.AudioError as e:
+            s = self.samples.get(h)
+            raise audio.AudioError(f"{s.path if s else self.audio_path(h)}: {e}") from None
 
     # --- features -----------------------------------------------------------------
     def _load_features(self) -> dict[str, np.ndarray]:
@@ -240,7 +245,7 @@ class Workspace:
         self.ensure_writable()
         report = IngestReport()
         todo: list[tuple[_Job, dict]] = []
-        for job in collect(paths):
+        for job in collect(paths, report.skipped):
             key = str(job.path)
             try:
                 st = job.path.stat()
@@ -347,17 +352,29 @@ class _Job:
     group: str
 
 
-def collect(paths: Iterable[str | Path]) -> list[_Job]:
+def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None = None) -> list[_Job]:
     """Every audio file under `paths`, labelled. Files a kit file (drumkit.xml, .sfz)
     points at take the kit's labels; the rest are labelled from their path below
-    the root they were found under."""
+    the root they were found under. A kit file that cannot be read is added to
+    `skipped` as (path, reason) and its audio files are labelled by their paths
+    instead; without a `skipped` list it is an error."""
     jobs: dict[Path, _Job] = {}
+
+    def read_kit(path: Path) -> list[KitSample]:
+        try:
+            return read_hydrogen(path) if path.name == "drumkit.xml" else read_sfz(path)
+        except KitError as e:
+            if skipped is None:
+                raise LibraryError(str(e)) from None
+            skipped.append((str(path), str(e).removeprefix(f"{path}: ")))
+            return []
+
     for p in paths:
         p = Path(p)
         if not p.exists():
             raise LibraryError(f"no such file or folder: {p}")
         if p.is_file() and p.name == "drumkit.xml" or p.suffix.lower() == ".sfz":
-            for ks in _read_kit(p):
+            for ks in read_kit(p):
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
             continue
         if p.is_file():
@@ -368,7 +385,7 @@ def collect(paths: Iterable[str | Path]) -> list[_Job]:
         root = p.resolve()
         kit_files = sorted([*root.rglob("drumkit.xml"), *[f for f in root.rglob("*") if f.suffix.lower() == ".sfz"]])
         for kf in kit_files:
-            for ks in _read_kit(kf):  # a missing layer file is reported when ingested
+            for ks in read_kit(kf):  # a missing layer file is reported when ingested
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
         for f in sorted(root.rglob("*")):
             if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."):
@@ -398,13 +415,6 @@ def _decode_job(path: Path):
         return str(e)
     h = hashlib.sha1(y.tobytes()).hexdigest()[:16]
     return y, rate, h, features.log_mel(y), features.descriptors(y)
-
-
-def _read_kit(path: Path) -> list[KitSample]:
-    try:
-        return read_hydrogen(path) if path.name == "drumkit.xml" else read_sfz(path)
-    except KitError as e:
-        raise LibraryError(str(e)) from None
 
 
 def _kit_job(ks: KitSample) -> _Job:

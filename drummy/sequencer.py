@@ -57,8 +57,9 @@ Classify = Callable[[list[np.ndarray]], list[str | None]]
 def folder_samples(folder: str | Path) -> list[KitSample]:
     """Every audio file under `folder` with the labels its path gives (or, for
     Hydrogen drumkit.xml and .sfz kits inside it, the labels the kit gives), the
-    same way `drummy ingest` labels them. Unlabelled files get type "unknown"."""
-    return [KitSample(j.path, j.drum_type, j.tags, j.kit) for j in collect([Path(folder)])]
+    same way `drummy ingest` labels them. Unlabelled files get type "unknown"; the
+    files of a kit file that cannot be read are labelled by their paths."""
+    return [KitSample(j.path, j.drum_type, j.tags, j.kit) for j in collect([Path(folder)], skipped=[])]
 
 
 def workspace_samples(ws: Workspace) -> list[KitSample]:

@@ -75,6 +75,21 @@ def test_bad_files_are_skipped_with_reasons_and_import_goes_on(tmp_path, tiny_li
     assert {x["path"].split("/")[-1] for x in ws.summary()["skipped"]} == set(reasons)
 
 
+def test_a_broken_kit_file_is_skipped_and_the_import_goes_on(tmp_path, tiny_library):
+    bad = tiny_library / "old_kits" / "broken"
+    bad.mkdir(parents=True)
+    (bad / "drumkit.xml").write_text("<drumkit_info><name>Half")          # truncated XML
+    write(bad / "snare_1.wav", kick(7))                                   # its layer: labelled by path
+    extra = tmp_path / "more"
+    write(extra / "kick" / "solo.wav", kick(8))
+    ws = Workspace(tmp_path / "ws")
+    report = ws.ingest([tiny_library, extra, bad / "drumkit.xml"], progress=False)
+    reasons = dict(report.skipped)
+    assert "not a readable drumkit.xml" in reasons[str(bad.resolve() / "drumkit.xml")]
+    assert report.added == 16 + 1 + 1
+    assert {s.drum_type for s in ws.samples.values()} == {"kick", "hihat", "snare"}
+
+
 def test_interrupted_ingest_resumes(tmp_path, tiny_library):
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tiny_library / "kick"], progress=False, save_every=1)
