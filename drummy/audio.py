@@ -16,6 +16,7 @@ import soxr
 
 SR = 44100  # the model rate: every sample in a workspace is mono float32 @ 44.1 kHz
 MAX_SECONDS = 30.0  # a one-shot longer than this is a loop, a song or a mistake
+MIN_SECONDS = 0.005  # ... and one shorter than this (after leading silence) is a click or a mistake
 
 
 class AudioError(Exception):
@@ -83,7 +84,8 @@ def load(path: str | os.PathLike, sr: int = SR, trim: bool = True,
          max_seconds: float = MAX_SECONDS) -> np.ndarray:
     """Read a file as a mono float32 one-shot at `sr`: (samples,).
 
-    Raises AudioError for files that are broken, empty, silent, non-finite or too long.
+    Raises AudioError for files that are broken, empty, silent, non-finite, too long
+    or too short.
     """
     return load_with_rate(path, sr, trim, max_seconds)[0]
 
@@ -95,7 +97,11 @@ def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True,
     y = resample(to_mono(data), rate, sr)
     if float(np.max(np.abs(y))) < 10 ** (-80 / 20):
         raise AudioError("silent (peak below -80 dBFS)")
-    return (trim_leading_silence(y) if trim else y), rate
+    y = trim_leading_silence(y) if trim else y
+    if len(y) < MIN_SECONDS * sr:
+        raise AudioError(f"too short for a drum hit ({1000 * len(y) / sr:.1f} ms of sound; at least "
+                         f"{1000 * MIN_SECONDS:g} ms)")
+    return y, rate
 
 
 def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
@@ -128,6 +134,18 @@ def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
     return y.astype(np.float32)
 
 
+WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aiff": "AIFF", ".aif": "AIFF", ".ogg": "OGG"}
+
+
+def format_of(path: str | os.PathLike) -> str:
+    """The libsndfile format :func:`write` uses for a file name, or an AudioError."""
+    fmt = WRITE_FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise AudioError(f"{path}: cannot write {Path(path).suffix or 'files without an extension'}; "
+                         f"name it .wav, .flac, .aiff or .ogg")
+    return fmt
+
+
 def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
           fade_ms: float = 5.0, subtype: str = "PCM_24") -> Path:
     """Write audio atomically (temp file + rename) as 24-bit WAV by default.
@@ -136,9 +154,8 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float |
     level and fade handling. Returns the path written.
     """
     path = Path(path)
+    fmt = format_of(path)
     y = prepare(y, sr=sr, peak_db=peak_db, fade_ms=fade_ms)
-    fmt = {".wav": "WAV", ".flac": "FLAC", ".aiff": "AIFF", ".aif": "AIFF", ".ogg": "OGG"}.get(
-        path.suffix.lower(), "WAV")
     if fmt == "OGG":
         subtype = "VORBIS"
     path.parent.mkdir(parents=True, exist_ok=True)

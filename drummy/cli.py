@@ -89,10 +89,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help='labels with weights: "snare=80,hihat=20", "kick+808", "kick"')
     p.add_argument("--like", type=Path, metavar="FILE", help="variations of this reference hit")
     p.add_argument("--between", type=Path, nargs=2, metavar=("A", "B"), help="morph hit A into hit B")
-    p.add_argument("--steps", type=int, default=5, help="--between: hits in the morph (default 5)")
+    p.add_argument("--steps", type=int, default=None, help="--between: hits in the morph (default 5)")
     p.add_argument("--from", dest="from_", type=Path, metavar="SIDECAR.json",
                    help="make a generated hit again from its sidecar")
-    p.add_argument("-n", type=int, default=10, help="how many hits (default 10)")
+    p.add_argument("-n", type=int, default=None, help="how many hits (default 10)")
     p.add_argument("--seed", type=_seed, default=0)
     for name, hint in (("brightness", "-1..1, darker .. brighter than the recipe's typical"),
                        ("decay", "-1..1, shorter .. longer tail"), ("attack", "-1..1, snappier .. softer attack"),
@@ -254,7 +254,6 @@ def _train_vae(args) -> None:
 
 
 def cmd_generate(args) -> None:
-    from . import audio
     from .generate import Controls, Generator, RecipeError, dominant_type, sidecar, write_hits
     from .library import Workspace, vae_path
     ws = Workspace(args.workspace)
@@ -265,33 +264,51 @@ def cmd_generate(args) -> None:
         raise RecipeError("say what to make: --blend RECIPE, --like FILE or --between A B")
     if len(modes) > 1 and modes != ["blend", "like"]:
         raise RecipeError("use one of --blend, --like, --between (--blend may go with --like)")
-    if args.n < 1:
+    ctl = Controls(args.brightness, args.decay, args.attack, args.pitch, args.variation).check()
+    if args.between is not None:
+        if args.n is not None or ctl != Controls():
+            raise RecipeError("--between morphs A into B as they are: -n and the timbre controls do not apply "
+                              "(use --steps for the number of hits)")
+    elif args.steps is not None:
+        raise RecipeError("--steps only applies to --between")
+    n = 10 if args.n is None else args.n
+    if n < 1:
         raise RecipeError("-n must be at least 1")
     gen = Generator.load(vae_path(ws))
-    ctl = Controls(args.brightness, args.decay, args.attack, args.pitch, args.variation).check()
     recipe = gen.recipe(args.blend) if args.blend else None
     if args.between is not None:
-        a, b = (audio.load(p) for p in args.between)
-        ys = gen.between(a, b, args.steps, seed=args.seed)
-        stem = f"morph_{args.between[0].stem}_to_{args.between[1].stem}"
-        meta = sidecar(gen, "between", a=str(args.between[0]), b=str(args.between[1]), steps=args.steps,
-                       seed=args.seed)
+        steps = 5 if args.steps is None else args.steps
+        a, b = (_load_ref(p) for p in args.between)
+        ys = gen.between(a, b, steps, seed=args.seed)
+        stem = f"morph_{args.between[0].stem}_to_{args.between[1].stem}_s{args.seed}"
+        meta = sidecar(gen, "between", a=str(args.between[0].resolve()), b=str(args.between[1].resolve()),
+                       steps=steps, seed=args.seed)
         folder = "morph"
     elif args.like is not None:
-        ref = audio.load(args.like)
-        ys = gen.like(ref, ctl, n=args.n, seed=args.seed, recipe=recipe)
-        stem = f"like_{args.like.stem}" + (f"_{recipe.name}" if recipe else "")
-        meta = sidecar(gen, "like", like=str(args.like), recipe=recipe.text() if recipe else None, controls=ctl,
-                       n=args.n, seed=args.seed)
+        ref = _load_ref(args.like)
+        ys = gen.like(ref, ctl, n=n, seed=args.seed, recipe=recipe)
+        stem = f"like_{args.like.stem}" + (f"_{recipe.name}" if recipe else "") + _controls_suffix(ctl) + f"_s{args.seed}"
+        meta = sidecar(gen, "like", like=str(args.like.resolve()), recipe=args.blend, controls=ctl, n=n, seed=args.seed)
         folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref)
     else:
-        ys = gen.generate(recipe, ctl, n=args.n, seed=args.seed)
+        ys = gen.generate(recipe, ctl, n=n, seed=args.seed)
         stem = recipe.name + _controls_suffix(ctl) + f"_s{args.seed}"
-        meta = sidecar(gen, "blend", recipe=recipe.text(), controls=ctl, n=args.n, seed=args.seed)
+        # the recipe as typed: parsed again, it gives the very same weights (the rounded text need not)
+        meta = sidecar(gen, "blend", recipe=args.blend, controls=ctl, n=n, seed=args.seed)
         folder = dominant_type(gen, recipe)
     out = args.out or ws.root / "generated" / folder
     paths = write_hits(ys, out, stem, meta)
     print(f"wrote {len(paths)} hits to {out}/ ({stem}_01.wav … with a .json sidecar each)")
+
+
+def _load_ref(path) -> "np.ndarray":
+    """A reference hit for --like / --between; an error names the file."""
+    from . import audio
+    try:
+        return audio.load(path)
+    except audio.AudioError as e:
+        msg = str(e)
+        raise audio.AudioError(msg if str(path) in msg else f"{path}: {msg}") from None
 
 
 def _heard_type(ws, y) -> str:
@@ -311,27 +328,47 @@ def _controls_suffix(ctl) -> str:
 
 
 def _regenerate(path: Path, ws) -> None:
-    """Make one hit again from its sidecar into the sidecar's folder, as <name>.again.wav."""
+    """Make one hit again from its sidecar into the sidecar's folder, as <name>.again.wav.
+    The model is the sidecar's, or the workspace's if the sidecar's path is gone (a moved
+    workspace, another working folder); either way its hash must match."""
     from . import audio
     from .generate import Controls, Generator, RecipeError, finish
+    from .library import vae_path
     from .vae import model_hash
     try:
         meta = json.loads(Path(path).read_text())
-        i = int(meta["index"])
-        gen = Generator.load(meta["model"])
-    except (OSError, ValueError, KeyError) as e:
-        raise RecipeError(f"{path} is not a Drummy sidecar ({e})") from None
-    if model_hash(meta["model"]) != meta["model_hash"]:
-        raise RecipeError(f"the model at {meta['model']} has changed since {path} was made; it cannot be remade exactly")
-    if meta["mode"] == "blend":
-        ys = gen.generate(gen.recipe(meta["recipe"]), Controls(**meta["controls"]), n=meta["n"], seed=meta["seed"])
-    elif meta["mode"] == "like":
-        r = gen.recipe(meta["recipe"]) if meta.get("recipe") else None
-        ys = gen.like(audio.load(meta["like"]), Controls(**meta["controls"]), n=meta["n"], seed=meta["seed"], recipe=r)
-    else:
-        ys = gen.between(audio.load(meta["a"]), audio.load(meta["b"]), meta["steps"], seed=meta["seed"])
+        mode, i, want = meta["mode"], int(meta["index"]), meta["model_hash"]
+        candidates = [Path(meta["model"]), Path(path).parent / meta["model"], vae_path(ws)]
+        if mode not in ("blend", "like", "between"):
+            raise ValueError(f"unknown mode {mode!r}")
+        if i < 0:
+            raise ValueError(f"index {i} is negative")
+    except OSError as e:
+        raise RecipeError(f"cannot read {path} ({e.strerror or e})") from None
+    except (ValueError, KeyError, TypeError) as e:
+        raise RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})") from None
+    found = [p for p in dict.fromkeys(candidates) if p.is_file()]
+    model = next((p for p in found if model_hash(p) == want), None)
+    if model is None:
+        where = ", ".join(str(p) for p in dict.fromkeys(candidates))
+        raise RecipeError(f"the model {path} was made with (hash {want}) is not at {where}"
+                          + ("; the model there has changed since, so the hit cannot be remade exactly" if found else ""))
+    gen = Generator.load(model)
+    try:
+        if mode == "blend":
+            ys = gen.generate(gen.recipe(meta["recipe"]), Controls(**meta["controls"]), n=int(meta["n"]),
+                              seed=int(meta["seed"]))
+        elif mode == "like":
+            r = gen.recipe(meta["recipe"]) if meta.get("recipe") else None
+            ys = gen.like(_load_ref(meta["like"]), Controls(**meta["controls"]), n=int(meta["n"]),
+                          seed=int(meta["seed"]), recipe=r)
+        else:
+            ys = gen.between(_load_ref(meta["a"]), _load_ref(meta["b"]), int(meta["steps"]), seed=int(meta["seed"]))
+        y = ys[i]
+    except (ValueError, KeyError, TypeError, IndexError) as e:
+        raise RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})") from None
     out = Path(path).with_suffix(".again.wav")
-    audio.write(out, finish(ys[i]), peak_db=-1.0, fade_ms=10)
+    audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
     print(f"wrote {out}")
 
 
@@ -419,6 +456,7 @@ def _kit_samples(source: Path | None, workspace: Path):
 
 def cmd_beat(args) -> None:
     from . import audio, patterns, sequencer
+    audio.format_of(args.out)                       # a bad file name is an error now, not after the render
     pattern = patterns.load(args.pattern)
     kit = sequencer.load_kit(_kit_samples(args.kit, args.workspace), _classifier_hook(args.workspace))
     for path, reason in kit.skipped[:10]:

@@ -333,7 +333,8 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
 def sidecar(gen: Generator, mode: str, **kw) -> dict:
     """What a generated hit needs to be made again: mode, arguments, seed, model hash."""
     from . import __version__
-    out = {"drummy": __version__, "model": gen.path, "model_hash": gen.hash, "mode": mode}
+    model = str(Path(gen.path).resolve()) if gen.path else ""       # absolute: --from works from any folder
+    out = {"drummy": __version__, "model": model, "model_hash": gen.hash, "mode": mode}
     for k, v in kw.items():
         out[k] = asdict(v) if isinstance(v, Controls) else v
     return out

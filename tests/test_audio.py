@@ -54,7 +54,7 @@ def test_leading_silence_is_trimmed(tmp_path):
 
 
 @pytest.mark.parametrize("case,reason", [
-    ("empty", "empty"), ("silent", "silent"), ("nan", "nan"), ("long", "too long"),
+    ("empty", "empty"), ("silent", "silent"), ("nan", "nan"), ("long", "too long"), ("click", "too short"),
     ("text", "not a readable audio file"), ("truncated", ""), ("missing", "no such file"), ("folder", "is a folder"),
 ])
 def test_bad_files_raise_clear_errors(tmp_path, case, reason):
@@ -69,6 +69,8 @@ def test_bad_files_raise_clear_errors(tmp_path, case, reason):
         write(p, y, subtype="FLOAT")
     elif case == "long":
         write(p, np.zeros(int(SR * 31), np.int16), subtype="PCM_16")
+    elif case == "click":                         # one sample, after a second of silence
+        write(p, np.r_[np.zeros(SR), 0.5].astype(np.float32), subtype="FLOAT")
     elif case == "text":
         p.write_text("this is not audio")
     elif case == "truncated":

@@ -273,3 +273,7 @@ def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
                  "-o", str(tmp_path / "b.wav")]) == 2
     err = capsys.readouterr().err
     assert "--no-repeat" in err and "kick 16 > 8" in err and len(err.strip().splitlines()) == 1
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "-o", str(tmp_path / "b.mp3")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write .mp3" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "b.mp3").exists()
