@@ -64,10 +64,17 @@ def folder_samples(folder: str | Path) -> list[KitSample]:
 
 def workspace_samples(ws: Workspace) -> list[KitSample]:
     """The workspace's generated hits (`generated/<type>/...`) when it has any,
-    else its library samples with their (possibly predicted) types."""
+    else its library samples with their (possibly predicted) types. A generated
+    hit's type is its folder's, which Drummy chose (the recipe's or the heard type),
+    whatever its file name says (`like_kick ref_01.wav` heard as a snare is a
+    snare); hits outside a type folder (morphs) are "unknown", for the classifier."""
     gen = ws.root / "generated"
     if gen.is_dir() and any(f.suffix.lower() in AUDIO_EXTENSIONS for f in gen.rglob("*")):
-        return folder_samples(gen)
+        out = []
+        for s in folder_samples(gen):
+            top = Path(s.path).relative_to(gen.resolve()).parts[0]
+            out.append(KitSample(s.path, top if top in TYPES else UNKNOWN, s.tags, s.kit, s.instrument, s.note))
+        return out
     if not ws.manifest_path.exists():
         raise LibraryError(f"no library or generated hits in {ws.root}; pass --kit FOLDER, "
                            f"or run `drummy ingest FOLDER -w {ws.root}` first")

@@ -1,5 +1,7 @@
 from dataclasses import replace
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -250,6 +252,13 @@ def test_kit_from_workspace_prefers_generated_hits(tmp_path):
     write(ws.root / "generated" / "snare" / "gen 1.wav", hat(3, seconds=0.3))
     kit = S.kit_from_workspace(Workspace(ws.root))
     assert {t: len(v) for t, v in kit.items()} == {"snare": 1}
+    # the folder Drummy chose wins over a file name that says otherwise; a morph has no type
+    write(ws.root / "generated" / "snare" / "like_kick ref_s4_01.wav", hat(4, seconds=0.3))
+    write(ws.root / "generated" / "morph" / "morph_kick_to_hat_s0_01.wav", hat(6, seconds=0.3))
+    kit = S.kit_from_workspace(Workspace(ws.root))
+    assert {t: len(v) for t, v in kit.items()} == {"snare": 2}
+    types = {Path(s.path).name: s.drum_type for s in S.workspace_samples(Workspace(ws.root))}
+    assert types["morph_kick_to_hat_s0_01.wav"] == "unknown"
 
 
 def test_beat_command_writes_beat_stems_and_midi(tmp_path, tiny_library, capsys):
