@@ -50,7 +50,15 @@ def _minutes(text: str) -> float:
     return v
 
 
-_count.__name__, _seed.__name__, _minutes.__name__ = "count", "seed", "minutes"  # named in argparse's messages
+def _share(text: str) -> float:
+    """argparse type: a share from 0 to 1."""
+    v = float(text)
+    if not 0 <= v <= 1:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (got {text})")
+    return v
+
+
+_count.__name__, _seed.__name__, _minutes.__name__, _share.__name__ = "count", "seed", "minutes", "share"  # named in argparse's messages
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -66,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path)
     _ws_arg(p)
     p.add_argument("--auto-label", action="store_true", help="label unknown samples with the trained classifier")
-    p.add_argument("--min-confidence", type=float, default=0.5)
+    p.add_argument("--min-confidence", type=_share, default=0.5,
+                   help="--auto-label: the classifier's least probability to label a sample (0..1, default 0.5)")
     p.add_argument("--jobs", type=_count, default=None, help="worker processes (default: all cores)")
 
     p = sub.add_parser("library", help="show drum types, tags, counts and skipped files")
@@ -456,7 +465,13 @@ def _kit_samples(source: Path | None, workspace: Path):
 
 def cmd_beat(args) -> None:
     from . import audio, patterns, sequencer
-    audio.format_of(args.out)                       # a bad file name is an error now, not after the render
+    # what can be checked before the render is checked now, not after it
+    audio.format_of(args.out)
+    if args.midi_out is not None and args.midi_out.resolve() == args.out.resolve():
+        raise patterns.PatternError(f"--midi-out {args.midi_out} would replace the beat -o {args.out}")
+    for folder in (args.out.parent, args.stems, args.midi_out and args.midi_out.parent):
+        if folder is not None:
+            Path(folder).mkdir(parents=True, exist_ok=True)
     pattern = patterns.load(args.pattern)
     kit = sequencer.load_kit(_kit_samples(args.kit, args.workspace), _classifier_hook(args.workspace))
     for path, reason in kit.skipped[:10]:

@@ -21,6 +21,7 @@ directions of a 512-d space):
 """
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -448,6 +449,8 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     outdir = Path(outdir) if outdir else ws.root / "report"
     outdir.mkdir(parents=True, exist_ok=True)
     rep, raw = evaluate(gen, judge, train, ho, n=n, seed=seed, progress=progress)
+    if progress:
+        print("drawing the report's plots ...", file=sys.stderr, flush=True)   # 10-15 s of savefig
     code, ctl = ws.codes(train_h, progress=progress)           # cached (float16) when the generator was trained
     mus = [gen.encode_codes(code[i:i + 512], ctl[i:i + 512])[0].numpy() for i in range(0, len(code), 512)]
     raw["latent"] = (np.concatenate(mus), train.types)

@@ -85,14 +85,17 @@ def parse_recipe(text: str, known: list[str]) -> Recipe:
     for chunk in (c.strip() for c in text.split(",")):
         if not chunk:
             continue
-        m = re.fullmatch(r"(.+?)\s*(?:[=:]\s*([0-9]*\.?[0-9]+)\s*%?)?", chunk)
-        if not m:
-            raise RecipeError(f"cannot read recipe part {chunk!r}")
-        labels = [_resolve(lab, known) for lab in m.group(1).split("+") if lab.strip()]
+        name, sep, weight = chunk.partition("=") if "=" in chunk else chunk.partition(":")
+        name, weight = name.strip(), weight.strip()
+        m = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*%?", weight) if sep else None
+        if sep and not m:
+            raise RecipeError(f"cannot read the weight {weight!r} of {name!r}: give a number of percent "
+                              "(75 or 75%) or a fraction (0.75), at least 0")
+        labels = [_resolve(lab, known) for lab in name.split("+") if lab.strip()]
         if not labels:
             raise RecipeError(f"empty recipe part in {text!r}")
         parts.append(labels)
-        weights.append(None if m.group(2) is None else float(m.group(2)))
+        weights.append(float(m.group(1)) if m else None)
     if not parts:
         raise RecipeError("empty recipe; give labels such as 'snare=80,hihat=20' or 'kick'")
     if all(w is None for w in weights):
@@ -102,7 +105,11 @@ def parse_recipe(text: str, known: list[str]) -> Recipe:
     total = sum(weights)
     if total <= 0:
         raise RecipeError(f"the weights in {text!r} add up to zero")
-    return Recipe([(w / total, labs) for w, labs in zip(weights, parts)])
+    merged: dict[tuple[str, ...], float] = {}          # "kick=50,kick=50" is "kick"; a 0 % part is no part
+    for w, labs in zip(weights, parts):
+        key = tuple(dict.fromkeys(labs))
+        merged[key] = merged.get(key, 0.0) + w
+    return Recipe([(w / total, list(labs)) for labs, w in merged.items() if w > 0])
 
 
 def _per_hit(ctl: Controls | list[Controls], n: int) -> list[Controls]:

@@ -107,6 +107,7 @@ def test_an_output_folder_that_cannot_be_made_is_one_clear_line(tmp_path, capsys
     (["train", "classifier", "--epochs", "0"], "--epochs: must be at least 1"),
     (["generate", "--blend", "kick", "--seed", "x"], "invalid seed value"),
     (["library", "--nope"], "unrecognized arguments"),
+    (["ingest", "lib", "--auto-label", "--min-confidence", "5"], "--min-confidence: must be between 0 and 1"),
 ])
 def test_command_line_mistakes_are_one_line(tmp_path, capsys, args, needle):
     with pytest.raises(SystemExit) as e:

@@ -27,11 +27,16 @@ def test_recipe_joins_labels_and_takes_single_labels():
     assert r.parts == [(1.0, ["kick", "808", "boom bap"])] and r.name == "kick+808+boom_bap"
     assert parse_recipe("kick", KNOWN).parts == [(1.0, ["kick"])]
     assert parse_recipe("kick,snare", KNOWN).parts == [(0.5, ["kick"]), (0.5, ["snare"])]
+    # a 0 % part is no part, and a label twice is the label once
+    for same in ("kick=1,snare=0", "kick=50,kick=50", "kick+kick", "bd"):
+        assert parse_recipe(same, KNOWN).parts == [(1.0, ["kick"])], same
+    assert parse_recipe("snare = 75 %, hihat: 25", KNOWN).parts == [(0.75, ["snare"]), (0.25, ["hihat"])]
 
 
 @pytest.mark.parametrize("text, message", [
     ("cowbell", "unknown label 'cowbell'; this model knows: kick, snare, hihat, 808, boom bap"),
     ("snare=80,hihat", "give every part"), ("", "empty recipe"), ("snare=0", "add up to zero"),
+    ("snare=3/4,hihat=1/4", "cannot read the weight '3/4' of 'snare'"), ("kick=-20,snare=120", "weight '-20'"),
 ])
 def test_recipe_errors(text, message):
     with pytest.raises(RecipeError, match=message):

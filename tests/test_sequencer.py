@@ -286,3 +286,10 @@ def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
     err = capsys.readouterr().err
     assert "cannot write .mp3" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "b.mp3").exists()
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    for extra in (["--stems", str(blocker)], ["--midi-out", str(blocker / "x.mid")], ["--midi-out", str(tmp_path / "b.wav")]):
+        assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "-o", str(tmp_path / "b.wav"), *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("drummy: error: ") and len(err.strip().splitlines()) == 1
+        assert not (tmp_path / "b.wav").exists()            # refused before the render
