@@ -165,6 +165,9 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float |
         sf.write(tmp, y, sr, subtype=subtype, format=fmt)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp, path)
+    except OSError as e:                   # name the file asked for, not the temp file
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror, str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

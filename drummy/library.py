@@ -82,6 +82,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
         os.chmod(tmp, 0o666 & ~audio._umask())  # mkstemp makes 0600
         os.replace(tmp, path)
+    except OSError as e:                   # name the file asked for, not the temp file
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(e.errno, e.strerror, str(path)) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -76,7 +76,7 @@ def workspace_samples(ws: Workspace) -> list[KitSample]:
             out.append(KitSample(s.path, top if top in TYPES else UNKNOWN, s.tags, s.kit, s.instrument, s.note))
         return out
     if not ws.manifest_path.exists():
-        raise LibraryError(f"no library or generated hits in {ws.root}; pass --kit FOLDER, "
+        raise LibraryError(f"no library or generated hits in {ws.root}; give a sample folder, "
                            f"or run `drummy ingest FOLDER -w {ws.root}` first")
     return [KitSample(ws.audio_path(s.hash), s.drum_type, list(s.tags), s.kit, Path(s.path).stem)
             for s in sorted(ws.require_samples(), key=lambda s: s.path)]

@@ -496,7 +496,7 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
     model.eval()
     metrics = {"train_samples": len(ti), "val_samples": len(vi), "val_groups": sorted({s.group for s in val}),
                "steps": state["step"], "seconds": round(state["elapsed"], 1), "stopped": stopped,
-               "best_val_loss": state["best"], "history": state["history"], "train_config": asdict(cfg),
+               "best_val_loss": state["best"] if math.isfinite(state["best"]) else None, "history": state["history"], "train_config": asdict(cfg),
                "train_hashes": [samples[i].hash for i in ti], "val_hashes": [samples[i].hash for i in vi]}
     data = {"data.labels": torch.from_numpy(V.multi_hot([label_sets[i] for i in ti], vocab)).to(torch.uint8),
             "data.controls": cond[ti, len(vocab):].clone()}

@@ -293,3 +293,8 @@ def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
         err = capsys.readouterr().err
         assert err.startswith("drummy: error: ") and len(err.strip().splitlines()) == 1
         assert not (tmp_path / "b.wav").exists()            # refused before the render
+    taken = tmp_path / "taken.wav"
+    taken.mkdir()                                            # the beat's name is a folder
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "1", "-o", str(taken)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"drummy: error: {taken}: Is a directory"   # the name asked for, not a temp file's
