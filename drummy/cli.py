@@ -415,18 +415,22 @@ def cmd_classify(args) -> None:
         files += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS) if p.is_dir() else [p]
     if not files:
         raise LibraryError("no audio files in " + ", ".join(str(p) for p in args.paths))
-    results, ys, ok = [], [], []
+    results, ys, ok = {}, [], []
     for f in files:
         try:
             ys.append(audio.load(f))
             ok.append(f)
         except audio.AudioError as e:
-            results.append({"path": str(f), "error": str(e)})
+            results[f] = {"path": str(f), "error": str(e)}
+    if not ok:
+        (first,) = list(results.values())[:1]
+        raise LibraryError(f"none of the {len(files)} files could be read ({first['path']}: {first['error']})")
     probs = clf.classify_audio(model, ys)
     for f, p in zip(ok, probs):
         order = p.argsort()[::-1]
-        results.append({"path": str(f), "type": model.cfg.classes[order[0]],
-                        "probabilities": {model.cfg.classes[i]: round(float(p[i]), 4) for i in order}})
+        results[f] = {"path": str(f), "type": model.cfg.classes[order[0]],
+                      "probabilities": {model.cfg.classes[i]: round(float(p[i]), 4) for i in order}}
+    results = [results[f] for f in files]                  # in the order the files were given
     if args.json:
         print(json.dumps(results, indent=1))
         return
@@ -478,8 +482,11 @@ def cmd_beat(args) -> None:
         print(f"  left out {path}: {reason}")
     if len(kit.skipped) > 10:
         print(f"  ... and {len(kit.skipped) - 10} more files left out")
+    generated = args.kit is None and (Path(args.workspace) / "generated").is_dir()
     for t in sequencer.missing_tracks(pattern, kit):
-        print(f"  no {t.drum_type} samples in the kit: track {t.name!r} stays silent")
+        hint = f" (the beat plays generated hits: make some with `drummy generate --blend {t.drum_type!r}`)" \
+            if generated else ""
+        print(f"  no {t.drum_type} samples in the kit: track {t.name!r} stays silent{hint}")
     mix, stems = sequencer.render(pattern, kit, bpm=args.bpm, bars=args.bars, seed=args.seed,
                                   no_repeat=args.no_repeat, master=args.master, stems=args.stems is not None)
     audio.write(args.out, mix, peak_db=None, fade_ms=0)

@@ -61,6 +61,16 @@ def test_ingest_library_json_and_classify(tmp_path, tiny_library, capsys):
     (tmp_path / "empty").mkdir()
     assert main(["classify", str(tmp_path / "empty"), "-w", ws]) == 2
     assert "no audio files in" in capsys.readouterr().err
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.wav").write_text("not audio")
+    assert main(["classify", str(bad), "-w", ws]) == 2                    # nothing could be read: not a success
+    assert "none of the 1 files could be read" in capsys.readouterr().err
+    kicks = sorted(tiny_library.glob("kick/808/*.wav"))
+    assert main(["classify", str(kicks[1]), str(bad / "a.wav"), str(kicks[0]), "-w", ws, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [o["path"] for o in out] == [str(kicks[1]), str(bad / "a.wav"), str(kicks[0])]   # in the order given
+    assert "error" in out[1] and out[0]["type"] in ("kick", "hihat")
 
 
 def test_starter_kit_command(tmp_path):
