@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import soundfile as sf
@@ -116,17 +117,15 @@ def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
     first cycle gives it a mean well off zero with no offset at all, and taking the
     mean out would lift the whole tail off zero, so the fade would end it on a thump.
     """
-    y = np.asarray(y, dtype=np.float64)
+    y = np.array(y, dtype=np.float64)  # a copy: the fade works in place
     if not np.all(np.isfinite(y)):
         raise AudioError("refusing to write NaN or infinite audio")
-    n_fade = min(int(sr * fade_ms / 1000), y.shape[0])
-    fade = np.ones(y.shape[0])
-    if n_fade > 0:
-        fade[-n_fade:] = np.cos(np.linspace(0, np.pi / 2, n_fade)) ** 2
-    fade = fade if y.ndim == 1 else fade[:, None]
     if remove_dc and y.size:
         y = y - np.median(y, axis=0, keepdims=True)
-    y = y * fade
+    n_fade = min(int(sr * fade_ms / 1000), y.shape[0])
+    if n_fade > 0:
+        ramp = np.cos(np.linspace(0, np.pi / 2, n_fade)) ** 2
+        y[-n_fade:] *= ramp if y.ndim == 1 else ramp[:, None]
     peak = float(np.max(np.abs(y))) if y.size else 0.0
     if peak > 0:
         target = 10 ** (peak_db / 20) if peak_db is not None else min(peak, 10 ** (-0.1 / 20))
@@ -158,14 +157,22 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float |
     y = prepare(y, sr=sr, peak_db=peak_db, fade_ms=fade_ms)
     if fmt == "OGG":
         subtype = "VORBIS"
+    return atomic_write(path, lambda tmp: sf.write(tmp, y, sr, subtype=subtype, format=fmt))
+
+
+def atomic_write(path: str | os.PathLike, write_to: Callable[[str], object]) -> Path:
+    """Write a file so that readers see the old or the new version, never half:
+    write_to(temp path) fills a temp file beside `path`, which then replaces it.
+    Errors name `path`, not the temp file. Returns the path written."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     try:
-        sf.write(tmp, y, sr, subtype=subtype, format=fmt)
+        write_to(tmp)
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
         os.replace(tmp, path)
-    except OSError as e:                   # name the file asked for, not the temp file
+    except OSError as e:
         Path(tmp).unlink(missing_ok=True)
         raise OSError(e.errno, e.strerror, str(path)) from None
     except BaseException:

@@ -344,6 +344,8 @@ def _regenerate(path: Path, ws) -> None:
     from .generate import Controls, Generator, RecipeError, finish
     from .library import vae_path
     from .vae import model_hash
+    MALFORMED = (ValueError, KeyError, TypeError, IndexError)             # what a damaged or edited sidecar raises
+    not_a_sidecar = lambda e: RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})")  # noqa: E731
     try:
         meta = json.loads(Path(path).read_text())
         mode, i, want = meta["mode"], int(meta["index"]), meta["model_hash"]
@@ -354,8 +356,8 @@ def _regenerate(path: Path, ws) -> None:
             raise ValueError(f"index {i} is negative")
     except OSError as e:
         raise RecipeError(f"cannot read {path} ({e.strerror or e})") from None
-    except (ValueError, KeyError, TypeError) as e:
-        raise RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})") from None
+    except MALFORMED as e:
+        raise not_a_sidecar(e) from None
     found = [p for p in dict.fromkeys(candidates) if p.is_file()]
     model = next((p for p in found if model_hash(p) == want), None)
     if model is None:
@@ -374,8 +376,8 @@ def _regenerate(path: Path, ws) -> None:
         else:
             ys = gen.between(_load_ref(meta["a"]), _load_ref(meta["b"]), int(meta["steps"]), seed=int(meta["seed"]))
         y = ys[i]
-    except (ValueError, KeyError, TypeError, IndexError) as e:
-        raise RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})") from None
+    except MALFORMED as e:
+        raise not_a_sidecar(e) from None
     out = Path(path).with_suffix(".again.wav")
     audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
     print(f"wrote {out}")
@@ -423,7 +425,7 @@ def cmd_classify(args) -> None:
         except audio.AudioError as e:
             results[f] = {"path": str(f), "error": str(e)}
     if not ok:
-        (first,) = list(results.values())[:1]
+        first = next(iter(results.values()))
         raise LibraryError(f"none of the {len(files)} files could be read ({first['path']}: {first['error']})")
     probs = clf.classify_audio(model, ys)
     for f, p in zip(ok, probs):
@@ -482,8 +484,10 @@ def cmd_beat(args) -> None:
         print(f"  left out {path}: {reason}")
     if len(kit.skipped) > 10:
         print(f"  ... and {len(kit.skipped) - 10} more files left out")
-    generated = args.kit is None and (Path(args.workspace) / "generated").is_dir()
-    for t in sequencer.missing_tracks(pattern, kit):
+    from .library import Workspace
+    missing = sequencer.missing_tracks(pattern, kit)
+    generated = bool(missing) and args.kit is None and sequencer.generated_folder(Workspace(args.workspace)) is not None
+    for t in missing:
         hint = f" (the beat plays generated hits: make some with `drummy generate --blend {t.drum_type!r}`)" \
             if generated else ""
         print(f"  no {t.drum_type} samples in the kit: track {t.name!r} stays silent{hint}")

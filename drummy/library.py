@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -75,19 +74,7 @@ def vae_path(ws: "Workspace") -> Path:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file so that readers see the old or the new version, never half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o666 & ~audio._umask())  # mkstemp makes 0600
-        os.replace(tmp, path)
-    except OSError as e:                   # name the file asked for, not the temp file
-        Path(tmp).unlink(missing_ok=True)
-        raise OSError(e.errno, e.strerror, str(path)) from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    audio.atomic_write(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 def atomic_write_json(path: Path, obj) -> None:
@@ -172,18 +159,11 @@ class Workspace:
         hashes = sorted(feats)
         mel = np.stack([feats[h][0] for h in hashes]) if hashes else np.zeros((0, features.MEL.n_mels, features.MEL.frames), np.float32)
         desc = np.stack([feats[h][1] for h in hashes]) if hashes else np.zeros((0, len(features.DESCRIPTORS)), np.float32)
-        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".features.")
-        os.close(fd)
-        try:
-            save_file({"mel": mel, "desc": desc}, tmp, metadata={
-                "hashes": json.dumps(hashes),
-                "mel_config": json.dumps(features.MEL.to_dict()),
-                "descriptors": json.dumps(list(features.DESCRIPTORS)),
-            })
-            os.replace(tmp, self.features_path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        audio.atomic_write(self.features_path, lambda tmp: save_file({"mel": mel, "desc": desc}, tmp, metadata={
+            "hashes": json.dumps(hashes),
+            "mel_config": json.dumps(features.MEL.to_dict()),
+            "descriptors": json.dumps(list(features.DESCRIPTORS)),
+        }))
 
     def features(self, hashes: Iterable[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(log-mels (N, n_mels, frames), descriptors (N, D)) for the given samples

@@ -62,14 +62,20 @@ def folder_samples(folder: str | Path) -> list[KitSample]:
     return [KitSample(j.path, j.drum_type, j.tags, j.kit) for j in collect([Path(folder)], skipped=[])]
 
 
+def generated_folder(ws: Workspace) -> Path | None:
+    """The workspace's `generated/` folder if it holds any hits (beats then play them), else None."""
+    gen = ws.root / "generated"
+    return gen if gen.is_dir() and any(f.suffix.lower() in AUDIO_EXTENSIONS for f in gen.rglob("*")) else None
+
+
 def workspace_samples(ws: Workspace) -> list[KitSample]:
     """The workspace's generated hits (`generated/<type>/...`) when it has any,
     else its library samples with their (possibly predicted) types. A generated
     hit's type is its folder's, which Drummy chose (the recipe's or the heard type),
     whatever its file name says (`like_kick ref_01.wav` heard as a snare is a
     snare); hits outside a type folder (morphs) are "unknown", for the classifier."""
-    gen = ws.root / "generated"
-    if gen.is_dir() and any(f.suffix.lower() in AUDIO_EXTENSIONS for f in gen.rglob("*")):
+    gen = generated_folder(ws)
+    if gen is not None:
         out = []
         for s in folder_samples(gen):
             top = Path(s.path).relative_to(gen.resolve()).parts[0]
