@@ -112,6 +112,13 @@ def parse_recipe(text: str, known: list[str]) -> Recipe:
     return Recipe([(w / total, list(labs)) for labs, w in merged.items() if w > 0])
 
 
+def hit_streams(seed: int, n: int) -> list[torch.Generator]:
+    """One random stream per hit: hit i of a seed draws the same numbers whatever n is,
+    so `-n 4` and `-n 40` with one seed share their first four hits."""
+    return [torch.Generator().manual_seed(int(np.random.SeedSequence([seed, i]).generate_state(1)[0]))
+            for i in range(n)]
+
+
 def _per_hit(ctl: Controls | list[Controls], n: int) -> list[Controls]:
     """One Controls for every hit, or a list of n, as a list of n."""
     ctls = [ctl] * n if isinstance(ctl, Controls) else list(ctl)
@@ -175,25 +182,27 @@ class Generator:
             self._parts[key] = (lab, mean, std.clamp(min=0.1))
         return tuple(x.clone() for x in self._parts[key])
 
-    def conditions(self, recipe: Recipe, ctl: Controls | list[Controls], n: int, gen: torch.Generator) -> torch.Tensor:
+    def conditions(self, recipe: Recipe, ctl: Controls | list[Controls], n: int, seed: int = 0) -> torch.Tensor:
         """(n, D) conditions: the recipe's labels, and controls moved by the timbre
         controls from a draw of the recipe's own descriptors. Each draw mixes, by
         weight, the descriptors of one real sample per part (plus a little jitter),
         so brightness, decay and attack keep the combinations real drums have;
         variation pulls the draws towards the recipe's mean. ctl is one Controls
         for every hit or a list of n, one per hit."""
-        return self._conditions(recipe, _per_hit(ctl, n), gen)[0]
+        return self._conditions(recipe, _per_hit(ctl, n), hit_streams(seed, n))[0]
 
-    def _conditions(self, recipe: Recipe, ctls: list[Controls], gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`conditions` for one Controls per hit, and the timbre controls' part of them (n, 4)."""
+    def _conditions(self, recipe: Recipe, ctls: list[Controls], gens: list[torch.Generator]
+                    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`conditions` for one Controls and one random stream per hit, and the
+        timbre controls' part of them (n, 4)."""
         n = len(ctls)
         lab, mean, std = self.prior(recipe)
         c = torch.zeros(n, 4)
         for w, labs in recipe.parts:
             pool = self._part(labs)[1]                                       # (M, 4)
-            pick = torch.randint(len(pool), (n,), generator=gen)
+            pick = torch.stack([torch.randint(len(pool), (), generator=g) for g in gens])   # (n,)
             c += w * pool[pick]
-        c = c + 0.25 * std * torch.randn(n, 4, generator=gen)
+        c = c + 0.25 * std * torch.stack([torch.randn(4, generator=g) for g in gens])
         variation = torch.tensor([x.variation for x in ctls])[:, None]      # (n, 1)
         c = mean + variation * (c - mean)
         shift = torch.stack([self._shift(x, std) for x in ctls])             # (n, 4)
@@ -253,10 +262,10 @@ class Generator:
         ctls = _per_hit(ctl, n)
         for x in ctls:
             x.check()
-        gen = torch.Generator().manual_seed(seed)
-        cond, shift = self._conditions(recipe, ctls, gen)
+        gens = hit_streams(seed, n)
+        cond, shift = self._conditions(recipe, ctls, gens)
         variation = torch.tensor([x.variation for x in ctls])[:, None]
-        z = variation * torch.randn(n, self.model.cfg.latent, generator=gen)
+        z = variation * torch.stack([torch.randn(self.model.cfg.latent, generator=g) for g in gens])
         return self.decode(z, cond, torch.arange(n) + seed * 100_003, shift[:, 0]), cond
 
     def generate(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
@@ -292,13 +301,13 @@ class Generator:
              recipe: Recipe | None = None) -> np.ndarray:
         """n variations of a reference hit: latents drawn near its own, spread by variation."""
         ctl.check()
-        gen = torch.Generator().manual_seed(seed)
+        gens = hit_streams(seed, n)
         mu, cond = self.encode(y, recipe)
-        z = mu + 0.5 * ctl.variation * torch.randn(n, len(mu), generator=gen)
+        z = mu + 0.5 * ctl.variation * torch.stack([torch.randn(len(mu), generator=g) for g in gens])
         std = self.prior(recipe)[2] if recipe else torch.ones(4) * 0.5
         c = cond.expand(n, -1).clone()
         shift = self._shift(ctl, std)
-        c[:, -4:] += 0.3 * ctl.variation * std * torch.randn(n, 4, generator=gen) + shift
+        c[:, -4:] += 0.3 * ctl.variation * std * torch.stack([torch.randn(4, generator=g) for g in gens]) + shift
         return self.decode(z, c, torch.arange(n) + seed * 100_003, shift[0].expand(n))
 
     def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0) -> np.ndarray:
