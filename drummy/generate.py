@@ -227,29 +227,41 @@ class Generator:
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
-               brighter: torch.Tensor | None = None) -> np.ndarray:
+               shift: torch.Tensor | None = None) -> np.ndarray:
         """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1.
 
-        brighter (n,): the part of each condition's brightness (z units) that is a
-        timbre control. The decoder follows it only in part, so the hit is decoded
-        without it too, and a tilt EQ on its noise makes up the difference: +0.5
-        is then as much brighter as asked (within ±6 dB/octave), whatever the model learned.
-        Hits asked for a short attack start on their peak (`peak_frames`)."""
+        shift (n, 4): the part of each condition's controls (z units) that is timbre
+        controls (`_shift`). The decoder follows brightness and pitch only in part, so
+        a hit asked to move them is decoded without the move too, and the difference
+        is made up on the code: its body sine follows the unmoved hit's, transposed by
+        exactly the semitones asked, and a tilt EQ on its noise makes
+        +0.5 brightness as much brighter as asked (within ±6 dB/octave), whatever
+        the model learned. Hits asked for a short attack start on their peak (`peak_frames`)."""
         cfg = self.model.cfg
         cc = cfg.codec_cfg
         peak = self.peak_frames(cond)                                                   # (n,)
+        shift = torch.zeros(len(z), 4) if shift is None else shift
 
         def code_of(z, cond, peak):  # (m, latent), (m, D), (m,) -> (m, C, T) dB
             return codec.sharpen_onset(unscale_code(self.model.decode(z, cond), cc.floor_db), peak, cc)
 
-        code = code_of(z, cond, peak)
-        move = torch.zeros(len(z), dtype=torch.bool) if brighter is None else brighter != 0
-        if bool(move.any()):
+        def without(move, col):      # the conditions of the hits that move, minus one control's move
             plain = cond[move].clone()
-            plain[:, -4] -= brighter[move]
-            base = log_centroid(code_of(z[move], plain, peak[move]), cc)
+            plain[:, D - 4 + col] -= shift[move, col]
+            return plain
+
+        D = cond.shape[1]
+        code = code_of(z, cond, peak)
+        move = shift[:, 3] != 0
+        if bool(move.any()):            # the unmoved hit's sine track, transposed
+            base = code_of(z[move], without(move, 3), peak[move])[:, codec.FREQ]
+            code[move, codec.FREQ] = base + shift[move, 3, None] * cfg.control_std[3]
+        move = shift[:, 0] != 0
+        if bool(move.any()):
+            plain = code_of(z[move], without(move, 0), peak[move])
+            plain[:, codec.FREQ] = code[move, codec.FREQ]
             # z units -> log Hz of the measured centroid -> log_centroid units
-            want = base + brighter[move] * cfg.control_std[0] / cfg.brightness_fit[0]
+            want = log_centroid(plain, cc) + shift[move, 0] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)
         y = codec.synthesise(codec.gate(code, cfg.gate_db, cc), cc, seed=seeds)
         return (y / y.abs().amax(1, keepdim=True).clamp(min=1e-6)).numpy()
@@ -266,7 +278,7 @@ class Generator:
         cond, shift = self._conditions(recipe, ctls, gens)
         variation = torch.tensor([x.variation for x in ctls])[:, None]
         z = variation * torch.stack([torch.randn(self.model.cfg.latent, generator=g) for g in gens])
-        return self.decode(z, cond, torch.arange(n) + seed * 100_003, shift[:, 0]), cond
+        return self.decode(z, cond, torch.arange(n) + seed * 100_003, shift), cond
 
     def generate(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
                  seed: int = 0) -> np.ndarray:
@@ -308,7 +320,7 @@ class Generator:
         c = cond.expand(n, -1).clone()
         shift = self._shift(ctl, std)
         c[:, -4:] += 0.3 * ctl.variation * std * torch.stack([torch.randn(4, generator=g) for g in gens]) + shift
-        return self.decode(z, c, torch.arange(n) + seed * 100_003, shift[0].expand(n))
+        return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1))
 
     def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0) -> np.ndarray:
         """A morph from hit a to hit b in `steps` hits (a and b included)."""

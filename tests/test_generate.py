@@ -5,7 +5,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from drummy import audio, generate, train
+from drummy import audio, features, generate, train
 from drummy.cli import main
 from drummy.generate import Controls, Generator, RecipeError, parse_recipe
 from drummy.library import Workspace
@@ -119,6 +119,19 @@ def test_hit_i_of_a_seed_does_not_depend_on_how_many_are_made(trained):
     assert not np.allclose(five[0], five[1])
     like5 = g.like(five[0], n=5, seed=1)
     assert np.allclose(g.like(five[0], n=2, seed=1), like5[:2], atol=1e-5)
+
+
+def test_pitch_moves_by_the_semitones_asked(trained):
+    # the decoder follows the pitch condition only in part (a trained model moved toms
+    # +8..+10 semitones for --pitch 12), so the body sine is the unmoved hit's, transposed
+    ws, *_ = trained
+    g = Generator.load(train.vae_path(ws))
+    r = g.recipe("kick")
+    base = g.generate(r, n=4, seed=3)
+    for semis in (12, 5):
+        moved = g.generate(r, Controls(pitch=semis), n=4, seed=3)
+        got = [12 * np.log2(features.pitch(a) / features.pitch(b)) for a, b in zip(moved, base)]
+        assert np.nanmedian(got) == pytest.approx(semis, abs=0.5), got
 
 
 def test_written_hits_are_daw_ready(trained, tmp_path):
