@@ -259,7 +259,8 @@ class Generator:
         move = shift[:, 0] != 0
         if bool(move.any()):
             plain = code_of(z[move], without(move, 0), peak[move])
-            plain[:, codec.FREQ] = code[move, codec.FREQ]
+            moved = shift[move, 3] != 0                     # brighter than the transposed hit
+            plain[moved, codec.FREQ] = code[move][moved, codec.FREQ]
             # z units -> log Hz of the measured centroid -> log_centroid units
             want = log_centroid(plain, cc) + shift[move, 0] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)
