@@ -264,7 +264,7 @@ class Generator:
             # z units -> log Hz of the measured centroid -> log_centroid units
             want = log_centroid(plain, cc) + shift[move, 0] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)
-        y = codec.synthesise(codec.gate(code, cfg.gate_db, cc), cc, seed=seeds)
+        y = codec.synthesise(codec.end_tone(codec.gate(code, cfg.gate_db, cc), cc), cc, seed=seeds)
         return (y / y.abs().amax(1, keepdim=True).clamp(min=1e-6)).numpy()
 
     def sample(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,

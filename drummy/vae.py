@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .library import ModelError
-from .codec import AMP, CODEC, FREQ, CodecConfig, band_centres, band_power, tilt
+from .codec import AMP, CODEC, FREQ, CodecConfig, band_centres, band_power, envelope_db, tilt
 
 # Descriptors the generator is conditioned on, and the `features.DESCRIPTORS` they come from.
 CONTROLS = ("brightness", "decay", "attack", "pitch")
@@ -208,17 +208,25 @@ def log_centroid(code: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
 
 @torch.no_grad()
 def steer_brightness(code: torch.Tensor, target: torch.Tensor, cfg: CodecConfig = CODEC,
-                     max_tilt: float = 6.0, steps: int = 25) -> torch.Tensor:
+                     max_tilt: float = 6.0, steps: int = 25, tail_db: float = -60.0) -> torch.Tensor:
     """Codes (B, C, T) tilted (codec.tilt about each hit's own centroid, at most
     max_tilt dB/octave) so that their log_centroid lands as near as the grid
-    allows to target (B,). Pivoting on the centroid makes a positive tilt always
+    allows to target (B,), and no longer than they were: their noise is silent
+    from the frame where their level stays tail_db below its peak. Pivoting on the centroid makes a positive tilt always
     brighten: for a kick it lifts the click over the sub, for a hat the sizzle."""
     B = code.shape[0]
     tilts = torch.linspace(-max_tilt, max_tilt, steps)                                 # (K,)
     pivot = torch.exp(log_centroid(code, cfg)).repeat_interleave(steps)                 # (B*K,) Hz
     trial = tilt(code.repeat_interleave(steps, 0), tilts.repeat(B), cfg, pivot)        # (B*K, C, T)
     best = (log_centroid(trial, cfg).view(B, steps) - target[:, None]).abs().argmin(1)  # (B,)
-    return trial.view(B, steps, *code.shape[1:])[torch.arange(B), best]
+    out = trial.view(B, steps, *code.shape[1:])[torch.arange(B), best]
+    # An EQ does not make a hit longer: a darker hat's tilt lifted the faint hiss after
+    # it had ended into a 1 s tail, so the noise stays silent past the untilted hit's end.
+    env = envelope_db(code, cfg)                                                        # (B, T)
+    ended = torch.cummin((env < env.amax(1, keepdim=True) + tail_db).flip(1).long(), 1)[0].flip(1).bool()
+    out[:, : cfg.bands] = torch.where(ended[:, None], torch.full_like(out[:, : cfg.bands], cfg.floor_db),
+                                      out[:, : cfg.bands])
+    return out
 
 
 def sample_labels(drum_type: str, tags: list[str]) -> list[str]:

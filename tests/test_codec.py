@@ -131,6 +131,23 @@ def test_gate_silences_faint_hiss_and_keeps_the_hit():
     assert tail(gated) < 0.1 * tail(hissy)
 
 
+def test_a_dying_tone_does_not_come_back_as_a_blip():
+    cfg = codec.CODEC
+    code = torch.from_numpy(codec.analyse(codec.normalise(kick(0))))[None].repeat(2, 1, 1)
+    T = code.shape[-1]
+    amp = torch.full((T,), -100.0)
+    amp[:40] = torch.linspace(-6, -70, 40)          # a sweep that dies at frame ~30 ...
+    amp[100:110] = -57.0                            # ... and a decoder's stray return of it
+    code[0, codec.AMP] = amp
+    code[1, codec.AMP] = torch.linspace(-6, -50, T)  # a tone that rings to the end
+    out = codec.end_tone(code)
+    assert torch.equal(out[0, codec.AMP, :30], amp[:30])           # the hit itself is kept
+    assert (out[0, codec.AMP, 100:110] <= -60).all()                # the blip is gone
+    assert torch.equal(out[1], code[1])                            # a ringing tone is untouched
+    blip = lambda c: float(codec.synthesise(c)[0, 100 * cfg.hop: 110 * cfg.hop].abs().max())  # noqa: E731
+    assert blip(out) < 0.1 * blip(code)
+
+
 def test_sharpen_onset_drops_a_swell_only_where_the_peak_is_late():
     cfg = codec.CODEC
     code = torch.from_numpy(codec.analyse(hat(0)))[None]

@@ -93,3 +93,18 @@ def test_steer_brightness_reaches_a_target_and_audio_follows():
         got = np.array([vae.controls(codec.normalise(v), codec.analyse(codec.normalise(v)))[0] for v in y])
         before = np.array([vae.controls(x, c.numpy())[0] for x, c in zip(xs, code)])
         assert np.all(np.sign(got - before) == np.sign(move))
+
+
+def test_a_darker_hit_is_no_longer():
+    # tilting a hat darker lifts the faint hiss after its end (above the decoder's gate)
+    # into a tail; the steered hit must end where it did
+    code = torch.from_numpy(codec.analyse(codec.normalise(hat(0))))[None]
+    cfg = codec.CODEC
+    noise = code[:, : cfg.bands]
+    code[:, : cfg.bands] = noise.clamp(min=-75.0)                   # a decoder's hiss floor
+    out = vae.steer_brightness(code, vae.log_centroid(code) - 0.3)
+    env = codec.envelope_db(code)[0]
+    end = int(torch.nonzero(env >= env.max() - 60).max()) + 1      # the untilted hit's last frame above -60 dB
+    assert end < code.shape[-1] - 20
+    assert (out[0, : cfg.bands, end:] == cfg.floor_db).all()
+    assert (out[0, : cfg.bands, :end] > cfg.floor_db).any()
