@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--variation", type=float, default=1.0,
                    help="0..1: how far from the recipe's typical sound (default 1)")
     p.add_argument("-o", "--out", type=Path, default=None,
-                   help="output folder (default: <workspace>/generated/<type>/)")
+                   help="output folder (default: <workspace>/generated/<type>/); with --from, a folder or a .wav")
 
     p = sub.add_parser("evaluate", help="measure the blend generator and write report.md with plots")
     _ws_arg(p)
@@ -264,10 +264,12 @@ def _train_vae(args) -> None:
 
 def cmd_generate(args) -> None:
     from .generate import Controls, Generator, RecipeError, dominant_type, sidecar, write_hits
-    from .library import Workspace, vae_path
+    from .library import AUDIO_EXTENSIONS, Workspace, vae_path
     ws = Workspace(args.workspace)
     if args.from_ is not None:
-        return _regenerate(args.from_, ws)
+        return _regenerate(args.from_, ws, args.out)
+    if args.out is not None and args.out.suffix.lower() in AUDIO_EXTENSIONS:
+        raise RecipeError(f"-o is a folder: hits are written into it as <recipe>_s<seed>_01.wav …; got {args.out}")
     modes = [m for m in ("blend", "like", "between") if getattr(args, m) is not None]
     if not modes:
         raise RecipeError("say what to make: --blend RECIPE, --like FILE or --between A B")
@@ -336,13 +338,15 @@ def _controls_suffix(ctl) -> str:
     return ("_" + "_".join(parts)) if parts else ""
 
 
-def _regenerate(path: Path, ws) -> None:
-    """Make one hit again from its sidecar into the sidecar's folder, as <name>.again.wav.
-    The model is the sidecar's, or the workspace's if the sidecar's path is gone (a moved
-    workspace, another working folder); either way its hash must match."""
+def _regenerate(path: Path, ws, out: Path | None = None) -> None:
+    """Make one hit again from its sidecar: to `out` (a .wav file or a folder), else back
+    to its own file if that is gone, else next to it as <name>.again.wav (which beats and
+    kit exports skip: it is a copy). The model is the sidecar's, or the workspace's if the
+    sidecar's path is gone (a moved workspace, another working folder); either way its
+    hash must match."""
     from . import audio
-    from .generate import Controls, Generator, RecipeError, finish
-    from .library import vae_path
+    from .generate import AUDIO_VERSION, Controls, Generator, RecipeError, finish
+    from .library import AUDIO_EXTENSIONS, vae_path
     from .vae import model_hash
     MALFORMED = (ValueError, KeyError, TypeError, IndexError)             # what a damaged or edited sidecar raises
     not_a_sidecar = lambda e: RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})")  # noqa: E731
@@ -354,10 +358,14 @@ def _regenerate(path: Path, ws) -> None:
             raise ValueError(f"unknown mode {mode!r}")
         if i < 0:
             raise ValueError(f"index {i} is negative")
+        made_by = meta.get("audio_version", 1)
     except OSError as e:
         raise RecipeError(f"cannot read {path} ({e.strerror or e})") from None
     except MALFORMED as e:
         raise not_a_sidecar(e) from None
+    if made_by != AUDIO_VERSION:
+        raise RecipeError(f"{path} was made by Drummy {meta.get('drummy', '?')}, whose random draws or synthesis "
+                          "differ from this version's, so the hit cannot be remade exactly")
     found = [p for p in dict.fromkeys(candidates) if p.is_file()]
     model = next((p for p in found if model_hash(p) == want), None)
     if model is None:
@@ -378,7 +386,11 @@ def _regenerate(path: Path, ws) -> None:
         y = ys[i]
     except MALFORMED as e:
         raise not_a_sidecar(e) from None
-    out = Path(path).with_suffix(".again.wav")
+    own = Path(path).with_suffix(".wav")
+    if out is None:
+        out = own.with_suffix(".again.wav") if own.exists() else own
+    elif out.suffix.lower() not in AUDIO_EXTENSIONS:
+        out = out / own.name
     audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
     print(f"wrote {out}")
 

@@ -26,6 +26,7 @@ from .library import ModelError
 from .labels import SYNONYMS, TYPES, normalise
 from .vae import CONTROLS, BlendVAE, log_centroid, scale_code, steer_brightness, unscale_code, zscore
 
+AUDIO_VERSION = 2    # bump when a change gives a model and seed other audio; --from refuses older sidecars
 CONTROL_SPAN = 2.0   # a control of +1 moves its descriptor this many recipe spreads (std) up
 
 
@@ -363,7 +364,7 @@ def sidecar(gen: Generator, mode: str, **kw) -> dict:
     """What a generated hit needs to be made again: mode, arguments, seed, model hash."""
     from . import __version__
     model = str(Path(gen.path).resolve()) if gen.path else ""       # absolute: --from works from any folder
-    out = {"drummy": __version__, "model": model, "model_hash": gen.hash, "mode": mode}
+    out = {"drummy": __version__, "audio_version": AUDIO_VERSION, "model": model, "model_hash": gen.hash, "mode": mode}
     for k, v in kw.items():
         out[k] = asdict(v) if isinstance(v, Controls) else v
     return out

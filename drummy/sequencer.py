@@ -73,11 +73,14 @@ def workspace_samples(ws: Workspace) -> list[KitSample]:
     else its library samples with their (possibly predicted) types. A generated
     hit's type is its folder's, which Drummy chose (the recipe's or the heard type),
     whatever its file name says (`like_kick ref_01.wav` heard as a snare is a
-    snare); hits outside a type folder (morphs) are "unknown", for the classifier."""
+    snare); hits outside a type folder (morphs) are "unknown", for the classifier.
+    A hit remade next to itself (`<name>.again.wav`) is the same hit, and left out."""
     gen = generated_folder(ws)
     if gen is not None:
         out = []
         for s in folder_samples(gen):
+            if Path(s.path).name.lower().endswith(".again.wav"):      # `generate --from`'s copy of a hit
+                continue
             top = Path(s.path).relative_to(gen.resolve()).parts[0]
             out.append(KitSample(s.path, top if top in TYPES else UNKNOWN, s.tags, s.kit, s.instrument, s.note))
         return out

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,9 +164,24 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
     assert main(["generate", "-w", str(ws.root), "--from", str(wavs[1].with_suffix(".json"))]) == 0
     again = wavs[1].with_suffix(".again.wav")
     assert np.array_equal(audio.decode(again)[0], audio.decode(wavs[1])[0])
-    # default output: the workspace's generated/<type>/ folder, which the sequencer plays
+    kept = wavs[1].read_bytes()                        # a lost hit comes back under its own name ...
+    wavs[1].unlink()
+    assert main(["generate", "-w", str(ws.root), "--from", str(wavs[1].with_suffix(".json"))]) == 0
+    assert wavs[1].read_bytes() == kept
+    elsewhere = tmp_path / "picked.wav"                # ... or where -o says
+    assert main(["generate", "-w", str(ws.root), "--from", str(wavs[1].with_suffix(".json")), "-o", str(elsewhere)]) == 0
+    assert elsewhere.read_bytes() == kept
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-o", str(tmp_path / "hit.wav")]) == 2
+    assert "-o is a folder" in capsys.readouterr().err and not (tmp_path / "hit.wav").exists()
+    # default output: the workspace's generated/<type>/ folder, which the sequencer plays;
+    # a hit remade next to itself is a copy, which it does not
     assert main(["generate", "-w", str(ws.root), "--blend", "hihat", "-n", "1"]) == 0
-    assert len(list((ws.root / "generated" / "hihat").glob("*.wav"))) == 1
+    made = list((ws.root / "generated" / "hihat").glob("*.wav"))
+    assert len(made) == 1
+    assert main(["generate", "-w", str(ws.root), "--from", str(made[0].with_suffix(".json"))]) == 0
+    assert made[0].with_suffix(".again.wav").exists()
+    from drummy.sequencer import workspace_samples
+    assert [Path(s.path).name for s in workspace_samples(ws) if s.drum_type == "hihat"] == [made[0].name]
     # variations of a reference go by the type the classifier hears in it ...
     from drummy import classifier as clf
     heard = clf.load(train.classifier_path(ws))
@@ -198,9 +214,10 @@ def test_regenerating_is_exact_from_any_folder_and_a_moved_model(trained, tmp_pa
     moved = tmp_path / "moved.json"                    # the workspace moved: -w finds the model by its hash
     moved.write_text(json.dumps({**meta, "model": str(tmp_path / "gone" / "vae.safetensors")}))
     assert main(["generate", "-w", str(root), "--from", str(moved)]) == 0
-    assert np.array_equal(audio.decode(moved.with_suffix(".again.wav"))[0], audio.decode(wav)[0])
+    assert np.array_equal(audio.decode(moved.with_suffix(".wav"))[0], audio.decode(wav)[0])
     capsys.readouterr()
-    for i, bad in enumerate(([1, 2], {k: v for k, v in meta.items() if k != "model_hash"}, {**meta, "index": 7},
+    older = {k: v for k, v in meta.items() if k != "audio_version"}     # made before hits drew their own numbers
+    for i, bad in enumerate(([1, 2], older, {k: v for k, v in meta.items() if k != "model_hash"}, {**meta, "index": 7},
                              {**meta, "index": -1}, {**meta, "controls": {"sparkle": 1}}, {**meta, "model_hash": "0" * 16})):
         p = tmp_path / f"bad{i}.json"
         p.write_text(json.dumps(bad))
