@@ -306,12 +306,59 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
     return sfz
 
 
+EXPORT_MANIFEST = ".drummy-export.json"   # what an export wrote, so the next one into the folder replaces it
+
+
 def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder", name: str | None = None) -> Path:
-    """Write samples as a kit in `fmt` (folder, hydrogen or sfz); returns the main file or folder."""
-    if fmt == "folder":
-        return write_folder(samples, outdir)
-    if fmt == "hydrogen":
-        return write_hydrogen(samples, outdir, name)
-    if fmt == "sfz":
-        return write_sfz(samples, outdir, name)
-    raise KitError(f"unknown kit format {fmt!r}; choose from {', '.join(KIT_FORMATS)}")
+    """Write samples as a kit in `fmt` (folder, hydrogen or sfz); returns the main file
+    or folder. OUTDIR must be new, empty, or an earlier export's (whose files are then
+    replaced, so no old hit lingers in the new kit); anything else in it is an error,
+    never overwritten or deleted."""
+    writers = {"folder": lambda out: write_folder(samples, out), "hydrogen": lambda out: write_hydrogen(samples, out, name),
+               "sfz": lambda out: write_sfz(samples, out, name)}
+    if fmt not in writers:
+        raise KitError(f"unknown kit format {fmt!r}; choose from {', '.join(KIT_FORMATS)}")
+    outdir = Path(outdir)
+    _clear_previous_export(outdir)
+    out = writers[fmt](outdir)
+    from .library import atomic_write_json
+    atomic_write_json(outdir / EXPORT_MANIFEST, {"written": {str(f.relative_to(outdir)): _digest(f)
+                                                             for f in _files(outdir)}})
+    return out
+
+
+def _files(folder: Path) -> list[Path]:
+    """Files under folder, dotfiles (the manifest, .DS_Store) aside."""
+    return sorted(f for f in folder.rglob("*") if f.is_file() and not any(p.startswith(".") for p in f.relative_to(folder).parts))
+
+
+def _digest(path: Path) -> str:
+    import hashlib
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _clear_previous_export(outdir: Path) -> None:
+    """Remove an earlier export from outdir, if that is all it holds (KitError otherwise)."""
+    if outdir.exists() and not outdir.is_dir():
+        raise KitError(f"{outdir} is a file; give a folder for the kit")
+    present = _files(outdir) if outdir.is_dir() else []
+    if not present:
+        return
+    import json
+    try:
+        written = json.loads((outdir / EXPORT_MANIFEST).read_text())["written"]
+        if not isinstance(written, dict):
+            raise TypeError
+    except (OSError, ValueError, KeyError, TypeError):
+        raise KitError(f"{outdir} is not empty and not a Drummy kit export; give a new or empty folder "
+                       "(nothing there was changed)") from None
+    for f in present:
+        rel = str(f.relative_to(outdir))
+        if written.get(rel) != _digest(f):
+            raise KitError(f"{f} was {'changed' if rel in written else 'added'} since {outdir} was exported; "
+                           "give a new or empty folder, or move it away (nothing there was changed)")
+    for f in present:
+        f.unlink()
+    for d in sorted((d for d in outdir.rglob("*") if d.is_dir()), key=lambda d: -len(d.parts)):
+        if not any(d.iterdir()):
+            d.rmdir()

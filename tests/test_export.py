@@ -139,6 +139,31 @@ def test_nothing_to_export_is_a_clear_error(tmp_path):
         kits.export_kit([], tmp_path / "out", "reason")
 
 
+def test_exporting_again_replaces_the_earlier_export_and_nothing_else(tmp_path, labelled_kit):
+    src = folder_samples(labelled_kit)
+    out = tmp_path / "kit"
+    kits.export_kit(src, out, "folder")
+    kits.export_kit([s for s in src if s.drum_type == "kick"], out, "sfz", name="Kicks")
+    assert {s.drum_type for s in folder_samples(out)} == {"kick"}            # no old snare lingers
+    assert sorted(p.name for p in out.iterdir()) == [".drummy-export.json", "kicks", "kicks.sfz"]
+    (out / "kicks" / "mine.wav").write_bytes(b"RIFF")                          # the producer's own file ...
+    with pytest.raises(KitError, match="mine.wav was added since"):
+        kits.export_kit(src, out, "folder")
+    assert (out / "kicks" / "mine.wav").exists() and (out / "kicks.sfz").exists()   # ... and nothing was touched
+    (out / "kicks" / "mine.wav").unlink()
+    sfz = (out / "kicks.sfz").read_text()
+    (out / "kicks.sfz").write_text(sfz + "// my edit\n")
+    with pytest.raises(KitError, match="kicks.sfz was changed since"):
+        kits.export_kit(src, out, "folder")
+    assert (out / "kicks.sfz").read_text().endswith("// my edit\n")
+    mine = tmp_path / "samples"                                                # a folder Drummy did not write
+    mine.mkdir()
+    (mine / "snare.wav").write_bytes(b"RIFF")
+    with pytest.raises(KitError, match="not a Drummy kit export"):
+        kits.export_kit(src, mine, "hydrogen")
+    assert [p.name for p in mine.iterdir()] == ["snare.wav"]
+
+
 def test_export_kit_command(tmp_path, labelled_kit, capsys):
     out = tmp_path / "h2"
     assert main(["export-kit", str(labelled_kit), "--format", "hydrogen", "-o", str(out),
