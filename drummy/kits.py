@@ -26,6 +26,7 @@ class KitSample:
     kit: str = ""
     instrument: str = ""
     note: int | None = None
+    origin: str = ""          # the file to name to the user, when path is a workspace's stored copy of it
 
 
 def _local(tag: str) -> str:

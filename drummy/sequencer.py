@@ -87,7 +87,7 @@ def workspace_samples(ws: Workspace) -> list[KitSample]:
     if not ws.manifest_path.exists():
         raise LibraryError(f"no library or generated hits in {ws.root}; give a sample folder, "
                            f"or run `drummy ingest FOLDER -w {ws.root}` first")
-    return [KitSample(ws.audio_path(s.hash), s.drum_type, list(s.tags), s.kit, Path(s.path).stem)
+    return [KitSample(ws.audio_path(s.hash), s.drum_type, list(s.tags), s.kit, Path(s.path).stem, origin=s.path)
             for s in sorted(ws.require_samples(), key=lambda s: s.path)]
 
 
@@ -100,7 +100,7 @@ def classify_unknown(samples: list[KitSample], ys: list[np.ndarray], classify: C
     for i, t in zip(todo, classify([ys[i] for i in todo])):
         if t in TYPES:
             s = samples[i]
-            out[i] = KitSample(s.path, t, s.tags, s.kit, s.instrument, s.note)
+            out[i] = KitSample(s.path, t, s.tags, s.kit, s.instrument, s.note, s.origin)
     return out
 
 
@@ -131,12 +131,12 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
             ys.append(audio.load(s.path))
             ok.append(s)
         except audio.AudioError as e:
-            skipped.append((str(s.path), str(e)))
+            skipped.append((s.origin or str(s.path), str(e).replace(str(s.path), s.origin or str(s.path))))
     ok = classify_unknown(ok, ys, classify)
     kit = Kit(skipped=skipped)
     for s, y in zip(ok, ys):
         if s.drum_type not in TYPES:
-            kit.skipped.append((str(s.path), "drum type unknown"))
+            kit.skipped.append((s.origin or str(s.path), "drum type unknown"))
             continue
         kit.setdefault(s.drum_type, []).append((s.instrument or s.path.name, y))
     return kit

@@ -249,6 +249,7 @@ def test_kit_from_workspace_prefers_generated_hits(tmp_path):
     kit = S.kit_from_workspace(Workspace(ws.root))
     assert {t: len(v) for t, v in kit.items()} == {"kick": 2, "hihat": 1}
     assert [name for name, _ in kit["kick"]] == ["0", "1"]
+    assert kit.skipped == [("/lib/unknown/3.wav", "drum type unknown")]      # the user's file, not the stored copy
     write(ws.root / "generated" / "snare" / "gen 1.wav", hat(3, seconds=0.3))
     kit = S.kit_from_workspace(Workspace(ws.root))
     assert {t: len(v) for t, v in kit.items()} == {"snare": 1}
