@@ -26,7 +26,8 @@ from . import audio, features
 from .kits import KitError, KitSample, read_hydrogen, read_sfz
 from .labels import UNKNOWN, labels_from_path
 
-AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3"}
+AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3",
+                    ".caf", ".w64", ".rf64"}    # whatever libsndfile decodes that sample packs ship
 DEFAULT_WORKSPACE = Path("drummy-work")
 
 

@@ -19,6 +19,7 @@ def test_wav_bit_depths(tmp_path, subtype):
 @pytest.mark.parametrize("ext,fmt,subtype", [
     ("flac", "FLAC", "PCM_16"), ("flac", "FLAC", "PCM_24"), ("aiff", "AIFF", "PCM_16"),
     ("aif", "AIFF", "PCM_24"), ("ogg", "OGG", "VORBIS"), ("mp3", "MP3", "MPEG_LAYER_III"),
+    ("caf", "CAF", "PCM_24"), ("w64", "W64", "FLOAT"), ("rf64", "RF64", "PCM_24"),
 ])
 def test_other_formats(tmp_path, ext, fmt, subtype):
     y = kick(1)

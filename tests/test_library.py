@@ -65,13 +65,15 @@ def test_bad_files_are_skipped_with_reasons_and_import_goes_on(tmp_path, tiny_li
     (bad / "text.wav").write_text("not audio")
     (bad / "README.txt").write_text("ignored: not an audio extension")
     write(bad / "flac_named_wav.wav", kick(7), fmt="FLAC")  # wrong extension but real audio: kept
+    write(bad / "apple.caf", kick(9), fmt="CAF")            # Apple's and Sound Forge's containers: kept
+    write(bad / "long_take.w64", hat(9), fmt="W64")
     ws = Workspace(tmp_path / "ws")
     r = ws.ingest([tiny_library], progress=False)
     reasons = {os.path.basename(p): why for p, why in r.skipped}
     assert set(reasons) == {"silent.wav", "empty.wav", "nan.wav", "long.wav", "text.wav"}
     assert "silent" in reasons["silent.wav"] and "empty" in reasons["empty.wav"]
     assert "nan" in reasons["nan.wav"].lower() and "too long" in reasons["long.wav"]
-    assert r.added == 17
+    assert r.added == 19
     assert {x["path"].split("/")[-1] for x in ws.summary()["skipped"]} == set(reasons)
 
 
