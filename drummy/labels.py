@@ -6,6 +6,7 @@ one drum type plus free tags.
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import PurePath
 
 # The drum types Drummy knows; "unknown" is used when nothing matches.
@@ -70,15 +71,22 @@ GM_NOTE_OF_TYPE = {"kick": 36, "snare": 38, "clap": 39, "hihat": 42, "open hat":
 _NOTE_NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 
 
+# File-format words that say how a sample was recorded, not how it sounds ("Kick Stereo 24bit",
+# "hh 2ms", "kick_float32", "44k1"): never tags.
+_FORMAT_WORDS = {"bit", "bits", "khz", "hz", "k", "ms", "float", "int", "pcm", "stereo", "mono", "wav", "wave",
+                 "aif", "aiff", "flac", "mp", "ogg", "caf", "sample", "samples"}
+
+
 def normalise(text: str) -> str:
-    """Lower-case, split camelCase and letter/digit runs, turn separators into
-    single spaces, and drop numbering: "Snare_01" and "snare-1" -> "snare",
-    "BassDrum" -> "bass drum", "808" stays "808"."""
+    """Lower-case, fold accents, split camelCase and letter/digit runs, turn
+    separators into single spaces, and drop numbering: "Snare_01" and "snare-1" ->
+    "snare", "BassDrum" -> "bass drum", "Snäre" -> "snare", "808" stays "808"."""
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)       # camelCase
     text = text.lower()
     text = re.sub(r"(?<![a-z])v\d+(?![a-z\d])", " ", text)  # version markers: v2
     text = re.sub(r"[_\-.,+()\[\]{}#&'\"!/\\:;]+", " ", text)
-    text = re.sub(r"(?<=[a-z])(?=\d)|(?<=\d)(?=[a-z])", " ", text)  # snare1 -> snare 1
+    text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])", " ", text)  # snare1 -> snare 1 (any script)
     words = [w for w in text.split() if w and not _is_numbering(w)]
     return " ".join(words)
 
@@ -121,7 +129,7 @@ def _phrases_of_type(norm: str) -> set[str]:
 def tags_of(text: str) -> list[str]:
     """Free tags from a name: the whole normalised name when it is not just a drum
     type (a folder "boom bap" is one tag), else its leftover words."""
-    norm = normalise(text)
+    norm = " ".join(w for w in normalise(text).split() if w not in _FORMAT_WORDS)
     if not norm:
         return []
     if type_of(norm) is None:

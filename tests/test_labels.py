@@ -11,6 +11,12 @@ from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type
     ("one shots/OH 2.wav", "open hat", ["one shots"]),
     ("perc/claps/cp-09.flac", "clap", []),
     ("misc/weird noise.wav", "unknown", ["misc", "weird noise"]),
+    # how a file was recorded is no tag; accented letters fold and split like plain ones
+    ("kick/Kick Stereo 24bit.wav", "kick", []),
+    ("hh tiny 2ms.wav", "hihat", ["tiny"]),
+    ("samples/kick_float32 44k1.wav", "kick", []),
+    ("Snäre ünïcode 96k.wav", "snare", ["unicode"]),
+    ("perc/タム2.wav", "perc", ["タム"]),
 ])
 def test_labels_from_path(path, drum_type, tags):
     assert labels_from_path(path) == (drum_type, tags)
