@@ -146,7 +146,7 @@ def format_of(path: str | os.PathLike) -> str:
 
 
 def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
-          fade_ms: float = 5.0, subtype: str = "PCM_24") -> Path:
+          fade_ms: float = 5.0, subtype: str = "PCM_24", remove_dc: bool = True) -> Path:
     """Write audio atomically (temp file + rename) as 24-bit WAV by default.
 
     y is (samples,) or (samples, channels) float. See :func:`prepare` for the
@@ -154,7 +154,7 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float |
     """
     path = Path(path)
     fmt = format_of(path)
-    y = prepare(y, sr=sr, peak_db=peak_db, fade_ms=fade_ms)
+    y = prepare(y, sr=sr, peak_db=peak_db, fade_ms=fade_ms, remove_dc=remove_dc)
     if fmt == "OGG":
         subtype = "VORBIS"
     return atomic_write(path, lambda tmp: sf.write(tmp, y, sr, subtype=subtype, format=fmt))

@@ -180,11 +180,13 @@ def _file_names(samples: list[KitSample], taken: set[str]) -> list[str]:
 
 
 def _place_audio(src: Path, dest_stem: Path) -> Path:
-    """Copy src beside dest_stem with its own extension, or transcode it to 24-bit
-    WAV when kit players may not read its format. Returns the file written."""
+    """Copy src beside dest_stem with its own extension, or transcode it to a 24-bit
+    WAV with its own rate and channels when kit players may not read its format.
+    Returns the file written."""
     src = Path(src)
     if src.suffix.lower() not in _COPY_AS_IS:
-        return audio.write(dest_stem.with_suffix(".wav"), audio.load(src, trim=False), peak_db=None, fade_ms=0)
+        data, rate = audio.decode(src)
+        return audio.write(dest_stem.with_suffix(".wav"), data, sr=rate, peak_db=None, fade_ms=0, remove_dc=False)
     dest = dest_stem.with_suffix(src.suffix.lower())
     _atomic_write(dest, src.read_bytes())
     return dest
