@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -326,11 +327,14 @@ hihat = "x.ox.ox.ox.o"
 
 
 def builtin(name: str) -> Pattern:
-    """A built-in groove by name; PatternError lists them for an unknown name."""
-    if name not in BUILTINS:
+    """A built-in groove by name, in any case and spacing ("Boom Bap", "boombap",
+    "boom-bap"); PatternError lists them for an unknown name."""
+    squash = lambda s: re.sub(r"[\W_]+", "", s.lower())  # noqa: E731
+    found = next((b for b in BUILTINS if squash(b) == squash(name)), None)
+    if found is None:
         raise PatternError(f"unknown pattern {name!r}; built-ins are {', '.join(BUILTINS)}, "
                            f"or give a .toml or .mid file")
-    return parse(BUILTINS[name], name)
+    return parse(BUILTINS[found], found)
 
 
 def load(source: str | Path) -> Pattern:

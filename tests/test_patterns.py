@@ -14,6 +14,9 @@ def test_builtins_cover_the_styles_and_survive_dump():
         p = P.builtin(name)
         assert p.name == name and p.tracks and p.steps in (12, 16, 32)
         assert P.parse(P.dump(p)) == p
+    assert P.builtin("Boom Bap") == P.builtin("boombap") == P.builtin("boom-bap") == P.builtin("boom bap")
+    with pytest.raises(P.PatternError, match="built-ins are house"):
+        P.builtin("boom")
 
 
 def test_grid_characters_velocities_and_bars():
