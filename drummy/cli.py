@@ -475,10 +475,10 @@ def _classifier_hook(workspace: Path, min_confidence: float = 0.5):
     return classify
 
 
-def _kit_samples(source: Path | None, workspace: Path):
+def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
     from .library import Workspace
     from .sequencer import folder_samples, workspace_samples
-    return folder_samples(source) if source is not None else workspace_samples(Workspace(workspace))
+    return folder_samples(source) if source is not None else workspace_samples(Workspace(workspace), fill)
 
 
 def cmd_beat(args) -> None:
@@ -491,7 +491,11 @@ def cmd_beat(args) -> None:
         if folder is not None:
             Path(folder).mkdir(parents=True, exist_ok=True)
     pattern = patterns.load(args.pattern)
-    kit = sequencer.load_kit(_kit_samples(args.kit, args.workspace), _classifier_hook(args.workspace))
+    samples = _kit_samples(args.kit, args.workspace, fill=True)
+    kit = sequencer.load_kit(samples, _classifier_hook(args.workspace))
+    from_library = sorted({s.drum_type for s in samples if s.origin} & set(kit)) if args.kit is None else []
+    if from_library and len(from_library) < len(kit):
+        print(f"  {', '.join(from_library)}: library samples (no generated hits of {'that type' if len(from_library) == 1 else 'those types'})")
     for path, reason in kit.skipped[:10]:
         print(f"  left out {path}: {reason}")
     if len(kit.skipped) > 10:

@@ -68,9 +68,10 @@ def generated_folder(ws: Workspace) -> Path | None:
     return gen if gen.is_dir() and any(f.suffix.lower() in AUDIO_EXTENSIONS for f in gen.rglob("*")) else None
 
 
-def workspace_samples(ws: Workspace) -> list[KitSample]:
+def workspace_samples(ws: Workspace, fill: bool = False) -> list[KitSample]:
     """The workspace's generated hits (`generated/<type>/...`) when it has any,
-    else its library samples with their (possibly predicted) types. A generated
+    else its library samples with their (possibly predicted) types; with fill, the
+    library's samples of every drum type no generated hit has join them. A generated
     hit's type is its folder's, which Drummy chose (the recipe's or the heard type),
     whatever its file name says (`like_kick ref_01.wav` heard as a snare is a
     snare); hits outside a type folder (morphs) are "unknown", for the classifier.
@@ -83,10 +84,17 @@ def workspace_samples(ws: Workspace) -> list[KitSample]:
                 continue
             top = Path(s.path).relative_to(gen.resolve()).parts[0]
             out.append(KitSample(s.path, top if top in TYPES else UNKNOWN, s.tags, s.kit, s.instrument, s.note))
+        if fill and ws.manifest_path.exists():
+            have = {s.drum_type for s in out}
+            out += [s for s in _library_samples(ws) if s.drum_type in TYPES and s.drum_type not in have]
         return out
     if not ws.manifest_path.exists():
         raise LibraryError(f"no library or generated hits in {ws.root}; give a sample folder, "
                            f"or run `drummy ingest FOLDER -w {ws.root}` first")
+    return _library_samples(ws)
+
+
+def _library_samples(ws: Workspace) -> list[KitSample]:
     return [KitSample(ws.audio_path(s.hash), s.drum_type, list(s.tags), s.kit, Path(s.path).stem, origin=s.path)
             for s in sorted(ws.require_samples(), key=lambda s: s.path)]
 
@@ -148,8 +156,9 @@ def kit_from_folder(folder: str | Path, classify: Classify | None = None) -> Kit
 
 
 def kit_from_workspace(ws: Workspace, classify: Classify | None = None) -> Kit:
-    """A Kit from the workspace's generated hits, else from its library."""
-    return load_kit(workspace_samples(ws), classify)
+    """A Kit from the workspace's generated hits, with its library's samples for the
+    drum types none was generated for (or all of them, before any was)."""
+    return load_kit(workspace_samples(ws, fill=True), classify)
 
 
 # --- mastering ------------------------------------------------------------------------

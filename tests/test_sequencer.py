@@ -251,15 +251,31 @@ def test_kit_from_workspace_prefers_generated_hits(tmp_path):
     assert [name for name, _ in kit["kick"]] == ["0", "1"]
     assert kit.skipped == [("/lib/unknown/3.wav", "drum type unknown")]      # the user's file, not the stored copy
     write(ws.root / "generated" / "snare" / "gen 1.wav", hat(3, seconds=0.3))
-    kit = S.kit_from_workspace(Workspace(ws.root))
-    assert {t: len(v) for t, v in kit.items()} == {"snare": 1}
+    kit = S.kit_from_workspace(Workspace(ws.root))      # generated snares; the library's kicks and hats fill in
+    assert {t: len(v) for t, v in kit.items()} == {"snare": 1, "kick": 2, "hihat": 1}
+    assert {s.drum_type for s in S.workspace_samples(Workspace(ws.root))} == {"snare"}   # a kit export: generated only
     # the folder Drummy chose wins over a file name that says otherwise; a morph has no type
     write(ws.root / "generated" / "snare" / "like_kick ref_s4_01.wav", hat(4, seconds=0.3))
     write(ws.root / "generated" / "morph" / "morph_kick_to_hat_s0_01.wav", hat(6, seconds=0.3))
+    write(ws.root / "generated" / "kick" / "gen 2.wav", kick(7))
     kit = S.kit_from_workspace(Workspace(ws.root))
-    assert {t: len(v) for t, v in kit.items()} == {"snare": 2}
+    assert {t: len(v) for t, v in kit.items()} == {"snare": 2, "kick": 1, "hihat": 1}
     types = {Path(s.path).name: s.drum_type for s in S.workspace_samples(Workspace(ws.root))}
     assert types["morph_kick_to_hat_s0_01.wav"] == "unknown"
+
+
+def test_beat_fills_types_without_generated_hits_from_the_library(tmp_path, capsys):
+    ws = Workspace(tmp_path / "ws")
+    for i, (t, y) in enumerate([("kick", kick(0)), ("hihat", hat(0))]):
+        h = f"{i:016x}"
+        audio.write(ws.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
+        ws.samples[h] = Sample(h, f"/lib/{t}/{i}.wav", t, [], "lib", "lib", 0.5, SR)
+    ws.save()
+    write(ws.root / "generated" / "snare" / "gen 1.wav", hat(3, seconds=0.3))
+    assert main(["beat", "-w", str(ws.root), "--pattern", "boom bap", "--bars", "1", "-o", str(tmp_path / "b.wav")]) == 0
+    out = capsys.readouterr().out
+    assert "hihat, kick: library samples (no generated hits of those types)" in out
+    assert "3 samples to draw from" in out
 
 
 def test_beat_command_writes_beat_stems_and_midi(tmp_path, tiny_library, capsys):
