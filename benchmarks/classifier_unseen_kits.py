@@ -76,8 +76,8 @@ def main() -> int:
 
     print(f"\ntrain kits: {', '.join(d.name for d in train_dirs)} + starter kit")
     print(f"test kits:  {', '.join(d.name for d in test_dirs)}")
-    print(f"train {len(train_pool)} samples ({cfg.members} nets, each early-stopped on its own held-out "
-          f"kits/folders), test {len(test)} samples; {seconds:.0f} s\n")
+    print(f"train {len(train_pool)} samples ({cfg.members} nets on all of them, after as many validation runs "
+          f"that hold out kits/folders), test {len(test)} samples; {seconds:.0f} s\n")
     print(f"| class | test hits | accuracy |\n|---|---|---|")
     for c, (acc, n) in per_class.items():
         print(f"| {c} | {n} | {acc:.1%} |")

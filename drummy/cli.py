@@ -237,8 +237,8 @@ def cmd_train(args) -> None:
     if args.members:
         cfg.members = args.members
     m = train_classifier(ws, cfg)
-    print(f"classifier: {m['members']} nets on {m['train_samples']} labelled samples, each holding out "
-          f"its own kits/folders for validation ({len(m.get('val_groups', []))} in all)")
+    print(f"classifier: {m['members']} nets on all {m['train_samples']} labelled samples; validated by as many "
+          f"runs that each held out their own kits/folders ({len(m.get('val_groups', []))} in all)")
     if "val_accuracy" in m:
         print(f"validation accuracy on held-out kits/folders {m['val_accuracy']:.1%} "
               f"(balanced {m['val_balanced_accuracy']:.1%}, {m['val_samples']} verdicts)")
