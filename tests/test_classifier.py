@@ -29,7 +29,7 @@ def test_smoke_train_save_load_and_predict(tmp_path, tiny_library):
     # each net holds out whole folders, never single files of a folder
     assert m["val_groups"] and all(g.endswith(("808", "909")) for g in m["val_groups"])
     assert m["val_samples"] % 4 == 0 and 0 < m["val_samples"] < 2 * 16
-    assert [h["steps"] for h in m["history"]] == [16, 16]            # validation runs go the distance: no early stop
+    assert [len(h["epoch"]) for h in m["history"]] == [8, 8]         # validation runs go the distance: no early stop
     model = clf.load(train.classifier_path(ws))
     mels, _ = ws.features()
     probs = clf.predict(model, mels)
