@@ -493,8 +493,9 @@ def cmd_beat(args) -> None:
     pattern = patterns.load(args.pattern)
     samples = _kit_samples(args.kit, args.workspace, fill=True)
     kit = sequencer.load_kit(samples, _classifier_hook(args.workspace))
-    from_library = sorted({s.drum_type for s in samples if s.origin} & set(kit)) if args.kit is None else []
-    if from_library and len(from_library) < len(kit):
+    played = {t.drum_type for t in pattern.tracks}
+    from_library = sorted({s.drum_type for s in samples if s.origin} & set(kit) & played) if args.kit is None else []
+    if from_library and len(from_library) < len(set(kit) & played):
         print(f"  {', '.join(from_library)}: library samples (no generated hits of {'that type' if len(from_library) == 1 else 'those types'})")
     for path, reason in kit.skipped[:10]:
         print(f"  left out {path}: {reason}")

@@ -266,7 +266,7 @@ def test_kit_from_workspace_prefers_generated_hits(tmp_path):
 
 def test_beat_fills_types_without_generated_hits_from_the_library(tmp_path, capsys):
     ws = Workspace(tmp_path / "ws")
-    for i, (t, y) in enumerate([("kick", kick(0)), ("hihat", hat(0))]):
+    for i, (t, y) in enumerate([("kick", kick(0)), ("hihat", hat(0)), ("tom", kick(1))]):
         h = f"{i:016x}"
         audio.write(ws.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
         ws.samples[h] = Sample(h, f"/lib/{t}/{i}.wav", t, [], "lib", "lib", 0.5, SR)
@@ -274,8 +274,12 @@ def test_beat_fills_types_without_generated_hits_from_the_library(tmp_path, caps
     write(ws.root / "generated" / "snare" / "gen 1.wav", hat(3, seconds=0.3))
     assert main(["beat", "-w", str(ws.root), "--pattern", "boom bap", "--bars", "1", "-o", str(tmp_path / "b.wav")]) == 0
     out = capsys.readouterr().out
-    assert "hihat, kick: library samples (no generated hits of those types)" in out
-    assert "3 samples to draw from" in out
+    assert "  hihat, kick: library samples (no generated hits of those types)" in out     # boom bap plays no tom
+    write(ws.root / "generated" / "kick" / "gen 2.wav", kick(7))
+    write(ws.root / "generated" / "hihat" / "gen 3.wav", hat(7))
+    capsys.readouterr()
+    assert main(["beat", "-w", str(ws.root), "--pattern", "boom bap", "--bars", "1", "-o", str(tmp_path / "b.wav")]) == 0
+    assert "library samples" not in capsys.readouterr().out     # the library's other types are not played
 
 
 def test_beat_command_writes_beat_stems_and_midi(tmp_path, tiny_library, capsys):
