@@ -496,7 +496,8 @@ def cmd_beat(args) -> None:
     played = {t.drum_type for t in pattern.tracks}
     from_library = sorted({s.drum_type for s in samples if s.origin} & set(kit) & played) if args.kit is None else []
     if from_library and len(from_library) < len(set(kit) & played):
-        print(f"  {', '.join(from_library)}: library samples (no generated hits of {'that type' if len(from_library) == 1 else 'those types'})")
+        which = "that type" if len(from_library) == 1 else "those types"
+        print(f"  {', '.join(from_library)}: library samples (no generated hits of {which})")
     for path, reason in kit.skipped[:10]:
         print(f"  left out {path}: {reason}")
     if len(kit.skipped) > 10:
@@ -514,7 +515,7 @@ def cmd_beat(args) -> None:
     bpm = args.bpm or pattern.bpm
     print(f"wrote {args.out}: {args.bars} bars of {pattern.name} at {bpm:g} bpm "
           f"({len(mix) / audio.SR:.1f} s, master {args.master}, "
-          f"{sum(len(v) for v in kit.values())} samples to draw from)")
+          f"{sum(len(v) for t, v in kit.items() if t in played)} samples to draw from)")
     if args.stems is not None:
         paths = sequencer.write_stems(stems, args.stems)
         print(f"wrote {len(paths)} stems to {args.stems}")

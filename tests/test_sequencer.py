@@ -275,6 +275,7 @@ def test_beat_fills_types_without_generated_hits_from_the_library(tmp_path, caps
     assert main(["beat", "-w", str(ws.root), "--pattern", "boom bap", "--bars", "1", "-o", str(tmp_path / "b.wav")]) == 0
     out = capsys.readouterr().out
     assert "  hihat, kick: library samples (no generated hits of those types)" in out     # boom bap plays no tom
+    assert ", 3 samples to draw from)" in out                               # the library tom is not counted
     write(ws.root / "generated" / "kick" / "gen 2.wav", kick(7))
     write(ws.root / "generated" / "hihat" / "gen 3.wav", hat(7))
     capsys.readouterr()
