@@ -120,6 +120,11 @@ def hit_streams(seed: int, n: int) -> list[torch.Generator]:
             for i in range(n)]
 
 
+def _randn(gens: list[torch.Generator], k: int) -> torch.Tensor:
+    """(n, k) normal draws, row i from hit i's stream (`hit_streams`)."""
+    return torch.stack([torch.randn(k, generator=g) for g in gens])
+
+
 def _per_hit(ctl: Controls | list[Controls], n: int) -> list[Controls]:
     """One Controls for every hit, or a list of n, as a list of n."""
     ctls = [ctl] * n if isinstance(ctl, Controls) else list(ctl)
@@ -203,7 +208,7 @@ class Generator:
             pool = self._part(labs)[1]                                       # (M, 4)
             pick = torch.stack([torch.randint(len(pool), (), generator=g) for g in gens])   # (n,)
             c += w * pool[pick]
-        c = c + 0.25 * std * torch.stack([torch.randn(4, generator=g) for g in gens])
+        c = c + 0.25 * std * _randn(gens, 4)
         variation = torch.tensor([x.variation for x in ctls])[:, None]      # (n, 1)
         c = mean + variation * (c - mean)
         shift = torch.stack([self._shift(x, std) for x in ctls])             # (n, 4)
@@ -248,10 +253,9 @@ class Generator:
 
         def without(move, col):      # the conditions of the hits that move, minus one control's move
             plain = cond[move].clone()
-            plain[:, D - 4 + col] -= shift[move, col]
+            plain[:, col - 4] -= shift[move, col]                # the 4 controls close every condition
             return plain
 
-        D = cond.shape[1]
         code = code_of(z, cond, peak)
         move = shift[:, 3] != 0
         if bool(move.any()):            # the unmoved hit's sine track, transposed
@@ -279,7 +283,7 @@ class Generator:
         gens = hit_streams(seed, n)
         cond, shift = self._conditions(recipe, ctls, gens)
         variation = torch.tensor([x.variation for x in ctls])[:, None]
-        z = variation * torch.stack([torch.randn(self.model.cfg.latent, generator=g) for g in gens])
+        z = variation * _randn(gens, self.model.cfg.latent)
         return self.decode(z, cond, torch.arange(n) + seed * 100_003, shift), cond
 
     def generate(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
@@ -317,11 +321,11 @@ class Generator:
         ctl.check()
         gens = hit_streams(seed, n)
         mu, cond = self.encode(y, recipe)
-        z = mu + 0.5 * ctl.variation * torch.stack([torch.randn(len(mu), generator=g) for g in gens])
+        z = mu + 0.5 * ctl.variation * _randn(gens, len(mu))
         std = self.prior(recipe)[2] if recipe else torch.ones(4) * 0.5
         c = cond.expand(n, -1).clone()
         shift = self._shift(ctl, std)
-        c[:, -4:] += 0.3 * ctl.variation * std * torch.stack([torch.randn(4, generator=g) for g in gens]) + shift
+        c[:, -4:] += 0.3 * ctl.variation * std * _randn(gens, 4) + shift
         return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1))
 
     def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0) -> np.ndarray:

@@ -212,8 +212,9 @@ def steer_brightness(code: torch.Tensor, target: torch.Tensor, cfg: CodecConfig 
     """Codes (B, C, T) tilted (codec.tilt about each hit's own centroid, at most
     max_tilt dB/octave) so that their log_centroid lands as near as the grid
     allows to target (B,), and no longer than they were: their noise is silent
-    from the frame where their level stays tail_db below its peak. Pivoting on the centroid makes a positive tilt always
-    brighten: for a kick it lifts the click over the sub, for a hat the sizzle."""
+    from the frame where their level stays tail_db below its peak. Pivoting on the
+    centroid makes a positive tilt always brighten: for a kick it lifts the click
+    over the sub, for a hat the sizzle."""
     B = code.shape[0]
     tilts = torch.linspace(-max_tilt, max_tilt, steps)                                 # (K,)
     pivot = torch.exp(log_centroid(code, cfg)).repeat_interleave(steps)                 # (B*K,) Hz
