@@ -2,7 +2,8 @@
 
 Builds two workspaces: `train` = the starter kit + every other Hydrogen kit (in
 name order, as in classifier_unseen_kits.py) and `heldout` = the other kits.
-Trains the classifier (the judge, once) and then the blend generator on `train`
+Trains the classifier (the judge, once, again when it was
+trained with another TrainConfig) and then the blend generator on `train`
 only, once per training seed, and runs `drummy evaluate` against every hit of
 `heldout` after each. One seed's figures do not hold for the next (seed 1 missed
 a Fréchet line that seed 0 met), so a line counts as met only if every seed meets it.
@@ -20,6 +21,7 @@ import json
 import platform
 import sys
 import time
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
@@ -60,6 +62,12 @@ def summary(runs: list[dict]) -> dict:
     return out
 
 
+def judge_trained_with(ws: Workspace) -> dict | None:
+    """The TrainConfig the workspace's classifier was trained with (None if it has none)."""
+    path = classifier_path(ws).with_suffix(".json")
+    return json.loads(path.read_text())["metrics"].get("train_config") if path.exists() else None
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kits", type=Path, default=Path("/usr/share/hydrogen/data/drumkits"))
@@ -79,8 +87,10 @@ def main() -> int:
     train_ws, held_ws = Workspace(args.work / "train"), Workspace(args.work / "heldout")
     train_ws.ingest([starter] + kits[0::2], progress=False)
     held_ws.ingest(kits[1::2], progress=False)
-    if not classifier_path(train_ws).exists():
-        train_classifier(train_ws, TrainConfig(seed=0), progress=False)
+    judge_cfg = TrainConfig(seed=0)
+    if judge_trained_with(train_ws) != asdict(judge_cfg):     # none yet, or one trained another way (an older run's)
+        print("training the judge (the workspace's classifier) ...", flush=True)
+        train_classifier(train_ws, judge_cfg, progress=False)
     res = Path(__file__).parent / "results" / "vae_blend.json"
     res.parent.mkdir(exist_ok=True)
     runs = []

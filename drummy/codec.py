@@ -245,6 +245,22 @@ def end_tone(code: torch.Tensor, cfg: CodecConfig = CODEC, threshold_db: float =
     return out
 
 
+def end_hit(code: torch.Tensor, cfg: CodecConfig = CODEC, below_db: float = 70.0, ms: float = 50.0) -> torch.Tensor:
+    """Codes (B, channels, frames) that, once they have stayed below_db under their
+    peak for ms after it, stay silent (noise and sine). A struck drum does not come
+    back after 50 ms of silence; a decoder now and then does, a late burst of noise
+    in about one generated clap in 25."""
+    env = envelope_db(code, cfg)                                                    # (B, T)
+    T, k = env.shape[1], max(1, int(np.ceil(ms / 1000 * cfg.sr / cfg.hop)))
+    quiet = (env < env.amax(1, keepdim=True) - below_db) & (torch.arange(T)[None] > env.argmax(1, keepdim=True))
+    run = torch.nn.functional.conv1d(quiet.float()[:, None], torch.ones(1, 1, k), padding=k - 1)[:, 0, :T]  # (B, T)
+    ended = torch.cummax((run >= k).long(), 1)[0].bool()                           # from the k-th quiet frame on
+    out = code.clone()
+    out[:, : cfg.bands] = torch.where(ended[:, None], torch.full_like(code[:, : cfg.bands], cfg.floor_db), code[:, : cfg.bands])
+    out[:, AMP] = torch.where(ended, torch.full_like(code[:, AMP], cfg.floor_db), code[:, AMP])
+    return out
+
+
 def sharpen_onset(code: torch.Tensor, peak_frame: torch.Tensor, cfg: CodecConfig = CODEC,
                   search: int = 12) -> torch.Tensor:
     """Codes (B, channels, frames) whose level peaks later than peak_frame (B,) frames

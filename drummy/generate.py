@@ -26,7 +26,7 @@ from .library import ModelError
 from .labels import SYNONYMS, TYPES, normalise
 from .vae import CONTROLS, BlendVAE, log_centroid, scale_code, steer_brightness, unscale_code, zscore
 
-AUDIO_VERSION = 2    # bump when a change gives a model and seed other audio; --from refuses older sidecars
+AUDIO_VERSION = 3    # bump when a change gives a model and seed other audio; --from refuses older sidecars
 CONTROL_SPAN = 2.0   # a control of +1 moves its descriptor this many recipe spreads (std) up
 
 
@@ -269,7 +269,7 @@ class Generator:
             # z units -> log Hz of the measured centroid -> log_centroid units
             want = log_centroid(plain, cc) + shift[move, 0] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)
-        y = codec.synthesise(codec.end_tone(codec.gate(code, cfg.gate_db, cc), cc), cc, seed=seeds)
+        y = codec.synthesise(codec.end_hit(codec.end_tone(codec.gate(code, cfg.gate_db, cc), cc), cc), cc, seed=seeds)
         return (y / y.abs().amax(1, keepdim=True).clamp(min=1e-6)).numpy()
 
     def sample(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,

@@ -148,6 +148,26 @@ def test_a_dying_tone_does_not_come_back_as_a_blip():
     assert blip(out) < 0.1 * blip(code)
 
 
+def test_a_hit_that_fell_silent_does_not_come_back():
+    cfg = codec.CODEC
+    ms = lambda x: int(x / 1000 * SR / cfg.hop)  # noqa: E731  milliseconds -> frames
+    code = torch.from_numpy(codec.gate(torch.from_numpy(codec.analyse(hat(0)))[None], -60.0)[0].numpy())
+    burst = code[:, :3].clone()                                   # the hat's first 17 ms
+    late = code.clone()
+    late[:, ms(400): ms(400) + 3] = burst                          # ... again 250 ms after it ended
+    flam = code.clone()
+    flam[:, ms(150): ms(150) + 3] = burst                          # ... 20 ms after: a clap's next burst
+    hissing = code.clone()
+    hissing[: cfg.bands, ms(100): ms(300)] = -55.0                # a quiet tail that never stops
+    out = codec.end_hit(torch.stack([late, flam, hissing, code]))
+    assert (out[0, : cfg.bands + 1, ms(400):] == cfg.floor_db).all()    # the late burst is gone
+    assert torch.equal(out[0, :, : ms(200)], late[:, : ms(200)])          # the hit itself is kept
+    for i, c in enumerate((flam, hissing, code), 1):
+        assert torch.equal(out[i], c)                              # no 50 ms of silence: untouched
+    tail = lambda c: float((codec.synthesise(c[None])[0, ms(400) * cfg.hop:] ** 2).sum())  # noqa: E731
+    assert tail(out[0]) < 1e-6 * tail(late)
+
+
 def test_sharpen_onset_drops_a_swell_only_where_the_peak_is_late():
     cfg = codec.CODEC
     code = torch.from_numpy(codec.analyse(hat(0)))[None]
