@@ -17,7 +17,8 @@ directions of a 512-d space):
   threshold, since tight types such as kicks do so far more often than cymbals);
 - blend response: mean P(B) along A -> B weight sweeps, Spearman with the weight;
 - control response: per recipe, correlation of the requested descriptor (log
-  units) with the one measured on the output, averaged over recipes.
+  units) with the one measured on the output, averaged over recipes; for pitch,
+  of the requested shift with the one measured against the same hit unmoved.
 """
 from __future__ import annotations
 
@@ -220,6 +221,14 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
                                        for b, d, a, p in v.tolist()], len(v), seed=seed + 100 + i)
         req = cond[:, -4:].numpy() * np.array(cfg.control_std) + np.array(cfg.control_mean)
         got = np.stack([measure_controls(codec.normalise(y), codec.analyse(codec.normalise(y))) for y in ys])
+        # --pitch moves a hit from where it was: its pitch is read as the shift from the
+        # same hit unmoved (octaves), on the hits asked to move
+        moved = v[:, 3] != 0
+        ys0, _ = gen.sample(recipe, [Controls(brightness=b, decay=d, attack=a) for b, d, a, _ in v.tolist()],
+                            len(v), seed=seed + 100 + i)
+        got0 = np.array([measure_controls(codec.normalise(y), codec.analyse(codec.normalise(y)))[3] for y in ys0])
+        req[:, 3] = np.where(moved, 6 * v[:, 3] / 12, np.nan)
+        got[:, 3] = got[:, 3] - got0
         bar.update(5)
         for k, name in enumerate(CONTROLS):
             ok = np.isfinite(got[:, k]) & np.isfinite(req[:, k])
@@ -366,7 +375,7 @@ def plot_report(gen: Generator, rep: Report, raw: dict, heldout: RealSet, train:
                 ax.scatter(req, got, s=6, alpha=0.6, label=t)
             lo, hi = ax.get_xlim()
             ax.plot([lo, hi], [lo, hi], "k--", lw=0.6)
-            ax.set_title(f"{c}: requested vs measured (log)", fontsize=8)
+            ax.set_title("pitch: requested vs measured shift (octaves)" if c == "pitch" else f"{c}: requested vs measured (log)", fontsize=8)
             ax.legend(fontsize=6)
         names.append(save(fig, "control_response.png"))
     return names
