@@ -2,8 +2,8 @@
 
 Builds two workspaces: `train` = the starter kit + every other Hydrogen kit (in
 name order, as in classifier_unseen_kits.py) and `heldout` = the other kits.
-Trains the classifier (the judge, once, again when it was
-trained with another TrainConfig) and then the blend generator on `train`
+Trains the classifier (the judge, once, again when its TrainConfig or
+the classifier code changed: <work>/judge.json) and then the blend generator on `train`
 only, once per training seed, and runs `drummy evaluate` against every hit of
 `heldout` after each. One seed's figures do not hold for the next (seed 1 missed
 a Fréchet line that seed 0 met), so a line counts as met only if every seed meets it.
@@ -17,6 +17,7 @@ for the first seed, <work>/report-seed<S> for the others; the model left in
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import sys
@@ -32,6 +33,9 @@ from drummy.evaluate import evaluate_workspace
 from drummy.library import Workspace, atomic_write_json
 from drummy.starter import write_starter_kit
 from drummy.train import TrainConfig, VAETrainConfig, classifier_path, train_classifier, train_vae
+
+# The modules a judge's training depends on: a change to any of them retrains it.
+JUDGE_CODE = ("classifier.py", "train.py", "features.py", "audio.py", "library.py", "labels.py")
 
 # The issue's lines: (name, how to read it from one run, rule)
 LINES = [
@@ -62,10 +66,12 @@ def summary(runs: list[dict]) -> dict:
     return out
 
 
-def judge_trained_with(ws: Workspace) -> dict | None:
-    """The TrainConfig the workspace's classifier was trained with (None if it has none)."""
-    path = classifier_path(ws).with_suffix(".json")
-    return json.loads(path.read_text())["metrics"].get("train_config") if path.exists() else None
+def judge_fingerprint(cfg: TrainConfig) -> dict:
+    """What a judge is trained with: its TrainConfig and the classifier code (sha256 of the modules)."""
+    import drummy
+    src = Path(drummy.__file__).parent
+    return {"train_config": asdict(cfg),
+            "code": {m: hashlib.sha256((src / m).read_bytes()).hexdigest()[:16] for m in JUDGE_CODE}}
 
 
 def main() -> int:
@@ -87,10 +93,12 @@ def main() -> int:
     train_ws, held_ws = Workspace(args.work / "train"), Workspace(args.work / "heldout")
     train_ws.ingest([starter] + kits[0::2], progress=False)
     held_ws.ingest(kits[1::2], progress=False)
-    judge_cfg = TrainConfig(seed=0)
-    if judge_trained_with(train_ws) != asdict(judge_cfg):     # none yet, or one trained another way (an older run's)
-        print("training the judge (the workspace's classifier) ...", flush=True)
+    judge_cfg, stamp = TrainConfig(seed=0), args.work / "judge.json"
+    fingerprint = judge_fingerprint(judge_cfg)
+    if not classifier_path(train_ws).exists() or not stamp.exists() or json.loads(stamp.read_text()) != fingerprint:
+        print("training the judge (the workspace's classifier) ...", flush=True)   # none yet, or an older one
         train_classifier(train_ws, judge_cfg, progress=False)
+        atomic_write_json(stamp, fingerprint)
     res = Path(__file__).parent / "results" / "vae_blend.json"
     res.parent.mkdir(exist_ok=True)
     runs = []
