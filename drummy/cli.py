@@ -98,10 +98,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help='labels with weights: "snare=80,hihat=20", "kick+808", "kick"')
     p.add_argument("--like", type=Path, metavar="FILE", help="variations of this reference hit")
     p.add_argument("--between", type=Path, nargs=2, metavar=("A", "B"), help="morph hit A into hit B")
-    p.add_argument("--steps", type=int, default=None, help="--between: hits in the morph (default 5)")
+    p.add_argument("--steps", type=_count, default=None, help="--between: hits in the morph (default 5)")
     p.add_argument("--from", dest="from_", type=Path, metavar="SIDECAR.json",
                    help="make a generated hit again from its sidecar")
-    p.add_argument("-n", type=int, default=None, help="how many hits (default 10)")
+    p.add_argument("-n", type=_count, default=None, help="how many hits (default 10)")
     p.add_argument("--seed", type=_seed, default=0)
     for name, hint in (("brightness", "-1..1, darker .. brighter than the recipe's typical"),
                        ("decay", "-1..1, shorter .. longer tail"), ("attack", "-1..1, snappier .. softer attack"),
@@ -283,8 +283,6 @@ def cmd_generate(args) -> None:
     elif args.steps is not None:
         raise RecipeError("--steps only applies to --between")
     n = 10 if args.n is None else args.n
-    if n < 1:
-        raise RecipeError("-n must be at least 1")
     gen = Generator.load(vae_path(ws))
     recipe = gen.recipe(args.blend) if args.blend else None
     if args.between is not None:

@@ -100,6 +100,12 @@ class Judge:
         return probs, (emb - self.mean) @ self.axes
 
 
+def _measure(y: np.ndarray) -> np.ndarray:
+    """The CONTROLS measured on a generated hit (`vae.controls`), log units: (4,)."""
+    x = codec.normalise(y)
+    return measure_controls(x, codec.analyse(x))
+
+
 def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, heldout: RealSet,
              n: int = 60, seed: int = 0, types: tuple[str, ...] | None = None,
              blends: tuple[tuple[str, str], ...] = (("snare", "hihat"), ("kick", "snare")),
@@ -220,15 +226,15 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
         ys, cond = gen.sample(recipe, [Controls(brightness=b, decay=d, attack=a, pitch=6 * p)
                                        for b, d, a, p in v.tolist()], len(v), seed=seed + 100 + i)
         req = cond[:, -4:].numpy() * np.array(cfg.control_std) + np.array(cfg.control_mean)
-        got = np.stack([measure_controls(codec.normalise(y), codec.analyse(codec.normalise(y))) for y in ys])
+        got = np.stack([_measure(y) for y in ys])
         # --pitch moves a hit from where it was: its pitch is read as the shift from the
         # same hit unmoved (octaves), on the hits asked to move
-        moved = v[:, 3] != 0
+        moved = np.flatnonzero(v[:, 3] != 0)
         ys0, _ = gen.sample(recipe, [Controls(brightness=b, decay=d, attack=a) for b, d, a, _ in v.tolist()],
                             len(v), seed=seed + 100 + i)
-        got0 = np.array([measure_controls(codec.normalise(y), codec.analyse(codec.normalise(y)))[3] for y in ys0])
-        req[:, 3] = np.where(moved, 6 * v[:, 3] / 12, np.nan)
-        got[:, 3] = got[:, 3] - got0
+        req[:, 3] = np.nan
+        req[moved, 3] = 6 * v[moved, 3] / 12
+        got[moved, 3] -= [_measure(ys0[j])[3] for j in moved]
         bar.update(5)
         for k, name in enumerate(CONTROLS):
             ok = np.isfinite(got[:, k]) & np.isfinite(req[:, k])

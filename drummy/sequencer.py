@@ -15,7 +15,7 @@ seamlessly: tails that ring past the end wrap to the start.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -107,8 +107,7 @@ def classify_unknown(samples: list[KitSample], ys: list[np.ndarray], classify: C
     out = list(samples)
     for i, t in zip(todo, classify([ys[i] for i in todo])):
         if t in TYPES:
-            s = samples[i]
-            out[i] = KitSample(s.path, t, s.tags, s.kit, s.instrument, s.note, s.origin)
+            out[i] = replace(samples[i], drum_type=t)
     return out
 
 
@@ -139,7 +138,8 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
             ys.append(audio.load(s.path))
             ok.append(s)
         except audio.AudioError as e:
-            skipped.append((s.origin or str(s.path), str(e).replace(str(s.path), s.origin or str(s.path))))
+            shown = s.origin or str(s.path)                   # the user's file, not the workspace's copy
+            skipped.append((shown, str(e).replace(str(s.path), shown)))
     ok = classify_unknown(ok, ys, classify)
     kit = Kit(skipped=skipped)
     for s, y in zip(ok, ys):
