@@ -29,7 +29,6 @@ class TrainConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-3
     val_fraction: float = 0.2  # share of groups (kits/folders) held out per drum type
-    patience: int | None = None  # epochs without a better validation score before stopping (None: never)
     min_per_class: int = 3     # types with fewer labelled samples are left out
     seed: int = 0
     max_steps: int | None = None  # stop after this many optimiser steps (smoke tests)
@@ -121,10 +120,9 @@ def fit(mels: np.ndarray, labels: np.ndarray, classes: list[str], cfg: TrainConf
         weights: np.ndarray | None = None) -> tuple[clf.DrumClassifier, dict]:
     """Train a classifier on log-mels (N, M, T) with integer labels (N,).
     `weights` (N,) sets how often each sample is drawn (see source_weights); the
-    loss is balanced over classes. Keeps the weights of the best validation epoch
-    (balanced accuracy) and stops early after cfg.patience epochs without
-    improvement, when cfg.patience is set; else it runs every epoch and keeps the
-    last weights. Returns (model, history)."""
+    loss is balanced over classes. Runs every epoch and keeps the last weights (with
+    7 training kits, early stopping on held-out kits cost more than it saved: see
+    BENCHMARKS, session 11); `val` is only scored. Returns (model, history)."""
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = clf.DrumClassifier(model_cfg or clf.ClassifierConfig(classes=list(classes)))
@@ -139,7 +137,7 @@ def fit(mels: np.ndarray, labels: np.ndarray, classes: list[str], cfg: TrainConf
     total = cfg.epochs * steps_per_epoch if cfg.max_steps is None else min(cfg.max_steps, cfg.epochs * steps_per_epoch)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(total, 1), pct_start=0.15)
     history = {"epoch": [], "train_loss": [], "val_acc": [], "val_balanced_acc": []}
-    best, best_state, since_best, step = -1.0, None, 0, 0
+    step = 0
     bar = tqdm(total=total, desc="train classifier", unit="step", mininterval=1.0, disable=not progress)
     t0 = time.time()
     for epoch in range(cfg.epochs):
@@ -159,7 +157,7 @@ def fit(mels: np.ndarray, labels: np.ndarray, classes: list[str], cfg: TrainConf
             losses.append(loss.item())
             step += 1
             bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", best=f"{best:.2f}", refresh=False)
+            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
             if step >= total:
                 break
         history["epoch"].append(epoch + 1)
@@ -170,19 +168,9 @@ def fit(mels: np.ndarray, labels: np.ndarray, classes: list[str], cfg: TrainConf
             bal = balanced_accuracy(val[1], pred, len(classes))
             history["val_acc"].append(acc)
             history["val_balanced_acc"].append(bal)
-            if cfg.patience is not None:
-                if bal > best:
-                    best, since_best = bal, 0
-                    best_state = {k: v.clone() for k, v in model.state_dict().items()}
-                else:
-                    since_best += 1
-                if since_best >= cfg.patience:
-                    break
         if step >= total:
             break
     bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
     history["seconds"] = time.time() - t0
     history["steps"] = step
     return model.eval(), history
