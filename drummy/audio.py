@@ -27,13 +27,14 @@ class AudioError(Exception):
 def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[np.ndarray, int]:
     """Decode any file libsndfile reads into float32 (frames, channels) at its own rate.
 
-    Raises AudioError for unreadable, empty, non-finite or absurdly long files.
+    Raises AudioError for unreadable, empty, non-finite or absurdly long files; its
+    message does not name the file, so that callers can name the user's one.
     """
     path = Path(path)
     if not path.exists():
-        raise AudioError(f"no such file: {path}")     # libsndfile would only say "System error."
+        raise AudioError("no such file")     # libsndfile would only say "System error."
     if path.is_dir():
-        raise AudioError(f"{path} is a folder, not an audio file")
+        raise AudioError("a folder, not an audio file")
     try:
         info = sf.info(str(path))
     except Exception as e:  # libsndfile raises RuntimeError/LibsndfileError/TypeError

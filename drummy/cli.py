@@ -316,8 +316,7 @@ def _load_ref(path) -> "np.ndarray":
     try:
         return audio.load(path)
     except audio.AudioError as e:
-        msg = str(e)
-        raise audio.AudioError(msg if str(path) in msg else f"{path}: {msg}") from None
+        raise audio.AudioError(f"{path}: {e}") from None
 
 
 def _heard_type(ws, y) -> str:

@@ -3,6 +3,7 @@ and written (with plain type folders) from them."""
 from __future__ import annotations
 
 import re
+import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -188,13 +189,8 @@ def _place_audio(src: Path, dest_stem: Path) -> Path:
         data, rate = audio.decode(src)
         return audio.write(dest_stem.with_suffix(".wav"), data, sr=rate, peak_db=None, fade_ms=0, remove_dc=False)
     dest = dest_stem.with_suffix(src.suffix.lower())
-    _atomic_write(dest, src.read_bytes())
+    audio.atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
     return dest
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    from .library import atomic_write_bytes  # here, not at the top: library imports this module
-    atomic_write_bytes(path, data)
 
 
 def _loudness(path: Path) -> float:
@@ -270,7 +266,7 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     ET.indent(root, " ")
     xml = outdir / "drumkit.xml"
     text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
-    _atomic_write(xml, text.encode())
+    audio.atomic_write(xml, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     return xml
 
 
@@ -305,7 +301,7 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
             lines.append(f"<region> sample={f}{pick}")
         lines.append("")
     sfz = outdir / f"{folder}.sfz"
-    _atomic_write(sfz, "\n".join(lines).encode())
+    audio.atomic_write(sfz, lambda tmp: Path(tmp).write_text("\n".join(lines), encoding="utf-8"))
     return sfz
 
 

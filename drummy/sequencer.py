@@ -139,7 +139,7 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
             ok.append(s)
         except audio.AudioError as e:
             shown = s.origin or str(s.path)                   # the user's file, not the workspace's copy
-            skipped.append((shown, str(e).replace(str(s.path), shown)))
+            skipped.append((shown, str(e)))
     ok = classify_unknown(ok, ys, classify)
     kit = Kit(skipped=skipped)
     for s, y in zip(ok, ys):

@@ -56,7 +56,7 @@ def test_leading_silence_is_trimmed(tmp_path):
 
 @pytest.mark.parametrize("case,reason", [
     ("empty", "empty"), ("silent", "silent"), ("nan", "nan"), ("long", "too long"), ("click", "too short"),
-    ("text", "not a readable audio file"), ("truncated", ""), ("missing", "no such file"), ("folder", "is a folder"),
+    ("text", "not a readable audio file"), ("truncated", ""), ("missing", "no such file"), ("folder", "a folder, not an audio file"),
 ])
 def test_bad_files_raise_clear_errors(tmp_path, case, reason):
     p = tmp_path / f"{case}.wav"
