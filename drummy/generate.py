@@ -26,7 +26,7 @@ from .library import ModelError
 from .labels import SYNONYMS, TYPES, normalise
 from .vae import CONTROLS, BlendVAE, log_centroid, scale_code, steer_brightness, unscale_code, zscore
 
-AUDIO_VERSION = 3    # bump when a change gives a model and seed other audio; --from refuses older sidecars
+AUDIO_VERSION = 4    # bump when a change gives a model and seed other audio; --from refuses older sidecars
 CONTROL_SPAN = 2.0   # a control of +1 moves its descriptor this many recipe spreads (std) up
 
 

@@ -95,6 +95,18 @@ def test_steer_brightness_reaches_a_target_and_audio_follows():
         assert np.all(np.sign(got - before) == np.sign(move))
 
 
+def test_steering_brightness_keeps_the_envelope():
+    # a tilt alone lifted a dark hat's low-rich tail against its attack; steered, every
+    # loud frame's level stays where it was, and the spectrum moves as asked
+    xs = [codec.normalise(y) for y in (hat(0), hat(1), kick(0))]
+    code = torch.from_numpy(np.stack([codec.analyse(x) for x in xs]))
+    for move in (-0.3, 0.3):
+        out = vae.steer_brightness(code, vae.log_centroid(code) + move)
+        assert torch.all(torch.sign(vae.log_centroid(out) - vae.log_centroid(code)) == np.sign(move))
+        loud = codec.envelope_db(code) > codec.envelope_db(code).amax(1, keepdim=True) - 60
+        assert torch.allclose(codec.envelope_db(out)[loud], codec.envelope_db(code)[loud], atol=0.01)
+
+
 def test_a_darker_hit_is_no_longer():
     # tilting a hat darker lifts the faint hiss after its end (above the decoder's gate)
     # into a tail; the steered hit must end where it did
