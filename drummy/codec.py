@@ -20,7 +20,7 @@ Everything is pure: arrays or tensors in, arrays or tensors out.
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
 import librosa
@@ -272,6 +272,39 @@ def end_hit(code: torch.Tensor, cfg: CodecConfig = CODEC, below_db: float = 70.0
     return out
 
 
+def rings(code: torch.Tensor, cfg: CodecConfig = CODEC, below_db: float = 60.0, frames: int = 4) -> torch.Tensor:
+    """Codes (B, channels, frames) -> (B,) bool: the hit still sounds at its end, its
+    last frames less than below_db under its peak (an 808's boom, a cymbal's wash)."""
+    env = envelope_db(code, cfg)                                                   # (B, T)
+    return env[:, -frames:].mean(1) > env.amax(1) - below_db
+
+
+def ring_out(code: torch.Tensor, cfg: CodecConfig = CODEC, seconds: float = 3.0, fit_frames: int = 20,
+             min_db_per_s: float = 20.0) -> tuple[torch.Tensor, CodecConfig]:
+    """Codes (B, channels, cfg.frames) of hits that still sound at their end (`rings`),
+    continued to `seconds` from just before their last frames (whose analysis windows
+    reach past the end), and the config that synthesises them. Every noise band and
+    the body sine keep falling in dB (an exponential decay) at the steeper of their own
+    slope over the last fit_frames, the hit's mean fall since its peak and min_db_per_s;
+    the sine holds its last pitch. The model sees one second, so an 808 or a cymbal
+    would otherwise be cut off still ringing."""
+    long = replace(cfg, seconds=seconds)
+    edge = cfg.sine_fft // (2 * cfg.hop)          # the last frames' windows reach past the end: they fall, and the pitch with them
+    body = code[..., : code.shape[-1] - edge]                                      # (B, C, T)
+    T, extra = body.shape[-1], long.frames - body.shape[-1]
+    level = body[:, : cfg.bands + 1]                                               # (B, bands + 1, T) dB: noise, sine
+    x = torch.arange(fit_frames, dtype=code.dtype) - (fit_frames - 1) / 2
+    slope = (level[..., -fit_frames:] * x).sum(-1) / (x * x).sum()                 # (B, bands + 1) dB per frame
+    env = envelope_db(body, cfg)                                                   # (B, T)
+    mean_fall = (env[:, -1] - env.amax(1)) / (T - 1 - env.argmax(1)).clamp(min=1)  # (B,) dB per frame
+    rate = torch.minimum(slope, mean_fall[:, None]).clamp(max=-min_db_per_s * cfg.hop / cfg.sr)
+    start = level[..., -3:].mean(-1)                                               # (B, bands + 1)
+    steps = torch.arange(1, extra + 1, dtype=code.dtype)                           # (extra,)
+    tail = (start[..., None] + rate[..., None] * steps).clamp(min=cfg.floor_db)    # (B, bands + 1, extra)
+    pitch = body[:, FREQ:, -3:].mean(-1, keepdim=True).expand(-1, -1, extra)       # (B, 1, extra)
+    return torch.cat([body, torch.cat([tail, pitch], 1)], 2), long
+
+
 def sharpen_onset(code: torch.Tensor, peak_frame: torch.Tensor, cfg: CodecConfig = CODEC,
                   search: int = 12) -> torch.Tensor:
     """Codes (B, channels, frames) whose level peaks later than peak_frame (B,) frames
@@ -336,3 +369,23 @@ def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.T
         return y
     freq = (100 * 2 ** code[:, FREQ]).clamp(cfg.sine_fmin / 2, cfg.sr / 2)
     return y + _sine(freq, amp, cfg)
+
+
+def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0, ring_seconds: float = 3.0,
+           gate_db: float | None = None) -> torch.Tensor:
+    """Codes (B, channels, cfg.frames) -> audio (B, samples) float32, like `synthesise`,
+    but hits that still sound at their end (`rings`) ring out to ring_seconds
+    (`ring_out`, the extension gated at gate_db); the batch is then ring_seconds long and
+    the other hits are padded with silence. Each hit is the same in any batch."""
+    seeds = seed if isinstance(seed, torch.Tensor) else torch.arange(code.shape[0]) + seed
+    ring = rings(code, cfg)                                                         # (B,)
+    if not bool(ring.any()):
+        return synthesise(code, cfg, seeds)
+    long, lc = ring_out(code[ring], cfg, ring_seconds)
+    if gate_db is not None:
+        long = gate(long, gate_db, lc)
+    y = torch.zeros(code.shape[0], lc.samples)
+    y[ring] = synthesise(long, lc, seeds[ring])
+    if not bool(ring.all()):
+        y[~ring, : cfg.samples] = synthesise(code[~ring], cfg, seeds[~ring])
+    return y

@@ -27,6 +27,7 @@ from .labels import SYNONYMS, TYPES, normalise
 from .vae import CONTROLS, BlendVAE, log_centroid, scale_code, steer_brightness, unscale_code, zscore
 
 AUDIO_VERSION = 4    # bump when a change gives a model and seed other audio; --from refuses older sidecars
+RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 CONTROL_SPAN = 2.0   # a control of +1 moves its descriptor this many recipe spreads (std) up
 
 
@@ -234,7 +235,9 @@ class Generator:
     @torch.no_grad()
     def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
                shift: torch.Tensor | None = None) -> np.ndarray:
-        """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1.
+        """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1:
+        1 s, or RING_SECONDS when any hit still sounds at 1 s (`codec.render`: the
+        others are padded with silence). Each hit is the same in any batch.
 
         shift (n, 4): the part of each condition's controls (z units) that is timbre
         controls (`_shift`). The decoder follows brightness and pitch only in part, so
@@ -269,7 +272,8 @@ class Generator:
             # z units -> log Hz of the measured centroid -> log_centroid units
             want = log_centroid(plain, cc) + shift[move, 0] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)
-        y = codec.synthesise(codec.end_hit(codec.end_tone(codec.gate(code, cfg.gate_db, cc), cc), cc), cc, seed=seeds)
+        code = codec.end_hit(codec.end_tone(codec.gate(code, cfg.gate_db, cc), cc), cc)
+        y = codec.render(code, cc, seeds, RING_SECONDS, cfg.gate_db)
         return (y / y.abs().amax(1, keepdim=True).clamp(min=1e-6)).numpy()
 
     def sample(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,

@@ -1,5 +1,6 @@
 import numpy as np
 import torch
+import pytest
 
 from drummy import codec, features
 from conftest import SR, hat, kick
@@ -213,3 +214,48 @@ def test_noise_only_batches_skip_the_sine_and_sound_the_same():
     toneless[:, codec.AMP] = codec.CODEC.floor_db
     assert torch.allclose(both[1], kick_alone, atol=1e-6)                # the kick in the mixed batch keeps its body
     assert float((codec.synthesise(toneless, seed=torch.tensor([6]))[0] - both[1]).abs().max()) > 0.05
+
+
+def _boom(t60: float = 2.5, f: float = 50.0) -> np.ndarray:
+    """An 808-like boom, still ringing when the codec's 1 s window ends (-24 dB at 1 s)."""
+    t = np.arange(int(1.2 * SR)) / SR
+    return (np.sin(2 * np.pi * f * t) * 10 ** (-3 * t / t60)).astype(np.float32)
+
+
+def _rms_db(y, a, b):
+    return 10 * np.log10(np.mean(y[int(a * SR): int(b * SR)] ** 2) + 1e-20)
+
+
+def test_a_hit_still_ringing_at_its_end_rings_out_and_dies():
+    boom = torch.from_numpy(codec.analyse(_boom()))[None]
+    short = torch.from_numpy(codec.analyse(hat(0)))[None]
+    assert codec.rings(boom).tolist() == [True] and codec.rings(short).tolist() == [False]
+    long, lc = codec.ring_out(boom, seconds=3.0)
+    assert long.shape == (1, codec.CODEC.channels, lc.frames) and lc.samples == 3 * SR
+    kept = boom.shape[-1] - codec.CODEC.sine_fft // (2 * codec.CODEC.hop)       # but the frames cut by the end
+    assert torch.equal(long[..., :kept], boom[..., :kept])
+    y = codec.synthesise(long, lc, seed=0)[0].numpy()
+    peak = 20 * np.log10(np.abs(y).max())
+    assert abs(_rms_db(y, 1.0, 1.1) - _rms_db(y, 0.9, 1.0)) < 6         # no cut at 1 s ...
+    assert _rms_db(y, 1.4, 1.5) < _rms_db(y, 1.0, 1.1) - 6              # ... but a decay
+    assert features.pitch(y[int(1.0 * SR): int(1.5 * SR)]) == pytest.approx(50, rel=0.05)   # at its own pitch
+    assert 20 * np.log10(np.abs(y[int(2.8 * SR):]).max() + 1e-12) < peak - 60   # gone before 3 s
+
+
+def test_ring_out_falls_at_least_20_db_a_second():
+    flat = torch.from_numpy(codec.analyse(_boom(t60=1e6)))[None]        # a tone that never decays
+    long, lc = codec.ring_out(flat, seconds=3.0)
+    env = codec.envelope_db(long, lc)[0]
+    per_s = int(SR / lc.hop)
+    assert env[flat.shape[-1] + per_s] < env[flat.shape[-1] - 1] - 19
+
+
+def test_render_rings_out_only_the_hits_that_need_it_and_each_alike_in_any_batch():
+    codes = torch.stack([torch.from_numpy(codec.analyse(y)) for y in (hat(0), _boom(), kick(1))])
+    y = codec.render(codes, seed=torch.tensor([7, 8, 9]))
+    assert y.shape == (3, 3 * SR)
+    assert torch.equal(y[0, SR:], torch.zeros(2 * SR)) and y[1, SR:].abs().max() > 0.01
+    assert torch.allclose(y[0, :SR], codec.synthesise(codes[:1], seed=7)[0], atol=1e-6)
+    alone = codec.render(codes[1:2], seed=torch.tensor([8]))
+    assert torch.allclose(alone[0], y[1], atol=1e-6)
+    assert codec.render(codes[::2], seed=torch.tensor([7, 9])).shape == (2, SR)   # none rings: 1 s

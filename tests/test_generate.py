@@ -12,6 +12,14 @@ from drummy.generate import Controls, Generator, RecipeError, parse_recipe
 from drummy.library import Workspace
 
 KNOWN = ["kick", "snare", "hihat", "808", "boom bap"]
+LENGTHS = (44100, int(generate.RING_SECONDS * 44100))    # 1 s, or rung out when a hit still sounds at 1 s
+
+
+def _same(a, b, atol=1e-5):
+    """Hits equal to atol, the shorter batch padded with the silence a rung-out batch has."""
+    n = max(a.shape[-1], b.shape[-1])
+    pad = lambda x: np.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, n - x.shape[-1])])  # noqa: E731
+    return np.allclose(pad(a), pad(b), atol=atol)
 
 
 def test_recipe_weights_are_normalised():
@@ -102,11 +110,11 @@ def test_generate_is_deterministic_and_well_formed(trained):
     a = g.generate(g.recipe("kick=70,hihat=30"), n=3, seed=4)
     b = g.generate(g.recipe("kick=70,hihat=30"), n=3, seed=4)
     c = g.generate(g.recipe("kick=70,hihat=30"), n=3, seed=5)
-    assert a.shape == (3, 44100) and np.array_equal(a, b) and not np.allclose(a, c)
+    assert a.shape[0] == 3 and a.shape[1] in LENGTHS and np.array_equal(a, b) and not _same(a, c, 1e-8)
     assert np.isfinite(a).all() and np.allclose(np.abs(a).max(1), 1.0)
     like = g.like(a[0], n=2, seed=0)
     morph = g.between(a[0], a[1], steps=4)
-    assert like.shape == (2, 44100) and morph.shape == (4, 44100)
+    assert like.shape[0] == 2 and morph.shape[0] == 4 and {like.shape[1], morph.shape[1]} <= set(LENGTHS)
 
 
 def test_hit_i_of_a_seed_does_not_depend_on_how_many_are_made(trained):
@@ -116,10 +124,10 @@ def test_hit_i_of_a_seed_does_not_depend_on_how_many_are_made(trained):
     g = Generator.load(train.vae_path(ws))
     r = g.recipe("kick=70,hihat=30")
     five = g.generate(r, Controls(brightness=0.5), n=5, seed=4)
-    assert np.allclose(g.generate(r, Controls(brightness=0.5), n=3, seed=4), five[:3], atol=1e-5)
+    assert _same(g.generate(r, Controls(brightness=0.5), n=3, seed=4), five[:3])
     assert not np.allclose(five[0], five[1])
     like5 = g.like(five[0], n=5, seed=1)
-    assert np.allclose(g.like(five[0], n=2, seed=1), like5[:2], atol=1e-5)
+    assert _same(g.like(five[0], n=2, seed=1), like5[:2])
 
 
 def test_pitch_moves_by_the_semitones_asked(trained):
