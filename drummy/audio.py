@@ -6,6 +6,7 @@ handled in exactly one place.
 """
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -166,7 +167,7 @@ def atomic_write(path: str | os.PathLike, write_to: Callable[[str], object]) -> 
     write_to(temp path) fills a temp file beside `path`, which then replaces it.
     Errors name `path`, not the temp file. Returns the path written."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
     os.close(fd)
     try:
@@ -180,6 +181,14 @@ def atomic_write(path: str | os.PathLike, write_to: Callable[[str], object]) -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def make_folder(folder: str | os.PathLike) -> None:
+    """mkdir -p, where a file in the way reads "Not a directory" (mkdir says "File exists")."""
+    try:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
 
 
 def _umask() -> int:

@@ -26,19 +26,34 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
-def _count(text: str) -> int:
-    """argparse type: a whole number of at least 1."""
+MAX_HITS = 1000        # hits one generate command makes (-n, --steps, a sidecar's n)
+MAX_BARS = 256         # a beat's length: 8.5 minutes at 120 bpm
+MAX_SEED = 10 ** 9 - 1
+
+
+def _count(text: str, most: int | None = None) -> int:
+    """argparse type: a whole number of at least 1 (and at most `most`)."""
     v = int(text)
     if v < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1 (got {v})")
+    if most is not None and v > most:
+        raise argparse.ArgumentTypeError(f"must be at most {most} (got {v})")
     return v
 
 
+def _hits(text: str) -> int:
+    return _count(text, MAX_HITS)
+
+
+def _bars(text: str) -> int:
+    return _count(text, MAX_BARS)
+
+
 def _seed(text: str) -> int:
-    """argparse type: a seed, 0 or more."""
+    """argparse type: a seed, 0 to MAX_SEED."""
     v = int(text)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more (got {v})")
+    if not 0 <= v <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_SEED} (got {v})")
     return v
 
 
@@ -58,7 +73,8 @@ def _share(text: str) -> float:
     return v
 
 
-_count.__name__, _seed.__name__, _minutes.__name__, _share.__name__ = "count", "seed", "minutes", "share"  # named in argparse's messages
+_count.__name__, _seed.__name__, _minutes.__name__, _share.__name__ = "count", "seed", "minutes", "share"
+_hits.__name__, _bars.__name__ = "count", "count"  # named in argparse's messages
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -98,10 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help='labels with weights: "snare=80,hihat=20", "kick+808", "kick"')
     p.add_argument("--like", type=Path, metavar="FILE", help="variations of this reference hit")
     p.add_argument("--between", type=Path, nargs=2, metavar=("A", "B"), help="morph hit A into hit B")
-    p.add_argument("--steps", type=_count, default=None, help="--between: hits in the morph (default 5)")
+    p.add_argument("--steps", type=_hits, default=None, help="--between: hits in the morph (default 5)")
     p.add_argument("--from", dest="from_", type=Path, metavar="SIDECAR.json",
                    help="make a generated hit again from its sidecar")
-    p.add_argument("-n", type=_count, default=None, help="how many hits (default 10)")
+    p.add_argument("-n", type=_hits, default=None, help=f"how many hits (default 10, at most {MAX_HITS})")
     p.add_argument("--seed", type=_seed, default=0)
     for name, hint in (("brightness", "-1..1, darker .. brighter than the recipe's typical"),
                        ("decay", "-1..1, shorter .. longer tail"), ("attack", "-1..1, snappier .. softer attack"),
@@ -134,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pattern", required=True,
                    help=f"a built-in ({', '.join(BUILTINS)}), a pattern FILE.toml or a General MIDI FILE.mid")
     p.add_argument("--bpm", type=float, default=None, help="tempo (default: the pattern's)")
-    p.add_argument("--bars", type=int, default=8, help="length in bars (default 8; the pattern loops)")
+    p.add_argument("--bars", type=_bars, default=8, help=f"length in bars (default 8, at most {MAX_BARS}; the pattern loops)")
     p.add_argument("-o", "--out", type=Path, required=True, help="the beat, a stereo 24-bit WAV")
     p.add_argument("--no-repeat", action="store_true", help="never play the same sample twice")
     p.add_argument("--stems", type=Path, metavar="DIR", help="also write one WAV per track (before mastering)")
@@ -267,6 +283,11 @@ def cmd_generate(args) -> None:
     from .library import AUDIO_EXTENSIONS, Workspace, vae_path
     ws = Workspace(args.workspace)
     if args.from_ is not None:
+        given = [f for f, v in (("--blend", args.blend), ("--like", args.like), ("--between", args.between),
+                                ("-n", args.n), ("--steps", args.steps)) if v is not None]
+        if given or Controls(args.brightness, args.decay, args.attack, args.pitch, args.variation) != Controls():
+            raise RecipeError(f"--from remakes a hit exactly as its sidecar says; "
+                              f"{', '.join(given) or 'the timbre controls'} cannot go with it")
         return _regenerate(args.from_, ws, args.out)
     if args.out is not None and args.out.suffix.lower() in AUDIO_EXTENSIONS:
         raise RecipeError(f"-o is a folder: hits are written into it as <recipe>_s<seed>_01.wav …; got {args.out}")
@@ -284,7 +305,7 @@ def cmd_generate(args) -> None:
         raise RecipeError("--steps only applies to --between")
     n = 10 if args.n is None else args.n
     gen = Generator.load(vae_path(ws))
-    recipe = gen.recipe(args.blend) if args.blend else None
+    recipe = gen.recipe(args.blend) if args.blend is not None else None
     if args.between is not None:
         steps = 5 if args.steps is None else args.steps
         a, b = (_load_ref(p) for p in args.between)
@@ -353,8 +374,8 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         candidates = [Path(meta["model"]), Path(path).parent / meta["model"], vae_path(ws)]
         if mode not in ("blend", "like", "between"):
             raise ValueError(f"unknown mode {mode!r}")
-        if i < 0:
-            raise ValueError(f"index {i} is negative")
+        if not 0 <= i < min(int(meta.get("n", meta.get("steps", MAX_HITS))), MAX_HITS):
+            raise ValueError(f"index {i} is outside the {meta.get('n', meta.get('steps'))} hits made")
         made_by = meta.get("audio_version", 1)
     except OSError as e:
         raise RecipeError(f"cannot read {path} ({e.strerror or e})") from None
@@ -482,6 +503,8 @@ def cmd_beat(args) -> None:
     from . import audio, patterns, sequencer
     # what can be checked before the render is checked now, not after it
     audio.format_of(args.out)
+    if args.midi_out is not None and args.midi_out.suffix.lower() not in (".mid", ".midi"):
+        raise patterns.PatternError(f"--midi-out writes a MIDI file: name it .mid (got {args.midi_out})")
     if args.midi_out is not None and args.midi_out.resolve() == args.out.resolve():
         raise patterns.PatternError(f"--midi-out {args.midi_out} would replace the beat -o {args.out}")
     for folder in (args.out.parent, args.stems, args.midi_out and args.midi_out.parent):
@@ -527,11 +550,13 @@ def cmd_export_kit(args) -> None:
     from .sequencer import label_unknown
     samples = label_unknown(_kit_samples(args.source, args.workspace), _classifier_hook(args.workspace))
     left_out = sum(s.drum_type not in TYPES for s in samples)
-    out = export_kit(samples, args.out, args.format, args.name)
+    out, broken = export_kit(samples, args.out, args.format, args.name)
     kind = {"folder": "a type-folder", "hydrogen": "a Hydrogen", "sfz": "an SFZ"}[args.format]
-    print(f"wrote {kind} kit of {len(samples) - left_out} samples: {out}")
+    print(f"wrote {kind} kit of {len(samples) - left_out - len(broken)} samples: {out}")
     if left_out:
         print(f"  left out {left_out} samples of unknown drum type")
+    for path, reason in broken:
+        print(f"  left out {path}: {reason}")
 
 
 COMMANDS = {"starter-kit": cmd_starter_kit, "ingest": cmd_ingest, "library": cmd_library,

@@ -115,7 +115,7 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
     from tqdm import tqdm
     torch.manual_seed(seed)
     classes = judge_model.cfg.classes
-    known = set(gen.labels)
+    known = set(gen.known)
     types = types or tuple(t for t in ("kick", "snare", "hihat", "clap", "open hat", "tom", "cymbal", "perc")
                            if t in known and t in classes and t in set(heldout.types) | set(train.types))
     judge = Judge(judge_model, train.audio)

@@ -156,8 +156,14 @@ class Generator:
     def labels(self) -> list[str]:
         return self.model.cfg.labels
 
+    @property
+    def known(self) -> list[str]:
+        """The labels a recipe may use: those on at least one training hit (a label seen
+        only in the validation kits has no sound to draw on)."""
+        return [lab for lab, on in zip(self.labels, (self.labels_of > 0).any(0).tolist()) if on]
+
     def recipe(self, text: str) -> Recipe:
-        return parse_recipe(text, self.labels)
+        return parse_recipe(text, self.known)
 
     def _matches(self, labs: list[str]) -> torch.Tensor:
         """Training samples carrying all labels (else any of them): (N,) bool."""
@@ -342,11 +348,16 @@ class Generator:
         return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed))
 
 
-def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: float = 10.0) -> np.ndarray:
-    """Trim leading silence and the tail below floor_db (relative to peak); the
-    writer adds the fade, headroom and DC removal."""
+def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: float = 10.0,
+           fade_in_ms: float = 0.5) -> np.ndarray:
+    """Trim leading silence and the tail below floor_db (relative to peak), and fade
+    in over fade_in_ms: a generated hit starts at full level on its first sample
+    (its noise's first frame is centred there), which clicks; half a millisecond
+    keeps the attack. The writer adds the fade-out, headroom and DC removal."""
     from .audio import trim_leading_silence
-    y = trim_leading_silence(np.asarray(y, np.float32))
+    y = trim_leading_silence(np.asarray(y, np.float32)).copy()
+    k = min(len(y), int(fade_in_ms / 1000 * sr))
+    y[:k] *= np.sin(np.linspace(0, np.pi / 2, k + 2)[1:-1]) ** 2
     env = np.abs(y)
     above = np.flatnonzero(env >= env.max() * 10 ** (floor_db / 20))
     end = min(len(y), int(above[-1]) + 1 + int(fade_ms / 1000 * sr)) if len(above) else len(y)

@@ -308,22 +308,50 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
 EXPORT_MANIFEST = ".drummy-export.json"   # what an export wrote, so the next one into the folder replaces it
 
 
-def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder", name: str | None = None) -> Path:
-    """Write samples as a kit in `fmt` (folder, hydrogen or sfz); returns the main file
-    or folder. OUTDIR must be new, empty, or an earlier export's (whose files are then
-    replaced, so no old hit lingers in the new kit); anything else in it is an error,
-    never overwritten or deleted."""
-    writers = {"folder": lambda out: write_folder(samples, out), "hydrogen": lambda out: write_hydrogen(samples, out, name),
-               "sfz": lambda out: write_sfz(samples, out, name)}
+def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder", name: str | None = None
+               ) -> tuple[Path, list[tuple[str, str]]]:
+    """Write samples as a kit in `fmt` (folder, hydrogen or sfz). Returns the main file
+    or folder, and the (file, reason) of samples left out because they do not decode
+    (a kit player could not open them either).
+
+    OUTDIR must be new, empty, or an earlier export's (whose files are then replaced,
+    so no old hit lingers in the new kit); anything else in it is an error, never
+    overwritten or deleted. The kit is written beside OUTDIR and swapped in whole, so
+    a failed or interrupted export leaves the earlier one as it was."""
+    import tempfile
+    name = name or Path(outdir).absolute().name              # the kit's name, not the temp folder's it is written in
+    writers = {"folder": write_folder, "hydrogen": lambda ss, out: write_hydrogen(ss, out, name),
+               "sfz": lambda ss, out: write_sfz(ss, out, name)}
     if fmt not in writers:
         raise KitError(f"unknown kit format {fmt!r}; choose from {', '.join(KIT_FORMATS)}")
-    outdir = Path(outdir)
-    _clear_previous_export(outdir)
-    out = writers[fmt](outdir)
-    from .library import atomic_write_json
-    atomic_write_json(outdir / EXPORT_MANIFEST, {"written": {str(f.relative_to(outdir)): _digest(f)
-                                                             for f in _files(outdir)}})
-    return out
+    outdir = Path(outdir).absolute()
+    if inside := next((s.path for s in samples if outdir in Path(s.path).absolute().parents), None):
+        raise KitError(f"{outdir} holds the kit's own samples ({inside}); export to a folder outside it")
+    _check_previous_export(outdir)
+    ok, skipped = [], []
+    for s in samples:
+        try:
+            if s.drum_type in TYPES:             # the writers leave other samples out
+                audio.decode(s.path)
+            ok.append(s)
+        except audio.AudioError as e:
+            skipped.append((s.origin or str(s.path), str(e)))
+    audio.make_folder(outdir.parent)
+    tmp = Path(tempfile.mkdtemp(dir=outdir.parent, prefix=f".{outdir.name}.drummy-"))
+    try:
+        out = writers[fmt](ok, tmp)
+        from .library import atomic_write_json
+        atomic_write_json(tmp / EXPORT_MANIFEST, {"written": {str(f.relative_to(tmp)): _digest(f) for f in _files(tmp)}})
+        tmp.chmod(0o777 & ~audio._umask())                  # mkdtemp makes 0700; a kit is an ordinary folder
+        old = tmp.with_name(tmp.name + ".old")
+        if outdir.exists():
+            outdir.rename(old)
+        tmp.rename(outdir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+    return outdir / out.relative_to(tmp), skipped
 
 
 def _files(folder: Path) -> list[Path]:
@@ -336,11 +364,15 @@ def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _clear_previous_export(outdir: Path) -> None:
-    """Remove an earlier export from outdir, if that is all it holds (KitError otherwise)."""
+def _check_previous_export(outdir: Path) -> None:
+    """outdir is new, empty or an earlier export that nobody has changed (KitError otherwise)."""
     if outdir.exists() and not outdir.is_dir():
         raise KitError(f"{outdir} is a file; give a folder for the kit")
     present = _files(outdir) if outdir.is_dir() else []
+    hidden = [f for f in outdir.rglob(".*") if f.name not in (EXPORT_MANIFEST, ".DS_Store")] if outdir.is_dir() else []
+    if hidden:                                   # the whole folder is replaced: nothing of the producer's may be in it
+        raise KitError(f"{outdir} holds {hidden[0]}, which Drummy did not write; give a new or empty folder "
+                       "(nothing there was changed)")
     if not present:
         return
     import json
@@ -356,8 +388,3 @@ def _clear_previous_export(outdir: Path) -> None:
         if written.get(rel) != _digest(f):
             raise KitError(f"{f} was {'changed' if rel in written else 'added'} since {outdir} was exported; "
                            "give a new or empty folder, or move it away (nothing there was changed)")
-    for f in present:
-        f.unlink()
-    for d in sorted((d for d in outdir.rglob("*") if d.is_dir()), key=lambda d: -len(d.parts)):
-        if not any(d.iterdir()):
-            d.rmdir()

@@ -137,7 +137,7 @@ def from_dict(d: dict, default_name: str = "pattern") -> Pattern:
     if unknown := set(d) - known:
         raise PatternError(f"unknown setting {sorted(unknown)[0]!r} (known: {', '.join(sorted(known))})")
     steps = d.get("steps", 16)
-    if steps not in STEPS_PER_BAR:
+    if type(steps) is not int or steps not in STEPS_PER_BAR:
         raise PatternError(f"steps must be 16, 12 or 32 per bar, not {steps!r}")
     swing = _number(d.get("swing", 50.0), "swing")
     if not 50 <= swing <= 75:
@@ -190,8 +190,10 @@ def _track(name: str, spec, steps: int) -> Track:
     choke = spec.get("choke", _CHOKE_OF_TYPE.get(drum_type, ""))
     if not isinstance(choke, str):
         raise PatternError(f"{where}: choke is a group name (a string)")
-    return Track(name, drum_type, parse_grid(spec["grid"], steps, where),
-                 _number(spec.get("gain_db", 0.0), f"{where}: gain_db"), pan, choke, note)
+    gain_db = _number(spec.get("gain_db", 0.0), f"{where}: gain_db")
+    if not -60 <= gain_db <= 24:
+        raise PatternError(f"{where}: gain_db must be between -60 and 24 dB")
+    return Track(name, drum_type, parse_grid(spec["grid"], steps, where), gain_db, pan, choke, note)
 
 
 def parse(text: str, default_name: str = "pattern") -> Pattern:
@@ -346,7 +348,9 @@ def load(source: str | Path) -> Pattern:
             raise PatternError(f"no such pattern file: {path}")
         if suffix == ".toml":
             try:
-                return parse(path.read_text(), path.stem)
+                return parse(path.read_text(encoding="utf-8"), path.stem)
+            except UnicodeDecodeError:
+                raise PatternError(f"{path}: not UTF-8 text; save the pattern as UTF-8") from None
             except PatternError as e:
                 raise PatternError(f"{path}: {e}") from None
         return read_midi(path)
@@ -417,7 +421,7 @@ def to_midi(p: Pattern, bpm: float | None = None, bars: int | None = None):
     k = np.arange(bars * p.steps)
     ticks = k * tps + np.rint((p.swing - 50) / 50 * (k % 2) * tps).astype(int)
     length = max(tps // 2, 1)
-    mid = mido.MidiFile(type=1, ticks_per_beat=PPQ)
+    mid = mido.MidiFile(type=1, ticks_per_beat=PPQ, charset="utf-8")      # track names in any script
     head = mido.MidiTrack()
     head.append(mido.MetaMessage("track_name", name=p.name, time=0))
     head.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
@@ -573,9 +577,12 @@ def read_midi(path: str | Path) -> Pattern:
     import mido
     path = Path(path)
     try:
-        mid = mido.MidiFile(str(path))
+        try:
+            mid = mido.MidiFile(str(path), charset="utf-8")     # drummy writes names as UTF-8 ...
+        except UnicodeDecodeError:
+            mid = mido.MidiFile(str(path))                      # ... other tools as Latin-1
     except (OSError, EOFError, ValueError, KeyError, IndexError) as e:
-        raise PatternError(f"{path}: not a readable MIDI file ({e})") from None
+        raise PatternError(f"{path}: not a readable MIDI file ({str(e) or type(e).__name__})") from None
     try:
         return from_midi(mid, path.stem)
     except PatternError as e:

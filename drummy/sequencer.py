@@ -547,9 +547,15 @@ def write_stems(stems: dict[str, np.ndarray], folder: str | Path, sr: int = SR) 
     folder = Path(folder)
     peak = max((float(np.max(np.abs(s))) for s in stems.values()), default=0.0)
     g = min(1.0, 10 ** (CEILING_DB / 20) / peak) if peak > 0 else 1.0
-    return [audio.write(folder / f"{_safe_name(name)}.wav", s * g, sr, peak_db=None, fade_ms=0)
-            for name, s in stems.items()]
+    names: list[str] = []
+    for name in stems:                                      # "kick/1" and "kick:1" both read kick_1
+        base = _safe_name(name)
+        names.append(next(f"{base}-{k}" if k else base for k in range(len(stems) + 1)
+                          if (f"{base}-{k}" if k else base).lower() not in {x.lower() for x in names}))
+    return [audio.write(folder / f"{fname}.wav", s * g, sr, peak_db=None, fade_ms=0)
+            for fname, s in zip(names, stems.values())]
 
 
 def _safe_name(name: str) -> str:
-    return "".join(c if c.isalnum() or c in " -_." else "_" for c in name).strip() or "track"
+    """A track name as a file name: no separators, not hidden."""
+    return "".join(c if c.isalnum() or c in " -_." else "_" for c in name).strip().lstrip(".") or "track"

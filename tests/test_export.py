@@ -1,4 +1,6 @@
 """Kit export (drummy/kits.py writers) and the export-kit command."""
+import shutil
+from pathlib import Path
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -52,7 +54,8 @@ def test_kit_round_trips_through_every_format(tmp_path, labelled_kit, fmt):
     src = folder_samples(labelled_kit)
     before = signature(src)
     assert set(before) == {"kick", "snare", "hihat", "open hat", "tom"}
-    out = kits.export_kit(src, tmp_path / "out", fmt, name="My Kit")
+    out, skipped = kits.export_kit(src, tmp_path / "out", fmt, name="My Kit")
+    assert skipped == []
     read_back = {"folder": folder_samples, "hydrogen": read_hydrogen, "sfz": read_sfz}[fmt](out)
     assert same_kit(signature(read_back), before)
     assert same_kit(signature(folder_samples(tmp_path / "out")), before)  # what `drummy ingest OUT` sees
@@ -164,6 +167,36 @@ def test_exporting_again_replaces_the_earlier_export_and_nothing_else(tmp_path, 
     with pytest.raises(KitError, match="not a Drummy kit export"):
         kits.export_kit(src, mine, "hydrogen")
     assert [p.name for p in mine.iterdir()] == ["snare.wav"]
+
+
+def test_a_failed_export_leaves_the_earlier_one_and_broken_files_are_left_out(tmp_path, labelled_kit):
+    src = folder_samples(labelled_kit)
+    out = tmp_path / "kit"
+    kits.export_kit(src, out, "hydrogen")
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    broken = tmp_path / "broken"
+    (broken / "clap").mkdir(parents=True)
+    (broken / "clap" / "text.wav").write_text("not audio")
+    with pytest.raises(KitError, match="nothing to export"):             # all it was given is broken
+        kits.export_kit(folder_samples(broken), out, "folder")
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []   # no half-written kit beside it
+    shutil.copy(broken / "clap" / "text.wav", labelled_kit / "snare" / "zz broken.wav")
+    path, skipped = kits.export_kit(folder_samples(labelled_kit), out, "folder")
+    assert [(Path(f).name, "not a readable audio file" in why) for f, why in skipped] == [("zz broken.wav", True)]
+    assert same_kit(signature(folder_samples(path)), signature(src))     # the rest, and the old kit replaced
+
+
+def test_export_refuses_a_folder_inside_its_source_or_holding_hidden_files(tmp_path, labelled_kit):
+    with pytest.raises(KitError, match="holds the kit's own samples"):
+        kits.export_kit(folder_samples(labelled_kit), labelled_kit, "folder")
+    with pytest.raises(KitError, match="holds the kit's own samples"):
+        kits.export_kit(folder_samples(labelled_kit), labelled_kit.parent, "folder")
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    with pytest.raises(KitError, match=".git, which Drummy did not write"):
+        kits.export_kit(folder_samples(labelled_kit), repo, "sfz")
+    assert [p.name for p in repo.iterdir()] == [".git"]
 
 
 def test_export_kit_command(tmp_path, labelled_kit, capsys):

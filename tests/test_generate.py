@@ -267,6 +267,32 @@ def test_cli_generate_errors(trained, capsys):
     assert "--blend" in capsys.readouterr().err
     assert main(["generate", "-w", str(ws.root / "nothing"), "--blend", "kick"]) == 2
     assert "drummy train vae" in capsys.readouterr().err
+    for args, needle in ((["--blend", ""], "empty recipe"), (["--blend", "kick", "-n", "1001"], "at most 1000"),
+                         (["--blend", "kick", "--seed", str(2 ** 64)], "must be 0 to"),
+                         (["--from", "x.json", "-n", "3"], "-n cannot go with it"),
+                         (["--from", "x.json", "--pitch", "2"], "timbre controls cannot go with it")):
+        try:
+            rc = main(["generate", "-w", str(ws.root), *args])
+        except SystemExit as e:                                   # argparse's own checks
+            rc = e.code
+        assert rc == 2 and needle in capsys.readouterr().err, args
+
+
+def test_a_label_with_no_training_hit_is_not_offered(trained):
+    # a tag seen only in the validation kits has no sound to draw on: it used to crash the draw
+    ws, *_ = trained
+    g = Generator.load(train.vae_path(ws))
+    g.labels_of[:, g.labels.index("909")] = 0
+    assert "909" in g.labels and "909" not in g.known and "808" in g.known
+    with pytest.raises(RecipeError, match="unknown label '909'; this model knows: kick, hihat"):
+        g.recipe("kick+909")
+
+
+def test_finished_hits_fade_in_without_losing_the_attack():
+    t = np.arange(4410) / 44100
+    y = (0.9 * np.exp(-t * 40) * np.sign(np.sin(2 * np.pi * 300 * t + 1))).astype(np.float32)   # full level on sample 0
+    out = generate.finish(y)
+    assert abs(out[0]) < 0.01 and np.abs(out[:22]).max() <= 0.9 and np.abs(out[22:44]).max() > 0.85
 
 
 def test_evaluate_writes_a_report(trained, tmp_path):

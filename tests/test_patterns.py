@@ -58,6 +58,8 @@ def test_hats_share_a_choke_group_by_default():
     ('[tracks]\nkick = "x............... | ................" \nsnare = "x............... | ................ | ................"', "loop evenly"),
     ('kick = ', "not valid TOML"),
     ('name = "empty"', "needs a .tracks. table"),
+    ('steps = 16.0\n[tracks]\nkick = "x..............."', "16, 12 or 32"),
+    ('[tracks]\nkick = { grid = "x...............", gain_db = 1000 }', "gain_db must be between"),
 ])
 def test_bad_patterns_are_clear_errors(text, needle):
     with pytest.raises(PatternError, match=needle):
@@ -171,6 +173,11 @@ def test_read_and_write_midi_files(tmp_path):
     p = P.builtin("trap")
     path = P.write_midi(tmp_path / "beat.mid", p, bars=4)
     assert P.load(path) == p
+    uni = P.parse('name = "été ☃"\n[tracks]\n"☃ kick" = "x..............."')      # names in any script
+    assert P.load(P.write_midi(tmp_path / "uni.mid", uni, bars=1)) == uni
+    (tmp_path / "latin.toml").write_bytes('[tracks]\n"caj\xf3n" = { grid = "x...............", type = "perc" }'.encode("latin-1"))
+    with pytest.raises(PatternError, match="not UTF-8"):
+        P.load(tmp_path / "latin.toml")
     (tmp_path / "bad.mid").write_bytes(b"not midi")
     with pytest.raises(PatternError, match="bad.mid"):
         P.load(tmp_path / "bad.mid")

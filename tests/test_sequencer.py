@@ -310,7 +310,8 @@ def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
     assert not (tmp_path / "b.mp3").exists()
     blocker = tmp_path / "afile"
     blocker.write_text("x")
-    for extra in (["--stems", str(blocker)], ["--midi-out", str(blocker / "x.mid")], ["--midi-out", str(tmp_path / "b.wav")]):
+    for extra in (["--stems", str(blocker)], ["--midi-out", str(blocker / "x.mid")], ["--midi-out", str(tmp_path / "b.wav")],
+                  ["--midi-out", str(tmp_path / "b2.wav")]):
         assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "-o", str(tmp_path / "b.wav"), *extra]) == 2
         err = capsys.readouterr().err
         assert err.startswith("drummy: error: ") and len(err.strip().splitlines()) == 1
@@ -320,3 +321,17 @@ def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
     assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "1", "-o", str(taken)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"drummy: error: {taken}: Is a directory"   # the name asked for, not a temp file's
+
+
+def test_beat_length_is_capped(tmp_path, tiny_library, capsys):
+    with pytest.raises(SystemExit):
+        main(["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "100000", "-o", str(tmp_path / "b.wav")])
+    assert "must be at most 256" in capsys.readouterr().err
+
+
+def test_stems_of_tracks_whose_names_read_alike_do_not_overwrite(tmp_path):
+    stems = {"kick/1": np.full(100, 0.1, np.float32), "kick:1": np.full(100, 0.2, np.float32),
+             "..": np.full(100, 0.3, np.float32)}
+    paths = S.write_stems(stems, tmp_path)
+    assert len({p.name for p in paths}) == 3 and not any(p.name.startswith(".") for p in paths)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
