@@ -123,7 +123,7 @@ def load(path: str | Path) -> DrumClassifier:
     path = Path(path)
     if not path.exists():
         raise ModelError(f"no trained classifier at {path}; run `drummy train classifier` first")
-    from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
     try:
         with safe_open(str(path), "pt") as f:
             meta = f.metadata() or {}
@@ -135,8 +135,9 @@ def load(path: str | Path) -> DrumClassifier:
         if not any(k.startswith("members.") for k in state):  # saved before ensembles: one net
             state = {f"members.0.{k}": v for k, v in state.items()}
         model.load_state_dict(state)
-    except (KeyError, ValueError, TypeError, RuntimeError) as e:
-        raise ModelError(f"{path} is not a Drummy classifier ({str(e)[:100]})") from None
+    except (KeyError, ValueError, TypeError, RuntimeError, SafetensorError) as e:
+        raise ModelError(f"{path} is not a Drummy classifier, or is damaged ({str(e)[:100]}); "
+                         "run `drummy train classifier` again") from None
     if cfg.mel_config != features.MEL.to_dict():
         raise ModelError(f"{path} was trained on other features; retrain it")
     return model.eval()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 import numpy as np
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save as save_bytes, save_file
 from tqdm import tqdm
 
@@ -71,6 +72,13 @@ def classifier_path(ws: "Workspace") -> Path:
 def vae_path(ws: "Workspace") -> Path:
     """Where a workspace keeps its blend generator."""
     return ws.root / "models" / "vae.safetensors"
+
+
+CACHE_DAMAGE = (SafetensorError, OSError, ValueError, KeyError, IndexError)   # what a cut or foreign cache file raises
+
+
+def _rebuilding(path: Path) -> None:
+    print(f"drummy: {path} is damaged; computing it again", file=sys.stderr)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -147,12 +155,16 @@ class Workspace:
         if self._features is None:
             self._features = {}
             if self.features_path.exists():
-                raw = load_file(str(self.features_path))
-                with safe_open(str(self.features_path), "np") as f:  # hashes in row order
-                    meta = f.metadata() or {}
-                if json.loads(meta.get("mel_config", "{}")) == features.MEL.to_dict():
-                    for i, h in enumerate(json.loads(meta["hashes"])):
-                        self._features[h] = (raw["mel"][i], raw["desc"][i])
+                try:
+                    raw = load_file(str(self.features_path))
+                    with safe_open(str(self.features_path), "np") as f:  # hashes in row order
+                        meta = f.metadata() or {}
+                    if json.loads(meta.get("mel_config", "{}")) == features.MEL.to_dict():
+                        for i, h in enumerate(json.loads(meta["hashes"])):
+                            self._features[h] = (raw["mel"][i], raw["desc"][i])
+                except CACHE_DAMAGE:
+                    _rebuilding(self.features_path)
+                    self._features = {}
         return self._features
 
     def _save_features(self) -> None:
@@ -197,11 +209,15 @@ class Workspace:
         cfg = json.dumps(codec.CODEC.to_dict())
         cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         if self.codes_path.exists():
-            with safe_open(str(self.codes_path), "np") as f:
-                meta = f.metadata() or {}
-                if meta.get("codec") == cfg:
-                    code, ctl = f.get_tensor("code"), f.get_tensor("controls")
-                    cache = {h: (code[i], ctl[i]) for i, h in enumerate(json.loads(meta["hashes"]))}
+            try:
+                with safe_open(str(self.codes_path), "np") as f:
+                    meta = f.metadata() or {}
+                    if meta.get("codec") == cfg:
+                        code, ctl = f.get_tensor("code"), f.get_tensor("controls")
+                        cache = {h: (code[i], ctl[i]) for i, h in enumerate(json.loads(meta["hashes"]))}
+            except CACHE_DAMAGE:
+                _rebuilding(self.codes_path)
+                cache = {}
         missing = [h for h in dict.fromkeys(hashes) if h not in cache]
         if missing:
             self.ensure_writable()  # the cache is saved as it grows: say so now, not after the analysis

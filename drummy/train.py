@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -318,8 +319,8 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
               resume: bool = True, on_step=None) -> dict:
     """Train the workspace's blend generator with a validation split by kit/folder
     and early stopping. A checkpoint is written atomically every
-    cfg.checkpoint_every steps; a run started again with the same library and
-    config continues from it. `on_step(step)` is called after every step. Saves models/vae.safetensors (best validation
+    cfg.checkpoint_every steps and on Ctrl-C; a run started again with the same library
+    and config (its step or minute budget aside) continues from it. `on_step(step)` is called after every step. Saves models/vae.safetensors (best validation
     weights, config, label statistics, history) and returns its metrics."""
     from safetensors.torch import load_file as load_tensors, save as save_tensors
     from . import vae as V
@@ -363,17 +364,25 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
         counts[k] = counts.get(k, 0) + 1
     draw = torch.tensor([1 / math.sqrt(counts[(samples[i].group, samples[i].drum_type)]) for i in ti])
 
-    fingerprint = json.dumps({"config": asdict(cfg), "model": mcfg.to_dict(), "train": sorted(samples[i].hash for i in ti)})
+    # what the run's course depends on: not its budget, so a resumed run may be given more steps or minutes
+    course = {k: v for k, v in asdict(cfg).items() if k not in ("steps", "minutes")}
+    fingerprint = json.dumps({"config": course, "model": mcfg.to_dict(), "train": sorted(samples[i].hash for i in ti)})
     fingerprint = hashlib.sha1(fingerprint.encode()).hexdigest()
     state = {"step": 0, "elapsed": 0.0, "best": float("inf"), "since_best": 0, "history": {
         "step": [], "train_loss": [], "train_recon": [], "train_kl": [], "val_loss": [], "val_recon": [], "val_kl": []}}
     best_state = None
     ckpt = _checkpoint_path(ws)
     if resume and ckpt.exists():
-        from safetensors import safe_open
-        with safe_open(str(ckpt), "pt") as f:
-            meta = f.metadata() or {}
-        if meta.get("fingerprint") == fingerprint:
+        from safetensors import SafetensorError, safe_open
+        try:
+            with safe_open(str(ckpt), "pt") as f:
+                meta = f.metadata() or {}
+        except (SafetensorError, OSError):
+            meta = {}                                                   # damaged: not this run's
+        if meta.get("fingerprint") != fingerprint:
+            print("drummy: the interrupted run's checkpoint was for another library or settings; starting over",
+                  file=sys.stderr)
+        else:
             t = load_tensors(str(ckpt))
             model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("model.")})
             critic.load_state_dict({k[7:]: v for k, v in t.items() if k.startswith("critic.")})
@@ -426,64 +435,70 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
     t_start = time.time() - state["elapsed"]
     run = []
     stopped = "steps"
-    while state["step"] < cfg.steps:
-        if budget is not None and time.time() - t_start >= budget:
-            stopped = "minutes"
-            break
-        idx = ti[torch.multinomial(draw, cfg.batch, replacement=True, generator=gen).numpy()]
-        beta = cfg.beta * min(1.0, (state["step"] + 1) / max(cfg.warmup, 1))
-        loss, rec, k = losses(X[idx], cond[idx], beta)
-        yb = y_type[idx]
-        # Hits decoded from the prior, with the brightness condition moved off the data
-        # (about +-1 std): they must keep their type and follow the requested brightness.
-        cf = cond[idx].clone()
-        cf[:, -4] += torch.randn(len(idx), generator=gen)
-        fake = None
-        if cfg.type_weight > 0 or cfg.brightness_weight > 0:
-            fake = model.decode(torch.randn(len(idx), mcfg.latent, generator=gen), cf)
-        if cfg.type_weight > 0 and bool((yb >= 0).any()):
-            # the critic learns types from real codes ...
-            loss = loss + F.cross_entropy(critic(X[idx]), yb, ignore_index=-100)
-            # ... and, frozen, asks the decoder for hits of the conditioned type
-            frozen = {n: p.detach() for n, p in critic.named_parameters()}
-            aux = F.cross_entropy(torch.func.functional_call(critic, frozen, (fake,)), yb, ignore_index=-100)
-            loss = loss + cfg.type_weight * aux
-        if cfg.brightness_weight > 0:
-            got = (bright_a * V.log_centroid(V.unscale_code(fake, floor), mcfg.codec_cfg) + bright_b - mcfg.control_mean[0]) / mcfg.control_std[0]
-            loss = loss + cfg.brightness_weight * F.mse_loss(got, cf[:, -4])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-        torch.nn.utils.clip_grad_norm_(critic.parameters(), 5.0)
-        opt.step()
-        state["step"] += 1
-        run.append((loss.item(), rec.item(), k.item()))
-        bar.update(1)
-        bar.set_postfix(recon=f"{run[-1][1]:.1f}", kl=f"{run[-1][2]:.1f}", best=f"{state['best']:.1f}", refresh=False)
-        if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
-            h = state["history"]
-            m = np.mean(run, 0)
-            run = []
-            h["step"].append(state["step"])
-            for key, v in zip(("train_loss", "train_recon", "train_kl"), m):
-                h[key].append(float(v))
-            v = validate()
-            if v is not None:
-                for key, x in zip(("val_loss", "val_recon", "val_kl"), v):
-                    h[key].append(x)
-                if state["step"] >= cfg.warmup and v[0] < state["best"]:
-                    state["best"], state["since_best"] = v[0], 0
-                    best_state = {k2: t.clone() for k2, t in model.state_dict().items()}
-                elif state["step"] >= cfg.warmup:
-                    state["since_best"] += 1
-            if state["since_best"] >= cfg.patience:
-                stopped = "early stop"
+    try:
+        while state["step"] < cfg.steps:
+            if budget is not None and time.time() - t_start >= budget:
+                stopped = "minutes"
                 break
-        if state["step"] % cfg.checkpoint_every == 0:
-            state["elapsed"] = time.time() - t_start
-            save_checkpoint()
-        if on_step is not None:
-            on_step(state["step"])
+            idx = ti[torch.multinomial(draw, cfg.batch, replacement=True, generator=gen).numpy()]
+            beta = cfg.beta * min(1.0, (state["step"] + 1) / max(cfg.warmup, 1))
+            loss, rec, k = losses(X[idx], cond[idx], beta)
+            yb = y_type[idx]
+            # Hits decoded from the prior, with the brightness condition moved off the data
+            # (about +-1 std): they must keep their type and follow the requested brightness.
+            cf = cond[idx].clone()
+            cf[:, -4] += torch.randn(len(idx), generator=gen)
+            fake = None
+            if cfg.type_weight > 0 or cfg.brightness_weight > 0:
+                fake = model.decode(torch.randn(len(idx), mcfg.latent, generator=gen), cf)
+            if cfg.type_weight > 0 and bool((yb >= 0).any()):
+                # the critic learns types from real codes ...
+                loss = loss + F.cross_entropy(critic(X[idx]), yb, ignore_index=-100)
+                # ... and, frozen, asks the decoder for hits of the conditioned type
+                frozen = {n: p.detach() for n, p in critic.named_parameters()}
+                aux = F.cross_entropy(torch.func.functional_call(critic, frozen, (fake,)), yb, ignore_index=-100)
+                loss = loss + cfg.type_weight * aux
+            if cfg.brightness_weight > 0:
+                got = (bright_a * V.log_centroid(V.unscale_code(fake, floor), mcfg.codec_cfg) + bright_b - mcfg.control_mean[0]) / mcfg.control_std[0]
+                loss = loss + cfg.brightness_weight * F.mse_loss(got, cf[:, -4])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            torch.nn.utils.clip_grad_norm_(critic.parameters(), 5.0)
+            opt.step()
+            state["step"] += 1
+            run.append((loss.item(), rec.item(), k.item()))
+            bar.update(1)
+            bar.set_postfix(recon=f"{run[-1][1]:.1f}", kl=f"{run[-1][2]:.1f}", best=f"{state['best']:.1f}", refresh=False)
+            if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
+                h = state["history"]
+                m = np.mean(run, 0)
+                run = []
+                h["step"].append(state["step"])
+                for key, v in zip(("train_loss", "train_recon", "train_kl"), m):
+                    h[key].append(float(v))
+                v = validate()
+                if v is not None:
+                    for key, x in zip(("val_loss", "val_recon", "val_kl"), v):
+                        h[key].append(x)
+                    if state["step"] >= cfg.warmup and v[0] < state["best"]:
+                        state["best"], state["since_best"] = v[0], 0
+                        best_state = {k2: t.clone() for k2, t in model.state_dict().items()}
+                    elif state["step"] >= cfg.warmup:
+                        state["since_best"] += 1
+                if state["since_best"] >= cfg.patience:
+                    stopped = "early stop"
+                    break
+            if state["step"] % cfg.checkpoint_every == 0:
+                state["elapsed"] = time.time() - t_start
+                save_checkpoint()
+            if on_step is not None:
+                on_step(state["step"])
+    except KeyboardInterrupt:              # Ctrl-C: keep every step done so far, then stop
+        bar.close()
+        state["elapsed"] = time.time() - t_start
+        save_checkpoint()
+        raise
     bar.close()
     state["elapsed"] = time.time() - t_start
     if best_state is not None:

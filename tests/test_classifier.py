@@ -93,6 +93,9 @@ def test_auto_label_marks_predictions(tmp_path, tiny_library):
 def test_no_model_and_no_library_are_clear_errors(tmp_path):
     with pytest.raises(clf.ModelError, match="drummy train classifier"):
         clf.load(tmp_path / "nope.safetensors")
+    (tmp_path / "cut.safetensors").write_text("x")                       # a damaged file
+    with pytest.raises(clf.ModelError, match="damaged.*drummy train classifier"):
+        clf.load(tmp_path / "cut.safetensors")
     with pytest.raises(LibraryError, match="empty"):
         train.train_classifier(Workspace(tmp_path / "empty"))
 

@@ -88,10 +88,33 @@ def trained(tmp_path_factory):
 
 def test_training_resumes_from_its_checkpoint(trained):
     ws, m, seen, ckpt = trained
-    assert seen == [5, 6]                      # picked up after step 4, the last checkpoint
+    assert seen == [6]                         # picked up after step 5, where Ctrl-C stopped it
     assert m["steps"] == 6 and m["history"]["step"] == [2, 4, 6]
     assert not ckpt.exists() and train.vae_path(ws).exists()
     assert m["val_samples"] > 0 and m["train_samples"] + m["val_samples"] == 20
+
+
+def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(trained, tmp_path, capsys):
+    import dataclasses
+    import shutil
+    ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
+    cfg = train.VAETrainConfig(steps=4, batch=8, eval_every=2, checkpoint_every=100, warmup=2, min_tag_count=2)
+
+    def stop(step):
+        if step == 3:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train.train_vae(ws, cfg, progress=False, on_step=stop)
+    seen = []
+    m = train.train_vae(ws, dataclasses.replace(cfg, steps=5), progress=False, on_step=seen.append)
+    assert seen == [4, 5] and m["steps"] == 5                # 3 steps kept though no checkpoint was due
+    with pytest.raises(KeyboardInterrupt):
+        train.train_vae(ws, cfg, progress=False, on_step=stop)
+    ckpt = ws.root / "models" / "vae.checkpoint.safetensors"
+    ckpt.write_bytes(ckpt.read_bytes()[:100])                # a crash mid-copy, a full disk
+    seen = []
+    train.train_vae(ws, cfg, progress=False, on_step=seen.append)
+    assert seen == [1, 2, 3, 4] and "starting over" in capsys.readouterr().err
 
 
 def test_a_zero_training_budget_leaves_the_trained_model_alone(trained):

@@ -31,6 +31,21 @@ def test_ingest_labels_dedups_and_caches(tmp_path, tiny_library):
     assert len(Workspace(tmp_path / "ws").samples) == 16
 
 
+def test_damaged_caches_are_computed_again(tmp_path, tiny_library, capsys):
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    mels, desc = ws.features()
+    codes, raw = ws.codes(sorted(ws.samples), progress=False)
+    for path in (ws.features_path, ws.codes_path):
+        path.write_bytes(path.read_bytes()[:100])                        # cut short: a full disk, a bad copy
+    again = Workspace(tmp_path / "ws")
+    m2, c2 = again.features()[0], again.codes(sorted(ws.samples), progress=False)[0]
+    # computed again from the stored 24-bit audio: equal but for the quietest bins
+    assert np.mean(np.abs(m2 - mels)) < 0.05 and np.allclose(c2, codes, atol=0.1)
+    err = capsys.readouterr().err
+    assert f"{ws.features_path} is damaged" in err and f"{ws.codes_path} is damaged" in err
+
+
 def test_changed_file_is_reprocessed(tmp_path, tiny_library):
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tiny_library], progress=False)
