@@ -533,7 +533,7 @@ def cmd_beat(args) -> None:
                                   no_repeat=args.no_repeat, master=args.master, stems=args.stems is not None)
     audio.write(args.out, mix, peak_db=None, fade_ms=0)
     bpm = args.bpm or pattern.bpm
-    print(f"wrote {args.out}: {args.bars} bars of {pattern.name} at {bpm:g} bpm "
+    print(f"wrote {args.out}: {args.bars} bar{'s' * (args.bars != 1)} of {pattern.name} at {bpm:g} bpm "
           f"({len(mix) / audio.SR:.1f} s, master {args.master}, "
           f"{sum(len(v) for t, v in kit.items() if t in played)} samples to draw from)")
     if args.stems is not None:

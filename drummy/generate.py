@@ -269,7 +269,10 @@ class Generator:
         move = shift[:, 3] != 0
         if bool(move.any()):            # the unmoved hit's sine track, transposed
             base = code_of(z[move], without(move, 3), peak[move])[:, codec.FREQ]
-            code[move, codec.FREQ] = base + shift[move, 3, None] * cfg.control_std[3]
+            # no lower than the lowest body the codec knows (30 Hz): a kick at --pitch -24 was
+            # 80 % infrasound, normalised to -1 dBFS on what nobody hears
+            lowest = float(np.log2(cc.sine_fmin / 100))                                  # code units: log2(f / 100 Hz)
+            code[move, codec.FREQ] = (base + shift[move, 3, None] * cfg.control_std[3]).clamp(min=lowest)
         move = shift[:, 0] != 0
         if bool(move.any()):
             plain = code_of(z[move], without(move, 0), peak[move])

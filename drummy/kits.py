@@ -153,7 +153,8 @@ _HAT_TYPES = ("hihat", "open hat")  # one mute/choke group: a closed hat cuts an
 
 
 def _slug(text: str) -> str:
-    out = re.sub(r"[^a-z0-9]+", "-", normalise(text).lower()).strip("-")
+    """A file-name-safe form of a name or tag, digits kept ("Kit 2" -> kit-2)."""
+    out = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return out or "hit"
 
 

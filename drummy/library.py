@@ -257,10 +257,10 @@ class Workspace:
             old = self.files.get(key)
             if old and old.get("size") == stamp["size"] and old.get("mtime") == stamp["mtime"] \
                     and (old.get("reason") or old.get("hash") in self.samples):
-                report.unchanged += 1
-                if old.get("reason"):
+                if old.get("reason"):                     # still broken: reported as skipped, not unchanged
                     report.skipped.append((key, old["reason"]))
                 else:
+                    report.unchanged += 1
                     self._relabel(self.samples[old["hash"]], key, job)
                 continue
             if old and old.get("hash"):

@@ -112,7 +112,7 @@ def test_an_output_folder_that_cannot_be_made_is_one_clear_line(tmp_path, capsys
 
 @pytest.mark.parametrize("args,needle", [
     (["starter-kit", "out", "--per-class", "-2"], "--per-class: must be at least 1"),
-    (["beat", "--pattern", "house", "-o", "x.wav", "--seed", "-1"], "--seed: must be 0 or more"),
+    (["beat", "--pattern", "house", "-o", "x.wav", "--seed", "-1"], "--seed: must be 0 to 999999999"),
     (["train", "vae", "--minutes", "0"], "--minutes: must be more than 0"),   # 0 minutes saved an untrained model
     (["train", "classifier", "--epochs", "0"], "--epochs: must be at least 1"),
     (["generate", "--blend", "kick", "--seed", "x"], "invalid seed value"),
