@@ -339,16 +339,18 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
             skipped.append((s.origin or str(s.path), str(e)))
     audio.make_folder(outdir.parent)
     tmp = Path(tempfile.mkdtemp(dir=outdir.parent, prefix=f".{outdir.name}.drummy-"))
+    old = tmp.with_name(tmp.name + ".old")
     try:
         out = writers[fmt](ok, tmp)
         from .library import atomic_write_json
         atomic_write_json(tmp / EXPORT_MANIFEST, {"written": {str(f.relative_to(tmp)): _digest(f) for f in _files(tmp)}})
         tmp.chmod(0o777 & ~audio._umask())                  # mkdtemp makes 0700; a kit is an ordinary folder
-        old = tmp.with_name(tmp.name + ".old")
         if outdir.exists():
             outdir.rename(old)
         tmp.rename(outdir)
     except BaseException:
+        if old.exists() and not outdir.exists():        # stopped between the two renames
+            old.rename(outdir)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     shutil.rmtree(old, ignore_errors=True)
