@@ -66,9 +66,10 @@ class CodecConfig:
 
 CODEC = CodecConfig()
 AMP, FREQ = -2, -1  # rows of the sine's amplitude and frequency in a code
+_CONFIGS = 16       # configs cached: the base one and one per ring-out length (`render`)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=_CONFIGS)
 def band_centres(cfg: CodecConfig) -> np.ndarray:
     """(bands,) Hz, read-only."""
     out = librosa.mel_frequencies(cfg.bands, fmin=cfg.fmin, fmax=cfg.fmax)
@@ -81,7 +82,7 @@ def _edges(cfg: CodecConfig) -> np.ndarray:
     return np.concatenate([[0.0], band_centres(cfg), [cfg.sr / 2]])
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=_CONFIGS)
 def band_bins(cfg: CodecConfig = CODEC) -> np.ndarray:
     """(bands,): how many FFT bins each triangular band covers (its half-height width), read-only."""
     e = _edges(cfg)
@@ -90,7 +91,7 @@ def band_bins(cfg: CodecConfig = CODEC) -> np.ndarray:
     return out
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=_CONFIGS)
 def _band_matrix(cfg: CodecConfig) -> np.ndarray:
     """(bands, bins): triangular bands around the centres, each averaging power per bin."""
     freqs = np.fft.rfftfreq(cfg.n_fft, 1 / cfg.sr)
@@ -103,7 +104,7 @@ def _band_matrix(cfg: CodecConfig) -> np.ndarray:
     return fb / fb.sum(1, keepdims=True)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=_CONFIGS)
 def _interp_weights(cfg: CodecConfig) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """Linear interpolation of band levels onto FFT bins: for each bin (bins,) the band
     below and above it and their weights (bins, 1) (np.interp's: the ends hold)."""
@@ -128,7 +129,7 @@ def _stft(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
                       return_complex=True)
 
 
-@lru_cache(maxsize=4)
+@lru_cache(maxsize=_CONFIGS)
 def _ola_norm(cfg: CodecConfig) -> torch.Tensor:
     """(samples,): 1 / the summed squared windows under each output sample of `_istft`."""
     n, hop, frames = cfg.n_fft, cfg.hop, cfg.frames
@@ -372,20 +373,33 @@ def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.T
 
 
 def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0, ring_seconds: float = 3.0,
-           gate_db: float | None = None) -> torch.Tensor:
+           gate_db: float | None = None, below_db: float = 70.0, step_s: float = 0.25) -> torch.Tensor:
     """Codes (B, channels, cfg.frames) -> audio (B, samples) float32, like `synthesise`,
-    but hits that still sound at their end (`rings`) ring out to ring_seconds
-    (`ring_out`, the extension gated at gate_db); the batch is then ring_seconds long and
-    the other hits are padded with silence. Each hit is the same in any batch."""
+    but hits that still sound at their end (`rings`) ring out (`ring_out`, the extension
+    gated at gate_db) until they are below_db under their peak, in steps of step_s and
+    at most ring_seconds; the batch is as long as its longest hit, the others padded
+    with silence. A hit's length and audio depend on its own code and seed only."""
     seeds = seed if isinstance(seed, torch.Tensor) else torch.arange(code.shape[0]) + seed
     ring = rings(code, cfg)                                                         # (B,)
     if not bool(ring.any()):
         return synthesise(code, cfg, seeds)
-    long, lc = ring_out(code[ring], cfg, ring_seconds)
+    long, lc = ring_out(code[ring], cfg, ring_seconds)                              # (R, C, lc.frames)
     if gate_db is not None:
         long = gate(long, gate_db, lc)
-    y = torch.zeros(code.shape[0], lc.samples)
-    y[ring] = synthesise(long, lc, seeds[ring])
+    env = envelope_db(long, lc)                                                     # (R, T)
+    alive = env > env.amax(1, keepdim=True) - below_db
+    last = env.shape[1] - alive.flip(1).long().argmax(1)                            # (R,) frames sounding
+    need = torch.ceil(last * cfg.hop / cfg.sr / step_s) * step_s                    # (R,) seconds
+    need = need.clamp(min=cfg.seconds + step_s, max=ring_seconds)
+    parts = {}
+    for s in sorted(set(need.tolist())):                 # hits of one length together: each as it is alone
+        sc = replace(cfg, seconds=s)
+        idx = torch.nonzero(need == s)[:, 0]
+        parts[s] = (idx, synthesise(long[idx, :, : sc.frames], sc, seeds[ring][idx]))
+    y = torch.zeros(code.shape[0], replace(cfg, seconds=max(parts)).samples)
+    rows = torch.nonzero(ring)[:, 0]
+    for idx, audio in parts.values():
+        y[rows[idx], : audio.shape[1]] = audio
     if not bool(ring.all()):
         y[~ring, : cfg.samples] = synthesise(code[~ring], cfg, seeds[~ring])
     return y

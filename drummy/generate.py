@@ -242,8 +242,9 @@ class Generator:
     def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
                shift: torch.Tensor | None = None) -> np.ndarray:
         """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1:
-        1 s, or RING_SECONDS when any hit still sounds at 1 s (`codec.render`: the
-        others are padded with silence). Each hit is the same in any batch.
+        1 s, or as long as the longest hit that still sounds at 1 s rings out (up to
+        RING_SECONDS, `codec.render`; the others are padded with silence). Each hit is
+        the same in any batch.
 
         shift (n, 4): the part of each condition's controls (z units) that is timbre
         controls (`_shift`). The decoder follows brightness and pitch only in part, so

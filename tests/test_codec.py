@@ -253,8 +253,8 @@ def test_ring_out_falls_at_least_20_db_a_second():
 def test_render_rings_out_only_the_hits_that_need_it_and_each_alike_in_any_batch():
     codes = torch.stack([torch.from_numpy(codec.analyse(y)) for y in (hat(0), _boom(), kick(1))])
     y = codec.render(codes, seed=torch.tensor([7, 8, 9]))
-    assert y.shape == (3, 3 * SR)
-    assert torch.equal(y[0, SR:], torch.zeros(2 * SR)) and y[1, SR:].abs().max() > 0.01
+    assert y.shape[0] == 3 and 1.5 * SR <= y.shape[1] <= 3 * SR            # as long as the boom needs
+    assert not y[0, SR:].any() and y[1, SR:].abs().max() > 0.01
     assert torch.allclose(y[0, :SR], codec.synthesise(codes[:1], seed=7)[0], atol=1e-6)
     alone = codec.render(codes[1:2], seed=torch.tensor([8]))
     assert torch.allclose(alone[0], y[1], atol=1e-6)

@@ -12,7 +12,7 @@ from drummy.generate import Controls, Generator, RecipeError, parse_recipe
 from drummy.library import Workspace
 
 KNOWN = ["kick", "snare", "hihat", "808", "boom bap"]
-LENGTHS = (44100, int(generate.RING_SECONDS * 44100))    # 1 s, or rung out when a hit still sounds at 1 s
+RING = int(generate.RING_SECONDS * 44100)      # a batch is 1 s, or longer when a hit still sounds at 1 s
 
 
 def _same(a, b, atol=1e-5):
@@ -133,11 +133,11 @@ def test_generate_is_deterministic_and_well_formed(trained):
     a = g.generate(g.recipe("kick=70,hihat=30"), n=3, seed=4)
     b = g.generate(g.recipe("kick=70,hihat=30"), n=3, seed=4)
     c = g.generate(g.recipe("kick=70,hihat=30"), n=3, seed=5)
-    assert a.shape[0] == 3 and a.shape[1] in LENGTHS and np.array_equal(a, b) and not _same(a, c, 1e-8)
+    assert a.shape[0] == 3 and 44100 <= a.shape[1] <= RING and np.array_equal(a, b) and not _same(a, c, 1e-8)
     assert np.isfinite(a).all() and np.allclose(np.abs(a).max(1), 1.0)
     like = g.like(a[0], n=2, seed=0)
     morph = g.between(a[0], a[1], steps=4)
-    assert like.shape[0] == 2 and morph.shape[0] == 4 and {like.shape[1], morph.shape[1]} <= set(LENGTHS)
+    assert like.shape[0] == 2 and morph.shape[0] == 4 and 44100 <= min(like.shape[1], morph.shape[1]) <= RING
 
 
 def test_hit_i_of_a_seed_does_not_depend_on_how_many_are_made(trained):
