@@ -325,8 +325,8 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
                "sfz": lambda ss, out: write_sfz(ss, out, name)}
     if fmt not in writers:
         raise KitError(f"unknown kit format {fmt!r}; choose from {', '.join(KIT_FORMATS)}")
-    outdir = Path(outdir).absolute()
-    if inside := next((s.path for s in samples if outdir in Path(s.path).absolute().parents), None):
+    outdir = Path(outdir)
+    if inside := next((s.path for s in samples if outdir.absolute() in Path(s.path).absolute().parents), None):
         raise KitError(f"{outdir} holds the kit's own samples ({inside}); export to a folder outside it")
     _check_previous_export(outdir)
     ok, skipped = [], []
@@ -337,8 +337,8 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
             ok.append(s)
         except audio.AudioError as e:
             skipped.append((s.origin or str(s.path), str(e)))
-    audio.make_folder(outdir.parent)
-    tmp = Path(tempfile.mkdtemp(dir=outdir.parent, prefix=f".{outdir.name}.drummy-"))
+    audio.make_folder(outdir.absolute().parent)
+    tmp = Path(tempfile.mkdtemp(dir=outdir.absolute().parent, prefix=f".{outdir.absolute().name}.drummy-"))
     old = tmp.with_name(tmp.name + ".old")
     try:
         out = writers[fmt](ok, tmp)
