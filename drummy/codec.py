@@ -124,8 +124,14 @@ def interp_bands(bands: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
     return torch.index_select(bands, 1, lo) * w_lo + torch.index_select(bands, 1, hi) * w_hi
 
 
+@lru_cache(maxsize=8)
+def _hann(n: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """torch.hann_window(n), made once (two a hit cost 0.15 ms). Not to be written to."""
+    return torch.hann_window(n, dtype=dtype)
+
+
 def _stft(x: torch.Tensor, n_fft: int, hop: int) -> torch.Tensor:
-    return torch.stft(x, n_fft, hop, window=torch.hann_window(n_fft, dtype=x.dtype), center=True,
+    return torch.stft(x, n_fft, hop, window=_hann(n_fft, x.dtype), center=True,
                       return_complex=True)
 
 
@@ -147,9 +153,9 @@ def _istft(S: torch.Tensor, cfg: CodecConfig) -> torch.Tensor:
     n, hop = cfg.n_fft, cfg.hop
     B, _, T = S.shape
     if n % hop or T != cfg.frames:
-        return torch.istft(S, n, hop, window=torch.hann_window(n), center=True, length=cfg.samples)
+        return torch.istft(S, n, hop, window=_hann(n), center=True, length=cfg.samples)
     k = n // hop
-    fr = torch.fft.irfft(S.transpose(1, 2), n, dim=2) * torch.hann_window(n)   # (B, T, n)
+    fr = torch.fft.irfft(S.transpose(1, 2), n, dim=2) * _hann(n)               # (B, T, n)
     fr = fr.view(B, T, k, hop)                                                 # chunk i of frame t -> hop t + i
     out = fr.new_zeros(B, T + k - 1, hop)
     for i in range(k):
@@ -224,11 +230,17 @@ def gate(code: torch.Tensor, threshold_db: float, cfg: CodecConfig = CODEC) -> t
     return out
 
 
+@lru_cache(maxsize=_CONFIGS)
+def _band_width(cfg: CodecConfig, dtype: torch.dtype) -> torch.Tensor:
+    """`band_bins` as a tensor, made once. Not to be written to."""
+    return torch.tensor(band_bins(cfg), dtype=dtype)
+
+
 def band_power(code: torch.Tensor, cfg: CodecConfig = CODEC) -> tuple[torch.Tensor, torch.Tensor]:
     """Codes (B, channels, frames) in dB -> the noise bands' power (power per bin x band
     width) (B, bands, frames) and the body sine's power (B, frames), on one scale: 100 is
     the sine's power per bin-equivalent."""
-    width = torch.tensor(band_bins(cfg), dtype=code.dtype)                      # (bands,)
+    width = _band_width(cfg, code.dtype)                                       # (bands,)
     to_power = np.log(10) / 10                                                  # dB -> power: exp beats pow 4x
     return torch.exp(code[:, : cfg.bands] * to_power) * width[None, :, None], 100 * torch.exp(code[:, AMP] * to_power)
 
@@ -253,13 +265,15 @@ def end_tone(code: torch.Tensor, cfg: CodecConfig = CODEC, threshold_db: float =
     return out
 
 
-def end_hit(code: torch.Tensor, cfg: CodecConfig = CODEC, below_db: float = 70.0, ms: float = 50.0) -> torch.Tensor:
+def end_hit(code: torch.Tensor, cfg: CodecConfig = CODEC, below_db: float = 70.0, ms: float = 50.0,
+            env: torch.Tensor | None = None) -> torch.Tensor:
     """Codes (B, channels, frames) that, once they have stayed below_db under their
     peak for ms after it, stay silent (noise and sine). A struck drum does not come
     back after 50 ms of silence; a decoder now and then does, a late burst of noise
     in about one generated clap in 25. (The frame logic runs in numpy: as a dozen
-    small torch ops it cost 0.3 ms a hit.)"""
-    env = envelope_db(code, cfg).numpy()                                            # (B, T)
+    small torch ops it cost 0.3 ms a hit.) env: the codes' `envelope_db`, if already
+    worked out. Returns `code` itself when no hit is cut."""
+    env = (envelope_db(code, cfg) if env is None else env).numpy()                  # (B, T)
     T, k = env.shape[1], max(1, int(np.ceil(ms / 1000 * cfg.sr / cfg.hop)))
     quiet = (env < env.max(1, keepdims=True) - below_db) & (np.arange(T)[None] > env.argmax(1)[:, None])
     runs = np.cumsum(np.pad(quiet, ((0, 0), (k, 0))), 1)                            # (B, k + T)
@@ -273,10 +287,12 @@ def end_hit(code: torch.Tensor, cfg: CodecConfig = CODEC, below_db: float = 70.0
     return out
 
 
-def rings(code: torch.Tensor, cfg: CodecConfig = CODEC, below_db: float = 60.0, frames: int = 4) -> torch.Tensor:
+def rings(code: torch.Tensor, cfg: CodecConfig = CODEC, below_db: float = 60.0, frames: int = 4,
+          env: torch.Tensor | None = None) -> torch.Tensor:
     """Codes (B, channels, frames) -> (B,) bool: the hit still sounds at its end, its
-    last frames less than below_db under its peak (an 808's boom, a cymbal's wash)."""
-    env = envelope_db(code, cfg)                                                   # (B, T)
+    last frames less than below_db under its peak (an 808's boom, a cymbal's wash).
+    env: the codes' `envelope_db`, if already worked out."""
+    env = envelope_db(code, cfg) if env is None else env                           # (B, T)
     return env[:, -frames:].mean(1) > env.amax(1) - below_db
 
 
@@ -373,14 +389,16 @@ def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.T
 
 
 def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0, ring_seconds: float = 3.0,
-           gate_db: float | None = None, below_db: float = 70.0, step_s: float = 0.25) -> torch.Tensor:
+           gate_db: float | None = None, below_db: float = 70.0, step_s: float = 0.25,
+           env: torch.Tensor | None = None) -> torch.Tensor:
     """Codes (B, channels, cfg.frames) -> audio (B, samples) float32, like `synthesise`,
     but hits that still sound at their end (`rings`) ring out (`ring_out`, the extension
     gated at gate_db) until they are below_db under their peak, in steps of step_s and
     at most ring_seconds; the batch is as long as its longest hit, the others padded
-    with silence. A hit's length and audio depend on its own code and seed only."""
+    with silence. A hit's length and audio depend on its own code and seed only.
+    env: the codes' `envelope_db`, if already worked out."""
     seeds = seed if isinstance(seed, torch.Tensor) else torch.arange(code.shape[0]) + seed
-    ring = rings(code, cfg)                                                         # (B,)
+    ring = rings(code, cfg, env=env)                                                # (B,)
     if not bool(ring.any()):
         return synthesise(code, cfg, seeds)
     long, lc = ring_out(code[ring], cfg, ring_seconds)                              # (R, C, lc.frames)

@@ -282,8 +282,10 @@ class Generator:
             # z units -> log Hz of the measured centroid -> log_centroid units
             want = log_centroid(plain, cc) + shift[move, 0] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)
-        code = codec.end_hit(codec.end_tone(codec.gate(code, cfg.gate_db, cc), cc), cc)
-        y = codec.render(code, cc, seeds, RING_SECONDS, cfg.gate_db)
+        code = codec.end_tone(codec.gate(code, cfg.gate_db, cc), cc)
+        env = codec.envelope_db(code, cc)                      # (n, T): end_hit's and, if it cuts nothing, render's
+        ended = codec.end_hit(code, cc, env=env)
+        y = codec.render(ended, cc, seeds, RING_SECONDS, cfg.gate_db, env=env if ended is code else None)
         return (y / y.abs().amax(1, keepdim=True).clamp(min=1e-6)).numpy()
 
     def sample(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,

@@ -167,6 +167,10 @@ def test_a_hit_that_fell_silent_does_not_come_back():
         assert torch.equal(out[i], c)                              # no 50 ms of silence: untouched
     tail = lambda c: float((codec.synthesise(c[None])[0, ms(400) * cfg.hop:] ** 2).sum())  # noqa: E731
     assert tail(out[0]) < 1e-6 * tail(late)
+    batch = torch.stack([late, flam, hissing, code])
+    assert torch.equal(codec.end_hit(batch, env=codec.envelope_db(batch)), out)   # a worked-out envelope: the same
+    plain = batch[1:]
+    assert codec.end_hit(plain) is plain          # nothing cut: the codes themselves (decode then reuses their envelope)
 
 
 def test_sharpen_onset_drops_a_swell_only_where_the_peak_is_late():
