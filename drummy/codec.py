@@ -272,7 +272,7 @@ def end_hit(code: torch.Tensor, cfg: CodecConfig = CODEC, below_db: float = 70.0
     back after 50 ms of silence; a decoder now and then does, a late burst of noise
     in about one generated clap in 25. (The frame logic runs in numpy: as a dozen
     small torch ops it cost 0.3 ms a hit.) env: the codes' `envelope_db`, if already
-    worked out. Returns `code` itself when no hit is cut."""
+    worked out."""
     env = (envelope_db(code, cfg) if env is None else env).numpy()                  # (B, T)
     T, k = env.shape[1], max(1, int(np.ceil(ms / 1000 * cfg.sr / cfg.hop)))
     quiet = (env < env.max(1, keepdims=True) - below_db) & (np.arange(T)[None] > env.argmax(1)[:, None])
@@ -390,15 +390,15 @@ def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.T
 
 def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0, ring_seconds: float = 3.0,
            gate_db: float | None = None, below_db: float = 70.0, step_s: float = 0.25,
-           env: torch.Tensor | None = None) -> torch.Tensor:
+           ring: torch.Tensor | None = None) -> torch.Tensor:
     """Codes (B, channels, cfg.frames) -> audio (B, samples) float32, like `synthesise`,
     but hits that still sound at their end (`rings`) ring out (`ring_out`, the extension
     gated at gate_db) until they are below_db under their peak, in steps of step_s and
     at most ring_seconds; the batch is as long as its longest hit, the others padded
     with silence. A hit's length and audio depend on its own code and seed only.
-    env: the codes' `envelope_db`, if already worked out."""
+    ring (B,): `rings(code)`, if already worked out."""
     seeds = seed if isinstance(seed, torch.Tensor) else torch.arange(code.shape[0]) + seed
-    ring = rings(code, cfg, env=env)                                                # (B,)
+    ring = rings(code, cfg) if ring is None else ring                               # (B,)
     if not bool(ring.any()):
         return synthesise(code, cfg, seeds)
     long, lc = ring_out(code[ring], cfg, ring_seconds)                              # (R, C, lc.frames)

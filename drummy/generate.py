@@ -283,9 +283,12 @@ class Generator:
             want = log_centroid(plain, cc) + shift[move, 0] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)
         code = codec.end_tone(codec.gate(code, cfg.gate_db, cc), cc)
-        env = codec.envelope_db(code, cc)                      # (n, T): end_hit's and, if it cuts nothing, render's
+        env = codec.envelope_db(code, cc)                      # (n, T), worked out once for both steps below
         ended = codec.end_hit(code, cc, env=env)
-        y = codec.render(ended, cc, seeds, RING_SECONDS, cfg.gate_db, env=env if ended is code else None)
+        # a hit end_hit cut is silent at its end and cannot ring; the others' envelope is unchanged
+        cut = (ended[..., -1] != code[..., -1]).any(1)                                   # (n,)
+        ring = codec.rings(ended, cc, env=env) & ~cut
+        y = codec.render(ended, cc, seeds, RING_SECONDS, cfg.gate_db, ring=ring)
         return (y / y.abs().amax(1, keepdim=True).clamp(min=1e-6)).numpy()
 
     def sample(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,

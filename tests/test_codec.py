@@ -169,8 +169,6 @@ def test_a_hit_that_fell_silent_does_not_come_back():
     assert tail(out[0]) < 1e-6 * tail(late)
     batch = torch.stack([late, flam, hissing, code])
     assert torch.equal(codec.end_hit(batch, env=codec.envelope_db(batch)), out)   # a worked-out envelope: the same
-    plain = batch[1:]
-    assert codec.end_hit(plain) is plain          # nothing cut: the codes themselves (decode then reuses their envelope)
 
 
 def test_sharpen_onset_drops_a_swell_only_where_the_peak_is_late():
