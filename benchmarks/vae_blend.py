@@ -12,7 +12,8 @@ a Fréchet line that seed 0 met), so a line counts as met only if every seed mee
 
 Needs `apt-get install hydrogen-drumkits`. Reports (report.md + PNGs): <work>/report
 for the first seed, <work>/report-seed<S> for the others; the model left in
-<work>/train is the last seed's. Results: benchmarks/results/vae_blend.json.
+<work>/train is the last seed's, and every seed's is kept beside it as
+models/vae-seed<S>.safetensors. Results: benchmarks/results/vae_blend.json.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import argparse
 import hashlib
 import json
 import platform
+import shutil
 import sys
 import time
 from dataclasses import asdict
@@ -32,7 +34,7 @@ import torch
 from drummy.evaluate import evaluate_workspace
 from drummy.library import Workspace, atomic_write_json
 from drummy.starter import write_starter_kit
-from drummy.train import TrainConfig, VAETrainConfig, classifier_path, train_classifier, train_vae
+from drummy.train import TrainConfig, VAETrainConfig, classifier_path, train_classifier, train_vae, vae_path
 
 # The modules a judge's training depends on: a change to any of them retrains it.
 JUDGE_CODE = ("classifier.py", "train.py", "features.py", "audio.py", "library.py", "labels.py")
@@ -106,6 +108,8 @@ def main() -> int:
         t0 = time.time()
         m = train_vae(train_ws, VAETrainConfig(seed=seed, minutes=args.minutes), progress=True, resume=False)
         train_s = time.time() - t0
+        for suffix in (".safetensors", ".json"):         # kept per seed, to re-time or re-judge without retraining
+            shutil.copyfile(vae_path(train_ws).with_suffix(suffix), vae_path(train_ws).with_name(f"vae-seed{seed}{suffix}"))
         outdir = args.work / ("report" if i == 0 else f"report-seed{seed}")
         path, rep = evaluate_workspace(train_ws, outdir, held_ws, seed=seed, n=args.n)
         runs.append({"seed": seed, "report": str(path), "train_hits": m["train_samples"], "val_hits": m["val_samples"],
