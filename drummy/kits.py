@@ -320,13 +320,14 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
     overwritten or deleted. The kit is written beside OUTDIR and swapped in whole, so
     a failed or interrupted export leaves the earlier one as it was."""
     import tempfile
-    name = name or Path(outdir).absolute().name              # the kit's name, not the temp folder's it is written in
+    outdir = Path(outdir)
+    where = outdir.absolute()                                # outdir as given names the kit in messages
+    name = name or where.name                                # the kit's name, not the temp folder's it is written in
     writers = {"folder": write_folder, "hydrogen": lambda ss, out: write_hydrogen(ss, out, name),
                "sfz": lambda ss, out: write_sfz(ss, out, name)}
     if fmt not in writers:
         raise KitError(f"unknown kit format {fmt!r}; choose from {', '.join(KIT_FORMATS)}")
-    outdir = Path(outdir)
-    if inside := next((s.path for s in samples if outdir.absolute() in Path(s.path).absolute().parents), None):
+    if inside := next((s.path for s in samples if where in Path(s.path).absolute().parents), None):
         raise KitError(f"{outdir} holds the kit's own samples ({inside}); export to a folder outside it")
     _check_previous_export(outdir)
     ok, skipped = [], []
@@ -337,8 +338,8 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
             ok.append(s)
         except audio.AudioError as e:
             skipped.append((s.origin or str(s.path), str(e)))
-    audio.make_folder(outdir.absolute().parent)
-    tmp = Path(tempfile.mkdtemp(dir=outdir.absolute().parent, prefix=f".{outdir.absolute().name}.drummy-"))
+    audio.make_folder(where.parent)
+    tmp = Path(tempfile.mkdtemp(dir=where.parent, prefix=f".{where.name}.drummy-"))
     old = tmp.with_name(tmp.name + ".old")
     try:
         out = writers[fmt](ok, tmp)

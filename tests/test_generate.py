@@ -59,6 +59,15 @@ def test_controls_are_checked():
         Controls(variation=-0.1).check()
 
 
+def _interrupt(ws, cfg, at: int) -> None:
+    """Train the generator and press Ctrl-C after step `at`."""
+    def stop(step):
+        if step == at:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train.train_vae(ws, cfg, progress=False, on_step=stop)
+
+
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A workspace with a smoke-trained blend generator and classifier, trained
@@ -72,12 +81,7 @@ def trained(tmp_path_factory):
     ws = Workspace(root / "ws")
     ws.ingest([root / "lib"], progress=False)
     cfg = train.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
-
-    def stop(step):
-        if step == 5:
-            raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        train.train_vae(ws, cfg, progress=False, on_step=stop)
+    _interrupt(ws, cfg, at=5)
     ckpt = ws.root / "models" / "vae.checkpoint.safetensors"
     assert ckpt.exists() and not train.vae_path(ws).exists()
     seen = []
@@ -99,17 +103,11 @@ def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(
     import shutil
     ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
     cfg = train.VAETrainConfig(steps=4, batch=8, eval_every=2, checkpoint_every=100, warmup=2, min_tag_count=2)
-
-    def stop(step):
-        if step == 3:
-            raise KeyboardInterrupt
-    with pytest.raises(KeyboardInterrupt):
-        train.train_vae(ws, cfg, progress=False, on_step=stop)
+    _interrupt(ws, cfg, at=3)
     seen = []
     m = train.train_vae(ws, dataclasses.replace(cfg, steps=5), progress=False, on_step=seen.append)
     assert seen == [4, 5] and m["steps"] == 5                # 3 steps kept though no checkpoint was due
-    with pytest.raises(KeyboardInterrupt):
-        train.train_vae(ws, cfg, progress=False, on_step=stop)
+    _interrupt(ws, cfg, at=3)
     ckpt = ws.root / "models" / "vae.checkpoint.safetensors"
     ckpt.write_bytes(ckpt.read_bytes()[:100])                # a crash mid-copy, a full disk
     seen = []
