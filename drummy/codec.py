@@ -147,17 +147,20 @@ def _ola_norm(cfg: CodecConfig) -> torch.Tensor:
 
 
 def _istft(S: torch.Tensor, cfg: CodecConfig) -> torch.Tensor:
-    """torch.istft(S, center=True, hann window) for spectra (B, bins, cfg.frames) -> (B,
-    samples), faster: n_fft is a whole number of hops, so the overlap-add
-    is that many shifted adds of hop-long chunks, and the window envelope is cached."""
+    """torch.istft(S, center=True, hann window) for spectra (B, bins, T) -> (B,
+    cfg.samples), faster: n_fft is a whole number of hops, so the overlap-add
+    is that many shifted adds of hop-long chunks, and the window envelope is cached.
+    T may be fewer than cfg.frames: the missing frames are silent (and cost nothing)."""
     n, hop = cfg.n_fft, cfg.hop
     B, _, T = S.shape
-    if n % hop or T != cfg.frames:
+    if n % hop or T > cfg.frames:
+        if T < cfg.frames:
+            S = torch.nn.functional.pad(S, (0, cfg.frames - T))
         return torch.istft(S, n, hop, window=_hann(n), center=True, length=cfg.samples)
     k = n // hop
     fr = torch.fft.irfft(S.transpose(1, 2), n, dim=2) * _hann(n)               # (B, T, n)
     fr = fr.view(B, T, k, hop)                                                 # chunk i of frame t -> hop t + i
-    out = fr.new_zeros(B, T + k - 1, hop)
+    out = fr.new_zeros(B, max(T + k - 1, (n // 2 + cfg.samples + hop - 1) // hop), hop)
     for i in range(k):
         out[:, i:i + T] += fr[:, :, i]
     return out.flatten(1)[:, n // 2: n // 2 + cfg.samples] * _ola_norm(cfg)
@@ -338,7 +341,7 @@ def sharpen_onset(code: torch.Tensor, peak_frame: torch.Tensor, cfg: CodecConfig
 
 
 def _sine(freq: torch.Tensor, amp: torch.Tensor, cfg: CodecConfig) -> torch.Tensor:
-    """(B, frames) Hz and linear amplitude -> (B, samples) in freq's dtype, phase
+    """(B, T) Hz and linear amplitude -> (B, min(samples, 1 + T hops)) in freq's dtype, phase
     integrated from 0. Between frame centres both tracks move linearly, so each hop's
     phase has a closed form: sample j of hop k (j = 1..hop) is at
     cycles_k + (f_k j + (f_k+1 - f_k) j (j + 1) / 2hop) / sr, the running sum of the
@@ -362,30 +365,53 @@ def _sine(freq: torch.Tensor, amp: torch.Tensor, cfg: CodecConfig) -> torch.Tens
 
 
 SYNTH_CHUNK = 8   # hits synthesised at once: a hit's spectra fill 0.7 MB, and 8 at a time run 3x faster than 100
+SINE_FLOOR_DB = -60.0   # a body sine this quiet (dB, as in the code) is no tone: a decoder's "almost none"
+
+
+def sounding_frames(code: torch.Tensor, cfg: CodecConfig = CODEC) -> int:
+    """How many frames from the start of codes (B, channels, T) make any sound: past
+    the last frame with a noise band above the floor or an audible body sine, the
+    batch is silent (a hat ends after a tenth of its second) and synthesis skips it."""
+    on = (code[:, : cfg.bands] > cfg.floor_db).any(1) | (code[:, AMP] > SINE_FLOOR_DB)   # (B, T)
+    on = on.any(0)
+    return int(on.shape[0] - on.flip(0).long().argmax()) if bool(on.any()) else 0
 
 
 def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0) -> torch.Tensor:
     """Codes (B, channels, frames) -> audio (B, samples) float32. `seed` fixes the noise:
     one int for the batch, or a (B,) tensor of per-hit seeds. Each hit depends only on
-    its own code and seed, whatever the batch."""
+    its own code and seed, whatever the batch. Noise bands at the floor are silent,
+    and frames past the batch's last sound are not synthesised at all."""
     code = code.float()
     B = code.shape[0]
     seeds = seed.tolist() if isinstance(seed, torch.Tensor) else [seed + i for i in range(B)]
     if B > SYNTH_CHUNK:
         return torch.cat([synthesise(code[i:i + SYNTH_CHUNK], cfg, torch.tensor(seeds[i:i + SYNTH_CHUNK]))
                           for i in range(0, B, SYNTH_CHUNK)])
-    noise = torch.stack([torch.randn(cfg.samples, generator=torch.Generator().manual_seed(int(s)))
-                         for s in seeds])                                   # (B, samples)
-    W = _stft(noise, cfg.n_fft, cfg.hop)                                     # (B, bins, frames)
-    level = interp_bands(code[:, : cfg.bands], cfg).clamp(max=20.0)         # (B, bins, frames) dB
-    gain = torch.exp(level * (np.log(10) / 20))                            # dB -> linear (exp beats pow here)
+    T = min(sounding_frames(code, cfg), code.shape[-1])
+    if T == 0:
+        return code.new_zeros(B, cfg.samples)
+    # The first T frames of the noise's STFT need its first (T - 1) hops and half a window
+    # (one hop more, so the end's reflection padding touches none of them).
+    m = min(cfg.samples, (T - 1) * cfg.hop + cfg.n_fft // 2 + cfg.hop)
+    noise = torch.stack([torch.randn(cfg.samples, generator=torch.Generator().manual_seed(int(s)))[:m]
+                         for s in seeds])                                   # (B, m)
+    W = _stft(noise, cfg.n_fft, cfg.hop)[..., :T]                            # (B, bins, T)
+    level = interp_bands(code[:, : cfg.bands, :T], cfg)                     # (B, bins, T) dB
+    gain = torch.exp(level.clamp(max=20.0) * (np.log(10) / 20))            # dB -> linear (exp beats pow here)
+    gain = gain.masked_fill_(level <= cfg.floor_db + 0.01, 0.0)            # the floor is silence, not -100 dB hiss
     y = _istft(W * gain, cfg)                                              # (B, samples)
-    amp = 10 ** (code[:, AMP] / 20)
-    amp = torch.where(code[:, AMP] <= -60, torch.zeros_like(amp), amp)   # a decoder's "almost no tone" is none
+    amp = code[:, AMP, :T]
+    amp = torch.where(amp <= SINE_FLOOR_DB, torch.zeros_like(amp), 10 ** (amp / 20))
     if not bool(amp.any()):                                              # hats, claps: noise only
         return y
-    freq = (100 * 2 ** code[:, FREQ]).clamp(cfg.sine_fmin / 2, cfg.sr / 2)
-    return y + _sine(freq, amp, cfg)
+    # the sine's tracks to one frame past its last sound (its fade to zero), as `_sine` takes them
+    freq = (100 * 2 ** code[:, FREQ, : T + 1]).clamp(cfg.sine_fmin / 2, cfg.sr / 2)
+    if T < code.shape[-1]:
+        amp = torch.cat([amp, amp.new_zeros(B, 1)], 1)
+    sine = _sine(freq, amp, cfg)                                         # (B, <= samples)
+    y[:, : sine.shape[1]] += sine
+    return y
 
 
 def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0, ring_seconds: float = 3.0,

@@ -88,6 +88,24 @@ def test_overlap_add_matches_torch_istft():
                                                          center=True, length=odd.samples))
 
 
+def test_a_hit_ends_in_digital_silence_and_silent_frames_are_skipped():
+    cfg = codec.CODEC
+    code = torch.from_numpy(codec.analyse(hat(0)))[None]
+    code[0, : cfg.bands + 1, 20:] = cfg.floor_db                            # nothing sounds after 20 frames
+    n = codec.sounding_frames(code)
+    assert 10 < n <= 20
+    y = codec.synthesise(code, seed=3)[0]
+    end = n * cfg.hop + cfg.n_fft // 2                                  # the last frame's window
+    assert y[: 5 * cfg.hop].abs().max() > 0.05 and not y[end:].any()   # no -73 dBFS floor hiss after it
+    silent = torch.full_like(code, cfg.floor_db)
+    assert codec.sounding_frames(silent) == 0 and not codec.synthesise(silent).any()
+    tone = silent.clone()
+    tone[:, codec.AMP, :10], tone[:, codec.FREQ] = -6.0, np.log2(2.0)   # 200 Hz for 10 frames, no noise
+    assert codec.sounding_frames(tone) == 10
+    y = codec.synthesise(tone)[0]
+    assert y[: 9 * cfg.hop].abs().max() > 0.3 and not y[11 * cfg.hop:].any()
+
+
 def test_synthesis_is_deterministic_in_seed():
     code = torch.from_numpy(codec.analyse(hat(0)))[None]
     a, b = codec.synthesise(code, seed=5), codec.synthesise(code, seed=5)

@@ -151,6 +151,25 @@ def test_hit_i_of_a_seed_does_not_depend_on_how_many_are_made(trained):
     assert _same(g.like(five[0], n=2, seed=1), like5[:2])
 
 
+def test_small_batches_decode_without_onednn_and_the_flag_comes_back(trained):
+    # a hit or two decode faster without oneDNN's convolutions; they sound the same either way
+    from drummy import generate
+    ws, *_ = trained
+    g = Generator.load(train.vae_path(ws))
+    before = torch.backends.mkldnn.enabled
+    seen = []
+    decode = g.model.decode
+    g.model.decode = lambda z, c: seen.append(torch.backends.mkldnn.enabled) or decode(z, c)
+    one = g.generate(g.recipe("kick"), n=1, seed=2)
+    many = g.generate(g.recipe("kick"), n=generate.SMALL_BATCH + 1, seed=2)
+    assert seen == [False, True] and torch.backends.mkldnn.enabled == before
+    assert _same(one, many[:1])
+    with pytest.raises(KeyError):
+        with generate._onednn(not before):
+            raise KeyError
+    assert torch.backends.mkldnn.enabled == before
+
+
 def test_pitch_moves_by_the_semitones_asked(trained):
     # the decoder follows the pitch condition only in part (a trained model moved toms
     # +8..+10 semitones for --pitch 12), so the body sine is the unmoved hit's, transposed
