@@ -328,7 +328,7 @@ def cmd_generate(args) -> None:
         folder = dominant_type(gen, recipe)
     out = args.out or ws.root / "generated" / folder
     paths = write_hits(ys, out, stem, meta)
-    print(f"wrote {len(paths)} hits to {out}/ ({stem}_01.wav … with a .json sidecar each)")
+    print(f"wrote {len(paths)} hits to {out}/ ({paths[0].name} … with a .json sidecar each)")
 
 
 def _load_ref(path) -> "np.ndarray":

@@ -393,10 +393,13 @@ def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: 
 
 def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr: int = codec.SR) -> list[Path]:
     """Write hits as <stem>_<i>.wav (24-bit, -1 dBFS peak, faded) with a JSON
-    sidecar each: the sidecar plus the hit's index regenerates it exactly."""
+    sidecar each: the sidecar plus the hit's index regenerates it exactly. Hits
+    already there under those names are replaced only by the same hits made again;
+    otherwise the new ones go under <stem>-2, -3, … (`free_stem`)."""
     from . import audio
     from .library import atomic_write_json
     outdir = Path(outdir)
+    stem = free_stem(outdir, stem, len(ys), sidecar)
     paths = []
     for i, y in enumerate(ys):
         path = outdir / f"{stem}_{i + 1:02d}.wav"
@@ -404,6 +407,29 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
         atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i})
         paths.append(path)
     return paths
+
+
+def free_stem(outdir: Path, stem: str, n: int, sidecar: dict) -> str:
+    """`stem`, or stem-2, stem-3, …: the first under which n hits would replace no file
+    but the same hits made before (the same command run again; `-n` aside, since hit i
+    of a seed does not depend on it). A retrained model, another reference file of the
+    same name or `kick=80.4` after `kick=80` would otherwise write over hits a producer
+    may have kept, with no model left to make them again."""
+    def ours(d: dict) -> dict:   # what decides a hit's audio, as its JSON sidecar reads back
+        return {k: v for k, v in json.loads(json.dumps(d)).items() if k not in ("n", "drummy")}
+
+    def same(path: Path, i: int) -> bool:
+        if not path.exists() and not path.with_suffix(".json").exists():
+            return True
+        try:
+            return ours(json.loads(path.with_suffix(".json").read_text())) == ours({**sidecar, "index": i})
+        except (OSError, ValueError, AttributeError):      # unreadable, or not a sidecar of ours
+            return False
+
+    k = 1
+    while not all(same(outdir / f"{stem if k == 1 else f'{stem}-{k}'}_{i + 1:02d}.wav", i) for i in range(n)):
+        k += 1
+    return stem if k == 1 else f"{stem}-{k}"
 
 
 def sidecar(gen: Generator, mode: str, **kw) -> dict:

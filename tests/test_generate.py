@@ -258,6 +258,25 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
         (ws.root / "clf.bak").rename(train.classifier_path(ws))
 
 
+def test_hits_already_written_are_never_written_over_by_other_hits(trained, tmp_path, capsys):
+    ws, *_ = trained
+    out = tmp_path / "hits"
+    gen = ["generate", "-w", str(ws.root), "-o", str(out), "--seed", "1"]
+    assert main(gen + ["--blend", "kick=80,hihat=20", "-n", "2"]) == 0
+    first = {p.name: p.read_bytes() for p in out.glob("*.wav")}
+    assert main(gen + ["--blend", "kick=80,hihat=20", "-n", "3"]) == 0          # the same hits again, and one more
+    assert sorted(p.name for p in out.glob("*.wav")) == sorted(first) + ["kick80-hihat20_s1_03.wav"]
+    assert all((out / name).read_bytes() == b for name, b in first.items())
+    # kick=80.4 is named kick80 too, but makes other hits: they go beside, not over
+    assert main(gen + ["--blend", "kick=80.4,hihat=19.6", "-n", "2"]) == 0
+    assert "kick80-hihat20_s1-2_01.wav" in capsys.readouterr().out
+    assert all((out / name).read_bytes() == b for name, b in first.items())
+    assert json.loads((out / "kick80-hihat20_s1-2_02.json").read_text())["recipe"] == "kick=80.4,hihat=19.6"
+    # so does a file of the same name that is not a hit of ours
+    (out / "kick80-hihat20_s1-2_01.json").write_text("not a sidecar")
+    assert generate.free_stem(out, "kick80-hihat20_s1", 2, {"recipe": "kick=80.4,hihat=19.6"}) == "kick80-hihat20_s1-3"
+
+
 def test_regenerating_is_exact_from_any_folder_and_a_moved_model(trained, tmp_path, capsys, monkeypatch):
     ws, *_ = trained
     root = ws.root.resolve()
