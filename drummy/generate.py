@@ -142,6 +142,11 @@ def _onednn(enabled: bool):
         torch.backends.mkldnn.enabled = before
 
 
+def _picks(size: int, gens: list[torch.Generator]) -> torch.Tensor:
+    """(n,) uniform draws from range(size), draw i from hit i's stream (`hit_streams`)."""
+    return torch.stack([torch.randint(size, (), generator=g) for g in gens])
+
+
 def _per_hit(ctl: Controls | list[Controls], n: int) -> list[Controls]:
     """One Controls for every hit, or a list of n, as a list of n."""
     ctls = [ctl] * n if isinstance(ctl, Controls) else list(ctl)
@@ -229,13 +234,20 @@ class Generator:
         c = torch.zeros(n, 4)
         for w, labs in recipe.parts:
             pool = self._part(labs)[1]                                       # (M, 4)
-            pick = torch.stack([torch.randint(len(pool), (), generator=g) for g in gens])   # (n,)
-            c += w * pool[pick]
+            c += w * pool[_picks(len(pool), gens)]
         c = c + 0.25 * std * _randn(gens, 4)
         variation = torch.tensor([x.variation for x in ctls])[:, None]      # (n, 1)
         c = mean + variation * (c - mean)
         shift = torch.stack([self._shift(x, std) for x in ctls])             # (n, 4)
         return torch.cat([lab.expand(n, -1), c + shift], 1), shift
+
+    def sources(self, recipe: Recipe, n: int, seed: int = 0) -> torch.Tensor:
+        """(n, parts): the training sample (a row of labels_of, in the order of the model's
+        train_hashes) whose descriptors hit i of `sample(recipe, n=n, seed=seed)` drew, per
+        recipe part. For asking whether a hit sounds like the hit it was conditioned on."""
+        gens = hit_streams(seed, n)
+        return torch.stack([torch.nonzero(self._matches(labs))[:, 0][_picks(len(self._part(labs)[1]), gens)]
+                            for _, labs in recipe.parts], 1)
 
     def _shift(self, ctl: Controls, std: torch.Tensor) -> torch.Tensor:
         """The timbre controls as a move of the control conditions (4,), in z units."""

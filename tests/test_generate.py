@@ -397,6 +397,19 @@ def test_conditions_take_one_controls_per_hit(trained):
         gen.conditions(recipe, per[:3], 4)
 
 
+def test_sources_name_the_training_hit_each_hit_drew_its_descriptors_from(trained):
+    ws, *_ = trained
+    g = Generator.load(train.vae_path(ws))
+    r = g.recipe("hihat")
+    _, cond = g.sample(r, Controls(), n=24, seed=3)
+    src = g.sources(r, 24, seed=3)[:, 0]
+    assert bool((g.labels_of[src, g.labels.index("hihat")] > 0).all())       # hats drawn for a hat
+    _, _, std = g.prior(r)
+    off = (cond[:, -4:] - g.controls_of[src]).abs() / std                    # the draw's jitter: 0.25 std
+    other = (cond[:, -4:] - g.controls_of[src.roll(1)]).abs() / std
+    assert float(off.max()) < 1.5 and float(off.mean()) < 0.5 * float(other.mean())
+
+
 def test_short_attacks_peak_on_the_first_frame(trained, monkeypatch):
     """A condition asking for an attack under one code frame (5.8 ms) pins the hit's
     peak to frame 0; a slower attack lets it peak later, as real hits do. Generation
