@@ -200,8 +200,9 @@ def log_centroid(code: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
     width) and the body sine. On real hits it tracks the log spectral centroid that
     `controls` measures from audio (correlation 0.999 on the benchmark library)."""
     f = torch.tensor(band_centres(cfg), dtype=code.dtype)
-    noise, sine = band_power(code, cfg)                                    # (B, bands, T), (B, T)
-    sine_f = 100 * 2 ** code[:, FREQ]
+    # a decoder early in training can put out anything: bounded, its powers stay finite
+    noise, sine = band_power(code.clamp(max=60.0), cfg)                    # (B, bands, T), (B, T)
+    sine_f = 100 * 2 ** code[:, FREQ].clamp(-4.0, 8.0)                     # 6 Hz .. 25.6 kHz
     num = (noise * f[None, :, None]).sum((1, 2)) + (sine * sine_f).sum(1)
     return torch.log(num / (noise.sum((1, 2)) + sine.sum(1)))
 
