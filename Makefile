@@ -52,6 +52,8 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/classifier_unseen_kits.py
 	$(BIN)/python benchmarks/vae_blend.py
+	$(BIN)/python benchmarks/memorisation.py
+	$(BIN)/python benchmarks/pitch_rise.py
 	$(BIN)/python benchmarks/hit_lengths.py
 	$(BIN)/python benchmarks/codec_alternatives.py
 	$(BIN)/python benchmarks/ingest_speed.py

@@ -8,7 +8,7 @@ only, once per training seed, and runs `drummy evaluate` against every hit of
 `heldout` after each. One seed's figures do not hold for the next (seed 1 missed
 a Fréchet line that seed 0 met), so a line counts as met only if every seed meets it.
 
-    python benchmarks/vae_blend.py [--seeds 0 1 2] [--kits /usr/share/hydrogen/data/drumkits] [--work build/bench-vae]
+    python benchmarks/vae_blend.py [--seeds 0 1 2] [--resume] [--kits /usr/share/hydrogen/data/drumkits] [--work build/bench-vae]
 
 Needs `apt-get install hydrogen-drumkits`. Reports (report.md + PNGs): <work>/report
 for the first seed, <work>/report-seed<S> for the others; the model left in
@@ -83,6 +83,8 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=15.0, help="training budget for the generator")
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="generator training seeds")
     ap.add_argument("-n", type=int, default=200, help="generated hits per type (60 gave shares ±4 points between seeds)")
+    ap.add_argument("--resume", action="store_true",
+                    help="keep the seeds the results file already holds (an interrupted run) and run the others")
     args = ap.parse_args()
     if not args.kits.is_dir():
         print(f"no Hydrogen kits at {args.kits}; apt-get install hydrogen-drumkits", file=sys.stderr)
@@ -104,7 +106,12 @@ def main() -> int:
     res = Path(__file__).parent / "results" / "vae_blend.json"
     res.parent.mkdir(exist_ok=True)
     runs = []
+    if args.resume and res.exists():
+        runs = [r for r in json.loads(res.read_text())["runs"] if r["seed"] in args.seeds]
+        print(f"resuming: seeds {[r['seed'] for r in runs]} kept from {res}", flush=True)
     for i, seed in enumerate(args.seeds):
+        if any(r["seed"] == seed for r in runs):
+            continue
         t0 = time.time()
         m = train_vae(train_ws, VAETrainConfig(seed=seed, minutes=args.minutes), progress=True, resume=False)
         train_s = time.time() - t0
@@ -120,6 +127,9 @@ def main() -> int:
                "heldout_hits": len(held_ws.samples), "seeds": [r["seed"] for r in runs], "summary": summary(runs),
                "runs": runs}
         atomic_write_json(res, out)                     # after every seed: a crash keeps the finished ones
+    if not runs:
+        return 0
+    out = json.loads(res.read_text())
     for name, s in out["summary"].items():
         print(f"{name:22s} mean {s['mean']:8.3f}  range {s['min']:.3f}..{s['max']:.3f}  target {s['target']:8s} "
               f"{'met every seed' if s['met_every_seed'] else 'NOT met every seed'}")
