@@ -123,6 +123,7 @@ def main() -> int:
                      "train_seconds_incl_analysis": round(train_s, 1), "steps": m["steps"], "stopped": m["stopped"],
                      "metrics": rep.metrics, "tables": rep.tables})
         print(f"seed {seed}: " + json.dumps({name: round(get(runs[-1]), 3) for name, get, _ in LINES}), flush=True)
+        runs.sort(key=lambda r: r["seed"])
         out = {"date": str(date.today()), "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
                "heldout_hits": len(held_ws.samples), "seeds": [r["seed"] for r in runs], "summary": summary(runs),
                "runs": runs}

@@ -25,7 +25,7 @@ import torch
 from . import codec
 from .library import ModelError
 from .labels import SYNONYMS, TYPES, normalise
-from .vae import CONTROLS, BlendVAE, log_centroid, scale_code, steer_brightness, unscale_code, zscore
+from .vae import CONTROLS, BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
 AUDIO_VERSION = 5    # bump when a change gives a model and seed other audio; --from refuses older sidecars
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
@@ -160,7 +160,7 @@ class Generator:
     """A loaded blend model with the label statistics of its training set."""
     model: BlendVAE
     labels_of: torch.Tensor      # (N, L) multi-hot of the training samples
-    controls_of: torch.Tensor    # (N, 4) z-scored controls of the training samples
+    controls_of: torch.Tensor    # (N, K) the training samples' conditions after the labels: [tone,] 4 z-scored controls
     path: str = ""
     hash: str = ""
     extra: dict = field(default_factory=dict)
@@ -193,7 +193,7 @@ class Generator:
         return match if bool(match.any()) else (self.labels_of[:, cols] > 0).any(1)
 
     def _part(self, labs: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
-        """A recipe part's label condition (L,) and the controls of its samples (M, 4),
+        """A recipe part's label condition (L,) and the controls of its samples (M, K),
         worked out once per model."""
         key = tuple(labs)
         if key not in self._parts:
@@ -204,15 +204,16 @@ class Generator:
         return self._parts[key]
 
     def prior(self, recipe: Recipe) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """(label condition (L,), control mean (4,), control spread (4,)) of a recipe."""
+        """(label condition (L,), control mean (K,), control spread (K,)) of a recipe."""
         key = tuple((w, tuple(labs)) for w, labs in recipe.parts)
         if key not in self._parts:
-            lab, mean, std = torch.zeros(len(self.labels)), torch.zeros(4), torch.zeros(4)
+            k = self.controls_of.shape[1]
+            lab, mean, std = torch.zeros(len(self.labels)), torch.zeros(k), torch.zeros(k)
             for w, labs in recipe.parts:
                 part, ctl = self._part(labs)
                 lab += w * part
                 mean += w * ctl.mean(0)
-                std += w * (ctl.std(0, unbiased=False) if len(ctl) > 1 else torch.ones(4) * 0.5)
+                std += w * (ctl.std(0, unbiased=False) if len(ctl) > 1 else torch.ones(k) * 0.5)
             self._parts[key] = (lab, mean, std.clamp(min=0.1))
         return tuple(x.clone() for x in self._parts[key])
 
@@ -231,15 +232,16 @@ class Generator:
         timbre controls' part of them (n, 4)."""
         n = len(ctls)
         lab, mean, std = self.prior(recipe)
-        c = torch.zeros(n, 4)
+        c = torch.zeros(n, len(mean))                                       # (n, K): [tone,] 4 controls
         for w, labs in recipe.parts:
-            pool = self._part(labs)[1]                                       # (M, 4)
+            pool = self._part(labs)[1]                                       # (M, K)
             c += w * pool[_picks(len(pool), gens)]
-        c = c + 0.25 * std * _randn(gens, 4)
+        c[:, -4:] += 0.25 * std[-4:] * _randn(gens, 4)                      # the tone column is not jittered
         variation = torch.tensor([x.variation for x in ctls])[:, None]      # (n, 1)
         c = mean + variation * (c - mean)
-        shift = torch.stack([self._shift(x, std) for x in ctls])             # (n, 4)
-        return torch.cat([lab.expand(n, -1), c + shift], 1), shift
+        shift = torch.stack([self._shift(x, std[-4:]) for x in ctls])        # (n, 4)
+        c[:, -4:] += shift
+        return torch.cat([lab.expand(n, -1), c], 1), shift
 
     def sources(self, recipe: Recipe, n: int, seed: int = 0) -> torch.Tensor:
         """(n, parts): the training sample (a row of labels_of, in the order of the model's
@@ -358,7 +360,7 @@ class Generator:
         workspace caches both) -> (latent means (n, latent), conditions (n, D)). lab (L,)
         is every hit's label condition (default: none)."""
         cfg = self.model.cfg
-        ctl = torch.from_numpy(zscore(np.asarray(raw, np.float32), cfg))                 # (n, 4)
+        ctl = torch.from_numpy(control_columns(np.asarray(raw, np.float32), cfg))        # (n, K)
         lab = torch.zeros(len(self.labels)) if lab is None else lab
         cond = torch.cat([lab.expand(len(ctl), -1), ctl], 1)                           # (n, D)
         mu, _ = self.model.encode(scale_code(torch.from_numpy(np.asarray(code, np.float32)), cfg.codec_cfg.floor_db), cond)
@@ -371,7 +373,7 @@ class Generator:
         gens = hit_streams(seed, n)
         mu, cond = self.encode(y, recipe)
         z = mu + 0.5 * ctl.variation * _randn(gens, len(mu))
-        std = self.prior(recipe)[2] if recipe else torch.ones(4) * 0.5
+        std = self.prior(recipe)[2][-4:] if recipe else torch.ones(4) * 0.5
         c = cond.expand(n, -1).clone()
         shift = self._shift(ctl, std)
         c[:, -4:] += 0.3 * ctl.variation * std * _randn(gens, 4) + shift

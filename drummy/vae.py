@@ -37,6 +37,10 @@ class VAEConfig:
     # for the differences generation uses it for)
     brightness_fit: list[float] = field(default_factory=lambda: [1.0, 0.0])
     gate_db: float = -60.0    # generated noise bands quieter than this are silenced (codec.gate)
+    # conditions carry a "has a body tone" column (1 / 0, soft in blends) before the controls;
+    # without it a toneless hat's pitch read "typical" (z 0), the same as a tone at the mean
+    # pitch, and the decoder gave hats a faint 190 Hz tone (models saved before: False)
+    tone: bool = False
 
     @property
     def codec_cfg(self) -> CodecConfig:
@@ -44,7 +48,7 @@ class VAEConfig:
 
     @property
     def cond_dim(self) -> int:
-        return len(self.labels) + len(CONTROLS)
+        return len(self.labels) + int(self.tone) + len(CONTROLS)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -271,6 +275,13 @@ def zscore(raw: np.ndarray, cfg: VAEConfig) -> np.ndarray:
     """Raw CONTROLS (N, 4) -> z-scores, NaN (no pitch) -> 0 (typical)."""
     z = (raw - np.array(cfg.control_mean)) / np.array(cfg.control_std)
     return np.nan_to_num(z, nan=0.0).astype(np.float32)
+
+
+def control_columns(raw: np.ndarray, cfg: VAEConfig) -> np.ndarray:
+    """Raw CONTROLS (N, 4) -> the columns that close a condition: (N, 5) = has a tone
+    (1 / 0; the pitch is not NaN) + the z-scores, or (N, 4) for a model without `tone`."""
+    z = zscore(raw, cfg)
+    return np.concatenate([np.isfinite(raw[:, 3:4]).astype(np.float32), z], 1) if cfg.tone else z
 
 
 def controls(x: np.ndarray, code: np.ndarray, cfg: CodecConfig = CODEC) -> np.ndarray:

@@ -170,28 +170,41 @@ def test_small_batches_decode_without_onednn_and_the_flag_comes_back(trained):
     assert torch.backends.mkldnn.enabled == before
 
 
-def test_pitch_moves_by_the_semitones_asked(trained):
+def test_pitch_moves_by_the_semitones_asked(trained, monkeypatch):
     # the decoder follows the pitch condition only in part (a trained model moved toms
-    # +8..+10 semitones for --pitch 12), so the body sine is the unmoved hit's, transposed
+    # +8..+10 semitones for --pitch 12), so the body sine is the unmoved hit's, transposed.
+    # A 6-step model's sine is too faint to measure in the audio (whether it sounds at all
+    # depends on the initialisation), so this reads the code the audio is rendered from.
+    from drummy import codec
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
+    rendered, render = [], codec.render
+    monkeypatch.setattr(codec, "render", lambda code, *a, **k: rendered.append(code[:, codec.FREQ]) or render(code, *a, **k))
     r = g.recipe("kick")
-    base = g.generate(r, n=4, seed=3)
+    g.generate(r, n=4, seed=3)
     for semis in (12, 5):
-        moved = g.generate(r, Controls(pitch=semis), n=4, seed=3)
-        got = [12 * np.log2(features.pitch(a) / features.pitch(b)) for a, b in zip(moved, base)]
-        assert np.nanmedian(got) == pytest.approx(semis, abs=0.5), got
+        g.generate(r, Controls(pitch=semis), n=4, seed=3)
+        moved = 12 * (rendered[-1] - rendered[0])                  # (4, frames) semitones
+        assert float(moved.median()) == pytest.approx(semis, abs=0.01)
 
 
-def test_a_body_transposed_far_down_stays_audible(trained):
+def test_a_body_transposed_far_down_stays_audible(trained, monkeypatch):
+    # --pitch -24 on a kick once put 80 % of it in infrasound: the sine stops at the
+    # lowest body the codec knows (30 Hz). Read on the code the audio is rendered from:
+    # a 6-step model's sine may be too faint to measure in the audio.
+    from drummy import codec
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
+    rendered, render = [], codec.render
+    monkeypatch.setattr(codec, "render", lambda code, *a, **k: rendered.append(code[:, codec.FREQ]) or render(code, *a, **k))
     r = g.recipe("kick")
-    for semis in (0, -24):
-        ys = g.generate(r, Controls(pitch=semis), n=4, seed=3)
-        P = np.abs(np.fft.rfft(ys[:, :44100], axis=1)) ** 2                  # 1 Hz bins
-        # a short thump always has some energy down there (unclamped, -24 read about half)
-        assert (P[:, :18].sum(1) / P.sum(1)).max() < (0.1 if semis == 0 else 0.35), semis
+    g.generate(r, n=4, seed=3)
+    g.generate(r, Controls(pitch=-24), n=4, seed=3)
+    base, low = (100 * 2 ** f for f in rendered)                     # (4, frames) Hz
+    wanted = base / 4
+    assert bool((wanted < 29).any())                                 # the move asks for infrasound somewhere
+    assert float(low.min()) == pytest.approx(30, abs=0.01)
+    assert torch.allclose(low, wanted.clamp(min=30), rtol=1e-4)
 
 
 def test_written_hits_are_daw_ready(trained, tmp_path):
@@ -405,9 +418,10 @@ def test_sources_name_the_training_hit_each_hit_drew_its_descriptors_from(traine
     src = g.sources(r, 24, seed=3)[:, 0]
     assert bool((g.labels_of[src, g.labels.index("hihat")] > 0).all())       # hats drawn for a hat
     _, _, std = g.prior(r)
-    off = (cond[:, -4:] - g.controls_of[src]).abs() / std                    # the draw's jitter: 0.25 std
-    other = (cond[:, -4:] - g.controls_of[src.roll(1)]).abs() / std
+    off = (cond[:, -4:] - g.controls_of[src, -4:]).abs() / std[-4:]          # the draw's jitter: 0.25 std
+    other = (cond[:, -4:] - g.controls_of[src.roll(1), -4:]).abs() / std[-4:]
     assert float(off.max()) < 1.5 and float(off.mean()) < 0.5 * float(other.mean())
+    assert torch.equal(cond[:, -5], g.controls_of[src, 0])                     # the source's tone, not jittered
 
 
 def test_short_attacks_peak_on_the_first_frame(trained, monkeypatch):
@@ -434,7 +448,7 @@ def test_encoding_cached_codes_matches_encoding_the_audio(trained):
     """The evaluation's latent map encodes the workspace's cached codes in batches;
     that must be the encoder run on the z-scored controls, and place each hit where
     encoding its audio (as --like does) places it."""
-    from drummy.vae import scale_code, zscore
+    from drummy.vae import control_columns, scale_code
     ws, *_ = trained
     gen = Generator.load(train.vae_path(ws))
     cfg = gen.model.cfg
@@ -444,7 +458,7 @@ def test_encoding_cached_codes_matches_encoding_the_audio(trained):
     for label in (None, lab):
         mu, cond = gen.encode_codes(code, ctl, label)
         want_cond = torch.cat([(torch.zeros(len(gen.labels)) if label is None else label).expand(4, -1),
-                               torch.from_numpy(zscore(ctl, cfg))], 1)
+                               torch.from_numpy(control_columns(ctl, cfg))], 1)
         with torch.no_grad():
             want_mu, _ = gen.model.encode(scale_code(torch.from_numpy(code), cfg.codec_cfg.floor_db), want_cond)
         assert torch.equal(cond, want_cond) and torch.allclose(mu, want_mu, atol=1e-6)

@@ -62,6 +62,21 @@ def test_controls_track_the_sound():
     assert np.isfinite(ck[3]) and 40 < 2 ** ck[3] < 200   # the kick has a pitch in its body's range
 
 
+def test_conditions_say_whether_a_hit_has_a_tone(tmp_path):
+    # a toneless hit's pitch z-scores to 0, the same as a tone at the mean pitch: the
+    # tone column is what tells the decoder a hat has no body sine
+    raw = np.array([[8.0, 5.0, 0.5, 7.0], [9.0, 4.0, 0.2, np.nan]], np.float32)
+    cfg = vae.VAEConfig(labels=["kick", "hihat"], control_mean=[8.5, 4.5, 0.3, 7.0], tone=True)
+    cols = vae.control_columns(raw, cfg)
+    assert cols.shape == (2, 5) and cols[:, 0].tolist() == [1.0, 0.0] and cols[0, 4] == cols[1, 4] == 0.0
+    assert np.array_equal(cols[:, 1:], vae.zscore(raw, cfg)) and cfg.cond_dim == 2 + 5
+    old = vae.VAEConfig(labels=["kick", "hihat"])                 # a model saved before the column
+    assert vae.control_columns(raw, old).shape == (2, 4) and old.cond_dim == 2 + 4
+    m = vae.BlendVAE(cfg)
+    vae.save(m, tmp_path / "v.safetensors", {}, {})
+    assert vae.load(tmp_path / "v.safetensors")[0].cfg.tone
+
+
 def test_log_centroid_follows_the_measured_brightness():
     # low-passed and high-passed versions of the same hits, plus a kick: the code's
     # differentiable brightness must rank them as the audio's centroid does
