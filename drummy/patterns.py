@@ -427,7 +427,7 @@ def to_midi(p: Pattern, bpm: float | None = None, bars: int | None = None):
     head.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
     head.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
     head.append(mido.MetaMessage("text", text=_META_PATTERN + json.dumps({
-        "name": p.name, "steps": p.steps, "swing": p.swing, "bpm": p.bpm, "bars": p.bars,
+        "name": p.name, "steps": p.steps, "swing": p.swing, "bpm": bpm, "bars": p.bars,
         "humanise": {"timing_ms": p.humanise_ms, "velocity": p.humanise_velocity}}), time=0))
     head.append(mido.MetaMessage("end_of_track", time=bars * p.steps * tps))
     mid.tracks.append(head)
@@ -545,8 +545,12 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         tracks.append(Track(key, dtype, tuple(int(v) for v in hits), float(tmeta.get("gain_db", 0.0)),
                             float(tmeta.get("pan", 0.0)), str(choke), int(note)))
     hum = meta.get("humanise", {})
-    return Pattern(str(meta.get("name", name)), tuple(tracks), steps, swing,
-                   float(meta.get("bpm", round(60_000_000 / tempo, 3) if tempo else 120.0)),
+    # the tempo the file plays at; our own exact figure when it agrees (a DAW that changed
+    # the tempo leaves our text behind, and it is the file's tempo that plays)
+    bpm = round(60_000_000 / tempo, 3) if tempo else float(meta.get("bpm", 120.0))
+    if tempo and abs(float(meta.get("bpm", -1.0)) - bpm) < 0.01:
+        bpm = float(meta["bpm"])
+    return Pattern(str(meta.get("name", name)), tuple(tracks), steps, swing, bpm,
                    float(hum.get("timing_ms", 0.0)), float(hum.get("velocity", 0.0)))
 
 

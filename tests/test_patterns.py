@@ -1,3 +1,4 @@
+import dataclasses
 import io
 
 import mido
@@ -112,7 +113,20 @@ def test_pattern_midi_pattern_is_identity():
     ), steps=12, swing=57.5, bpm=96.5, humanise_ms=2.5, humanise_velocity=3.0)
     for p in [odd, *(P.builtin(n) for n in P.BUILTINS)]:
         assert _midi_round_trip(p) == p
-        assert _midi_round_trip(p, bars=3 * p.bars, bpm=101) == p   # a beat's MIDI: the pattern looped
+        # a beat's MIDI: the pattern looped, at the tempo the beat was played at
+        assert _midi_round_trip(p, bars=3 * p.bars, bpm=101) == dataclasses.replace(p, bpm=101.0)
+
+
+def test_a_midi_file_plays_at_its_own_tempo():
+    """A file whose tempo a DAW changed after Drummy wrote it plays at the new tempo,
+    not at the one in Drummy's own settings text."""
+    mid = mido.MidiFile(file=io.BytesIO(P.midi_bytes(P.builtin("house"), bpm=140)))
+    assert P.from_midi(mid).bpm == 140.0
+    for tr in mid.tracks:
+        for i, m in enumerate(tr):
+            if m.type == "set_tempo":
+                tr[i] = m.copy(tempo=mido.bpm2tempo(100))
+    assert P.from_midi(mid).bpm == 100.0
 
 
 def test_midi_out_is_general_midi_on_channel_10():
