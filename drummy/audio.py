@@ -102,7 +102,7 @@ def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True,
         raise AudioError("silent (peak below -80 dBFS)")
     y = trim_leading_silence(y) if trim else y
     if len(y) < MIN_SECONDS * sr:
-        raise AudioError(f"too short for a drum hit ({1000 * len(y) / sr:.1f} ms of sound; at least "
+        raise AudioError(f"too short for a drum hit ({1000 * len(y) / sr:.2f} ms of sound; at least "
                          f"{1000 * MIN_SECONDS:g} ms)")
     return y, rate
 

@@ -312,8 +312,9 @@ EXPORT_MANIFEST = ".drummy-export.json"   # what an export wrote, so the next on
 def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder", name: str | None = None
                ) -> tuple[Path, list[tuple[str, str]]]:
     """Write samples as a kit in `fmt` (folder, hydrogen or sfz). Returns the main file
-    or folder, and the (file, reason) of samples left out because they do not decode
-    (a kit player could not open them either).
+    or folder, and the (file, reason) of samples left out because they are no drum hit
+    by the rules `ingest` applies (broken, empty, silent, too short or too long: a kit
+    player could not open them, or would play nothing).
 
     OUTDIR must be new, empty, or an earlier export's (whose files are then replaced,
     so no old hit lingers in the new kit); anything else in it is an error, never
@@ -334,7 +335,7 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
     for s in samples:
         try:
             if s.drum_type in TYPES:             # the writers leave other samples out
-                audio.decode(s.path)
+                audio.load(s.path)
             ok.append(s)
         except audio.AudioError as e:
             skipped.append((s.origin or str(s.path), str(e)))

@@ -5,6 +5,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from drummy import audio, kits
 from drummy.cli import main
@@ -182,8 +183,13 @@ def test_a_failed_export_leaves_the_earlier_one_and_broken_files_are_left_out(tm
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []   # no half-written kit beside it
     shutil.copy(broken / "clap" / "text.wav", labelled_kit / "snare" / "zz broken.wav")
+    # what ingest would skip is no hit for a kit player either: silent, or a 2 ms click
+    sf.write(labelled_kit / "snare" / "zz silent.wav", np.zeros(4410, np.float32), 44100)
+    sf.write(labelled_kit / "snare" / "zz click.wav", np.full(88, 0.5, np.float32), 44100)
     path, skipped = kits.export_kit(folder_samples(labelled_kit), out, "folder")
-    assert [(Path(f).name, "not a readable audio file" in why) for f, why in skipped] == [("zz broken.wav", True)]
+    assert sorted((Path(f).name, why.split(" (")[0]) for f, why in skipped) == [
+        ("zz broken.wav", "not a readable audio file"), ("zz click.wav", "too short for a drum hit"),
+        ("zz silent.wav", "silent")]
     assert same_kit(signature(folder_samples(path)), signature(src))     # the rest, and the old kit replaced
 
 
