@@ -312,13 +312,15 @@ def cmd_generate(args) -> None:
         ys = gen.between(a, b, steps, seed=args.seed)
         stem = f"morph_{args.between[0].stem}_to_{args.between[1].stem}_s{args.seed}"
         meta = sidecar(gen, "between", a=str(args.between[0].resolve()), b=str(args.between[1].resolve()),
-                       steps=steps, seed=args.seed)
+                       a_hash=_file_hash(args.between[0]), b_hash=_file_hash(args.between[1]), steps=steps,
+                       seed=args.seed)
         folder = "morph"
     elif args.like is not None:
         ref = _load_ref(args.like)
         ys = gen.like(ref, ctl, n=n, seed=args.seed, recipe=recipe)
         stem = f"like_{args.like.stem}" + (f"_{recipe.name}" if recipe else "") + _controls_suffix(ctl) + f"_s{args.seed}"
-        meta = sidecar(gen, "like", like=str(args.like.resolve()), recipe=args.blend, controls=ctl, n=n, seed=args.seed)
+        meta = sidecar(gen, "like", like=str(args.like.resolve()), like_hash=_file_hash(args.like), recipe=args.blend,
+                       controls=ctl, n=n, seed=args.seed)
         folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref)
     else:
         ys = gen.generate(recipe, ctl, n=n, seed=args.seed)
@@ -329,6 +331,13 @@ def cmd_generate(args) -> None:
     out = args.out or ws.root / "generated" / folder
     paths = write_hits(ys, out, stem, meta)
     print(f"wrote {len(paths)} hits to {out}/ ({paths[0].name} … with a .json sidecar each)")
+
+
+def _file_hash(path) -> str:
+    """Short content hash of a reference file, kept in sidecars: a hit made from it is
+    remade only from the very same file."""
+    import hashlib
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def _load_ref(path) -> "np.ndarray":
@@ -374,8 +383,11 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         candidates = [Path(meta["model"]), Path(path).parent / meta["model"], vae_path(ws)]
         if mode not in ("blend", "like", "between"):
             raise ValueError(f"unknown mode {mode!r}")
-        if not 0 <= i < min(int(meta.get("n", meta.get("steps", MAX_HITS))), MAX_HITS):
-            raise ValueError(f"index {i} is outside the {meta.get('n', meta.get('steps'))} hits made")
+        made = int(meta["steps"] if mode == "between" else meta["n"])
+        if not 1 <= made <= MAX_HITS:
+            raise ValueError(f"{made} hits made; Drummy makes 1 to {MAX_HITS} at a time")
+        if not 0 <= i < made:
+            raise ValueError(f"index {i} is outside the {made} hits made")
         made_by = meta.get("audio_version", 1)
     except OSError as e:
         raise RecipeError(f"cannot read {path} ({e.strerror or e})") from None
@@ -390,6 +402,11 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         where = ", ".join(str(p) for p in dict.fromkeys(candidates))
         raise RecipeError(f"the model {path} was made with (hash {want}) is not at {where}"
                           + ("; the model there has changed since, so the hit cannot be remade exactly" if found else ""))
+    refs = {"like": ["like"], "between": ["a", "b"]}.get(mode, [])
+    for key in refs:        # sidecars written before references were hashed are taken on trust
+        ref, digest = Path(str(meta[key])), meta.get(f"{key}_hash")
+        if digest is not None and ref.is_file() and _file_hash(ref) != digest:
+            raise RecipeError(f"{ref} has changed since {path} was made from it, so the hit cannot be remade exactly")
     gen = Generator.load(model)
     try:
         if mode == "blend":

@@ -334,6 +334,20 @@ def test_variations_and_morphs_say_their_seed_and_refuse_what_they_ignore(traine
         assert "do not apply" in capsys.readouterr().err
     assert main(["generate", "-w", str(ws.root), "--blend", "kick", "--steps", "3"]) == 2
     assert "--steps only applies to --between" in capsys.readouterr().err
+    # a variation or morph is remade only from the very reference it was made from
+    side = next(out.glob("like_*_s1_01.json"))
+    assert main(["generate", "-w", str(ws.root), "--from", str(side), "-o", str(tmp_path / "again.wav")]) == 0
+    kept = hit.read_bytes()
+    audio.write(hit, audio.load(hit)[::-1].copy(), peak_db=-1.0, fade_ms=0)       # same name, other audio
+    for side in (side, next(out.glob("morph_*_s0_01.json"))):
+        assert main(["generate", "-w", str(ws.root), "--from", str(side)]) == 2
+        assert "has changed since" in capsys.readouterr().err
+    hit.write_bytes(kept)
+    # an edited sidecar asking for more hits than Drummy makes is refused, not run out of memory
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({**json.loads(side.read_text()), "steps": 10 ** 9}))
+    assert main(["generate", "-w", str(ws.root), "--from", str(big)]) == 2
+    assert "not a Drummy sidecar" in capsys.readouterr().err
     click = tmp_path / "click.wav"
     audio.write(click, np.r_[np.zeros(100), 0.5], peak_db=None, fade_ms=0)
     assert main(["generate", "-w", str(ws.root), "--like", str(click)]) == 2
