@@ -72,18 +72,24 @@ class Controls:
         return self
 
 
-def _resolve(label: str, known: list[str]) -> str:
-    """A label as the user typed it -> the model's label, or a RecipeError."""
+def _resolve(label: str, known: list[str], held: tuple[str, ...] = ()) -> str:
+    """A label as the user typed it -> the model's label, or a RecipeError. held: labels
+    the model has, but only on hits it held out for validation."""
     n = normalise(label)
     for cand in (n, SYNONYMS.get(n), n.replace("-", " ")):
         if cand and cand in known:
             return cand
+    for cand in (n, SYNONYMS.get(n), n.replace("-", " ")):
+        if cand and cand in held:
+            raise RecipeError(f"label {label!r} is only on samples the generator held out to validate itself "
+                              "(kits or folders it never trained on), so it has no sound for it")
     shown = ", ".join(known[:60]) + (" …" if len(known) > 60 else "")
     raise RecipeError(f"unknown label {label!r}; this model knows: {shown}")
 
 
-def parse_recipe(text: str, known: list[str]) -> Recipe:
-    """Parse "snare=80,hihat=20" / "kick+808" / "kick" against the model's labels."""
+def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Recipe:
+    """Parse "snare=80,hihat=20" / "kick+808" / "kick" against the model's labels
+    (held: see `_resolve`)."""
     parts, weights = [], []
     for chunk in (c.strip() for c in text.split(",")):
         if not chunk:
@@ -94,7 +100,7 @@ def parse_recipe(text: str, known: list[str]) -> Recipe:
         if sep and not m:
             raise RecipeError(f"cannot read the weight {weight!r} of {name!r}: give a number of percent "
                               "(75 or 75%) or a fraction (0.75), at least 0")
-        labels = [_resolve(lab, known) for lab in name.split("+") if lab.strip()]
+        labels = [_resolve(lab, known, held) for lab in name.split("+") if lab.strip()]
         if not labels:
             raise RecipeError(f"empty recipe part in {text!r}")
         parts.append(labels)
@@ -184,7 +190,8 @@ class Generator:
         return [lab for lab, on in zip(self.labels, (self.labels_of > 0).any(0).tolist()) if on]
 
     def recipe(self, text: str) -> Recipe:
-        return parse_recipe(text, self.known)
+        known = self.known
+        return parse_recipe(text, known, tuple(x for x in self.labels if x not in known))
 
     def _matches(self, labs: list[str]) -> torch.Tensor:
         """Training samples carrying all labels (else any of them): (N,) bool."""

@@ -381,8 +381,10 @@ def test_a_label_with_no_training_hit_is_not_offered(trained):
     g = Generator.load(train.vae_path(ws))
     g.labels_of[:, g.labels.index("909")] = 0
     assert "909" in g.labels and "909" not in g.known and "808" in g.known
-    with pytest.raises(RecipeError, match="unknown label '909'; this model knows: kick, hihat"):
+    with pytest.raises(RecipeError, match="label '909' is only on samples the generator held out"):
         g.recipe("kick+909")
+    with pytest.raises(RecipeError, match="unknown label '707'; this model knows: kick, hihat"):
+        g.recipe("kick+707")
 
 
 def test_finished_hits_fade_in_without_losing_the_attack():
