@@ -542,7 +542,7 @@ def cmd_beat(args) -> None:
     from .library import Workspace
     missing = sequencer.missing_tracks(pattern, kit)
     generated = bool(missing) and args.kit is None and sequencer.generated_folder(Workspace(args.workspace)) is not None
-    for t in missing:
+    for t in missing if len(missing) < len(pattern.tracks) else []:     # none to play: render says so, once
         hint = f" (the beat plays generated hits: make some with `drummy generate --blend {t.drum_type!r}`)" \
             if generated else ""
         print(f"  no {t.drum_type} samples in the kit: track {t.name!r} stays silent{hint}")

@@ -316,6 +316,11 @@ def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
         err = capsys.readouterr().err
         assert err.startswith("drummy: error: ") and len(err.strip().splitlines()) == 1
         assert not (tmp_path / "b.wav").exists()            # refused before the render
+    bongo = tmp_path / "bongo.toml"                          # nothing in the kit to play: one line, not two that disagree
+    bongo.write_text('[tracks]\nbongo = { grid = "x...x...x...x...", type = "perc" }\n')
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", str(bongo), "-o", str(tmp_path / "b.wav")]) == 2
+    out, err = capsys.readouterr()
+    assert "stays silent" not in out and "the kit has no perc samples" in err and len(err.strip().splitlines()) == 1
     taken = tmp_path / "taken.wav"
     taken.mkdir()                                            # the beat's name is a folder
     assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "1", "-o", str(taken)]) == 2
