@@ -132,6 +132,8 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
             tags = [kit_tag, *[x for x in tags if x != kit_tag]] if kit_tag else tags
             out.append(KitSample(sfz_path.parent / rel, drum_type, tags, kit_name,
                                  region.get("group_label", ""), note))
+    if not out:
+        raise KitError(f"{sfz_path}: no <region> with a sample= in it" + (" (empty file)" if not text.strip() else ""))
     return out
 
 

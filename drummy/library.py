@@ -245,7 +245,14 @@ class Workspace:
         self.ensure_writable()
         report = IngestReport()
         todo: list[tuple[_Job, dict]] = []
-        for job in collect(paths, report.skipped):
+        kits_read: list[Path] = []
+        found = collect(paths, report.skipped, kits_read)
+        for key, reason in report.skipped:              # kit files that cannot be read: `library` lists them too
+            self.files[key] = {"reason": reason}
+        for kf in kits_read:                             # ... until they can
+            if self.files.get(str(kf), {}).get("reason"):
+                del self.files[str(kf)]
+        for job in found:
             key = str(job.path)
             try:
                 st = job.path.stat()
@@ -352,21 +359,26 @@ class _Job:
     group: str
 
 
-def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None = None) -> list[_Job]:
+def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None = None,
+            kits_read: list[Path] | None = None) -> list[_Job]:
     """Every audio file under `paths`, labelled. Files a kit file (drumkit.xml, .sfz)
     points at take the kit's labels; the rest are labelled from their path below
     the root they were found under. A kit file that cannot be read is added to
     `skipped` as (path, reason) and its audio files are labelled by their paths
-    instead; without a `skipped` list it is an error."""
+    instead; without a `skipped` list it is an error. The kit files read are added
+    to `kits_read`, if given."""
     jobs: dict[Path, _Job] = {}
 
     def read_kit(path: Path) -> list[KitSample]:
         try:
-            return read_hydrogen(path) if path.name == "drumkit.xml" else read_sfz(path)
+            out = read_hydrogen(path) if path.name == "drumkit.xml" else read_sfz(path)
+            if kits_read is not None:
+                kits_read.append(path.resolve())
+            return out
         except KitError as e:
             if skipped is None:
                 raise LibraryError(str(e)) from None
-            skipped.append((str(path), str(e).removeprefix(f"{path}: ")))
+            skipped.append((str(path.resolve()), str(e).removeprefix(f"{path}: ")))
             return []
 
     for p in paths:

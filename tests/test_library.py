@@ -105,6 +105,16 @@ def test_a_broken_kit_file_is_skipped_and_the_import_goes_on(tmp_path, tiny_libr
     assert "not a readable drumkit.xml" in reasons[str(bad.resolve() / "drumkit.xml")]
     assert report.added == 16 + 1 + 1
     assert {s.drum_type for s in ws.samples.values()} == {"kick", "hihat", "snare"}
+    # `library` lists it with the files, and an empty .sfz is skipped too, not passed over
+    (extra / "empty.sfz").write_text("")
+    report = Workspace(tmp_path / "ws").ingest([extra], progress=False)
+    assert "no <region>" in dict(report.skipped)[str((extra / "empty.sfz").resolve())]
+    listed = {x["path"]: x["reason"] for x in Workspace(tmp_path / "ws").summary()["skipped"]}
+    assert str(bad.resolve() / "drumkit.xml") in listed and str((extra / "empty.sfz").resolve()) in listed
+    # ... until it can be read
+    (extra / "empty.sfz").write_text("<region> sample=kick/solo.wav key=36\n")
+    Workspace(tmp_path / "ws").ingest([extra], progress=False)
+    assert str((extra / "empty.sfz").resolve()) not in {x["path"] for x in Workspace(tmp_path / "ws").summary()["skipped"]}
 
 
 def test_interrupted_ingest_resumes(tmp_path, tiny_library):
