@@ -49,6 +49,11 @@ SYNONYMS: dict[str, str] = {
     "guiro": "perc", "cabasa": "perc", "timbale": "perc", "timbales": "perc", "snap": "perc",
     "finger snaps": "perc", "snaps": "perc", "block": "perc",
 }
+# Plurals of the one-word names ("Kicks/", "Snares/", "Crashes/") name the type too, and
+# so are not left behind as tags.
+SYNONYMS = {**{w + ("es" if w.endswith(("sh", "ch", "x")) else "s"): t for w, t in SYNONYMS.items()
+               if " " not in w and len(w) >= 3 and not w.endswith("s")}, **SYNONYMS}
+
 # Words that turn a hat into an open hat when they appear with one. A "free" or
 # "loose" hat is left to ring: BJA_Pacific's "Hi Hat Free" rings 2.8-4.2 s, longer
 # than that kit's own "Hi Hat Opened". A hat "swish" is played open and closed by the

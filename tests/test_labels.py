@@ -17,6 +17,9 @@ from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type
     ("samples/kick_float32 44k1.wav", "kick", []),
     ("Snäre ünïcode 96k.wav", "snare", ["unicode"]),
     ("perc/タム2.wav", "perc", ["タム"]),
+    # a plural folder names the type and is no tag
+    ("Kicks/punchy.wav", "kick", ["punchy"]), ("Snares/Crack.wav", "snare", ["crack"]),
+    ("Crashes/x.wav", "cymbal", ["x"]), ("Rides/jazz.wav", "cymbal", ["jazz"]), ("Claps/a1.wav", "clap", ["a"]),
 ])
 def test_labels_from_path(path, drum_type, tags):
     assert labels_from_path(path) == (drum_type, tags)
