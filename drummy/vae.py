@@ -42,7 +42,7 @@ class VAEConfig:
     # pitch, and the decoder gave hats a faint 190 Hz tone (models saved before: False)
     tone: bool = False
     # ... and that column holds how much of the hit is tone, not only whether it has one:
-    # `tone_share`, -4 (no body sine, or one 40 dB under the noise) .. 0 (all tone). Left to
+    # `tone_share`, 0 (no body sine, or one 40 dB under the noise) .. 1 (all tone). Left to
     # the latent, the balance came out wider than real: a third of generated snares mostly
     # tone, and the least tonal read as perc (models saved before: False, the 1 / 0 flag)
     tone_share: bool = False
@@ -282,15 +282,14 @@ def zscore(raw: np.ndarray, cfg: VAEConfig) -> np.ndarray:
     return np.nan_to_num(z, nan=0.0).astype(np.float32)
 
 
-def tone_share(code: np.ndarray, cfg: CodecConfig = CODEC, floor_db: float = -40.0) -> np.ndarray:
+def tone_share(code: np.ndarray, cfg: CodecConfig = CODEC, span_db: float = 40.0) -> np.ndarray:
     """Codes (N, C, T) dB -> (N,) how much of each hit is its body sine: the sine's share
-    of the hit's energy in dB / 10, from floor_db / 10 (no tone to speak of) to 0 (all
-    tone), on the scale of the z-scored controls beside it (a 0..1 scale was too fine
-    for the decoder to follow). Real kicks and toms sit at -0.6..-0.1, snares
-    at -1.2..-0.4, claps at -2.7..-1.7, hats at -4..-1.4 (10th-90th percentiles)."""
+    of the hit's energy in dB, from -span_db (or less: 0) to 0 dB (all tone: 1). Real
+    kicks and toms sit at 0.9-1, snares at 0.7-0.9, claps near 0.5, hats at 0-0.6."""
     noise, sine = band_power(torch.as_tensor(np.asarray(code, np.float32)), cfg)   # (N, bands, T), (N, T)
     share = sine.sum(1) / (noise.sum((1, 2)) + sine.sum(1)).clamp(min=1e-30)
-    return (10 * torch.log10(share.clamp(min=1e-12))).clamp(min=floor_db).div(10).numpy()
+    db = 10 * torch.log10(share.clamp(min=1e-12))
+    return ((db + span_db) / span_db).clamp(0, 1).numpy()
 
 
 def control_columns(raw: np.ndarray, cfg: VAEConfig, code: np.ndarray | None = None) -> np.ndarray:
