@@ -367,7 +367,7 @@ class Generator:
         workspace caches both) -> (latent means (n, latent), conditions (n, D)). lab (L,)
         is every hit's label condition (default: none)."""
         cfg = self.model.cfg
-        ctl = torch.from_numpy(control_columns(np.asarray(raw, np.float32), cfg, code))  # (n, K)
+        ctl = torch.from_numpy(control_columns(np.asarray(raw, np.float32), cfg))        # (n, K)
         lab = torch.zeros(len(self.labels)) if lab is None else lab
         cond = torch.cat([lab.expand(len(ctl), -1), ctl], 1)                           # (n, D)
         mu, _ = self.model.encode(scale_code(torch.from_numpy(np.asarray(code, np.float32)), cfg.codec_cfg.floor_db), cond)

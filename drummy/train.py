@@ -338,11 +338,10 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
     finite = raw[ti]
     mcfg = V.VAEConfig(labels=vocab, latent=cfg.latent,
                        control_mean=[float(v) for v in np.nanmean(finite, 0)],
-                       control_std=[float(v) for v in np.maximum(np.nanstd(finite, 0), 1e-3)], tone=True,
-                       tone_share=True)
+                       control_std=[float(v) for v in np.maximum(np.nanstd(finite, 0), 1e-3)], tone=True)
     floor = mcfg.codec_cfg.floor_db
     X = V.scale_code(torch.from_numpy(codes), floor)                           # (N, C, T)
-    cond = torch.from_numpy(np.concatenate([V.multi_hot(label_sets, vocab), V.control_columns(raw, mcfg, codes)], 1))  # (N, D)
+    cond = torch.from_numpy(np.concatenate([V.multi_hot(label_sets, vocab), V.control_columns(raw, mcfg)], 1))  # (N, D)
 
     types = [lab for lab in vocab if lab != UNKNOWN and lab in TYPES]
     # The code's brightness, calibrated on the training hits to the measured one (log Hz).

@@ -41,11 +41,6 @@ class VAEConfig:
     # without it a toneless hat's pitch read "typical" (z 0), the same as a tone at the mean
     # pitch, and the decoder gave hats a faint 190 Hz tone (models saved before: False)
     tone: bool = False
-    # ... and that column holds how much of the hit is tone, not only whether it has one:
-    # `tone_share`, 0 (no body sine, or one 40 dB under the noise) .. 1 (all tone). Left to
-    # the latent, the balance came out wider than real: a third of generated snares mostly
-    # tone, and the least tonal read as perc (models saved before: False, the 1 / 0 flag)
-    tone_share: bool = False
 
     @property
     def codec_cfg(self) -> CodecConfig:
@@ -282,31 +277,11 @@ def zscore(raw: np.ndarray, cfg: VAEConfig) -> np.ndarray:
     return np.nan_to_num(z, nan=0.0).astype(np.float32)
 
 
-def tone_share(code: np.ndarray, cfg: CodecConfig = CODEC, span_db: float = 40.0) -> np.ndarray:
-    """Codes (N, C, T) dB -> (N,) how much of each hit is its body sine: the sine's share
-    of the hit's energy in dB, from -span_db (or less: 0) to 0 dB (all tone: 1). Real
-    kicks and toms sit at 0.9-1, snares at 0.7-0.9, claps near 0.5, hats at 0-0.6."""
-    noise, sine = band_power(torch.as_tensor(np.asarray(code, np.float32)), cfg)   # (N, bands, T), (N, T)
-    share = sine.sum(1) / (noise.sum((1, 2)) + sine.sum(1)).clamp(min=1e-30)
-    db = 10 * torch.log10(share.clamp(min=1e-12))
-    return ((db + span_db) / span_db).clamp(0, 1).numpy()
-
-
-def control_columns(raw: np.ndarray, cfg: VAEConfig, code: np.ndarray | None = None) -> np.ndarray:
-    """Raw CONTROLS (N, 4) -> the columns that close a condition: (N, 5) = the tone column
-    + the z-scores, or (N, 4) for a model without `tone`. The tone column is the hits'
-    `tone_share` (their codes (N, C, T) needed) or, for models saved before it, 1 / 0:
-    whether the pitch is not NaN."""
+def control_columns(raw: np.ndarray, cfg: VAEConfig) -> np.ndarray:
+    """Raw CONTROLS (N, 4) -> the columns that close a condition: (N, 5) = has a tone
+    (1 / 0; the pitch is not NaN) + the z-scores, or (N, 4) for a model without `tone`."""
     z = zscore(raw, cfg)
-    if not cfg.tone:
-        return z
-    if cfg.tone_share:
-        if code is None:
-            raise ValueError("this model's conditions need the hits' codes (tone_share)")
-        tone = tone_share(code, cfg.codec_cfg)[:, None]
-    else:
-        tone = np.isfinite(raw[:, 3:4]).astype(np.float32)
-    return np.concatenate([tone, z], 1)
+    return np.concatenate([np.isfinite(raw[:, 3:4]).astype(np.float32), z], 1) if cfg.tone else z
 
 
 def controls(x: np.ndarray, code: np.ndarray, cfg: CodecConfig = CODEC) -> np.ndarray:

@@ -474,7 +474,7 @@ def test_encoding_cached_codes_matches_encoding_the_audio(trained):
     for label in (None, lab):
         mu, cond = gen.encode_codes(code, ctl, label)
         want_cond = torch.cat([(torch.zeros(len(gen.labels)) if label is None else label).expand(4, -1),
-                               torch.from_numpy(control_columns(ctl, cfg, code))], 1)
+                               torch.from_numpy(control_columns(ctl, cfg))], 1)
         with torch.no_grad():
             want_mu, _ = gen.model.encode(scale_code(torch.from_numpy(code), cfg.codec_cfg.floor_db), want_cond)
         assert torch.equal(cond, want_cond) and torch.allclose(mu, want_mu, atol=1e-6)

@@ -77,27 +77,6 @@ def test_conditions_say_whether_a_hit_has_a_tone(tmp_path):
     assert vae.load(tmp_path / "v.safetensors")[0].cfg.tone
 
 
-def test_the_tone_column_says_how_much_of_a_hit_is_tone():
-    """tone_share: a kick (a swept sine with a click) is nearly all tone, a hat (noise)
-    none, a snare-like mix in between; a model trained with it needs the codes."""
-    import pytest
-    t = np.arange(22050) / 44100
-    rng = np.random.default_rng(0)
-    snare = np.sin(2 * np.pi * 220 * t) * np.exp(-t / 0.05) + 0.6 * rng.standard_normal(t.size) * np.exp(-t / 0.08)
-    x = [codec.normalise(y) for y in (kick(0), snare.astype(np.float32), hat(0))]
-    code = np.stack([codec.analyse(y) for y in x])
-    share = vae.tone_share(code)
-    assert share.shape == (3,) and share[0] > 0.9 and share[2] < 0.1 and share[2] < share[1] < share[0]
-    raw = np.stack([vae.controls(y, c) for y, c in zip(x, code)])
-    cfg = vae.VAEConfig(labels=["kick"], tone=True, tone_share=True)
-    cols = vae.control_columns(raw, cfg, code)
-    assert cols.shape == (3, 5) and np.allclose(cols[:, 0], share) and np.array_equal(cols[:, 1:], vae.zscore(raw, cfg))
-    with pytest.raises(ValueError, match="codes"):
-        vae.control_columns(raw, cfg)
-    flag = vae.VAEConfig(labels=["kick"], tone=True)            # a model saved before: the 1 / 0 flag
-    assert vae.control_columns(raw, flag)[:, 0].tolist() == np.isfinite(raw[:, 3]).astype(np.float32).tolist()
-
-
 def test_log_centroid_follows_the_measured_brightness():
     # low-passed and high-passed versions of the same hits, plus a kick: the code's
     # differentiable brightness must rank them as the audio's centroid does
