@@ -547,9 +547,13 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     hum = meta.get("humanise", {})
     # the tempo the file plays at; our own exact figure when it agrees (a DAW that changed
     # the tempo leaves our text behind, and it is the file's tempo that plays)
-    bpm = round(60_000_000 / tempo, 3) if tempo else float(meta.get("bpm", 120.0))
-    if tempo and abs(float(meta.get("bpm", -1.0)) - bpm) < 0.01:
-        bpm = float(meta["bpm"])
+    try:
+        ours = float(meta.get("bpm", "nan"))
+    except (TypeError, ValueError):                                 # an edited settings text
+        ours = math.nan
+    bpm = round(60_000_000 / tempo, 3) if tempo else (ours if math.isfinite(ours) else 120.0)
+    if tempo and abs(ours - bpm) < 0.01:
+        bpm = ours
     return Pattern(str(meta.get("name", name)), tuple(tracks), steps, swing, bpm,
                    float(hum.get("timing_ms", 0.0)), float(hum.get("velocity", 0.0)))
 
