@@ -209,7 +209,8 @@ def cmd_ingest(args) -> None:
     from .library import Workspace
     ws = Workspace(args.workspace)
     r = ws.ingest(args.paths, jobs=args.jobs)
-    print(f"added {r.added}, duplicates {r.duplicates}, unchanged {r.unchanged}, skipped {len(r.skipped)}"
+    moved = f", moved {r.moved}" if r.moved else ""
+    print(f"added {r.added}, duplicates {r.duplicates}{moved}, unchanged {r.unchanged}, skipped {len(r.skipped)}"
           f" -> {len(ws.samples)} samples in {ws.root}")
     for path, reason in r.skipped:
         print(f"  skipped {path}: {reason}")

@@ -60,6 +60,7 @@ class Sample:
 class IngestReport:
     added: int = 0
     duplicates: int = 0
+    moved: int = 0          # samples found under a new name (their old file gone): relabelled from it
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
@@ -291,8 +292,16 @@ class Workspace:
                 y, rate, h, mel, desc = res
                 self.files[key] = {**stamp, "hash": h}
                 if h in self.samples:
-                    if key != self.samples[h].path and key not in self.samples[h].also_at:
-                        self.samples[h].also_at.append(key)
+                    s = self.samples[h]
+                    if key != s.path and not Path(s.path).exists():   # moved or renamed: it goes by its new name
+                        self.files.pop(s.path, None)
+                        s.also_at = [p for p in s.also_at if p != key]
+                        s.path = key
+                        self._relabel(s, key, job)
+                        report.moved += 1
+                        continue
+                    if key != s.path and key not in s.also_at:
+                        s.also_at.append(key)
                     report.duplicates += 1
                     continue
                 audio.write(self.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")

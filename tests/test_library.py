@@ -1,3 +1,4 @@
+import shutil
 import json
 import os
 import subprocess
@@ -69,6 +70,24 @@ def test_unchanged_files_get_todays_labelling_rules(tmp_path, tiny_library):
     # ingesting a sub-folder, whose names no longer say "kick", keeps the type the parent gave
     ws.ingest([tiny_library / "kick"], progress=False)
     assert Workspace(tmp_path / "ws").summary()["types"] == {"kick": 8, "hihat": 8}
+
+
+def test_a_moved_file_takes_its_new_name_and_labels(tmp_path, tiny_library):
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    src = tiny_library / "kick" / "808" / "Boom 1.wav"
+    h = next(x.hash for x in ws.samples.values() if x.path == str(src.resolve()))
+    (tiny_library / "clap" / "big").mkdir(parents=True)
+    dest = tiny_library / "clap" / "big" / "Big 1.wav"
+    src.rename(dest)
+    r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    assert (r.added, r.moved, r.duplicates) == (0, 1, 0)
+    s = Workspace(tmp_path / "ws").samples[h]
+    assert (s.path, s.drum_type, s.tags) == (str(dest.resolve()), "clap", ["big"])
+    # a copy beside a file that is still there is a duplicate, as before
+    shutil.copy(dest, tiny_library / "clap" / "copy.wav")
+    r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    assert (r.moved, r.duplicates) == (0, 1) and Workspace(tmp_path / "ws").samples[h].path == str(dest.resolve())
 
 
 def test_bad_files_are_skipped_with_reasons_and_import_goes_on(tmp_path, tiny_library):
