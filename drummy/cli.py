@@ -184,7 +184,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"drummy: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("drummy: interrupted (work done so far is saved; run the same command to resume)", file=sys.stderr)
+        if args.cmd == "ingest" or (args.cmd == "train" and args.model == "vae"):
+            print("drummy: interrupted (work done so far is saved; run the same command to resume)", file=sys.stderr)
+        else:   # outputs are written whole or not at all
+            print("drummy: interrupted (nothing half-done was kept; run the same command to start again)",
+                  file=sys.stderr)
         return 130
     except BrokenPipeError:
         # `drummy classify DIR | head`: the reader has gone, which is not an error.

@@ -248,7 +248,7 @@ class Workspace:
         todo: list[tuple[_Job, dict]] = []
         kits_read: list[Path] = []
         found = collect(paths, report.skipped, kits_read)
-        for key, reason in report.skipped:              # kit files that cannot be read: `library` lists them too
+        for key, reason in report.skipped:              # kit files that cannot be read, dangling links: `library` lists them
             self.files[key] = {"reason": reason}
         for kf in kits_read:                             # ... until they can
             if self.files.get(str(kf), {}).get("reason"):
@@ -409,6 +409,9 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
             for ks in read_kit(kf):  # a missing layer file is reported when ingested
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
         for f in sorted(root.rglob("*")):
+            if f.is_symlink() and not f.exists() and f.suffix.lower() in AUDIO_EXTENSIONS and skipped is not None:
+                skipped.append((str(f), "a link to a file that is not there"))
+                continue
             if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."):
                 fr = f.resolve()
                 if fr in jobs:

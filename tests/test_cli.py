@@ -125,3 +125,21 @@ def test_command_line_mistakes_are_one_line(tmp_path, capsys, args, needle):
     err = capsys.readouterr().err
     assert e.value.code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "ws").exists()                                     # nothing was started
+
+
+def test_an_interrupt_says_whether_the_work_was_kept(tmp_path, capsys, monkeypatch):
+    """Only ingest and the blend generator's training resume; the others keep nothing half-done."""
+    from drummy import cli
+
+    def stop(args):
+        raise KeyboardInterrupt
+    for cmd in ("ingest", "train", "beat"):
+        monkeypatch.setitem(cli.COMMANDS, cmd, stop)
+    assert main(["ingest", str(tmp_path), "-w", str(tmp_path / "ws")]) == 130
+    assert "run the same command to resume" in capsys.readouterr().err
+    assert main(["train", "vae", "-w", str(tmp_path / "ws")]) == 130
+    assert "run the same command to resume" in capsys.readouterr().err
+    assert main(["train", "classifier", "-w", str(tmp_path / "ws")]) == 130
+    assert "nothing half-done was kept" in capsys.readouterr().err
+    assert main(["beat", "--pattern", "house", "-o", str(tmp_path / "b.wav")]) == 130
+    assert "nothing half-done was kept" in capsys.readouterr().err

@@ -84,6 +84,10 @@ def test_a_moved_file_takes_its_new_name_and_labels(tmp_path, tiny_library):
     assert (r.added, r.moved, r.duplicates) == (0, 1, 0)
     s = Workspace(tmp_path / "ws").samples[h]
     assert (s.path, s.drum_type, s.tags) == (str(dest.resolve()), "clap", ["big"])
+    # a link to a file that is gone is reported, not passed over
+    os.symlink(tmp_path / "nowhere.wav", tiny_library / "kick" / "gone.wav")
+    r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    assert dict(r.skipped)[str(tiny_library / "kick" / "gone.wav")] == "a link to a file that is not there"
     # a copy beside a file that is still there is a duplicate, as before
     shutil.copy(dest, tiny_library / "clap" / "copy.wav")
     r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
