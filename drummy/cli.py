@@ -210,8 +210,11 @@ def cmd_starter_kit(args) -> None:
 
 
 def cmd_ingest(args) -> None:
-    from .library import Workspace
+    from .library import ModelError, Workspace, classifier_path
     ws = Workspace(args.workspace)
+    if args.auto_label and not classifier_path(ws).exists():     # before importing anything
+        raise ModelError(f"no trained classifier at {classifier_path(ws)} to --auto-label with; run "
+                         f"`drummy train classifier -w {ws.root}` first (or ingest without --auto-label)")
     r = ws.ingest(args.paths, jobs=args.jobs)
     moved = f", moved {r.moved}" if r.moved else ""
     print(f"added {r.added}, duplicates {r.duplicates}{moved}, unchanged {r.unchanged}, skipped {len(r.skipped)}"

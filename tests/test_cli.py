@@ -143,3 +143,11 @@ def test_an_interrupt_says_whether_the_work_was_kept(tmp_path, capsys, monkeypat
     assert "nothing half-done was kept" in capsys.readouterr().err
     assert main(["beat", "--pattern", "house", "-o", str(tmp_path / "b.wav")]) == 130
     assert "nothing half-done was kept" in capsys.readouterr().err
+
+
+def test_auto_label_without_a_classifier_imports_nothing(tmp_path, tiny_library, capsys):
+    ws = tmp_path / "ws"
+    assert main(["ingest", str(tiny_library), "-w", str(ws), "--auto-label"]) == 2
+    err = capsys.readouterr().err
+    assert "no trained classifier" in err and len(err.strip().splitlines()) == 1
+    assert not (ws / "library.json").exists()
