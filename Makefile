@@ -42,6 +42,7 @@ demo: $(STAMP)
 	$(DRUMMY) generate -w $(WS) --blend "open hat" -n 32 --seed 6
 	$(DRUMMY) generate -w $(WS) --like $(WORK)/starter-kit/snare/909/snare\ 909\ 01.wav -n 4 --variation 0.5
 	$(DRUMMY) evaluate -w $(WS) -n 18
+	rm -rf $(WORK)/stems
 	$(DRUMMY) beat -w $(WS) --pattern house --bars 8 --no-repeat -o $(WORK)/beat.wav --midi-out $(WORK)/beat.mid --stems $(WORK)/stems
 	$(DRUMMY) export-kit -w $(WS) --format hydrogen -o $(WORK)/kit-hydrogen
 	@echo "demo done: new hits in $(WS)/generated/, the report in $(WS)/report/report.md, the beat in $(WORK)/beat.wav"

@@ -532,6 +532,8 @@ def cmd_beat(args) -> None:
         raise patterns.PatternError(f"--midi-out writes a MIDI file: name it .mid (got {args.midi_out})")
     if args.midi_out is not None and args.midi_out.resolve() == args.out.resolve():
         raise patterns.PatternError(f"--midi-out {args.midi_out} would replace the beat -o {args.out}")
+    if args.stems is not None:
+        sequencer.check_stems_folder(args.stems)
     for folder in (args.out.parent, args.stems, args.midi_out and args.midi_out.parent):
         if folder is not None:
             Path(folder).mkdir(parents=True, exist_ok=True)

@@ -292,7 +292,7 @@ def test_beat_command_writes_beat_stems_and_midi(tmp_path, tiny_library, capsys)
     assert "no clap samples" in text and "no open hat samples" in text and "wrote" in text
     y, sr = sf.read(str(out / "b.wav"))
     assert sr == SR and y.shape == (S.beat_length(132, 2), 2) and np.abs(y).max() <= CEILING
-    assert sorted(f.name for f in (out / "stems").iterdir()) == ["hihat.wav", "kick.wav"]
+    assert sorted(f.name for f in (out / "stems").glob("*.wav")) == ["hihat.wav", "kick.wav"]
     assert P.load(out / "b.mid") == P.builtin("techno")
 
 
@@ -339,4 +339,17 @@ def test_stems_of_tracks_whose_names_read_alike_do_not_overwrite(tmp_path):
              "..": np.full(100, 0.3, np.float32)}
     paths = S.write_stems(stems, tmp_path)
     assert len({p.name for p in paths}) == 3 and not any(p.name.startswith(".") for p in paths)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in paths)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != S.STEMS_MANIFEST) == sorted(p.name for p in paths)
+
+
+def test_stems_replace_an_earlier_beats_stems_and_nothing_else(tmp_path):
+    one = np.full(100, 0.1, np.float32)
+    S.write_stems({"kick": one, "clap": one, "open hat": one}, tmp_path)
+    S.write_stems({"kick": one, "snare": one}, tmp_path)            # another pattern: no stale clap stem
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".wav") == ["kick.wav", "snare.wav"]
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "kick.wav").write_bytes(b"a producer's own file")
+    with pytest.raises(S.SequencerError, match="holds kick.wav, which no earlier beat wrote"):
+        S.write_stems({"kick": one}, mine)
+    assert (mine / "kick.wav").read_bytes() == b"a producer's own file"
