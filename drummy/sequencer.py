@@ -58,8 +58,11 @@ def folder_samples(folder: str | Path) -> list[KitSample]:
     """Every audio file under `folder` with the labels its path gives (or, for
     Hydrogen drumkit.xml and .sfz kits inside it, the labels the kit gives), the
     same way `drummy ingest` labels them. Unlabelled files get type "unknown"; the
-    files of a kit file that cannot be read are labelled by their paths."""
-    return [KitSample(j.path, j.drum_type, j.tags, j.kit) for j in collect([Path(folder)], skipped=[])]
+    files of a kit file that cannot be read are labelled by their paths. A kit file
+    given itself (`--kit drumkit.xml`) that cannot be read is an error that says why."""
+    folder = Path(folder)
+    itself = folder.is_file() and (folder.name == "drumkit.xml" or folder.suffix.lower() == ".sfz")
+    return [KitSample(j.path, j.drum_type, j.tags, j.kit) for j in collect([folder], skipped=None if itself else [])]
 
 
 def generated_folder(ws: Workspace) -> Path | None:

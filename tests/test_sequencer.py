@@ -316,6 +316,12 @@ def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
         err = capsys.readouterr().err
         assert err.startswith("drummy: error: ") and len(err.strip().splitlines()) == 1
         assert not (tmp_path / "b.wav").exists()            # refused before the render
+    broken = tmp_path / "kit" / "drumkit.xml"                # a kit file that cannot be read says why
+    broken.parent.mkdir()
+    broken.write_text("<drumkit_info><name>x</name><instrumentList><instrument>")
+    assert main(["beat", "--kit", str(broken), "--pattern", "house", "-o", str(tmp_path / "b.wav")]) == 2
+    err = capsys.readouterr().err
+    assert "not a readable drumkit.xml" in err and len(err.strip().splitlines()) == 1
     bongo = tmp_path / "bongo.toml"                          # nothing in the kit to play: one line, not two that disagree
     bongo.write_text('[tracks]\nbongo = { grid = "x...x...x...x...", type = "perc" }\n')
     assert main(["beat", "--kit", str(tiny_library), "--pattern", str(bongo), "-o", str(tmp_path / "b.wav")]) == 2
