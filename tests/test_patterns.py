@@ -129,6 +129,18 @@ def test_a_midi_file_plays_at_its_own_tempo():
     assert P.from_midi(mid).bpm == 100.0
 
 
+def test_a_midi_file_timed_in_smpte_frames_is_refused():
+    mid = mido.MidiFile(type=0, ticks_per_beat=-6360)          # 0xE728: 25 fps, 40 ticks a frame
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    tr.append(mido.Message("note_on", channel=9, note=36, velocity=100, time=0))
+    tr.append(mido.Message("note_on", channel=9, note=38, velocity=100, time=400))
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    with pytest.raises(PatternError, match="SMPTE"):
+        P.from_midi(mido.MidiFile(file=io.BytesIO(buf.getvalue())))
+
+
 def test_midi_out_is_general_midi_on_channel_10():
     p = P.builtin("house")
     mid = mido.MidiFile(file=io.BytesIO(P.midi_bytes(p, bars=2)))
