@@ -28,6 +28,7 @@ install: $(STAMP)
 DRUMMY := $(BIN)/drummy
 WS     := $(WORK)/workspace
 demo: $(STAMP)
+	rm -rf $(WORK)/starter-kit $(WORK)/stems
 	$(DRUMMY) starter-kit $(WORK)/starter-kit --seed 0
 	$(DRUMMY) ingest $(WORK)/starter-kit -w $(WS)
 	$(DRUMMY) library -w $(WS)
@@ -42,7 +43,6 @@ demo: $(STAMP)
 	$(DRUMMY) generate -w $(WS) --blend "open hat" -n 32 --seed 6
 	$(DRUMMY) generate -w $(WS) --like $(WORK)/starter-kit/snare/909/snare\ 909\ 01.wav -n 4 --variation 0.5
 	$(DRUMMY) evaluate -w $(WS) -n 18
-	rm -rf $(WORK)/stems
 	$(DRUMMY) beat -w $(WS) --pattern house --bars 8 --no-repeat -o $(WORK)/beat.wav --midi-out $(WORK)/beat.mid --stems $(WORK)/stems
 	$(DRUMMY) export-kit -w $(WS) --format hydrogen -o $(WORK)/kit-hydrogen
 	@echo "demo done: new hits in $(WS)/generated/, the report in $(WS)/report/report.md, the beat in $(WORK)/beat.wav"

@@ -482,9 +482,28 @@ def starter_kit(seed: int = 0, per_class: int = 40, sr: int = 44100
                 yield drum_type, style, stem, synth_hit(drum_type, style, rng, sr)
 
 
+STARTER_MANIFEST = ".drummy-starter.json"   # the hits a starter-kit run wrote, so the next run replaces them
+
+
 def write_starter_kit(outdir, seed: int = 0, per_class: int = 40, progress: bool = False) -> list[Path]:
-    """Write OUTDIR/<type>/<style>/<stem>.wav (44.1 kHz, 24-bit) and return the paths."""
+    """Write OUTDIR/<type>/<style>/<stem>.wav (44.1 kHz, 24-bit) and return the paths.
+    OUTDIR must be new, empty or an earlier starter kit, whose hits this one replaces as
+    a set (no hit of another seed is left behind); anything else there is a
+    LibraryError, and nothing is written."""
+    import json
+    from .library import LibraryError, atomic_write_json
     outdir = Path(outdir)
+    if outdir.exists() and not outdir.is_dir():
+        raise LibraryError(f"{outdir} is a file; give a folder for the starter kit")
+    try:
+        before = set(json.loads((outdir / STARTER_MANIFEST).read_text())["hits"])
+    except (OSError, ValueError, KeyError, TypeError):
+        before = set()
+    present = {str(p.relative_to(outdir)) for p in outdir.rglob("*") if p.is_file()} if outdir.is_dir() else set()
+    foreign = sorted(present - before - {STARTER_MANIFEST})
+    if foreign:
+        raise LibraryError(f"{outdir} holds {foreign[0]}, which no starter kit wrote there; give a new or empty "
+                           "folder (nothing there was changed)")
     hits = starter_kit(seed=seed, per_class=per_class, sr=audio.SR)
     if progress:
         from tqdm import tqdm
@@ -492,4 +511,8 @@ def write_starter_kit(outdir, seed: int = 0, per_class: int = 40, progress: bool
     paths = []
     for drum_type, style, stem, y in hits:
         paths.append(audio.write(outdir / drum_type / style / f"{stem}.wav", y, sr=audio.SR))
+    now = {str(p.relative_to(outdir)) for p in paths}
+    atomic_write_json(outdir / STARTER_MANIFEST, {"seed": seed, "per_class": per_class, "hits": sorted(now)})
+    for rel in before - now:                 # an earlier kit's hits this one has none of
+        (outdir / rel).unlink(missing_ok=True)
     return paths

@@ -309,3 +309,15 @@ def test_progress_bar(tmp_path, capsys):
     paths = write_starter_kit(tmp_path / "kit", seed=1, per_class=1, progress=True)
     assert len(paths) == len(CLASSES) and all(Path(p).exists() for p in paths)
     assert f"{len(CLASSES)}/{len(CLASSES)}" in capsys.readouterr().err
+
+
+def test_a_starter_kit_replaces_an_earlier_one_and_nothing_else(tmp_path):
+    from drummy.library import LibraryError
+    write_starter_kit(tmp_path / "kit", seed=7, per_class=3)
+    again = write_starter_kit(tmp_path / "kit", seed=8, per_class=1)            # no hit of seed 7 left behind
+    assert sorted(again) == sorted((tmp_path / "kit").rglob("*.wav")) and len(again) == len(CLASSES)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("a producer's own file")
+    with pytest.raises(LibraryError, match="holds notes.txt, which no starter kit wrote"):
+        write_starter_kit(tmp_path / "mine", per_class=1)
+    assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
