@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections import Counter
+from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -96,6 +97,9 @@ class Workspace:
 
     def __init__(self, root: str | Path = DEFAULT_WORKSPACE):
         self.root = Path(root)
+        self._load()
+
+    def _load(self) -> None:
         self.samples: dict[str, Sample] = {}
         self.files: dict[str, dict] = {}  # original path -> {size, mtime, hash | reason}
         if self.manifest_path.exists():
@@ -126,6 +130,22 @@ class Workspace:
             probe.unlink()
         except OSError as e:
             raise LibraryError(f"workspace {self.root} is not writable ({e.strerror})") from None
+
+    @contextmanager
+    def writing(self):
+        """Hold the workspace for this process while it changes the library, reading it
+        afresh first. Two ingests at once each saved the library as they had read it, and
+        the second one lost the first one's samples; now the second is told to wait."""
+        import fcntl
+        self.ensure_writable()
+        with open(self.root / ".lock", "a") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LibraryError(f"workspace {self.root} is busy: another drummy command is changing its "
+                                   "library; run this one again when that has finished") from None
+            self._load()                                  # what that other command saved
+            yield
 
     def save(self) -> None:
         atomic_write_json(self.manifest_path, {
@@ -239,6 +259,12 @@ class Workspace:
     # --- ingest -------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], progress: bool = True,
                save_every: int = 200, jobs: int | None = None) -> IngestReport:
+        """`_ingest`, holding the workspace (`writing`)."""
+        with self.writing():
+            return self._ingest(paths, progress, save_every, jobs)
+
+    def _ingest(self, paths: Iterable[str | Path], progress: bool = True,
+                save_every: int = 200, jobs: int | None = None) -> IngestReport:
         """Add every audio file under `paths` (folders of any depth, single files,
         Hydrogen drumkit.xml, .sfz) to the library. Broken files are skipped with a
         reason; unchanged files are not decoded again; features are cached.

@@ -176,7 +176,7 @@ def test_library_json_is_valid_and_atomic(tmp_path, tiny_library):
     ws.ingest([tiny_library], progress=False)
     data = json.loads((tmp_path / "ws" / "library.json").read_text())
     assert len(data["samples"]) == 16
-    assert not [p for p in (tmp_path / "ws").iterdir() if p.name.startswith(".")]
+    assert not [p for p in (tmp_path / "ws").iterdir() if p.name.startswith(".") and p.name != ".lock"]   # no temp file left
 
 
 def test_codes_on_a_read_only_workspace_is_a_clear_error(tmp_path, tiny_library):
@@ -196,3 +196,16 @@ def test_codes_on_a_read_only_workspace_is_a_clear_error(tmp_path, tiny_library)
         subprocess.run(["chattr", "-i", str(ws.root)], capture_output=True) if locked else ws.root.chmod(0o700)
     code, ctl = ws.codes(hashes, progress=False)     # writable again: analysed and cached
     assert code.shape[0] == 2 and ws.codes_path.exists()
+
+
+def test_a_second_command_changing_the_library_at_once_is_told_to_wait(tmp_path, tiny_library):
+    """Two ingests at once each saved the library as they had read it: one lost the
+    other's samples. Now the workspace is held while one changes it, and read afresh."""
+    stale = Workspace(tmp_path / "ws")                      # read before the other command saved
+    with Workspace(tmp_path / "ws").writing():
+        with pytest.raises(LibraryError, match="is busy"):
+            Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    r = stale.ingest([tiny_library], progress=False)
+    assert (r.added, r.unchanged) == (0, 16)
+    assert Workspace(tmp_path / "ws").summary()["types"] == {"kick": 8, "hihat": 8}
