@@ -11,7 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-from .library import DEFAULT_WORKSPACE
+from .library import DEFAULT_WORKSPACE, file_hash
 
 
 def _ws_arg(p: argparse.ArgumentParser) -> None:
@@ -320,14 +320,14 @@ def cmd_generate(args) -> None:
         ys = gen.between(a, b, steps, seed=args.seed)
         stem = f"morph_{args.between[0].stem}_to_{args.between[1].stem}_s{args.seed}"
         meta = sidecar(gen, "between", a=str(args.between[0].resolve()), b=str(args.between[1].resolve()),
-                       a_hash=_file_hash(args.between[0]), b_hash=_file_hash(args.between[1]), steps=steps,
+                       a_hash=file_hash(args.between[0]), b_hash=file_hash(args.between[1]), steps=steps,
                        seed=args.seed)
         folder = "morph"
     elif args.like is not None:
         ref = _load_ref(args.like)
         ys = gen.like(ref, ctl, n=n, seed=args.seed, recipe=recipe)
         stem = f"like_{args.like.stem}" + (f"_{recipe.name}" if recipe else "") + _controls_suffix(ctl) + f"_s{args.seed}"
-        meta = sidecar(gen, "like", like=str(args.like.resolve()), like_hash=_file_hash(args.like), recipe=args.blend,
+        meta = sidecar(gen, "like", like=str(args.like.resolve()), like_hash=file_hash(args.like), recipe=args.blend,
                        controls=ctl, n=n, seed=args.seed)
         folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref)
     else:
@@ -339,13 +339,6 @@ def cmd_generate(args) -> None:
     out = args.out or ws.root / "generated" / folder
     paths = write_hits(ys, out, stem, meta)
     print(f"wrote {len(paths)} hits to {out}/ ({paths[0].name} … with a .json sidecar each)")
-
-
-def _file_hash(path) -> str:
-    """Short content hash of a reference file, kept in sidecars: a hit made from it is
-    remade only from the very same file."""
-    import hashlib
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def _load_ref(path) -> "np.ndarray":
@@ -413,7 +406,7 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     refs = {"like": ["like"], "between": ["a", "b"]}.get(mode, [])
     for key in refs:        # sidecars written before references were hashed are taken on trust
         ref, digest = Path(str(meta[key])), meta.get(f"{key}_hash")
-        if digest is not None and ref.is_file() and _file_hash(ref) != digest:
+        if digest is not None and ref.is_file() and file_hash(ref) != digest:
             raise RecipeError(f"{ref} has changed since {path} was made from it, so the hit cannot be remade exactly")
     gen = Generator.load(model)
     try:

@@ -76,13 +76,13 @@ def _resolve(label: str, known: list[str], held: tuple[str, ...] = ()) -> str:
     """A label as the user typed it -> the model's label, or a RecipeError. held: labels
     the model has, but only on hits it held out for validation."""
     n = normalise(label)
-    for cand in (n, SYNONYMS.get(n), n.replace("-", " ")):
-        if cand and cand in known:
+    cands = [c for c in (n, SYNONYMS.get(n), n.replace("-", " ")) if c]
+    for cand in cands:
+        if cand in known:
             return cand
-    for cand in (n, SYNONYMS.get(n), n.replace("-", " ")):
-        if cand and cand in held:
-            raise RecipeError(f"label {label!r} is only on samples the generator held out to validate itself "
-                              "(kits or folders it never trained on), so it has no sound for it")
+    if any(cand in held for cand in cands):
+        raise RecipeError(f"label {label!r} is only on samples the generator held out to validate itself "
+                          "(kits or folders it never trained on), so it has no sound for it")
     shown = ", ".join(known[:60]) + (" …" if len(known) > 60 else "")
     raise RecipeError(f"unknown label {label!r}; this model knows: {shown}")
 

@@ -346,8 +346,8 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
     old = tmp.with_name(tmp.name + ".old")
     try:
         out = writers[fmt](ok, tmp)
-        from .library import atomic_write_json
-        atomic_write_json(tmp / EXPORT_MANIFEST, {"written": {str(f.relative_to(tmp)): _digest(f) for f in _files(tmp)}})
+        from .library import atomic_write_json, file_hash
+        atomic_write_json(tmp / EXPORT_MANIFEST, {"written": {str(f.relative_to(tmp)): file_hash(f, None) for f in _files(tmp)}})
         tmp.chmod(0o777 & ~audio._umask())                  # mkdtemp makes 0700; a kit is an ordinary folder
         if outdir.exists():
             outdir.rename(old)
@@ -366,9 +366,6 @@ def _files(folder: Path) -> list[Path]:
     return sorted(f for f in folder.rglob("*") if f.is_file() and not any(p.startswith(".") for p in f.relative_to(folder).parts))
 
 
-def _digest(path: Path) -> str:
-    import hashlib
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _check_previous_export(outdir: Path) -> None:
@@ -383,6 +380,7 @@ def _check_previous_export(outdir: Path) -> None:
     if not present:
         return
     import json
+    from .library import file_hash
     try:
         written = json.loads((outdir / EXPORT_MANIFEST).read_text())["written"]
         if not isinstance(written, dict):
@@ -392,6 +390,6 @@ def _check_previous_export(outdir: Path) -> None:
                        "(nothing there was changed)") from None
     for f in present:
         rel = str(f.relative_to(outdir))
-        if written.get(rel) != _digest(f):
+        if written.get(rel) != file_hash(f, None):
             raise KitError(f"{f} was {'changed' if rel in written else 'added'} since {outdir} was exported; "
                            "give a new or empty folder, or move it away (nothing there was changed)")

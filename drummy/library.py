@@ -92,6 +92,32 @@ def atomic_write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, json.dumps(obj, indent=1, ensure_ascii=False).encode())
 
 
+def file_hash(path: str | Path, chars: int | None = 16) -> str:
+    """sha256 of a file's bytes, hex, cut to `chars` (None: whole)."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:chars]
+
+
+def earlier_run(folder: Path, manifest: str) -> tuple[set[str], list[str]]:
+    """For a folder a command fills and, run again, replaces as a set (stems, a starter
+    kit): the files an earlier run recorded in folder/manifest, and the other files
+    there (relative paths, sorted), which the command must refuse to write among."""
+    try:
+        ours = set(json.loads((folder / manifest).read_text())["files"])
+    except (OSError, ValueError, KeyError, TypeError):
+        ours = set()
+    present = {str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file()} if folder.is_dir() else set()
+    return ours, sorted(present - ours - {manifest, ".DS_Store"})
+
+
+def record_run(folder: Path, manifest: str, written: Iterable[Path], before: set[str]) -> None:
+    """Record this run's files in folder/manifest and remove the earlier run's files
+    (`before`) it did not write again."""
+    now = {str(Path(f).relative_to(folder)) for f in written}
+    atomic_write_json(folder / manifest, {"files": sorted(now)})
+    for rel in before - now:
+        (folder / rel).unlink(missing_ok=True)
+
+
 class Workspace:
     """A folder holding one library, its features and its models."""
 
@@ -269,7 +295,6 @@ class Workspace:
         Hydrogen drumkit.xml, .sfz) to the library. Broken files are skipped with a
         reason; unchanged files are not decoded again; features are cached.
         Decoding and features run in `jobs` processes (default: all cores)."""
-        self.ensure_writable()
         report = IngestReport()
         todo: list[tuple[_Job, dict]] = []
         kits_read: list[Path] = []

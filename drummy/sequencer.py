@@ -24,7 +24,7 @@ import numpy as np
 from . import audio
 from .kits import KitSample
 from .labels import TYPES, UNKNOWN
-from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, collect
+from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, collect, earlier_run, record_run
 from .patterns import BEATS_PER_BAR, Pattern, Track, schedule
 
 SR = audio.SR
@@ -547,33 +547,25 @@ def _fold(y: np.ndarray, n: int) -> np.ndarray:
 STEMS_MANIFEST = ".drummy-stems.json"   # the stems a beat wrote into a folder, so the next beat replaces them
 
 
-def check_stems_folder(folder: str | Path) -> None:
+def check_stems_folder(folder: str | Path) -> set[str]:
     """A stems folder must be new, empty or hold only an earlier beat's stems, which the
     next beat replaces as a set (SequencerError otherwise, before anything is rendered):
     a producer's own files there are never written over, and no stale stem of another
-    pattern is left beside the new ones for a DAW to pick up."""
-    import json
-    folder = Path(folder)
-    if not folder.is_dir():
-        return
-    try:
-        ours = set(json.loads((folder / STEMS_MANIFEST).read_text())["stems"])
-    except (OSError, ValueError, KeyError, TypeError):
-        ours = set()
-    foreign = sorted(p.name for p in folder.iterdir() if p.name not in ours | {STEMS_MANIFEST, ".DS_Store"})
+    pattern is left beside the new ones for a DAW to pick up. Returns the earlier
+    beat's stems (`library.earlier_run`)."""
+    ours, foreign = earlier_run(Path(folder), STEMS_MANIFEST)
     if foreign:
         raise SequencerError(f"--stems {folder} holds {foreign[0]}, which no earlier beat wrote there; "
                              "give a new or empty folder (nothing there was changed)")
+    return ours
 
 
 def write_stems(stems: dict[str, np.ndarray], folder: str | Path, sr: int = SR) -> list[Path]:
     """Write each stem as <folder>/<track>.wav (24-bit) with one common gain, so the
     stems still sum to the pre-master mix and none clips. An earlier beat's stems in
     the folder that this beat has no track for are removed (`check_stems_folder`)."""
-    import json
-    from .library import atomic_write_json
     folder = Path(folder)
-    check_stems_folder(folder)
+    before = check_stems_folder(folder)
     peak = max((float(np.max(np.abs(s))) for s in stems.values()), default=0.0)
     g = min(1.0, 10 ** (CEILING_DB / 20) / peak) if peak > 0 else 1.0
     names: list[str] = []
@@ -581,15 +573,9 @@ def write_stems(stems: dict[str, np.ndarray], folder: str | Path, sr: int = SR) 
         base = _safe_name(name)
         names.append(next(f"{base}-{k}" if k else base for k in range(len(stems) + 1)
                           if (f"{base}-{k}" if k else base).lower() not in {x.lower() for x in names}))
-    try:
-        before = set(json.loads((folder / STEMS_MANIFEST).read_text())["stems"])
-    except (OSError, ValueError, KeyError, TypeError):
-        before = set()
     paths = [audio.write(folder / f"{fname}.wav", s * g, sr, peak_db=None, fade_ms=0)
              for fname, s in zip(names, stems.values())]
-    atomic_write_json(folder / STEMS_MANIFEST, {"stems": sorted(p.name for p in paths)})
-    for name in before - {p.name for p in paths}:
-        (folder / name).unlink(missing_ok=True)
+    record_run(folder, STEMS_MANIFEST, paths, before)
     return paths
 
 

@@ -490,17 +490,11 @@ def write_starter_kit(outdir, seed: int = 0, per_class: int = 40, progress: bool
     OUTDIR must be new, empty or an earlier starter kit, whose hits this one replaces as
     a set (no hit of another seed is left behind); anything else there is a
     LibraryError, and nothing is written."""
-    import json
-    from .library import LibraryError, atomic_write_json
+    from .library import LibraryError, earlier_run, record_run
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise LibraryError(f"{outdir} is a file; give a folder for the starter kit")
-    try:
-        before = set(json.loads((outdir / STARTER_MANIFEST).read_text())["hits"])
-    except (OSError, ValueError, KeyError, TypeError):
-        before = set()
-    present = {str(p.relative_to(outdir)) for p in outdir.rglob("*") if p.is_file()} if outdir.is_dir() else set()
-    foreign = sorted(present - before - {STARTER_MANIFEST})
+    before, foreign = earlier_run(outdir, STARTER_MANIFEST)
     if foreign:
         raise LibraryError(f"{outdir} holds {foreign[0]}, which no starter kit wrote there; give a new or empty "
                            "folder (nothing there was changed)")
@@ -511,8 +505,5 @@ def write_starter_kit(outdir, seed: int = 0, per_class: int = 40, progress: bool
     paths = []
     for drum_type, style, stem, y in hits:
         paths.append(audio.write(outdir / drum_type / style / f"{stem}.wav", y, sr=audio.SR))
-    now = {str(p.relative_to(outdir)) for p in paths}
-    atomic_write_json(outdir / STARTER_MANIFEST, {"seed": seed, "per_class": per_class, "hits": sorted(now)})
-    for rel in before - now:                 # an earlier kit's hits this one has none of
-        (outdir / rel).unlink(missing_ok=True)
+    record_run(outdir, STARTER_MANIFEST, paths, before)    # and an earlier kit's hits this one has none of go
     return paths

@@ -180,8 +180,8 @@ def load(path: str | Path) -> tuple[BlendVAE, dict, dict[str, torch.Tensor]]:
 
 def model_hash(path: str | Path) -> str:
     """Short content hash of a saved model, written into every sidecar."""
-    import hashlib
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    from .library import file_hash
+    return file_hash(path)
 
 
 def kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
