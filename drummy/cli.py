@@ -217,6 +217,7 @@ def cmd_ingest(args) -> None:
                          f"`drummy train classifier -w {ws.root}` first (or ingest without --auto-label)")
     r = ws.ingest(args.paths, jobs=args.jobs)
     moved = f", moved {r.moved}" if r.moved else ""
+    moved += f", removed {r.removed} (gone from the folder)" if r.removed else ""
     print(f"added {r.added}, duplicates {r.duplicates}{moved}, unchanged {r.unchanged}, skipped {len(r.skipped)}"
           f" -> {len(ws.samples)} samples in {ws.root}")
     for path, reason in r.skipped:

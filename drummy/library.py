@@ -62,6 +62,7 @@ class IngestReport:
     added: int = 0
     duplicates: int = 0
     moved: int = 0          # samples found under a new name (their old file gone): relabelled from it
+    removed: int = 0        # files gone from a folder ingested again: no longer in the library
     unchanged: int = 0
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
@@ -168,8 +169,8 @@ class Workspace:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise LibraryError(f"workspace {self.root} is busy: another drummy command is changing its "
-                                   "library; run this one again when that has finished") from None
+                raise LibraryError(f"workspace {self.root} is busy: another drummy command (an ingest or a "
+                                   "training) is working on it; run this one again when that has finished") from None
             self._load()                                  # what that other command saved
             yield
 
@@ -365,6 +366,7 @@ class Workspace:
                     self._save_features()
                     self.save()
                     dirty = 0
+            report.removed = self._forget_gone(paths, {str(j.path) for j in found} | {k for k, _ in report.skipped})
         finally:
             if pool:
                 pool.shutdown(cancel_futures=True)
@@ -380,6 +382,22 @@ class Workspace:
             return
         s.drum_type, s.tags, s.kit, s.group = job.drum_type, job.tags, job.kit, job.group
         s.predicted, s.confidence = False, None
+
+    def _forget_gone(self, paths: Iterable[str | Path], seen: set[str]) -> int:
+        """Forget the files recorded under the folders in `paths` that are no longer
+        there (deleted by the user): the library follows the folder. Files moved
+        elsewhere under them were already followed to their new name. Returns how
+        many samples' files went."""
+        roots = [str(Path(p).resolve()) + "/" for p in paths if Path(p).is_dir()]
+        gone = [k for k in self.files if k not in seen and any(k.startswith(r) for r in roots)
+                and not os.path.lexists(k)]
+        removed = 0
+        for key in gone:
+            h = self.files.pop(key).get("hash")
+            if h in self.samples:
+                self._forget_path(key, h)
+                removed += 1
+        return removed
 
     def _forget_path(self, key: str, h: str) -> None:
         s = self.samples.get(h)

@@ -206,9 +206,10 @@ def labelled(ws: Workspace, min_per_class: int = 3) -> tuple[list[Sample], list[
 def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: bool = True) -> dict:
     """Train the workspace's classifier on its labelled samples and save it
     (safetensors + JSON); returns its metrics."""
-    samples, classes = labelled(ws, cfg.min_per_class)
-    model, metrics = fit_ensemble(ws, samples, classes, cfg, progress)
-    clf.save(model, classifier_path(ws), metrics)
+    with ws.writing():                     # an ingest meanwhile would train on half a library
+        samples, classes = labelled(ws, cfg.min_per_class)
+        model, metrics = fit_ensemble(ws, samples, classes, cfg, progress)
+        clf.save(model, classifier_path(ws), metrics)
     return metrics
 
 
@@ -259,6 +260,11 @@ def auto_label(ws: Workspace, min_confidence: float = 0.5) -> list[tuple[Sample,
     """Give `unknown` samples the classifier's type (marked predicted, with its
     confidence) when it is at least min_confidence sure. Returns what changed."""
     model = clf.load(classifier_path(ws))
+    with ws.writing():
+        return _auto_label(ws, model, min_confidence)
+
+
+def _auto_label(ws: Workspace, model: clf.DrumClassifier, min_confidence: float) -> list[tuple[Sample, str, float]]:
     todo = [s for s in ws.samples.values() if s.drum_type == UNKNOWN or s.predicted]
     if not todo:
         return []
@@ -317,6 +323,13 @@ def vae_dataset(ws: Workspace, min_tag_count: int = 3, progress: bool = True):
 
 def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: bool = True,
               resume: bool = True, on_step=None) -> dict:
+    """`_train_vae`, holding the workspace (`writing`): two trainings at once would
+    write one checkpoint, and an ingest meanwhile would change the data under it."""
+    with ws.writing():
+        return _train_vae(ws, cfg, progress, resume, on_step)
+
+
+def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool, on_step) -> dict:
     """Train the workspace's blend generator with a validation split by kit/folder
     and early stopping. A checkpoint is written atomically every
     cfg.checkpoint_every steps and on Ctrl-C; a run started again with the same library
@@ -328,7 +341,6 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
     if cfg.steps < 1 or (cfg.minutes is not None and not cfg.minutes > 0):
         # a zero budget would save the untrained starting weights over a trained model
         raise ValueError(f"nothing to train: steps={cfg.steps}, minutes={cfg.minutes}")
-    ws.ensure_writable()
     samples, label_sets, codes, raw = vae_dataset(ws, cfg.min_tag_count, progress)
     vocab = V.vocabulary(label_sets, cfg.min_tag_count)
     train, val = group_split(samples, cfg.val_fraction, cfg.seed, cfg.val_max_share)

@@ -94,6 +94,21 @@ def test_a_moved_file_takes_its_new_name_and_labels(tmp_path, tiny_library):
     assert (r.moved, r.duplicates) == (0, 1) and Workspace(tmp_path / "ws").samples[h].path == str(dest.resolve())
 
 
+def test_a_deleted_file_leaves_the_library_when_its_folder_is_ingested_again(tmp_path, tiny_library):
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    gone = tiny_library / "kick" / "909" / "Boom 2.wav"
+    gone.unlink()
+    r = Workspace(tmp_path / "ws").ingest([tiny_library / "hihat"], progress=False)   # another folder: kept
+    assert r.removed == 0 and len(Workspace(tmp_path / "ws").samples) == 16
+    r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    ws = Workspace(tmp_path / "ws")
+    assert (r.removed, r.added, r.unchanged) == (1, 0, 15)
+    assert len(ws.samples) == 15 and str(gone.resolve()) not in ws.files
+    assert str(gone.resolve()) not in {s.path for s in ws.samples.values()}
+    assert ws.summary()["types"] == {"kick": 7, "hihat": 8}
+
+
 def test_bad_files_are_skipped_with_reasons_and_import_goes_on(tmp_path, tiny_library):
     bad = tiny_library / "junk"
     write(bad / "silent.wav", np.zeros(SR, np.float32))
@@ -206,6 +221,10 @@ def test_a_second_command_changing_the_library_at_once_is_told_to_wait(tmp_path,
         with pytest.raises(LibraryError, match="is busy"):
             Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
     Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    from drummy.train import TrainConfig, train_classifier
+    with Workspace(tmp_path / "ws").writing():             # a training waits for the ingest too
+        with pytest.raises(LibraryError, match="is busy"):
+            train_classifier(Workspace(tmp_path / "ws"), TrainConfig(max_steps=1, members=1), progress=False)
     r = stale.ingest([tiny_library], progress=False)
     assert (r.added, r.unchanged) == (0, 16)
     assert Workspace(tmp_path / "ws").summary()["types"] == {"kick": 8, "hihat": 8}
