@@ -133,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", type=Path, default=None, help="report folder (default: <workspace>/report)")
     p.add_argument("--heldout", type=Path, metavar="WORKSPACE",
                    help="compare with every sample of this workspace (default: the held-out kits/folders)")
-    p.add_argument("-n", type=int, default=60, help="generated hits per drum type (default 60)")
+    p.add_argument("-n", type=_hits, default=60, help=f"generated hits per drum type (default 60, at most {MAX_HITS})")
     p.add_argument("--seed", type=_seed, default=0)
 
     p = sub.add_parser("classify", help="print the drum type of audio files")
@@ -526,13 +526,23 @@ def cmd_beat(args) -> None:
         raise patterns.PatternError(f"--midi-out writes a MIDI file: name it .mid (got {args.midi_out})")
     if args.midi_out is not None and args.midi_out.resolve() == args.out.resolve():
         raise patterns.PatternError(f"--midi-out {args.midi_out} would replace the beat -o {args.out}")
+    pattern = patterns.load(args.pattern)
+    own = [args.out] + ([args.midi_out] if args.midi_out is not None else [])   # the beat's files may sit among its stems
     if args.stems is not None:
-        sequencer.check_stems_folder(args.stems)
+        sequencer.check_stems_folder(args.stems, own, [t.name for t in pattern.tracks])
+    samples = _kit_samples(args.kit, args.workspace, fill=True)
+    from .library import Workspace
+    kit_root = (args.kit if args.kit.is_dir() else args.kit.parent) if args.kit is not None \
+        else Workspace(args.workspace).root / "generated"
+    sources = {Path(s.path).resolve() for s in samples}
+    for flag, target in (("-o", args.out), ("--midi-out", args.midi_out), ("--stems", args.stems)):
+        r = target.resolve() if target is not None else None
+        if r is not None and (r in sources or r == kit_root.resolve() or kit_root.resolve() in r.parents):
+            raise sequencer.SequencerError(f"{flag} {target} is in the kit the beat plays ({kit_root}): it would "
+                                           "overwrite its samples or be played as one next time; write it elsewhere")
     for folder in (args.out.parent, args.stems, args.midi_out and args.midi_out.parent):
         if folder is not None:
             Path(folder).mkdir(parents=True, exist_ok=True)
-    pattern = patterns.load(args.pattern)
-    samples = _kit_samples(args.kit, args.workspace, fill=True)
     kit = sequencer.load_kit(samples, _classifier_hook(args.workspace))
     played = {t.drum_type for t in pattern.tracks}
     from_library = sorted({s.drum_type for s in samples if s.origin} & set(kit) & played) if args.kit is None else []
@@ -543,7 +553,6 @@ def cmd_beat(args) -> None:
         print(f"  left out {path}: {reason}")
     if len(kit.skipped) > 10:
         print(f"  ... and {len(kit.skipped) - 10} more files left out")
-    from .library import Workspace
     missing = sequencer.missing_tracks(pattern, kit)
     generated = bool(missing) and args.kit is None and sequencer.generated_folder(Workspace(args.workspace)) is not None
     for t in missing if len(missing) < len(pattern.tracks) else []:     # none to play: render says so, once
@@ -558,7 +567,7 @@ def cmd_beat(args) -> None:
           f"({len(mix) / audio.SR:.1f} s, master {args.master}, "
           f"{sum(len(v) for t, v in kit.items() if t in played)} samples to draw from)")
     if args.stems is not None:
-        paths = sequencer.write_stems(stems, args.stems)
+        paths = sequencer.write_stems(stems, args.stems, keep=own)
         print(f"wrote {len(paths)} stems to {args.stems}")
     if args.midi_out is not None:
         patterns.write_midi(args.midi_out, pattern, bpm=bpm, bars=args.bars)

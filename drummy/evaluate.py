@@ -425,13 +425,14 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
     for name, s in t.get("blend", {}).items():
         lines.append(f"| {name} | " + " | ".join(f"{p:.2f}" for p in s["p_b"]) + f" | {s['spearman']:.2f} |")
     lines += ["", "## Diversity and memorisation per type", "",
+              "(– : fewer than 5 real held-out hits of that type, or fewer than 2 training hits, to measure against.)", "",
               "| type | diversity generated | real held-out | real train | memorised | real held-out under the same threshold "
               "| (per-type threshold) |", "|---|---|---|---|---|---|---|"]
     for t_, d in t.get("diversity", {}).items():
         mm = t.get("memorised", {}).get(t_, {})
-        lines.append(f"| {t_} | {d['generated']:.2f} | {d['heldout']:.2f} | {d['train']:.2f} | "
-                     f"{mm.get('global_threshold', float('nan')):.0%} | {mm.get('heldout_global', float('nan')):.0%} | "
-                     f"{mm.get('share', float('nan')):.0%} |")
+        pct = [f"{mm[k]:.0%}" if k in mm else "–" for k in ("global_threshold", "heldout_global", "share")]
+        div = [f"{d[k]:.2f}" if np.isfinite(d[k]) else "–" for k in ("generated", "heldout", "train")]
+        lines.append(f"| {t_} | " + " | ".join(div + pct) + " |")
     lines += ["", "## Control response (correlation, requested vs measured)", "", "| control | " +
               " | ".join(k for k in ("kick", "snare", "hihat")) + " |", "|---|---|---|---|"]
     for c, per in t.get("controls", {}).items():

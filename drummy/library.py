@@ -101,21 +101,33 @@ def file_hash(path: str | Path, chars: int | None = 16) -> str:
 def earlier_run(folder: Path, manifest: str) -> tuple[set[str], list[str]]:
     """For a folder a command fills and, run again, replaces as a set (stems, a starter
     kit): the files an earlier run recorded in folder/manifest, and the other files
-    there (relative paths, sorted), which the command must refuse to write among."""
+    there (relative paths, sorted), which the command must refuse to write among. Files
+    an earlier run recorded as written beside its set (a beat's mix among its stems) are
+    in neither."""
     try:
-        ours = set(json.loads((folder / manifest).read_text())["files"])
-    except (OSError, ValueError, KeyError, TypeError):
-        ours = set()
+        data = json.loads((folder / manifest).read_text())
+        ours, beside = set(data["files"]), set(data.get("beside", []))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        ours, beside = set(), set()
     present = {str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file()} if folder.is_dir() else set()
-    return ours, sorted(present - ours - {manifest, ".DS_Store"})
+    return ours, sorted(present - ours - beside - {manifest, ".DS_Store"})
 
 
-def record_run(folder: Path, manifest: str, written: Iterable[Path], before: set[str]) -> None:
+def record_run(folder: Path, manifest: str, written: Iterable[Path], before: set[str],
+               beside: Iterable[str | Path] = ()) -> None:
     """Record this run's files in folder/manifest and remove the earlier run's files
-    (`before`) it did not write again."""
+    (`before`) it did not write again. `beside` are files the run wrote in the folder
+    that are not part of the set: recorded (so no later run takes them for a stranger's)
+    and never removed."""
     now = {str(Path(f).relative_to(folder)) for f in written}
-    atomic_write_json(folder / manifest, {"files": sorted(now)})
-    for rel in before - now:
+    base = folder.resolve()
+    mine = {str(Path(p).resolve().relative_to(base)) for p in beside if Path(p).resolve().is_relative_to(base)}
+    try:
+        mine |= {b for b in json.loads((folder / manifest).read_text()).get("beside", []) if (folder / b).exists()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
+    atomic_write_json(folder / manifest, {"files": sorted(now), "beside": sorted(mine - now)})
+    for rel in before - now - mine:
         (folder / rel).unlink(missing_ok=True)
 
 
@@ -134,7 +146,7 @@ class Workspace:
                 data = json.loads(self.manifest_path.read_text())
                 self.samples = {h: Sample(**s) for h, s in data["samples"].items()}
                 self.files = data["files"]
-            except (ValueError, KeyError, TypeError) as e:
+            except (ValueError, KeyError, TypeError, AttributeError) as e:
                 raise LibraryError(f"{self.manifest_path} is damaged ({e}); delete the workspace and ingest again")
         self._features: dict[str, np.ndarray] | None = None
 

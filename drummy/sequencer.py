@@ -547,35 +547,64 @@ def _fold(y: np.ndarray, n: int) -> np.ndarray:
 STEMS_MANIFEST = ".drummy-stems.json"   # the stems a beat wrote into a folder, so the next beat replaces them
 
 
-def check_stems_folder(folder: str | Path) -> set[str]:
+def check_stems_folder(folder: str | Path, keep: Iterable[str | Path] = (),
+                       tracks: Iterable[str] | None = None) -> set[str]:
     """A stems folder must be new, empty or hold only an earlier beat's stems, which the
     next beat replaces as a set (SequencerError otherwise, before anything is rendered):
     a producer's own files there are never written over, and no stale stem of another
-    pattern is left beside the new ones for a DAW to pick up. Returns the earlier
-    beat's stems (`library.earlier_run`)."""
-    ours, foreign = earlier_run(Path(folder), STEMS_MANIFEST)
+    pattern is left beside the new ones for a DAW to pick up. `keep` are this beat's
+    own files (the mix, its MIDI), which may sit among its stems but must not share a
+    name with one of `tracks`' stems. Returns the earlier beat's stems
+    (`library.earlier_run`)."""
+    folder = Path(folder)
+    ours, foreign = earlier_run(folder, STEMS_MANIFEST)
+    own = _inside(folder, keep)
+    foreign = [f for f in foreign if f.lower() not in own]
     if foreign:
         raise SequencerError(f"--stems {folder} holds {foreign[0]}, which no earlier beat wrote there; "
                              "give a new or empty folder (nothing there was changed)")
+    for name in stem_names(tracks or []):
+        if f"{name}.wav".lower() in own:
+            raise SequencerError(f"the {name!r} stem would be written over {folder / (name + '.wav')}, the beat's "
+                                 "own file; name that otherwise or give --stems another folder")
     return ours
 
 
-def write_stems(stems: dict[str, np.ndarray], folder: str | Path, sr: int = SR) -> list[Path]:
+def _inside(folder: Path, paths: Iterable[str | Path]) -> set[str]:
+    """The paths that lie in folder, relative to it, lower-cased (file systems that ignore case)."""
+    base = folder.resolve()
+    return {str(Path(p).resolve().relative_to(base)).lower() for p in paths if Path(p).resolve().is_relative_to(base)}
+
+
+def stem_names(tracks: Iterable[str]) -> list[str]:
+    """One file name (without .wav) per track, in order: no separators, not hidden, and
+    unique however the file system treats case ("kick/1" and "kick:1" both read kick_1)."""
+    names: list[str] = []
+    taken: set[str] = set()
+    for name in tracks:
+        base = _safe_name(name)
+        fname = next(f"{base}-{k}" if k else base for k in range(len(taken) + 2)
+                     if (f"{base}-{k}" if k else base).lower() not in taken)
+        names.append(fname)
+        taken.add(fname.lower())
+    return names
+
+
+def write_stems(stems: dict[str, np.ndarray], folder: str | Path, sr: int = SR,
+                keep: Iterable[str | Path] = ()) -> list[Path]:
     """Write each stem as <folder>/<track>.wav (24-bit) with one common gain, so the
     stems still sum to the pre-master mix and none clips. An earlier beat's stems in
-    the folder that this beat has no track for are removed (`check_stems_folder`)."""
+    the folder that this beat has no track for are removed (`check_stems_folder`);
+    `keep` (the beat's own files) are neither foreign nor removed."""
     folder = Path(folder)
-    before = check_stems_folder(folder)
+    keep = list(keep)
+    before = check_stems_folder(folder, keep, stems)
     peak = max((float(np.max(np.abs(s))) for s in stems.values()), default=0.0)
     g = min(1.0, 10 ** (CEILING_DB / 20) / peak) if peak > 0 else 1.0
-    names: list[str] = []
-    for name in stems:                                      # "kick/1" and "kick:1" both read kick_1
-        base = _safe_name(name)
-        names.append(next(f"{base}-{k}" if k else base for k in range(len(stems) + 1)
-                          if (f"{base}-{k}" if k else base).lower() not in {x.lower() for x in names}))
     paths = [audio.write(folder / f"{fname}.wav", s * g, sr, peak_db=None, fade_ms=0)
-             for fname, s in zip(names, stems.values())]
-    record_run(folder, STEMS_MANIFEST, paths, before)
+             for fname, s in zip(stem_names(stems), stems.values())]
+    own = _inside(folder, keep)
+    record_run(folder, STEMS_MANIFEST, paths, {b for b in before if b.lower() not in own}, beside=keep)
     return paths
 
 

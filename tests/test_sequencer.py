@@ -296,6 +296,33 @@ def test_beat_command_writes_beat_stems_and_midi(tmp_path, tiny_library, capsys)
     assert P.load(out / "b.mid") == P.builtin("techno")
 
 
+def test_a_beat_its_midi_and_its_stems_share_one_folder_run_after_run(tmp_path, tiny_library, capsys):
+    out = tmp_path / "out"
+    cmd = ["beat", "--kit", str(tiny_library), "--pattern", "techno", "--bars", "1", "-o", str(out / "beat.wav"),
+           "--stems", str(out), "--midi-out", str(out / "beat.mid")]
+    for _ in range(2):                                       # the second run replaces the first's files
+        assert main(cmd) == 0, capsys.readouterr().err
+    assert sorted(f.name for f in out.iterdir() if not f.name.startswith(".")) == [
+        "beat.mid", "beat.wav", "hihat.wav", "kick.wav"]
+    capsys.readouterr()
+    clash = ["beat", "--kit", str(tiny_library), "--pattern", "techno", "--bars", "1", "-o", str(out / "kick.wav"),
+             "--stems", str(out)]                            # the kick stem would land on the beat
+    assert main(clash) == 2
+    assert "'kick' stem would be written over" in capsys.readouterr().err
+
+
+def test_a_beat_is_never_written_into_the_kit_it_plays(tmp_path, tiny_library, capsys):
+    sample = tiny_library / "kick" / "808" / "Boom 1.wav"
+    before = sample.read_bytes()
+    for extra in (["-o", str(sample)], ["-o", str(tiny_library / "beats" / "b.wav")],
+                  ["-o", str(tmp_path / "b.wav"), "--stems", str(tiny_library / "stems")],
+                  ["-o", str(tmp_path / "b.wav"), "--midi-out", str(tiny_library / "b.mid")]):
+        assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "1", *extra]) == 2
+        err = capsys.readouterr().err
+        assert "is in the kit the beat plays" in err and len(err.strip().splitlines()) == 1
+    assert sample.read_bytes() == before and not (tiny_library / "beats").exists() and not (tiny_library / "stems").exists()
+
+
 def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
     assert main(["beat", "--kit", str(tiny_library), "--pattern", "polka", "-o", str(tmp_path / "b.wav")]) == 2
     err = capsys.readouterr().err
