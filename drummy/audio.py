@@ -37,7 +37,7 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
     if path.is_dir():
         raise AudioError("a folder, not an audio file")
     try:
-        info = sf.info(str(path))
+        info = sf.info(_os_path(path))
     except Exception as e:  # libsndfile raises RuntimeError/LibsndfileError/TypeError
         raise AudioError(f"not a readable audio file ({_first_line(e)})") from None
     if info.frames <= 0:
@@ -48,7 +48,7 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
     if seconds > max_seconds:
         raise AudioError(f"too long for a one-shot ({seconds:.0f} s > {max_seconds:.0f} s)")
     try:
-        data, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        data, rate = sf.read(_os_path(path), dtype="float32", always_2d=True)
     except Exception as e:
         raise AudioError(f"cannot decode audio ({_first_line(e)})") from None
     if data.size == 0:
@@ -195,6 +195,12 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _os_path(path: Path) -> str | bytes:
+    """The path as the OS spells it: bytes on POSIX, so a name that is not UTF-8 (sample
+    packs unzipped from old archives) still opens; soundfile encodes str strictly."""
+    return str(path) if os.name == "nt" else os.fsencode(path)
 
 
 def _first_line(e: Exception) -> str:

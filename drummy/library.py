@@ -90,7 +90,12 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 
 def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_bytes(path, json.dumps(obj, indent=1, ensure_ascii=False).encode())
+    text = json.dumps(obj, indent=1, ensure_ascii=False)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:   # a file name that is not UTF-8 (old zips): escaped, and read back as it was
+        data = json.dumps(obj, indent=1).encode()
+    atomic_write_bytes(path, data)
 
 
 def file_hash(path: str | Path, chars: int | None = 16) -> str:

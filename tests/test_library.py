@@ -109,6 +109,23 @@ def test_a_deleted_file_leaves_the_library_when_its_folder_is_ingested_again(tmp
     assert ws.summary()["types"] == {"kick": 7, "hihat": 8}
 
 
+def test_a_file_name_that_is_not_utf8_is_ingested_and_listed(tmp_path, tiny_library, capsys):
+    from drummy.cli import main
+    odd = os.path.join(os.fsencode(tiny_library / "kick"), b"k\xff\xfe 1.wav")     # as old zips unpack
+    shutil.copy(tiny_library / "kick" / "808" / "Boom 1.wav", odd)
+    shutil.copy(tiny_library / "hihat" / "808" / "tick_01.wav", odd.replace(b"k\xff", b"h\xff"))
+    os.remove(tiny_library / "hihat" / "808" / "tick_01.wav")                      # not a duplicate now
+    assert main(["ingest", str(tiny_library), "-w", str(tmp_path / "ws")]) == 0
+    assert "added 16" in capsys.readouterr().out
+    ws = Workspace(tmp_path / "ws")
+    paths = {s.path for s in ws.samples.values()}
+    assert os.fsdecode(odd.replace(b"k\xff", b"h\xff")) in paths
+    assert main(["library", "-w", str(tmp_path / "ws"), "--json"]) == 0
+    assert "\\udcff" in capsys.readouterr().out                          # escaped, not a traceback
+    from drummy import audio
+    assert len(audio.load(os.fsdecode(odd))) > 1000                             # what beat and export-kit read with
+
+
 def test_bad_files_are_skipped_with_reasons_and_import_goes_on(tmp_path, tiny_library):
     bad = tiny_library / "junk"
     write(bad / "silent.wav", np.zeros(SR, np.float32))
