@@ -477,11 +477,12 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     meta: dict = {}
     tempo = None
     notes: list[tuple[int, int, int, int, int]] = []  # (tick, channel, note, velocity, midi track)
-    track_meta: dict[int, dict] = {}
-    track_names: dict[int, str] = {}
-    end = 0
+    # drummy's track settings, each with the track name before it: (MIDI track, name, settings).
+    # A type-0 file (all tracks merged into one) holds several in one MIDI track.
+    track_meta: list[tuple[int, str, dict]] = []
+    end = eot = 0
     for ti, tr in enumerate(mid.tracks):
-        tick = 0
+        tick, name = 0, f"track {ti}"
         for msg in tr:
             tick += msg.time
             end = max(end, tick)
@@ -490,9 +491,11 @@ def from_midi(mid, name: str = "midi") -> Pattern:
             elif msg.type == "text" and msg.text.startswith(_META_PATTERN):
                 meta = _json_or_empty(msg.text[len(_META_PATTERN):])
             elif msg.type == "text" and msg.text.startswith(_META_TRACK):
-                track_meta[ti] = _json_or_empty(msg.text[len(_META_TRACK):])
+                track_meta.append((ti, name, _json_or_empty(msg.text[len(_META_TRACK):])))
             elif msg.type == "track_name":
-                track_names[ti] = msg.name
+                name = msg.name
+            elif msg.type == "end_of_track":
+                eot = max(eot, tick)
             elif msg.type == "note_on" and msg.velocity > 0:
                 notes.append((tick, msg.channel, msg.note, msg.velocity, ti))
     drums = [n for n in notes if n[1] == MIDI_DRUM_CHANNEL] or notes
@@ -505,9 +508,11 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         raise PatternError("MIDI file has unusable drummy settings (steps/swing)")
     tps = ppq * BEATS_PER_BAR / steps
     bar_ticks = tps * steps
-    # our own files end exactly at the last bar line; for others the last note decides
+    # Our own files end exactly at the last bar line. Other files: the last note, or the
+    # end of the track when that is a step or more past the bar line after it (a loop
+    # that ends in empty bars keeps them; a note-off just past the line adds none).
     last = max([n[0] for n in drums], default=0)
-    bars = max(int(last // bar_ticks) + 1, math.ceil(end / bar_ticks) if meta else 1)
+    bars = max(int(last // bar_ticks) + 1, math.ceil(end / bar_ticks) if meta else math.ceil((eot - tps + 1) / bar_ticks))
     k = np.arange(bars * steps + 1)                                 # + the next loop's first step
     grid = k * tps + np.rint((swing - 50) / 50 * (k % 2) * tps)     # the ticks to_midi writes
     at = np.array([n[0] for n in drums], dtype=np.float64)
@@ -517,12 +522,16 @@ def from_midi(mid, name: str = "midi") -> Pattern:
 
     # hits go to tracks: by MIDI track when it carries drummy settings, else by drum type
     rows: dict[str, dict] = {}
-    for ti, tmeta in track_meta.items():                            # in file order, even if silent
-        rows[track_names.get(ti, f"track {ti}")] = {"type": tmeta.get("type"), "meta": tmeta, "notes": {},
-                                                    "hits": np.zeros(bars * steps, int)}
+    by_track: dict[int, list[tuple[str, dict]]] = {}
+    for ti, name, tmeta in track_meta:                              # in file order, even if silent
+        rows[name] = {"type": tmeta.get("type"), "meta": tmeta, "notes": {}, "hits": np.zeros(bars * steps, int)}
+        by_track.setdefault(ti, []).append((name, tmeta))
     for (tick, _, note, vel, ti), step in zip(drums, nearest):
-        if ti in track_meta:
-            key = track_names.get(ti, f"track {ti}")
+        ours = by_track.get(ti, [])
+        if len(ours) > 1:       # merged tracks: each note goes to the track that plays it
+            ours = [o for o in ours if o[1].get("note") == note][:1]
+        if ours:
+            key = ours[0][0]
         else:
             key = type_of_note(note)
             if key == UNKNOWN:

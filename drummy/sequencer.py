@@ -486,6 +486,9 @@ def render(p: Pattern, kit: Kit, bpm: float | None = None, bars: int | None = No
 
     rng_time, rng_pick = (np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(2))
     hits = schedule(p, bpm, bars, rng_time, sr)
+    if not any(len(h.onsets) for t, h in zip(p.tracks, hits) if kit.get(t.drum_type)):
+        raise SequencerError(f"pattern {p.name!r} plays no hit in {bars} bar{'s' * (bars != 1)}"
+                             + (f" (its hits come later: it is {p.bars} bars long)" if p.bars > bars else ""))
     picks = choose_samples(p, kit, [len(h.onsets) for h in hits], rng_pick, no_repeat,
                            f" ({bars} bars of {p.name})")
     n = beat_length(bpm, bars, sr)                                     # samples @ sr

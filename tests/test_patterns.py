@@ -117,6 +117,30 @@ def test_pattern_midi_pattern_is_identity():
         assert _midi_round_trip(p, bars=3 * p.bars, bpm=101) == dataclasses.replace(p, bpm=101.0)
 
 
+def test_our_midi_saved_as_type_0_keeps_its_tracks():
+    """A DAW or tool that saves drummy's file as type 0 merges every track into one:
+    each note still goes to the track that played it."""
+    for p in [P.builtin(n) for n in P.BUILTINS]:
+        mid = mido.MidiFile(file=io.BytesIO(P.midi_bytes(p)))
+        merged = mido.MidiFile(type=0, ticks_per_beat=mid.ticks_per_beat, tracks=[mido.merge_tracks(mid.tracks)])
+        assert P.from_midi(merged) == p, p.name
+
+
+def test_a_gm_file_that_ends_in_empty_bars_keeps_them():
+    def kicks(end_tick: int, off: int = 10) -> mido.MidiFile:
+        mid = mido.MidiFile(type=0, ticks_per_beat=96)
+        tr = mido.MidiTrack()
+        mid.tracks.append(tr)
+        for beat in range(4):                              # four on the floor in bar 1 only
+            tr.append(mido.Message("note_on", channel=9, note=36, velocity=100, time=0 if beat == 0 else 96 - off))
+            tr.append(mido.Message("note_off", channel=9, note=36, time=off))
+        tr.append(mido.MetaMessage("end_of_track", time=end_tick - 4 * 96))
+        return mid
+    assert P.from_midi(kicks(2 * 384)).bars == 2           # a one-bar break after the groove
+    assert P.from_midi(kicks(384 + 5, off=15)).bars == 1   # a note-off just past the bar line adds none
+    assert P.from_midi(kicks(3 * 384)).tracks[0].hits[:16] == (100, 0, 0, 0) * 4
+
+
 def test_a_midi_file_plays_at_its_own_tempo():
     """A file whose tempo a DAW changed after Drummy wrote it plays at the new tempo,
     not at the one in Drummy's own settings text."""

@@ -380,6 +380,17 @@ def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
     assert err == f"drummy: error: {taken}: Is a directory"   # the name asked for, not a temp file's
 
 
+def test_a_beat_with_no_hit_to_play_is_an_error_not_a_silent_file(tmp_path, tiny_library, capsys):
+    rests = tmp_path / "rests.toml"
+    rests.write_text('[tracks]\nkick = "................"\n')
+    late = tmp_path / "late.toml"
+    late.write_text('[tracks]\nkick = "................................x..............."\n')
+    for pattern, why in ((rests, "plays no hit in 1 bar"), (late, "its hits come later: it is 3 bars long")):
+        assert main(["beat", "--kit", str(tiny_library), "--pattern", str(pattern), "--bars", "1",
+                     "-o", str(tmp_path / "b.wav")]) == 2
+        assert why in capsys.readouterr().err and not (tmp_path / "b.wav").exists()
+
+
 def test_beat_length_is_capped(tmp_path, tiny_library, capsys):
     with pytest.raises(SystemExit):
         main(["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "100000", "-o", str(tmp_path / "b.wav")])
