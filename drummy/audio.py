@@ -7,6 +7,7 @@ handled in exactly one place.
 from __future__ import annotations
 
 import errno
+import re
 import os
 import tempfile
 from pathlib import Path
@@ -204,5 +205,9 @@ def _os_path(path: Path) -> str | bytes:
 
 
 def _first_line(e: Exception) -> str:
+    """libsndfile's reason, without the file it names (the caller names the user's file)."""
     text = str(e).strip().splitlines()
-    return text[0][:120] if text else type(e).__name__
+    if not text:
+        return type(e).__name__
+    line = re.sub(r"^Error opening (b?'.*'|b?\".*\"): ", "", text[0])
+    return line[:120]

@@ -150,13 +150,19 @@ def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
     stem). The most specific name that mentions a type decides the type."""
     drum_type = UNKNOWN
     tags: list[str] = []
-    for name in names:
+    decided = 0
+    for i, name in enumerate(names):
         t = type_of(name)
         if t is not None:
-            drum_type = t
+            drum_type, decided = t, i
         for tag in tags_of(name):
             if tag not in tags:
                 tags.append(tag)
+    # "Hats/Open/01.wav": a name below the one that said "hat", saying "open", opens it
+    # ("Open Source Kit/Hats/01.wav" stays closed)
+    if drum_type == "hihat" and any(set(normalise(n).split()) & _OPEN_WORDS for n in names[decided + 1:]):
+        drum_type = "open hat"
+        tags = [t for t in tags if t not in _OPEN_WORDS and not set(t.split()) <= _OPEN_WORDS | {"semi", "half"}]
     return drum_type, tags
 
 

@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from . import audio, features
 from .kits import KitError, KitSample, read_hydrogen, read_sfz
-from .labels import UNKNOWN, labels_from_path
+from .labels import UNKNOWN, labels_from_names, labels_from_path
 
 AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3",
                     ".caf", ".w64", ".rf64"}    # whatever libsndfile decodes that sample packs ship
@@ -487,9 +487,12 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
         if p.is_file():
             rel = Path(p.name)
             t, tags = labels_from_path(Path(p.parent.name) / rel)
+            if t == UNKNOWN:
+                t = labels_from_names([*_above(p.resolve().parent), p.parent.name, p.stem])[0]
             jobs.setdefault(p.resolve(), _Job(p.resolve(), t, tags, p.parent.name, p.parent.name))
             continue
         root = p.resolve()
+        above = [*_above(root), root.name]   # "Kicks/" ingested as it is still says kick
         kit_files = sorted([*root.rglob("drumkit.xml"), *[f for f in root.rglob("*") if f.suffix.lower() == ".sfz"]])
         for kf in kit_files:
             for ks in read_kit(kf):  # a missing layer file is reported when ingested
@@ -504,9 +507,17 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                     continue
                 rel = f.relative_to(root)
                 t, tags = labels_from_path(rel)
+                if t == UNKNOWN:
+                    t = labels_from_names([*above, *rel.parent.parts, rel.stem])[0]
                 folder = str(rel.parent) if str(rel.parent) != "." else ""
                 jobs[fr] = _Job(fr, t, tags, root.name, f"{root.name}/{folder}".rstrip("/"))
     return list(jobs.values())
+
+
+def _above(folder: Path, levels: int = 2) -> list[str]:
+    """The names of the folders above `folder`, nearest last (at most `levels`), for a
+    drum type that the names below do not give ("Drums/Kicks/808" ingested as 808)."""
+    return [q.name for q in folder.parents][:levels][::-1]
 
 
 def _one_thread() -> None:

@@ -20,6 +20,9 @@ from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type
     # a plural folder names the type and is no tag
     ("Kicks/punchy.wav", "kick", ["punchy"]), ("Snares/Crack.wav", "snare", ["crack"]),
     ("Crashes/x.wav", "cymbal", ["x"]), ("Rides/jazz.wav", "cymbal", ["jazz"]), ("Claps/a1.wav", "clap", ["a"]),
+    # a folder below the hats that says "open" opens them; one above them does not
+    ("Hats/Open/01.wav", "open hat", []), ("Hats/Semi Open/tight.wav", "open hat", ["tight"]),
+    ("Hats/Closed/01.wav", "hihat", ["closed"]), ("Open Source Kit/Hats/01.wav", "hihat", ["open source kit"]),
 ])
 def test_labels_from_path(path, drum_type, tags):
     assert labels_from_path(path) == (drum_type, tags)

@@ -94,6 +94,17 @@ def test_a_moved_file_takes_its_new_name_and_labels(tmp_path, tiny_library):
     assert (r.moved, r.duplicates) == (0, 1) and Workspace(tmp_path / "ws").samples[h].path == str(dest.resolve())
 
 
+def test_the_folder_ingested_and_those_above_it_give_a_type_the_names_below_do_not(tmp_path, tiny_library):
+    kicks = tmp_path / "Samples" / "Kicks"
+    shutil.copytree(tiny_library / "kick" / "808", kicks)                  # Kicks/Boom 1.wav ...
+    shutil.copytree(tiny_library / "hihat" / "909", tmp_path / "Drums" / "Hats" / "Open" / "909")
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([kicks, tmp_path / "Drums" / "Hats" / "Open" / "909"], progress=False)
+    ws.ingest([tiny_library / "hihat" / "808" / "tick_01.wav"], progress=False)         # one file: its folders
+    assert ws.summary()["types"] == {"kick": 4, "open hat": 4, "hihat": 1}
+    assert all(s.tags == ["boom"] for s in ws.samples.values() if s.drum_type == "kick")  # a type, not a tag
+
+
 def test_a_deleted_file_leaves_the_library_when_its_folder_is_ingested_again(tmp_path, tiny_library):
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tiny_library], progress=False)
