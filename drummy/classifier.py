@@ -169,8 +169,20 @@ def predict_embed(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> 
     return np.concatenate(probs), np.concatenate(embs)
 
 
+# The nets learn from hits that mostly peak near 0 dBFS, with ±12 dB of random gain:
+# a quieter hit loses its tail under the log-mels' -80 dB floor and read as another type
+# (a snare at -60 dBFS was called a cymbal). Such hits are raised to this level first.
+QUIET_DB = -13.0
+
+
+def raise_quiet(y: np.ndarray, floor_db: float = QUIET_DB) -> np.ndarray:
+    """A hit peaking under floor_db, raised to peak at it; louder hits as they are."""
+    peak = float(np.max(np.abs(y))) if len(y) else 0.0
+    return y * np.float32(10 ** (floor_db / 20) / peak) if 0 < peak < 10 ** (floor_db / 20) else y
+
+
 def classify_audio(model: DrumClassifier, ys: list[np.ndarray]) -> np.ndarray:
-    """Class probabilities for mono 44.1 kHz hits: (N, n_classes)."""
-    mels = np.stack([features.log_mel(y) for y in ys]) if ys else np.zeros(
+    """Class probabilities for mono 44.1 kHz hits at any level: (N, n_classes)."""
+    mels = np.stack([features.log_mel(raise_quiet(y)) for y in ys]) if ys else np.zeros(
         (0, model.cfg.n_mels, model.cfg.frames), np.float32)
     return predict(model, mels)

@@ -268,8 +268,7 @@ def _auto_label(ws: Workspace, model: clf.DrumClassifier, min_confidence: float)
     todo = [s for s in ws.samples.values() if s.drum_type == UNKNOWN or s.predicted]
     if not todo:
         return []
-    mels, _ = ws.features([s.hash for s in todo])
-    probs = clf.predict(model, mels)
+    probs = clf.classify_audio(model, [ws.load_audio(s.hash) for s in todo])   # at any level
     changed = []
     for s, p in zip(todo, probs):
         i = int(p.argmax())

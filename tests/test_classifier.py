@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from drummy import classifier as clf
+from drummy import classifier as clf, features
 from drummy import train
 from drummy.library import LibraryError, Workspace
 
@@ -45,6 +45,13 @@ def test_smoke_train_save_load_and_predict(tmp_path, tiny_library):
     truth = np.array([model.cfg.classes.index(ws.samples[h].drum_type) for h in sorted(ws.samples)])
     assert (probs.argmax(1) == truth).mean() >= 0.9
     assert (train.classifier_path(ws).with_suffix(".json")).exists()
+    # a quiet hit is heard as it would be at a level the nets learnt from, not as another type
+    y = ws.load_audio(sorted(ws.samples)[0])
+    y = y / np.abs(y).max()
+    quiet = clf.classify_audio(model, [y * 10 ** (-13 / 20), y * 10 ** (-30 / 20), y * 10 ** (-60 / 20)])
+    assert np.allclose(quiet[0], quiet[1], atol=1e-4) and np.allclose(quiet[0], quiet[2], atol=1e-4)
+    loud = clf.classify_audio(model, [y * 10 ** (-6 / 20)])
+    assert np.allclose(loud, clf.predict(model, features.log_mel(y * 10 ** (-6 / 20))[None]))  # louder: as it is
 
 
 def test_group_split_holds_out_groups_per_type():
