@@ -380,7 +380,7 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     from .generate import AUDIO_VERSION, Controls, Generator, RecipeError, finish
     from .library import AUDIO_EXTENSIONS, vae_path
     from .vae import model_hash
-    MALFORMED = (ValueError, KeyError, TypeError, IndexError)             # what a damaged or edited sidecar raises
+    MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError)             # what a damaged or edited sidecar raises
     not_a_sidecar = lambda e: RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})")  # noqa: E731
     try:
         meta = json.loads(Path(path).read_text())
@@ -431,6 +431,8 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         out = own.with_suffix(".again.wav") if own.exists() else own
     elif out.suffix.lower() not in AUDIO_EXTENSIONS:
         out = out / own.name
+        if out.exists():       # a hit of that name there may be another one: go beside it
+            out = out.with_suffix(".again.wav")
     audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
     print(f"wrote {out}")
 

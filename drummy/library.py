@@ -317,6 +317,8 @@ class Workspace:
         todo: list[tuple[_Job, dict]] = []
         kits_read: list[Path] = []
         found = collect(paths, report.skipped, kits_read)
+        own = self.root.resolve()                        # a workspace inside the folder: its copies and
+        found = [j for j in found if own not in j.path.parents]   # generated hits are not the producer's samples
         for key, reason in report.skipped:              # kit files that cannot be read, dangling links: `library` lists them
             self.files[key] = {"reason": reason}
         for kf in kits_read:                             # ... until they can

@@ -243,6 +243,12 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
     elsewhere = tmp_path / "picked.wav"                # ... or where -o says
     assert main(["generate", "-w", str(ws.root), "--from", str(wavs[1].with_suffix(".json")), "-o", str(elsewhere)]) == 0
     assert elsewhere.read_bytes() == kept
+    mine = tmp_path / "mine"                           # ... or into a folder, beside a hit of that name
+    mine.mkdir()
+    (mine / wavs[1].name).write_bytes(b"another hit")
+    assert main(["generate", "-w", str(ws.root), "--from", str(wavs[1].with_suffix(".json")), "-o", str(mine)]) == 0
+    assert (mine / wavs[1].name).read_bytes() == b"another hit"
+    assert (mine / wavs[1].with_suffix(".again.wav").name).read_bytes() == kept
     assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-o", str(tmp_path / "hit.wav")]) == 2
     assert "-o is a folder" in capsys.readouterr().err and not (tmp_path / "hit.wav").exists()
     # default output: the workspace's generated/<type>/ folder, which the sequencer plays;
@@ -309,7 +315,8 @@ def test_regenerating_is_exact_from_any_folder_and_a_moved_model(trained, tmp_pa
     capsys.readouterr()
     older = {k: v for k, v in meta.items() if k != "audio_version"}     # made before hits drew their own numbers
     for i, bad in enumerate(([1, 2], older, {k: v for k, v in meta.items() if k != "model_hash"}, {**meta, "index": 7},
-                             {**meta, "index": -1}, {**meta, "controls": {"sparkle": 1}}, {**meta, "model_hash": "0" * 16})):
+                             {**meta, "index": -1}, {**meta, "controls": {"sparkle": 1}}, {**meta, "model_hash": "0" * 16},
+                             {**meta, "recipe": None})):
         p = tmp_path / f"bad{i}.json"
         p.write_text(json.dumps(bad))
         assert main(["generate", "-w", str(root), "--from", str(p)]) == 2

@@ -105,6 +105,16 @@ def test_the_folder_ingested_and_those_above_it_give_a_type_the_names_below_do_n
     assert all(s.tags == ["boom"] for s in ws.samples.values() if s.drum_type == "kick")  # a type, not a tag
 
 
+def test_a_workspace_inside_the_folder_is_not_ingested_into_itself(tmp_path, tiny_library):
+    ws = Workspace(tiny_library / "drummy-work")                        # `cd lib; drummy ingest .`
+    ws.ingest([tiny_library], progress=False)
+    (ws.root / "generated" / "kick").mkdir(parents=True)
+    shutil.copy(ws.audio_path(sorted(ws.samples)[0]), ws.root / "generated" / "kick" / "kick_s0_01.wav")
+    r = Workspace(ws.root).ingest([tiny_library], progress=False)
+    assert (r.added, r.duplicates, r.unchanged) == (0, 0, 16)
+    assert not any("drummy work" in s.tags for s in Workspace(ws.root).samples.values())
+
+
 def test_a_deleted_file_leaves_the_library_when_its_folder_is_ingested_again(tmp_path, tiny_library):
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tiny_library], progress=False)
