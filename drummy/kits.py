@@ -72,11 +72,41 @@ _HEADER = re.compile(r"<(\w+)>")
 _OPCODE = re.compile(r"(\w+)=(.*?)(?=\s+\w+=|\s*<\w+>|\s*$)")
 
 
+_DEFINE = re.compile(r"^\s*#define\s+(\$\w+)\s+(.*?)\s*$")
+_INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
+
+
+def _sfz_text(path: Path, depth: int = 0) -> str:
+    """An SFZ file's text with its `#include "file"` lines replaced by those files
+    (relative to the including file's folder, 8 deep at most) and /* block comments */ removed."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError as e:
+        raise KitError(f"{path}: cannot read ({e.strerror})") from None
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    lines = []
+    for line in text.splitlines():
+        m = _INCLUDE.match(line.split("//", 1)[0])
+        if m and depth < 8:
+            lines.append(_sfz_text(path.parent / m.group(1).replace("\\", "/"), depth + 1))
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
 def _parse_sfz(text: str) -> list[tuple[str, dict[str, str]]]:
-    """Flatten an SFZ file into (header, opcodes) pairs in file order."""
+    """Flatten an SFZ file into (header, opcodes) pairs in file order, with each
+    `#define $NAME value` put in where $NAME is used after it."""
     out: list[tuple[str, dict[str, str]]] = []
+    defines: dict[str, str] = {}
     for line in text.splitlines():
         line = line.split("//", 1)[0]
+        m = _DEFINE.match(line)
+        if m:
+            defines[m.group(1)] = m.group(2)
+            continue
+        for name in sorted(defines, key=len, reverse=True):   # $DIR2 before $DIR
+            line = line.replace(name, defines[name])
         pos = 0
         for m in _HEADER.finditer(line):
             if out:
@@ -94,12 +124,10 @@ def _parse_sfz(text: str) -> list[tuple[str, dict[str, str]]]:
 def read_sfz(sfz_path: str | Path) -> list[KitSample]:
     """Samples of an SFZ instrument: each `<region>`'s `sample=`, labelled from its
     key as a General MIDI drum note when it has one, else from the sample's name.
-    `<control> default_path=` and `<global>/<group>` inheritance are honoured."""
+    `<control> default_path=`, `<global>/<group>` inheritance, `#define` and `#include`
+    are honoured."""
     sfz_path = Path(sfz_path)
-    try:
-        text = sfz_path.read_text(errors="replace")
-    except OSError as e:
-        raise KitError(f"{sfz_path}: cannot read ({e.strerror})") from None
+    text = _sfz_text(sfz_path)
     kit_name = sfz_path.stem
     default_path, glob, group = "", {}, {}
     out: list[KitSample] = []
@@ -113,7 +141,7 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
         elif header == "region":
             region = {**glob, **group, **ops}
             sample = region.get("sample")
-            if not sample:
+            if not sample or sample.startswith("*"):   # *sine, *noise: the player's own generators
                 continue
             rel = (default_path + sample).replace("\\", "/")
             note = None

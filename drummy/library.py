@@ -482,7 +482,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
         p = Path(p)
         if not p.exists():
             raise LibraryError(f"no such file or folder: {p}")
-        if p.is_file() and p.name == "drumkit.xml" or p.suffix.lower() == ".sfz":
+        if p.is_file() and (p.name == "drumkit.xml" or p.suffix.lower() == ".sfz"):
             for ks in read_kit(p):
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
             continue
@@ -495,7 +495,8 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
             continue
         root = p.resolve()
         above = [*_above(root), root.name]   # "Kicks/" ingested as it is still says kick
-        kit_files = sorted([*root.rglob("drumkit.xml"), *[f for f in root.rglob("*") if f.suffix.lower() == ".sfz"]])
+        kit_files = sorted(f for f in [*root.rglob("drumkit.xml"), *[f for f in root.rglob("*") if f.suffix.lower() == ".sfz"]]
+                           if f.is_file())
         for kf in kit_files:
             for ks in read_kit(kf):  # a missing layer file is reported when ingested
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))

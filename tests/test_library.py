@@ -115,6 +115,14 @@ def test_a_workspace_inside_the_folder_is_not_ingested_into_itself(tmp_path, tin
     assert not any("drummy work" in s.tags for s in Workspace(ws.root).samples.values())
 
 
+def test_a_folder_whose_name_ends_in_sfz_is_a_folder(tmp_path, tiny_library):
+    pack = tmp_path / "Pack.sfz"
+    shutil.copytree(tiny_library, pack)
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([pack], progress=False)
+    assert (r.added, r.skipped) == (16, [])
+
+
 def test_a_deleted_file_leaves_the_library_when_its_folder_is_ingested_again(tmp_path, tiny_library):
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tiny_library], progress=False)
