@@ -169,7 +169,10 @@ def atomic_write(path: str | os.PathLike, write_to: Callable[[str], object]) -> 
     Errors name `path`, not the temp file. Returns the path written."""
     path = Path(path)
     make_folder(path.parent)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem[:40]}.", suffix=path.suffix)
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(path)) from None
     os.close(fd)
     try:
         write_to(tmp)

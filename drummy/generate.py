@@ -420,7 +420,7 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
     from . import audio
     from .library import atomic_write_json
     outdir = Path(outdir)
-    stem = free_stem(outdir, stem, len(ys), sidecar)
+    stem = free_stem(outdir, short_stem(stem), len(ys), sidecar)
     paths = []
     for i, y in enumerate(ys):
         path = outdir / f"{stem}_{i + 1:02d}.wav"
@@ -428,6 +428,17 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
         atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i})
         paths.append(path)
     return paths
+
+
+def short_stem(stem: str, limit: int = 120) -> str:
+    """A file stem of at most `limit` UTF-8 bytes: a long recipe keeps its start and a
+    hash of the whole (file systems stop at 255 bytes; the sidecar keeps the recipe)."""
+    raw = stem.encode()
+    if len(raw) <= limit:
+        return stem
+    import hashlib
+    head = raw[:limit - 9].decode(errors="ignore").rstrip("-_+")
+    return f"{head}~{hashlib.sha1(raw).hexdigest()[:8]}"
 
 
 def free_stem(outdir: Path, stem: str, n: int, sidecar: dict) -> str:

@@ -286,16 +286,27 @@ class Workspace:
         missing = [h for h in dict.fromkeys(hashes) if h not in cache]
         if missing:
             self.ensure_writable()  # the cache is saved as it grows: say so now, not after the analysis
-        for i, h in enumerate(tqdm(missing, desc="analyse hits", unit="hit", mininterval=1.0,
-                                   disable=not progress or len(missing) < 50)):
-            x = codec.normalise(self.load_audio(h))
-            c = codec.analyse(x)
-            cache[h] = (c.astype(np.float16), controls(x, c).astype(np.float32))
-            if (i + 1) % 500 == 0 or i + 1 == len(missing):
-                keys = sorted(cache)
-                atomic_write_bytes(self.codes_path, save_bytes(
-                    {"code": np.stack([cache[k][0] for k in keys]), "controls": np.stack([cache[k][1] for k in keys])},
-                    metadata={"hashes": json.dumps(keys), "codec": cfg}))
+        def save() -> None:
+            keys = sorted(cache)
+            atomic_write_bytes(self.codes_path, save_bytes(
+                {"code": np.stack([cache[k][0] for k in keys]), "controls": np.stack([cache[k][1] for k in keys])},
+                metadata={"hashes": json.dumps(keys), "codec": cfg}))
+        done = 0
+        try:
+            for h in tqdm(missing, desc="analyse hits", unit="hit", mininterval=1.0,
+                          disable=not progress or len(missing) < 50):
+                x = codec.normalise(self.load_audio(h))
+                c = codec.analyse(x)
+                cache[h] = (c.astype(np.float16), controls(x, c).astype(np.float32))
+                done += 1
+                if done % 500 == 0:
+                    save()
+        except KeyboardInterrupt:      # Ctrl-C: what was analysed is kept for the next run
+            if done % 500:
+                save()
+            raise
+        if missing and done % 500:
+            save()
         if not hashes:
             return (np.zeros((0, codec.CODEC.channels, codec.CODEC.frames), np.float32), np.zeros((0, 4), np.float32))
         return (np.stack([cache[h][0] for h in hashes]).astype(np.float32), np.stack([cache[h][1] for h in hashes]))

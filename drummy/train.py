@@ -198,14 +198,15 @@ def labelled(ws: Workspace, min_per_class: int = 3) -> tuple[list[Sample], list[
         counts[s.drum_type] = counts.get(s.drum_type, 0) + 1
     classes = sorted(t for t, n in counts.items() if n >= min_per_class)
     if len(classes) < 2:
-        raise LibraryError("need labelled samples of at least two drum types to train a classifier "
-                           f"(found: {', '.join(sorted(counts)) or 'none'})")
+        raise LibraryError(f"need at least {min_per_class} labelled samples of each of two drum types or more to "
+                           f"train a classifier (found: {', '.join(f'{t} {n}' for t, n in sorted(counts.items())) or 'none'})")
     return [s for s in samples if s.drum_type in classes], classes
 
 
 def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: bool = True) -> dict:
     """Train the workspace's classifier on its labelled samples and save it
     (safetensors + JSON); returns its metrics."""
+    ws.require_samples()                   # before the lock makes a folder for a workspace that is not there
     with ws.writing():                     # an ingest meanwhile would train on half a library
         samples, classes = labelled(ws, cfg.min_per_class)
         model, metrics = fit_ensemble(ws, samples, classes, cfg, progress)
@@ -324,6 +325,7 @@ def train_vae(ws: Workspace, cfg: VAETrainConfig = VAETrainConfig(), progress: b
               resume: bool = True, on_step=None) -> dict:
     """`_train_vae`, holding the workspace (`writing`): two trainings at once would
     write one checkpoint, and an ingest meanwhile would change the data under it."""
+    ws.require_samples()
     with ws.writing():
         return _train_vae(ws, cfg, progress, resume, on_step)
 

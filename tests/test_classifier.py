@@ -97,6 +97,15 @@ def test_auto_label_marks_predictions(tmp_path, tiny_library):
     assert all(not x.predicted for x in train.labelled(ws)[0])
 
 
+def test_too_few_samples_per_type_says_how_many_are_needed(tmp_path):
+    from drummy.library import Sample
+    ws = Workspace(tmp_path / "ws")
+    for i, t in enumerate(["clap", "clap", "hihat", "hihat", "snare", "snare"]):
+        ws.samples[f"{i:016x}"] = Sample(f"{i:016x}", f"/lib/{t}/{i}.wav", t, [], "lib", "lib", 0.5, 44100)
+    with pytest.raises(LibraryError, match=r"at least 3 labelled samples of each .* \(found: clap 2, hihat 2, snare 2\)"):
+        train.labelled(ws)
+
+
 def test_no_model_and_no_library_are_clear_errors(tmp_path):
     with pytest.raises(clf.ModelError, match="drummy train classifier"):
         clf.load(tmp_path / "nope.safetensors")

@@ -22,6 +22,18 @@ def _same(a, b, atol=1e-5):
     return np.allclose(pad(a), pad(b), atol=atol)
 
 
+def test_a_long_recipe_gets_a_short_file_name_that_still_tells_recipes_apart(tmp_path):
+    from drummy.generate import short_stem, write_hits
+    long = "-".join(f"kick+808+909+acoustic+lofi+boom_bap{i}" for i in range(8))
+    other = long[:-1] + "X"
+    assert short_stem("kick80-hihat20_s1") == "kick80-hihat20_s1"
+    assert len(short_stem(long).encode()) <= 120 and short_stem(long) != short_stem(other)
+    assert short_stem(long).startswith("kick+808+909")
+    y = np.sin(np.linspace(0, 300, 4000)).astype(np.float32) * np.exp(-np.linspace(0, 8, 4000)).astype(np.float32)
+    paths = write_hits(y[None], tmp_path, long + "é" * 100, {"recipe": "r"})
+    assert paths[0].exists() and len(paths[0].name.encode()) < 140
+
+
 def test_recipe_weights_are_normalised():
     r = parse_recipe("snare=80,hihat=20", KNOWN)
     assert r.parts == [(0.8, ["snare"]), (0.2, ["hihat"])]

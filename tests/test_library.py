@@ -123,6 +123,25 @@ def test_a_folder_whose_name_ends_in_sfz_is_a_folder(tmp_path, tiny_library):
     assert (r.added, r.skipped) == (16, [])
 
 
+def test_ctrl_c_during_the_analysis_keeps_the_hits_analysed(tmp_path, tiny_library, monkeypatch):
+    from safetensors import safe_open
+    from drummy import codec
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    real, calls = codec.analyse, []
+
+    def interrupted_at_the_fourth(x):                   # the user presses Ctrl-C during hit 4
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt
+        return real(x)
+    monkeypatch.setattr(codec, "analyse", interrupted_at_the_fourth)
+    with pytest.raises(KeyboardInterrupt):
+        ws.codes(sorted(ws.samples), progress=False)
+    with safe_open(str(ws.codes_path), "np") as f:
+        assert len(json.loads(f.metadata()["hashes"])) == 3
+
+
 def test_a_deleted_file_leaves_the_library_when_its_folder_is_ingested_again(tmp_path, tiny_library):
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tiny_library], progress=False)
