@@ -291,7 +291,7 @@ def _train_vae(args) -> None:
 
 
 def cmd_generate(args) -> None:
-    from .generate import Controls, Generator, RecipeError, dominant_type, sidecar, write_hits
+    from .generate import Controls, Generator, RecipeError, dominant_type, finish, names_a_type, sidecar, write_hits
     from .library import AUDIO_EXTENSIONS, Workspace, vae_path
     ws = Workspace(args.workspace)
     if args.from_ is not None:
@@ -340,6 +340,15 @@ def cmd_generate(args) -> None:
         # the recipe as typed: parsed again, it gives the very same weights (the rounded text need not)
         meta = sidecar(gen, "blend", recipe=args.blend, controls=ctl, n=n, seed=args.seed)
         folder = dominant_type(gen, recipe)
+    if args.out is None and recipe is not None and not names_a_type(recipe):
+        # `--blend 808` makes 808 kicks, hats and claps: each goes where its type is heard
+        classify = _classifier_hook(ws.root, min_confidence=0.0)
+        heard = classify([finish(y) for y in ys]) if classify else ["blend"] * len(ys)   # as written
+        for t in dict.fromkeys(heard):
+            idx = [i for i, h in enumerate(heard) if h == t]
+            paths = write_hits(ys[idx], ws.root / "generated" / t, stem, meta, indices=idx)
+            print(f"wrote {len(paths)} hits to {ws.root / 'generated' / t}/ ({paths[0].name} … with a .json sidecar each)")
+        return
     out = args.out or ws.root / "generated" / folder
     paths = write_hits(ys, out, stem, meta)
     print(f"wrote {len(paths)} hits to {out}/ ({paths[0].name} … with a .json sidecar each)")

@@ -412,17 +412,21 @@ def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: 
     return y[:end]
 
 
-def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr: int = codec.SR) -> list[Path]:
+def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr: int = codec.SR,
+               indices: list[int] | None = None) -> list[Path]:
     """Write hits as <stem>_<i>.wav (24-bit, -1 dBFS peak, faded) with a JSON
     sidecar each: the sidecar plus the hit's index regenerates it exactly. Hits
     already there under those names are replaced only by the same hits made again;
-    otherwise the new ones go under <stem>-2, -3, … (`free_stem`)."""
+    otherwise the new ones go under <stem>-2, -3, … (`free_stem`). `indices` are the
+    hits' numbers in the batch they were made in (default 0, 1, …), when a batch is
+    written to several folders."""
     from . import audio
     from .library import atomic_write_json
     outdir = Path(outdir)
-    stem = free_stem(outdir, short_stem(stem), len(ys), sidecar)
+    indices = list(range(len(ys))) if indices is None else [int(i) for i in indices]
+    stem = free_stem(outdir, short_stem(stem), len(ys), sidecar, indices)
     paths = []
-    for i, y in enumerate(ys):
+    for i, y in zip(indices, ys):
         path = outdir / f"{stem}_{i + 1:02d}.wav"
         audio.write(path, finish(y, sr), sr=sr, peak_db=-1.0, fade_ms=10)
         atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i})
@@ -441,7 +445,7 @@ def short_stem(stem: str, limit: int = 120) -> str:
     return f"{head}~{hashlib.sha1(raw).hexdigest()[:8]}"
 
 
-def free_stem(outdir: Path, stem: str, n: int, sidecar: dict) -> str:
+def free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int] | None = None) -> str:
     """`stem`, or stem-2, stem-3, …: the first under which n hits would replace no file
     but the same hits made before (the same command run again; `-n` aside, since hit i
     of a seed does not depend on it). A retrained model, another reference file of the
@@ -459,7 +463,8 @@ def free_stem(outdir: Path, stem: str, n: int, sidecar: dict) -> str:
             return False
 
     k = 1
-    while not all(same(outdir / f"{stem if k == 1 else f'{stem}-{k}'}_{i + 1:02d}.wav", i) for i in range(n)):
+    while not all(same(outdir / f"{stem if k == 1 else f'{stem}-{k}'}_{i + 1:02d}.wav", i)
+                  for i in (range(n) if indices is None else indices)):
         k += 1
     return stem if k == 1 else f"{stem}-{k}"
 
@@ -472,6 +477,11 @@ def sidecar(gen: Generator, mode: str, **kw) -> dict:
     for k, v in kw.items():
         out[k] = asdict(v) if isinstance(v, Controls) else v
     return out
+
+
+def names_a_type(recipe: Recipe) -> bool:
+    """Whether a recipe asks for a drum type (`808` alone, a tag, asks for none)."""
+    return any(lab in TYPES for _, labs in recipe.parts for lab in labs)
 
 
 def dominant_type(gen: Generator, recipe: Recipe) -> str:

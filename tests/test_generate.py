@@ -428,6 +428,25 @@ def test_evaluate_writes_a_report(trained, tmp_path):
     assert "nan" not in text.lower()          # a type too rare to measure reads "–"
 
 
+def test_a_recipe_of_tags_only_files_each_hit_under_the_type_heard_in_it(trained, tmp_path, capsys):
+    import shutil
+    ws, *_ = trained
+    root = tmp_path / "ws"
+    shutil.copytree(ws.root, root, ignore=shutil.ignore_patterns("generated"))
+    assert main(["generate", "-w", str(root), "--blend", "808", "-n", "6", "--seed", "2"]) == 0
+    made = sorted((root / "generated").rglob("*.wav"))
+    assert len(made) == 6 and {p.parent.name for p in made} <= {"kick", "hihat"}
+    assert sorted(p.name for p in made) == [f"808_s2_{i:02d}.wav" for i in range(1, 7)]   # numbered as one batch
+    from drummy import classifier as clf
+    model = clf.load(train.classifier_path(Workspace(root)))
+    for p in made:
+        assert model.cfg.classes[int(clf.classify_audio(model, [audio.load(p)])[0].argmax())] == p.parent.name
+        assert json.loads(p.with_suffix(".json").read_text())["index"] == int(p.stem[-2:]) - 1
+    capsys.readouterr()
+    assert main(["generate", "-w", str(root), "--from", str(made[-1].with_suffix(".json")), "-o", str(tmp_path / "again")]) == 0
+    assert np.array_equal(audio.decode(tmp_path / "again" / made[-1].name)[0], audio.decode(made[-1])[0])
+
+
 def test_conditions_take_one_controls_per_hit(trained):
     """A list of Controls moves each hit's descriptor conditions on its own; the
     random draws underneath are the same as with one Controls for all."""
