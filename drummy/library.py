@@ -379,7 +379,7 @@ class Workspace:
                         self.files.pop(s.path, None)
                         s.also_at = [p for p in s.also_at if p != key]
                         s.path = key
-                        self._relabel(s, key, job)
+                        self._relabel(s, key, job, moved=True)
                         report.moved += 1
                         continue
                     if key != s.path and key not in s.also_at:
@@ -404,11 +404,16 @@ class Workspace:
             self.save()
         return report
 
-    def _relabel(self, s: Sample, key: str, job: _Job) -> None:
+    def _relabel(self, s: Sample, key: str, job: _Job, moved: bool = False) -> None:
         """Labels come from names, so an unchanged file still gets today's labelling
-        rules. Only when its name gives a type: ingesting a sub-folder of a library
-        (`lib/kick/`) must not wipe the type its parent folder gave."""
-        if s.path != key or job.drum_type == UNKNOWN:
+        rules. A name that gives no type keeps the type the sample has (ingesting a
+        sub-folder of a library must not wipe what its parent gave), and changes its
+        tags, kit and group only where the old name is gone: a move, a renamed kit."""
+        if s.path != key:
+            return
+        if job.drum_type == UNKNOWN:
+            if moved or job.group.startswith("kit:"):   # its old name is gone, or its kit was renamed: the type stays
+                s.tags, s.kit, s.group = job.tags, job.kit, job.group
             return
         s.drum_type, s.tags, s.kit, s.group = job.drum_type, job.tags, job.kit, job.group
         s.predicted, s.confidence = False, None

@@ -84,6 +84,11 @@ def test_a_moved_file_takes_its_new_name_and_labels(tmp_path, tiny_library):
     assert (r.added, r.moved, r.duplicates) == (0, 1, 0)
     s = Workspace(tmp_path / "ws").samples[h]
     assert (s.path, s.drum_type, s.tags) == (str(dest.resolve()), "clap", ["big"])
+    (tiny_library / "favourites").mkdir()                                   # a folder that names no type:
+    dest = dest.rename(tiny_library / "favourites" / "best.wav")            # the type stays, the tags follow
+    Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    s = Workspace(tmp_path / "ws").samples[h]
+    assert (s.path, s.drum_type, s.tags, s.group) == (str(dest.resolve()), "clap", ["favourites", "best"], "lib/favourites")
     # a link to a file that is gone is reported, not passed over
     os.symlink(tmp_path / "nowhere.wav", tiny_library / "kick" / "gone.wav")
     r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
@@ -249,6 +254,15 @@ def test_hydrogen_and_sfz_kits_inside_a_tree(tmp_path):
     assert got == {"a.wav": ("kick", "MyHydrogen", "kit:MyHydrogen"), "b.wav": ("hihat", "MyHydrogen", "kit:MyHydrogen"),
                    "x.flac": ("kick", "drums", "kit:drums"), "y.flac": ("open hat", "drums", "kit:drums")}
     assert [os.path.basename(p) for p, _ in r.skipped] == ["missing.wav"]
+    write(h / "c.wav", hat(7, seconds=0.3))                               # an instrument with no type in its name
+    xml = (h / "drumkit.xml").read_text().replace(
+        "</instrumentList>", "<instrument><name>Thing</name><layer><filename>c.wav</filename></layer></instrument></instrumentList>")
+    (h / "drumkit.xml").write_text(xml)
+    Workspace(tmp_path / "ws").ingest([root], progress=False)
+    (h / "drumkit.xml").write_text(xml.replace("<name>MyHydrogen</name>", "<name>Renamed</name>"))
+    Workspace(tmp_path / "ws").ingest([root], progress=False)            # the kit renamed: every sample follows
+    got = {os.path.basename(x.path): (x.drum_type, x.kit, x.group) for x in Workspace(tmp_path / "ws").samples.values()}
+    assert got["c.wav"] == ("unknown", "Renamed", "kit:Renamed") and got["a.wav"] == ("kick", "Renamed", "kit:Renamed")
 
 
 def test_library_json_is_valid_and_atomic(tmp_path, tiny_library):
