@@ -90,8 +90,10 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)       # camelCase
     text = text.lower()
     text = re.sub(r"(?<![a-z])v\d+(?![a-z\d])", " ", text)  # version markers: v2
+    text = re.sub(r"(?<![a-z\d])\d+ ?(in|inch|inches|cm|\")(?![a-z])", " ", text)  # sizes: crash 16in, 14"
+    text = re.sub(r"(?<=\d{3})s(?![a-z])", "", text)        # plurals of machines: 808s -> 808 (90s stays)
     text = re.sub(r"[_\-.,+()\[\]{}#&'\"!/\\:;]+", " ", text)
-    text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])", " ", text)  # snare1 -> snare 1 (any script)
+    text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?!s(?![a-z]))(?=[^\W\d_])", " ", text)  # snare1 -> snare 1 (any script)
     words = [w for w in text.split() if w and not _is_numbering(w)]
     return " ".join(words)
 
@@ -99,7 +101,7 @@ def normalise(text: str) -> str:
 def _is_numbering(word: str) -> bool:
     # Bare short numbers and version markers are numbering; 808/909/606-style
     # numbers (3+ digits, not zero-padded) are machine names and stay as tags.
-    if re.fullmatch(r"v?\d{1,2}|0\d+|\d+(st|nd|rd|th)?|x\d+", word):
+    if re.fullmatch(r"v?\d{1,2}|0\d+s?|\d+(st|nd|rd|th)?|x\d+", word):
         return not re.fullmatch(r"[1-9]\d{2,}", word)
     return False
 

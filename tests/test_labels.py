@@ -23,6 +23,9 @@ from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type
     # a folder below the hats that says "open" opens them; one above them does not
     ("Hats/Open/01.wav", "open hat", []), ("Hats/Semi Open/tight.wav", "open hat", ["tight"]),
     ("Hats/Closed/01.wav", "hihat", ["closed"]), ("Open Source Kit/Hats/01.wav", "hihat", ["open source kit"]),
+    # machines in the plural, decades, sizes
+    ("808s/Boom.wav", "unknown", ["808", "boom"]), ("90s/kick.wav", "kick", ["90s"]),
+    ("Crash 16in.wav", "cymbal", []), ('Ride 20".wav', "cymbal", []), ("kick_01s.wav", "kick", []),
 ])
 def test_labels_from_path(path, drum_type, tags):
     assert labels_from_path(path) == (drum_type, tags)
