@@ -254,7 +254,13 @@ def cmd_library(args) -> None:
 
 
 def cmd_train(args) -> None:
-    from .library import Workspace
+    from .library import LibraryError, Workspace
+    other = {"vae": (("--epochs", args.epochs), ("--members", args.members)),
+             "classifier": (("--minutes", args.minutes), ("--fresh", args.fresh or None))}[args.model]
+    wrong = [flag for flag, v in other if v is not None]
+    if wrong:
+        raise LibraryError(f"{', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not for `train {args.model}` "
+                           "(see `drummy train -h`)")
     if args.model == "vae":
         return _train_vae(args)
     from .train import TrainConfig, train_classifier

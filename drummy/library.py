@@ -315,6 +315,10 @@ class Workspace:
     def ingest(self, paths: Iterable[str | Path], progress: bool = True,
                save_every: int = 200, jobs: int | None = None) -> IngestReport:
         """`_ingest`, holding the workspace (`writing`)."""
+        paths = list(paths)
+        for p in paths:                  # before the lock makes the workspace's folder
+            if not Path(p).exists() and not Path(p).is_symlink():
+                raise LibraryError(f"no such file or folder: {p}")
         with self.writing():
             return self._ingest(paths, progress, save_every, jobs)
 

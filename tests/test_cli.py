@@ -22,12 +22,15 @@ def test_module_entry_point_prints_help():
     (["library"], "no library"),
     (["train", "classifier"], "empty"),
     (["classify", "x.wav"], "no trained classifier"),
+    (["train", "vae", "--epochs", "3"], "--epochs is not for `train vae`"),
+    (["train", "classifier", "--minutes", "2"], "--minutes is not for `train classifier`"),
 ])
 def test_user_mistakes_are_one_clear_line(tmp_path, args, needle):
     r = run(*args, "-w", str(tmp_path / "ws"))
     assert r.returncode != 0
     assert needle in r.stderr and "Traceback" not in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "ws").exists()                  # a mistake leaves no folder behind
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
