@@ -88,6 +88,24 @@ def bench_timing() -> None:
     print(f"worst over {4 * 3 * len(swings)} tempo/grid/swing combinations: {worst:.2f} samples")
 
 
+def bench_true_peak(kit: S.Kit, seeds: int = 5) -> None:
+    """The master's peak between samples, read the way a DAW looping the beat plays it:
+    the whole 2-bar loop upsampled 16x through the FFT (an ideal reconstruction)."""
+    from scipy.signal import resample
+    p = P.parse(SIX_TRACKS)
+    print(f"\n## True peak of a 2-bar loop, ideal reconstruction (16x FFT), worst of {seeds} seeds; ceiling "
+          f"{S.CEILING_DB} dBTP")
+    print("| master | sample peak dBFS | true peak dBTP |\n|---|---|---|")
+    for master in S.MASTERS:
+        worst, sample = -np.inf, -np.inf
+        for seed in range(seeds):
+            mix, _ = S.render(p, kit, bars=2, seed=seed, master=master)
+            up = resample(mix.astype(np.float64), 16 * len(mix), axis=0)
+            worst = max(worst, 20 * np.log10(np.abs(up).max()))
+            sample = max(sample, 20 * np.log10(np.abs(mix).max()))
+        print(f"| {master} | {sample:.2f} | {worst:.2f} |")
+
+
 def bench_round_trips(kit: S.Kit) -> None:
     import io
     import mido
@@ -111,7 +129,7 @@ def bench_round_trips(kit: S.Kit) -> None:
                     for t in sorted({s.drum_type for s in ss})}
         before = sig(samples)
         for fmt, reader in (("folder", S.folder_samples), ("hydrogen", kits.read_hydrogen), ("sfz", kits.read_sfz)):
-            out = kits.export_kit(samples, Path(tmp) / fmt, fmt)
+            out, _ = kits.export_kit(samples, Path(tmp) / fmt, fmt)
             same = sig(reader(out)) == before and sig(S.folder_samples(Path(tmp) / fmt)) == before
             print(f"| kit ({len(samples)} hits, {len(before)} types) -> {fmt} -> kit | {same} |")
 
@@ -127,6 +145,7 @@ def main() -> None:
     kit = memory_kit(args.per_class)
     bench_render(kit, args.runs, args.minutes)
     bench_timing()
+    bench_true_peak(kit)
     bench_round_trips(kit)
 
 
