@@ -122,7 +122,8 @@ def load(path: str | Path) -> DrumClassifier:
     """Rebuild a classifier from its safetensors file (no pickles involved)."""
     path = Path(path)
     if not path.exists():
-        raise ModelError(f"no trained classifier at {path}; run `drummy train classifier` first")
+        raise ModelError(f"no trained classifier at {path}; "
+                         f"run `drummy train classifier -w {path.parent.parent}` first")
     from safetensors import SafetensorError, safe_open
     try:
         with safe_open(str(path), "pt") as f:
@@ -137,7 +138,7 @@ def load(path: str | Path) -> DrumClassifier:
         model.load_state_dict(state)
     except (KeyError, ValueError, TypeError, RuntimeError, SafetensorError) as e:
         raise ModelError(f"{path} is not a Drummy classifier, or is damaged ({str(e)[:100]}); "
-                         "run `drummy train classifier` again") from None
+                         f"run `drummy train classifier -w {path.parent.parent}` again") from None
     if cfg.mel_config != features.MEL.to_dict():
         raise ModelError(f"{path} was trained on other features; retrain it")
     return model.eval()

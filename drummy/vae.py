@@ -165,7 +165,7 @@ def load(path: str | Path) -> tuple[BlendVAE, dict, dict[str, torch.Tensor]]:
     from safetensors import safe_open
     path = Path(path)
     if not path.exists():
-        raise ModelError(f"no blend model at {path}; run `drummy train vae` first")
+        raise ModelError(f"no blend model at {path}; run `drummy train vae -w {path.parent.parent}` first")
     try:
         with safe_open(str(path), "pt") as f:
             meta = f.metadata() or {}
