@@ -353,7 +353,8 @@ def cmd_generate(args) -> None:
         for t in dict.fromkeys(heard):
             idx = [i for i, h in enumerate(heard) if h == t]
             paths = write_hits(ys[idx], ws.root / "generated" / t, stem, meta, indices=idx)
-            print(f"wrote {len(paths)} hits to {ws.root / 'generated' / t}/ ({paths[0].name} … with a .json sidecar each)")
+            print(f"wrote {len(paths)} hits to {ws.root / 'generated' / t}/ "
+                  f"({paths[0].name} … with a .json sidecar each)")
         return
     out = args.out or ws.root / "generated" / folder
     paths = write_hits(ys, out, stem, meta)
@@ -547,7 +548,8 @@ def cmd_beat(args) -> None:
     if args.midi_out is not None and args.midi_out.resolve() == args.out.resolve():
         raise patterns.PatternError(f"--midi-out {args.midi_out} would replace the beat -o {args.out}")
     pattern = patterns.load(args.pattern)
-    own = [args.out] + ([args.midi_out] if args.midi_out is not None else [])   # the beat's files may sit among its stems
+    # the beat's own files may sit among its stems
+    own = [args.out] + ([args.midi_out] if args.midi_out is not None else [])
     if args.stems is not None:
         sequencer.check_stems_folder(args.stems, own, [t.name for t in pattern.tracks])
     samples = _kit_samples(args.kit, args.workspace, fill=True)
