@@ -338,13 +338,13 @@ def cmd_generate(args) -> None:
         ys = gen.like(ref, ctl, n=n, seed=args.seed, recipe=recipe)
         stem = f"like_{args.like.stem}" + (f"_{recipe.name}" if recipe else "") + _controls_suffix(ctl) + f"_s{args.seed}"
         meta = sidecar(gen, "like", like=str(args.like.resolve()), like_hash=file_hash(args.like), recipe=args.blend,
-                       controls=ctl, n=n, seed=args.seed)
+                       recipe_parts=recipe.parts if recipe else None, controls=ctl, n=n, seed=args.seed)
         folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref)
     else:
         ys = gen.generate(recipe, ctl, n=n, seed=args.seed)
         stem = recipe.name + _controls_suffix(ctl) + f"_s{args.seed}"
         # the recipe as typed: parsed again, it gives the very same weights (the rounded text need not)
-        meta = sidecar(gen, "blend", recipe=args.blend, controls=ctl, n=n, seed=args.seed)
+        meta = sidecar(gen, "blend", recipe=args.blend, recipe_parts=recipe.parts, controls=ctl, n=n, seed=args.seed)
         folder = dominant_type(gen, recipe)
     if args.out is None and recipe is not None and not names_a_type(recipe):
         # `--blend 808` makes 808 kicks, hats and claps: each goes where its type is heard

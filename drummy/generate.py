@@ -452,7 +452,9 @@ def free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int]
     same name or `kick=80.4` after `kick=80` would otherwise write over hits a producer
     may have kept, with no model left to make them again."""
     def ours(d: dict) -> dict:   # what decides a hit's audio, as its JSON sidecar reads back
-        return {k: v for k, v in json.loads(json.dumps(d)).items() if k not in ("n", "drummy")}
+        d = json.loads(json.dumps(d))
+        skip = {"n", "drummy"} | ({"recipe"} if "recipe_parts" in d else set())   # Kick, kick, kick=100: one recipe
+        return {k: v for k, v in d.items() if k not in skip}
 
     def same(path: Path, i: int) -> bool:
         if not path.exists() and not path.with_suffix(".json").exists():

@@ -298,6 +298,10 @@ def test_hits_already_written_are_never_written_over_by_other_hits(trained, tmp_
     assert main(gen + ["--blend", "kick=80,hihat=20", "-n", "3"]) == 0          # the same hits again, and one more
     assert sorted(p.name for p in out.glob("*.wav")) == sorted(first) + ["kick80-hihat20_s1_03.wav"]
     assert all((out / name).read_bytes() == b for name, b in first.items())
+    # the same recipe typed otherwise is the same hits: they replace themselves, not go beside
+    assert main(gen + ["--blend", "Kick=0.8, HH=0.2", "-n", "2"]) == 0
+    assert sorted(p.name for p in out.glob("*.wav")) == sorted(first) + ["kick80-hihat20_s1_03.wav"]
+    assert all((out / name).read_bytes() == b for name, b in first.items())
     # kick=80.4 is named kick80 too, but makes other hits: they go beside, not over
     assert main(gen + ["--blend", "kick=80.4,hihat=19.6", "-n", "2"]) == 0
     assert "kick80-hihat20_s1-2_01.wav" in capsys.readouterr().out
