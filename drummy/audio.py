@@ -160,7 +160,7 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float |
     y = prepare(y, sr=sr, peak_db=peak_db, fade_ms=fade_ms, remove_dc=remove_dc)
     if fmt == "OGG":
         subtype = "VORBIS"
-    return atomic_write(path, lambda tmp: sf.write(tmp, y, sr, subtype=subtype, format=fmt))
+    return atomic_write(path, lambda tmp: sf.write(_os_path(Path(tmp)), y, sr, subtype=subtype, format=fmt))
 
 
 def atomic_write(path: str | os.PathLike, write_to: Callable[[str], object]) -> Path:

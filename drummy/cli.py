@@ -349,7 +349,7 @@ def cmd_generate(args) -> None:
     if args.out is None and recipe is not None and not names_a_type(recipe):
         # `--blend 808` makes 808 kicks, hats and claps: each goes where its type is heard
         classify = _classifier_hook(ws.root, min_confidence=0.0)
-        heard = classify([finish(y) for y in ys]) if classify else ["blend"] * len(ys)   # as written
+        heard = classify([finish(y) for y in ys]) if classify else [folder] * len(ys)   # as written
         for t in dict.fromkeys(heard):
             idx = [i for i, h in enumerate(heard) if h == t]
             paths = write_hits(ys[idx], ws.root / "generated" / t, stem, meta, indices=idx)
@@ -554,14 +554,15 @@ def cmd_beat(args) -> None:
         sequencer.check_stems_folder(args.stems, own, [t.name for t in pattern.tracks])
     samples = _kit_samples(args.kit, args.workspace, fill=True)
     from .library import Workspace
-    kit_root = (args.kit if args.kit.is_dir() else args.kit.parent) if args.kit is not None \
-        else Workspace(args.workspace).root / "generated"
+    # a folder kit plays whatever is in it; a drumkit.xml or .sfz only the files it names
+    kit_root = (args.kit.resolve() if args.kit.is_dir() else None) if args.kit is not None \
+        else (Workspace(args.workspace).root / "generated").resolve()
     sources = {Path(s.path).resolve() for s in samples}
     for flag, target in (("-o", args.out), ("--midi-out", args.midi_out), ("--stems", args.stems)):
         r = target.resolve() if target is not None else None
-        if r is not None and (r in sources or r == kit_root.resolve() or kit_root.resolve() in r.parents):
-            raise sequencer.SequencerError(f"{flag} {target} is in the kit the beat plays ({kit_root}): it would "
-                                           "overwrite its samples or be played as one next time; write it elsewhere")
+        if r is not None and (r in sources or kit_root is not None and (r == kit_root or kit_root in r.parents)):
+            raise sequencer.SequencerError(f"{flag} {target} is in the kit the beat plays ({kit_root or args.kit}): it "
+                                           "would overwrite its samples or be played as one next time; write it elsewhere")
     for folder in (args.out.parent, args.stems, args.midi_out and args.midi_out.parent):
         if folder is not None:
             Path(folder).mkdir(parents=True, exist_ok=True)

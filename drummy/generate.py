@@ -437,7 +437,7 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
 def short_stem(stem: str, limit: int = 120) -> str:
     """A file stem of at most `limit` UTF-8 bytes: a long recipe keeps its start and a
     hash of the whole (file systems stop at 255 bytes; the sidecar keeps the recipe)."""
-    raw = stem.encode()
+    raw = stem.encode(errors="surrogateescape")     # a reference named in bytes that are not UTF-8
     if len(raw) <= limit:
         return stem
     import hashlib
@@ -452,15 +452,18 @@ def free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int]
     same name or `kick=80.4` after `kick=80` would otherwise write over hits a producer
     may have kept, with no model left to make them again."""
     def ours(d: dict) -> dict:   # what decides a hit's audio, as its JSON sidecar reads back
-        d = json.loads(json.dumps(d))
-        skip = {"n", "drummy"} | ({"recipe"} if "recipe_parts" in d else set())   # Kick, kick, kick=100: one recipe
-        return {k: v for k, v in d.items() if k not in skip}
+        return {k: v for k, v in d.items() if k not in ("n", "drummy", "recipe", "recipe_parts")}
+
+    def same_recipe(a: dict, b: dict) -> bool:   # as typed, or as parsed (Kick=100 is kick)
+        return a.get("recipe") == b.get("recipe") or (
+            a.get("recipe_parts") is not None and a.get("recipe_parts") == b.get("recipe_parts"))
 
     def same(path: Path, i: int) -> bool:
         if not path.exists() and not path.with_suffix(".json").exists():
             return True
         try:
-            return ours(json.loads(path.with_suffix(".json").read_text())) == ours({**sidecar, "index": i})
+            old, new = json.loads(path.with_suffix(".json").read_text()), json.loads(json.dumps({**sidecar, "index": i}))
+            return ours(old) == ours(new) and same_recipe(old, new)
         except (OSError, ValueError, AttributeError):      # unreadable, or not a sidecar of ours
             return False
 

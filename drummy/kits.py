@@ -76,30 +76,18 @@ _DEFINE = re.compile(r"^\s*#define\s+(\$\w+)\s+(.*?)\s*$")
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
 
 
-def _sfz_text(path: Path, depth: int = 0) -> str:
-    """An SFZ file's text with its `#include "file"` lines replaced by those files
-    (relative to the including file's folder, 8 deep at most) and /* block comments */ removed."""
+def _sfz_text(path: Path, top: Path | None = None, defines: dict[str, str] | None = None, depth: int = 0) -> str:
+    """An SFZ file's text as a player reads it: /* block comments */ removed, each
+    `#define $NAME value` put in where $NAME is used after it, and each `#include "file"`
+    replaced by that file (found, like samples, from the top file's folder; 8 deep at most)."""
+    top = top or path.parent
+    defines = {} if defines is None else defines
     try:
         text = path.read_text(errors="replace")
     except OSError as e:
         raise KitError(f"{path}: cannot read ({e.strerror})") from None
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
     lines = []
-    for line in text.splitlines():
-        m = _INCLUDE.match(line.split("//", 1)[0])
-        if m and depth < 8:
-            lines.append(_sfz_text(path.parent / m.group(1).replace("\\", "/"), depth + 1))
-        else:
-            lines.append(line)
-    return "\n".join(lines)
-
-
-def _parse_sfz(text: str) -> list[tuple[str, dict[str, str]]]:
-    """Flatten an SFZ file into (header, opcodes) pairs in file order, with each
-    `#define $NAME value` put in where $NAME is used after it."""
-    out: list[tuple[str, dict[str, str]]] = []
-    defines: dict[str, str] = {}
-    for line in text.splitlines():
+    for line in re.sub(r"/\*.*?\*/", " ", text, flags=re.S).splitlines():
         line = line.split("//", 1)[0]
         m = _DEFINE.match(line)
         if m:
@@ -107,6 +95,19 @@ def _parse_sfz(text: str) -> list[tuple[str, dict[str, str]]]:
             continue
         for name in sorted(defines, key=len, reverse=True):   # $DIR2 before $DIR
             line = line.replace(name, defines[name])
+        m = _INCLUDE.match(line)
+        if m and depth < 8:
+            lines.append(_sfz_text(top / m.group(1).replace("\\", "/"), top, defines, depth + 1))
+        else:
+            lines.append(line)
+    return "\n".join(lines)
+
+
+def _parse_sfz(text: str) -> list[tuple[str, dict[str, str]]]:
+    """Flatten SFZ text (`_sfz_text`) into (header, opcodes) pairs in file order."""
+    out: list[tuple[str, dict[str, str]]] = []
+    for line in text.splitlines():
+        line = line.split("//", 1)[0]
         pos = 0
         for m in _HEADER.finditer(line):
             if out:

@@ -90,7 +90,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)       # camelCase
     text = text.lower()
     text = re.sub(r"(?<![a-z])v\d+(?![a-z\d])", " ", text)  # version markers: v2
-    text = re.sub(r"(?<![a-z\d])\d+ ?(in|inch|inches|cm|\")(?![a-z])", " ", text)  # sizes: crash 16in, 14"
+    text = re.sub(r"(?<![a-z\d])\d{1,2} ?(in|inch|inches|cm|\")(?![a-z])", " ", text)  # sizes: crash 16in, 14"
     text = re.sub(r"(?<=\d{3})s(?![a-z])", "", text)        # plurals of machines: 808s -> 808 (90s stays)
     text = re.sub(r"[_\-.,+()\[\]{}#&'\"!/\\:;]+", " ", text)
     text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?!s(?![a-z]))(?=[^\W\d_])", " ", text)  # snare1 -> snare 1 (any script)

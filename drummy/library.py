@@ -507,14 +507,14 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
             continue
         if p.is_file():
-            rel = Path(p.name)
-            t, tags = labels_from_path(Path(p.parent.name) / rel)
+            folders = _folder_names(Path(os.path.abspath(p)).parent, 2)
+            t, tags = labels_from_names([*folders[-1:], p.stem])     # its folder and its name
             if t == UNKNOWN:
-                t = labels_from_names([*_above(p.resolve().parent), p.parent.name, p.stem])[0]
+                t = labels_from_names([*folders, p.stem])[0]
             jobs.setdefault(p.resolve(), _Job(p.resolve(), t, tags, p.parent.name, p.parent.name))
             continue
         root = p.resolve()
-        above = [*_above(root), root.name]   # "Kicks/" ingested as it is still says kick
+        above = _folder_names(root, 1)        # "Kicks/" ingested as it is still says kick
         kit_files = sorted(f for f in [*root.rglob("drumkit.xml"), *[f for f in root.rglob("*") if f.suffix.lower() == ".sfz"]]
                            if f.is_file())
         for kf in kit_files:
@@ -537,10 +537,13 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
     return list(jobs.values())
 
 
-def _above(folder: Path, levels: int = 2) -> list[str]:
-    """The names of the folders above `folder`, nearest last (at most `levels`), for a
-    drum type that the names below do not give ("Drums/Kicks/808" ingested as 808)."""
-    return [q.name for q in folder.parents][:levels][::-1]
+def _folder_names(folder: Path, levels: int) -> list[str]:
+    """The names of `folder` and the folders above it, `levels` in all, general first: a
+    drum type the names below do not give ("Samples/Kicks" ingested as it is). The home
+    folder and those above it never count: ~ of a user called Tom is no tom."""
+    home = Path.home().resolve()
+    near = [q for q in [folder, *folder.parents][:levels] if q != home and q not in home.parents]
+    return [q.name for q in near][::-1]
 
 
 def _one_thread() -> None:

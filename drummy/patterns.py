@@ -480,9 +480,10 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     # drummy's track settings, each with the track name before it: (MIDI track, name, settings).
     # A type-0 file (all tracks merged into one) holds several in one MIDI track.
     track_meta: list[tuple[int, str, dict]] = []
-    end = eot = 0
+    end = 0
+    drum_eot: dict[int, int] = {}
     for ti, tr in enumerate(mid.tracks):
-        tick, name = 0, f"track {ti}"
+        tick, track_name = 0, f"track {ti}"
         for msg in tr:
             tick += msg.time
             end = max(end, tick)
@@ -491,11 +492,11 @@ def from_midi(mid, name: str = "midi") -> Pattern:
             elif msg.type == "text" and msg.text.startswith(_META_PATTERN):
                 meta = _json_or_empty(msg.text[len(_META_PATTERN):])
             elif msg.type == "text" and msg.text.startswith(_META_TRACK):
-                track_meta.append((ti, name, _json_or_empty(msg.text[len(_META_TRACK):])))
+                track_meta.append((ti, track_name, _json_or_empty(msg.text[len(_META_TRACK):])))
             elif msg.type == "track_name":
-                name = msg.name
+                track_name = msg.name
             elif msg.type == "end_of_track":
-                eot = max(eot, tick)
+                drum_eot[ti] = tick
             elif msg.type == "note_on" and msg.velocity > 0:
                 notes.append((tick, msg.channel, msg.note, msg.velocity, ti))
     drums = [n for n in notes if n[1] == MIDI_DRUM_CHANNEL] or notes
@@ -512,6 +513,7 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     # end of the track when that is a step or more past the bar line after it (a loop
     # that ends in empty bars keeps them; a note-off just past the line adds none).
     last = max([n[0] for n in drums], default=0)
+    eot = max([drum_eot.get(ti, 0) for ti in {n[4] for n in drums}], default=0)   # the drum tracks' ends: a bass line's is not
     bars = max(int(last // bar_ticks) + 1, math.ceil(end / bar_ticks) if meta else math.ceil((eot - tps + 1) / bar_ticks))
     k = np.arange(bars * steps + 1)                                 # + the next loop's first step
     grid = k * tps + np.rint((swing - 50) / 50 * (k % 2) * tps)     # the ticks to_midi writes

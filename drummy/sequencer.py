@@ -352,9 +352,12 @@ def true_peak(y: np.ndarray, chunk: int = 1 << 16, loop: bool = False) -> float:
     if peak == 0.0:
         return 0.0
     if loop and y.shape[1] > 1:
+        # the gaps beside the seam, each read with the loop's own samples on both sides
         k = min(_FINE.shape[1], y.shape[1])
-        seam = true_peak(np.concatenate([y[:, -k:], y[:, :k]], axis=1))
-        return max(seam, true_peak(y, chunk))
+        seam = np.concatenate([y[:, -2 * k:], y[:, :2 * k]], axis=1)
+        mid = seam.shape[1] // 2
+        near = max(_channel_true_peak(ch, peak, chunk, (mid - k // 2, mid + k // 2)) for ch in seam)
+        return max(near, true_peak(y, chunk))
     if len(y) == 1:
         return max(peak, _channel_true_peak(y[0], peak, chunk))
     with ThreadPoolExecutor(min(len(y), 2)) as ex:
@@ -372,9 +375,13 @@ def _gap_peaks(ch: np.ndarray, starts: np.ndarray, taps: np.ndarray, chunk: int)
     return out
 
 
-def _channel_true_peak(ch: np.ndarray, peak: float, chunk: int) -> float:
+def _channel_true_peak(ch: np.ndarray, peak: float, chunk: int, region: tuple[int, int] | None = None) -> float:
+    """The channel's largest value between samples (after the samples in `region`, if given)."""
     loud = np.abs(ch) >= 10 ** (-TRUE_PEAK_SEARCH_DB / 20) * peak
     loud[:-1] |= loud[1:]                                # the gaps on both sides of a loud sample
+    if region is not None:
+        loud[:max(region[0], 0)] = False
+        loud[region[1]:] = False
     starts = np.flatnonzero(loud)
     coarse = _gap_peaks(ch, starts, _TAPS, chunk)
     if not len(coarse):

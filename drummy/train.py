@@ -269,7 +269,8 @@ def _auto_label(ws: Workspace, model: clf.DrumClassifier, min_confidence: float)
     todo = [s for s in ws.samples.values() if s.drum_type == UNKNOWN or s.predicted]
     if not todo:
         return []
-    probs = clf.classify_audio(model, [ws.load_audio(s.hash) for s in todo])   # at any level
+    probs = np.concatenate([clf.classify_audio(model, [ws.load_audio(s.hash) for s in todo[i:i + 256]])  # any level
+                            for i in range(0, len(todo), 256)])                          # 256 hits in memory at once
     changed = []
     for s, p in zip(todo, probs):
         i = int(p.argmax())

@@ -298,6 +298,11 @@ def test_hits_already_written_are_never_written_over_by_other_hits(trained, tmp_
     assert main(gen + ["--blend", "kick=80,hihat=20", "-n", "3"]) == 0          # the same hits again, and one more
     assert sorted(p.name for p in out.glob("*.wav")) == sorted(first) + ["kick80-hihat20_s1_03.wav"]
     assert all((out / name).read_bytes() == b for name, b in first.items())
+    for side in out.glob("*.json"):                     # hits made before sidecars carried the parsed recipe
+        meta = json.loads(side.read_text())
+        side.write_text(json.dumps({k: v for k, v in meta.items() if k != "recipe_parts"}))
+    assert main(gen + ["--blend", "kick=80,hihat=20", "-n", "2"]) == 0  # the same command replaces them still
+    assert sorted(p.name for p in out.glob("*.wav")) == sorted(first) + ["kick80-hihat20_s1_03.wav"]
     # the same recipe typed otherwise is the same hits: they replace themselves, not go beside
     assert main(gen + ["--blend", "Kick=0.8, HH=0.2", "-n", "2"]) == 0
     assert sorted(p.name for p in out.glob("*.wav")) == sorted(first) + ["kick80-hihat20_s1_03.wav"]
@@ -449,6 +454,19 @@ def test_a_recipe_of_tags_only_files_each_hit_under_the_type_heard_in_it(trained
     capsys.readouterr()
     assert main(["generate", "-w", str(root), "--from", str(made[-1].with_suffix(".json")), "-o", str(tmp_path / "again")]) == 0
     assert np.array_equal(audio.decode(tmp_path / "again" / made[-1].name)[0], audio.decode(made[-1])[0])
+
+
+def test_a_reference_whose_name_is_not_utf8_makes_variations(trained, tmp_path, capsys):
+    import os
+    import shutil
+    ws, *_ = trained
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "1", "-o", str(tmp_path / "ref")]) == 0
+    odd = os.path.join(os.fsencode(tmp_path), b"k\xff ref.wav")
+    shutil.copy(next((tmp_path / "ref").glob("*.wav")), odd)
+    assert main(["generate", "-w", str(ws.root), "--like", os.fsdecode(odd), "-n", "2", "-o", str(tmp_path / "out")]) == 0
+    made = sorted((tmp_path / "out").glob("*.wav"))
+    assert len(made) == 2 and all(len(audio.load(p)) > 100 for p in made)
+    assert json.loads(made[0].with_suffix(".json").read_text())["like"] == os.fsdecode(odd)
 
 
 def test_conditions_take_one_controls_per_hit(trained):

@@ -58,18 +58,20 @@ SFZ = """// a GM-mapped kit
 
 def test_sfz_defines_includes_block_comments_and_generators(tmp_path):
     (tmp_path / "parts").mkdir()
-    (tmp_path / "parts" / "hats.sfz").write_text("<region> sample=$DIR/hh.wav key=42\n")
+    (tmp_path / "parts" / "hats.sfz").write_text('<region> sample=$DIR/hh.wav key=42\n#include "parts/oh.sfz"\n')
+    (tmp_path / "parts" / "oh.sfz").write_text("<region> sample=$DIR/oh.wav key=46\n")   # found from the top file
     (tmp_path / "kit.sfz").write_text("""#define $DIR samples
 #define $DIRX elsewhere
 <region> sample=$DIR/a.wav key=38
 /* <region> sample=not_here.wav key=36
    <region> sample=nor_here.wav key=36 */
 <region> sample=$DIRX/b.wav key=36 <region> sample=*sine key=60
-#include "parts/hats.sfz"
+#define $PARTS parts
+#include "$PARTS/hats.sfz"
 """)
     got = read_sfz(tmp_path / "kit.sfz")
     assert [(str(s.path.relative_to(tmp_path)), s.drum_type) for s in got] == [
-        ("samples/a.wav", "snare"), ("elsewhere/b.wav", "kick"), ("samples/hh.wav", "hihat")]   # paths: from the main file
+        ("samples/a.wav", "snare"), ("elsewhere/b.wav", "kick"), ("samples/hh.wav", "hihat"), ("samples/oh.wav", "open hat")]   # paths: from the main file
 
 
 def test_sfz_regions_labelled_from_gm_keys(tmp_path):

@@ -26,6 +26,7 @@ from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type
     # machines in the plural, decades, sizes
     ("808s/Boom.wav", "unknown", ["808", "boom"]), ("90s/kick.wav", "kick", ["90s"]),
     ("Crash 16in.wav", "cymbal", []), ('Ride 20".wav', "cymbal", []), ("kick_01s.wav", "kick", []),
+    ("Kick 909 In.wav", "kick", ["909", "in"]), ("Kick 808 In Room.wav", "kick", ["808", "in", "room"]),
 ])
 def test_labels_from_path(path, drum_type, tags):
     assert labels_from_path(path) == (drum_type, tags)

@@ -99,15 +99,24 @@ def test_a_moved_file_takes_its_new_name_and_labels(tmp_path, tiny_library):
     assert (r.moved, r.duplicates) == (0, 1) and Workspace(tmp_path / "ws").samples[h].path == str(dest.resolve())
 
 
-def test_the_folder_ingested_and_those_above_it_give_a_type_the_names_below_do_not(tmp_path, tiny_library):
+def test_the_folder_ingested_gives_a_type_the_names_below_do_not(tmp_path, tiny_library, monkeypatch):
     kicks = tmp_path / "Samples" / "Kicks"
     shutil.copytree(tiny_library / "kick" / "808", kicks)                  # Kicks/Boom 1.wav ...
     shutil.copytree(tiny_library / "hihat" / "909", tmp_path / "Drums" / "Hats" / "Open" / "909")
     ws = Workspace(tmp_path / "ws")
-    ws.ingest([kicks, tmp_path / "Drums" / "Hats" / "Open" / "909"], progress=False)
+    ws.ingest([kicks, tmp_path / "Drums" / "Hats"], progress=False)
     ws.ingest([tiny_library / "hihat" / "808" / "tick_01.wav"], progress=False)         # one file: its folders
     assert ws.summary()["types"] == {"kick": 4, "open hat": 4, "hihat": 1}
     assert all(s.tags == ["boom"] for s in ws.samples.values() if s.drum_type == "kick")  # a type, not a tag
+    # the home folder is no label: ~ of a user called Tom is no tom
+    home = tmp_path / "home" / "tom"
+    shutil.copytree(tiny_library / "kick" / "909", home / "FreePack")
+    (home / "FreePack" / "Boom 1.wav").rename(home / "Vox Shot.wav")
+    monkeypatch.setenv("HOME", str(home))
+    ws = Workspace(tmp_path / "ws2")
+    ws.ingest([home], progress=False)
+    ws.ingest([home / "Vox Shot.wav"], progress=False)
+    assert ws.summary()["types"] == {"unknown": 4}
 
 
 def test_a_workspace_inside_the_folder_is_not_ingested_into_itself(tmp_path, tiny_library):

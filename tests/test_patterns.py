@@ -139,6 +139,13 @@ def test_a_gm_file_that_ends_in_empty_bars_keeps_them():
     assert P.from_midi(kicks(2 * 384)).bars == 2           # a one-bar break after the groove
     assert P.from_midi(kicks(384 + 5, off=15)).bars == 1   # a note-off just past the bar line adds none
     assert P.from_midi(kicks(3 * 384)).tracks[0].hits[:16] == (100, 0, 0, 0) * 4
+    song = kicks(384)                                      # a one-bar drum loop beside a four-bar bass line
+    song.type = 1
+    bass = mido.MidiTrack([mido.Message("note_on", channel=0, note=40, velocity=90, time=0),
+                           mido.Message("note_off", channel=0, note=40, time=4 * 384),
+                           mido.MetaMessage("end_of_track", time=0)])
+    song.tracks.append(bass)
+    assert P.from_midi(song).bars == 1                      # the drums loop; the bass line is not theirs
 
 
 def test_a_midi_file_plays_at_its_own_tempo():
@@ -196,7 +203,7 @@ def test_general_midi_drum_file_maps_notes_to_tracks():
     p = P.from_midi(mid, "groove")
     tracks = {t.name: t for t in p.tracks}
     assert set(tracks) == {"kick", "snare", "clap", "hihat", "open hat", "tom", "cymbal", "perc"}
-    assert p.steps == 16 and p.bars == 1 and p.bpm == 100
+    assert p.steps == 16 and p.bars == 1 and p.bpm == 100 and p.name == "groove"
     nz = {name: {i: v for i, v in enumerate(t.hits) if v} for name, t in tracks.items()}
     assert nz["kick"] == {0: 120, 8: 90}
     assert nz["snare"] == {4: 110, 12: 80}

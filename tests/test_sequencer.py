@@ -131,6 +131,8 @@ def test_true_peak_reads_between_samples_near_nyquist_and_across_a_loops_seam():
         got = S.true_peak(y[None], loop=True)
         assert abs(20 * np.log10(got / ideal)) < 0.05, (shift, got, ideal)
         assert ideal > 1.05                                   # the samples miss the peak by more than 0.4 dB
+    hum = np.sin(2 * np.pi * 60 * np.arange(4410) / SR).astype(np.float32)[None]   # 6 periods: a seamless loop
+    assert abs(20 * np.log10(S.true_peak(hum, loop=True))) < 0.01   # loud right across the seam: no overshoot read
 
 
 @pytest.mark.parametrize("master", list(S.MASTERS))
@@ -340,6 +342,12 @@ def test_a_beat_is_never_written_into_the_kit_it_plays(tmp_path, tiny_library, c
         err = capsys.readouterr().err
         assert "is in the kit the beat plays" in err and len(err.strip().splitlines()) == 1
     assert sample.read_bytes() == before and not (tiny_library / "beats").exists() and not (tiny_library / "stems").exists()
+    sfz = tiny_library / "kit.sfz"                            # a kit file plays only what it names
+    sfz.write_text('<region> sample=kick/808/Boom 1.wav key=36\n<region> sample=hihat/808/tick_01.wav key=42\n')
+    assert main(["beat", "--kit", str(sfz), "--pattern", "house", "--bars", "1", "-o", str(sample)]) == 2
+    assert "is in the kit the beat plays" in capsys.readouterr().err and sample.read_bytes() == before
+    assert main(["beat", "--kit", str(sfz), "--pattern", "house", "--bars", "1",
+                 "-o", str(tiny_library / "beats" / "b.wav")]) == 0
 
 
 def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
