@@ -332,8 +332,9 @@ class Workspace:
         todo: list[tuple[_Job, dict]] = []
         kits_read: list[Path] = []
         found = collect(paths, report.skipped, kits_read)
-        own = self.root.resolve()                        # a workspace inside the folder: its copies and
-        found = [j for j in found if own not in j.path.parents]   # generated hits are not the producer's samples
+        if not self._into_itself(paths):                 # a workspace inside the folder: its copies and
+            own = self.root.resolve()                    # generated hits are not the producer's samples
+            found = [j for j in found if own not in j.path.parents]
         for key, reason in report.skipped:              # kit files that cannot be read, dangling links: `library` lists them
             self.files[key] = {"reason": reason}
         for kf in kits_read:                             # ... until they can
@@ -422,14 +423,22 @@ class Workspace:
         s.drum_type, s.tags, s.kit, s.group = job.drum_type, job.tags, job.kit, job.group
         s.predicted, s.confidence = False, None
 
+    def _into_itself(self, paths: Iterable[str | Path]) -> bool:
+        """Whether a path asked for lies in the workspace (`ingest work/generated/kick`:
+        the producer means it), rather than the workspace in a folder asked for."""
+        own = self.root.resolve()
+        return any(own == Path(p).resolve() or own in Path(p).resolve().parents for p in paths)
+
     def _forget_gone(self, paths: Iterable[str | Path], seen: set[str]) -> int:
         """Forget the files recorded under the folders in `paths` that are no longer
-        there (deleted by the user): the library follows the folder. Files moved
+        there (deleted by the user), or that are the workspace's own: the library follows
+        the folder. Files moved
         elsewhere under them were already followed to their new name. Returns how
         many samples' files went."""
         roots = [str(Path(p).resolve()) + "/" for p in paths if Path(p).is_dir()]
+        own = "\0" if self._into_itself(paths) else str(self.root.resolve()) + "/"   # its own files, taken in before
         gone = [k for k in self.files if k not in seen and any(k.startswith(r) for r in roots)
-                and not os.path.lexists(k)]
+                and (not os.path.lexists(k) or k.startswith(own))]
         removed = 0
         for key in gone:
             h = self.files.pop(key).get("hash")

@@ -127,6 +127,16 @@ def test_a_workspace_inside_the_folder_is_not_ingested_into_itself(tmp_path, tin
     r = Workspace(ws.root).ingest([tiny_library], progress=False)
     assert (r.added, r.duplicates, r.unchanged) == (0, 0, 16)
     assert not any("drummy work" in s.tags for s in Workspace(ws.root).samples.values())
+    ws = Workspace(ws.root)                                              # a library that took them in before:
+    gen = str((ws.root / "generated" / "kick" / "kick_s0_01.wav").resolve())
+    h = sorted(ws.samples)[0]
+    ws.files[gen] = {"hash": h}
+    ws.samples[h].also_at.append(gen)
+    ws.save()
+    r = Workspace(ws.root).ingest([tiny_library], progress=False)      # they leave it
+    assert r.removed == 1 and gen not in Workspace(ws.root).files and not Workspace(ws.root).samples[h].also_at
+    r = Workspace(ws.root).ingest([ws.root / "generated"], progress=False)   # asked for by name: taken in
+    assert r.added + r.duplicates == 1 and gen in Workspace(ws.root).files
 
 
 def test_a_folder_whose_name_ends_in_sfz_is_a_folder(tmp_path, tiny_library):
