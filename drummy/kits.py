@@ -76,7 +76,8 @@ _DEFINE = re.compile(r"^\s*#define\s+(\$\w+)\s+(.*?)\s*$")
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
 
 
-def _sfz_text(path: Path, top: Path | None = None, defines: dict[str, str] | None = None, depth: int = 0) -> str:
+def _sfz_text(path: Path, top: Path | None = None, defines: dict[str, str] | None = None, depth: int = 0,
+              included: set[Path] | None = None) -> str:
     """An SFZ file's text as a player reads it: /* block comments */ removed, each
     `#define $NAME value` put in where $NAME is used after it, and each `#include "file"`
     replaced by that file (found, like samples, from the top file's folder; 8 deep at most)."""
@@ -97,10 +98,24 @@ def _sfz_text(path: Path, top: Path | None = None, defines: dict[str, str] | Non
             line = line.replace(name, defines[name])
         m = _INCLUDE.match(line)
         if m and depth < 8:
-            lines.append(_sfz_text(top / m.group(1).replace("\\", "/"), top, defines, depth + 1))
+            inc = top / m.group(1).replace("\\", "/")
+            if included is not None:
+                included.add(inc.resolve())
+            lines.append(_sfz_text(inc, top, defines, depth + 1, included))
         else:
             lines.append(line)
     return "\n".join(lines)
+
+
+def sfz_includes(path: str | Path) -> set[Path]:
+    """The files an SFZ file pulls in with #include (resolved): parts of it, not kits of
+    their own. Empty when it cannot be read."""
+    found: set[Path] = set()
+    try:
+        _sfz_text(Path(path), included=found)
+    except KitError:
+        pass
+    return found
 
 
 def _parse_sfz(text: str) -> list[tuple[str, dict[str, str]]]:

@@ -25,7 +25,7 @@ from safetensors.numpy import load_file, save as save_bytes, save_file
 from tqdm import tqdm
 
 from . import audio, features
-from .kits import KitError, KitSample, read_hydrogen, read_sfz
+from .kits import KitError, KitSample, read_hydrogen, read_sfz, sfz_includes
 from .labels import UNKNOWN, labels_from_names, labels_from_path
 
 AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3",
@@ -332,9 +332,7 @@ class Workspace:
         todo: list[tuple[_Job, dict]] = []
         kits_read: list[Path] = []
         found = collect(paths, report.skipped, kits_read)
-        if not self._into_itself(paths):                 # a workspace inside the folder: its copies and
-            own = self.root.resolve()                    # generated hits are not the producer's samples
-            found = [j for j in found if own not in j.path.parents]
+        found = [j for j in found if self._takes_in(j.path, paths)]
         for key, reason in report.skipped:              # kit files that cannot be read, dangling links: `library` lists them
             self.files[key] = {"reason": reason}
         for kf in kits_read:                             # ... until they can
@@ -423,22 +421,29 @@ class Workspace:
         s.drum_type, s.tags, s.kit, s.group = job.drum_type, job.tags, job.kit, job.group
         s.predicted, s.confidence = False, None
 
-    def _into_itself(self, paths: Iterable[str | Path]) -> bool:
-        """Whether a path asked for lies in the workspace (`ingest work/generated/kick`:
-        the producer means it), rather than the workspace in a folder asked for."""
+    def _takes_in(self, path: Path, paths: Iterable[str | Path]) -> bool:
+        """Whether a file found under `paths` is a sample for this library. The
+        workspace's stored copies (audio/) never are. Its other files (generated hits)
+        are when a path asked for lies in the workspace (`ingest work/generated`: the
+        producer means them), not when the workspace sits in a folder asked for."""
         own = self.root.resolve()
-        return any(own == Path(p).resolve() or own in Path(p).resolve().parents for p in paths)
+        if own not in path.parents:
+            return True
+        if own / "audio" in path.parents:
+            return False
+        asked = [Path(p).resolve() for p in paths]
+        return any((a == own or own in a.parents) and (a == path or a in path.parents) for a in asked)
 
     def _forget_gone(self, paths: Iterable[str | Path], seen: set[str]) -> int:
         """Forget the files recorded under the folders in `paths` that are no longer
-        there (deleted by the user), or that are the workspace's own: the library follows
-        the folder. Files moved
+        there (deleted by the user), or that are the workspace's stored copies: the
+        library follows the folder. Files moved
         elsewhere under them were already followed to their new name. Returns how
         many samples' files went."""
         roots = [str(Path(p).resolve()) + "/" for p in paths if Path(p).is_dir()]
-        own = "\0" if self._into_itself(paths) else str(self.root.resolve()) + "/"   # its own files, taken in before
+        copies = str(self.root.resolve() / "audio") + "/"   # its stored copies, taken in before that was refused
         gone = [k for k in self.files if k not in seen and any(k.startswith(r) for r in roots)
-                and (not os.path.lexists(k) or k.startswith(own))]
+                and (not os.path.lexists(k) or k.startswith(copies))]
         removed = 0
         for key in gone:
             h = self.files.pop(key).get("hash")
@@ -516,16 +521,18 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
             continue
         if p.is_file():
-            folders = _folder_names(Path(os.path.abspath(p)).parent, 2)
+            folders = _folder_names(Path(os.path.abspath(p)).parent)
             t, tags = labels_from_names([*folders[-1:], p.stem])     # its folder and its name
             if t == UNKNOWN:
                 t = labels_from_names([*folders, p.stem])[0]
             jobs.setdefault(p.resolve(), _Job(p.resolve(), t, tags, p.parent.name, p.parent.name))
             continue
         root = p.resolve()
-        above = _folder_names(root, 1)        # "Kicks/" ingested as it is still says kick
+        above = _folder_names(root)          # "Kicks/808" ingested as it is still says kick
         kit_files = sorted(f for f in [*root.rglob("drumkit.xml"), *[f for f in root.rglob("*") if f.suffix.lower() == ".sfz"]]
                            if f.is_file())
+        parts = set().union(*[sfz_includes(f) for f in kit_files if f.suffix.lower() == ".sfz"])
+        kit_files = [f for f in kit_files if f.resolve() not in parts]   # an #include'd .sfz is part of a kit
         for kf in kit_files:
             for ks in read_kit(kf):  # a missing layer file is reported when ingested
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
@@ -546,13 +553,22 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
     return list(jobs.values())
 
 
-def _folder_names(folder: Path, levels: int) -> list[str]:
+def _folder_names(folder: Path, levels: int = 2) -> list[str]:
     """The names of `folder` and the folders above it, `levels` in all, general first: a
-    drum type the names below do not give ("Samples/Kicks" ingested as it is). The home
-    folder and those above it never count: ~ of a user called Tom is no tom."""
-    home = Path.home().resolve()
-    near = [q for q in [folder, *folder.parents][:levels] if q != home and q not in home.parents]
-    return [q.name for q in near][::-1]
+    drum type the names below do not give ("Samples/Kicks/808" ingested as it is). The
+    home folder, those above it and a drive's per-user mount folder (/media/tom) never
+    count: ~ of a user called Tom is no tom."""
+    try:
+        home = Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):     # no $HOME and no passwd entry (containers)
+        home = None
+    near = []
+    for q in [folder, *folder.parents][:levels]:
+        real = q.resolve()
+        if home is not None and (real == home or real in home.parents) or real.parent.name == "media":
+            continue
+        near.append(q.name)
+    return near[::-1]
 
 
 def _one_thread() -> None:

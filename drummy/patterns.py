@@ -481,7 +481,7 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     # A type-0 file (all tracks merged into one) holds several in one MIDI track.
     track_meta: list[tuple[int, str, dict]] = []
     end = 0
-    drum_eot: dict[int, int] = {}
+    drum_eot: dict[int, int] = {}   # each MIDI track's end
     for ti, tr in enumerate(mid.tracks):
         tick, track_name = 0, f"track {ti}"
         for msg in tr:
@@ -513,7 +513,9 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     # end of the track when that is a step or more past the bar line after it (a loop
     # that ends in empty bars keeps them; a note-off just past the line adds none).
     last = max([n[0] for n in drums], default=0)
-    eot = max([drum_eot.get(ti, 0) for ti in {n[4] for n in drums}], default=0)   # the drum tracks' ends: a bass line's is not
+    # the ends of the drum tracks and of tracks with no notes (a conductor track): a bass line's is not theirs
+    others = {n[4] for n in notes} - {n[4] for n in drums}
+    eot = max([t for ti, t in drum_eot.items() if ti not in others], default=0)
     bars = max(int(last // bar_ticks) + 1, math.ceil(end / bar_ticks) if meta else math.ceil((eot - tps + 1) / bar_ticks))
     k = np.arange(bars * steps + 1)                                 # + the next loop's first step
     grid = k * tps + np.rint((swing - 50) / 50 * (k % 2) * tps)     # the ticks to_midi writes

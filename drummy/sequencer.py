@@ -345,29 +345,23 @@ def true_peak(y: np.ndarray, chunk: int = 1 << 16, loop: bool = False) -> float:
     512-tap interpolator (a 64-tap one still read a lo-fi master 0.15 dB low). Only the gaps beside samples
     within TRUE_PEAK_SEARCH_DB of the sample peak are searched: an inter-sample peak
     above the sample peak needs a loud sample next to it (real overs stay within about
-    3 dB). Channels run on threads. With `loop`, the audio is read as a loop too: its
-    end runs into its start, and a peak at that seam counts."""
+    3 dB). Channels run on threads. With `loop`, the audio is read as the loop it is:
+    its end runs into its start (and not into silence)."""
     y = np.atleast_2d(y)
     peak = _peak(y)
     if peak == 0.0:
         return 0.0
-    if loop and y.shape[1] > 1:
-        # the gaps beside the seam, each read with the loop's own samples on both sides
-        k = min(_FINE.shape[1], y.shape[1])
-        seam = np.concatenate([y[:, -2 * k:], y[:, :2 * k]], axis=1)
-        mid = seam.shape[1] // 2
-        near = max(_channel_true_peak(ch, peak, chunk, (mid - k // 2, mid + k // 2)) for ch in seam)
-        return max(near, true_peak(y, chunk))
     if len(y) == 1:
-        return max(peak, _channel_true_peak(y[0], peak, chunk))
+        return max(peak, _channel_true_peak(y[0], peak, chunk, loop))
     with ThreadPoolExecutor(min(len(y), 2)) as ex:
-        return max(peak, *ex.map(lambda ch: _channel_true_peak(ch, peak, chunk), y))
+        return max(peak, *ex.map(lambda ch: _channel_true_peak(ch, peak, chunk, loop), y))
 
 
-def _gap_peaks(ch: np.ndarray, starts: np.ndarray, taps: np.ndarray, chunk: int) -> np.ndarray:
-    """Largest |interpolated value| in the gap after each sample in `starts`: (len(starts),)."""
+def _gap_peaks(ch: np.ndarray, starts: np.ndarray, taps: np.ndarray, chunk: int, loop: bool = False) -> np.ndarray:
+    """Largest |interpolated value| in the gap after each sample in `starts`: (len(starts),).
+    Past the ends there is silence, or for a loop the loop again."""
     half = taps.shape[1] // 2
-    padded = np.pad(ch.astype(np.float32, copy=False), (half - 1, half))
+    padded = np.pad(ch.astype(np.float32, copy=False), (half - 1, half), mode="wrap" if loop else "constant")
     win = np.lib.stride_tricks.sliding_window_view(padded, 2 * half)  # (samples, taps)
     out = np.zeros(len(starts), np.float32)
     for i in range(0, len(starts), chunk):
@@ -375,19 +369,19 @@ def _gap_peaks(ch: np.ndarray, starts: np.ndarray, taps: np.ndarray, chunk: int)
     return out
 
 
-def _channel_true_peak(ch: np.ndarray, peak: float, chunk: int, region: tuple[int, int] | None = None) -> float:
-    """The channel's largest value between samples (after the samples in `region`, if given)."""
+def _channel_true_peak(ch: np.ndarray, peak: float, chunk: int, loop: bool = False) -> float:
+    """The channel's largest value between samples."""
     loud = np.abs(ch) >= 10 ** (-TRUE_PEAK_SEARCH_DB / 20) * peak
+    first = bool(loud[0])
     loud[:-1] |= loud[1:]                                # the gaps on both sides of a loud sample
-    if region is not None:
-        loud[:max(region[0], 0)] = False
-        loud[region[1]:] = False
+    if loop:
+        loud[-1] |= first                                # ... the last gap runs into the first sample
     starts = np.flatnonzero(loud)
-    coarse = _gap_peaks(ch, starts, _TAPS, chunk)
+    coarse = _gap_peaks(ch, starts, _TAPS, chunk, loop)
     if not len(coarse):
         return 0.0
     near = starts[coarse >= max(float(coarse.max()), peak) * 10 ** (-_FINE_WITHIN_DB / 20)]
-    return float(max(coarse.max(), _gap_peaks(ch, near, _FINE, chunk).max() if len(near) else 0.0))
+    return float(max(coarse.max(), _gap_peaks(ch, near, _FINE, chunk, loop).max() if len(near) else 0.0))
 
 
 # --- rendering ------------------------------------------------------------------------

@@ -103,11 +103,12 @@ def test_the_folder_ingested_gives_a_type_the_names_below_do_not(tmp_path, tiny_
     kicks = tmp_path / "Samples" / "Kicks"
     shutil.copytree(tiny_library / "kick" / "808", kicks)                  # Kicks/Boom 1.wav ...
     shutil.copytree(tiny_library / "hihat" / "909", tmp_path / "Drums" / "Hats" / "Open" / "909")
+    shutil.copytree(tiny_library / "kick" / "909", tmp_path / "Samples" / "Kicks2" / "909")
     ws = Workspace(tmp_path / "ws")
-    ws.ingest([kicks, tmp_path / "Drums" / "Hats"], progress=False)
+    ws.ingest([kicks, tmp_path / "Drums" / "Hats", tmp_path / "Samples" / "Kicks2" / "909"], progress=False)
     ws.ingest([tiny_library / "hihat" / "808" / "tick_01.wav"], progress=False)         # one file: its folders
-    assert ws.summary()["types"] == {"kick": 4, "open hat": 4, "hihat": 1}
-    assert all(s.tags == ["boom"] for s in ws.samples.values() if s.drum_type == "kick")  # a type, not a tag
+    assert ws.summary()["types"] == {"kick": 8, "open hat": 4, "hihat": 1}
+    assert all(s.tags == ["boom"] for s in ws.samples.values() if s.drum_type == "kick" and "Kicks/" in s.path)
     # the home folder is no label: ~ of a user called Tom is no tom
     home = tmp_path / "home" / "tom"
     shutil.copytree(tiny_library / "kick" / "909", home / "FreePack")
@@ -130,13 +131,29 @@ def test_a_workspace_inside_the_folder_is_not_ingested_into_itself(tmp_path, tin
     ws = Workspace(ws.root)                                              # a library that took them in before:
     gen = str((ws.root / "generated" / "kick" / "kick_s0_01.wav").resolve())
     h = sorted(ws.samples)[0]
-    ws.files[gen] = {"hash": h}
-    ws.samples[h].also_at.append(gen)
+    copy = str(ws.audio_path(h).resolve())
+    ws.files[copy] = {"hash": h}
+    ws.samples[h].also_at.append(copy)
     ws.save()
-    r = Workspace(ws.root).ingest([tiny_library], progress=False)      # they leave it
-    assert r.removed == 1 and gen not in Workspace(ws.root).files and not Workspace(ws.root).samples[h].also_at
-    r = Workspace(ws.root).ingest([ws.root / "generated"], progress=False)   # asked for by name: taken in
-    assert r.added + r.duplicates == 1 and gen in Workspace(ws.root).files
+    r = Workspace(ws.root).ingest([tiny_library], progress=False)      # its stored copies leave it
+    assert r.removed == 1 and copy not in Workspace(ws.root).files and not Workspace(ws.root).samples[h].also_at
+    r = Workspace(ws.root).ingest([tiny_library, ws.root / "generated"], progress=False)   # asked for by name:
+    assert r.added + r.duplicates == 1 and gen in Workspace(ws.root).files                 # taken in, and only that
+    assert not any("/audio/" in k for k in Workspace(ws.root).files)
+    r = Workspace(ws.root).ingest([tiny_library], progress=False)        # and kept by the next ingest of the folder
+    assert r.removed == 0 and gen in Workspace(ws.root).files
+
+
+def test_an_included_sfz_file_is_part_of_its_kit_not_a_kit(tmp_path):
+    kit = tmp_path / "Kit"
+    write(kit / "samples" / "k.wav", kick(1))
+    write(kit / "samples" / "h.wav", hat(1))
+    (kit / "parts").mkdir()
+    (kit / "parts" / "hats.sfz").write_text("<region> sample=$DIR/h.wav key=42\n")
+    (kit / "kit.sfz").write_text('#define $DIR samples\n<region> sample=$DIR/k.wav key=36\n#include "parts/hats.sfz"\n')
+    r = Workspace(tmp_path / "ws").ingest([kit], progress=False)
+    assert (r.added, r.skipped) == (2, [])
+    assert Workspace(tmp_path / "ws").summary()["types"] == {"kick": 1, "hihat": 1}
 
 
 def test_a_folder_whose_name_ends_in_sfz_is_a_folder(tmp_path, tiny_library):

@@ -146,6 +146,11 @@ def test_a_gm_file_that_ends_in_empty_bars_keeps_them():
                            mido.MetaMessage("end_of_track", time=0)])
     song.tracks.append(bass)
     assert P.from_midi(song).bars == 1                      # the drums loop; the bass line is not theirs
+    clip = kicks(384)                                       # a conductor track (tempo, no notes) sets a 2-bar clip
+    clip.type = 1
+    clip.tracks.insert(0, mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000, time=0),
+                                          mido.MetaMessage("end_of_track", time=2 * 384)]))
+    assert P.from_midi(clip).bars == 2
 
 
 def test_a_midi_file_plays_at_its_own_tempo():
