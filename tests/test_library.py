@@ -118,6 +118,13 @@ def test_the_folder_ingested_gives_a_type_the_names_below_do_not(tmp_path, tiny_
     ws.ingest([home], progress=False)
     ws.ingest([home / "Vox Shot.wav"], progress=False)
     assert ws.summary()["types"] == {"unknown": 4}
+    from pathlib import Path
+    from drummy.library import _folder_names
+    assert _folder_names(tmp_path / "media" / "tom" / "Pack") == ["Pack"]      # a drive mounted for Tom: no tom either
+    def no_home():
+        raise RuntimeError("Could not determine home directory.")
+    monkeypatch.setattr(Path, "home", staticmethod(no_home))                  # a container with no home: no traceback
+    assert _folder_names(home / "FreePack") == ["tom", "FreePack"]
 
 
 def test_a_workspace_inside_the_folder_is_not_ingested_into_itself(tmp_path, tiny_library):
