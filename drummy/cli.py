@@ -190,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "ingest" or (args.cmd == "train" and args.model == "vae"):
             print("drummy: interrupted (work done so far is saved; run the same command to resume)", file=sys.stderr)
         else:   # outputs are written whole or not at all
-            print("drummy: interrupted (nothing half-done was kept; run the same command to start again)",
+            print("drummy: interrupted (no file is left half-written; run the same command again to finish: "
+                  "it replaces what this run wrote)",
                   file=sys.stderr)
         return 130
     except BrokenPipeError:

@@ -428,8 +428,9 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
     paths = []
     for i, y in zip(indices, ys):
         path = outdir / f"{stem}_{i + 1:02d}.wav"
-        audio.write(path, finish(y, sr), sr=sr, peak_db=-1.0, fade_ms=10)
+        # the sidecar first: a run stopped between the two leaves a hit the same command knows as its own
         atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i})
+        audio.write(path, finish(y, sr), sr=sr, peak_db=-1.0, fade_ms=10)
         paths.append(path)
     return paths
 

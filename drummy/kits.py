@@ -2,6 +2,7 @@
 and written (with plain type folders) from them."""
 from __future__ import annotations
 
+import glob
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -386,6 +387,8 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
         except audio.AudioError as e:
             skipped.append((s.origin or str(s.path), str(e)))
     audio.make_folder(where.parent)
+    for stale in where.parent.glob(f".{glob.escape(where.name)}.drummy-*.old"):   # an earlier export stopped mid-swap
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(dir=where.parent, prefix=f".{where.name}.drummy-"))
     old = tmp.with_name(tmp.name + ".old")
     try:
@@ -401,7 +404,9 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
             old.rename(outdir)
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    shutil.rmtree(old, ignore_errors=True)
+    finally:
+        if outdir.exists():                              # the new kit is in place (or the old one back)
+            shutil.rmtree(old, ignore_errors=True)
     return outdir / out.relative_to(tmp), skipped
 
 

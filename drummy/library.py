@@ -118,6 +118,26 @@ def earlier_run(folder: Path, manifest: str) -> tuple[set[str], list[str]]:
     return ours, sorted(present - ours - beside - {manifest, ".DS_Store"})
 
 
+def _beside(folder: Path, manifest: str, beside: Iterable[str | Path]) -> set[str]:
+    base = folder.resolve()
+    mine = {str(Path(p).resolve().relative_to(base)) for p in beside if Path(p).resolve().is_relative_to(base)}
+    try:
+        mine |= {b for b in json.loads((folder / manifest).read_text()).get("beside", []) if (folder / b).exists()}
+    except (OSError, ValueError, AttributeError, TypeError):
+        pass
+    return mine
+
+
+def plan_run(folder: Path, manifest: str, planned: Iterable[Path], before: set[str],
+             beside: Iterable[str | Path] = ()) -> None:
+    """Before a run writes its set: record its files beside the earlier run's, so that a
+    run stopped half-way leaves nothing the same command, run again, takes for a stranger's."""
+    now = {str(Path(f).relative_to(folder)) for f in planned}
+    audio.make_folder(folder)
+    atomic_write_json(folder / manifest, {"files": sorted(before | now),
+                                          "beside": sorted(_beside(folder, manifest, beside) - now - before)})
+
+
 def record_run(folder: Path, manifest: str, written: Iterable[Path], before: set[str],
                beside: Iterable[str | Path] = ()) -> None:
     """Record this run's files in folder/manifest and remove the earlier run's files
@@ -125,12 +145,7 @@ def record_run(folder: Path, manifest: str, written: Iterable[Path], before: set
     that are not part of the set: recorded (so no later run takes them for a stranger's)
     and never removed."""
     now = {str(Path(f).relative_to(folder)) for f in written}
-    base = folder.resolve()
-    mine = {str(Path(p).resolve().relative_to(base)) for p in beside if Path(p).resolve().is_relative_to(base)}
-    try:
-        mine |= {b for b in json.loads((folder / manifest).read_text()).get("beside", []) if (folder / b).exists()}
-    except (OSError, ValueError, AttributeError, TypeError):
-        pass
+    mine = _beside(folder, manifest, beside)
     atomic_write_json(folder / manifest, {"files": sorted(now), "beside": sorted(mine - now)})
     for rel in before - now - mine:
         (folder / rel).unlink(missing_ok=True)

@@ -24,7 +24,7 @@ import numpy as np
 from . import audio
 from .kits import KitSample
 from .labels import TYPES, UNKNOWN
-from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, collect, earlier_run, record_run
+from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, collect, earlier_run, plan_run, record_run
 from .patterns import BEATS_PER_BAR, Pattern, Track, schedule
 
 SR = audio.SR
@@ -625,10 +625,12 @@ def write_stems(stems: dict[str, np.ndarray], folder: str | Path, sr: int = SR,
     before = check_stems_folder(folder, keep, stems)
     peak = max((float(np.max(np.abs(s))) for s in stems.values()), default=0.0)
     g = min(1.0, 10 ** (CEILING_DB / 20) / peak) if peak > 0 else 1.0
-    paths = [audio.write(folder / f"{fname}.wav", s * g, sr, peak_db=None, fade_ms=0)
-             for fname, s in zip(stem_names(stems), stems.values())]
     own = _inside(folder, keep)
-    record_run(folder, STEMS_MANIFEST, paths, {b for b in before if b.lower() not in own}, beside=keep)
+    before = {b for b in before if b.lower() not in own}
+    planned = [folder / f"{fname}.wav" for fname in stem_names(stems)]
+    plan_run(folder, STEMS_MANIFEST, planned, before, beside=keep)      # a Ctrl-C half-way: the rerun replaces all
+    paths = [audio.write(path, s * g, sr, peak_db=None, fade_ms=0) for path, s in zip(planned, stems.values())]
+    record_run(folder, STEMS_MANIFEST, paths, before, beside=keep)
     return paths
 
 

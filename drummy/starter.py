@@ -474,12 +474,16 @@ def starter_kit(seed: int = 0, per_class: int = 40, sr: int = 44100
     if per_class < 0:
         raise ValueError("per_class must be >= 0")
     seed = int(seed) % (2 ** 63)
+    for ci, si, i, drum_type, style, stem in _names(per_class):
+        yield drum_type, style, stem, synth_hit(drum_type, style, np.random.default_rng([seed, ci, si, i]), sr)
+
+
+def _names(per_class: int) -> Iterator[tuple[int, int, int, str, str, str]]:
+    """(type index, style index, hit index, drum type, style, file stem) of every hit."""
     for ci, drum_type in enumerate(CLASSES):
         for si, (style, count) in enumerate(zip(STYLES, _style_counts(per_class))):
             for i in range(count):
-                rng = np.random.default_rng([seed, ci, si, i])
-                stem = f"{_STEMS[drum_type][style]} {i + 1:02d}"
-                yield drum_type, style, stem, synth_hit(drum_type, style, rng, sr)
+                yield ci, si, i, drum_type, style, f"{_STEMS[drum_type][style]} {i + 1:02d}"
 
 
 STARTER_MANIFEST = ".drummy-starter.json"   # the hits a starter-kit run wrote, so the next run replaces them
@@ -490,7 +494,7 @@ def write_starter_kit(outdir, seed: int = 0, per_class: int = 40, progress: bool
     OUTDIR must be new, empty or an earlier starter kit, whose hits this one replaces as
     a set (no hit of another seed is left behind); anything else there is a
     LibraryError, and nothing is written."""
-    from .library import LibraryError, earlier_run, record_run
+    from .library import LibraryError, earlier_run, plan_run, record_run
     outdir = Path(outdir)
     if outdir.exists() and not outdir.is_dir():
         raise LibraryError(f"{outdir} is a file; give a folder for the starter kit")
@@ -498,6 +502,8 @@ def write_starter_kit(outdir, seed: int = 0, per_class: int = 40, progress: bool
     if foreign:
         raise LibraryError(f"{outdir} holds {foreign[0]}, which no starter kit wrote there; give a new or empty "
                            "folder (nothing there was changed)")
+    plan_run(outdir, STARTER_MANIFEST, [outdir / t / st / f"{stem}.wav" for *_, t, st, stem in _names(per_class)],
+             before)                                        # a Ctrl-C half-way: the rerun replaces all
     hits = starter_kit(seed=seed, per_class=per_class, sr=audio.SR)
     if progress:
         from tqdm import tqdm

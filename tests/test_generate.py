@@ -469,6 +469,25 @@ def test_a_reference_whose_name_is_not_utf8_makes_variations(trained, tmp_path, 
     assert json.loads(made[0].with_suffix(".json").read_text())["like"] == os.fsdecode(odd)
 
 
+def test_hits_stopped_half_way_are_completed_under_their_names_by_the_same_command(trained, tmp_path, monkeypatch):
+    from drummy import library
+    ws, *_ = trained
+    cmd = ["generate", "-w", str(ws.root), "--blend", "kick", "-n", "5", "--seed", "4", "-o", str(tmp_path / "out")]
+    real, calls = library.atomic_write_json, []
+
+    def ctrl_c_at_the_third_sidecar(*a, **k):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(library, "atomic_write_json", ctrl_c_at_the_third_sidecar)
+    assert main(cmd) == 130                                # "interrupted": no hit without its sidecar is left
+    monkeypatch.setattr(library, "atomic_write_json", real)
+    assert len(list((tmp_path / "out").glob("*.json"))) == len(list((tmp_path / "out").glob("*.wav"))) == 2
+    assert main(cmd) == 0
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.wav")) == [f"kick_s4_{i:02d}.wav" for i in range(1, 6)]
+
+
 def test_conditions_take_one_controls_per_hit(trained):
     """A list of Controls moves each hit's descriptor conditions on its own; the
     random draws underneath are the same as with one Controls for all."""

@@ -414,6 +414,25 @@ def test_stems_of_tracks_whose_names_read_alike_do_not_overwrite(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != S.STEMS_MANIFEST) == sorted(p.name for p in paths)
 
 
+def test_stems_stopped_half_way_are_replaced_whole_by_the_same_beat(tmp_path, monkeypatch):
+    one = np.full(100, 0.1, np.float32)
+    S.write_stems({"crash": one, "hihat": one, "snare": one, "tom": one}, tmp_path)      # an earlier beat
+    real, calls = audio.write, []
+
+    def ctrl_c_at_the_third(*a, **k):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    monkeypatch.setattr(audio, "write", ctrl_c_at_the_third)
+    new = {"clap": one, "kick": one, "open hat": one, "hihat": one}
+    with pytest.raises(KeyboardInterrupt):
+        S.write_stems(new, tmp_path)
+    monkeypatch.setattr(audio, "write", real)
+    S.write_stems(new, tmp_path)                                      # the same beat again: no stranger's files
+    assert sorted(p.name for p in tmp_path.glob("*.wav")) == ["clap.wav", "hihat.wav", "kick.wav", "open hat.wav"]
+
+
 def test_stems_replace_an_earlier_beats_stems_and_nothing_else(tmp_path):
     one = np.full(100, 0.1, np.float32)
     S.write_stems({"kick": one, "clap": one, "open hat": one}, tmp_path)

@@ -321,3 +321,24 @@ def test_a_starter_kit_replaces_an_earlier_one_and_nothing_else(tmp_path):
     with pytest.raises(LibraryError, match="holds notes.txt, which no starter kit wrote"):
         write_starter_kit(tmp_path / "mine", per_class=1)
     assert [p.name for p in (tmp_path / "mine").iterdir()] == ["notes.txt"]
+
+
+def test_a_starter_kit_stopped_half_way_is_replaced_whole_by_the_same_command(tmp_path, monkeypatch):
+    from drummy import audio
+    real, calls = audio.write, []
+
+    def ctrl_c_at_the_fifth(*a, **k):                      # the producer presses Ctrl-C during hit 5
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+    write_starter_kit(tmp_path / "kit", seed=1, per_class=4)                  # an earlier kit, another seed
+    monkeypatch.setattr(audio, "write", ctrl_c_at_the_fifth)
+    with pytest.raises(KeyboardInterrupt):
+        write_starter_kit(tmp_path / "kit", seed=0, per_class=4)
+    monkeypatch.setattr(audio, "write", real)
+    paths = write_starter_kit(tmp_path / "kit", seed=0, per_class=4)          # the same command again
+    on_disk = sorted(p for p in (tmp_path / "kit").rglob("*.wav"))
+    assert on_disk == sorted(paths) and len(paths) == 4 * len(CLASSES)
+    fresh = write_starter_kit(tmp_path / "other", seed=0, per_class=4)
+    assert all(a.read_bytes() == b.read_bytes() for a, b in zip(sorted(paths), sorted(fresh)))
