@@ -22,6 +22,7 @@ directions of a 512-d space):
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -470,8 +471,18 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     code, ctl = ws.codes(train_h, progress=progress)           # cached (float16) when the generator was trained
     mus = [gen.encode_codes(code[i:i + 512], ctl[i:i + 512])[0].numpy() for i in range(0, len(code), 512)]
     raw["latent"] = (np.concatenate(mus), train.types)
-    plots = plot_report(gen, rep, raw, ho, train, outdir)
-    path = write_report(rep, gen, outdir, plots, note)
+    # Every file is made in a temp folder first and moved in at the end (a rename each): a
+    # run stopped while plotting leaves the earlier report whole, not half of each.
+    import shutil
+    import tempfile
     from .library import atomic_write_json
-    atomic_write_json(outdir / "metrics.json", {"metrics": rep.metrics, "tables": rep.tables})
-    return path, rep
+    tmp = Path(tempfile.mkdtemp(dir=outdir, prefix=".report.drummy-"))
+    try:
+        plots = plot_report(gen, rep, raw, ho, train, tmp)
+        write_report(rep, gen, tmp, plots, note)
+        atomic_write_json(tmp / "metrics.json", {"metrics": rep.metrics, "tables": rep.tables})
+        for f in sorted(tmp.iterdir()):
+            os.replace(f, outdir / f.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return outdir / "report.md", rep

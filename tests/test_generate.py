@@ -435,6 +435,20 @@ def test_evaluate_writes_a_report(trained, tmp_path):
     assert set(real) == {"kick", "hihat"} and all(0 <= v <= 1 for r in real.values() for v in r.values())
     assert "(real train " in text
     assert "nan" not in text.lower()          # a type too rare to measure reads "–"
+    import drummy.evaluate as E
+    before = {f.name: f.read_bytes() for f in (tmp_path / "report").iterdir()}
+    real = E.plot_report
+
+    def ctrl_c_after_the_plots(gen, rep, raw, ho, train, outdir):
+        real(gen, rep, raw, ho, train, outdir)
+        raise KeyboardInterrupt
+    E.plot_report = ctrl_c_after_the_plots
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            evaluate_workspace(ws, tmp_path / "report", n=6, seed=7, progress=False)
+    finally:
+        E.plot_report = real
+    assert {f.name: f.read_bytes() for f in (tmp_path / "report").iterdir()} == before   # the earlier report, whole
 
 
 def test_a_recipe_of_tags_only_files_each_hit_under_the_type_heard_in_it(trained, tmp_path, capsys):
