@@ -118,9 +118,14 @@ def earlier_run(folder: Path, manifest: str) -> tuple[set[str], list[str]]:
     return ours, sorted(present - ours - beside - {manifest, ".DS_Store"})
 
 
+def inside(folder: Path, paths: Iterable[str | Path]) -> set[str]:
+    """The paths that lie in folder, relative to it."""
+    base = Path(folder).resolve()
+    return {str(Path(p).resolve().relative_to(base)) for p in paths if Path(p).resolve().is_relative_to(base)}
+
+
 def _beside(folder: Path, manifest: str, beside: Iterable[str | Path]) -> set[str]:
-    base = folder.resolve()
-    mine = {str(Path(p).resolve().relative_to(base)) for p in beside if Path(p).resolve().is_relative_to(base)}
+    mine = inside(folder, beside)
     try:
         mine |= {b for b in json.loads((folder / manifest).read_text()).get("beside", []) if (folder / b).exists()}
     except (OSError, ValueError, AttributeError, TypeError):

@@ -24,7 +24,7 @@ import numpy as np
 from . import audio
 from .kits import KitSample
 from .labels import TYPES, UNKNOWN
-from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, collect, earlier_run, plan_run, record_run
+from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run
 from .patterns import BEATS_PER_BAR, Pattern, Track, schedule
 
 SR = audio.SR
@@ -595,9 +595,8 @@ def check_stems_folder(folder: str | Path, keep: Iterable[str | Path] = (),
 
 
 def _inside(folder: Path, paths: Iterable[str | Path]) -> set[str]:
-    """The paths that lie in folder, relative to it, lower-cased (file systems that ignore case)."""
-    base = folder.resolve()
-    return {str(Path(p).resolve().relative_to(base)).lower() for p in paths if Path(p).resolve().is_relative_to(base)}
+    """`library.inside`, lower-cased (file systems that ignore case)."""
+    return {p.lower() for p in inside(folder, paths)}
 
 
 def stem_names(tracks: Iterable[str]) -> list[str]:

@@ -33,6 +33,18 @@ def write(path: Path, y: np.ndarray, sr: int = SR, subtype: str = "PCM_16", fmt:
     return path
 
 
+def interrupt_at(n: int, fn):
+    """fn, except that its n-th call raises KeyboardInterrupt (a producer's Ctrl-C then)."""
+    calls = []
+
+    def wrapped(*a, **k):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return fn(*a, **k)
+    return wrapped
+
+
 @pytest.fixture
 def tiny_library(tmp_path: Path) -> Path:
     """kick/808, kick/909, hihat/808, hihat/909 folders with 4 hits each."""

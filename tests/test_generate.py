@@ -487,14 +487,9 @@ def test_hits_stopped_half_way_are_completed_under_their_names_by_the_same_comma
     from drummy import library
     ws, *_ = trained
     cmd = ["generate", "-w", str(ws.root), "--blend", "kick", "-n", "5", "--seed", "4", "-o", str(tmp_path / "out")]
-    real, calls = library.atomic_write_json, []
-
-    def ctrl_c_at_the_third_sidecar(*a, **k):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-    monkeypatch.setattr(library, "atomic_write_json", ctrl_c_at_the_third_sidecar)
+    from conftest import interrupt_at
+    real = library.atomic_write_json
+    monkeypatch.setattr(library, "atomic_write_json", interrupt_at(3, real))     # Ctrl-C at the third sidecar
     assert main(cmd) == 130                                # "interrupted": no hit without its sidecar is left
     monkeypatch.setattr(library, "atomic_write_json", real)
     assert len(list((tmp_path / "out").glob("*.json"))) == len(list((tmp_path / "out").glob("*.wav"))) == 2

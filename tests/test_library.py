@@ -8,7 +8,7 @@ import pytest
 
 from drummy import features
 from drummy.library import LibraryError, Workspace
-from conftest import SR, hat, kick, write
+from conftest import SR, hat, interrupt_at, kick, write
 
 
 def test_ingest_labels_dedups_and_caches(tmp_path, tiny_library):
@@ -176,14 +176,7 @@ def test_ctrl_c_during_the_analysis_keeps_the_hits_analysed(tmp_path, tiny_libra
     from drummy import codec
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tiny_library], progress=False)
-    real, calls = codec.analyse, []
-
-    def interrupted_at_the_fourth(x):                   # the user presses Ctrl-C during hit 4
-        calls.append(1)
-        if len(calls) == 4:
-            raise KeyboardInterrupt
-        return real(x)
-    monkeypatch.setattr(codec, "analyse", interrupted_at_the_fourth)
+    monkeypatch.setattr(codec, "analyse", interrupt_at(4, codec.analyse))    # Ctrl-C during hit 4
     with pytest.raises(KeyboardInterrupt):
         ws.codes(sorted(ws.samples), progress=False)
     with safe_open(str(ws.codes_path), "np") as f:

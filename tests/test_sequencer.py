@@ -417,14 +417,9 @@ def test_stems_of_tracks_whose_names_read_alike_do_not_overwrite(tmp_path):
 def test_stems_stopped_half_way_are_replaced_whole_by_the_same_beat(tmp_path, monkeypatch):
     one = np.full(100, 0.1, np.float32)
     S.write_stems({"crash": one, "hihat": one, "snare": one, "tom": one}, tmp_path)      # an earlier beat
-    real, calls = audio.write, []
-
-    def ctrl_c_at_the_third(*a, **k):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*a, **k)
-    monkeypatch.setattr(audio, "write", ctrl_c_at_the_third)
+    from conftest import interrupt_at
+    real = audio.write
+    monkeypatch.setattr(audio, "write", interrupt_at(3, real))           # Ctrl-C at the third stem
     new = {"clap": one, "kick": one, "open hat": one, "hihat": one}
     with pytest.raises(KeyboardInterrupt):
         S.write_stems(new, tmp_path)

@@ -325,15 +325,10 @@ def test_a_starter_kit_replaces_an_earlier_one_and_nothing_else(tmp_path):
 
 def test_a_starter_kit_stopped_half_way_is_replaced_whole_by_the_same_command(tmp_path, monkeypatch):
     from drummy import audio
-    real, calls = audio.write, []
-
-    def ctrl_c_at_the_fifth(*a, **k):                      # the producer presses Ctrl-C during hit 5
-        calls.append(1)
-        if len(calls) == 5:
-            raise KeyboardInterrupt
-        return real(*a, **k)
+    from conftest import interrupt_at
+    real = audio.write
     write_starter_kit(tmp_path / "kit", seed=1, per_class=4)                  # an earlier kit, another seed
-    monkeypatch.setattr(audio, "write", ctrl_c_at_the_fifth)
+    monkeypatch.setattr(audio, "write", interrupt_at(5, real))                # Ctrl-C during hit 5
     with pytest.raises(KeyboardInterrupt):
         write_starter_kit(tmp_path / "kit", seed=0, per_class=4)
     monkeypatch.setattr(audio, "write", real)
