@@ -541,7 +541,7 @@ def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
 
 
 def cmd_beat(args) -> None:
-    from . import audio, patterns, sequencer
+    from . import audio, patterns
     # what can be checked before the render is checked now, not after it
     audio.format_of(args.out)
     if args.midi_out is not None and args.midi_out.suffix.lower() not in (".mid", ".midi"):
@@ -551,6 +551,13 @@ def cmd_beat(args) -> None:
     pattern = patterns.load(args.pattern)
     # the beat's own files may sit among its stems
     own = [args.out] + ([args.midi_out] if args.midi_out is not None else [])
+    from .library import claim
+    with claim(args.out, args.midi_out, args.stems):      # two beats into the same files: the second waits
+        _beat(args, pattern, own)
+
+
+def _beat(args, pattern, own) -> None:
+    from . import audio, patterns, sequencer
     if args.stems is not None:
         sequencer.check_stems_folder(args.stems, own, [t.name for t in pattern.tracks])
     samples = _kit_samples(args.kit, args.workspace, fill=True)
@@ -604,7 +611,9 @@ def cmd_export_kit(args) -> None:
     from .sequencer import label_unknown
     samples = label_unknown(_kit_samples(args.source, args.workspace), _classifier_hook(args.workspace))
     left_out = sum(s.drum_type not in TYPES for s in samples)
-    out, broken = export_kit(samples, args.out, args.format, args.name)
+    from .library import claim
+    with claim(args.out):
+        out, broken = export_kit(samples, args.out, args.format, args.name)
     kind = {"folder": "a type-folder", "hydrogen": "a Hydrogen", "sfz": "an SFZ"}[args.format]
     print(f"wrote {kind} kit of {len(samples) - left_out - len(broken)} samples: {out}")
     if left_out:

@@ -133,14 +133,17 @@ def _phrases_of_type(norm: str) -> set[str]:
     return {p for p in SYNONYMS if re.search(rf"(?<!\S){re.escape(p)}(?!\S)", norm)}
 
 
-def tags_of(text: str) -> list[str]:
+def tags_of(text: str, known: set[str] = frozenset()) -> list[str]:
     """Free tags from a name: the whole normalised name when it is not just a drum
-    type (a folder "boom bap" is one tag), else its leftover words."""
+    type (a folder "boom bap" is one tag), less any `known` words (those the folders
+    above already gave: "808/808 Boom 1.wav" adds "boom", not "808 boom"), else its
+    leftover words."""
     norm = " ".join(w for w in normalise(text).split() if w not in _FORMAT_WORDS)
     if not norm:
         return []
     if type_of(norm) is None:
-        return [norm]
+        rest = " ".join(w for w in norm.split() if w not in known)
+        return [rest] if rest else []
     rest = norm
     for p in sorted(_phrases_of_type(norm), key=len, reverse=True):
         rest = re.sub(rf"(?<!\S){re.escape(p)}(?!\S)", " ", rest)
@@ -157,7 +160,7 @@ def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
         t = type_of(name)
         if t is not None:
             drum_type, decided = t, i
-        for tag in tags_of(name):
+        for tag in tags_of(name, {w for t in tags for w in t.split()}):
             if tag not in tags:
                 tags.append(tag)
     # "Hats/Open/01.wav": a name below the one that said "hat", saying "open", opens it

@@ -118,6 +118,33 @@ def earlier_run(folder: Path, manifest: str) -> tuple[set[str], list[str]]:
     return ours, sorted(present - ours - beside - {manifest, ".DS_Store"})
 
 
+@contextmanager
+def claim(*paths: str | Path | None):
+    """Hold output paths (files or folders) for this process while it writes them. Two
+    `beat` or `export-kit` commands at once into the same outputs both reported success
+    and left a mix of the two; now the second is told to wait. The locks live in the temp
+    folder, keyed by the resolved path, so nothing is left beside a producer's files; the
+    system drops them when the process ends, however it ends."""
+    import fcntl
+    import tempfile
+    root = Path(tempfile.gettempdir()) / f"drummy-locks-{os.getuid()}"
+    root.mkdir(exist_ok=True)
+    held = []
+    try:
+        for p in sorted({str(Path(p).resolve()) for p in paths if p is not None}):
+            f = open(root / hashlib.sha1(p.encode("utf-8", "surrogateescape")).hexdigest(), "a")
+            held.append(f)
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise LibraryError(f"{p} is being written by another drummy command; run this one again "
+                                   "when that has finished") from None
+        yield
+    finally:
+        for f in held:
+            f.close()
+
+
 def inside(folder: Path, paths: Iterable[str | Path]) -> set[str]:
     """The paths that lie in folder, relative to it."""
     base = Path(folder).resolve()

@@ -232,3 +232,12 @@ def test_export_a_workspace_library_and_label_unknowns(tmp_path, capsys):
                                                    KitSample(ws.audio_path(f"{2:016x}"), "unknown")]
     labelled = label_unknown(samples, lambda ys: ["perc"] * len(ys))
     assert [s.drum_type for s in labelled[-2:]] == ["unknown", "perc"]  # unreadable: stays unknown
+
+
+def test_two_exports_into_one_kit_at_once_the_second_waits(tmp_path, labelled_kit, capsys):
+    from drummy.library import claim
+    out = tmp_path / "Kit"
+    with claim(out):
+        assert main(["export-kit", str(labelled_kit), "--format", "sfz", "-o", str(out)]) == 2
+    assert "is being written by another drummy command" in capsys.readouterr().err and not out.exists()
+    assert main(["export-kit", str(labelled_kit), "--format", "sfz", "-o", str(out)]) == 0

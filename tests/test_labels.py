@@ -61,6 +61,15 @@ def test_tags_keep_style_words_and_drop_type_words():
     assert tags_of("snare") == []
 
 
+def test_a_name_repeating_its_folders_adds_only_its_new_words():
+    # the starter kit's kicks: `kick/808/808 boom 01.wav` is tagged 808 and boom, so
+    # `--blend "kick+808+boom"` finds them
+    assert labels_from_path("kick/808/808 boom 01.wav") == ("kick", ["808", "boom"])
+    assert labels_from_path("snare/boom bap/Boom Bap 3.wav") == ("snare", ["boom bap"])
+    assert labels_from_path("Kicks/Lofi/Lofi Dusty Thud.wav") == ("kick", ["lofi", "dusty thud"])
+    assert tags_of("808 boom", known={"808"}) == ["boom"]
+
+
 def test_gm_notes_and_note_names():
     assert type_of_note(36) == "kick" and type_of_note(38) == "snare" and type_of_note(42) == "hihat"
     assert type_of_note(46) == "open hat" and type_of_note(39) == "clap" and type_of_note(49) == "cymbal"

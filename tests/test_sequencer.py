@@ -439,3 +439,18 @@ def test_stems_replace_an_earlier_beats_stems_and_nothing_else(tmp_path):
     with pytest.raises(S.SequencerError, match="holds kick.wav, which no earlier beat wrote"):
         S.write_stems({"kick": one}, mine)
     assert (mine / "kick.wav").read_bytes() == b"a producer's own file"
+
+
+def test_two_beats_into_the_same_files_at_once_the_second_waits(tmp_path, tiny_library, capsys):
+    from drummy.library import claim
+    out = tmp_path / "out"
+    cmd = ["beat", "--kit", str(tiny_library), "--pattern", "techno", "--bars", "1", "-o", str(out / "beat.wav"),
+           "--stems", str(out / "stems")]
+    with claim(out / "stems"):                  # another beat is writing these stems
+        assert main(cmd) == 2
+    err = capsys.readouterr().err
+    assert "is being written by another drummy command" in err and len(err.strip().splitlines()) == 1
+    assert not (out / "beat.wav").exists()
+    assert main(cmd) == 0                      # and once it has finished, this one runs
+    with claim(tmp_path / "elsewhere.wav"):    # other files are no business of this beat's
+        assert main(cmd) == 0
