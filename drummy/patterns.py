@@ -55,6 +55,11 @@ _NOTE_OF_NAME = {"ride": 51, "crash": 49, "china": 52, "splash": 55, "rim": 37, 
                  "side stick": 37, "sidestick": 37, "cowbell": 56, "tambourine": 54, "shaker": 70,
                  "pedal hat": 44, "floor tom": 41, "low tom": 45, "mid tom": 47, "high tom": 50,
                  "conga": 63, "bongo": 60, "clave": 75, "woodblock": 76}
+# A General MIDI file's notes that keep a track of their own (named as above), so a ride
+# and a crash, or a floor and a high tom, come back out on their own notes.
+_NAME_OF_NOTE = {37: "side stick", 44: "pedal hat", 41: "floor tom", 45: "low tom", 47: "mid tom",
+                 50: "high tom", 49: "crash", 51: "ride", 52: "china", 55: "splash", 54: "tambourine",
+                 56: "cowbell", 70: "shaker", 63: "conga", 60: "bongo", 75: "clave", 76: "woodblock"}
 _CHOKE_OF_TYPE = {"hihat": "hat", "open hat": "hat"}  # closed hats cut open hats
 
 
@@ -466,8 +471,10 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     Files written by :func:`to_midi` come back exactly (their settings travel in
     text meta events). Other files are read as General MIDI drums: notes on
     channel 10 (any channel when channel 10 is empty) become one track per drum
-    type (kick 35/36, snare 38/40, clap 39, hats 42/44, open hat 46, toms,
-    cymbals, percussion); hits snap to the nearest step of the first grid of
+    type (kick 35/36, snare 38/40, clap 39, hat 42, open hat 46, other toms, cymbals
+    and percussion), but for the notes a drummer keeps apart (crash 49, ride 51,
+    pedal hat 44, floor/low/mid/high tom, side stick, cowbell ...: `_NAME_OF_NOTE`),
+    which get a track each of that name and write their own note back; hits snap to the nearest step of the first grid of
     16, 12 or 32 steps per bar that fits them, 16 when none does.
     """
     ppq = mid.ticks_per_beat
@@ -535,16 +542,18 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         if len(ours) > 1:       # merged tracks: each note goes to the track that plays it
             ours = [o for o in ours if o[1].get("note") == note][:1]
         if ours:
-            key = ours[0][0]
+            key, dtype = ours[0][0], None                           # its row is there already
         else:
-            key = type_of_note(note)
-            if key == UNKNOWN:
+            dtype = type_of_note(note)
+            if dtype == UNKNOWN:
                 continue  # not a General MIDI drum note
-        row = rows.setdefault(key, {"type": key, "meta": {}, "notes": {}, "hits": np.zeros(bars * steps, int)})
+            key = _NAME_OF_NOTE.get(note, dtype)
+        row = rows.setdefault(key, {"type": dtype, "meta": {}, "notes": {}, "hits": np.zeros(bars * steps, int)})
         row["hits"][step] = max(row["hits"][step], vel)
         row["notes"][note] = row["notes"].get(note, 0) + 1
-    if not track_meta:  # one track per drum type, in the usual order
-        rows = {t: rows[t] for t in TYPES if t in rows}
+    if not track_meta:  # in the usual order of types, a type's own track first, then by note
+        rows = dict(sorted(rows.items(), key=lambda kv: (TYPES.index(kv[1]["type"]), kv[0] != kv[1]["type"],
+                                                          min(kv[1]["notes"]))))
     if not rows:
         raise PatternError("no General MIDI drum notes in the MIDI file")
 

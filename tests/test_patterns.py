@@ -207,15 +207,26 @@ def test_general_midi_drum_file_maps_notes_to_tracks():
         now = tick
     p = P.from_midi(mid, "groove")
     tracks = {t.name: t for t in p.tracks}
-    assert set(tracks) == {"kick", "snare", "clap", "hihat", "open hat", "tom", "cymbal", "perc"}
+    # one track per type, but for the notes a drummer keeps apart (pedal hat, each tom, crash, ride, cowbell)
+    assert [t.name for t in p.tracks] == ["kick", "snare", "clap", "hihat", "pedal hat", "open hat", "floor tom",
+                                          "low tom", "crash", "ride", "cowbell"]
     assert p.steps == 16 and p.bars == 1 and p.bpm == 100 and p.name == "groove"
     nz = {name: {i: v for i, v in enumerate(t.hits) if v} for name, t in tracks.items()}
     assert nz["kick"] == {0: 120, 8: 90}
     assert nz["snare"] == {4: 110, 12: 80}
     assert nz["clap"] == {12: 70}
-    assert nz["hihat"] == {0: 60, 2: 61} and nz["open hat"] == {6: 62}
-    assert nz["tom"] == {14: 50, 15: 51} and nz["cymbal"] == {0: 100, 10: 40} and nz["perc"] == {3: 30}
-    assert tracks["kick"].drum_type == "kick" and tracks["hihat"].choke == "hat"
+    assert nz["hihat"] == {0: 60} and nz["pedal hat"] == {2: 61} and nz["open hat"] == {6: 62}
+    assert nz["floor tom"] == {14: 50} and nz["low tom"] == {15: 51}
+    assert nz["crash"] == {0: 100} and nz["ride"] == {10: 40} and nz["cowbell"] == {3: 30}
+    types = {name: t.drum_type for name, t in tracks.items()}
+    assert types["pedal hat"] == "hihat" and types["floor tom"] == types["low tom"] == "tom"
+    assert types["crash"] == types["ride"] == "cymbal" and types["cowbell"] == "perc"
+    assert tracks["kick"].drum_type == "kick" and tracks["hihat"].choke == tracks["pedal hat"].choke == "hat"
+    # and each of those comes back out on its own note
+    out = P.from_midi(P.to_midi(p))
+    notes = {t.name: t.note for t in out.tracks}
+    assert notes["crash"] == 49 and notes["ride"] == 51 and notes["pedal hat"] == 44 and notes["floor tom"] == 41
+    assert notes["kick"] == 36 and notes["snare"] == 38 and out == p
 
 
 def test_midi_triplets_are_read_on_a_12_step_grid():
