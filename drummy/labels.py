@@ -48,11 +48,18 @@ SYNONYMS: dict[str, str] = {
     "cajon": "perc", "maraca": "perc", "maracas": "perc", "triangle": "perc", "agogo": "perc",
     "guiro": "perc", "cabasa": "perc", "timbale": "perc", "timbales": "perc", "snap": "perc",
     "finger snaps": "perc", "snaps": "perc", "block": "perc",
+    # the drum machines' own two-letter names (TR-808/909 sample sets: RS, CB, CY ...)
+    "rs": "perc", "cb": "perc", "cl": "perc", "ma": "perc", "lc": "perc", "mc": "perc", "hc": "perc",
+    "cy": "cymbal", "cr": "cymbal", "rd": "cymbal", "ft": "tom",
 }
 # Plurals of the one-word names ("Kicks/", "Snares/", "Crashes/") name the type too, and
 # so are not left behind as tags.
 SYNONYMS = {**{w + ("es" if w.endswith(("sh", "ch", "x")) else "s"): t for w, t in SYNONYMS.items()
                if " " not in w and len(w) >= 3 and not w.endswith("s")}, **SYNONYMS}
+
+# Abbreviations that give way to a drum word in the same name: "Snare OH mic" is a snare
+# from the overheads, "Ch1 Kick In" a kick on channel 1, "Vox Ohh" no hat.
+_WEAK = {w for w in SYNONYMS if len(w) <= 2} | {"ohh", "chh"}
 
 # Words that turn a hat into an open hat when they appear with one. A "free" or
 # "loose" hat is left to ring: BJA_Pacific's "Hi Hat Free" rings 2.8-4.2 s, longer
@@ -82,6 +89,21 @@ _FORMAT_WORDS = {"bit", "bits", "khz", "hz", "k", "ms", "float", "int", "pcm", "
                  "aif", "aiff", "flac", "mp", "ogg", "caf", "sample", "samples"}
 
 
+# Words that say how a pack is organised or sold, not how a hit sounds ("Sample Library/One
+# Shots/Drums", "Pack (Free)", "Kick Loop 120bpm", "rr2"), the key it is tuned to ("Kick_Am",
+# "808 F# minor") and how a hat is played once its type says so: never tags.
+_STOP_WORDS = {"loop", "loops", "one", "shot", "shots", "oneshot", "oneshots", "drum", "drums", "library",
+               "pack", "packs", "free", "vol", "vel", "rr", "bpm", "major", "minor", "maj", "min", "copy", "and"}
+_KEY = re.compile(r"[a-g](b|s|sharp|flat)?(m|min|minor|maj|major)?")
+
+
+def _is_noise_word(word: str, prev: str = "") -> bool:
+    """A word that is no tag: a stop word, a key ("am", "ebm"), a tempo ("120" before "bpm"),
+    a duration ("2s"; decades such as "90s" stay)."""
+    return (word in _STOP_WORDS or (len(word) > 1 and _KEY.fullmatch(word) is not None)
+            or re.fullmatch(r"\d+s", word) is not None and re.fullmatch(r"[1-9]0s|00s", word) is None)
+
+
 def normalise(text: str) -> str:
     """Lower-case, fold accents, split camelCase and letter/digit runs, turn
     separators into single spaces, and drop numbering: "Snare_01" and "snare-1" ->
@@ -92,6 +114,8 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<![a-z])v\d+(?![a-z\d])", " ", text)  # version markers: v2
     text = re.sub(r"(?<![a-z\d])\d{1,2} ?(in|inch|inches|cm|\")(?![a-z])", " ", text)  # sizes: crash 16in, 14"
     text = re.sub(r"(?<=\d{3})s(?![a-z])", "", text)        # plurals of machines: 808s -> 808 (90s stays)
+    text = re.sub(r"(?<![a-z\d])tr[\s_\-]?(?=\d{3}(?!\d))", "", text)   # TR-808 is the 808
+    text = re.sub(r"(?<![a-z\d])\d ?ch(?![a-z])", " ", text)  # channel counts: 2ch, 4CH (ch alone is a closed hat)
     text = re.sub(r"[_\-.,+()\[\]{}#&'\"!/\\:;]+", " ", text)
     text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?!s(?![a-z]))(?=[^\W\d_])", " ", text)  # snare1 -> snare 1 (any script)
     words = [w for w in text.split() if w and not _is_numbering(w)]
@@ -110,23 +134,36 @@ def type_of(text: str) -> str | None:
     """The drum type a single name mentions, or None. `text` may be raw."""
     norm = normalise(text)
     words = norm.split()
-    found: set[str] = set()
+    strong: set[str] = set()
+    weak: set[str] = set()
     for n in (3, 2, 1):
         for i in range(len(words) - n + 1):
             phrase = " ".join(words[i:i + n])
             if phrase in SYNONYMS:
-                found.add(SYNONYMS[phrase])
-    if not found:  # glued or plural words: "tomhi", "kicks", "snares"
+                (weak if phrase in _WEAK else strong).add(SYNONYMS[phrase])
+    if not strong:  # glued or plural words: "tomhi", "kicks", "snares"
         for w in words:
             for syn, t in SYNONYMS.items():
                 if len(syn) >= 3 and " " not in syn and w.startswith(syn) and len(w) <= len(syn) + 3:
-                    found.add(t)
-    if "hihat" in found and (set(words) & _OPEN_WORDS or any(p in norm for p in _OPEN_WORDS)):
+                    strong.add(t)
+    found = strong or weak
+    if "hihat" in found and says_open(norm):
         found.add("open hat")
+    # "Kicks & Snares", "Toms and Percussion": a folder of two types names neither
+    if len(found - {"open hat"}) > 1 and re.search(r"&|\+|,|\band\b", str(text).lower()):
+        return None
     for t in _PRIORITY:
         if t in found:
             return t
     return None
+
+
+def says_open(norm: str) -> bool:
+    """Whether a normalised name says a hat is open: a whole open word ("Hat Op Dirty",
+    "semi open") or one glued to "open" ("HHOpen", "openhat"); "Hip Hop Hat" does not."""
+    words = norm.split()
+    return bool(set(words) & _OPEN_WORDS) or any(f" {p} " in f" {norm} " for p in _OPEN_WORDS if " " in p) \
+        or any("open" in w for w in words)
 
 
 def _phrases_of_type(norm: str) -> set[str]:
@@ -139,15 +176,15 @@ def tags_of(text: str, known: set[str] = frozenset()) -> list[str]:
     above already gave: "808/808 Boom 1.wav" adds "boom", not "808 boom"), else its
     leftover words."""
     norm = " ".join(w for w in normalise(text).split() if w not in _FORMAT_WORDS)
-    if not norm:
-        return []
-    if type_of(norm) is None:
-        rest = " ".join(w for w in norm.split() if w not in known)
+    typed = type_of(text) is not None or bool(_phrases_of_type(norm))
+    for p in sorted(_phrases_of_type(norm) if typed else (), key=len, reverse=True):
+        norm = re.sub(rf"(?<!\S){re.escape(p)}(?!\S)", " ", norm)
+    words = norm.split()
+    words = [w for i, w in enumerate(words) if not _is_noise_word(w) and not (w.isdigit() and words[i + 1:i + 2] == ["bpm"])]
+    if not typed:
+        rest = " ".join(w for w in words if w not in known)
         return [rest] if rest else []
-    rest = norm
-    for p in sorted(_phrases_of_type(norm), key=len, reverse=True):
-        rest = re.sub(rf"(?<!\S){re.escape(p)}(?!\S)", " ", rest)
-    return [w for w in rest.split() if w not in _OPEN_WORDS and len(w) > 1]
+    return [w for w in words if w not in _OPEN_WORDS and w != "closed" and len(w) > 1]
 
 
 def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
@@ -163,11 +200,17 @@ def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
         for tag in tags_of(name, {w for t in tags for w in t.split()}):
             if tag not in tags:
                 tags.append(tag)
-    # "Hats/Open/01.wav": a name below the one that said "hat", saying "open", opens it
+    # "Hats/Open/01.wav", "Open Hats/Hat_2.wav", "Hats (Open)/Sizzle Hat.wav": a name from the
+    # first that says "hat" down, saying "open", opens it unless the deciding one says "closed"
     # ("Open Source Kit/Hats/01.wav" stays closed)
-    if drum_type == "hihat" and any(set(normalise(n).split()) & _OPEN_WORDS for n in names[decided + 1:]):
+    first_hat = next((i for i, n in enumerate(names) if type_of(n) in ("hihat", "open hat")), decided)
+    if drum_type == "hihat" and "closed" not in normalise(names[decided]).split() \
+            and any(says_open(normalise(n)) for n in names[first_hat:]):
         drum_type = "open hat"
-        tags = [t for t in tags if t not in _OPEN_WORDS and not set(t.split()) <= _OPEN_WORDS | {"semi", "half"}]
+        tags = [t for t in tags if t not in _OPEN_WORDS and not set(t.split()) <= _OPEN_WORDS | {"semi", "half"}
+                and "open" not in t]
+    if drum_type == "hihat":
+        tags = [t for t in tags if t != "closed"]
     return drum_type, tags
 
 
