@@ -165,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
     _ws_arg(p)
     p.add_argument("--format", choices=["folder", "hydrogen", "sfz"], default="folder")
     p.add_argument("-o", "--out", type=Path, required=True, help="the kit folder to write")
-    p.add_argument("--name", default=None, help="kit name (default: the output folder's name)")
+    p.add_argument("--name", default=None, help="kit name (default: the output folder's name; Hydrogen "
+                   "names a kit by its folder, so there --name must be the folder's)")
     return ap
 
 

@@ -9,7 +9,6 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 
 from . import audio
 from .labels import GM_NOTE_OF_TYPE, TYPES, UNKNOWN, labels_from_names, normalise, parse_note, type_of, type_of_note
@@ -47,6 +46,7 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
     kit_name = next((c.text or "" for c in root if _local(c.tag) == "name"), xml_path.parent.name)
     kit_tag = normalise(kit_name)
     out: list[KitSample] = []
+    seen: set[str] = set()           # a file several instruments play (GM aliases: Tom, Floor Tom ...) is one sample
     for inst in root.iter():
         if _local(inst.tag) != "instrument":
             continue
@@ -54,6 +54,9 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
         note_el = next((c.text for c in inst if _local(c.tag) == "midiOutNote"), None)
         files = [el.text.strip() for el in inst.iter() if _local(el.tag) == "filename" and el.text]
         for f in dict.fromkeys(files):
+            if f in seen:
+                continue
+            seen.add(f)
             drum_type, tags = labels_from_names([name, Path(f).stem])
             # The instrument name is the kit author's word on what it is; the file
             # name only decides when the instrument name says nothing.
@@ -148,6 +151,7 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
     kit_name = sfz_path.stem
     default_path, glob, group = "", {}, {}
     out: list[KitSample] = []
+    seen: set[str] = set()
     for header, ops in _parse_sfz(text):
         if header == "control":
             default_path = ops.get("default_path", default_path)
@@ -161,6 +165,9 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
             if not sample or sample.startswith("*"):   # *sine, *noise: the player's own generators
                 continue
             rel = (default_path + sample).replace("\\", "/")
+            if rel in seen:               # one file on several keys (GM aliases) is one sample, the first key's
+                continue
+            seen.add(rel)
             note = None
             for key in ("key", "pitch_keycenter", "lokey"):
                 if key in region:
@@ -241,12 +248,6 @@ def _place_audio(src: Path, dest_stem: Path) -> Path:
     return dest
 
 
-def _loudness(path: Path) -> float:
-    """RMS of a hit's first 100 ms: orders velocity layers soft -> hard."""
-    y = audio.load(path)[: audio.SR // 10]
-    return float(np.sqrt(np.mean(y.astype(np.float64) ** 2)))
-
-
 def write_folder(samples: list[KitSample], outdir: str | Path) -> Path:
     """OUTDIR/<type>/<type-tags-NN>.<ext>: a folder `drummy ingest` labels right back."""
     outdir = Path(outdir)
@@ -257,12 +258,33 @@ def write_folder(samples: list[KitSample], outdir: str | Path) -> Path:
     return outdir
 
 
+# The General MIDI drum notes a kit answers to besides each type's own (labels.GM_NOTE_OF_TYPE),
+# with the names their instruments get: every note Drummy's MIDI writes (`patterns._NOTE_OF_NAME`),
+# plus 40 and 43 to keep Hydrogen's slots 36-46 whole. Each name reads back as its type and no tag.
+GM_ALIASES = {37: ("perc", "Side Stick"), 40: ("snare", "Snare 2"), 41: ("tom", "Floor Tom"),
+              43: ("tom", "Tom 2"), 44: ("hihat", "Pedal Hat"), 47: ("tom", "Tom 3"), 50: ("tom", "Tom 4"),
+              51: ("cymbal", "Ride"), 52: ("cymbal", "China"), 54: ("perc", "Tambourine"),
+              55: ("cymbal", "Splash"), 60: ("perc", "Bongo"), 63: ("perc", "Conga"), 70: ("perc", "Shaker"),
+              75: ("perc", "Clave"), 76: ("perc", "Woodblock")}
+
+
+def gm_slots(types: list[str]) -> list[tuple[int, str, str]]:
+    """(note, type, instrument name) for the notes of a kit holding `types`: 36-46 whole (a
+    type the kit lacks leaves its slot empty), then the notes above for the types it has."""
+    main = {n: (t, _INSTRUMENT_NAME[t]) for t, n in GM_NOTE_OF_TYPE.items() if t in _INSTRUMENT_NAME}
+    slots = {**GM_ALIASES, **main}
+    return [(n, *slots[n]) for n in sorted(slots) if 36 <= n <= 46 or slots[n][0] in types]
+
+
 def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | None = None) -> Path:
-    """A Hydrogen drumkit in OUTDIR: the audio files plus a `drumkit.xml` (the
-    Hydrogen 1.x schema: componentList, instrumentComponent) with one instrument
-    per drum type, its samples as velocity layers from softest to hardest, the GM
-    note as midiOutNote, and both hats in one mute group. A type with more than
-    16 samples is split into "Kick", "Kick 2", ... Returns the drumkit.xml path."""
+    """A Hydrogen drumkit in OUTDIR: the audio files plus a `drumkit.xml` valid against
+    Hydrogen 1.2's drumkit.xsd, laid out as General MIDI: instrument i plays note 36 + i
+    for notes 36-46 (Hydrogen's MIDI input maps notes so unless told otherwise; a slot of
+    a type the kit lacks is empty), then the ride, crash, toms and percussion notes
+    Drummy's MIDI writes, for the types the kit has (`gm_slots`). Every instrument of a
+    type plays its samples round robin, at any velocity (as the SFZ export and Drummy's
+    own beats do), and the hats share one mute group. Past 16 samples a type (Hydrogen's
+    layer limit) the rest go to "Kick 2", ... after the GM slots. Returns the drumkit.xml path."""
     outdir = Path(outdir)
     name = name or outdir.name
     ET.register_namespace("", HYDROGEN_NS)
@@ -277,40 +299,42 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     root = ET.Element(q("drumkit_info"))
     sub(root, "name", name)
     sub(root, "author", "Drummy")
-    sub(root, "info", "Exported by Drummy: one instrument per drum type, General MIDI notes.")
+    sub(root, "info", "Exported by Drummy: General MIDI layout, round robin over each drum type's hits.")
     sub(root, "license", "")
+    sub(root, "image", "")
+    sub(root, "imageLicense", "")
     comp = sub(sub(root, "componentList"), "drumkitComponent")
     sub(comp, "id", 0), sub(comp, "name", "Main"), sub(comp, "volume", 1)
     insts = sub(root, "instrumentList")
     taken: set[str] = set()
-    inst_id = 0
+    chunks: dict[str, list[list[str]]] = {}
     for dtype, group in _by_type(samples).items():
         files = [_place_audio(s.path, outdir / stem).name for s, stem in zip(group, _file_names(group, taken))]
-        files = sorted(files, key=lambda f: _loudness(outdir / f))
-        chunks = [files[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(files), HYDROGEN_MAX_LAYERS)]
-        for ci, chunk in enumerate(chunks):
-            inst = sub(insts, "instrument")
-            # element order follows Hydrogen's drumkit.xsd
-            for tag, value in [("id", inst_id), ("name", _INSTRUMENT_NAME[dtype] + (f" {ci + 1}" if ci else "")),
-                               ("volume", 1), ("isMuted", "false"), ("pan_L", 1), ("pan_R", 1),
-                               ("randomPitchFactor", 0), ("gain", 1), ("applyVelocity", "true"),
-                               ("filterActive", "false"), ("filterCutoff", 1), ("filterResonance", 0),
-                               ("Attack", 0), ("Decay", 0), ("Sustain", 1), ("Release", 1000),
-                               ("muteGroup", 0 if dtype in _HAT_TYPES else -1), ("midiOutChannel", -1),
-                               ("midiOutNote", GM_NOTE_OF_TYPE[dtype]), ("isStopNote", "false"),
-                               ("sampleSelectionAlgo", "VELOCITY"), ("isHihat", -1), ("lower_cc", 0),
-                               ("higher_cc", 127), ("FX1Level", 0), ("FX2Level", 0), ("FX3Level", 0),
-                               ("FX4Level", 0)]:
-                sub(inst, tag, value)
-            ic = sub(inst, "instrumentComponent")
-            sub(ic, "component_id", 0), sub(ic, "gain", 1)
-            for li, f in enumerate(chunk):
-                layer = sub(ic, "layer")
-                sub(layer, "filename", f)
-                sub(layer, "min", f"{li / len(chunk):.6g}")
-                sub(layer, "max", f"{(li + 1) / len(chunk):.6g}")
-                sub(layer, "gain", 1), sub(layer, "pitch", 0)
-            inst_id += 1
+        chunks[dtype] = [files[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(files), HYDROGEN_MAX_LAYERS)]
+    instruments = [(n, t, label, chunks[t][0] if t in chunks else []) for n, t, label in gm_slots(list(chunks))]
+    instruments += [(GM_NOTE_OF_TYPE[t], t, f"{_INSTRUMENT_NAME[t]} {ci + 1}", c)
+                    for t, cs in chunks.items() for ci, c in enumerate(cs) if ci]
+    for inst_id, (note, dtype, label, files) in enumerate(instruments):
+        inst = sub(insts, "instrument")
+        # element order follows Hydrogen's drumkit.xsd
+        for tag, value in [("id", inst_id), ("name", label), ("volume", 1), ("isMuted", "false"),
+                           ("isSoloed", "false"), ("pan_L", 1), ("pan_R", 1), ("pitchOffset", 0),
+                           ("randomPitchFactor", 0), ("gain", 1), ("applyVelocity", "true"),
+                           ("filterActive", "false"), ("filterCutoff", 1), ("filterResonance", 0),
+                           ("Attack", 0), ("Decay", 0), ("Sustain", 1), ("Release", 1000),
+                           ("muteGroup", 0 if dtype in _HAT_TYPES else -1), ("midiOutChannel", -1),
+                           ("midiOutNote", note), ("isStopNote", "false"),
+                           ("sampleSelectionAlgo", "ROUND_ROBIN"), ("isHihat", -1), ("lower_cc", 0),
+                           ("higher_cc", 127), ("FX1Level", 0), ("FX2Level", 0), ("FX3Level", 0),
+                           ("FX4Level", 0)]:
+            sub(inst, tag, value)
+        ic = sub(inst, "instrumentComponent")
+        sub(ic, "component_id", 0), sub(ic, "gain", 1)
+        for f in files:
+            layer = sub(ic, "layer")
+            sub(layer, "filename", f)
+            sub(layer, "min", 0), sub(layer, "max", 1)
+            sub(layer, "gain", 1), sub(layer, "pitch", 0)
     ET.indent(root, " ")
     xml = outdir / "drumkit.xml"
     text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -328,11 +352,16 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
     folder = _slug(name)
     lines = [f"// {name}: exported by Drummy. General MIDI drum keys (channel 10),",
              "// round robin over each drum type's samples; a closed hat chokes an open hat.",
-             f"<control> default_path={folder}/", "<global> loop_mode=one_shot", ""]
+             f"<control> default_path={folder}/", "", "<global> loop_mode=one_shot", ""]
     taken: set[str] = set()
-    for dtype, group in _by_type(samples).items():
-        files = [_place_audio(s.path, outdir / folder / stem).name for s, stem in zip(group, _file_names(group, taken))]
-        head = f"<group> group_label={dtype.replace(' ', '_')} key={GM_NOTE_OF_TYPE[dtype]}"
+    files_of = {dtype: [_place_audio(s.path, outdir / folder / stem).name for s, stem in zip(group, _file_names(group, taken))]
+                for dtype, group in _by_type(samples).items()}
+    for note, dtype, label in gm_slots(list(files_of)):      # each type on its own key and its GM aliases
+        files = files_of.get(dtype)
+        if not files:
+            continue
+        tag = dtype if note == GM_NOTE_OF_TYPE[dtype] else _slug(label)
+        head = f"<group> group_label={tag.replace(' ', '_').replace('-', '_')} key={note}"
         if dtype == "hihat":
             head += " group=1"
         elif dtype == "open hat":
@@ -370,6 +399,9 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
     import tempfile
     outdir = Path(outdir)
     where = outdir.absolute()                                # outdir as given names the kit in messages
+    if fmt == "hydrogen" and name not in (None, where.name):
+        raise KitError(f"Hydrogen finds a kit by its folder's name: export to a folder named {name!r} "
+                       f"(-o {where.parent / name}) instead")
     name = name or where.name                                # the kit's name, not the temp folder's it is written in
     writers = {"folder": write_folder, "hydrogen": lambda ss, out: write_hydrogen(ss, out, name),
                "sfz": lambda ss, out: write_sfz(ss, out, name)}
@@ -439,6 +471,8 @@ def _check_previous_export(outdir: Path) -> None:
                        "(nothing there was changed)") from None
     for f in present:
         rel = str(f.relative_to(outdir))
+        if re.fullmatch(r"drumkit\.xml\..+\.bak", rel):     # Hydrogen's backup of our drumkit.xml, when it upgraded it
+            continue
         if written.get(rel) != file_hash(f, None):
             raise KitError(f"{f} was {'changed' if rel in written else 'added'} since {outdir} was exported; "
                            "give a new or empty folder, or move it away (nothing there was changed)")

@@ -1,5 +1,6 @@
 """Kit export (drummy/kits.py writers) and the export-kit command."""
 import shutil
+import subprocess
 from pathlib import Path
 import xml.etree.ElementTree as ET
 
@@ -15,6 +16,7 @@ from drummy.sequencer import folder_samples, label_unknown
 from conftest import hat, kick, write
 
 NS = "{http://www.hydrogen-music.org/drumkit}"
+HYDROGEN_XSD = "/usr/share/hydrogen/data/xsd/drumkit.xsd"     # Debian's hydrogen package
 LSB24 = 2.0 ** -23
 
 
@@ -55,7 +57,7 @@ def test_kit_round_trips_through_every_format(tmp_path, labelled_kit, fmt):
     src = folder_samples(labelled_kit)
     before = signature(src)
     assert set(before) == {"kick", "snare", "hihat", "open hat", "tom"}
-    out, skipped = kits.export_kit(src, tmp_path / "out", fmt, name="My Kit")
+    out, skipped = kits.export_kit(src, tmp_path / "out", fmt, name=None if fmt == "hydrogen" else "My Kit")
     assert skipped == []
     read_back = {"folder": folder_samples, "hydrogen": read_hydrogen, "sfz": read_sfz}[fmt](out)
     assert same_kit(signature(read_back), before)
@@ -83,36 +85,62 @@ def test_other_formats_are_transcoded_to_24_bit_wav_as_they_are(tmp_path):
     assert a.shape == b.shape and np.max(np.abs(a - b)) <= 2 * LSB24
 
 
-def test_hydrogen_drumkit_follows_the_schema(tmp_path):
-    loud = [(0.1 + 0.05 * i) * kick(i) / 0.9 for i in range(17)]   # 17 kicks of rising level
-    src = [KitSample(write(tmp_path / "src" / f"k{i}.wav", y), "kick") for i, y in enumerate(loud)]
+def test_hydrogen_drumkit_follows_the_schema_in_general_midi_order(tmp_path):
+    src = [KitSample(write(tmp_path / "src" / f"k{i}.wav", (0.1 + 0.05 * i) * kick(i) / 0.9), "kick") for i in range(17)]
     src += [KitSample(write(tmp_path / "src" / "h.wav", hat(0)), "hihat"),
-            KitSample(write(tmp_path / "src" / "oh.wav", hat(1, seconds=0.5)), "open hat")]
+            KitSample(write(tmp_path / "src" / "oh.wav", hat(1, seconds=0.5)), "open hat"),
+            KitSample(write(tmp_path / "src" / "ride.wav", hat(2, seconds=0.8)), "cymbal")]
     xml = kits.write_hydrogen(src, tmp_path / "Kit One")
     root = ET.parse(xml).getroot()
     assert root.tag == NS + "drumkit_info"
-    assert [c.tag[len(NS):] for c in root] == ["name", "author", "info", "license", "componentList", "instrumentList"]
+    assert [c.tag[len(NS):] for c in root] == ["name", "author", "info", "license", "image", "imageLicense",
+                                               "componentList", "instrumentList"]
     assert root.find(NS + "name").text == "Kit One"
     insts = root.find(NS + "instrumentList").findall(NS + "instrument")
-    order = ["id", "name", "volume", "isMuted", "pan_L", "pan_R", "randomPitchFactor", "gain", "applyVelocity",
-             "filterActive", "filterCutoff", "filterResonance", "Attack", "Decay", "Sustain", "Release",
-             "muteGroup", "midiOutChannel", "midiOutNote", "isStopNote", "sampleSelectionAlgo", "isHihat",
-             "lower_cc", "higher_cc", "FX1Level", "FX2Level", "FX3Level", "FX4Level", "instrumentComponent"]
-    info = {}
+    order = ["id", "name", "volume", "isMuted", "isSoloed", "pan_L", "pan_R", "pitchOffset", "randomPitchFactor",
+             "gain", "applyVelocity", "filterActive", "filterCutoff", "filterResonance", "Attack", "Decay",
+             "Sustain", "Release", "muteGroup", "midiOutChannel", "midiOutNote", "isStopNote",
+             "sampleSelectionAlgo", "isHihat", "lower_cc", "higher_cc", "FX1Level", "FX2Level", "FX3Level",
+             "FX4Level", "instrumentComponent"]
+    info = []
     for inst in insts:
         assert [c.tag[len(NS):] for c in inst] == order  # Hydrogen's drumkit.xsd sequence
         layers = inst.find(NS + "instrumentComponent").findall(NS + "layer")
         assert all([c.tag[len(NS):] for c in layer] == ["filename", "min", "max", "gain", "pitch"] for layer in layers)
-        lo = [float(layer.find(NS + "min").text) for layer in layers]
-        hi = [float(layer.find(NS + "max").text) for layer in layers]
-        assert lo[0] == 0 and hi[-1] == 1 and lo[1:] == pytest.approx(hi[:-1])  # velocity ranges tile 0..1
-        files = [layer.find(NS + "filename").text for layer in layers]
-        rms = [np.sqrt(np.mean(audio.load(xml.parent / f)[:4410] ** 2)) for f in files]
-        assert rms == sorted(rms)                                             # soft layers first
-        info[inst.find(NS + "name").text] = (int(inst.find(NS + "midiOutNote").text),
-                                             int(inst.find(NS + "muteGroup").text), len(layers))
-    assert info == {"Kick": (36, -1, 16), "Kick 2": (36, -1, 1), "Hi Hat": (42, 0, 1), "Open Hat": (46, 0, 1)}
-    assert [int(i.find(NS + "id").text) for i in insts] == [0, 1, 2, 3]
+        # every layer answers every velocity: the instrument plays its hits in turn
+        assert all((layer.find(NS + "min").text, layer.find(NS + "max").text) == ("0", "1") for layer in layers)
+        assert inst.find(NS + "sampleSelectionAlgo").text == "ROUND_ROBIN"
+        info.append((inst.find(NS + "name").text, int(inst.find(NS + "midiOutNote").text),
+                     int(inst.find(NS + "muteGroup").text), len(layers)))
+    assert [int(i.find(NS + "id").text) for i in insts] == list(range(len(insts)))
+    # Hydrogen's MIDI input plays instrument i for note 36 + i: slots 36-46 are whole, empty where the kit has no such drum
+    assert [n for _, n, _, _ in info[:11]] == list(range(36, 47))
+    assert info[:11] == [("Kick", 36, -1, 16), ("Side Stick", 37, -1, 0), ("Snare", 38, -1, 0), ("Clap", 39, -1, 0),
+                         ("Snare 2", 40, -1, 0), ("Floor Tom", 41, -1, 0), ("Hi Hat", 42, 0, 1), ("Tom 2", 43, -1, 0),
+                         ("Pedal Hat", 44, 0, 1), ("Tom", 45, -1, 0), ("Open Hat", 46, 0, 1)]
+    # then the notes Drummy's MIDI writes for the types the kit has, then what did not fit 16 layers
+    assert info[11:] == [("Cymbal", 49, -1, 1), ("Ride", 51, -1, 1), ("China", 52, -1, 1), ("Splash", 55, -1, 1),
+                         ("Kick 2", 36, -1, 1)]
+    # a file several instruments play reads back as one sample
+    back = read_hydrogen(xml)
+    assert len(back) == len({s.path for s in back}) == 20
+    assert sorted({s.drum_type for s in back}) == ["cymbal", "hihat", "kick", "open hat"]
+
+
+@pytest.mark.skipif(not (shutil.which("xmllint") and Path(HYDROGEN_XSD).is_file()),
+                    reason="needs xmllint and Hydrogen's drumkit.xsd (apt-get install libxml2-utils hydrogen)")
+def test_hydrogen_export_validates_against_hydrogens_own_schema(tmp_path, labelled_kit):
+    xml = kits.write_hydrogen(folder_samples(labelled_kit), tmp_path / "Kit")
+    r = subprocess.run(["xmllint", "--noout", "--schema", HYDROGEN_XSD, str(xml)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_a_hydrogen_kit_is_named_by_its_folder(tmp_path, labelled_kit):
+    with pytest.raises(KitError, match="Hydrogen finds a kit by its folder's name"):
+        kits.export_kit(folder_samples(labelled_kit), tmp_path / "MK", "hydrogen", name="My Kit")
+    out, _ = kits.export_kit(folder_samples(labelled_kit), tmp_path / "My Kit", "hydrogen", name="My Kit")
+    (out.parent / "drumkit.xml.2026-12-04_23-57-35.bak").write_text(out.read_text())   # Hydrogen upgraded it once
+    kits.export_kit(folder_samples(labelled_kit), tmp_path / "My Kit", "hydrogen")     # and it is still ours to replace
 
 
 def test_sfz_maps_general_midi_keys_with_round_robin_and_choke(tmp_path, labelled_kit):
@@ -129,12 +157,19 @@ def test_sfz_maps_general_midi_keys_with_round_robin_and_choke(tmp_path, labelle
         else:
             regions.append({**group, **ops})
     keys = {r["group_label"]: r["key"] for r in regions}
-    assert keys == {"kick": "36", "snare": "38", "hihat": "42", "open_hat": "46", "tom": "45"}
+    assert keys == {"kick": "36", "snare": "38", "hihat": "42", "open_hat": "46", "tom": "45",
+                    # and every other note Drummy's MIDI writes for those types
+                    "snare_2": "40", "floor_tom": "41", "tom_2": "43", "pedal_hat": "44", "tom_3": "47", "tom_4": "50"}
+    assert {r["sample"] for r in regions if r["key"] == "41"} == {r["sample"] for r in regions if r["key"] == "45"}
+    back = read_sfz(sfz)                                  # a file on several keys reads back as one sample
+    assert len(back) == len({s.path for s in back}) and {s.drum_type for s in back} == {
+        "kick", "snare", "hihat", "open hat", "tom"}
     kicks = [r for r in regions if r["key"] == "36"]
     assert [r["seq_position"] for r in kicks] == ["1", "2", "3"] and kicks[0]["seq_length"] == "3"
     hh = next(r for r in regions if r["key"] == "42")
+    ph = next(r for r in regions if r["key"] == "44")
     oh = next(r for r in regions if r["key"] == "46")
-    assert hh["group"] == "1" and oh["group"] == "2" and oh["off_by"] == "1"
+    assert hh["group"] == ph["group"] == "1" and oh["group"] == "2" and oh["off_by"] == "1"
     assert all((sfz.parent / "my-kit" / r["sample"]).is_file() for r in regions)
 
 
