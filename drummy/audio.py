@@ -37,6 +37,8 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
         raise AudioError("no such file")     # libsndfile would only say "System error."
     if path.is_dir():
         raise AudioError("a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioError("an empty file (0 bytes)")
     try:
         info = sf.info(_os_path(path))
     except Exception as e:  # libsndfile raises RuntimeError/LibsndfileError/TypeError
@@ -60,8 +62,16 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
 
 
 def to_mono(data: np.ndarray) -> np.ndarray:
-    """(frames, channels) -> (frames,) by averaging channels."""
-    return data.mean(axis=1) if data.ndim == 2 else data
+    """(frames, channels) -> (frames,) by averaging channels; where that cancels a hit
+    (more than 12 dB down on its loudest channel: one channel's polarity flipped), its
+    loudest channel alone."""
+    if data.ndim != 2:
+        return data
+    mono = data.mean(axis=1)
+    loudest = np.abs(data).max(axis=0)                                        # (channels,)
+    if data.shape[1] > 1 and np.abs(mono).max() < 0.25 * loudest.max():
+        return data[:, int(np.argmax(loudest))].copy()
+    return mono
 
 
 def resample(y: np.ndarray, sr_in: int, sr_out: int = SR) -> np.ndarray:

@@ -325,7 +325,10 @@ def cmd_generate(args) -> None:
         raise RecipeError("--steps only applies to --between")
     n = 10 if args.n is None else args.n
     gen = Generator.load(vae_path(ws))
-    recipe = gen.recipe(args.blend) if args.blend is not None else None
+    try:
+        recipe = gen.recipe(args.blend) if args.blend is not None else None
+    except RecipeError as e:
+        raise RecipeError(_why_unknown(ws, gen, e)) from None
     if args.between is not None:
         steps = 5 if args.steps is None else args.steps
         a, b = (_load_ref(p) for p in args.between)
@@ -361,6 +364,23 @@ def cmd_generate(args) -> None:
     out = args.out or ws.root / "generated" / folder
     paths = write_hits(ys, out, stem, meta)
     print(f"wrote {len(paths)} hits to {out}/ ({paths[0].name} … with a .json sidecar each)")
+
+
+def _why_unknown(ws, gen, e) -> str:
+    """A recipe's unknown label, explained from the library where it can be: a tag on too
+    few samples to learn, or one added since the generator was trained."""
+    from .labels import normalise
+    label = getattr(e, "label", None)
+    if label is None or not ws.manifest_path.exists():
+        return str(e)
+    n, least = normalise(label), int(gen.extra.get("train_config", {}).get("min_tag_count", 3))
+    count = sum(n == s.drum_type or n in s.tags for s in ws.samples.values())
+    if 0 < count < least:
+        return (f"label {label!r} is on {count} sample{'s' * (count != 1)} of the library; the generator learns "
+                f"a label from {least} or more (`drummy library` counts them)")
+    if count:
+        return f"label {label!r} came into the library after the generator was trained: run `drummy train vae` again"
+    return str(e)
 
 
 def _load_ref(path) -> "np.ndarray":

@@ -84,7 +84,9 @@ def _resolve(label: str, known: list[str], held: tuple[str, ...] = ()) -> str:
         raise RecipeError(f"label {label!r} is only on samples the generator held out to validate itself "
                           "(kits or folders it never trained on), so it has no sound for it")
     shown = ", ".join(known[:60]) + (" …" if len(known) > 60 else "")
-    raise RecipeError(f"unknown label {label!r}; this model knows: {shown}")
+    err = RecipeError(f"unknown label {label!r}; this model knows: {shown}")
+    err.label = label                                   # for the CLI to say why, from the library
+    raise err
 
 
 def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Recipe:

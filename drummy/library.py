@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from . import audio, features
 from .kits import KitError, KitSample, read_hydrogen, read_sfz, sfz_includes
-from .labels import UNKNOWN, labels_from_names, labels_from_path
+from .labels import UNKNOWN, labels_from_names, labels_from_path, normalise
 
 AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3",
                     ".caf", ".w64", ".rf64"}    # whatever libsndfile decodes that sample packs ship
@@ -377,6 +377,7 @@ class Workspace:
         Decoding and features run in `jobs` processes (default: all cores)."""
         report = IngestReport()
         todo: list[tuple[_Job, dict]] = []
+        unchanged: list[tuple[Sample, str, _Job]] = []
         kits_read: list[Path] = []
         found = collect(paths, report.skipped, kits_read)
         found = [j for j in found if self._takes_in(j.path, paths)]
@@ -401,17 +402,22 @@ class Workspace:
                     report.skipped.append((key, old["reason"]))
                 else:
                     report.unchanged += 1
-                    self._relabel(self.samples[old["hash"]], key, job)
+                    unchanged.append((self.samples[old["hash"]], key, job))
                 continue
             if old and old.get("hash"):
                 self._forget_path(key, old["hash"])
             todo.append((job, stamp))
 
+        for s, key, job in sorted(unchanged, key=lambda u: u[0].path != u[1]):   # each sample's own file first,
+            if s.path == key:                                                   # then its copies add to it
+                self._relabel(s, key, job)
+            else:
+                _add_copy_labels(s, job)
         feats = self._load_features()
         jobs = jobs or os.cpu_count() or 1
         pool = ProcessPoolExecutor(jobs, initializer=_one_thread) if jobs > 1 and len(todo) >= 16 else None
-        results = pool.map(_decode_job, [j.path for j, _ in todo], chunksize=4) if pool else map(
-            _decode_job, [j.path for j, _ in todo])
+        work = [(j.path, not j.group.startswith("kit:")) for j, _ in todo]
+        results = pool.map(_decode_job, work, chunksize=4) if pool else map(_decode_job, work)
         dirty = 0
         try:
             for (job, stamp), res in tqdm(zip(todo, results), total=len(todo), desc="ingest",
@@ -434,6 +440,7 @@ class Workspace:
                         continue
                     if key != s.path and key not in s.also_at:
                         s.also_at.append(key)
+                    _add_copy_labels(s, job)
                     report.duplicates += 1
                     continue
                 audio.write(self.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
@@ -461,6 +468,8 @@ class Workspace:
         tags, kit and group only where the old name is gone: a move, a renamed kit."""
         if s.path != key:
             return
+        if not moved and _root(s.path, s.group) in _root(key, job.group).parents:
+            return       # labelled from a folder above the one ingested now ("lib", now "lib/Acoustic/Kicks"): keeps them
         if job.drum_type == UNKNOWN:
             if moved or job.group.startswith("kit:"):   # its old name is gone, or its kit was renamed: the type stays
                 s.tags, s.kit, s.group = job.tags, job.kit, job.group
@@ -528,6 +537,22 @@ class Workspace:
         }
 
 
+def _root(path: str | Path, group: str) -> Path:
+    """The folder a loose file was labelled from (its group is that folder's name and the
+    folders below it); a kit's samples have none (an empty path)."""
+    if group.startswith("kit:"):
+        return Path()
+    return Path(path).parents[len(group.split("/")) - 1]
+
+
+def _add_copy_labels(s: Sample, job: "_Job") -> None:
+    """The same audio found at another path: a type where the sample had none, and the
+    copy's tags (a kick also filed under "boom bap" is a boom bap kick)."""
+    if s.drum_type == UNKNOWN and job.drum_type != UNKNOWN:
+        s.drum_type, s.predicted, s.confidence = job.drum_type, False, None
+    s.tags = s.tags + [t for t in job.tags if t not in s.tags]
+
+
 @dataclass
 class _Job:
     path: Path
@@ -568,6 +593,9 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
             continue
         if p.is_file():
+            if _says_loop([p.parent.name, p.stem]) and skipped is not None:
+                skipped.append((str(p.resolve()), LOOP_BY_NAME))
+                continue
             folders = _folder_names(Path(os.path.abspath(p)).parent)
             t, tags = labels_from_names([*folders[-1:], p.stem])     # its folder and its name
             if t == UNKNOWN:
@@ -576,14 +604,14 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
             continue
         root = p.resolve()
         above = _folder_names(root)          # "Kicks/808" ingested as it is still says kick
-        kit_files = sorted(f for f in [*root.rglob("drumkit.xml"), *[f for f in root.rglob("*") if f.suffix.lower() == ".sfz"]]
-                           if f.is_file())
+        everything = list(_walk(root, skipped))
+        kit_files = sorted(f for f in everything if (f.name == "drumkit.xml" or f.suffix.lower() == ".sfz") and f.is_file())
         parts = set().union(*[sfz_includes(f) for f in kit_files if f.suffix.lower() == ".sfz"])
         kit_files = [f for f in kit_files if f.resolve() not in parts]   # an #include'd .sfz is part of a kit
         for kf in kit_files:
             for ks in read_kit(kf):  # a missing layer file is reported when ingested
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
-        for f in sorted(root.rglob("*")):
+        for f in everything:
             if f.is_symlink() and not f.exists() and f.suffix.lower() in AUDIO_EXTENSIONS and skipped is not None:
                 skipped.append((str(f), "a link to a file that is not there"))
                 continue
@@ -592,12 +620,48 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 if fr in jobs:
                     continue
                 rel = f.relative_to(root)
+                if _says_loop([root.name, *rel.parent.parts, rel.stem]):
+                    if skipped is not None:
+                        skipped.append((str(fr), LOOP_BY_NAME))
+                    continue
                 t, tags = labels_from_path(rel)
                 if t == UNKNOWN:
                     t = labels_from_names([*above, *rel.parent.parts, rel.stem])[0]
                 folder = str(rel.parent) if str(rel.parent) != "." else ""
                 jobs[fr] = _Job(fr, t, tags, root.name, f"{root.name}/{folder}".rstrip("/"))
     return list(jobs.values())
+
+
+# Folders that hold no samples of the producer's: a zip's resource forks, a NAS's thumbnails,
+# the bins. Hidden folders (.Trashes, .git ...) are left out too.
+_SYSTEM_FOLDERS = {"__macosx", "@eadir", "$recycle.bin", "#recycle", "system volume information", "lost+found"}
+LOOP_BY_NAME = "a loop by its name: Drummy learns one-shots"
+
+
+def _walk(root: Path, skipped: list[tuple[str, str]] | None = None) -> list[Path]:
+    """Every file under root, sorted, following linked folders (each real folder once, so
+    a link back up ends there), leaving out hidden and system folders. A folder that
+    cannot be read is added to `skipped`."""
+    def unreadable(e: OSError) -> None:
+        if skipped is not None:
+            skipped.append((str(e.filename), f"cannot read this folder ({e.strerror})"))
+
+    seen: set[str] = set()
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d.lower() not in _SYSTEM_FOLDERS)
+        out += [Path(dirpath) / f for f in filenames]
+    return sorted(out)
+
+
+def _says_loop(names: list[str]) -> bool:
+    """Whether a file's names call it a loop ("Loops/", "Kick Loop 120bpm.wav")."""
+    return any({"loop", "loops"} & set(normalise(n).split()) for n in names)
 
 
 def _folder_names(folder: Path, levels: int = 2) -> list[str]:
@@ -625,13 +689,17 @@ def _one_thread() -> None:
     threadpool_limits(1)
 
 
-def _decode_job(path: Path):
-    """Decode, hash and featurise one file (runs in a worker process).
-    Returns (audio, source rate, hash, log-mel, descriptors) or a skip reason."""
+def _decode_job(job: tuple[Path, bool]):
+    """Decode, hash and featurise one file (runs in a worker process): (path, whether it
+    is a loose file, not a kit's, which must then sound like a one-shot). Returns
+    (audio, source rate, hash, log-mel, descriptors) or a skip reason."""
+    path, loose = job
     try:
         y, rate = audio.load_with_rate(path)
     except audio.AudioError as e:
         return str(e)
+    if loose and (reason := features.loop_reason(y)):     # a kit's own sample is a sound it plays, even a roll
+        return reason
     h = hashlib.sha1(y.tobytes()).hexdigest()[:16]
     return y, rate, h, features.log_mel(y), features.descriptors(y)
 

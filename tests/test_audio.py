@@ -45,6 +45,9 @@ def test_stereo_and_multichannel_are_mixed_to_mono(tmp_path):
     st = np.stack([y, y, y, y, np.zeros_like(y), np.zeros_like(y)], axis=1)  # 6 channels
     out = audio.load(write(tmp_path / "six.wav", st), trim=False)
     assert out.ndim == 1 and np.allclose(out, y * 4 / 6, atol=1e-3)
+    # one channel's polarity flipped: the average would cancel to silence; the loudest channel is kept
+    flipped = audio.load(write(tmp_path / "flip.wav", np.stack([y, -0.9 * y], axis=1)), trim=False)
+    assert np.allclose(flipped, y, atol=1e-3)
 
 
 def test_leading_silence_is_trimmed(tmp_path):
@@ -57,6 +60,7 @@ def test_leading_silence_is_trimmed(tmp_path):
 @pytest.mark.parametrize("case,reason", [
     ("empty", "empty"), ("silent", "silent"), ("nan", "nan"), ("long", "too long"), ("click", "too short"),
     ("text", "not a readable audio file"), ("truncated", ""), ("missing", "no such file"), ("folder", "a folder, not an audio file"),
+    ("zero bytes", "an empty file (0 bytes)"),
 ])
 def test_bad_files_raise_clear_errors(tmp_path, case, reason):
     p = tmp_path / f"{case}.wav"
@@ -79,6 +83,8 @@ def test_bad_files_raise_clear_errors(tmp_path, case, reason):
         p.write_bytes(p.read_bytes()[:30])
     elif case == "folder":
         p.mkdir()
+    elif case == "zero bytes":
+        p.write_bytes(b"")
     with pytest.raises(audio.AudioError) as e:
         audio.load(p)
     assert reason in str(e.value).lower()

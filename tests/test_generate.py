@@ -383,11 +383,22 @@ def test_variations_and_morphs_say_their_seed_and_refuse_what_they_ignore(traine
     assert str(click) in err and "too short" in err
 
 
-def test_cli_generate_errors(trained, capsys):
+def test_cli_generate_errors(trained, capsys, tmp_path):
     ws, *_ = trained
     assert main(["generate", "-w", str(ws.root), "--blend", "cowbell"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("drummy: error: unknown label 'cowbell'; this model knows: kick, hihat") and "\n" == err[-1]
+    # a label the library has, on too few samples to learn or since the model was trained, says so
+    import shutil
+    from conftest import kick, write
+    copy = Workspace(shutil.copytree(ws.root, tmp_path / "ws"))
+    copy.ingest([write(tmp_path / "lib" / "kick" / "café sessions" / "a.wav", kick(40))], progress=False)
+    assert main(["generate", "-w", str(copy.root), "--blend", "kick+café sessions"]) == 2
+    assert "label 'café sessions' is on 1 sample of the library; the generator learns a label from 2 or more" \
+        in capsys.readouterr().err
+    copy.ingest([write(tmp_path / "lib" / "kick" / "café sessions" / "b.wav", kick(41))], progress=False)
+    assert main(["generate", "-w", str(copy.root), "--blend", "cafe sessions"]) == 2
+    assert "came into the library after the generator was trained" in capsys.readouterr().err
     assert main(["generate", "-w", str(ws.root)]) == 2
     assert "--blend" in capsys.readouterr().err
     assert main(["generate", "-w", str(ws.root / "nothing"), "--blend", "kick"]) == 2

@@ -2,6 +2,7 @@ import shutil
 import json
 import os
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +23,8 @@ def test_ingest_labels_dedups_and_caches(tmp_path, tiny_library):
     assert s["types"] == {"kick": 8, "hihat": 8}
     assert s["tags"]["808"] == 8 and s["tags"]["boom"] == 8 and s["tags"]["tick"] == 8
     boom = next(x for x in ws.samples.values() if x.path.endswith("808/Boom 1.wav"))
-    assert boom.drum_type == "kick" and boom.tags == ["808", "boom"] and boom.also_at
+    assert boom.drum_type == "kick" and boom.also_at
+    assert boom.tags == ["808", "boom", "copies", "same"]          # its copy's folder and name add their tags
     assert boom.group.endswith("kick/808") and boom.source_rate == SR
     mels, desc = ws.features()
     assert mels.shape == (16, features.MEL.n_mels, features.MEL.frames) and desc.shape == (16, len(features.DESCRIPTORS))
@@ -347,3 +349,57 @@ def test_a_second_command_changing_the_library_at_once_is_told_to_wait(tmp_path,
     r = stale.ingest([tiny_library], progress=False)
     assert (r.added, r.unchanged) == (0, 16)
     assert Workspace(tmp_path / "ws").summary()["types"] == {"kick": 8, "hihat": 8}
+
+
+def test_a_copy_gives_its_type_and_tags_to_an_unlabelled_first_file(tmp_path):
+    clap = write(tmp_path / "lib" / "A Unsorted" / "x1.wav", hat(5, seconds=0.3))
+    (tmp_path / "lib" / "Claps" / "Boom Bap").mkdir(parents=True)
+    (tmp_path / "lib" / "Claps" / "Boom Bap" / "Clap Big.wav").write_bytes(clap.read_bytes())
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tmp_path / "lib"], progress=False)
+    (s,) = ws.samples.values()
+    assert s.path.endswith("x1.wav") and s.drum_type == "clap" and {"boom bap", "big"} <= set(s.tags)
+    Workspace(tmp_path / "ws").ingest([tmp_path / "lib"], progress=False)          # and keeps them next time
+    (s,) = Workspace(tmp_path / "ws").samples.values()
+    assert s.drum_type == "clap" and {"boom bap", "big"} <= set(s.tags)
+
+
+def test_ingesting_a_sub_folder_again_keeps_the_labels_from_above(tmp_path):
+    write(tmp_path / "lib" / "Acoustic Collection" / "Kicks" / "Deep.wav", kick(1))
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tmp_path / "lib"], progress=False)
+    before = [(s.drum_type, s.tags, s.kit, s.group) for s in ws.samples.values()]
+    assert before[0][1] == ["acoustic collection", "deep"]
+    ws.ingest([tmp_path / "lib" / "Acoustic Collection" / "Kicks"], progress=False)
+    assert [(s.drum_type, s.tags, s.kit, s.group) for s in ws.samples.values()] == before
+
+
+def test_loops_and_system_folders_stay_out_and_linked_folders_come_in(tmp_path):
+    lib = tmp_path / "lib"
+    write(lib / "Kicks" / "Deep.wav", kick(1))
+    loop = np.zeros(SR * 4, np.float32)
+    for k in range(8):                                                   # eight kicks, half a second apart
+        loop[k * SR // 2: k * SR // 2 + len(kick(k))] += kick(k)
+    write(lib / "Kicks" / "Deep Groove 120.wav", loop)                  # a loop by its sound
+    write(lib / "Loops" / "Kick 1.wav", kick(2))                        # a loop by its folder's name
+    for junk in ("__MACOSX", ".Trashes", "@eaDir"):
+        write(lib / junk / "Kick 9.wav", kick(9))
+    elsewhere = write(tmp_path / "elsewhere" / "Claps" / "Clap 1.wav", hat(3, seconds=0.3)).parent
+    (lib / "Linked Claps").symlink_to(elsewhere)
+    (lib / "Kicks" / "back up").symlink_to(lib)                         # a link back up is followed once
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([lib], progress=False)
+    names = sorted(Path(s.path).name for s in ws.samples.values())
+    assert names == ["Clap 1.wav", "Deep.wav"]
+    reasons = {Path(p).name: why for p, why in r.skipped}
+    assert reasons["Deep Groove 120.wav"].startswith("several hits (8 over 3.5 s)")
+    assert reasons["Kick 1.wav"] == "a loop by its name: Drummy learns one-shots"
+    assert "Kick 9.wav" not in reasons
+    clap = next(s for s in ws.samples.values() if s.path.endswith("Clap 1.wav"))
+    assert clap.drum_type == "clap" and "linked" in clap.tags
+    # a kit's own sample is what the kit plays, even several hits long
+    (lib / "Kit").mkdir()
+    write(lib / "Kit" / "roll.wav", loop)
+    (lib / "Kit" / "k.sfz").write_text("<region> sample=roll.wav key=38\n")
+    ws.ingest([lib], progress=False)
+    assert any(s.path.endswith("roll.wav") and s.drum_type == "snare" for s in ws.samples.values())
