@@ -21,7 +21,7 @@ from typing import Callable, Iterable
 
 import numpy as np
 
-from . import audio
+from . import audio, features
 from .kits import KitSample
 from .labels import TYPES, UNKNOWN
 from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run
@@ -137,12 +137,17 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
     the optional classifier) are listed in `kit.skipped`."""
     ys, ok, skipped = [], [], []
     for s in samples:
+        shown = s.origin or str(s.path)                       # the user's file, not the workspace's copy
         try:
-            ys.append(audio.load(s.path))
-            ok.append(s)
+            y = audio.load(s.path)
         except audio.AudioError as e:
-            shown = s.origin or str(s.path)                   # the user's file, not the workspace's copy
             skipped.append((shown, str(e)))
+            continue
+        if not s.instrument and s.note is None and (why := features.loop_reason(y)):   # a loose loop, not a kit's sound
+            skipped.append((shown, why))
+            continue
+        ys.append(y)
+        ok.append(s)
     ok = classify_unknown(ok, ys, classify)
     kit = Kit(skipped=skipped)
     for s, y in zip(ok, ys):

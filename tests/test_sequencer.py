@@ -454,3 +454,13 @@ def test_two_beats_into_the_same_files_at_once_the_second_waits(tmp_path, tiny_l
     assert main(cmd) == 0                      # and once it has finished, this one runs
     with claim(tmp_path / "elsewhere.wav"):    # other files are no business of this beat's
         assert main(cmd) == 0
+
+
+def test_a_loose_loop_in_a_kit_folder_is_left_out(tmp_path, tiny_library):
+    loop = np.zeros(SR * 4, np.float32)
+    for k in range(8):
+        loop[k * SR // 2: k * SR // 2 + len(kick(k))] += kick(k)
+    write(tiny_library / "kick" / "808" / "Boom Groove.wav", loop)
+    kit = S.kit_from_folder(tiny_library)
+    assert len(kit["kick"]) == 8
+    assert any(p.endswith("Boom Groove.wav") and why.startswith("several hits") for p, why in kit.skipped)
