@@ -333,7 +333,7 @@ def cmd_generate(args) -> None:
         steps = 5 if args.steps is None else args.steps
         a, b = (_load_ref(p) for p in args.between)
         ys = gen.between(a, b, steps, seed=args.seed)
-        stem = f"morph_{args.between[0].stem}_to_{args.between[1].stem}_s{args.seed}"
+        stem = f"morph_{args.between[0].stem.strip()}_to_{args.between[1].stem.strip()}_s{args.seed}"
         meta = sidecar(gen, "between", a=str(args.between[0].resolve()), b=str(args.between[1].resolve()),
                        a_hash=file_hash(args.between[0]), b_hash=file_hash(args.between[1]), steps=steps,
                        seed=args.seed)
@@ -500,13 +500,15 @@ def cmd_evaluate(args) -> None:
 def cmd_classify(args) -> None:
     from . import audio
     from . import classifier as clf
-    from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, classifier_path
+    from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, classifier_path, walk
     model = clf.load(classifier_path(Workspace(args.workspace)))
     files: list[Path] = []
     for p in args.paths:
         if not p.exists():
             raise LibraryError(f"no such file or folder: {p}")
-        files += sorted(f for f in p.rglob("*") if f.suffix.lower() in AUDIO_EXTENSIONS) if p.is_dir() else [p]
+        # a folder's audio files as ingest finds them: no ._ resource forks, no __MACOSX
+        files += [f for f in walk(p) if f.suffix.lower() in AUDIO_EXTENSIONS and f.is_file()
+                  and not f.name.startswith(".")] if p.is_dir() else [p]
     if not files:
         raise LibraryError("no audio files in " + ", ".join(str(p) for p in args.paths))
     results, ys, ok = {}, [], []

@@ -108,7 +108,12 @@ def normalise(text: str) -> str:
     """Lower-case, fold accents, split camelCase and letter/digit runs, turn
     separators into single spaces, and drop numbering: "Snare_01" and "snare-1" ->
     "snare", "BassDrum" -> "bass drum", "Snäre" -> "snare", "808" stays "808"."""
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    # accents fold off Latin letters (Snäre -> snare); kana and hangul keep theirs (ブーム is not フーム)
+    out: list[str] = []
+    for c in unicodedata.normalize("NFKD", text):
+        if not (unicodedata.combining(c) and out and ord(out[-1]) < 0x250):
+            out.append(c)
+    text = unicodedata.normalize("NFC", "".join(out))
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)       # camelCase
     text = text.lower()
     text = re.sub(r"(?<![a-z])v\d+(?![a-z\d])", " ", text)  # version markers: v2

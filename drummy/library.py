@@ -604,7 +604,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
             continue
         root = p.resolve()
         above = _folder_names(root)          # "Kicks/808" ingested as it is still says kick
-        everything = list(_walk(root, skipped))
+        everything = list(walk(root, skipped))
         kit_files = sorted(f for f in everything if (f.name == "drumkit.xml" or f.suffix.lower() == ".sfz") and f.is_file())
         parts = set().union(*[sfz_includes(f) for f in kit_files if f.suffix.lower() == ".sfz"])
         kit_files = [f for f in kit_files if f.resolve() not in parts]   # an #include'd .sfz is part of a kit
@@ -638,7 +638,7 @@ _SYSTEM_FOLDERS = {"__macosx", "@eadir", "$recycle.bin", "#recycle", "system vol
 LOOP_BY_NAME = "a loop by its name: Drummy learns one-shots"
 
 
-def _walk(root: Path, skipped: list[tuple[str, str]] | None = None) -> list[Path]:
+def walk(root: Path, skipped: list[tuple[str, str]] | None = None) -> list[Path]:
     """Every file under root, sorted, following linked folders (each real folder once, so
     a link back up ends there), leaving out hidden and system folders. A folder that
     cannot be read is added to `skipped`."""

@@ -16,7 +16,8 @@ from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type
     ("hh tiny 2ms.wav", "hihat", ["tiny"]),
     ("samples/kick_float32 44k1.wav", "kick", []),
     ("Snäre ünïcode 96k.wav", "snare", ["unicode"]),
-    ("perc/タム2.wav", "perc", ["タム"]),
+    ("perc/タム2.wav", "perc", ["タム"]), ("ドラム/キック/ブーム 1.wav", "unknown", ["ドラム", "キック", "ブーム"]),
+    ("드럼/붐.wav", "unknown", ["드럼", "붐"]),
     # a plural folder names the type and is no tag
     ("Kicks/punchy.wav", "kick", ["punchy"]), ("Snares/Crack.wav", "snare", ["crack"]),
     ("Crashes/x.wav", "cymbal", ["x"]), ("Rides/jazz.wav", "cymbal", ["jazz"]), ("Claps/a1.wav", "clap", ["a"]),
