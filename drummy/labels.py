@@ -55,7 +55,7 @@ SYNONYMS: dict[str, str] = {
 # Plurals of the one-word names ("Kicks/", "Snares/", "Crashes/") name the type too, and
 # so are not left behind as tags.
 SYNONYMS = {**{w + ("es" if w.endswith(("sh", "ch", "x")) else "s"): t for w, t in SYNONYMS.items()
-               if " " not in w and len(w) >= 3 and not w.endswith("s")}, **SYNONYMS}
+               if len(w.split()[-1]) >= 3 and not w.endswith("s")}, **SYNONYMS}   # "Bass Drums", "Floor Toms" too
 
 # Abbreviations that give way to a drum word in the same name: "Snare OH mic" is a snare
 # from the overheads, "Ch1 Kick In" a kick on channel 1, "Vox Ohh" no hat.
@@ -192,13 +192,27 @@ def tags_of(text: str, known: set[str] = frozenset()) -> list[str]:
     return [w for w in words if w not in _OPEN_WORDS and w != "closed" and len(w) > 1]
 
 
+# Words that mark a folder of sounds that are not drum hits ("Vocal Chops", "FX/Risers",
+# "808 Bass"): a drum word below such a folder ("Vox_Chop_Kick_It.wav") names no type.
+_NOT_DRUMS = {"vocal", "vocals", "vox", "voice", "voices", "chop", "chops", "fx", "sfx", "riser", "risers",
+              "sweep", "sweeps", "impact", "impacts", "synth", "synths", "pad", "pads", "chord", "chords",
+              "melody", "melodies", "lead", "leads", "atmos", "atmosphere", "atmospheres", "texture",
+              "textures", "ambience", "bass", "basses"}
+
+
 def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
     """(type, tags) from names ordered general -> specific (folders, then the file
-    stem). The most specific name that mentions a type decides the type."""
+    stem). The most specific name that mentions a type decides the type, unless a
+    folder above it holds no drums (`_NOT_DRUMS`, and no drum word of its own)."""
     drum_type = UNKNOWN
     tags: list[str] = []
     decided = 0
     for i, name in enumerate(names):
+        if i < len(names) - 1 and set(normalise(name).split()) & _NOT_DRUMS and type_of(name) is None:
+            drum_type, decided = UNKNOWN, i
+            for later in names[i:]:
+                tags += [t for t in tags_of(later, {w for t in tags for w in t.split()}) if t not in tags]
+            return drum_type, tags
         t = type_of(name)
         if t is not None:
             drum_type, decided = t, i

@@ -46,6 +46,12 @@ from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type
     ("Sample Library/Kick 120bpm Loop.wav", "kick", []), ("Long crash 29s.wav", "cymbal", ["long"]),
     ("TR-808 Samples/RS.wav", "perc", ["808"]), ("TR-808/CY 1.wav", "cymbal", ["808"]),
     ("TR 909/RD.wav", "cymbal", ["909"]), ("90s/kick.wav", "kick", ["90s"]),
+    # a folder of sounds that are no drums names no drum type below it
+    ("Vocal Chops/Vox_Ohh_G.wav", "unknown", ["vocal chops", "vox"]),
+    ("Vocal Chops/Vox_Chop_Kick_It.wav", "unknown", ["vocal chops", "vox", "chop", "it"]),
+    ("FX/Sweeps/Kick Sweep.wav", "unknown", ["fx", "sweeps", "sweep"]),
+    ("Snare FX/Crunch 2.wav", "snare", ["fx", "crunch"]), ("Bass Drums/Deep.wav", "kick", ["deep"]),
+    ("Floor Toms/16.wav", "tom", []),
 ])
 def test_labels_from_path(path, drum_type, tags):
     assert labels_from_path(path) == (drum_type, tags)
