@@ -245,7 +245,8 @@ def cmd_library(args) -> None:
     if args.json:
         print(json.dumps(s, indent=1, ensure_ascii=False))
         return
-    print(f"{s['samples']} samples in {s['workspace']} ({s['predicted']} with predicted types)")
+    copies = f"; {s['copies']} more files are copies of them, stored once" if s["copies"] else ""
+    print(f"{s['samples']} samples in {s['workspace']} ({s['predicted']} with predicted types{copies})")
     print("types: " + ", ".join(f"{t} {n}" for t, n in s["types"].items()))
     top = list(s["tags"].items())[:30]
     print("tags:  " + ", ".join(f"{t} {n}" for t, n in top) + (" …" if len(s["tags"]) > 30 else ""))
@@ -273,8 +274,9 @@ def cmd_train(args) -> None:
     if args.members:
         cfg.members = args.members
     m = train_classifier(ws, cfg)
-    print(f"classifier: {m['members']} nets on all {m['train_samples']} labelled samples; validated by as many "
-          f"runs that each held out their own kits/folders ({len(m.get('val_groups', []))} in all)")
+    nets = "1 net" if m["members"] == 1 else f"{m['members']} nets"
+    print(f"classifier: {nets} on all {m['train_samples']} labelled samples; validated by {m['members']} "
+          f"run{'s' * (m['members'] != 1)} holding out kits/folders ({len(m.get('val_groups', []))} in all)")
     if "val_accuracy" in m:
         print(f"validation accuracy on held-out kits/folders {m['val_accuracy']:.1%} "
               f"(balanced {m['val_balanced_accuracy']:.1%}, {m['val_samples']} verdicts)")

@@ -530,9 +530,11 @@ class Workspace:
             "types": dict(Counter(s.drum_type for s in samples).most_common()),
             "tags": dict(Counter(t for s in samples for t in s.tags).most_common()),
             "predicted": sum(s.predicted for s in samples),
+            "copies": sum(len(s.also_at) for s in samples),
             "skipped": [{"path": p, "reason": r} for p, r in self.skipped],
             "items": [{"path": s.path, "hash": s.hash, "type": s.drum_type, "tags": s.tags,
-                       "kit": s.kit, "predicted": s.predicted, "confidence": s.confidence}
+                       "kit": s.kit, "duration": s.duration, "predicted": s.predicted,
+                       "confidence": s.confidence, "also_at": s.also_at}
                       for s in sorted(samples, key=lambda s: s.path)],
         }
 

@@ -1,3 +1,4 @@
+import shutil
 import json
 import os
 import subprocess
@@ -55,9 +56,16 @@ def test_ingest_library_json_and_classify(tmp_path, tiny_library, capsys):
     assert main(["library", "-w", ws, "--json"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["types"] == {"kick": 8, "hihat": 8}
-    assert {"path", "type", "tags"} <= set(data["items"][0])
-    assert main(["train", "classifier", "-w", ws, "--steps", "12", "--epochs", "6"]) == 0
+    assert {"path", "type", "tags", "duration", "also_at"} <= set(data["items"][0]) and data["copies"] == 0
+    (tiny_library / "again").mkdir()
+    shutil.copy(next(tiny_library.glob("kick/808/*.wav")), tiny_library / "again" / "kick copy.wav")
+    assert main(["ingest", str(tiny_library), "-w", ws]) == 0
     capsys.readouterr()
+    assert main(["library", "-w", ws]) == 0
+    out = capsys.readouterr().out
+    assert "16 samples in" in out and "; 1 more files are copies of them, stored once)" in out
+    assert main(["train", "classifier", "-w", ws, "--steps", "12", "--epochs", "6", "--members", "1"]) == 0
+    assert "classifier: 1 net on all 16 labelled samples; validated by 1 run " in capsys.readouterr().out
     assert main(["classify", str(tiny_library / "kick"), "-w", ws, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out) == 8 and all(set(o["probabilities"]) == {"kick", "hihat"} for o in out)
