@@ -1,0 +1,136 @@
+"""Do Drummy's kit exports load and play in real players?
+
+Exports the starter kit (seed 0) as a Hydrogen drumkit and as an SFZ, then:
+- validates drumkit.xml against Hydrogen's own schema (xmllint + drumkit.xsd) and asks
+  Hydrogen itself (`h2cli -c KIT`) whether the kit is valid;
+- for every note the MIDI of each built-in pattern uses, checks that both kits answer it
+  (a Hydrogen instrument with that midiOutNote and layers, an SFZ region on that key);
+- renders each of those notes alone through the SFZ with sfizz (`sfizz_render`) and
+  reads its peak: a note that answers is not silent.
+
+    python benchmarks/players.py [--sfizz PATH] [--work build/bench-players]
+
+Needs `apt-get install libxml2-utils hydrogen` and sfizz_render (the `pysfizz==0.1.3`
+wheel ships one: `python -m venv /tmp/sfz && /tmp/sfz/bin/pip install pysfizz==0.1.3`,
+then --sfizz /tmp/sfz/lib/python3.11/site-packages/bin/sfizz_render). A missing tool
+is reported and its checks left out. Results: benchmarks/results/players.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from datetime import date
+from pathlib import Path
+
+import mido
+import numpy as np
+import soundfile as sf
+
+from drummy import patterns
+from drummy.kits import _parse_sfz, export_kit
+from drummy.labels import type_of_note
+from drummy.sequencer import folder_samples
+from drummy.starter import write_starter_kit
+
+XSD = "/usr/share/hydrogen/data/xsd/drumkit.xsd"
+NS = "{http://www.hydrogen-music.org/drumkit}"
+
+
+def hydrogen_notes(xml: Path) -> dict[int, int]:
+    """midiOutNote -> layers, over the kit's instruments (the most layers per note)."""
+    out: dict[int, int] = {}
+    for inst in ET.parse(xml).getroot().iter(NS + "instrument"):
+        note = int(inst.find(NS + "midiOutNote").text)
+        out[note] = max(out.get(note, 0), len(list(inst.iter(NS + "layer"))))
+    return out
+
+
+def sfz_keys(sfz: Path) -> set[int]:
+    keys, group = set(), {}
+    for header, ops in _parse_sfz(sfz.read_text()):
+        if header == "group":
+            group = ops
+        elif header == "region" and "key" in {**group, **ops}:
+            keys.add(int({**group, **ops}["key"]))
+    return keys
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sfizz", default=shutil.which("sfizz_render"))
+    ap.add_argument("--work", type=Path, default=Path("build/bench-players"))
+    args = ap.parse_args()
+    shutil.rmtree(args.work, ignore_errors=True)
+    write_starter_kit(args.work / "starter-kit", seed=0, progress=False)
+    samples = folder_samples(args.work / "starter-kit")
+    xml, _ = export_kit(samples, args.work / "Drummy Starter", "hydrogen")
+    sfz, _ = export_kit(samples, args.work / "sfz", "sfz")
+    res: dict = {"date": str(date.today()), "machine": f"{platform.machine()} {os.cpu_count()} cores",
+                 "kit": f"starter kit seed 0 ({len(samples)} hits)", "missing_tools": []}
+
+    if shutil.which("xmllint") and Path(XSD).is_file():
+        r = subprocess.run(["xmllint", "--noout", "--schema", XSD, str(xml)], capture_output=True, text=True)
+        res["xmllint_valid"] = r.returncode == 0
+        print(f"xmllint against {XSD}: {'valid' if r.returncode == 0 else r.stderr.strip()}")
+    else:
+        res["missing_tools"].append("xmllint / drumkit.xsd")
+    if shutil.which("h2cli"):
+        home = args.work / "h2home"
+        home.mkdir(exist_ok=True)
+        r = subprocess.run(["h2cli", "-c", str(xml.parent)], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "HOME": str(home.resolve())})
+        said = next((ln for ln in (r.stdout + r.stderr).splitlines() if "drumkit" in ln and "valid" in ln.lower()), "")
+        res["h2cli_says"] = said.strip()
+        print(f"h2cli -c: {said.strip()}")
+    else:
+        res["missing_tools"].append("h2cli")
+
+    # the notes Drummy's own MIDI writes, over every built-in pattern
+    used: dict[int, list[str]] = {}
+    for name in patterns.BUILTINS:
+        for t in patterns.builtin(name).tracks:
+            used.setdefault(t.note, []).append(f"{name}:{t.name}")
+    h2, keys = hydrogen_notes(xml), sfz_keys(sfz)
+    types = {s.drum_type for s in samples}
+    res["notes"] = {}
+    for note in sorted(used):
+        row = {"tracks": used[note], "kit_has_type": type_of_note(note) in types, "hydrogen_layers": h2.get(note, 0),
+               "sfz_key": note in keys}
+        res["notes"][note] = row
+    if args.sfizz and Path(args.sfizz).exists():
+        for note, row in res["notes"].items():
+            mid = mido.MidiFile()
+            tr = mido.MidiTrack()
+            mid.tracks.append(tr)
+            tr += [mido.Message("note_on", channel=9, note=note, velocity=100, time=0),
+                   mido.Message("note_off", channel=9, note=note, time=480)]
+            mp, wp = args.work / f"n{note}.mid", args.work / f"n{note}.wav"
+            mid.save(mp)
+            subprocess.run([args.sfizz, "--sfz", str(sfz), "--midi", str(mp), "--wav", str(wp)],
+                           capture_output=True, timeout=120)
+            y = sf.read(wp)[0] if wp.exists() else np.zeros(1)
+            row["sfizz_peak_dbfs"] = round(float(20 * np.log10(np.abs(y).max() + 1e-12)), 1)
+    else:
+        res["missing_tools"].append("sfizz_render")
+    print("note  tracks                                  kit has type  hydrogen layers  sfz key  sfizz peak")
+    for note, row in res["notes"].items():
+        print(f"{note:4d}  {', '.join(row['tracks'])[:38]:38s}  {str(row['kit_has_type']):12s}  "
+              f"{row['hydrogen_layers']:15d}  {str(row['sfz_key']):7s}  {row.get('sfizz_peak_dbfs', '-')}")
+    answered = [n for n, r in res["notes"].items() if r["kit_has_type"]]
+    res["every_note_answered"] = all(res["notes"][n]["hydrogen_layers"] > 0 and res["notes"][n]["sfz_key"]
+                                     and res["notes"][n].get("sfizz_peak_dbfs", 0) > -60 for n in answered)
+    print(f"every note of a type the kit has sounds in both: {res['every_note_answered']}"
+          + (f" (missing tools: {', '.join(res['missing_tools'])})" if res["missing_tools"] else ""))
+    out = Path(__file__).parent / "results" / "players.json"
+    out.write_text(json.dumps(res, indent=1) + "\n")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
