@@ -373,7 +373,7 @@ def _why_unknown(ws, gen, e) -> str:
     few samples to learn, or one added since the generator was trained."""
     from .labels import normalise
     label = getattr(e, "label", None)
-    if label is None or not ws.manifest_path.exists():
+    if label is None or normalise(label) == "unknown" or not ws.manifest_path.exists():   # never a label to learn
         return str(e)
     n, least = normalise(label), int(gen.extra.get("train_config", {}).get("min_tag_count", 3))
     count = sum(n == s.drum_type or n in s.tags for s in ws.samples.values())

@@ -28,6 +28,7 @@ class KitSample:
     instrument: str = ""
     note: int | None = None
     origin: str = ""          # the file to name to the user, when path is a workspace's stored copy of it
+    loose: bool = False       # a file found in a folder, not one a kit file names: it must sound like a one-shot
 
 
 def _local(tag: str) -> str:
@@ -259,32 +260,38 @@ def write_folder(samples: list[KitSample], outdir: str | Path) -> Path:
 
 
 # The General MIDI drum notes a kit answers to besides each type's own (labels.GM_NOTE_OF_TYPE),
-# with the names their instruments get: every note Drummy's MIDI writes (`patterns._NOTE_OF_NAME`),
-# plus 40 and 43 to keep Hydrogen's slots 36-46 whole. Each name reads back as its type and no tag.
-GM_ALIASES = {37: ("perc", "Side Stick"), 40: ("snare", "Snare 2"), 41: ("tom", "Floor Tom"),
-              43: ("tom", "Tom 2"), 44: ("hihat", "Pedal Hat"), 47: ("tom", "Tom 3"), 50: ("tom", "Tom 4"),
-              51: ("cymbal", "Ride"), 52: ("cymbal", "China"), 54: ("perc", "Tambourine"),
-              55: ("cymbal", "Splash"), 60: ("perc", "Bongo"), 63: ("perc", "Conga"), 70: ("perc", "Shaker"),
-              75: ("perc", "Clave"), 76: ("perc", "Woodblock")}
+# with the names their instruments get: the whole drum map 35-59, and the Latin percussion notes
+# Drummy's MIDI writes (`patterns._NOTE_OF_NAME`). A name that comes before its type's own note
+# reads back as its type and no tag (a file several notes play reads back as the first).
+GM_ALIASES = {35: ("kick", "Bass Drum"), 37: ("perc", "Side Stick"), 40: ("snare", "Snare 2"),
+              41: ("tom", "Floor Tom"), 43: ("tom", "Tom 2"), 44: ("hihat", "Pedal Hat"), 47: ("tom", "Tom 3"),
+              48: ("tom", "Tom 4"), 50: ("tom", "Tom 5"), 51: ("cymbal", "Ride"), 52: ("cymbal", "China"),
+              53: ("cymbal", "Ride Bell"), 54: ("perc", "Tambourine"), 55: ("cymbal", "Splash"),
+              57: ("cymbal", "Crash 2"), 58: ("perc", "Vibraslap"), 59: ("cymbal", "Ride 2"),
+              60: ("perc", "Bongo"), 63: ("perc", "Conga"), 70: ("perc", "Shaker"), 75: ("perc", "Clave"),
+              76: ("perc", "Woodblock")}
+HYDROGEN_GM = (36, 59)      # Hydrogen's MIDI input plays instrument i for note 36 + i: these slots, all of them
 
 
-def gm_slots(types: list[str]) -> list[tuple[int, str, str]]:
-    """(note, type, instrument name) for the notes of a kit holding `types`: 36-46 whole (a
-    type the kit lacks leaves its slot empty), then the notes above for the types it has."""
+def gm_slots(types: list[str], whole: tuple[int, int] | None = None) -> list[tuple[int, str, str]]:
+    """(note, type, instrument name) for the notes of a kit holding `types`, by note: every
+    note of those types; with `whole` (lo, hi), every note from lo to hi and no other, a
+    type the kit lacks leaving its slot empty."""
     main = {n: (t, _INSTRUMENT_NAME[t]) for t, n in GM_NOTE_OF_TYPE.items() if t in _INSTRUMENT_NAME}
     slots = {**GM_ALIASES, **main}
-    return [(n, *slots[n]) for n in sorted(slots) if 36 <= n <= 46 or slots[n][0] in types]
+    if whole is not None:
+        return [(n, *slots[n]) for n in range(whole[0], whole[1] + 1)]
+    return [(n, *slots[n]) for n in sorted(slots) if slots[n][0] in types]
 
 
 def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | None = None) -> Path:
     """A Hydrogen drumkit in OUTDIR: the audio files plus a `drumkit.xml` valid against
-    Hydrogen 1.2's drumkit.xsd, laid out as General MIDI: instrument i plays note 36 + i
-    for notes 36-46 (Hydrogen's MIDI input maps notes so unless told otherwise; a slot of
-    a type the kit lacks is empty), then the ride, crash, toms and percussion notes
-    Drummy's MIDI writes, for the types the kit has (`gm_slots`). Every instrument of a
-    type plays its samples round robin, at any velocity (as the SFZ export and Drummy's
-    own beats do), and the hats share one mute group. Past 16 samples a type (Hydrogen's
-    layer limit) the rest go to "Kick 2", ... after the GM slots. Returns the drumkit.xml path."""
+    Hydrogen 1.2's drumkit.xsd, laid out as the General MIDI drum map: instrument i plays
+    note 36 + i, from 36 to 59 (Hydrogen's MIDI input maps notes so unless told otherwise;
+    a slot of a type the kit lacks is empty). Every instrument of a type plays its samples
+    round robin, at any velocity (as the SFZ export and Drummy's own beats do), and the
+    hats share one mute group. Past 16 samples a type (Hydrogen's layer limit) the rest go
+    to "Kick 2", ... after the GM slots. Returns the drumkit.xml path."""
     outdir = Path(outdir)
     name = name or outdir.name
     ET.register_namespace("", HYDROGEN_NS)
@@ -311,7 +318,7 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     for dtype, group in _by_type(samples).items():
         files = [_place_audio(s.path, outdir / stem).name for s, stem in zip(group, _file_names(group, taken))]
         chunks[dtype] = [files[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(files), HYDROGEN_MAX_LAYERS)]
-    instruments = [(n, t, label, chunks[t][0] if t in chunks else []) for n, t, label in gm_slots(list(chunks))]
+    instruments = [(n, t, label, chunks[t][0] if t in chunks else []) for n, t, label in gm_slots([], HYDROGEN_GM)]
     instruments += [(GM_NOTE_OF_TYPE[t], t, f"{_INSTRUMENT_NAME[t]} {ci + 1}", c)
                     for t, cs in chunks.items() for ci, c in enumerate(cs) if ci]
     for inst_id, (note, dtype, label, files) in enumerate(instruments):
@@ -411,10 +418,14 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
         raise KitError(f"{outdir} holds the kit's own samples ({inside}); export to a folder outside it")
     _check_previous_export(outdir)
     ok, skipped = [], []
+    from .features import loop_reason
     for s in samples:
         try:
             if s.drum_type in TYPES:             # the writers leave other samples out
-                audio.load(s.path)
+                y = audio.load(s.path)
+                if s.loose and (why := loop_reason(y)):      # a loose loop: no hit for a kit, as ingest says
+                    skipped.append((s.origin or str(s.path), why))
+                    continue
             ok.append(s)
         except audio.AudioError as e:
             skipped.append((s.origin or str(s.path), str(e)))

@@ -100,7 +100,7 @@ _KEY = re.compile(r"[a-g](b|s|sharp|flat)?(m|min|minor|maj|major)?")
 def _is_noise_word(word: str, prev: str = "") -> bool:
     """A word that is no tag: a stop word, a key ("am", "ebm"), a tempo ("120" before "bpm"),
     a duration ("2s"; decades such as "90s" stay)."""
-    return (word in _STOP_WORDS or (len(word) > 1 and _KEY.fullmatch(word) is not None)
+    return (word in _STOP_WORDS or (len(word) > 1 and word != "fm" and _KEY.fullmatch(word) is not None)
             or re.fullmatch(r"\d+s", word) is not None and re.fullmatch(r"[1-9]0s|00s", word) is None)
 
 
@@ -122,7 +122,8 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<![a-z\d])tr[\s_\-]?(?=\d{3}(?!\d))", "", text)   # TR-808 is the 808
     text = re.sub(r"(?<![a-z\d])\d ?ch(?![a-z])", " ", text)  # channel counts: 2ch, 4CH (ch alone is a closed hat)
     text = re.sub(r"[_\-.,+()\[\]{}#&'\"!/\\:;]+", " ", text)
-    text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?!s(?![a-z]))(?=[^\W\d_])", " ", text)  # snare1 -> snare 1 (any script)
+    text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?!s(?![a-z])|(?:st|nd|rd|th)(?![a-z]))(?=[^\W\d_])", " ",
+                  text)  # snare1 -> snare 1 (any script); 3rd stays whole
     words = [w for w in text.split() if w and not _is_numbering(w)]
     return " ".join(words)
 
@@ -137,6 +138,11 @@ def _is_numbering(word: str) -> bool:
 
 def type_of(text: str) -> str | None:
     """The drum type a single name mentions, or None. `text` may be raw."""
+    return _typed(text)[0]
+
+
+def _typed(text: str) -> tuple[str | None, bool]:
+    """(`type_of`, whether a drum word says it rather than only an abbreviation such as CL or OH)."""
     norm = normalise(text)
     words = norm.split()
     strong: set[str] = set()
@@ -156,11 +162,11 @@ def type_of(text: str) -> str | None:
         found.add("open hat")
     # "Kicks & Snares", "Toms and Percussion": a folder of two types names neither
     if len(found - {"open hat"}) > 1 and re.search(r"&|\+|,|\band\b", str(text).lower()):
-        return None
+        return None, False
     for t in _PRIORITY:
         if t in found:
-            return t
-    return None
+            return t, bool(strong)
+    return None, False
 
 
 def says_open(norm: str) -> bool:
@@ -195,9 +201,7 @@ def tags_of(text: str, known: set[str] = frozenset()) -> list[str]:
 # Words that mark a folder of sounds that are not drum hits ("Vocal Chops", "FX/Risers",
 # "808 Bass"): a drum word below such a folder ("Vox_Chop_Kick_It.wav") names no type.
 _NOT_DRUMS = {"vocal", "vocals", "vox", "voice", "voices", "chop", "chops", "fx", "sfx", "riser", "risers",
-              "sweep", "sweeps", "impact", "impacts", "synth", "synths", "pad", "pads", "chord", "chords",
-              "melody", "melodies", "lead", "leads", "atmos", "atmosphere", "atmospheres", "texture",
-              "textures", "ambience", "bass", "basses"}
+              "sweep", "sweeps", "impact", "impacts", "chord", "chords", "melody", "melodies", "atmos"}
 
 
 def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
@@ -206,16 +210,18 @@ def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
     folder above it holds no drums (`_NOT_DRUMS`, and no drum word of its own)."""
     drum_type = UNKNOWN
     tags: list[str] = []
-    decided = 0
+    decided, strong, blocked = 0, False, False
+    last = len(names) - 1
     for i, name in enumerate(names):
-        if i < len(names) - 1 and set(normalise(name).split()) & _NOT_DRUMS and type_of(name) is None:
-            drum_type, decided = UNKNOWN, i
-            for later in names[i:]:
-                tags += [t for t in tags_of(later, {w for t in tags for w in t.split()}) if t not in tags]
-            return drum_type, tags
-        t = type_of(name)
-        if t is not None:
-            drum_type, decided = t, i
+        words = set(normalise(name).split())
+        t, says = _typed(name)
+        if words & _NOT_DRUMS and t is None and not words & {"drum", "drums"}:
+            blocked, drum_type = True, UNKNOWN       # "Vocal Chops/", "FX/Risers/" (not "Drums & FX/")
+        elif t is not None and not (blocked and i == last and words & _NOT_DRUMS):   # "Vox_Chop_Kick_It" stays out
+            # an abbreviation alone (Hats/CL 01.wav) does not overrule a folder's drum word, but within
+            # the hats it refines it (Hats/OH 2.wav is an open hat)
+            if says or not strong or {t, drum_type} <= {"hihat", "open hat"}:
+                drum_type, decided, strong, blocked = t, i, says or strong, False
         for tag in tags_of(name, {w for t in tags for w in t.split()}):
             if tag not in tags:
                 tags.append(tag)

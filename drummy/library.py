@@ -379,7 +379,8 @@ class Workspace:
         todo: list[tuple[_Job, dict]] = []
         unchanged: list[tuple[Sample, str, _Job]] = []
         kits_read: list[Path] = []
-        found = collect(paths, report.skipped, kits_read)
+        linked: list[Path] = []                          # folders reached through links: their files can go too
+        found = collect(paths, report.skipped, kits_read, linked)
         found = [j for j in found if self._takes_in(j.path, paths)]
         for key, reason in report.skipped:              # kit files that cannot be read, dangling links: `library` lists them
             self.files[key] = {"reason": reason}
@@ -453,7 +454,8 @@ class Workspace:
                     self._save_features()
                     self.save()
                     dirty = 0
-            report.removed = self._forget_gone(paths, {str(j.path) for j in found} | {k for k, _ in report.skipped})
+            report.removed = self._forget_gone([*paths, *linked],
+                                               {str(j.path) for j in found} | {k for k, _ in report.skipped})
         finally:
             if pool:
                 pool.shutdown(cancel_futures=True)
@@ -468,11 +470,13 @@ class Workspace:
         tags, kit and group only where the old name is gone: a move, a renamed kit."""
         if s.path != key:
             return
-        if not moved and _root(s.path, s.group) in _root(key, job.group).parents:
+        if not moved and _root(s.path, s.group) != Path() and _root(s.path, s.group) in _root(key, job.group).parents:
             return       # labelled from a folder above the one ingested now ("lib", now "lib/Acoustic/Kicks"): keeps them
         if job.drum_type == UNKNOWN:
             if moved or job.group.startswith("kit:"):   # its old name is gone, or its kit was renamed: the type stays
                 s.tags, s.kit, s.group = job.tags, job.kit, job.group
+            elif not s.predicted:                       # what its copies gave, they give again (if still there)
+                s.drum_type, s.tags = UNKNOWN, job.tags
             return
         s.drum_type, s.tags, s.kit, s.group = job.drum_type, job.tags, job.kit, job.group
         s.predicted, s.confidence = False, None
@@ -542,9 +546,11 @@ class Workspace:
 def _root(path: str | Path, group: str) -> Path:
     """The folder a loose file was labelled from (its group is that folder's name and the
     folders below it); a kit's samples have none (an empty path)."""
-    if group.startswith("kit:"):
+    parents = Path(path).parents
+    depth = len(group.split("/")) - 1
+    if group.startswith("kit:") or depth >= len(parents):   # a linked file's path is its target's, not as deep
         return Path()
-    return Path(path).parents[len(group.split("/")) - 1]
+    return parents[depth]
 
 
 def _add_copy_labels(s: Sample, job: "_Job") -> None:
@@ -565,7 +571,7 @@ class _Job:
 
 
 def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None = None,
-            kits_read: list[Path] | None = None) -> list[_Job]:
+            kits_read: list[Path] | None = None, linked: list[Path] | None = None) -> list[_Job]:
     """Every audio file under `paths`, labelled. Files a kit file (drumkit.xml, .sfz)
     points at take the kit's labels; the rest are labelled from their path below
     the root they were found under. A kit file that cannot be read is added to
@@ -606,7 +612,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
             continue
         root = p.resolve()
         above = _folder_names(root)          # "Kicks/808" ingested as it is still says kick
-        everything = list(walk(root, skipped))
+        everything = walk(root, skipped, linked)
         kit_files = sorted(f for f in everything if (f.name == "drumkit.xml" or f.suffix.lower() == ".sfz") and f.is_file())
         parts = set().union(*[sfz_includes(f) for f in kit_files if f.suffix.lower() == ".sfz"])
         kit_files = [f for f in kit_files if f.resolve() not in parts]   # an #include'd .sfz is part of a kit
@@ -622,7 +628,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 if fr in jobs:
                     continue
                 rel = f.relative_to(root)
-                if _says_loop([root.name, *rel.parent.parts, rel.stem]):
+                if _says_loop([(root / rel).parent.name, rel.stem]):
                     if skipped is not None:
                         skipped.append((str(fr), LOOP_BY_NAME))
                     continue
@@ -640,29 +646,45 @@ _SYSTEM_FOLDERS = {"__macosx", "@eadir", "$recycle.bin", "#recycle", "system vol
 LOOP_BY_NAME = "a loop by its name: Drummy learns one-shots"
 
 
-def walk(root: Path, skipped: list[tuple[str, str]] | None = None) -> list[Path]:
-    """Every file under root, sorted, following linked folders (each real folder once, so
-    a link back up ends there), leaving out hidden and system folders. A folder that
-    cannot be read is added to `skipped`."""
+def walk(root: Path, skipped: list[tuple[str, str]] | None = None, linked: list[Path] | None = None) -> list[Path]:
+    """Every file under root: the real folders' first (files before links to files), then
+    those of linked folders, each real folder once (a link to a folder already walked, or
+    back up, ends there), so a file is found by its own path before any link's. Hidden and
+    system folders are left out. A folder that cannot be read is added to `skipped`; the
+    real paths of the linked folders walked, to `linked`."""
     def unreadable(e: OSError) -> None:
         if skipped is not None:
             skipped.append((str(e.filename), f"cannot read this folder ({e.strerror})"))
 
     seen: set[str] = set()
-    out = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=True):
-        real = os.path.realpath(dirpath)
-        if real in seen:
-            dirnames[:] = []
-            continue
-        seen.add(real)
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".") and d.lower() not in _SYSTEM_FOLDERS)
-        out += [Path(dirpath) / f for f in filenames]
-    return sorted(out)
+    links: list[Path] = []
+
+    def visit(top: Path, follow: bool) -> list[Path]:
+        found = []
+        for dirpath, dirnames, filenames in os.walk(top, onerror=unreadable, followlinks=follow):
+            real = os.path.realpath(dirpath)
+            if real in seen:
+                dirnames[:] = []
+                continue
+            seen.add(real)
+            keep = [d for d in dirnames if not d.startswith(".") and d.lower() not in _SYSTEM_FOLDERS]
+            if not follow:
+                links.extend(Path(dirpath) / d for d in keep if os.path.islink(os.path.join(dirpath, d)))
+            dirnames[:] = sorted(keep)
+            found += [Path(dirpath) / f for f in filenames]
+        return sorted(found, key=lambda f: (f.is_symlink(), f))
+
+    out = visit(root, False)
+    for link in sorted(links):
+        if os.path.realpath(link) not in seen and linked is not None:
+            linked.append(Path(os.path.realpath(link)))
+        out += visit(link, True)
+    return out
 
 
 def _says_loop(names: list[str]) -> bool:
-    """Whether a file's names call it a loop ("Loops/", "Kick Loop 120bpm.wav")."""
+    """Whether a file's name or its own folder call it a loop ("Loops/", "Kick Loop
+    120bpm.wav"; not "Drum Loops & One Shots/One Shots/Kicks/")."""
     return any({"loop", "loops"} & set(normalise(n).split()) for n in names)
 
 

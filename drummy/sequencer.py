@@ -62,7 +62,8 @@ def folder_samples(folder: str | Path) -> list[KitSample]:
     given itself (`--kit drumkit.xml`) that cannot be read is an error that says why."""
     folder = Path(folder)
     itself = folder.is_file() and (folder.name == "drumkit.xml" or folder.suffix.lower() == ".sfz")
-    return [KitSample(j.path, j.drum_type, j.tags, j.kit) for j in collect([folder], skipped=None if itself else [])]
+    return [KitSample(j.path, j.drum_type, j.tags, j.kit, loose=not j.group.startswith("kit:"))
+            for j in collect([folder], skipped=None if itself else [])]
 
 
 def generated_folder(ws: Workspace) -> Path | None:
@@ -143,7 +144,7 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
         except audio.AudioError as e:
             skipped.append((shown, str(e)))
             continue
-        if not s.instrument and s.note is None and (why := features.loop_reason(y)):   # a loose loop, not a kit's sound
+        if s.loose and (why := features.loop_reason(y)):   # a loose loop, not a kit's sound
             skipped.append((shown, why))
             continue
         ys.append(y)

@@ -113,14 +113,16 @@ def test_hydrogen_drumkit_follows_the_schema_in_general_midi_order(tmp_path):
         info.append((inst.find(NS + "name").text, int(inst.find(NS + "midiOutNote").text),
                      int(inst.find(NS + "muteGroup").text), len(layers)))
     assert [int(i.find(NS + "id").text) for i in insts] == list(range(len(insts)))
-    # Hydrogen's MIDI input plays instrument i for note 36 + i: slots 36-46 are whole, empty where the kit has no such drum
-    assert [n for _, n, _, _ in info[:11]] == list(range(36, 47))
+    # Hydrogen's MIDI input plays instrument i for note 36 + i: the drum map 36-59, empty where the kit has no such drum
+    assert [n for _, n, _, _ in info[:24]] == list(range(36, 60))
     assert info[:11] == [("Kick", 36, -1, 16), ("Side Stick", 37, -1, 0), ("Snare", 38, -1, 0), ("Clap", 39, -1, 0),
                          ("Snare 2", 40, -1, 0), ("Floor Tom", 41, -1, 0), ("Hi Hat", 42, 0, 1), ("Tom 2", 43, -1, 0),
                          ("Pedal Hat", 44, 0, 1), ("Tom", 45, -1, 0), ("Open Hat", 46, 0, 1)]
-    # then the notes Drummy's MIDI writes for the types the kit has, then what did not fit 16 layers
-    assert info[11:] == [("Cymbal", 49, -1, 1), ("Ride", 51, -1, 1), ("China", 52, -1, 1), ("Splash", 55, -1, 1),
-                         ("Kick 2", 36, -1, 1)]
+    assert info[11:24] == [("Tom 3", 47, -1, 0), ("Tom 4", 48, -1, 0), ("Cymbal", 49, -1, 1), ("Tom 5", 50, -1, 0),
+                           ("Ride", 51, -1, 1), ("China", 52, -1, 1), ("Ride Bell", 53, -1, 1), ("Tambourine", 54, -1, 0),
+                           ("Splash", 55, -1, 1), ("Perc", 56, -1, 0), ("Crash 2", 57, -1, 1), ("Vibraslap", 58, -1, 0),
+                           ("Ride 2", 59, -1, 1)]
+    assert info[24:] == [("Kick 2", 36, -1, 1)]                          # then what did not fit 16 layers
     # a file several instruments play reads back as one sample
     back = read_hydrogen(xml)
     assert len(back) == len({s.path for s in back}) == 20
@@ -158,8 +160,9 @@ def test_sfz_maps_general_midi_keys_with_round_robin_and_choke(tmp_path, labelle
             regions.append({**group, **ops})
     keys = {r["group_label"]: r["key"] for r in regions}
     assert keys == {"kick": "36", "snare": "38", "hihat": "42", "open_hat": "46", "tom": "45",
-                    # and every other note Drummy's MIDI writes for those types
-                    "snare_2": "40", "floor_tom": "41", "tom_2": "43", "pedal_hat": "44", "tom_3": "47", "tom_4": "50"}
+                    # and every other note of the General MIDI drum map for those types
+                    "bass_drum": "35", "snare_2": "40", "floor_tom": "41", "tom_2": "43", "pedal_hat": "44",
+                    "tom_3": "47", "tom_4": "48", "tom_5": "50"}
     assert {r["sample"] for r in regions if r["key"] == "41"} == {r["sample"] for r in regions if r["key"] == "45"}
     back = read_sfz(sfz)                                  # a file on several keys reads back as one sample
     assert len(back) == len({s.path for s in back}) and {s.drum_type for s in back} == {
@@ -276,3 +279,18 @@ def test_two_exports_into_one_kit_at_once_the_second_waits(tmp_path, labelled_ki
         assert main(["export-kit", str(labelled_kit), "--format", "sfz", "-o", str(out)]) == 2
     assert "is being written by another drummy command" in capsys.readouterr().err and not out.exists()
     assert main(["export-kit", str(labelled_kit), "--format", "sfz", "-o", str(out)]) == 0
+
+
+def test_export_leaves_a_loose_loop_out_and_keeps_a_kits_roll(tmp_path, labelled_kit):
+    loop = np.zeros(audio.SR * 4, np.float32)
+    for k in range(8):
+        loop[k * audio.SR // 2: k * audio.SR // 2 + len(kick(k))] += kick(k)
+    write(labelled_kit / "kick" / "Deep Groove.wav", loop)
+    out, skipped = kits.export_kit(folder_samples(labelled_kit), tmp_path / "out", "sfz")
+    assert [Path(p).name for p, why in skipped if why.startswith("several hits")] == ["Deep Groove.wav"]
+    roll = tmp_path / "kit"                                           # a kit's own roll is what it plays
+    write(roll / "roll.wav", loop)
+    (roll / "k.sfz").write_text("<region> sample=roll.wav key=38\n")
+    assert kits.export_kit(folder_samples(roll), tmp_path / "out2", "folder")[1] == []
+    from drummy.sequencer import kit_from_folder
+    assert len(kit_from_folder(roll)["snare"]) == 1 and len(kit_from_folder(roll / "k.sfz")["snare"]) == 1

@@ -399,6 +399,8 @@ def test_cli_generate_errors(trained, capsys, tmp_path):
     copy.ingest([write(tmp_path / "lib" / "kick" / "café sessions" / "b.wav", kick(41))], progress=False)
     assert main(["generate", "-w", str(copy.root), "--blend", "cafe sessions"]) == 2
     assert "came into the library after the generator was trained" in capsys.readouterr().err
+    assert main(["generate", "-w", str(copy.root), "--blend", "unknown"]) == 2        # never a label to learn
+    assert "unknown label 'unknown'; this model knows" in capsys.readouterr().err
     assert main(["generate", "-w", str(ws.root)]) == 2
     assert "--blend" in capsys.readouterr().err
     assert main(["generate", "-w", str(ws.root / "nothing"), "--blend", "kick"]) == 2

@@ -51,6 +51,14 @@ from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type
     ("Vocal Chops/Vox_Chop_Kick_It.wav", "unknown", ["vocal chops", "vox", "chop", "it"]),
     ("FX/Sweeps/Kick Sweep.wav", "unknown", ["fx", "sweeps", "sweep"]),
     ("Snare FX/Crunch 2.wav", "snare", ["fx", "crunch"]), ("Bass Drums/Deep.wav", "kick", ["deep"]),
+    ("FX/Kicks/Boom.wav", "kick", ["fx", "boom"]),                 # a drum folder below one of FX is drums again
+    # ... and genre, pack and microphone names are no such folders
+    ("Drum & Bass Essentials/Kicks/Kick 1.wav", "kick", ["bass essentials"]),
+    ("Drums & FX/Hats/Hat 3.wav", "hihat", ["fx"]), ("Acoustic Kit/Ambience/Snare 1.wav", "snare", ["acoustic kit", "ambience"]),
+    ("Future Bass Pack/Kicks/Sub.wav", "kick", ["future bass", "sub"]), ("Synth Drums/Kicks/K.wav", "kick", ["synth"]),
+    # an abbreviation alone in a file name does not overrule its folder's drum word, but refines a hat
+    ("Hats/CL 01.wav", "hihat", []), ("Snare/CL.wav", "snare", []), ("Hats/OH 2.wav", "open hat", []),
+    ("Hits/3rd Hit.wav", "unknown", ["hits", "hit"]), ("Snares/Snare Fm.wav", "snare", ["fm"]),
     ("Floor Toms/16.wav", "tom", []),
 ])
 def test_labels_from_path(path, drum_type, tags):

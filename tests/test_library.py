@@ -403,3 +403,43 @@ def test_loops_and_system_folders_stay_out_and_linked_folders_come_in(tmp_path):
     (lib / "Kit" / "k.sfz").write_text("<region> sample=roll.wav key=38\n")
     ws.ingest([lib], progress=False)
     assert any(s.path.endswith("roll.wav") and s.drum_type == "snare" for s in ws.samples.values())
+
+
+def test_links_are_labelled_by_the_real_path_and_ingest_again_cleanly(tmp_path):
+    lib = tmp_path / "lib"
+    write(lib / "Snares" / "Crack.wav", kick(3))
+    (lib / "Best Of").symlink_to(lib / "Snares")                      # sorts first; the real folder still labels
+    elsewhere = write(tmp_path / "far" / "c.wav", hat(4, seconds=0.3)).parent
+    (lib / "Packs" / "Vendor").mkdir(parents=True)
+    (lib / "Packs" / "Vendor" / "Claps").symlink_to(elsewhere)
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([lib], progress=False)
+    crack = next(s for s in ws.samples.values() if s.path.endswith("Crack.wav"))
+    assert crack.drum_type == "snare" and crack.group.endswith("lib/Snares")
+    again = ws.ingest([lib], progress=False)                          # a linked file's path is its target's
+    assert (again.added, again.unchanged) == (0, 2)
+    (elsewhere / "c.wav").unlink()                                     # a file reached through a link can go
+    assert ws.ingest([lib], progress=False).removed == 1 and len(ws.samples) == 1
+
+
+def test_a_pack_named_loops_keeps_its_one_shots(tmp_path):
+    lib = tmp_path / "Drum Loops & One Shots"
+    write(lib / "One Shots" / "Kicks" / "Kick 1.wav", kick(1))
+    write(lib / "Loops" / "Kick 2.wav", kick(2))
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([lib], progress=False)
+    assert [Path(s.path).name for s in ws.samples.values()] == ["Kick 1.wav"] and len(r.skipped) == 1
+
+
+def test_what_a_copy_gave_goes_with_it(tmp_path):
+    x = write(tmp_path / "lib" / "A Unsorted" / "x1.wav", kick(6))
+    copy = tmp_path / "lib" / "Snares" / "Crack Trash.wav"
+    copy.parent.mkdir(parents=True)
+    copy.write_bytes(x.read_bytes())
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tmp_path / "lib"], progress=False)
+    assert next(iter(ws.samples.values())).drum_type == "snare"
+    copy.unlink()                                                      # filed there by mistake
+    ws.ingest([tmp_path / "lib"], progress=False)
+    (s,) = ws.samples.values()
+    assert s.drum_type == "unknown" and "crack trash" not in s.tags
