@@ -26,6 +26,7 @@ from drummy import classifier as clf
 from drummy.library import Workspace
 from drummy.starter import write_starter_kit
 from drummy.train import TrainConfig, balanced_accuracy, confusion, fit_ensemble, labelled
+from kitset import hydrogen_kits
 
 
 def main() -> int:
@@ -45,9 +46,9 @@ def main() -> int:
     if not starter.exists():
         write_starter_kit(starter, seed=args.seed)
     ws = Workspace(args.work / "workspace")
-    ws.ingest([starter, args.kits])
+    kit_dirs = hydrogen_kits(args.kits)
+    ws.ingest([starter, *kit_dirs])
 
-    kit_dirs = sorted(p for p in args.kits.iterdir() if (p / "drumkit.xml").exists())
     train_dirs, test_dirs = kit_dirs[0::2], kit_dirs[1::2]
     if args.swap:
         train_dirs, test_dirs = test_dirs, train_dirs

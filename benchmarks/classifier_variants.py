@@ -20,6 +20,7 @@ from drummy import features as F
 from drummy.library import Workspace
 from drummy.starter import write_starter_kit
 from drummy.train import TrainConfig, augment, fit, labelled, source_weights
+from kitset import hydrogen_kits
 
 
 
@@ -41,8 +42,8 @@ def main() -> None:
             write_starter_kit(d, seed=s)
         starters.append(d.resolve())
     ws = Workspace(work / "workspace")
-    ws.ingest([*starters, kits])
-    kit_dirs = sorted(p for p in kits.iterdir() if (p / "drumkit.xml").exists())
+    kit_dirs = hydrogen_kits(kits)
+    ws.ingest([*starters, *kit_dirs])
     train_dirs, test_dirs = kit_dirs[0::2], kit_dirs[1::2]
     if args.swap:
         train_dirs, test_dirs = test_dirs, train_dirs

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from drummy.library import Workspace
+from kitset import hydrogen_kits
 
 
 def main() -> int:
@@ -31,11 +32,11 @@ def main() -> int:
     try:
         ws = Workspace(tmp / "ws")
         t0 = time.perf_counter()
-        r = ws.ingest([args.kits], progress=False, jobs=args.jobs)
+        r = ws.ingest(hydrogen_kits(args.kits), progress=False, jobs=args.jobs)
         cold = time.perf_counter() - t0
         files = r.added + r.duplicates + len(r.skipped)
         t0 = time.perf_counter()
-        r2 = Workspace(tmp / "ws").ingest([args.kits], progress=False, jobs=args.jobs)
+        r2 = Workspace(tmp / "ws").ingest(hydrogen_kits(args.kits), progress=False, jobs=args.jobs)
         warm = time.perf_counter() - t0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

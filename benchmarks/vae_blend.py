@@ -35,6 +35,7 @@ from drummy.evaluate import evaluate_workspace
 from drummy.library import Workspace, atomic_write_json
 from drummy.starter import write_starter_kit
 from drummy.train import TrainConfig, VAETrainConfig, classifier_path, train_classifier, train_vae, vae_path
+from kitset import hydrogen_kits
 
 # The modules a judge's training depends on: a change to any of them retrains it.
 JUDGE_CODE = ("classifier.py", "train.py", "features.py", "audio.py", "library.py", "labels.py")
@@ -90,7 +91,7 @@ def main() -> int:
         print(f"no Hydrogen kits at {args.kits}; apt-get install hydrogen-drumkits", file=sys.stderr)
         return 1
     torch.set_num_threads(2)
-    kits = sorted(p for p in args.kits.iterdir() if (p / "drumkit.xml").exists())
+    kits = hydrogen_kits(args.kits)
     starter = args.work / "starter-kit"
     if not starter.exists():
         write_starter_kit(starter, seed=0)

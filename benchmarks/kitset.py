@@ -1,0 +1,25 @@
+"""The benchmarks' real kits: the 14 of Debian's hydrogen-drumkits package, by name.
+
+Installing Hydrogen itself adds GMRockKit and TR808EmulationKit to the same folder, which
+shifted every every-other-kit split (train 646 -> 767 hits in vae_blend.py), so the kits are
+named here rather than found by listing the folder.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+FOLDER = Path("/usr/share/hydrogen/data/drumkits")
+HYDROGEN_DRUMKITS = ("Audiophob", "BJA_Pacific", "ColomboAcousticDrumkit", "ElectricEmpireKit", "ForzeeStereo",
+                     "Gimme A Hand 1.0", "HardElectro1", "Millo-Drums_v.1", "Millo_MultiLayered2",
+                     "Millo_MultiLayered3", "The Black Pearl 1.0", "VariBreaks", "circAfrique v4",
+                     "rumpf_kit_z01_h2")
+
+
+def hydrogen_kits(folder: Path = FOLDER) -> list[Path]:
+    """The 14 kit folders in name order; exits with a hint if any is missing."""
+    kits = [folder / k for k in sorted(HYDROGEN_DRUMKITS)]
+    missing = [k.name for k in kits if not (k / "drumkit.xml").exists()]
+    if missing:
+        sys.exit(f"no Hydrogen kit {', '.join(missing)} under {folder}; apt-get install hydrogen-drumkits")
+    return kits
