@@ -448,6 +448,10 @@ def test_evaluate_writes_a_report(trained, tmp_path):
     assert set(real) == {"kick", "hihat"} and all(0 <= v <= 1 for r in real.values() for v in r.values())
     assert "(real train " in text
     assert "nan" not in text.lower()          # a type too rare to measure reads "–"
+    # held-out hits the generator trained on (shared by two kits) are not held out
+    trained_on = len(json.loads(train.vae_path(ws).with_suffix(".json").read_text())["train_hashes"])
+    other, _ = evaluate_workspace(ws, tmp_path / "report2", heldout=ws, n=6, progress=False)
+    assert f"samples of {ws.root} but the {trained_on} the generator also trained on." in other.read_text()
     import drummy.evaluate as E
     before = {f.name: f.read_bytes() for f in (tmp_path / "report").iterdir()}
     real = E.plot_report
