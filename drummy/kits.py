@@ -268,9 +268,14 @@ GM_ALIASES = {35: ("kick", "Bass Drum"), 37: ("perc", "Side Stick"), 40: ("snare
               48: ("tom", "Tom 4"), 50: ("tom", "Tom 5"), 51: ("cymbal", "Ride"), 52: ("cymbal", "China"),
               53: ("cymbal", "Ride Bell"), 54: ("perc", "Tambourine"), 55: ("cymbal", "Splash"),
               57: ("cymbal", "Crash 2"), 58: ("perc", "Vibraslap"), 59: ("cymbal", "Ride 2"),
-              60: ("perc", "Bongo"), 63: ("perc", "Conga"), 70: ("perc", "Shaker"), 75: ("perc", "Clave"),
-              76: ("perc", "Woodblock")}
-HYDROGEN_GM = (36, 59)      # Hydrogen's MIDI input plays instrument i for note 36 + i: these slots, all of them
+              **{n: ("perc", name) for n, name in enumerate(
+                  ["Bongo", "Low Bongo", "Mute Conga", "Conga", "Low Conga", "High Timbale", "Low Timbale",
+                   "High Agogo", "Low Agogo", "Cabasa", "Shaker", "Short Whistle", "Long Whistle", "Short Guiro",
+                   "Long Guiro", "Clave", "Woodblock", "Low Woodblock", "Mute Cuica", "Open Cuica",
+                   "Mute Triangle", "Open Triangle"], start=60)}}
+# Hydrogen's MIDI input plays instrument i for note 36 + i: a kit holds these slots, all of them; up to
+# 81 (the Latin percussion) when it has percussion or more hits of a type than one instrument holds
+HYDROGEN_GM, HYDROGEN_GM_PERC = (36, 59), (36, 81)
 
 
 def gm_slots(types: list[str], whole: tuple[int, int] | None = None) -> list[tuple[int, str, str]]:
@@ -287,8 +292,9 @@ def gm_slots(types: list[str], whole: tuple[int, int] | None = None) -> list[tup
 def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | None = None) -> Path:
     """A Hydrogen drumkit in OUTDIR: the audio files plus a `drumkit.xml` valid against
     Hydrogen 1.2's drumkit.xsd, laid out as the General MIDI drum map: instrument i plays
-    note 36 + i, from 36 to 59 (Hydrogen's MIDI input maps notes so unless told otherwise;
-    a slot of a type the kit lacks is empty). Every instrument of a type plays its samples
+    note 36 + i, from 36 to 59, or to 81 for a kit with percussion or with overflow
+    (Hydrogen's MIDI input maps notes so unless told otherwise; a slot of a type the kit
+    lacks is empty). Every instrument of a type plays its samples
     round robin, at any velocity (as the SFZ export and Drummy's own beats do), and the
     hats share one mute group. Past 16 samples a type (Hydrogen's layer limit) the rest go
     to "Kick 2", ... after the GM slots. Returns the drumkit.xml path."""
@@ -318,7 +324,9 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     for dtype, group in _by_type(samples).items():
         files = [_place_audio(s.path, outdir / stem).name for s, stem in zip(group, _file_names(group, taken))]
         chunks[dtype] = [files[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(files), HYDROGEN_MAX_LAYERS)]
-    instruments = [(n, t, label, chunks[t][0] if t in chunks else []) for n, t, label in gm_slots([], HYDROGEN_GM)]
+    more = "perc" in chunks or any(len(c) > 1 for c in chunks.values())   # overflow past 59 would answer bongos
+    instruments = [(n, t, label, chunks[t][0] if t in chunks else [])
+                   for n, t, label in gm_slots([], HYDROGEN_GM_PERC if more else HYDROGEN_GM)]
     instruments += [(GM_NOTE_OF_TYPE[t], t, f"{_INSTRUMENT_NAME[t]} {ci + 1}", c)
                     for t, cs in chunks.items() for ci, c in enumerate(cs) if ci]
     for inst_id, (note, dtype, label, files) in enumerate(instruments):

@@ -93,14 +93,15 @@ _FORMAT_WORDS = {"bit", "bits", "khz", "hz", "k", "ms", "float", "int", "pcm", "
 # Shots/Drums", "Pack (Free)", "Kick Loop 120bpm", "rr2"), the key it is tuned to ("Kick_Am",
 # "808 F# minor") and how a hat is played once its type says so: never tags.
 _STOP_WORDS = {"loop", "loops", "one", "shot", "shots", "oneshot", "oneshots", "drum", "drums", "library",
-               "pack", "packs", "free", "vol", "vel", "rr", "bpm", "major", "minor", "maj", "min", "copy", "and"}
+               "pack", "packs", "kit", "kits", "free", "vol", "vel", "rr", "bpm", "major", "minor", "maj", "min", "copy",
+               "and"}
 _KEY = re.compile(r"[a-g](b|s|sharp|flat)?(m|min|minor|maj|major)?")
 
 
 def _is_noise_word(word: str, prev: str = "") -> bool:
     """A word that is no tag: a stop word, a key ("am", "ebm"), a tempo ("120" before "bpm"),
     a duration ("2s"; decades such as "90s" stay)."""
-    return (word in _STOP_WORDS or (len(word) > 1 and word != "fm" and _KEY.fullmatch(word) is not None)
+    return (word in _STOP_WORDS or (len(word) > 1 and _KEY.fullmatch(word) is not None)
             or re.fullmatch(r"\d+s", word) is not None and re.fullmatch(r"[1-9]0s|00s", word) is None)
 
 
@@ -122,8 +123,8 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<![a-z\d])tr[\s_\-]?(?=\d{3}(?!\d))", "", text)   # TR-808 is the 808
     text = re.sub(r"(?<![a-z\d])\d ?ch(?![a-z])", " ", text)  # channel counts: 2ch, 4CH (ch alone is a closed hat)
     text = re.sub(r"[_\-.,+()\[\]{}#&'\"!/\\:;]+", " ", text)
-    text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?!s(?![a-z])|(?:st|nd|rd|th)(?![a-z]))(?=[^\W\d_])", " ",
-                  text)  # snare1 -> snare 1 (any script); 3rd stays whole
+    text = re.sub(r"(?<![a-z\d])\d*(?:1st|2nd|3rd|[04-9]th|1[1-3]th)(?![a-z])", " ", text)  # ordinals (not 909rd)
+    text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?!s(?![a-z]))(?=[^\W\d_])", " ", text)  # snare1 -> snare 1 (any script)
     words = [w for w in text.split() if w and not _is_numbering(w)]
     return " ".join(words)
 
@@ -201,7 +202,11 @@ def tags_of(text: str, known: set[str] = frozenset()) -> list[str]:
 # Words that mark a folder of sounds that are not drum hits ("Vocal Chops", "FX/Risers",
 # "808 Bass"): a drum word below such a folder ("Vox_Chop_Kick_It.wav") names no type.
 _NOT_DRUMS = {"vocal", "vocals", "vox", "voice", "voices", "chop", "chops", "fx", "sfx", "riser", "risers",
-              "sweep", "sweeps", "impact", "impacts", "chord", "chords", "melody", "melodies", "atmos"}
+              "sweep", "sweeps", "impact", "impacts", "chord", "chords", "melody", "melodies", "atmos",
+              "bass", "basses", "synth", "synths"}
+# Words of a pack's or a kit's name ("Tom Misch Drum Kit", "Kick Ass Drums"): a drum word there
+# is as weak as an abbreviation, and the names below decide.
+_PACK_WORDS = {"kit", "kits", "pack", "packs", "collection", "vol", "drum", "drums", "library", "essentials"}
 
 
 def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
@@ -213,15 +218,18 @@ def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
     decided, strong, blocked = 0, False, False
     last = len(names) - 1
     for i, name in enumerate(names):
-        words = set(normalise(name).split())
+        norm = normalise(name)
+        words = set(norm.split())
         t, says = _typed(name)
+        says = says and not (words & _PACK_WORDS and not _phrases_of_type(norm) & {p for p in SYNONYMS if " " in p})
         if words & _NOT_DRUMS and t is None and not words & {"drum", "drums"}:
-            blocked, drum_type = True, UNKNOWN       # "Vocal Chops/", "FX/Risers/" (not "Drums & FX/")
-        elif t is not None and not (blocked and i == last and words & _NOT_DRUMS):   # "Vox_Chop_Kick_It" stays out
-            # an abbreviation alone (Hats/CL 01.wav) does not overrule a folder's drum word, but within
-            # the hats it refines it (Hats/OH 2.wav is an open hat)
-            if says or not strong or {t, drum_type} <= {"hihat", "open hat"}:
-                drum_type, decided, strong, blocked = t, i, says or strong, False
+            blocked, drum_type, strong = True, UNKNOWN, False   # "Vocal Chops/", "FX/Risers/" (not "Drum & Bass/")
+        elif t is not None and not (blocked and i == last):     # below such a folder, only a drum folder is drums
+            # an abbreviation alone (Hats/CL 01.wav) does not overrule its folder's drum word, unless that says
+            # only "perc" (Perc/CP.wav is a clap), and within the hats it refines it (Hats/OH 2.wav is an open hat)
+            parent_strong = strong and decided == i - 1 and drum_type != "perc"
+            if says or not parent_strong or {t, drum_type} <= {"hihat", "open hat"}:
+                drum_type, decided, strong, blocked = t, i, says, False
         for tag in tags_of(name, {w for t in tags for w in t.split()}):
             if tag not in tags:
                 tags.append(tag)

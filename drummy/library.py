@@ -55,6 +55,8 @@ class Sample:
     predicted: bool = False    # drum_type came from the classifier
     confidence: float | None = None
     also_at: list[str] = field(default_factory=list)
+    own: list | None = None    # [type, tags] its own path's names give (None: as drum_type, tags)
+    copies: dict[str, list] = field(default_factory=dict)   # [type, tags] each other path's names give
 
 
 @dataclass
@@ -413,7 +415,7 @@ class Workspace:
             if s.path == key:                                                   # then its copies add to it
                 self._relabel(s, key, job)
             else:
-                _add_copy_labels(s, job)
+                _add_copy_labels(s, key, job)
         feats = self._load_features()
         jobs = jobs or os.cpu_count() or 1
         pool = ProcessPoolExecutor(jobs, initializer=_one_thread) if jobs > 1 and len(todo) >= 16 else None
@@ -435,27 +437,31 @@ class Workspace:
                     if key != s.path and not Path(s.path).exists():   # moved or renamed: it goes by its new name
                         self.files.pop(s.path, None)
                         s.also_at = [p for p in s.also_at if p != key]
+                        s.copies.pop(key, None)
                         s.path = key
                         self._relabel(s, key, job, moved=True)
                         report.moved += 1
                         continue
-                    if key != s.path and key not in s.also_at:
+                    if key == s.path:                 # its own file, rewritten with the same sound
+                        self._relabel(s, key, job)
+                        continue
+                    if key not in s.also_at:
                         s.also_at.append(key)
-                    _add_copy_labels(s, job)
+                    _add_copy_labels(s, key, job)
                     report.duplicates += 1
                     continue
                 audio.write(self.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
                 feats[h] = (mel, desc)
                 self.samples[h] = Sample(h, key, job.drum_type, job.tags, job.kit, job.group,
-                                         round(len(y) / audio.SR, 4), int(rate))
+                                         round(len(y) / audio.SR, 4), int(rate), own=[job.drum_type, job.tags])
                 report.added += 1
                 dirty += 1
                 if dirty >= save_every:  # an interrupted ingest resumes from here
                     self._save_features()
                     self.save()
                     dirty = 0
-            report.removed = self._forget_gone([*paths, *linked],
-                                               {str(j.path) for j in found} | {k for k, _ in report.skipped})
+            report.removed = self._forget_gone(paths, {str(j.path) for j in found} | {k for k, _ in report.skipped},
+                                               linked)
         finally:
             if pool:
                 pool.shutdown(cancel_futures=True)
@@ -472,14 +478,13 @@ class Workspace:
             return
         if not moved and _root(s.path, s.group) != Path() and _root(s.path, s.group) in _root(key, job.group).parents:
             return       # labelled from a folder above the one ingested now ("lib", now "lib/Acoustic/Kicks"): keeps them
+        own_type = (s.own or [s.drum_type])[0]
         if job.drum_type == UNKNOWN:
             if moved or job.group.startswith("kit:"):   # its old name is gone, or its kit was renamed: the type stays
-                s.tags, s.kit, s.group = job.tags, job.kit, job.group
-            elif not s.predicted:                       # what its copies gave, they give again (if still there)
-                s.drum_type, s.tags = UNKNOWN, job.tags
-            return
-        s.drum_type, s.tags, s.kit, s.group = job.drum_type, job.tags, job.kit, job.group
-        s.predicted, s.confidence = False, None
+                s.own, s.kit, s.group = [own_type, job.tags], job.kit, job.group
+        else:
+            s.own, s.kit, s.group = [job.drum_type, job.tags], job.kit, job.group
+        _merge_labels(s)
 
     def _takes_in(self, path: Path, paths: Iterable[str | Path]) -> bool:
         """Whether a file found under `paths` is a sample for this library. The
@@ -494,13 +499,14 @@ class Workspace:
         asked = [Path(p).resolve() for p in paths]
         return any((a == own or own in a.parents) and (a == path or a in path.parents) for a in asked)
 
-    def _forget_gone(self, paths: Iterable[str | Path], seen: set[str]) -> int:
+    def _forget_gone(self, paths: Iterable[str | Path], seen: set[str], linked: Iterable[Path] = ()) -> int:
         """Forget the files recorded under the folders in `paths` that are no longer
         there (deleted by the user), or that are the workspace's stored copies: the
         library follows the folder. Files moved
         elsewhere under them were already followed to their new name. Returns how
-        many samples' files went."""
-        roots = [str(Path(p).resolve()) + "/" for p in paths if Path(p).is_dir()]
+        many samples' files went. `linked`: the real folders that links under them led to
+        (or a dangling link's target was in)."""
+        roots = [str(Path(p).resolve()) + "/" for p in paths if Path(p).is_dir()] + [str(p) + "/" for p in linked]
         copies = str(self.root.resolve() / "audio") + "/"   # its stored copies, taken in before that was refused
         gone = [k for k in self.files if k not in seen and any(k.startswith(r) for r in roots)
                 and (not os.path.lexists(k) or k.startswith(copies))]
@@ -519,10 +525,14 @@ class Workspace:
         if s.path == key:
             if s.also_at:
                 s.path = s.also_at.pop(0)
+                s.own = s.copies.pop(s.path, [UNKNOWN, []])   # it goes by its copy's names now
             else:
                 del self.samples[h]
+                return
         elif key in s.also_at:
             s.also_at.remove(key)
+        s.copies.pop(key, None)
+        _merge_labels(s)
 
     # --- summaries ----------------------------------------------------------------
     def summary(self) -> dict:
@@ -553,12 +563,28 @@ def _root(path: str | Path, group: str) -> Path:
     return parents[depth]
 
 
-def _add_copy_labels(s: Sample, job: "_Job") -> None:
-    """The same audio found at another path: a type where the sample had none, and the
-    copy's tags (a kick also filed under "boom bap" is a boom bap kick)."""
-    if s.drum_type == UNKNOWN and job.drum_type != UNKNOWN:
-        s.drum_type, s.predicted, s.confidence = job.drum_type, False, None
-    s.tags = s.tags + [t for t in job.tags if t not in s.tags]
+def _add_copy_labels(s: Sample, key: str, job: "_Job") -> None:
+    """The same audio found at another path `key`: what its names give is kept with the
+    sample (and goes when that file does)."""
+    s.copies[key] = [job.drum_type, job.tags]
+    _merge_labels(s)
+
+
+def _merge_labels(s: Sample) -> None:
+    """A sample's labels: its own path's, then what its copies' paths add: a type where its
+    own names give none, and their tags (a kick also filed under "boom bap" is a boom bap
+    kick). A type the classifier predicted stays where no name gives one."""
+    if s.own is None:                          # a library saved before copies counted
+        s.own = [s.drum_type if not s.predicted else UNKNOWN, list(s.tags)]
+    drum_type, tags = s.own[0], list(s.own[1])
+    for t, more in s.copies.values():
+        drum_type = t if drum_type == UNKNOWN else drum_type
+        tags += [x for x in more if x not in tags]
+    if drum_type != UNKNOWN:
+        s.drum_type, s.predicted, s.confidence = drum_type, False, None
+    elif not s.predicted:
+        s.drum_type = UNKNOWN
+    s.tags = tags
 
 
 @dataclass
@@ -622,13 +648,15 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
         for f in everything:
             if f.is_symlink() and not f.exists() and f.suffix.lower() in AUDIO_EXTENSIONS and skipped is not None:
                 skipped.append((str(f), "a link to a file that is not there"))
+                if linked is not None:                 # the file it pointed at leaves the library
+                    linked.append(Path(os.path.realpath(f)).parent)
                 continue
             if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."):
                 fr = f.resolve()
                 if fr in jobs:
                     continue
                 rel = f.relative_to(root)
-                if _says_loop([(root / rel).parent.name, rel.stem]):
+                if _says_loop([*([root.name] if rel.parent == Path(".") else []), *rel.parent.parts, rel.stem]):
                     if skipped is not None:
                         skipped.append((str(fr), LOOP_BY_NAME))
                     continue
@@ -667,6 +695,8 @@ def walk(root: Path, skipped: list[tuple[str, str]] | None = None, linked: list[
                 dirnames[:] = []
                 continue
             seen.add(real)
+            if follow and linked is not None:
+                linked.append(Path(real))
             keep = [d for d in dirnames if not d.startswith(".") and d.lower() not in _SYSTEM_FOLDERS]
             if not follow:
                 links.extend(Path(dirpath) / d for d in keep if os.path.islink(os.path.join(dirpath, d)))
@@ -676,16 +706,24 @@ def walk(root: Path, skipped: list[tuple[str, str]] | None = None, linked: list[
 
     out = visit(root, False)
     for link in sorted(links):
-        if os.path.realpath(link) not in seen and linked is not None:
-            linked.append(Path(os.path.realpath(link)))
         out += visit(link, True)
     return out
 
 
 def _says_loop(names: list[str]) -> bool:
-    """Whether a file's name or its own folder call it a loop ("Loops/", "Kick Loop
-    120bpm.wav"; not "Drum Loops & One Shots/One Shots/Kicks/")."""
-    return any({"loop", "loops"} & set(normalise(n).split()) for n in names)
+    """Whether a file's names (its folders, general first, then its own) call it a loop:
+    its own name saying "loop", or the nearest folder that says "loop(s)" or "one shot(s)"
+    saying "loop(s)" as its first or last word ("Loops/Kicks/", "Drum Loops/"; not "Drum
+    Loops & One Shots/One Shots/Kicks/", nor a vendor's "Producer Loops - Trap Essentials/")."""
+    if {"loop", "loops"} & set(normalise(names[-1]).split()):
+        return True
+    for name in reversed(names[:-1]):
+        words = normalise(name).split()
+        if {"shot", "shots", "oneshot", "oneshots"} & set(words):
+            return False
+        if words and {words[0], words[-1]} & {"loop", "loops"}:
+            return True
+    return False
 
 
 def _folder_names(folder: Path, levels: int = 2) -> list[str]:

@@ -23,7 +23,7 @@ from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type
     ("Crashes/x.wav", "cymbal", ["x"]), ("Rides/jazz.wav", "cymbal", ["jazz"]), ("Claps/a1.wav", "clap", ["a"]),
     # a folder below the hats that says "open" opens them; one above them does not
     ("Hats/Open/01.wav", "open hat", []), ("Hats/Semi Open/tight.wav", "open hat", ["tight"]),
-    ("Hats/Closed/01.wav", "hihat", []), ("Open Source Kit/Hats/01.wav", "hihat", ["open source kit"]),
+    ("Hats/Closed/01.wav", "hihat", []), ("Open Source Kit/Hats/01.wav", "hihat", ["open source"]),
     # machines in the plural, decades, sizes
     ("808s/Boom.wav", "unknown", ["808", "boom"]), ("90s/kick.wav", "kick", ["90s"]),
     ("Crash 16in.wav", "cymbal", []), ('Ride 20".wav', "cymbal", []), ("kick_01s.wav", "kick", []),
@@ -54,11 +54,19 @@ from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type
     ("FX/Kicks/Boom.wav", "kick", ["fx", "boom"]),                 # a drum folder below one of FX is drums again
     # ... and genre, pack and microphone names are no such folders
     ("Drum & Bass Essentials/Kicks/Kick 1.wav", "kick", ["bass essentials"]),
-    ("Drums & FX/Hats/Hat 3.wav", "hihat", ["fx"]), ("Acoustic Kit/Ambience/Snare 1.wav", "snare", ["acoustic kit", "ambience"]),
+    ("Drums & FX/Hats/Hat 3.wav", "hihat", ["fx"]), ("Acoustic Kit/Ambience/Snare 1.wav", "snare", ["acoustic", "ambience"]),
     ("Future Bass Pack/Kicks/Sub.wav", "kick", ["future bass", "sub"]), ("Synth Drums/Kicks/K.wav", "kick", ["synth"]),
     # an abbreviation alone in a file name does not overrule its folder's drum word, but refines a hat
     ("Hats/CL 01.wav", "hihat", []), ("Snare/CL.wav", "snare", []), ("Hats/OH 2.wav", "open hat", []),
-    ("Hits/3rd Hit.wav", "unknown", ["hits", "hit"]), ("Snares/Snare Fm.wav", "snare", ["fm"]),
+    ("Hits/3rd Hit.wav", "unknown", ["hits", "hit"]), ("Snares/Snare Fm.wav", "snare", []),
+    ("TR-909/909RD.wav", "cymbal", ["909"]), ("Hat 16th.wav", "hihat", []),
+    # below a folder of no drums the file's own drum word names nothing; a drum folder does
+    ("FX/Reverse Crash.wav", "unknown", ["fx", "reverse"]), ("Risers/Snare Build.wav", "unknown", ["risers", "build"]),
+    ("808 Bass/808 Kick Long.wav", "unknown", ["808 bass", "808", "long"]),
+    ("Bass House/Snares/Tight.wav", "snare", ["bass house", "tight"]),
+    # a drum word in a pack's name is as weak as an abbreviation; "perc" does not overrule one
+    ("Tom Misch Drum Kit/BD 01.wav", "kick", ["misch"]), ("Kick Ass Drums/HH/HH 01.wav", "hihat", ["ass"]),
+    ("Crash Test Drums/SD/SD 01.wav", "snare", ["test"]), ("TR-808/Perc/CP.wav", "clap", ["808"]),
     ("Floor Toms/16.wav", "tom", []),
 ])
 def test_labels_from_path(path, drum_type, tags):

@@ -443,3 +443,66 @@ def test_what_a_copy_gave_goes_with_it(tmp_path):
     ws.ingest([tmp_path / "lib"], progress=False)
     (s,) = ws.samples.values()
     assert s.drum_type == "unknown" and "crack trash" not in s.tags
+
+
+def test_labels_from_copies_follow_the_copies_through_partial_ingests(tmp_path):
+    a = write(tmp_path / "A" / "x1.wav", kick(7))
+    b = tmp_path / "B" / "Snares" / "Crack.wav"
+    b.parent.mkdir(parents=True)
+    b.write_bytes(a.read_bytes())
+    ws = Workspace(tmp_path / "ws")
+    for folder in ("A", "B", "A"):                        # the copy lives elsewhere: ingesting A again keeps it
+        ws.ingest([tmp_path / folder], progress=False)
+    (s,) = ws.samples.values()
+    assert s.drum_type == "snare" and "crack" in s.tags
+    b.unlink()                                              # and when it goes, what it gave goes
+    ws.ingest([tmp_path / "B"], progress=False)
+    (s,) = ws.samples.values()
+    assert s.drum_type == "unknown" and "crack" not in s.tags
+
+
+def test_deleting_the_labelled_first_file_relabels_from_its_copy_at_once(tmp_path):
+    crack = write(tmp_path / "lib" / "Snares" / "Crack.wav", kick(8))
+    (tmp_path / "lib" / "Unsorted").mkdir()
+    (tmp_path / "lib" / "Unsorted" / "x1.wav").write_bytes(crack.read_bytes())
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tmp_path / "lib"], progress=False)
+    crack.unlink()
+    ws.ingest([tmp_path / "lib"], progress=False)
+    (s,) = ws.samples.values()
+    assert s.path.endswith("x1.wav") and s.drum_type == "unknown" and "crack" not in s.tags
+
+
+def test_a_kit_file_that_fails_once_does_not_wipe_its_samples_types(tmp_path):
+    kit = tmp_path / "kit"
+    write(kit / "s" / "a1.wav", kick(1))
+    write(kit / "s" / "a2.wav", hat(2))
+    (kit / "k.sfz").write_text("<region> sample=s/a1.wav key=36\n<region> sample=s/a2.wav key=42\n")
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([kit], progress=False)
+    (kit / "k.sfz").write_text("")
+    ws.ingest([kit], progress=False)
+    assert sorted(s.drum_type for s in ws.samples.values()) == ["hihat", "kick"]
+
+
+def test_loop_folders_by_their_nearest_name(tmp_path):
+    lib = tmp_path / "House Pack"
+    write(lib / "Loops" / "Kicks" / "Kick 01.wav", kick(1))                       # Loops/<type>/: loops
+    write(lib / "Producer Loops - Trap Essentials" / "Snares" / "Snare 1.wav", kick(2))   # a vendor's name: not
+    write(lib / "Drum Loops" / "One Shots" / "Hat.wav", hat(3))                    # one-shots inside loops: not
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([lib], progress=False)
+    assert sorted(Path(s.path).name for s in ws.samples.values()) == ["Hat.wav", "Snare 1.wav"]
+    assert [Path(p).name for p, _ in r.skipped] == ["Kick 01.wav"]
+
+
+def test_a_dangling_link_lets_the_file_it_pointed_at_go(tmp_path):
+    far = write(tmp_path / "far" / "k.wav", kick(4))
+    (tmp_path / "lib" / "Kicks").mkdir(parents=True)
+    (tmp_path / "lib" / "Kicks" / "k.wav").symlink_to(far)
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tmp_path / "lib"], progress=False)
+    assert len(ws.samples) == 1
+    far.unlink()
+    r = ws.ingest([tmp_path / "lib"], progress=False)
+    assert r.removed == 1 and not ws.samples
