@@ -12,7 +12,6 @@ should ring no longer than hits at 0. Writes benchmarks/results/hit_lengths.json
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import subprocess
 from datetime import date

@@ -26,7 +26,6 @@ Results: benchmarks/results/memorisation.json.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 from datetime import date
 from pathlib import Path

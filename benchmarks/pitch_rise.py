@@ -19,7 +19,6 @@ Results: benchmarks/results/pitch_rise.json.
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import date
 from pathlib import Path
 

@@ -25,7 +25,7 @@ import torch
 from . import codec
 from .library import ModelError
 from .labels import SYNONYMS, TYPES, normalise
-from .vae import CONTROLS, BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
+from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
 AUDIO_VERSION = 5    # bump when a change gives a model and seed other audio; --from refuses older sidecars
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s

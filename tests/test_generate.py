@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from drummy import audio, features, generate, train
+from drummy import audio, generate, train
 from drummy.cli import main
 from drummy.generate import Controls, Generator, RecipeError, parse_recipe
 from drummy.library import Workspace

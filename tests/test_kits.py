@@ -1,7 +1,6 @@
 import pytest
 
 from drummy.kits import KitError, read_hydrogen, read_sfz
-from conftest import hat, kick, write
 
 HYDROGEN = """<?xml version="1.0" encoding="UTF-8"?>
 <drumkit_info xmlns="http://www.hydrogen-music.org/drumkit">
