@@ -47,6 +47,10 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
         raise AudioError("empty audio (0 samples)")
     if info.samplerate <= 0:
         raise AudioError("invalid sample rate")
+    declared = _wav_declared_frames(path)
+    if declared is not None and declared > info.frames + 1:       # libsndfile reads what is there, silently
+        raise AudioError(f"truncated: the file holds {info.frames / info.samplerate:.2f} s of the "
+                         f"{declared / info.samplerate:.2f} s its header says (a broken download or copy?)")
     seconds = info.frames / info.samplerate
     if seconds > max_seconds:
         raise AudioError(f"too long for a one-shot ({seconds:.0f} s > {max_seconds:.0f} s)")
@@ -59,6 +63,35 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
     if not np.all(np.isfinite(data)):
         raise AudioError("audio contains NaN or infinite values")
     return data, rate
+
+
+def _wav_declared_frames(path: Path) -> int | None:
+    """The frames a RIFF WAV's header says its data chunk holds, or None where it does not
+    say (another format, RF64, a streaming writer's 0 or 0xFFFFFFFF). libsndfile reads a
+    truncated file as the shorter sound it holds without a word; this is how to tell."""
+    import struct
+    if path.suffix.lower() not in (".wav", ".wave"):
+        return None
+    try:
+        with open(_os_path(path), "rb") as f:
+            if f.read(4) != b"RIFF" or len(f.read(4)) < 4 or f.read(4) != b"WAVE":
+                return None
+            align = None
+            while True:
+                head = f.read(8)
+                if len(head) < 8:
+                    return None
+                cid, size = head[:4], struct.unpack("<I", head[4:])[0]
+                if cid == b"fmt ":
+                    fmt = f.read(size)
+                    align = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else None
+                    f.seek(size % 2, 1)
+                elif cid == b"data":
+                    return size // align if align and 0 < size < 0xFFFFFFFF else None
+                else:
+                    f.seek(size + size % 2, 1)
+    except OSError:
+        return None
 
 
 def to_mono(data: np.ndarray) -> np.ndarray:

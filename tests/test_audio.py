@@ -60,7 +60,7 @@ def test_leading_silence_is_trimmed(tmp_path):
 @pytest.mark.parametrize("case,reason", [
     ("empty", "empty"), ("silent", "silent"), ("nan", "nan"), ("long", "too long"), ("click", "too short"),
     ("text", "not a readable audio file"), ("truncated", ""), ("missing", "no such file"), ("folder", "a folder, not an audio file"),
-    ("zero bytes", "an empty file (0 bytes)"),
+    ("zero bytes", "an empty file (0 bytes)"), ("half", "truncated: the file holds 0.25 s of the 0.50 s"),
 ])
 def test_bad_files_raise_clear_errors(tmp_path, case, reason):
     p = tmp_path / f"{case}.wav"
@@ -85,6 +85,10 @@ def test_bad_files_raise_clear_errors(tmp_path, case, reason):
         p.mkdir()
     elif case == "zero bytes":
         p.write_bytes(b"")
+    elif case == "half":                          # a download cut short: the header says 0.5 s
+        write(p, kick(0, seconds=0.5))
+        data = p.read_bytes()
+        p.write_bytes(data[:44 + (len(data) - 44) // 2])
     with pytest.raises(audio.AudioError) as e:
         audio.load(p)
     assert reason in str(e.value).lower()
