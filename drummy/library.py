@@ -478,7 +478,7 @@ class Workspace:
             return
         if not moved and _root(s.path, s.group) != Path() and _root(s.path, s.group) in _root(key, job.group).parents:
             return       # labelled from a folder above the one ingested now ("lib", now "lib/Acoustic/Kicks"): keeps them
-        own_type = (s.own or [s.drum_type])[0]
+        own_type = s.own[0] if s.own else (UNKNOWN if s.predicted else s.drum_type)   # a prediction is no name
         if job.drum_type == UNKNOWN:
             if moved or job.group.startswith("kit:"):   # its old name is gone, or its kit was renamed: the type stays
                 s.own, s.kit, s.group = [own_type, job.tags], job.kit, job.group

@@ -95,6 +95,13 @@ def test_auto_label_marks_predictions(tmp_path, tiny_library):
     assert s.predicted and t == "kick" and 0 < c <= 1
     # predicted labels are never used as training truth
     assert all(not x.predicted for x in train.labelled(ws)[0])
+    # ... and stay predictions: ingested again, or moved to a folder that says nothing
+    ws.ingest([untagged], progress=False)
+    assert s.predicted and s.drum_type == "kick"
+    (untagged / "b.wav").rename(untagged / "c.wav")
+    ws.ingest([untagged], progress=False)
+    moved = next(x for x in ws.samples.values() if x.path.endswith("c.wav"))
+    assert moved.predicted and moved.drum_type == "kick"
 
 
 def test_too_few_samples_per_type_says_how_many_are_needed(tmp_path):
