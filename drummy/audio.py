@@ -48,7 +48,7 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
     if info.samplerate <= 0:
         raise AudioError("invalid sample rate")
     declared = _wav_declared_frames(path)
-    if declared is not None and declared > info.frames + 1:       # libsndfile reads what is there, silently
+    if declared is not None and declared - info.frames > info.samplerate // 100:   # over 10 ms missing
         raise AudioError(f"truncated: the file holds {info.frames / info.samplerate:.2f} s of the "
                          f"{declared / info.samplerate:.2f} s its header says (a broken download or copy?)")
     seconds = info.frames / info.samplerate
@@ -76,7 +76,7 @@ def _wav_declared_frames(path: Path) -> int | None:
         with open(_os_path(path), "rb") as f:
             if f.read(4) != b"RIFF" or len(f.read(4)) < 4 or f.read(4) != b"WAVE":
                 return None
-            align = None
+            frame = None
             while True:
                 head = f.read(8)
                 if len(head) < 8:
@@ -84,10 +84,14 @@ def _wav_declared_frames(path: Path) -> int | None:
                 cid, size = head[:4], struct.unpack("<I", head[4:])[0]
                 if cid == b"fmt ":
                     fmt = f.read(size)
-                    align = struct.unpack("<H", fmt[12:14])[0] if len(fmt) >= 14 else None
+                    if len(fmt) >= 16:
+                        tag, channels, _, _, _, bits = struct.unpack("<HHIIHH", fmt[:16])
+                        # PCM, float, extensible: channels x bytes per sample, whatever block align says
+                        frame = channels * ((bits + 7) // 8) if tag in (1, 3, 0xFFFE) and bits else None
                     f.seek(size % 2, 1)
                 elif cid == b"data":
-                    return size // align if align and 0 < size < 0xFFFFFFFF else None
+                    # 0 or >= 0x7ff00000: a streaming writer's "unknown" (SoX, arecord and ffmpeg to a pipe)
+                    return size // frame if frame and 0 < size < 0x7FF00000 else None
                 else:
                     f.seek(size + size % 2, 1)
     except OSError:

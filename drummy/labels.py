@@ -202,8 +202,7 @@ def tags_of(text: str, known: set[str] = frozenset()) -> list[str]:
 # Words that mark a folder of sounds that are not drum hits ("Vocal Chops", "FX/Risers",
 # "808 Bass"): a drum word below such a folder ("Vox_Chop_Kick_It.wav") names no type.
 _NOT_DRUMS = {"vocal", "vocals", "vox", "voice", "voices", "chop", "chops", "fx", "sfx", "riser", "risers",
-              "sweep", "sweeps", "impact", "impacts", "chord", "chords", "melody", "melodies", "atmos",
-              "bass", "basses", "synth", "synths"}
+              "sweep", "sweeps", "impact", "impacts", "chord", "chords", "melody", "melodies", "atmos"}
 # Words of a pack's or a kit's name ("Tom Misch Drum Kit", "Kick Ass Drums"): a drum word there
 # is as weak as an abbreviation, and the names below decide.
 _PACK_WORDS = {"kit", "kits", "pack", "packs", "collection", "vol", "drum", "drums", "library", "essentials"}
@@ -227,7 +226,7 @@ def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
         elif t is not None and not (blocked and i == last):     # below such a folder, only a drum folder is drums
             # an abbreviation alone (Hats/CL 01.wav) does not overrule its folder's drum word, unless that says
             # only "perc" (Perc/CP.wav is a clap), and within the hats it refines it (Hats/OH 2.wav is an open hat)
-            parent_strong = strong and decided == i - 1 and drum_type != "perc"
+            parent_strong = strong and drum_type != "perc"
             if says or not parent_strong or {t, drum_type} <= {"hihat", "open hat"}:
                 drum_type, decided, strong, blocked = t, i, says, False
         for tag in tags_of(name, {w for t in tags for w in t.split()}):

@@ -382,7 +382,8 @@ class Workspace:
         unchanged: list[tuple[Sample, str, _Job]] = []
         kits_read: list[Path] = []
         linked: list[Path] = []                          # folders reached through links: their files can go too
-        found = collect(paths, report.skipped, kits_read, linked)
+        dangling: list[str] = []                         # and the files that dangling links pointed at
+        found = collect(paths, report.skipped, kits_read, linked, dangling)
         found = [j for j in found if self._takes_in(j.path, paths)]
         for key, reason in report.skipped:              # kit files that cannot be read, dangling links: `library` lists them
             self.files[key] = {"reason": reason}
@@ -461,7 +462,7 @@ class Workspace:
                     self.save()
                     dirty = 0
             report.removed = self._forget_gone(paths, {str(j.path) for j in found} | {k for k, _ in report.skipped},
-                                               linked)
+                                               linked, dangling)
         finally:
             if pool:
                 pool.shutdown(cancel_futures=True)
@@ -499,7 +500,8 @@ class Workspace:
         asked = [Path(p).resolve() for p in paths]
         return any((a == own or own in a.parents) and (a == path or a in path.parents) for a in asked)
 
-    def _forget_gone(self, paths: Iterable[str | Path], seen: set[str], linked: Iterable[Path] = ()) -> int:
+    def _forget_gone(self, paths: Iterable[str | Path], seen: set[str], linked: Iterable[Path] = (),
+                     dangling: Iterable[str] = ()) -> int:
         """Forget the files recorded under the folders in `paths` that are no longer
         there (deleted by the user), or that are the workspace's stored copies: the
         library follows the folder. Files moved
@@ -510,6 +512,7 @@ class Workspace:
         copies = str(self.root.resolve() / "audio") + "/"   # its stored copies, taken in before that was refused
         gone = [k for k in self.files if k not in seen and any(k.startswith(r) for r in roots)
                 and (not os.path.lexists(k) or k.startswith(copies))]
+        gone += [k for k in dict.fromkeys(dangling) if k in self.files and k not in gone and not os.path.lexists(k)]
         removed = 0
         for key in gone:
             h = self.files.pop(key).get("hash")
@@ -525,7 +528,8 @@ class Workspace:
         if s.path == key:
             if s.also_at:
                 s.path = s.also_at.pop(0)
-                s.own = s.copies.pop(s.path, [UNKNOWN, []])   # it goes by its copy's names now
+                # it goes by its copy's names now (a library saved before they were kept: by the labels it had)
+                s.own = s.copies.pop(s.path, None) or [UNKNOWN if s.predicted else s.drum_type, list(s.tags)]
             else:
                 del self.samples[h]
                 return
@@ -566,7 +570,9 @@ def _root(path: str | Path, group: str) -> Path:
 def _add_copy_labels(s: Sample, key: str, job: "_Job") -> None:
     """The same audio found at another path `key`: what its names give is kept with the
     sample (and goes when that file does)."""
-    s.copies[key] = [job.drum_type, job.tags]
+    old = s.copies.get(key)
+    if not (old and old[0] != UNKNOWN and job.drum_type == UNKNOWN):   # its sub-folder ingested alone says less
+        s.copies[key] = [job.drum_type, job.tags]
     _merge_labels(s)
 
 
@@ -597,7 +603,8 @@ class _Job:
 
 
 def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None = None,
-            kits_read: list[Path] | None = None, linked: list[Path] | None = None) -> list[_Job]:
+            kits_read: list[Path] | None = None, linked: list[Path] | None = None,
+            dangling: list[str] | None = None) -> list[_Job]:
     """Every audio file under `paths`, labelled. Files a kit file (drumkit.xml, .sfz)
     points at take the kit's labels; the rest are labelled from their path below
     the root they were found under. A kit file that cannot be read is added to
@@ -627,7 +634,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
             continue
         if p.is_file():
-            if _says_loop([p.parent.name, p.stem]) and skipped is not None:
+            if _says_loop([*_folder_names(Path(os.path.abspath(p)).parent), p.stem]) and skipped is not None:
                 skipped.append((str(p.resolve()), LOOP_BY_NAME))
                 continue
             folders = _folder_names(Path(os.path.abspath(p)).parent)
@@ -648,15 +655,15 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
         for f in everything:
             if f.is_symlink() and not f.exists() and f.suffix.lower() in AUDIO_EXTENSIONS and skipped is not None:
                 skipped.append((str(f), "a link to a file that is not there"))
-                if linked is not None:                 # the file it pointed at leaves the library
-                    linked.append(Path(os.path.realpath(f)).parent)
+                if dangling is not None:               # the file it pointed at leaves the library (that file only)
+                    dangling.append(os.path.realpath(f))
                 continue
             if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."):
                 fr = f.resolve()
                 if fr in jobs:
                     continue
                 rel = f.relative_to(root)
-                if _says_loop([*([root.name] if rel.parent == Path(".") else []), *rel.parent.parts, rel.stem]):
+                if _says_loop([*above, *rel.parent.parts, rel.stem]):
                     if skipped is not None:
                         skipped.append((str(fr), LOOP_BY_NAME))
                     continue

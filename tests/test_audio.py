@@ -50,6 +50,17 @@ def test_stereo_and_multichannel_are_mixed_to_mono(tmp_path):
     assert np.allclose(flipped, y, atol=1e-3)
 
 
+def test_a_streaming_writers_wav_is_not_called_truncated(tmp_path):
+    import struct
+    p = write(tmp_path / "piped.wav", kick(1, seconds=0.5))
+    data = bytearray(p.read_bytes())
+    i = data.index(b"data")
+    for unknown in (0x7FFFF000, 0x7FFFFFFF, 0xFFFFFFFF):     # SoX, arecord, ffmpeg writing to a pipe
+        data[i + 4:i + 8] = struct.pack("<I", unknown)
+        p.write_bytes(bytes(data))
+        assert len(audio.decode(p)[0]) == SR // 2
+
+
 def test_leading_silence_is_trimmed(tmp_path):
     y = np.concatenate([np.zeros(SR // 2, np.float32), kick(3)])
     out = audio.load(write(tmp_path / "late.wav", y))

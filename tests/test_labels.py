@@ -62,7 +62,8 @@ from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type
     ("TR-909/909RD.wav", "cymbal", ["909"]), ("Hat 16th.wav", "hihat", []),
     # below a folder of no drums the file's own drum word names nothing; a drum folder does
     ("FX/Reverse Crash.wav", "unknown", ["fx", "reverse"]), ("Risers/Snare Build.wav", "unknown", ["risers", "build"]),
-    ("808 Bass/808 Kick Long.wav", "unknown", ["808 bass", "808", "long"]),
+    ("808 Bass/808 Kick Long.wav", "kick", ["808 bass", "808", "long"]), ("Future Bass Kit/Kick 01.wav", "kick", ["future bass"]),
+    ("Hats/Acoustic/CL 01.wav", "hihat", ["acoustic"]), ("Snares/Vintage/RS 01.wav", "snare", ["vintage"]),
     ("Bass House/Snares/Tight.wav", "snare", ["bass house", "tight"]),
     # a drum word in a pack's name is as weak as an abbreviation; "perc" does not overrule one
     ("Tom Misch Drum Kit/BD 01.wav", "kick", ["misch"]), ("Kick Ass Drums/HH/HH 01.wav", "hihat", ["ass"]),

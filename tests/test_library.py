@@ -503,6 +503,8 @@ def test_a_dangling_link_lets_the_file_it_pointed_at_go(tmp_path):
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tmp_path / "lib"], progress=False)
     assert len(ws.samples) == 1
-    far.unlink()
+    write(far.parent / "other.wav", hat(5))                            # its neighbour, ingested on its own
+    ws.ingest([far.parent / "other.wav"], progress=False)
+    far.parent.rename(tmp_path / "unplugged")                          # the drive is gone: the link dangles
     r = ws.ingest([tmp_path / "lib"], progress=False)
-    assert r.removed == 1 and not ws.samples
+    assert r.removed == 1 and [Path(s.path).name for s in ws.samples.values()] == ["other.wav"]   # only its file
