@@ -378,7 +378,7 @@ class Workspace:
         reason; unchanged files are not decoded again; features are cached.
         Decoding and features run in `jobs` processes (default: all cores)."""
         report = IngestReport()
-        todo: list[tuple[_Job, dict]] = []
+        todo: list[tuple[_Job, dict, str | None]] = []    # (job, file stamp, the hash it had before)
         unchanged: list[tuple[Sample, str, _Job]] = []
         kits_read: list[Path] = []
         linked: list[Path] = []                          # folders reached through links: their files can go too
@@ -408,9 +408,7 @@ class Workspace:
                     report.unchanged += 1
                     unchanged.append((self.samples[old["hash"]], key, job))
                 continue
-            if old and old.get("hash"):
-                self._forget_path(key, old["hash"])
-            todo.append((job, stamp))
+            todo.append((job, stamp, old.get("hash") if old else None))   # forgotten once decoded, if changed
 
         for s, key, job in sorted(unchanged, key=lambda u: u[0].path != u[1]):   # each sample's own file first,
             if s.path == key:                                                   # then its copies add to it
@@ -420,13 +418,15 @@ class Workspace:
         feats = self._load_features()
         jobs = jobs or os.cpu_count() or 1
         pool = ProcessPoolExecutor(jobs, initializer=_one_thread) if jobs > 1 and len(todo) >= 16 else None
-        work = [(j.path, not j.group.startswith("kit:")) for j, _ in todo]
+        work = [(j.path, not j.group.startswith("kit:")) for j, _, _ in todo]
         results = pool.map(_decode_job, work, chunksize=4) if pool else map(_decode_job, work)
         dirty = 0
         try:
-            for (job, stamp), res in tqdm(zip(todo, results), total=len(todo), desc="ingest",
-                                          unit="file", mininterval=1.0, disable=not progress or len(todo) < 20):
+            for (job, stamp, was), res in tqdm(zip(todo, results), total=len(todo), desc="ingest",
+                                               unit="file", mininterval=1.0, disable=not progress or len(todo) < 20):
                 key = str(job.path)
+                if was and (isinstance(res, str) or res[2] != was):   # its sound changed: the old one goes
+                    self._forget_path(key, was)                       # (only touched: it keeps its labels)
                 if isinstance(res, str):
                     report.skipped.append((key, res))
                     self.files[key] = {**stamp, "reason": res}

@@ -102,6 +102,11 @@ def test_auto_label_marks_predictions(tmp_path, tiny_library):
     ws.ingest([untagged], progress=False)
     moved = next(x for x in ws.samples.values() if x.path.endswith("c.wav"))
     assert moved.predicted and moved.drum_type == "kick"
+    import os
+    os.utime(untagged / "c.wav", ns=(1, 1))                    # touched: the same sound, a new date
+    ws.ingest([untagged], progress=False)
+    touched = next(x for x in ws.samples.values() if x.path.endswith("c.wav"))
+    assert touched.predicted and touched.drum_type == "kick"
 
 
 def test_too_few_samples_per_type_says_how_many_are_needed(tmp_path):
