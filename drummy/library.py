@@ -477,9 +477,10 @@ class Workspace:
         tags, kit and group only where the old name is gone: a move, a renamed kit."""
         if s.path != key:
             return
-        if not moved and _root(s.path, s.group) != Path() and _root(s.path, s.group) in _root(key, job.group).parents:
+        before = _root(s.path, s.group)
+        if not moved and before != Path() and before in _root(key, job.group).parents:
             return       # labelled from a folder above the one ingested now ("lib", now "lib/Acoustic/Kicks"): keeps them
-        own_type = s.own[0] if s.own else (UNKNOWN if s.predicted else s.drum_type)   # a prediction is no name
+        own_type = _own(s)[0]
         if job.drum_type == UNKNOWN:
             if moved or job.group.startswith("kit:"):   # its old name is gone, or its kit was renamed: the type stays
                 s.own, s.kit, s.group = [own_type, job.tags], job.kit, job.group
@@ -528,8 +529,7 @@ class Workspace:
         if s.path == key:
             if s.also_at:
                 s.path = s.also_at.pop(0)
-                # it goes by its copy's names now (a library saved before they were kept: by the labels it had)
-                s.own = s.copies.pop(s.path, None) or [UNKNOWN if s.predicted else s.drum_type, list(s.tags)]
+                s.own = s.copies.pop(s.path, None) or _own(s)     # it goes by its copy's names now
             else:
                 del self.samples[h]
                 return
@@ -576,12 +576,17 @@ def _add_copy_labels(s: Sample, key: str, job: "_Job") -> None:
     _merge_labels(s)
 
 
+def _own(s: Sample) -> list:
+    """[type, tags] the sample's own path gives; for a library saved before they were kept,
+    the labels it has (a prediction is no name's)."""
+    return s.own or [UNKNOWN if s.predicted else s.drum_type, list(s.tags)]
+
+
 def _merge_labels(s: Sample) -> None:
     """A sample's labels: its own path's, then what its copies' paths add: a type where its
     own names give none, and their tags (a kick also filed under "boom bap" is a boom bap
     kick). A type the classifier predicted stays where no name gives one."""
-    if s.own is None:                          # a library saved before copies counted
-        s.own = [s.drum_type if not s.predicted else UNKNOWN, list(s.tags)]
+    s.own = _own(s)
     drum_type, tags = s.own[0], list(s.own[1])
     for t, more in s.copies.values():
         drum_type = t if drum_type == UNKNOWN else drum_type
@@ -634,10 +639,10 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
             continue
         if p.is_file():
-            if _says_loop([*_folder_names(Path(os.path.abspath(p)).parent), p.stem]) and skipped is not None:
+            folders = _folder_names(Path(os.path.abspath(p)).parent)
+            if _says_loop([*folders, p.stem]) and skipped is not None:
                 skipped.append((str(p.resolve()), LOOP_BY_NAME))
                 continue
-            folders = _folder_names(Path(os.path.abspath(p)).parent)
             t, tags = labels_from_names([*folders[-1:], p.stem])     # its folder and its name
             if t == UNKNOWN:
                 t = labels_from_names([*folders, p.stem])[0]
