@@ -37,6 +37,11 @@ class ModelError(Exception):
     """A missing or unusable model; one line for the user."""
 
 
+# library.json's format: 2 added each sample's `own` and `copies` labels. A Drummy refuses a
+# library written in a newer format rather than drop what it does not know on its next save.
+LIBRARY_VERSION = 2
+
+
 class LibraryError(Exception):
     """A user-facing problem with a workspace or an ingest; one line."""
 
@@ -198,6 +203,10 @@ class Workspace:
         if self.manifest_path.exists():
             try:
                 data = json.loads(self.manifest_path.read_text())
+                version = data.get("version", 1)
+                if isinstance(version, int) and version > LIBRARY_VERSION:
+                    raise LibraryError(f"{self.manifest_path} was written by a newer Drummy (library format {version}; "
+                                       f"this one reads up to {LIBRARY_VERSION}); update Drummy, or use another workspace")
                 self.samples = {h: Sample(**s) for h, s in data["samples"].items()}
                 self.files = data["files"]
             except (ValueError, KeyError, TypeError, AttributeError) as e:
@@ -242,7 +251,7 @@ class Workspace:
 
     def save(self) -> None:
         atomic_write_json(self.manifest_path, {
-            "version": 1,
+            "version": LIBRARY_VERSION,
             "samples": {h: asdict(s) for h, s in self.samples.items()},
             "files": self.files,
         })

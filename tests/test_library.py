@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from drummy import features
-from drummy.library import LibraryError, Workspace
+from drummy.library import LIBRARY_VERSION, LibraryError, Workspace
 from conftest import SR, hat, interrupt_at, kick, write
 
 
@@ -313,6 +313,29 @@ def test_library_json_is_valid_and_atomic(tmp_path, tiny_library):
         (tmp_path / "ws" / "library.json").write_text(damage)
         with pytest.raises(LibraryError, match="is damaged"):
             Workspace(tmp_path / "ws")
+
+
+def test_a_library_from_a_newer_drummy_is_refused_not_rewritten(tmp_path, tiny_library):
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    path = tmp_path / "ws" / "library.json"
+    data = json.loads(path.read_text())
+    assert data["version"] == LIBRARY_VERSION
+    data["version"] = LIBRARY_VERSION + 1
+    for s in data["samples"].values():
+        s["something_new"] = 1
+    path.write_text(json.dumps(data))
+    before = path.read_bytes()
+    with pytest.raises(LibraryError, match="newer Drummy"):
+        Workspace(tmp_path / "ws")
+    with pytest.raises(LibraryError, match="newer Drummy"):
+        Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    assert path.read_bytes() == before
+    data["version"] = 1                                       # an older library (before `own` / `copies`) still loads
+    for s in data["samples"].values():
+        del s["something_new"], s["own"], s["copies"]
+    path.write_text(json.dumps(data))
+    assert len(Workspace(tmp_path / "ws").samples) == 16
 
 
 def test_codes_on_a_read_only_workspace_is_a_clear_error(tmp_path, tiny_library):
