@@ -16,7 +16,8 @@ type); the nearest / second-nearest distance ratio d1/d2 (a copy: well under 1) 
 generated and real held-out hits; the median nearest distance of generated and real
 held-out hits, and of training hits to the other training hits (velocity layers of one
 drum sit this close); and the share of generated hits whose nearest training hit is one
-of the five most frequent ones.
+of the five most frequent ones; and how many training hits (the starter kit's, the real
+kits') have another training hit of their type under the threshold themselves.
 
     python benchmarks/memorisation.py [--work build/bench-vae] [--model PATH] [-n 200]
 
@@ -62,6 +63,7 @@ def main() -> int:
     judge = Judge(clf.load(classifier_path(tr_ws)), train.audio)      # as `drummy evaluate` builds it
     e_tr, e_ho = judge(train.audio)[1], judge(held.audio)[1]
     tr_types, ho_types = np.array(train.types), np.array(held.types)
+    starter = np.array([tr_ws.samples[h].group.startswith("starter") for h in train_h])   # the synthetic kit's hits
     rows = {}
     for i, t in enumerate(("kick", "snare", "hihat", "clap", "open hat", "tom", "cymbal", "perc")):
         mine = np.flatnonzero(tr_types == t)
@@ -78,9 +80,15 @@ def main() -> int:
         L = distances(e_tr[mine], e_tr[mine])
         np.fill_diagonal(L, np.inf)
         _, hub = np.unique(nn, return_counts=True)
+        thr = np.percentile(H[:, 0], 5)
+        # How dense the training hits themselves are: the share of them with another training hit of
+        # their type under the threshold, for the starter kit's and the real kits' (velocity layers).
+        dense = {src: float((L.min(1)[m] < thr).mean()) if m.any() else None
+                 for src, m in (("starter", starter[mine]), ("real", ~starter[mine]))}
         rows[t] = {
             "training_hits": int(len(mine)),
-            "memorised": float((d1 < np.percentile(H[:, 0], 5)).mean()),
+            "memorised": float((d1 < thr).mean()),
+            "train_under_threshold": dense,
             "nearest_is_source": float((nn == source).mean()), "chance": 1 / len(mine),
             "d1_over_d2": float(np.median(d1 / d2)), "heldout_d1_over_d2": float(np.median(H[:, 0] / H[:, 1])),
             "d1": float(np.median(d1)), "heldout_d1": float(np.median(H[:, 0])),
@@ -89,16 +97,22 @@ def main() -> int:
         }
     print(f"{gen.path}, {args.n} hits per type, {date.today()}\n")
     print("| type | memorised (own threshold) | nearest = conditioning source (chance) | d1/d2 generated (real held-out) "
-          "| median d1: generated / real held-out / train→other train | training hits that are nearest (top 5 take) |")
-    print("|---|---|---|---|---|---|")
+          "| median d1: generated / real held-out / train→other train | training hits that are nearest (top 5 take) "
+          "| training hits under the threshold themselves: starter kit / real kits |")
+    print("|---|---|---|---|---|---|---|")
     for t, r in rows.items():
         print(f"| {t} | {r['memorised']:.0%} | {r['nearest_is_source']:.1%} ({r['chance']:.1%}) "
               f"| {r['d1_over_d2']:.2f} ({r['heldout_d1_over_d2']:.2f}) | {r['d1']:.1f} / {r['heldout_d1']:.1f} / "
-              f"{r['train_d1']:.1f} | {r['distinct_nearest']} of {r['training_hits']} ({r['top5_share']:.0%}) |")
+              f"{r['train_d1']:.1f} | {r['distinct_nearest']} of {r['training_hits']} ({r['top5_share']:.0%}) "
+              f"| {_share(r['train_under_threshold']['starter'])} / {_share(r['train_under_threshold']['real'])} |")
     out = Path(__file__).parent / "results" / "memorisation.json"
     atomic_write_json(out, {"date": str(date.today()), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
                             "model": str(gen.path), "model_hash": gen.hash, "n": args.n, "types": rows})
     return 0
+
+
+def _share(x: float | None) -> str:
+    return "–" if x is None else f"{x:.0%}"
 
 
 if __name__ == "__main__":
