@@ -83,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("starter-kit", help="synthesise the built-in labelled starter kit into a folder")
     p.add_argument("outdir", type=Path)
-    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="which kit (default 0; the same seed, the same kit)")
     p.add_argument("--per-class", type=_count, default=40, help="hits per drum type (default 40)")
 
     p = sub.add_parser("ingest", help="add sample folders, files, Hydrogen kits or .sfz kits to the library")
@@ -96,17 +96,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("library", help="show drum types, tags, counts and skipped files")
     _ws_arg(p)
-    p.add_argument("--json", action="store_true", help="machine-readable output, one entry per sample")
+    p.add_argument("--json", action="store_true", help="machine-readable output: the summary, and every sample under `items`")
 
     p = sub.add_parser("train", help="train a model on the workspace's library (classifier or vae)")
     p.add_argument("model", choices=["classifier", "vae"])
     _ws_arg(p)
-    p.add_argument("--epochs", type=_count, default=None, help="classifier: passes over the data")
-    p.add_argument("--steps", type=_count, default=None, help="stop after N optimiser steps")
+    p.add_argument("--epochs", type=_count, default=None, help="classifier: passes over the data (default 30)")
+    p.add_argument("--steps", type=_count, default=None, help="stop after N optimiser steps (vae: default 4000, or earlier when validation stops improving)")
     p.add_argument("--members", type=_count, default=None, help="classifier: nets to average (default 3)")
     p.add_argument("--minutes", type=_minutes, default=None, help="vae: stop after M minutes (counted across resumes)")
     p.add_argument("--fresh", action="store_true", help="vae: ignore an interrupted run's checkpoint")
-    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="initial weights, split and draws (default 0)")
 
     p = sub.add_parser("generate", help="new hits from a recipe of labels, a reference hit or a morph")
     _ws_arg(p)
@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_", type=Path, metavar="SIDECAR.json",
                    help="make a generated hit again from its sidecar")
     p.add_argument("-n", type=_hits, default=None, help=f"how many hits (default 10, at most {MAX_HITS})")
-    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="the draws: the same seed and model, the same hits (default 0)")
     for name, hint in (("brightness", "-1..1, darker .. brighter than the recipe's typical"),
                        ("decay", "-1..1, shorter .. longer tail"), ("attack", "-1..1, snappier .. softer attack"),
                        ("pitch", "semitones up (+) or down (-)")):
@@ -134,12 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heldout", type=Path, metavar="WORKSPACE",
                    help="compare with every sample of this workspace (default: the held-out kits/folders)")
     p.add_argument("-n", type=_hits, default=60, help=f"generated hits per drum type (default 60, at most {MAX_HITS})")
-    p.add_argument("--seed", type=_seed, default=0)
+    p.add_argument("--seed", type=_seed, default=0, help="the generated hits' draws (default 0)")
 
     p = sub.add_parser("classify", help="print the drum type of audio files")
     p.add_argument("paths", nargs="+", type=Path)
     _ws_arg(p)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="machine-readable output: type and probabilities per file")
 
     from .patterns import BUILTINS
     p = sub.add_parser("beat", help="render a beat from a pattern with the workspace's hits or a kit folder")
@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"a built-in ({', '.join(BUILTINS)}), a pattern FILE.toml or a General MIDI FILE.mid")
     p.add_argument("--bpm", type=float, default=None, help="tempo (default: the pattern's)")
     p.add_argument("--bars", type=_bars, default=8, help=f"length in bars (default 8, at most {MAX_BARS}; the pattern loops)")
-    p.add_argument("-o", "--out", type=Path, required=True, help="the beat, a stereo 24-bit WAV")
+    p.add_argument("-o", "--out", type=Path, required=True, help="the beat: a stereo 24-bit .wav (or .flac, .aiff; .ogg is Vorbis)")
     p.add_argument("--no-repeat", action="store_true", help="never play the same sample twice")
     p.add_argument("--stems", type=Path, metavar="DIR", help="also write one WAV per track (before mastering)")
     p.add_argument("--midi-out", type=Path, metavar="FILE.mid", help="also write the pattern as General MIDI")
@@ -161,9 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("export-kit", help="export hits as a type folder, a Hydrogen drumkit or an SFZ instrument")
     p.add_argument("source", nargs="?", type=Path, metavar="DIR",
-                   help="a folder of samples (default: the workspace's generated hits, else its library)")
+                   help="a folder of samples, a drumkit.xml or an .sfz (default: the workspace's generated hits, else its library)")
     _ws_arg(p)
-    p.add_argument("--format", choices=["folder", "hydrogen", "sfz"], default="folder")
+    p.add_argument("--format", choices=["folder", "hydrogen", "sfz"], default="folder",
+                   help="folder: a type/file.wav tree (default); hydrogen: a drumkit.xml kit; sfz: an .sfz instrument")
     p.add_argument("-o", "--out", type=Path, required=True, help="the kit folder to write")
     p.add_argument("--name", default=None, help="kit name (default: the output folder's name; Hydrogen "
                    "names a kit by its folder, so there --name must be the folder's)")
