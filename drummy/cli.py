@@ -105,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_count, default=None, help="stop after N optimiser steps (vae: default 4000, or earlier when validation stops improving)")
     p.add_argument("--members", type=_count, default=None, help="classifier: nets to average (default 3)")
     p.add_argument("--minutes", type=_minutes, default=None, help="vae: stop after M minutes (counted across resumes)")
-    p.add_argument("--fresh", action="store_true", help="vae: ignore an interrupted run's checkpoint")
+    p.add_argument("--fresh", action="store_true", help="ignore what an interrupted run kept (vae: its checkpoint; classifier: its finished nets)")
     p.add_argument("--seed", type=_seed, default=0, help="initial weights, split and draws (default 0)")
 
     p = sub.add_parser("generate", help="new hits from a recipe of labels, a reference hit or a morph")
@@ -189,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"drummy: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        if args.cmd == "ingest" or (args.cmd == "train" and args.model == "vae"):
+        if args.cmd in ("ingest", "train"):
             print("drummy: interrupted (work done so far is saved; run the same command to resume)", file=sys.stderr)
         else:   # outputs are written whole or not at all
             print("drummy: interrupted (no file is left half-written; run the same command again to finish: "
@@ -260,7 +260,7 @@ def cmd_library(args) -> None:
 def cmd_train(args) -> None:
     from .library import LibraryError, Workspace
     other = {"vae": (("--epochs", args.epochs), ("--members", args.members)),
-             "classifier": (("--minutes", args.minutes), ("--fresh", args.fresh or None))}[args.model]
+             "classifier": (("--minutes", args.minutes),)}[args.model]
     wrong = [flag for flag, v in other if v is not None]
     if wrong:
         raise LibraryError(f"{', '.join(wrong)} {'is' if len(wrong) == 1 else 'are'} not for `train {args.model}` "
@@ -274,7 +274,7 @@ def cmd_train(args) -> None:
         cfg.epochs = args.epochs
     if args.members:
         cfg.members = args.members
-    m = train_classifier(ws, cfg)
+    m = train_classifier(ws, cfg, resume=not args.fresh)
     nets = "1 net" if m["members"] == 1 else f"{m['members']} nets"
     print(f"classifier: {nets} on all {m['train_samples']} labelled samples; validated by {m['members']} "
           f"run{'s' * (m['members'] != 1)} holding out kits/folders ({len(m.get('val_groups', []))} in all)")

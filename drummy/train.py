@@ -203,19 +203,71 @@ def labelled(ws: Workspace, min_per_class: int = 3) -> tuple[list[Sample], list[
     return [s for s in samples if s.drum_type in classes], classes
 
 
-def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: bool = True) -> dict:
+def classifier_partial_path(ws: Workspace) -> Path:
+    return ws.root / "models" / "classifier.partial.safetensors"
+
+
+def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: bool = True,
+                     resume: bool = True) -> dict:
     """Train the workspace's classifier on its labelled samples and save it
-    (safetensors + JSON); returns its metrics."""
+    (safetensors + JSON); returns its metrics. Each net is kept as it finishes
+    (`classifier_partial_path`), so a run stopped by Ctrl-C goes on from the nets it
+    finished when started again on the same library and settings (resume=False: from scratch)."""
     ws.require_samples()                   # before the lock makes a folder for a workspace that is not there
     with ws.writing():                     # an ingest meanwhile would train on half a library
         samples, classes = labelled(ws, cfg.min_per_class)
-        model, metrics = fit_ensemble(ws, samples, classes, cfg, progress)
+        partial = classifier_partial_path(ws)
+        if not resume:
+            partial.unlink(missing_ok=True)
+        model, metrics = fit_ensemble(ws, samples, classes, cfg, progress, partial=partial)
         clf.save(model, classifier_path(ws), metrics)
+        partial.unlink(missing_ok=True)
     return metrics
 
 
+class _Partial:
+    """The nets of an ensemble training finished so far, in one safetensors file
+    written atomically after each: the validation runs' verdicts (metadata) and the
+    shipped members' weights. Only a run of the same samples, labels, groups,
+    settings and training code takes them up."""
+
+    def __init__(self, path: Path | None, samples: list[Sample], classes: list[str], cfg: TrainConfig):
+        self.path, self.runs, self.members = path, {}, {}
+        code = b"".join((Path(__file__).parent / f).read_bytes() for f in ("train.py", "classifier.py", "features.py"))
+        self.key = hashlib.sha256(json.dumps({
+            "samples": [(s.hash, s.drum_type, s.group) for s in samples], "classes": classes,
+            "cfg": asdict(cfg), "code": hashlib.sha256(code).hexdigest()}).encode()).hexdigest()
+        if path is None or not path.exists():
+            return
+        from safetensors import SafetensorError, safe_open
+        try:
+            with safe_open(str(path), "pt") as f:
+                meta = f.metadata() or {}
+                if meta.get("key") != self.key:
+                    print("drummy: the interrupted classifier training was on another library or settings; "
+                          "starting over", file=sys.stderr)
+                    return
+                self.runs = {int(k): v for k, v in json.loads(meta["runs"]).items()}
+                for k in json.loads(meta["members"]):
+                    prefix = f"member{k}."
+                    self.members[int(k)] = {n[len(prefix):]: f.get_tensor(n) for n in f.keys() if n.startswith(prefix)}
+        except (SafetensorError, OSError, ValueError, KeyError) as e:
+            print(f"drummy: {path} is damaged ({str(e)[:80]}); training from scratch", file=sys.stderr)
+            self.runs, self.members = {}, {}
+
+    def save(self) -> None:
+        if self.path is None:
+            return
+        from safetensors.torch import save as to_bytes
+        from .library import atomic_write_bytes
+        tensors = {f"member{k}.{n}": t.contiguous() for k, state in self.members.items() for n, t in state.items()}
+        meta = {"key": self.key, "runs": json.dumps(self.runs), "members": json.dumps(sorted(self.members))}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(self.path, to_bytes(tensors, metadata=meta))
+
+
 def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: TrainConfig,
-                 progress: bool = True) -> tuple[clf.DrumClassifier, dict]:
+                 progress: bool = True, partial: Path | None = None) -> tuple[clf.DrumClassifier, dict]:
     """A classifier averaging cfg.members nets, each trained on every sample (seed + i).
 
     Its validation figures come first, from cfg.members runs of the same training
@@ -223,7 +275,9 @@ def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: 
     verdicts on the groups they did not see. The shipped nets are not those runs:
     with a handful of kits, holding a fifth of them out for early stopping cost
     more on kits never seen than it saved (BENCHMARKS.md, session 11). Returns
-    (model, metrics)."""
+    (model, metrics). partial: where each finished net is kept, and taken up again
+    by a run on the same data and settings (`_Partial`); None keeps nothing."""
+    done = _Partial(partial, samples, classes, cfg)
     index = {c: i for i, c in enumerate(classes)}
     mels, _ = ws.features([s.hash for s in samples])
     row = {s.hash: i for i, s in enumerate(samples)}
@@ -235,15 +289,26 @@ def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: 
         vi = np.array([row[s.hash] for s in val], dtype=np.int64)
         if not len(vi):
             continue
-        ti = np.array([row[s.hash] for s in train])
-        model, history = fit(mels[ti], y[ti], classes, replace(cfg, seed=seed), val=(mels[vi], y[vi]),
-                             progress=progress, weights=source_weights(train))
-        histories.append(history)
+        if k not in done.runs:
+            ti = np.array([row[s.hash] for s in train])
+            model, history = fit(mels[ti], y[ti], classes, replace(cfg, seed=seed), val=(mels[vi], y[vi]),
+                                 progress=progress, weights=source_weights(train))
+            done.runs[k] = {"history": history, "pred": clf.predict(model, mels[vi]).argmax(1).tolist()}
+            done.save()
+        histories.append(done.runs[k]["history"])
         yv.append(y[vi])
-        pv.append(clf.predict(model, mels[vi]).argmax(1))
+        pv.append(np.array(done.runs[k]["pred"], dtype=np.int64))
         val_groups |= {s.group for s in val}
-    members = [fit(mels, y, classes, replace(cfg, seed=cfg.seed + k), progress=progress,
-                   weights=source_weights(samples))[0] for k in range(max(1, cfg.members))]
+    members = []
+    for k in range(max(1, cfg.members)):
+        if k not in done.members:
+            net = fit(mels, y, classes, replace(cfg, seed=cfg.seed + k), progress=progress,
+                      weights=source_weights(samples))[0]
+            done.members[k] = {n: t.detach().clone() for n, t in net.state_dict().items()}
+            done.save()
+        net = clf.DrumClassifier(clf.ClassifierConfig(classes=list(classes)))
+        net.load_state_dict(done.members[k])
+        members.append(net.eval())
     model = clf.combine(members)
     metrics: dict = {"classes": classes, "members": len(members), "train_samples": len(samples),
                      "val_samples": int(sum(len(v) for v in yv)), "val_groups": sorted(val_groups),

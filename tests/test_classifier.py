@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -52,6 +54,54 @@ def test_smoke_train_save_load_and_predict(tmp_path, tiny_library):
     assert np.allclose(quiet[0], quiet[1], atol=1e-4) and np.allclose(quiet[0], quiet[2], atol=1e-4)
     loud = clf.classify_audio(model, [y * 10 ** (-6 / 20)])
     assert np.allclose(loud, clf.predict(model, features.log_mel(y * 10 ** (-6 / 20))[None]))  # louder: as it is
+
+
+def test_an_interrupted_training_goes_on_from_the_nets_it_finished(tmp_path, tiny_library, monkeypatch, capsys):
+    from conftest import interrupt_at
+    cfg = train.TrainConfig(epochs=4, batch=8, max_steps=8, members=2)
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    whole = train.train_classifier(ws, cfg, progress=False)
+    whole_state = {k: v.clone() for k, v in clf.load(train.classifier_path(ws)).state_dict().items()}
+    train.classifier_path(ws).unlink()
+    assert not train.classifier_partial_path(ws).exists()              # a finished run leaves nothing behind
+
+    real, calls = train.fit, []
+    counted = lambda *a, **k: calls.append(1) or real(*a, **k)          # noqa: E731
+    monkeypatch.setattr(train, "fit", interrupt_at(4, counted))        # Ctrl-C during the 4th of 4 nets
+    with pytest.raises(KeyboardInterrupt):
+        train.train_classifier(ws, cfg, progress=False)
+    assert len(calls) == 3 and train.classifier_partial_path(ws).exists()
+    assert not train.classifier_path(ws).exists()                      # no classifier until every net is done
+    calls.clear()
+    monkeypatch.setattr(train, "fit", counted)
+    again = train.train_classifier(ws, cfg, progress=False)
+    assert len(calls) == 1                                             # only the net that was cut off
+    state = clf.load(train.classifier_path(ws)).state_dict()
+    assert all(torch.equal(state[k], whole_state[k]) for k in whole_state)   # the same classifier, bit for bit
+    untimed = lambda m: [{k: v for k, v in h.items() if k != "seconds"} for h in m["history"]]   # noqa: E731
+    assert again["val_accuracy"] == whole["val_accuracy"] and untimed(again) == untimed(whole)
+    assert not train.classifier_partial_path(ws).exists()
+
+    # nets kept from a run on another library, or other settings, or asked --fresh, are not taken up
+    monkeypatch.setattr(train, "fit", interrupt_at(2, counted))
+    with pytest.raises(KeyboardInterrupt):
+        train.train_classifier(ws, cfg, progress=False)
+    calls.clear()
+    monkeypatch.setattr(train, "fit", counted)
+    train.train_classifier(ws, replace(cfg, seed=1), progress=False)
+    assert len(calls) == 4 and "starting over" in capsys.readouterr().err
+    monkeypatch.setattr(train, "fit", interrupt_at(2, counted))
+    with pytest.raises(KeyboardInterrupt):
+        train.train_classifier(ws, cfg, progress=False)
+    calls.clear()
+    monkeypatch.setattr(train, "fit", counted)
+    train.train_classifier(ws, cfg, progress=False, resume=False)
+    assert len(calls) == 4
+    train.classifier_partial_path(ws).write_bytes(b"garbage")          # a damaged file: trained from scratch
+    calls.clear()
+    train.train_classifier(ws, cfg, progress=False)
+    assert len(calls) == 4 and "damaged" in capsys.readouterr().err
 
 
 def test_group_split_holds_out_groups_per_type():
