@@ -146,7 +146,7 @@ def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True,
     """:func:`load`, also returning the file's own sample rate."""
     data, rate = decode(path, max_seconds=max_seconds)
     y = resample(to_mono(data), rate, sr)
-    if float(np.max(np.abs(y))) < 10 ** (-80 / 20):
+    if float(np.max(np.abs(y - y.mean()))) < 10 ** (-80 / 20):   # a constant (DC) is no sound: it is written as zeros
         raise AudioError("silent (peak below -80 dBFS)")
     y = trim_leading_silence(y) if trim else y
     if len(y) < MIN_SECONDS * sr:

@@ -68,8 +68,13 @@ def test_leading_silence_is_trimmed(tmp_path):
     assert np.max(np.abs(out[:200])) > 0.05    # and the attack is kept
 
 
+def test_a_hit_on_a_dc_offset_is_still_a_hit(tmp_path):
+    y = audio.load(write(tmp_path / "offset.wav", 0.5 + 0.4 * kick(0), subtype="FLOAT"), trim=False)
+    assert np.max(np.abs(y - y.mean())) > 0.3
+
+
 @pytest.mark.parametrize("case,reason", [
-    ("empty", "empty"), ("silent", "silent"), ("nan", "nan"), ("long", "too long"), ("click", "too short"),
+    ("empty", "empty"), ("silent", "silent"), ("dc", "silent"), ("nan", "nan"), ("long", "too long"), ("click", "too short"),
     ("text", "not a readable audio file"), ("truncated", ""), ("missing", "no such file"), ("folder", "a folder, not an audio file"),
     ("zero bytes", "an empty file (0 bytes)"), ("half", "truncated: the file holds 0.25 s of the 0.50 s"),
 ])
@@ -79,6 +84,8 @@ def test_bad_files_raise_clear_errors(tmp_path, case, reason):
         write(p, np.zeros(0, np.float32))
     elif case == "silent":
         write(p, np.zeros(SR, np.float32))
+    elif case == "dc":                            # a constant: no sound (it would be stored as zeros)
+        write(p, np.full(SR, 0.5, np.float32))
     elif case == "nan":
         y = kick(0)
         y[100] = np.nan
