@@ -150,7 +150,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--pattern", required=True,
                    help=f"a built-in ({', '.join(BUILTINS)}), a pattern FILE.toml or a General MIDI FILE.mid")
     p.add_argument("--bpm", type=float, default=None, help="tempo (default: the pattern's)")
-    p.add_argument("--bars", type=_bars, default=8, help=f"length in bars (default 8, at most {MAX_BARS}; the pattern loops)")
+    p.add_argument("--bars", type=_bars, default=None,
+                   help=f"length in bars (default: whole loops of the pattern, at least 8; at most {MAX_BARS})")
     p.add_argument("-o", "--out", type=Path, required=True, help="the beat: a stereo 24-bit .wav (or .flac, .aiff; .ogg is Vorbis)")
     p.add_argument("--no-repeat", action="store_true", help="never play the same sample twice")
     p.add_argument("--stems", type=Path, metavar="DIR", help="also write one WAV per track (before mastering)")
@@ -574,7 +575,18 @@ def cmd_beat(args) -> None:
         raise patterns.PatternError(f"--midi-out writes a MIDI file: name it .mid (got {args.midi_out})")
     if args.midi_out is not None and args.midi_out.resolve() == args.out.resolve():
         raise patterns.PatternError(f"--midi-out {args.midi_out} would replace the beat -o {args.out}")
+    source = Path(args.pattern).resolve() if Path(args.pattern).exists() else None
+    for flag, target in (("-o", args.out), ("--midi-out", args.midi_out)):
+        if source is not None and target is not None and target.resolve() == source:
+            raise patterns.PatternError(f"{flag} {target} is the --pattern file: it would be replaced; write it elsewhere")
     pattern = patterns.load(args.pattern)
+    if args.bars is None:                # whole loops: a 16-bar MIDI take plays to its end, a 3-bar grid 3 times
+        args.bars = min(MAX_BARS, pattern.bars * max(1, -(-8 // pattern.bars)))
+        if pattern.bars > MAX_BARS:
+            print(f"  the pattern is {pattern.bars} bars long: the beat stops after {MAX_BARS}, the most it can be")
+    elif args.bars % pattern.bars:
+        print(f"  the pattern is {pattern.bars} bars long: {args.bars} bars end partway through its "
+              f"{_ordinal(args.bars // pattern.bars + 1)} loop")
     # the beat's own files may sit among its stems
     own = [args.out] + ([args.midi_out] if args.midi_out is not None else [])
     from .library import claim
@@ -610,6 +622,10 @@ def _beat(args, pattern, own) -> None:
         print(f"  left out {path}: {reason}")
     if len(kit.skipped) > 10:
         print(f"  ... and {len(kit.skipped) - 10} more files left out")
+    for t in pattern.tracks:
+        if any(t.hits) and not any(t.hits[: args.bars * pattern.steps]):
+            print(f"  track {t.name!r} plays no hit in {args.bars} bar{'s' * (args.bars != 1)}: its hits come later "
+                  f"in the {pattern.bars}-bar pattern")
     missing = sequencer.missing_tracks(pattern, kit)
     generated = bool(missing) and args.kit is None and sequencer.generated_folder(Workspace(args.workspace)) is not None
     for t in missing if len(missing) < len(pattern.tracks) else []:     # none to play: render says so, once
@@ -629,6 +645,10 @@ def _beat(args, pattern, own) -> None:
     if args.midi_out is not None:
         patterns.write_midi(args.midi_out, pattern, bpm=bpm, bars=args.bars)
         print(f"wrote {args.midi_out}")
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def cmd_export_kit(args) -> None:

@@ -139,7 +139,7 @@ def test_command_line_mistakes_are_one_line(tmp_path, capsys, args, needle):
 
 
 def test_an_interrupt_says_whether_the_work_was_kept(tmp_path, capsys, monkeypatch):
-    """Only ingest and the blend generator's training resume; the others leave no file half-written."""
+    """Ingest and training resume; the others leave no file half-written."""
     from drummy import cli
 
     def stop(args):
@@ -151,7 +151,7 @@ def test_an_interrupt_says_whether_the_work_was_kept(tmp_path, capsys, monkeypat
     assert main(["train", "vae", "-w", str(tmp_path / "ws")]) == 130
     assert "run the same command to resume" in capsys.readouterr().err
     assert main(["train", "classifier", "-w", str(tmp_path / "ws")]) == 130
-    assert "no file is left half-written" in capsys.readouterr().err
+    assert "run the same command to resume" in capsys.readouterr().err
     assert main(["beat", "--pattern", "house", "-o", str(tmp_path / "b.wav")]) == 130
     assert "no file is left half-written" in capsys.readouterr().err
 

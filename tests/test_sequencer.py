@@ -464,3 +464,24 @@ def test_a_loose_loop_in_a_kit_folder_is_left_out(tmp_path, tiny_library):
     kit = S.kit_from_folder(tiny_library)
     assert len(kit["kick"]) == 8
     assert any(p.endswith("Boom Groove.wav") and why.startswith("several hits") for p, why in kit.skipped)
+
+
+def test_a_beat_plays_its_pattern_whole_and_never_writes_over_it(tmp_path, tiny_library, capsys):
+    from drummy import patterns
+    grid = tmp_path / "three.toml"
+    grid.write_text('[tracks]\nkick = "X...X...X...X... | X...X...X...X... | X.X.X.X.X.X.X.X."\n'
+                    'hihat = "................ | ................ | ..x...x...x...x."\n')
+    out = tmp_path / "b.wav"
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", str(grid), "-o", str(out)]) == 0
+    assert sf.info(str(out)).frames == round(9 * 4 * 60 / 120 * SR)        # 3 whole loops, not 8 bars
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", str(grid), "--bars", "2", "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "the pattern is 3 bars long: 2 bars end partway through its 1st loop" in said
+    assert "track 'hihat' plays no hit in 2 bars" in said
+    # a MIDI take written back over itself would be lost
+    take = tmp_path / "take.mid"
+    patterns.write_midi(take, patterns.load(str(grid)), bpm=120, bars=3)
+    before = take.read_bytes()
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", str(take), "-o", str(tmp_path / "t.wav"),
+                 "--midi-out", str(take)]) == 2
+    assert "is the --pattern file" in capsys.readouterr().err and take.read_bytes() == before
