@@ -652,7 +652,15 @@ def _ordinal(n: int) -> str:
 
 
 def cmd_export_kit(args) -> None:
-    from .kits import export_kit
+    from .kits import KitError, export_kit
+    from .library import Workspace
+    # a kit written inside the folder it was made from is part of that folder's kit next time
+    root = (args.source.resolve() if args.source.is_dir() else None) if args.source is not None \
+        else (Workspace(args.workspace).root / "generated").resolve()
+    out = args.out.resolve()
+    if root is not None and (out == root or root in out.parents):
+        raise KitError(f"-o {args.out} is inside the folder the kit comes from ({root}): its hits would be "
+                       "in that kit twice next time; export to a folder outside it")
     from .labels import TYPES
     from .sequencer import label_unknown
     samples = label_unknown(_kit_samples(args.source, args.workspace), _classifier_hook(args.workspace))

@@ -186,6 +186,17 @@ def test_nothing_to_export_is_a_clear_error(tmp_path):
         kits.export_kit([], tmp_path / "out", "reason")
 
 
+def test_a_kit_is_not_exported_into_the_folder_it_comes_from(tmp_path, labelled_kit, capsys):
+    before = sorted(p for p in labelled_kit.rglob("*") if p.is_file())
+    assert main(["export-kit", str(labelled_kit), "-o", str(labelled_kit / "exported")]) == 2
+    assert "inside the folder the kit comes from" in capsys.readouterr().err
+    assert sorted(p for p in labelled_kit.rglob("*") if p.is_file()) == before
+    ws = tmp_path / "ws"
+    write(ws / "generated" / "kick" / "k.wav", kick(0))
+    assert main(["export-kit", "-w", str(ws), "-o", str(ws / "generated" / "kit")]) == 2
+    assert main(["export-kit", "-w", str(ws), "-o", str(ws / "kit")]) == 0
+
+
 def test_exporting_again_replaces_the_earlier_export_and_nothing_else(tmp_path, labelled_kit):
     src = folder_samples(labelled_kit)
     out = tmp_path / "kit"
@@ -226,7 +237,7 @@ def test_a_failed_export_leaves_the_earlier_one_and_broken_files_are_left_out(tm
     shutil.copy(broken / "clap" / "text.wav", labelled_kit / "snare" / "zz broken.wav")
     # what ingest would skip is no hit for a kit player either: silent, or a 2 ms click
     sf.write(labelled_kit / "snare" / "zz silent.wav", np.zeros(4410, np.float32), 44100)
-    sf.write(labelled_kit / "snare" / "zz click.wav", np.full(88, 0.5, np.float32), 44100)
+    sf.write(labelled_kit / "snare" / "zz click.wav", 0.5 * np.sin(np.arange(88) * 0.4).astype(np.float32), 44100)
     path, skipped = kits.export_kit(folder_samples(labelled_kit), out, "folder")
     assert sorted((Path(f).name, why.split(" (")[0]) for f, why in skipped) == [
         ("zz broken.wav", "not a readable audio file"), ("zz click.wav", "too short for a drum hit"),
