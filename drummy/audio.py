@@ -7,8 +7,9 @@ handled in exactly one place.
 from __future__ import annotations
 
 import errno
-import re
 import os
+import re
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Callable
@@ -207,7 +208,15 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float |
     y = prepare(y, sr=sr, peak_db=peak_db, fade_ms=fade_ms, remove_dc=remove_dc)
     if fmt == "OGG":
         subtype = "VORBIS"
-    return atomic_write(path, lambda tmp: sf.write(_os_path(Path(tmp)), y, sr, subtype=subtype, format=fmt))
+
+    def write_to(tmp: str) -> None:
+        try:
+            sf.write(_os_path(Path(tmp)), y, sr, subtype=subtype, format=fmt)
+        except sf.LibsndfileError as e:      # libsndfile says "System error." for a full disk
+            full = shutil.disk_usage(Path(tmp).parent).free < 2 * y.size * 4 + (1 << 20)
+            raise OSError(errno.ENOSPC if full else errno.EIO,
+                          os.strerror(errno.ENOSPC) if full else f"cannot be written ({_first_line(e)})") from None
+    return atomic_write(path, write_to)
 
 
 def atomic_write(path: str | os.PathLike, write_to: Callable[[str], object]) -> Path:
