@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_", type=Path, metavar="SIDECAR.json",
                    help="make a generated hit again from its sidecar")
     p.add_argument("-n", type=_hits, default=None, help=f"how many hits (default 10, at most {MAX_HITS})")
-    p.add_argument("--seed", type=_seed, default=0, help="the draws: the same seed and model, the same hits (default 0)")
+    p.add_argument("--seed", type=_seed, default=None, help="the draws: the same seed and model, the same hits (default 0)")
     for name, hint in (("brightness", "-1..1, darker .. brighter than the recipe's typical"),
                        ("decay", "-1..1, shorter .. longer tail"), ("attack", "-1..1, snappier .. softer attack"),
                        ("pitch", "semitones up (+) or down (-)")):
@@ -308,11 +308,12 @@ def cmd_generate(args) -> None:
     ws = Workspace(args.workspace)
     if args.from_ is not None:
         given = [f for f, v in (("--blend", args.blend), ("--like", args.like), ("--between", args.between),
-                                ("-n", args.n), ("--steps", args.steps)) if v is not None]
+                                ("-n", args.n), ("--steps", args.steps), ("--seed", args.seed)) if v is not None]
         if given or Controls(args.brightness, args.decay, args.attack, args.pitch, args.variation) != Controls():
             raise RecipeError(f"--from remakes a hit exactly as its sidecar says; "
                               f"{', '.join(given) or 'the timbre controls'} cannot go with it")
         return _regenerate(args.from_, ws, args.out)
+    args.seed = 0 if args.seed is None else args.seed
     if args.out is not None and args.out.suffix.lower() in AUDIO_EXTENSIONS:
         raise RecipeError(f"-o is a folder: hits are written into it as <recipe>_s<seed>_01.wav …; got {args.out}")
     modes = [m for m in ("blend", "like", "between") if getattr(args, m) is not None]
@@ -435,6 +436,10 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
             raise ValueError(f"{made} hits made; Drummy makes 1 to {MAX_HITS} at a time")
         if not 0 <= i < made:
             raise ValueError(f"index {i} is outside the {made} hits made")
+        for key in ("index", "seed", "n", "steps"):          # whole numbers in range, as the CLI takes them
+            v = meta.get(key, 0)
+            if type(v) is not int or not 0 <= v <= MAX_SEED:
+                raise ValueError(f"{key} {v!r} is not a whole number from 0 to {MAX_SEED}")
         made_by = meta.get("audio_version", 1)
     except OSError as e:
         raise RecipeError(f"cannot read {path} ({e.strerror or e})") from None
@@ -475,6 +480,11 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         out = out / own.name
         if out.exists():       # a hit of that name there may be another one: go beside it
             out = out.with_suffix(".again.wav")
+    elif out.exists():         # a file named by the user: theirs, not ours to replace
+        raise RecipeError(f"-o {out} exists; remove it or name another file (or give a folder: the hit goes beside)")
+    store = (ws.root / "audio").resolve()
+    if store in out.resolve().parents:
+        raise RecipeError(f"-o {out} is in the workspace's sample store ({store}); write the hit elsewhere")
     audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
     print(f"wrote {out}")
 

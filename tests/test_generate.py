@@ -255,6 +255,20 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
     elsewhere = tmp_path / "picked.wav"                # ... or where -o says
     assert main(["generate", "-w", str(ws.root), "--from", str(wavs[1].with_suffix(".json")), "-o", str(elsewhere)]) == 0
     assert elsewhere.read_bytes() == kept
+    sidecar = str(wavs[1].with_suffix(".json"))
+    assert main(["generate", "-w", str(ws.root), "--from", sidecar, "-o", str(elsewhere)]) == 2   # a file there is not replaced
+    assert "exists" in capsys.readouterr().err and elsewhere.read_bytes() == kept
+    store = sorted((ws.root / "audio").iterdir())[0]
+    assert main(["generate", "-w", str(ws.root), "--from", sidecar, "--seed", "5"]) == 2   # the sidecar has its seed
+    assert "--seed cannot go with it" in capsys.readouterr().err
+    assert main(["generate", "-w", str(ws.root), "--from", sidecar, "-o", str(ws.root / "audio" / "new.wav")]) == 2
+    assert "sample store" in capsys.readouterr().err and not (ws.root / "audio" / "new.wav").exists()
+    assert store.exists()
+    meta = json.loads(Path(sidecar).read_text())
+    for seed in (1e30, 2 ** 63, 1.7, "3"):                           # an edited sidecar: refused, not a traceback
+        (tmp_path / "edited.json").write_text(json.dumps({**meta, "seed": seed}))
+        assert main(["generate", "-w", str(ws.root), "--from", str(tmp_path / "edited.json")]) == 2
+        assert "not a Drummy sidecar" in capsys.readouterr().err
     mine = tmp_path / "mine"                           # ... or into a folder, beside a hit of that name
     mine.mkdir()
     (mine / wavs[1].name).write_bytes(b"another hit")
