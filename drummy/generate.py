@@ -113,6 +113,10 @@ def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Rec
         weights = [1.0] * len(parts)
     elif any(w is None for w in weights):
         raise RecipeError(f"give every part of {text!r} a weight, or none")
+    fractions = [w for w in weights if 0 < w < 1]
+    if fractions and any(w > 1 for w in weights):      # "kick=0.8,snare=20" meant 80/20, would be 4/96
+        raise RecipeError(f"{text!r} mixes fractions ({fractions[0]:g}) and percents ({max(weights):g}); "
+                          "give every weight in one of them")
     total = sum(weights)
     if total <= 0:
         raise RecipeError(f"the weights in {text!r} add up to zero")
@@ -192,8 +196,17 @@ class Generator:
         return [lab for lab, on in zip(self.labels, (self.labels_of > 0).any(0).tolist()) if on]
 
     def recipe(self, text: str) -> Recipe:
+        """A recipe against this model's labels. A part joined with "+" asks for hits that
+        carry all its labels: one no training hit carries is an error, not a silent "any"."""
         known = self.known
-        return parse_recipe(text, known, tuple(x for x in self.labels if x not in known))
+        r = parse_recipe(text, known, tuple(x for x in self.labels if x not in known))
+        for _, labs in r.parts:
+            on = self.labels_of[:, [self.labels.index(x) for x in labs]] > 0              # (N, len(labs))
+            if len(labs) > 1 and not bool(on.all(1).any()):
+                counts = ", ".join(f"{x} on {int(c)}" for x, c in zip(labs, on.sum(0).tolist()))
+                raise RecipeError(f"no training hit is {' and '.join(labs)} at once ({counts}); blend them instead "
+                                  f"({','.join(f'{x}={100 // len(labs)}' for x in labs)}) or drop one")
+        return r
 
     def _matches(self, labs: list[str]) -> torch.Tensor:
         """Training samples carrying all labels (else any of them): (N,) bool."""

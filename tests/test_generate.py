@@ -49,6 +49,10 @@ def test_recipe_joins_labels_and_takes_single_labels():
     assert parse_recipe("kick", KNOWN).parts == [(1.0, ["kick"])]
     assert parse_recipe("kick,snare", KNOWN).parts == [(0.5, ["kick"]), (0.5, ["snare"])]
     # a 0 % part is no part, and a label twice is the label once
+    for mixed in ("kick=0.8,snare=20", "kick=80%,snare=0.2"):
+        with pytest.raises(RecipeError, match="mixes fractions"):
+            parse_recipe(mixed, KNOWN)
+    assert [w for w, _ in parse_recipe("kick=1,snare=3", KNOWN).parts] == [0.25, 0.75]    # whole numbers: as written
     for same in ("kick=1,snare=0", "kick=50,kick=50", "kick+kick", "bd"):
         assert parse_recipe(same, KNOWN).parts == [(1.0, ["kick"])], same
     assert parse_recipe("snare = 75 %, hihat: 25", KNOWN).parts == [(0.75, ["snare"]), (0.25, ["hihat"])]
@@ -440,6 +444,10 @@ def test_a_label_with_no_training_hit_is_not_offered(trained):
         g.recipe("kick+909")
     with pytest.raises(RecipeError, match="unknown label '707'; this model knows: kick, hihat"):
         g.recipe("kick+707")
+    with pytest.raises(RecipeError, match="no training hit is kick and hihat at once .* blend them instead "
+                                          r"\(kick=50,hihat=50\)"):
+        g.recipe("kick+hihat")                 # used to fall back to hits with either label: kicks among "hats"
+    assert g.recipe("kick+808").parts == [(1.0, ["kick", "808"])]
 
 
 def test_finished_hits_fade_in_without_losing_the_attack():
