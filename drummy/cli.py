@@ -590,6 +590,8 @@ def cmd_beat(args) -> None:
         if source is not None and target is not None and target.resolve() == source:
             raise patterns.PatternError(f"{flag} {target} is the --pattern file: it would be replaced; write it elsewhere")
     pattern = patterns.load(args.pattern)
+    for remark in pattern.remarks:       # what reading a MIDI file left out or assumed
+        print(f"  {remark}")
     if args.bars is None:                # whole loops: a 16-bar MIDI take plays to its end, a 3-bar grid 3 times
         args.bars = min(MAX_BARS, pattern.bars * max(1, -(-8 // pattern.bars)))
         if pattern.bars > MAX_BARS:

@@ -30,7 +30,7 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -89,6 +89,7 @@ class Pattern:
     bpm: float = 120.0             # suggested tempo
     humanise_ms: float = 0.0       # std-dev of onset jitter, milliseconds
     humanise_velocity: float = 0.0  # std-dev of velocity jitter, velocity units (of 127)
+    remarks: tuple[str, ...] = field(default=(), compare=False)   # what reading a file left out or assumed
 
     @property
     def bars(self) -> int:
@@ -482,8 +483,9 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         raise PatternError("the MIDI file is timed in SMPTE frames, not in beats; export it with beat-based "
                            "(PPQ) timing")
     meta: dict = {}
-    tempo = None
+    tempo, tempos, signatures = None, set(), set()
     notes: list[tuple[int, int, int, int, int]] = []  # (tick, channel, note, velocity, midi track)
+    last_off: dict[int, int] = {}   # each MIDI track's last note-off
     # drummy's track settings, each with the track name before it: (MIDI track, name, settings).
     # A type-0 file (all tracks merged into one) holds several in one MIDI track.
     track_meta: list[tuple[int, str, dict]] = []
@@ -494,8 +496,11 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         for msg in tr:
             tick += msg.time
             end = max(end, tick)
-            if msg.type == "set_tempo" and tempo is None:
-                tempo = msg.tempo
+            if msg.type == "set_tempo":
+                tempo = msg.tempo if tempo is None else tempo
+                tempos.add(msg.tempo)
+            elif msg.type == "time_signature":
+                signatures.add(f"{msg.numerator}/{msg.denominator}")
             elif msg.type == "text" and msg.text.startswith(_META_PATTERN):
                 meta = _json_or_empty(msg.text[len(_META_PATTERN):])
             elif msg.type == "text" and msg.text.startswith(_META_TRACK):
@@ -506,7 +511,20 @@ def from_midi(mid, name: str = "midi") -> Pattern:
                 drum_eot[ti] = tick
             elif msg.type == "note_on" and msg.velocity > 0:
                 notes.append((tick, msg.channel, msg.note, msg.velocity, ti))
+            elif msg.type in ("note_off", "note_on"):
+                last_off[ti] = tick
     drums = [n for n in notes if n[1] == MIDI_DRUM_CHANNEL] or notes
+    remarks = []
+    channels = sorted({n[1] + 1 for n in notes})
+    if notes and not any(n[1] == MIDI_DRUM_CHANNEL for n in notes) and len(channels) > 1:
+        remarks.append(f"no notes on channel 10 (General MIDI drums): read channels {_listed(channels)} as drums")
+    elif len(drums) < len(notes):
+        remarks.append(f"{len(notes) - len(drums)} notes on channel{'s' * (len(channels) > 2)} "
+                       f"{_listed([c for c in channels if c != MIDI_DRUM_CHANNEL + 1])} left out: only channel 10 is drums")
+    if len(tempos) > 1:
+        remarks.append(f"the file changes tempo ({len(tempos)} tempos): the beat keeps the first")
+    if signatures - {"4/4"}:
+        remarks.append(f"read in 4/4; the file says {_listed(sorted(signatures - {'4/4'}))}")
     if meta:
         steps = int(meta.get("steps", 16))
         swing = float(meta.get("swing", 50.0))
@@ -522,7 +540,8 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     last = max([n[0] for n in drums], default=0)
     # the ends of the drum tracks and of tracks with no notes (a conductor track): a bass line's is not theirs
     others = {n[4] for n in notes} - {n[4] for n in drums}
-    eot = max([t for ti, t in drum_eot.items() if ti not in others], default=0)
+    # a track whose end is only its last note's release (a quarter-note hit on the last step) adds no bar
+    eot = max([t for ti, t in drum_eot.items() if ti not in others and t > last_off.get(ti, -1)], default=0)
     bars = max(int(last // bar_ticks) + 1, math.ceil(end / bar_ticks) if meta else math.ceil((eot - tps + 1) / bar_ticks))
     k = np.arange(bars * steps + 1)                                 # + the next loop's first step
     grid = k * tps + np.rint((swing - 50) / 50 * (k % 2) * tps)     # the ticks to_midi writes
@@ -537,6 +556,8 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     for ti, name, tmeta in track_meta:                              # in file order, even if silent
         rows[name] = {"type": tmeta.get("type"), "meta": tmeta, "notes": {}, "hits": np.zeros(bars * steps, int)}
         by_track.setdefault(ti, []).append((name, tmeta))
+    skipped: dict[int, int] = {}
+    merged = 0
     for (tick, _, note, vel, ti), step in zip(drums, nearest):
         ours = by_track.get(ti, [])
         if len(ours) > 1:       # merged tracks: each note goes to the track that plays it
@@ -546,9 +567,11 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         else:
             dtype = type_of_note(note)
             if dtype == UNKNOWN:
-                continue  # not a General MIDI drum note
+                skipped[note] = skipped.get(note, 0) + 1              # not a General MIDI drum note
+                continue
             key = _NAME_OF_NOTE.get(note, dtype)
         row = rows.setdefault(key, {"type": dtype, "meta": {}, "notes": {}, "hits": np.zeros(bars * steps, int)})
+        merged += bool(row["hits"][step])
         row["hits"][step] = max(row["hits"][step], vel)
         row["notes"][note] = row["notes"].get(note, 0) + 1
     if not track_meta:  # in the usual order of types, a type's own track first, then by note
@@ -556,6 +579,11 @@ def from_midi(mid, name: str = "midi") -> Pattern:
                                                           min(kv[1]["notes"]))))
     if not rows:
         raise PatternError("no General MIDI drum notes in the MIDI file")
+    if skipped:
+        remarks.append(f"{sum(skipped.values())} notes on keys outside the General MIDI drum map "
+                       f"({_listed(sorted(skipped))}) left out")
+    if merged and not meta:
+        remarks.append(f"{merged} notes fell on a step their track already plays ({steps} steps a bar) and merged")
 
     tracks = []
     for key, row in rows.items():
@@ -580,7 +608,12 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     if tempo and abs(ours - bpm) < 0.01:
         bpm = ours
     return Pattern(str(meta.get("name", name)), tuple(tracks), steps, swing, bpm,
-                   float(hum.get("timing_ms", 0.0)), float(hum.get("velocity", 0.0)))
+                   float(hum.get("timing_ms", 0.0)), float(hum.get("velocity", 0.0)), tuple(remarks))
+
+
+def _listed(xs) -> str:
+    xs = [str(x) for x in xs]
+    return ", ".join(xs[:8]) + (f" and {len(xs) - 8} more" if len(xs) > 8 else "")
 
 
 def _json_or_empty(text: str) -> dict:
@@ -592,17 +625,17 @@ def _json_or_empty(text: str) -> dict:
 
 
 def _guess_steps(ticks: list[int], ppq: int) -> int:
-    """The coarsest grid (16, then 12, then 32 steps a bar) every tick is within
-    a quarter of a 32nd note of."""
+    """The grid (16, 12 or 32 steps a bar) that the most ticks are within a quarter of
+    a 32nd note of, the coarser on a tie (16, then 12, then 32): a 32nd-note roll in a
+    16th-note groove keeps its notes on 32."""
     if not ticks:
         return 16
     at = np.asarray(ticks, dtype=np.float64)
+    misfits = []
     for steps in STEPS_PER_BAR:
         tps = ppq * BEATS_PER_BAR / steps
-        off = np.abs(at / tps - np.rint(at / tps)) * tps
-        if off.max() <= ppq / 32:
-            return steps
-    return 16
+        misfits.append(int((np.abs(at / tps - np.rint(at / tps)) * tps > ppq / 32).sum()))
+    return STEPS_PER_BAR[int(np.argmin(misfits))]
 
 
 def read_midi(path: str | Path) -> Pattern:

@@ -242,6 +242,54 @@ def test_midi_triplets_are_read_on_a_12_step_grid():
     assert p.steps == 12 and p.tracks[0].hits == (100,) * 12
 
 
+def _midi(events, ppq=96, meta=()):
+    """A type-0 file of (tick, message) events."""
+    mid = mido.MidiFile(type=0, ticks_per_beat=ppq)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    now = 0
+    for tick, msg in sorted([*((0, m) for m in meta), *events], key=lambda e: e[0]):
+        tr.append(msg.copy(time=tick - now))
+        now = tick
+    tr.append(mido.MetaMessage("end_of_track", time=0))       # where a DAW ends it: at the last event
+    return mid
+
+
+def hit(tick, note, length=10, channel=9, vel=100):
+    return [(tick, mido.Message("note_on", channel=channel, note=note, velocity=vel)),
+            (tick + length, mido.Message("note_off", channel=channel, note=note))]
+
+
+def test_what_reading_a_daw_midi_file_leaves_out_or_assumes_is_said():
+    # 16th = 24 ticks at 96 ppq; bar = 384
+    groove = [e for k in range(8) for e in hit(k * 48, 36 if k % 4 == 0 else 42)]
+    p = P.from_midi(_midi(groove))
+    assert p.remarks == () and p.bars == 1
+    odd = groove + hit(24, 22) + hit(72, 26) + hit(96, 60, channel=0)            # EZdrummer hat keys, a piano note
+    odd += [(200, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(140)))]
+    p = P.from_midi(_midi(odd, meta=[mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90)),
+                                     mido.MetaMessage("time_signature", numerator=7, denominator=8)]))
+    said = " | ".join(p.remarks)
+    assert "2 notes on keys outside the General MIDI drum map (22, 26) left out" in said
+    assert "1 notes on channel 1 left out" in said and "changes tempo (2 tempos)" in said
+    assert "read in 4/4; the file says 7/8" in said and p.bpm == 90
+    elsewhere = [(t, m.copy(channel=0)) for t, m in groove] + hit(0, 40, channel=1)   # drums on channel 1, bass on 2
+    assert "no notes on channel 10 (General MIDI drums): read channels 1, 2 as drums" in P.from_midi(_midi(elsewhere)).remarks[0]
+
+
+def test_a_32nd_note_roll_keeps_its_notes_and_a_long_last_note_adds_no_bar():
+    hats = [e for k in range(16) for e in hit(k * 24, 42)]
+    roll = [e for k in range(4) for e in hit(312 + k * 12, 38)]                   # 32nds in beat 4
+    p = P.from_midi(_midi(hats + roll))
+    assert p.steps == 32 and sum(v > 0 for t in p.tracks if t.name == "snare" for v in t.hits) == 4
+    assert p.remarks == ()
+    quarter = [e for k in range(8) for e in hit(k * 96, 36, length=96)]          # 2 bars of quarter-note kicks
+    p = P.from_midi(_midi(quarter))
+    assert p.bars == 2                                                            # the last note-off ends on the bar line
+    late = [e for k in range(8) for e in hit(k * 96 + 24, 36, length=96)]        # ... or 3 steps past it
+    assert P.from_midi(_midi(late)).bars == 2
+
+
 def test_read_and_write_midi_files(tmp_path):
     p = P.builtin("trap")
     path = P.write_midi(tmp_path / "beat.mid", p, bars=4)
