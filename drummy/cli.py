@@ -574,7 +574,14 @@ def _classifier_hook(workspace: Path, min_confidence: float = 0.5):
 def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
     from .library import Workspace
     from .sequencer import folder_samples, workspace_samples
-    return folder_samples(source) if source is not None else workspace_samples(Workspace(workspace), fill)
+    if source is None:
+        return workspace_samples(Workspace(workspace), fill)
+    skipped: list[tuple[str, str]] = []
+    samples = folder_samples(source, skipped)
+    for path, reason in skipped:     # a kit file in the folder that cannot be read: its files go by their names
+        if Path(path).name == "drumkit.xml" or Path(path).suffix.lower() == ".sfz":
+            print(f"  could not read {path} ({reason}): its samples are labelled by their file names")
+    return samples
 
 
 def cmd_beat(args) -> None:

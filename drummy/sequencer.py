@@ -54,16 +54,17 @@ Classify = Callable[[list[np.ndarray]], list[str | None]]
 
 # --- where a kit's samples come from ----------------------------------------------------
 
-def folder_samples(folder: str | Path) -> list[KitSample]:
+def folder_samples(folder: str | Path, skipped: list[tuple[str, str]] | None = None) -> list[KitSample]:
     """Every audio file under `folder` with the labels its path gives (or, for
     Hydrogen drumkit.xml and .sfz kits inside it, the labels the kit gives), the
     same way `drummy ingest` labels them. Unlabelled files get type "unknown"; the
     files of a kit file that cannot be read are labelled by their paths. A kit file
-    given itself (`--kit drumkit.xml`) that cannot be read is an error that says why."""
+    given itself (`--kit drumkit.xml`) that cannot be read is an error that says why;
+    inside a folder, it and its reason go to `skipped` (path, reason)."""
     folder = Path(folder)
     itself = folder.is_file() and (folder.name == "drumkit.xml" or folder.suffix.lower() == ".sfz")
     return [KitSample(j.path, j.drum_type, j.tags, j.kit, loose=not j.group.startswith("kit:"))
-            for j in collect([folder], skipped=None if itself else [])]
+            for j in collect([folder], skipped=None if itself else (skipped if skipped is not None else []))]
 
 
 def generated_folder(ws: Workspace) -> Path | None:

@@ -186,6 +186,15 @@ def test_nothing_to_export_is_a_clear_error(tmp_path):
         kits.export_kit([], tmp_path / "out", "reason")
 
 
+def test_a_broken_drumkit_xml_in_a_kit_folder_is_named_with_its_reason(tmp_path, capsys):
+    kit = tmp_path / "kit"
+    write(kit / "kick" / "k.wav", kick(0))
+    (kit / "drumkit.xml").write_text("<drumkit_info><name>x</name><instrumentList>")     # cut short
+    assert main(["export-kit", str(kit), "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert f"could not read {kit / 'drumkit.xml'} (not a readable drumkit.xml" in out and "1 samples" in out
+
+
 def test_a_kit_is_not_exported_into_the_folder_it_comes_from(tmp_path, labelled_kit, capsys):
     before = sorted(p for p in labelled_kit.rglob("*") if p.is_file())
     assert main(["export-kit", str(labelled_kit), "-o", str(labelled_kit / "exported")]) == 2
