@@ -587,6 +587,8 @@ def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
 def cmd_beat(args) -> None:
     from . import audio, patterns
     # what can be checked before the render is checked now, not after it
+    if args.out.is_dir():
+        raise patterns.PatternError(f"-o {args.out} is a folder: name the beat's file (e.g. {args.out / 'beat.wav'})")
     audio.format_of(args.out)
     if args.midi_out is not None and args.midi_out.suffix.lower() not in (".mid", ".midi"):
         raise patterns.PatternError(f"--midi-out writes a MIDI file: name it .mid (got {args.midi_out})")

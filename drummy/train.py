@@ -340,8 +340,10 @@ def _auto_label(ws: Workspace, model: clf.DrumClassifier, min_confidence: float)
     for s, p in zip(todo, probs):
         i = int(p.argmax())
         if p[i] >= min_confidence:
+            was = (s.drum_type, s.predicted)
             s.drum_type, s.predicted, s.confidence = model.cfg.classes[i], True, round(float(p[i]), 4)
-            changed.append((s, s.drum_type, s.confidence))
+            if was != (s.drum_type, True):           # newly labelled, or heard otherwise than before
+                changed.append((s, s.drum_type, s.confidence))
         elif s.predicted:
             s.drum_type, s.predicted, s.confidence = UNKNOWN, False, None
     ws.save()

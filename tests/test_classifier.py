@@ -143,6 +143,7 @@ def test_auto_label_marks_predictions(tmp_path, tiny_library):
     assert len(changed) == 1
     s, t, c = changed[0]
     assert s.predicted and t == "kick" and 0 < c <= 1
+    assert train.auto_label(ws, min_confidence=0.0) == []          # again: nothing new to say
     # predicted labels are never used as training truth
     assert all(not x.predicted for x in train.labelled(ws)[0])
     # ... and stay predictions: ingested again, or moved to a folder that says nothing
