@@ -29,6 +29,7 @@ class KitSample:
     note: int | None = None
     origin: str = ""          # the file to name to the user, when path is a workspace's stored copy of it
     loose: bool = False       # a file found in a folder, not one a kit file names: it must sound like a one-shot
+    velocity: tuple[float, float] | None = None   # the velocity layer it plays in, (low, high) of 0..1 (= MIDI / 127)
 
 
 def _local(tag: str) -> str:
@@ -54,6 +55,8 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
         name = next((c.text or "" for c in inst if _local(c.tag) == "name"), "")
         note_el = next((c.text for c in inst if _local(c.tag) == "midiOutNote"), None)
         files = [el.text.strip() for el in inst.iter() if _local(el.tag) == "filename" and el.text]
+        layers = {f: v for el in inst.iter() if _local(el.tag) == "layer" and (v := _layer_range(el)) is not None
+                  for f in [next((c.text.strip() for c in el if _local(c.tag) == "filename" and c.text), None)] if f}
         for f in dict.fromkeys(files):
             if f in seen:
                 continue
@@ -69,8 +72,31 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
             drum_type = t if t is not None else drum_type
             tags = [kit_tag, *[x for x in tags if x != kit_tag]] if kit_tag else tags
             out.append(KitSample(xml_path.parent / f, drum_type, tags, kit_name, name,
-                                 int(note_el) if note_el and note_el.strip().lstrip("-").isdigit() else None))
+                                 int(note_el) if note_el and note_el.strip().lstrip("-").isdigit() else None,
+                                 velocity=layers.get(f)))
     return out
+
+
+def _layer_range(layer) -> tuple[float, float] | None:
+    """A Hydrogen <layer>'s <min>..<max> velocity (0..1), or None when it spans them all
+    (or says nothing readable)."""
+    vals = {_local(c.tag): c.text for c in layer if _local(c.tag) in ("min", "max")}
+    try:
+        lo, hi = float(vals.get("min", 0)), float(vals.get("max", 1))
+    except (TypeError, ValueError):
+        return None
+    lo, hi = max(0.0, lo), min(1.0, hi)
+    return (lo, hi) if lo <= hi and (lo > 0 or hi < 1) else None
+
+
+def _sfz_range(region: dict[str, str]) -> tuple[float, float] | None:
+    """An SFZ region's lovel..hivel as 0..1, or None when it spans every velocity."""
+    try:
+        lo, hi = int(region.get("lovel", 0)), int(region.get("hivel", 127))
+    except ValueError:
+        return None
+    lo, hi = max(0, lo), min(127, hi)
+    return (lo / 127, hi / 127) if lo <= hi and (lo > 0 or hi < 127) else None
 
 
 _HEADER = re.compile(r"<(\w+)>")
@@ -184,7 +210,7 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
             kit_tag = normalise(kit_name)
             tags = [kit_tag, *[x for x in tags if x != kit_tag]] if kit_tag else tags
             out.append(KitSample(sfz_path.parent / rel, drum_type, tags, kit_name,
-                                 region.get("group_label", ""), note))
+                                 region.get("group_label", ""), note, velocity=_sfz_range(region)))
     if not out:
         raise KitError(f"{sfz_path}: no <region> with a sample= in it" + (" (empty file)" if not text.strip() else ""))
     return out

@@ -614,6 +614,7 @@ class _Job:
     tags: list[str]
     kit: str
     group: str
+    velocity: tuple[float, float] | None = None   # a kit sample's velocity layer (see KitSample)
 
 
 def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None = None,
@@ -788,7 +789,7 @@ def _decode_job(job: tuple[Path, bool]):
 
 
 def _kit_job(ks: KitSample) -> _Job:
-    return _Job(ks.path.resolve(), ks.drum_type, ks.tags, ks.kit, f"kit:{ks.kit}")
+    return _Job(ks.path.resolve(), ks.drum_type, ks.tags, ks.kit, f"kit:{ks.kit}", ks.velocity)
 
 
 def known_types(samples: Iterable[Sample]) -> list[str]:

@@ -41,11 +41,15 @@ class SequencerError(Exception):
 
 class Kit(dict):
     """Drum type -> [(name, mono float32 audio (samples,) @ 44.1 kHz)]: the sounds a
-    beat draws its hits from. `skipped` holds (path, reason) for files left out."""
+    beat draws its hits from. `skipped` holds (path, reason) for files left out;
+    `layers` the velocity layer (low, high) of 0..1 of each sound, by type, None for
+    one that plays at any velocity (a type with no entry: all of them)."""
 
-    def __init__(self, sounds: dict | Iterable = (), skipped: Iterable[tuple[str, str]] = ()):
+    def __init__(self, sounds: dict | Iterable = (), skipped: Iterable[tuple[str, str]] = (),
+                 layers: dict[str, list] | None = None):
         super().__init__(sounds)
         self.skipped: list[tuple[str, str]] = list(skipped)
+        self.layers: dict[str, list[tuple[float, float] | None]] = dict(layers or {})
 
 
 # A classifier hook: mono hits -> a drum type for each, or None where it is unsure.
@@ -63,7 +67,7 @@ def folder_samples(folder: str | Path, skipped: list[tuple[str, str]] | None = N
     inside a folder, it and its reason go to `skipped` (path, reason)."""
     folder = Path(folder)
     itself = folder.is_file() and (folder.name == "drumkit.xml" or folder.suffix.lower() == ".sfz")
-    return [KitSample(j.path, j.drum_type, j.tags, j.kit, loose=not j.group.startswith("kit:"))
+    return [KitSample(j.path, j.drum_type, j.tags, j.kit, loose=not j.group.startswith("kit:"), velocity=j.velocity)
             for j in collect([folder], skipped=None if itself else (skipped if skipped is not None else []))]
 
 
@@ -157,6 +161,9 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
             kit.skipped.append((s.origin or str(s.path), "drum type unknown"))
             continue
         kit.setdefault(s.drum_type, []).append((s.instrument or s.path.name, y))
+        kit.layers.setdefault(s.drum_type, []).append(s.velocity)
+    if not any(v is not None for vs in kit.layers.values() for v in vs):
+        kit.layers = {}
     return kit
 
 
@@ -415,8 +422,12 @@ def missing_tracks(p: Pattern, kit: Kit) -> list[Track]:
 
 
 def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Generator,
-                   no_repeat: bool = False, context: str = "") -> list[np.ndarray]:
+                   no_repeat: bool = False, context: str = "",
+                   velocities: list[np.ndarray] | None = None) -> list[np.ndarray]:
     """For each track, the index into kit[track type] of every hit, drawn at random.
+    In a type whose sounds have velocity layers (`Kit.layers`, a multi-layered
+    Hydrogen or SFZ kit) each hit draws from the layers its velocity (0..127, given
+    in `velocities` per track) falls in, the nearest when none does.
 
     With no_repeat no sample is used twice in the whole beat (tracks of one type
     share their samples); SequencerError says how many are missing."""
@@ -437,14 +448,33 @@ def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Gener
         else:
             draws[dtype] = rng.integers(0, have, size=n)
     used = dict.fromkeys(need, 0)
+    taken: dict[str, set[int]] = {}
     out = []
-    for t, n in zip(p.tracks, counts):
+    for ti, (t, n) in enumerate(zip(p.tracks, counts)):
         if t.drum_type not in draws:
             out.append(np.zeros(0, dtype=np.int64))
+            continue
+        layers = getattr(kit, "layers", {}).get(t.drum_type)
+        if layers and velocities is not None and any(v is not None for v in layers):
+            out.append(np.array([_by_velocity(layers, float(v) / 127, rng, taken.setdefault(t.drum_type, set()),
+                                              no_repeat) for v in velocities[ti][:n]], dtype=np.int64))
             continue
         out.append(draws[t.drum_type][used[t.drum_type]:used[t.drum_type] + n])
         used[t.drum_type] += n
     return out
+
+
+def _by_velocity(layers: list[tuple[float, float] | None], v: float, rng: np.random.Generator,
+                 taken: set[int], no_repeat: bool) -> int:
+    """A sound for a hit at velocity v (0..1): one of those whose layer holds v (or
+    that play at any velocity), else of the nearest layer; with no_repeat, one not
+    taken yet (from any layer when its own are used up)."""
+    gap = np.array([0.0 if r is None else max(r[0] - v, v - r[1], 0.0) for r in layers])
+    free = np.array([i not in taken for i in range(len(layers))]) if no_repeat else np.ones(len(layers), bool)
+    pool = np.flatnonzero(free & (gap == gap[free].min()))
+    i = int(pool[rng.integers(len(pool))])
+    taken.add(i)
+    return i
 
 
 def choke_ends(p: Pattern, onsets: list[np.ndarray], length: int, wrap: bool = True) -> list[np.ndarray]:
@@ -498,7 +528,7 @@ def render(p: Pattern, kit: Kit, bpm: float | None = None, bars: int | None = No
         raise SequencerError(f"pattern {p.name!r} plays no hit in {bars} bar{'s' * (bars != 1)}"
                              + (f" (its hits come later: it is {p.bars} bars long)" if p.bars > bars else ""))
     picks = choose_samples(p, kit, [len(h.onsets) for h in hits], rng_pick, no_repeat,
-                           f" ({bars} bars of {p.name})")
+                           f" ({bars} bars of {p.name})", [h.velocities for h in hits])
     n = beat_length(bpm, bars, sr)                                     # samples @ sr
     for h in hits:
         h.onsets %= n  # a hit humanised past the last sample belongs to the next loop's start

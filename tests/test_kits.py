@@ -34,6 +34,8 @@ def test_hydrogen_kit_labels_from_instrument_names(tmp_path):
     assert got[0].path == tmp_path / "tom-0105.wav"
     assert got[0].kit == "Test Kit" and "test kit" in got[0].tags and "hard" in got[0].tags
     assert got[0].note == 36
+    # velocity layers: the kick's two halves; a layer spanning every velocity (or none given) is no layer
+    assert [s.velocity for s in got] == [(0.0, 0.5), (0.5, 1.0), None, None, None, None]
 
 
 def test_hydrogen_broken_xml_is_a_clear_error(tmp_path):
@@ -83,3 +85,10 @@ def test_sfz_regions_labelled_from_gm_keys(tmp_path):
         ("noname.wav", "unknown", None)]
     assert got[0].path == tmp_path / "samples" / "Deep One.wav"
     assert got[0].kit == "kit" and "kit" in got[0].tags
+
+
+def test_sfz_velocity_layers_come_from_lovel_hivel_and_are_inherited(tmp_path):
+    (tmp_path / "v.sfz").write_text("<group> key=38 lovel=0 hivel=63\n<region> sample=soft.wav\n"
+                                    "<group> key=38\n<region> sample=loud.wav lovel=64\n<region> sample=any.wav\n")
+    assert [(s.path.name, s.velocity) for s in read_sfz(tmp_path / "v.sfz")] == [
+        ("soft.wav", (0.0, 63 / 127)), ("loud.wav", (64 / 127, 1.0)), ("any.wav", None)]

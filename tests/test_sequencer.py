@@ -485,3 +485,33 @@ def test_a_beat_plays_its_pattern_whole_and_never_writes_over_it(tmp_path, tiny_
     assert main(["beat", "--kit", str(tiny_library), "--pattern", str(take), "-o", str(tmp_path / "t.wav"),
                  "--midi-out", str(take)]) == 2
     assert "is the --pattern file" in capsys.readouterr().err and take.read_bytes() == before
+
+
+def test_a_layered_kit_plays_the_layer_of_each_hits_velocity(tmp_path):
+    soft, loud = np.full(2000, 0.1, np.float32), np.full(2000, 0.9, np.float32)
+    kit = Kit({"kick": [("soft", soft), ("soft 2", soft), ("loud", loud)]},
+              layers={"kick": [(0.0, 0.5), (0.0, 0.5), (0.5, 1.0)]})
+    p = one_track([127, 40] * 8)
+    rng = np.random.default_rng(0)
+    vel = [np.array([127, 40] * 8)]
+    picks = S.choose_samples(p, kit, [16], rng, velocities=vel)[0]
+    assert set(picks[::2]) == {2} and set(picks[1::2]) == {0, 1}           # accents loud, ghosts from both soft ones
+    with pytest.raises(S.SequencerError, match="--no-repeat"):
+        S.choose_samples(p, kit, [16], rng, no_repeat=True, velocities=vel)
+    three = one_track([127, 40, 127])
+    picks = S.choose_samples(three, kit, [3], rng, no_repeat=True, velocities=[np.array([127, 40, 127])])[0]
+    assert picks[0] == 2 and picks[1] in (0, 1) and picks[2] in (0, 1) and len(set(picks)) == 3   # loud used up: nearest free
+    # read from a Hydrogen kit and rendered: every accent at the same level
+    for name, y in (("soft.wav", 0.05 * kick(0)), ("loud.wav", 0.9 * kick(0))):
+        write(tmp_path / "kit" / name, y, subtype="FLOAT")
+    (tmp_path / "kit" / "drumkit.xml").write_text(
+        "<drumkit_info><name>L</name><instrumentList><instrument><name>Kick</name>"
+        "<layer><filename>soft.wav</filename><min>0</min><max>0.6</max></layer>"
+        "<layer><filename>loud.wav</filename><min>0.6</min><max>1</max></layer>"
+        "</instrument></instrumentList></drumkit_info>")
+    kit = S.load_kit(S.folder_samples(tmp_path / "kit"))
+    assert kit.layers == {"kick": [(0.0, 0.6), (0.6, 1.0)]}
+    mix, _ = S.render(one_track([127, 0, 0, 0] * 4), kit, bpm=120, bars=2, master="none", seed=3)
+    step = SR // 2                                                           # a quarter note at 120 bpm
+    peaks = [np.abs(mix[i * step:(i + 1) * step]).max() for i in range(8)]
+    assert max(peaks) / min(peaks) < 1.01                                   # the loud layer every time
