@@ -3,6 +3,7 @@ and written (with plain type folders) from them."""
 from __future__ import annotations
 
 import glob
+import math
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -321,7 +322,8 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     note 36 + i, from 36 to 59, or to 81 for a kit with percussion or with overflow
     (Hydrogen's MIDI input maps notes so unless told otherwise; a slot of a type the kit
     lacks is empty). Every instrument of a type plays its samples
-    round robin, at any velocity (as the SFZ export and Drummy's own beats do), and the
+    round robin, at any velocity (as the SFZ export and Drummy's own beats do), or by
+    velocity where its samples came from a kit's velocity layers (`KitSample.velocity`), and the
     hats share one mute group. Past 16 samples a type (Hydrogen's layer limit) the rest go
     to "Kick 2", ... after the GM slots. Returns the drumkit.xml path."""
     outdir = Path(outdir)
@@ -346,9 +348,10 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     sub(comp, "id", 0), sub(comp, "name", "Main"), sub(comp, "volume", 1)
     insts = sub(root, "instrumentList")
     taken: set[str] = set()
-    chunks: dict[str, list[list[str]]] = {}
+    chunks: dict[str, list[list[tuple[str, tuple[float, float] | None]]]] = {}
     for dtype, group in _by_type(samples).items():
-        files = [_place_audio(s.path, outdir / stem).name for s, stem in zip(group, _file_names(group, taken))]
+        files = [(_place_audio(s.path, outdir / stem).name, s.velocity)
+                 for s, stem in zip(group, _file_names(group, taken))]
         chunks[dtype] = [files[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(files), HYDROGEN_MAX_LAYERS)]
     more = "perc" in chunks or any(len(c) > 1 for c in chunks.values())   # overflow past 59 would answer bongos
     instruments = [(n, t, label, chunks[t][0] if t in chunks else [])
@@ -357,6 +360,7 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
                     for t, cs in chunks.items() for ci, c in enumerate(cs) if ci]
     for inst_id, (note, dtype, label, files) in enumerate(instruments):
         inst = sub(insts, "instrument")
+        layered = any(v is not None for _, v in files)
         # element order follows Hydrogen's drumkit.xsd
         for tag, value in [("id", inst_id), ("name", label), ("volume", 1), ("isMuted", "false"),
                            ("isSoloed", "false"), ("pan_L", 1), ("pan_R", 1), ("pitchOffset", 0),
@@ -365,16 +369,18 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
                            ("Attack", 0), ("Decay", 0), ("Sustain", 1), ("Release", 1000),
                            ("muteGroup", 0 if dtype in _HAT_TYPES else -1), ("midiOutChannel", -1),
                            ("midiOutNote", note), ("isStopNote", "false"),
-                           ("sampleSelectionAlgo", "ROUND_ROBIN"), ("isHihat", -1), ("lower_cc", 0),
+                           ("sampleSelectionAlgo", "VELOCITY" if layered else "ROUND_ROBIN"), ("isHihat", -1),
+                           ("lower_cc", 0),
                            ("higher_cc", 127), ("FX1Level", 0), ("FX2Level", 0), ("FX3Level", 0),
                            ("FX4Level", 0)]:
             sub(inst, tag, value)
         ic = sub(inst, "instrumentComponent")
         sub(ic, "component_id", 0), sub(ic, "gain", 1)
-        for f in files:
+        for f, v in files:
             layer = sub(ic, "layer")
             sub(layer, "filename", f)
-            sub(layer, "min", 0), sub(layer, "max", 1)
+            lo, hi = v or (0, 1)
+            sub(layer, "min", f"{lo:.6g}"), sub(layer, "max", f"{hi:.6g}")
             sub(layer, "gain", 1), sub(layer, "pitch", 0)
     ET.indent(root, " ")
     xml = outdir / "drumkit.xml"
@@ -395,7 +401,8 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
              "// round robin over each drum type's samples; a closed hat chokes an open hat.",
              f"<control> default_path={folder}/", "", "<global> loop_mode=one_shot", ""]
     taken: set[str] = set()
-    files_of = {dtype: [_place_audio(s.path, outdir / folder / stem).name for s, stem in zip(group, _file_names(group, taken))]
+    files_of = {dtype: [(_place_audio(s.path, outdir / folder / stem).name, s.velocity)
+                        for s, stem in zip(group, _file_names(group, taken))]
                 for dtype, group in _by_type(samples).items()}
     for note, dtype, label in gm_slots(list(files_of)):      # each type on its own key and its GM aliases
         files = files_of.get(dtype)
@@ -407,16 +414,22 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
             head += " group=1"
         elif dtype == "open hat":
             head += " group=2 off_by=1"
-        robin = len(files) <= SFZ_MAX_ROUND_ROBIN
-        lines.append(head + (f" seq_length={len(files)}" if robin and len(files) > 1 else ""))
-        for i, f in enumerate(files):
-            if len(files) == 1:
-                pick = ""
-            elif robin:
-                pick = f" seq_position={i + 1}"
-            else:
-                pick = f" lorand={i / len(files):.6f} hirand={(i + 1) / len(files):.6f}"
-            lines.append(f"<region> sample={f}{pick}")
+        layers: dict = {}                 # a kit's velocity layers keep a group each, round robin inside
+        for f, v in files:
+            layers.setdefault(v, []).append(f)
+        for v, fs in layers.items():
+            vel = "" if v is None else \
+                f" lovel={math.ceil(v[0] * 127 - 1e-6)} hivel={math.floor(v[1] * 127 + 1e-6)}"   # as beats play them
+            robin = len(fs) <= SFZ_MAX_ROUND_ROBIN
+            lines.append(head + vel + (f" seq_length={len(fs)}" if robin and len(fs) > 1 else ""))
+            for i, f in enumerate(fs):
+                if len(fs) == 1:
+                    pick = ""
+                elif robin:
+                    pick = f" seq_position={i + 1}"
+                else:
+                    pick = f" lorand={i / len(fs):.6f} hirand={(i + 1) / len(fs):.6f}"
+                lines.append(f"<region> sample={f}{pick}")
         lines.append("")
     sfz = outdir / f"{folder}.sfz"
     audio.atomic_write(sfz, lambda tmp: Path(tmp).write_text("\n".join(lines), encoding="utf-8"))

@@ -317,3 +317,25 @@ def test_export_leaves_a_loose_loop_out_and_keeps_a_kits_roll(tmp_path, labelled
     assert kits.export_kit(folder_samples(roll), tmp_path / "out2", "folder")[1] == []
     from drummy.sequencer import kit_from_folder
     assert len(kit_from_folder(roll)["snare"]) == 1 and len(kit_from_folder(roll / "k.sfz")["snare"]) == 1
+
+
+def test_velocity_layers_survive_export_to_hydrogen_and_sfz(tmp_path):
+    src = tmp_path / "src"
+    for name, level in (("soft.wav", 0.1), ("mid.wav", 0.4), ("loud.wav", 0.9)):
+        write(src / name, level * kick(0), subtype="FLOAT")
+    (src / "drumkit.xml").write_text(
+        "<drumkit_info><name>L</name><instrumentList><instrument><name>Kick</name>"
+        "<layer><filename>soft.wav</filename><min>0</min><max>0.32</max></layer>"
+        "<layer><filename>mid.wav</filename><min>0.32</min><max>0.6</max></layer>"
+        "<layer><filename>loud.wav</filename><min>0.6</min><max>1</max></layer>"
+        "</instrument></instrumentList></drumkit_info>")
+    samples = folder_samples(src)
+    h2 = kits.export_kit(samples, tmp_path / "H", "hydrogen")[0]
+    back = sorted((s.velocity for s in read_hydrogen(h2)), key=lambda v: v[0])
+    assert np.allclose(back, [(0, 0.32), (0.32, 0.6), (0.6, 1)])
+    assert "<sampleSelectionAlgo>VELOCITY</sampleSelectionAlgo>" in h2.read_text()
+    sfz = kits.export_kit(samples, tmp_path / "S", "sfz")[0]
+    text = sfz.read_text()
+    assert "lovel=0 hivel=40" in text and "lovel=41 hivel=76" in text and "lovel=77 hivel=127" in text
+    assert sorted((round(s.velocity[0] * 127), round(s.velocity[1] * 127)) for s in read_sfz(sfz)) == [
+        (0, 40), (41, 76), (77, 127)]                                   # no velocity plays two layers at once
