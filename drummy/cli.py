@@ -630,9 +630,17 @@ def _beat(args, pattern, own) -> None:
         if r is not None and (r in sources or kit_root is not None and (r == kit_root or kit_root in r.parents)):
             raise sequencer.SequencerError(f"{flag} {target} is in the kit the beat plays ({kit_root or args.kit}): it "
                                            "would overwrite its samples or be played as one next time; write it elsewhere")
+    if args.midi_out is not None and args.midi_out.is_dir():
+        raise patterns.PatternError(f"--midi-out {args.midi_out} is a folder: name the MIDI file (e.g. "
+                                    f"{args.midi_out / 'beat.mid'})")
     for folder in (args.out.parent, args.stems, args.midi_out and args.midi_out.parent):
-        if folder is not None:
+        if folder is not None:                  # every output can be written, before the render, not after the mix
             Path(folder).mkdir(parents=True, exist_ok=True)
+            import tempfile
+            try:
+                tempfile.TemporaryFile(dir=folder).close()
+            except OSError as e:
+                raise OSError(e.errno, e.strerror, str(folder)) from None
     kit = sequencer.load_kit(samples, _classifier_hook(args.workspace))
     played = {t.drum_type for t in pattern.tracks}
     from_library = sorted({s.drum_type for s in samples if s.origin} & set(kit) & played) if args.kit is None else []

@@ -14,6 +14,7 @@ seamlessly: tails that ring past the end wrap to the start.
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -625,6 +626,9 @@ def check_stems_folder(folder: str | Path, keep: Iterable[str | Path] = (),
         raise SequencerError(f"--stems {folder} holds {foreign[0]}, which no earlier beat wrote there; "
                              "give a new or empty folder (nothing there was changed)")
     for name in stem_names(tracks or []):
+        if len(os.fsencode(f".{name}.wav.drummy-xxxxxxxx")) > 255:            # the temp file's name too
+            raise SequencerError(f"the stem of track {name[:40]!r}... would have a file name too long for the disk; "
+                                 "give the track a shorter name")
         if f"{name}.wav".lower() in own:
             raise SequencerError(f"the {name!r} stem would be written over {folder / (name + '.wav')}, the beat's "
                                  "own file; name that otherwise or give --stems another folder")

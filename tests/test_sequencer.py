@@ -515,3 +515,23 @@ def test_a_layered_kit_plays_the_layer_of_each_hits_velocity(tmp_path):
     step = SR // 2                                                           # a quarter note at 120 bpm
     peaks = [np.abs(mix[i * step:(i + 1) * step]).max() for i in range(8)]
     assert max(peaks) / min(peaks) < 1.01                                   # the loud layer every time
+
+
+def test_outputs_that_cannot_be_written_are_refused_before_the_render(tmp_path, tiny_library, capsys):
+    import os
+    (tmp_path / "mid.mid").mkdir()
+    out = tmp_path / "b.wav"
+    base = ["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "1", "-o", str(out)]
+    assert main([*base, "--midi-out", str(tmp_path / "mid.mid")]) == 2
+    assert "is a folder: name the MIDI file" in capsys.readouterr().err and not out.exists()
+    long = tmp_path / "long.toml"
+    long.write_text(f'[tracks]\n"kick {"x" * 300}" = "X..............."\n')
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", str(long), "-o", str(out),
+                 "--stems", str(tmp_path / "st")]) == 2
+    assert "too long" in capsys.readouterr().err and not out.exists()
+    if os.geteuid() != 0:                                  # root writes anywhere: only an unprivileged run can check this
+        ro = tmp_path / "ro"
+        ro.mkdir()
+        ro.chmod(0o555)
+        assert main([*base, "--midi-out", str(ro / "b.mid")]) == 2
+        assert str(ro) in capsys.readouterr().err and not out.exists()
