@@ -601,6 +601,9 @@ def cmd_beat(args) -> None:
     pattern = patterns.load(args.pattern)
     for remark in pattern.remarks:       # what reading a MIDI file left out or assumed
         print(f"  {remark}")
+    if args.bpm is None and not 20 <= pattern.bpm <= 999:
+        raise patterns.PatternError(f"{args.pattern} is at {pattern.bpm:g} bpm, which a beat cannot play "
+                                    "(20 to 999); give the tempo with --bpm")
     if args.bars is None:                # whole loops: a 16-bar MIDI take plays to its end, a 3-bar grid 3 times
         args.bars = min(MAX_BARS, pattern.bars * max(1, -(-8 // pattern.bars)))
         if pattern.bars > MAX_BARS:

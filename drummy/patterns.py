@@ -151,12 +151,16 @@ def from_dict(d: dict, default_name: str = "pattern") -> Pattern:
     bpm = _number(d.get("bpm", 120.0), "bpm")
     if not 20 <= bpm <= 999:
         raise PatternError("bpm must be between 20 and 999")
+    if "humanise" in d and "humanize" in d:
+        raise PatternError("humanise and humanize are one setting: give it once")
+    if not isinstance(d.get("name", ""), str):
+        raise PatternError("name must be text, e.g. name = \"boom bap\"")
     hum = d.get("humanise", d.get("humanize", {}))
     if not isinstance(hum, dict) or set(hum) - {"timing_ms", "velocity"}:
         raise PatternError("humanise takes timing_ms and velocity, e.g. humanise = { timing_ms = 5, velocity = 8 }")
     h_ms, h_vel = _number(hum.get("timing_ms", 0.0), "timing_ms"), _number(hum.get("velocity", 0.0), "velocity")
-    if h_ms < 0 or h_vel < 0:
-        raise PatternError("humanise amounts must be >= 0")
+    if not (0 <= h_ms <= 100 and 0 <= h_vel <= 127):
+        raise PatternError("humanise amounts: timing_ms from 0 to 100, velocity from 0 to 127")
     raw = d.get("tracks")
     if not isinstance(raw, dict) or not raw:
         raise PatternError("a pattern needs a [tracks] table, e.g. kick = \"x...x...x...x...\"")
@@ -191,7 +195,7 @@ def _track(name: str, spec, steps: int) -> Track:
     if not -1 <= pan <= 1:
         raise PatternError(f"{where}: pan must be between -1 (left) and 1 (right)")
     note = spec.get("note", default_note(name, drum_type))
-    if not isinstance(note, int) or not 0 <= note <= 127:
+    if type(note) is not int or not 0 <= note <= 127:              # not `true`, which Python counts as 1
         raise PatternError(f"{where}: note must be a MIDI note 0..127")
     choke = spec.get("choke", _CHOKE_OF_TYPE.get(drum_type, ""))
     if not isinstance(choke, str):

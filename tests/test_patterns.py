@@ -61,6 +61,10 @@ def test_hats_share_a_choke_group_by_default():
     ('name = "empty"', "needs a .tracks. table"),
     ('steps = 16.0\n[tracks]\nkick = "x..............."', "16, 12 or 32"),
     ('[tracks]\nkick = { grid = "x...............", gain_db = 1000 }', "gain_db must be between"),
+    ('[tracks]\nkick = { grid = "x...............", note = true }', "note must be a MIDI note"),
+    ('humanise = { velocity = 3 }\nhumanize = { velocity = 9 }\n[tracks]\nkick = "x..............."', "give it once"),
+    ('name = { a = 1 }\n[tracks]\nkick = "x..............."', "name must be text"),
+    ('humanise = { timing_ms = 10000 }\n[tracks]\nkick = "x..............."', "timing_ms from 0 to 100"),
 ])
 def test_bad_patterns_are_clear_errors(text, needle):
     with pytest.raises(PatternError, match=needle):
