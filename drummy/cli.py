@@ -337,6 +337,10 @@ def cmd_generate(args) -> None:
     if args.between is not None:
         steps = 5 if args.steps is None else args.steps
         a, b = (_load_ref(p) for p in args.between)
+        import numpy as np
+        if len(a) == len(b) and np.array_equal(a, b):
+            raise RecipeError(f"--between {args.between[0]} and {args.between[1]} are the same sound: a morph "
+                              "needs two different hits (for variations of one, use --like)")
         ys = gen.between(a, b, steps, seed=args.seed)
         stem = f"morph_{args.between[0].stem.strip()}_to_{args.between[1].stem.strip()}_s{args.seed}"
         meta = sidecar(gen, "between", a=str(args.between[0].resolve()), b=str(args.between[1].resolve()),

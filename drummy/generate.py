@@ -98,7 +98,7 @@ def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Rec
             continue
         name, sep, weight = chunk.partition("=") if "=" in chunk else chunk.partition(":")
         name, weight = name.strip(), weight.strip()
-        m = re.fullmatch(r"([0-9]*\.?[0-9]+)\s*%?", weight) if sep else None
+        m = re.fullmatch(r"([0-9]+\.?[0-9]*|\.[0-9]+)\s*%?", weight) if sep else None     # 75, 75%, 0.75, .75, 5.
         if sep and not m:
             raise RecipeError(f"cannot read the weight {weight!r} of {name!r}: give a number of percent "
                               "(75 or 75%) or a fraction (0.75), at least 0")

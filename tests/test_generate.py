@@ -53,6 +53,7 @@ def test_recipe_joins_labels_and_takes_single_labels():
         with pytest.raises(RecipeError, match="mixes fractions"):
             parse_recipe(mixed, KNOWN)
     assert [w for w, _ in parse_recipe("kick=1,snare=3", KNOWN).parts] == [0.25, 0.75]    # whole numbers: as written
+    assert [w for w, _ in parse_recipe("kick=5.,snare=15", KNOWN).parts] == [0.25, 0.75]
     for same in ("kick=1,snare=0", "kick=50,kick=50", "kick+kick", "bd"):
         assert parse_recipe(same, KNOWN).parts == [(1.0, ["kick"])], same
     assert parse_recipe("snare = 75 %, hihat: 25", KNOWN).parts == [(0.75, ["snare"]), (0.25, ["hihat"])]
@@ -366,15 +367,17 @@ def test_regenerating_is_exact_from_any_folder_and_a_moved_model(trained, tmp_pa
 def test_variations_and_morphs_say_their_seed_and_refuse_what_they_ignore(trained, tmp_path, capsys):
     ws, *_ = trained
     ref = tmp_path / "ref"
-    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "1", "-o", str(ref)]) == 0
-    hit = next(ref.glob("*.wav"))
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "2", "-o", str(ref)]) == 0
+    hit, other = sorted(ref.glob("*.wav"))
     out = tmp_path / "likes"
     for seed in ("1", "2"):                            # a second run does not overwrite the first
         assert main(["generate", "-w", str(ws.root), "--like", str(hit), "-n", "2", "--seed", seed, "-o", str(out)]) == 0
     assert len(list(out.glob("like_*_s1_0*.wav"))) == 2 and len(list(out.glob("like_*_s2_0*.wav"))) == 2
-    assert main(["generate", "-w", str(ws.root), "--between", str(hit), str(hit), "--steps", "3", "-o", str(out)]) == 0
+    assert main(["generate", "-w", str(ws.root), "--between", str(hit), str(other), "--steps", "3", "-o", str(out)]) == 0
     assert len(list(out.glob("morph_*_s0_0*.wav"))) == 3
     capsys.readouterr()
+    assert main(["generate", "-w", str(ws.root), "--between", str(hit), str(hit), "-o", str(out)]) == 2
+    assert "are the same sound" in capsys.readouterr().err
     for extra in (["--brightness", "1"], ["-n", "7"], ["--pitch", "12"]):
         assert main(["generate", "-w", str(ws.root), "--between", str(hit), str(hit), *extra]) == 2
         assert "do not apply" in capsys.readouterr().err
