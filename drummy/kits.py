@@ -479,7 +479,10 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
     audio.make_folder(where.parent)
     for stale in where.parent.glob(f".{glob.escape(where.name)}.drummy-*.old"):   # an earlier export stopped mid-swap
         shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(dir=where.parent, prefix=f".{where.name}.drummy-"))
+    try:
+        tmp = Path(tempfile.mkdtemp(dir=where.parent, prefix=f".{where.name}.drummy-"))
+    except OSError as e:                                 # the folder the user named, not our temp folder's name
+        raise OSError(e.errno, e.strerror, str(where.parent)) from None
     old = tmp.with_name(tmp.name + ".old")
     try:
         out = writers[fmt](ok, tmp)
@@ -489,10 +492,12 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
         if outdir.exists():
             outdir.rename(old)
         tmp.rename(outdir)
-    except BaseException:
+    except BaseException as e:
         if old.exists() and not outdir.exists():        # stopped between the two renames
             old.rename(outdir)
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError) and str(tmp) in str(e.filename or ""):    # a full disk while writing the kit
+            raise OSError(e.errno, e.strerror, str(outdir)) from None
         raise
     finally:
         if outdir.exists():                              # the new kit is in place (or the old one back)
