@@ -339,3 +339,17 @@ def test_velocity_layers_survive_export_to_hydrogen_and_sfz(tmp_path):
     assert "lovel=0 hivel=40" in text and "lovel=41 hivel=76" in text and "lovel=77 hivel=127" in text
     assert sorted((round(s.velocity[0] * 127), round(s.velocity[1] * 127)) for s in read_sfz(sfz)) == [
         (0, 40), (41, 76), (77, 127)]                                   # no velocity plays two layers at once
+
+
+def test_a_full_disk_during_export_names_the_kit_folder_and_leaves_nothing(tmp_path, labelled_kit):
+    disk = tmp_path / "full"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        with pytest.raises(OSError) as e:
+            kits.export_kit(folder_samples(labelled_kit), disk / "kit", "sfz")
+        assert e.value.filename == str(disk / "kit") and "No space left" in e.value.strerror
+        assert list(disk.iterdir()) == []
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
