@@ -113,14 +113,18 @@ def file_hash(path: str | Path, chars: int | None = 16) -> str:
 def earlier_run(folder: Path, manifest: str) -> tuple[set[str], list[str]]:
     """For a folder a command fills and, run again, replaces as a set (stems, a starter
     kit): the files an earlier run recorded in folder/manifest, and the other files
-    there (relative paths, sorted), which the command must refuse to write among. Files
-    an earlier run recorded as written beside its set (a beat's mix among its stems) are
-    in neither."""
+    there (relative paths, sorted), which the command must refuse to write among. A
+    recorded file that has been edited since (its hash differs) is the producer's now,
+    and counts among the others. Files an earlier run recorded as written beside its set
+    (a beat's mix among its stems) are in neither."""
     try:
         data = json.loads((folder / manifest).read_text())
         ours, beside = set(data["files"]), set(data.get("beside", []))
+        hashes = dict(data.get("hashes", {}))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        ours, beside = set(), set()
+        ours, beside, hashes = set(), set(), {}
+    edited = {r for r in ours if r in hashes and (folder / r).is_file() and file_hash(folder / r) != hashes[r]}
+    ours -= edited
     present = {str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file()} if folder.is_dir() else set()
     return ours, sorted(present - ours - beside - {manifest, ".DS_Store"})
 
@@ -167,6 +171,13 @@ def _beside(folder: Path, manifest: str, beside: Iterable[str | Path]) -> set[st
     return mine
 
 
+def _hashes(folder: Path, manifest: str) -> dict[str, str]:
+    try:
+        return dict(json.loads((folder / manifest).read_text()).get("hashes", {}))
+    except (OSError, ValueError, AttributeError, TypeError):
+        return {}
+
+
 def plan_run(folder: Path, manifest: str, planned: Iterable[Path], before: set[str],
              beside: Iterable[str | Path] = ()) -> None:
     """Before a run writes its set: record its files beside the earlier run's, so that a
@@ -174,7 +185,8 @@ def plan_run(folder: Path, manifest: str, planned: Iterable[Path], before: set[s
     now = {str(Path(f).relative_to(folder)) for f in planned}
     audio.make_folder(folder)
     atomic_write_json(folder / manifest, {"files": sorted(before | now),
-                                          "beside": sorted(_beside(folder, manifest, beside) - now - before)})
+                                          "beside": sorted(_beside(folder, manifest, beside) - now - before),
+                                          "hashes": {r: h for r, h in _hashes(folder, manifest).items() if r in before - now}})
 
 
 def record_run(folder: Path, manifest: str, written: Iterable[Path], before: set[str],
@@ -185,7 +197,8 @@ def record_run(folder: Path, manifest: str, written: Iterable[Path], before: set
     and never removed."""
     now = {str(Path(f).relative_to(folder)) for f in written}
     mine = _beside(folder, manifest, beside)
-    atomic_write_json(folder / manifest, {"files": sorted(now), "beside": sorted(mine - now)})
+    atomic_write_json(folder / manifest, {"files": sorted(now), "beside": sorted(mine - now),
+                                          "hashes": {r: file_hash(folder / r) for r in sorted(now)}})
     for rel in before - now - mine:
         (folder / rel).unlink(missing_ok=True)
 

@@ -623,7 +623,8 @@ def check_stems_folder(folder: str | Path, keep: Iterable[str | Path] = (),
     own = _inside(folder, keep)
     foreign = [f for f in foreign if f.lower() not in own]
     if foreign:
-        raise SequencerError(f"--stems {folder} holds {foreign[0]}, which no earlier beat wrote there; "
+        raise SequencerError(f"--stems {folder} holds {foreign[0]}, which no earlier beat wrote there (or which "
+                             "was edited since); "
                              "give a new or empty folder (nothing there was changed)")
     for name in stem_names(tracks or []):
         if len(os.fsencode(f".{name}.wav.drummy-xxxxxxxx")) > 255:            # the temp file's name too

@@ -500,7 +500,8 @@ def write_starter_kit(outdir, seed: int = 0, per_class: int = 40, progress: bool
         raise LibraryError(f"{outdir} is a file; give a folder for the starter kit")
     before, foreign = earlier_run(outdir, STARTER_MANIFEST)
     if foreign:
-        raise LibraryError(f"{outdir} holds {foreign[0]}, which no starter kit wrote there; give a new or empty "
+        raise LibraryError(f"{outdir} holds {foreign[0]}, which no starter kit wrote there (or which was edited "
+                           "since); give a new or empty "
                            "folder (nothing there was changed)")
     plan_run(outdir, STARTER_MANIFEST, [outdir / t / st / f"{stem}.wav" for *_, t, st, stem in _names(per_class)],
              before)                                        # a Ctrl-C half-way: the rerun replaces all

@@ -439,6 +439,13 @@ def test_stems_replace_an_earlier_beats_stems_and_nothing_else(tmp_path):
     with pytest.raises(S.SequencerError, match="holds kick.wav, which no earlier beat wrote"):
         S.write_stems({"kick": one}, mine)
     assert (mine / "kick.wav").read_bytes() == b"a producer's own file"
+    beat = tmp_path / "beat"
+    S.write_stems({"kick": one, "snare": one}, beat)
+    audio.write(beat / "snare.wav", np.linspace(-0.3, 0.3, 100, dtype=np.float32), peak_db=None, fade_ms=0)   # edited in a DAW
+    edited = (beat / "snare.wav").read_bytes()
+    with pytest.raises(S.SequencerError, match="holds snare.wav, which no earlier beat wrote there .or which was edited"):
+        S.write_stems({"kick": one, "snare": one}, beat)
+    assert (beat / "snare.wav").read_bytes() == edited
 
 
 def test_two_beats_into_the_same_files_at_once_the_second_waits(tmp_path, tiny_library, capsys):
