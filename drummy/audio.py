@@ -38,8 +38,14 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
         raise AudioError("no such file")     # libsndfile would only say "System error."
     if path.is_dir():
         raise AudioError("a folder, not an audio file")
+    if not path.is_file():                   # /dev/zero, a FIFO, a socket: reading would never end, or block
+        raise AudioError("not a regular file")
     if path.stat().st_size == 0:
         raise AudioError("an empty file (0 bytes)")
+    if path.suffix.lower() == ".mp3" and not _looks_like_mp3(path):
+        # libmpg123 hunts through any bytes for frames: a text file came back as "silent",
+        # with a screenful of decoder warnings
+        raise AudioError("not a readable audio file (no MP3 data in it)")
     try:
         info = sf.info(_os_path(path))
     except Exception as e:  # libsndfile raises RuntimeError/LibsndfileError/TypeError
@@ -64,6 +70,13 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
     if not np.all(np.isfinite(data)):
         raise AudioError("audio contains NaN or infinite values")
     return data, rate
+
+
+def _looks_like_mp3(path: Path) -> bool:
+    """An ID3 tag or an MPEG audio frame sync at the start (as players check)."""
+    with open(path, "rb") as f:
+        head = f.read(3)
+    return head == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
 
 
 def _wav_declared_frames(path: Path) -> int | None:

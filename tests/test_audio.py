@@ -77,6 +77,7 @@ def test_a_hit_on_a_dc_offset_is_still_a_hit(tmp_path):
     ("empty", "empty"), ("silent", "silent"), ("dc", "silent"), ("nan", "nan"), ("long", "too long"), ("click", "too short"),
     ("text", "not a readable audio file"), ("truncated", ""), ("missing", "no such file"), ("folder", "a folder, not an audio file"),
     ("zero bytes", "an empty file (0 bytes)"), ("half", "truncated: the file holds 0.25 s of the 0.50 s"),
+    ("text mp3", "no mp3 data"), ("fifo", "not a regular file"),
 ])
 def test_bad_files_raise_clear_errors(tmp_path, case, reason):
     p = tmp_path / f"{case}.wav"
@@ -103,6 +104,13 @@ def test_bad_files_raise_clear_errors(tmp_path, case, reason):
         p.mkdir()
     elif case == "zero bytes":
         p.write_bytes(b"")
+    elif case == "text mp3":                      # libmpg123 read any bytes as a "silent" MP3
+        p = tmp_path / "notes.mp3"
+        p.write_text("this is not audio either, but it is long enough to hunt through for frames " * 20)
+    elif case == "fifo":                          # reading would block for ever
+        import os
+        p = tmp_path / "pipe.wav"
+        os.mkfifo(p)
     elif case == "half":                          # a download cut short: the header says 0.5 s
         write(p, kick(0, seconds=0.5))
         data = p.read_bytes()
