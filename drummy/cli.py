@@ -28,6 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 MAX_HITS = 1000        # hits one generate command makes (-n, --steps, a sidecar's n)
 MAX_BARS = 256         # a beat's length: 8.5 minutes at 120 bpm
+MAX_MINUTES = 15       # ... and in time: a render holds every track's audio in memory
 MAX_SEED = 10 ** 9 - 1
 
 
@@ -615,6 +616,10 @@ def cmd_beat(args) -> None:
     elif args.bars % pattern.bars:
         print(f"  the pattern is {pattern.bars} bars long: {args.bars} bars end partway through its "
               f"{_ordinal(args.bars // pattern.bars + 1)} loop")
+    minutes = args.bars * 4 / (args.bpm or pattern.bpm)
+    if minutes > MAX_MINUTES:            # 256 bars at 20 bpm: 51 minutes, and 17 GB with stems
+        raise patterns.PatternError(f"{args.bars} bars at {args.bpm or pattern.bpm:g} bpm is {minutes:.0f} minutes; a beat "
+                                    f"is at most {MAX_MINUTES} (fewer --bars, or a faster --bpm)")
     # the beat's own files may sit among its stems
     own = [args.out] + ([args.midi_out] if args.midi_out is not None else [])
     from .library import claim

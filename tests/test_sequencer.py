@@ -529,6 +529,9 @@ def test_outputs_that_cannot_be_written_are_refused_before_the_render(tmp_path, 
     (tmp_path / "mid.mid").mkdir()
     out = tmp_path / "b.wav"
     base = ["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "1", "-o", str(out)]
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "256", "--bpm", "20",
+                 "-o", str(out)]) == 2
+    assert "is 51 minutes; a beat is at most 15" in capsys.readouterr().err and not out.exists()
     assert main([*base, "--midi-out", str(tmp_path / "mid.mid")]) == 2
     assert "is a folder: name the MIDI file" in capsys.readouterr().err and not out.exists()
     long = tmp_path / "long.toml"
