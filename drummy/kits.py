@@ -389,6 +389,19 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     return xml
 
 
+def _sfz_velocities(ranges: list[tuple[float, float]]) -> dict[tuple[float, float], tuple[int, int]]:
+    """Velocity layers (0..1) as SFZ lovel/hivel (0..127) that never overlap: an SFZ player
+    sounds every region a velocity falls in at once, where Hydrogen and Drummy's beats pick
+    one; where a kit's layers overlap, each gives way at the middle of the overlap."""
+    out = {r: [math.ceil(r[0] * 127 - 1e-6), math.floor(r[1] * 127 + 1e-6)] for r in ranges}
+    order = sorted(out, key=lambda r: (r[0], r[1]))
+    for a, b in zip(order, order[1:]):
+        if out[a][1] >= out[b][0]:
+            mid = (max(out[a][0], out[b][0]) + min(out[a][1], out[b][1])) // 2
+            out[a][1], out[b][0] = mid, mid + 1
+    return {r: (lo, hi) for r, (lo, hi) in out.items()}
+
+
 def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = None) -> Path:
     """An SFZ instrument in OUTDIR: `<name>.sfz` plus its samples in OUTDIR/<name>/.
     Each drum type sits on its General MIDI key as one `<group>` that cycles through
@@ -417,9 +430,9 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
         layers: dict = {}                 # a kit's velocity layers keep a group each, round robin inside
         for f, v in files:
             layers.setdefault(v, []).append(f)
+        vels = _sfz_velocities([v for v in layers if v is not None])
         for v, fs in layers.items():
-            vel = "" if v is None else \
-                f" lovel={math.ceil(v[0] * 127 - 1e-6)} hivel={math.floor(v[1] * 127 + 1e-6)}"   # as beats play them
+            vel = "" if v is None else f" lovel={vels[v][0]} hivel={vels[v][1]}"
             robin = len(fs) <= SFZ_MAX_ROUND_ROBIN
             lines.append(head + vel + (f" seq_length={len(fs)}" if robin and len(fs) > 1 else ""))
             for i, f in enumerate(fs):
