@@ -62,6 +62,7 @@ class Sample:
     also_at: list[str] = field(default_factory=list)
     own: list | None = None    # [type, tags] its own path's names give (None: as drum_type, tags)
     copies: dict[str, list] = field(default_factory=dict)   # [type, tags] each other path's names give
+    guess: list | None = None  # [type, confidence] the classifier last heard (`--auto-label`), kept while a name overrides it
 
 
 @dataclass
@@ -607,7 +608,7 @@ def _own(s: Sample) -> list:
 def _merge_labels(s: Sample) -> None:
     """A sample's labels: its own path's, then what its copies' paths add: a type where its
     own names give none, and their tags (a kick also filed under "boom bap" is a boom bap
-    kick). A type the classifier predicted stays where no name gives one."""
+    kick). A type the classifier predicted stays, or comes back, where no name gives one."""
     s.own = _own(s)
     drum_type, tags = s.own[0], list(s.own[1])
     for t, more in s.copies.values():
@@ -615,6 +616,8 @@ def _merge_labels(s: Sample) -> None:
         tags += [x for x in more if x not in tags]
     if drum_type != UNKNOWN:
         s.drum_type, s.predicted, s.confidence = drum_type, False, None
+    elif s.guess:                     # the name that overrode a prediction has gone: the prediction is back
+        s.drum_type, s.predicted, s.confidence = s.guess[0], True, s.guess[1]
     elif not s.predicted:
         s.drum_type = UNKNOWN
     s.tags = tags

@@ -342,10 +342,11 @@ def _auto_label(ws: Workspace, model: clf.DrumClassifier, min_confidence: float)
         if p[i] >= min_confidence:
             was = (s.drum_type, s.predicted)
             s.drum_type, s.predicted, s.confidence = model.cfg.classes[i], True, round(float(p[i]), 4)
+            s.guess = [s.drum_type, s.confidence]
             if was != (s.drum_type, True):           # newly labelled, or heard otherwise than before
                 changed.append((s, s.drum_type, s.confidence))
         elif s.predicted:
-            s.drum_type, s.predicted, s.confidence = UNKNOWN, False, None
+            s.drum_type, s.predicted, s.confidence, s.guess = UNKNOWN, False, None, None
     ws.save()
     return changed
 

@@ -144,6 +144,15 @@ def test_auto_label_marks_predictions(tmp_path, tiny_library):
     s, t, c = changed[0]
     assert s.predicted and t == "kick" and 0 < c <= 1
     assert train.auto_label(ws, min_confidence=0.0) == []          # again: nothing new to say
+    # a copy filed under a type overrides the prediction; when that copy goes, the prediction is back
+    b = next(x for x in ws.samples.values() if x.path.endswith("b.wav"))
+    write(tmp_path / "filed" / "snare" / "b.wav", kick(123))
+    ws.ingest([tmp_path / "filed"], progress=False)
+    assert Workspace(ws.root).samples[b.hash].drum_type == "snare" and not Workspace(ws.root).samples[b.hash].predicted
+    shutil.rmtree(tmp_path / "filed" / "snare")
+    ws.ingest([tmp_path / "filed"], progress=False)
+    back = Workspace(ws.root).samples[b.hash]
+    assert (back.drum_type, back.predicted, back.confidence) == (t, True, c)
     # predicted labels are never used as training truth
     assert all(not x.predicted for x in train.labelled(ws)[0])
     # ... and stay predictions: ingested again, or moved to a folder that says nothing
