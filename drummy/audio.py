@@ -264,6 +264,16 @@ def make_folder(folder: str | os.PathLike) -> None:
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
 
 
+def writable_folder(folder: str | os.PathLike) -> None:
+    """mkdir -p, then make sure a file can be written there: an OSError naming the folder
+    (read-only, no permission), raised before minutes of work rather than after."""
+    make_folder(folder)
+    try:
+        tempfile.TemporaryFile(dir=folder).close()
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(folder)) from None
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

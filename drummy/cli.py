@@ -647,12 +647,7 @@ def _beat(args, pattern, own) -> None:
                                     f"{args.midi_out / 'beat.mid'})")
     for folder in (args.out.parent, args.stems, args.midi_out and args.midi_out.parent):
         if folder is not None:                  # every output can be written, before the render, not after the mix
-            Path(folder).mkdir(parents=True, exist_ok=True)
-            import tempfile
-            try:
-                tempfile.TemporaryFile(dir=folder).close()
-            except OSError as e:
-                raise OSError(e.errno, e.strerror, str(folder)) from None
+            audio.writable_folder(folder)
     kit = sequencer.load_kit(samples, _classifier_hook(args.workspace))
     played = {t.drum_type for t in pattern.tracks}
     from_library = sorted({s.drum_type for s in samples if s.origin} & set(kit) & played) if args.kit is None else []

@@ -468,12 +468,7 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     if len(train.types) < 2 or len(ho.types) < 2:
         raise LibraryError("not enough real hits to evaluate against; ingest more kits or folders")
     outdir = Path(outdir) if outdir else ws.root / "report"
-    audio.make_folder(outdir)
-    import tempfile
-    try:                                # the report can be written there: checked before minutes of measuring
-        tempfile.TemporaryFile(dir=outdir).close()
-    except OSError as e:
-        raise OSError(e.errno, e.strerror, str(outdir)) from None
+    audio.writable_folder(outdir)       # checked before minutes of measuring
     rep, raw = evaluate(gen, judge, train, ho, n=n, seed=seed, progress=progress)
     if progress:
         print("drawing the report's plots ...", file=sys.stderr, flush=True)   # 10-15 s of savefig
@@ -483,6 +478,7 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     # Every file is made in a temp folder first and moved in at the end (a rename each): a
     # run stopped while plotting leaves the earlier report whole, not half of each.
     import shutil
+    import tempfile
     from .library import atomic_write_json
     tmp = Path(tempfile.mkdtemp(dir=outdir, prefix=".report.drummy-"))
     try:
