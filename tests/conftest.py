@@ -54,3 +54,17 @@ def tiny_library(tmp_path: Path) -> Path:
             write(root / "kick" / style / f"Boom {i + 1}.wav", kick(10 * style_i + i))
             write(root / "hihat" / style / f"tick_{i + 1:02d}.wav", hat(10 * style_i + i))
     return root
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A real 64 kB file system (tmpfs) that fills up at once; skipped where it cannot be mounted."""
+    import subprocess
+    disk = tmp_path / "full"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(disk)], capture_output=True).returncode:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", str(disk)], capture_output=True)
