@@ -42,9 +42,10 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
         raise AudioError("not a regular file")
     if path.stat().st_size == 0:
         raise AudioError("an empty file (0 bytes)")
+
     if path.suffix.lower() == ".mp3" and not _looks_like_mp3(path):
         # libmpg123 hunts through any bytes for frames: a text file came back as "silent",
-        # with a screenful of decoder warnings
+        # with a screenful of decoder warnings. (A WAV or FLAC named .mp3 is read as what it is.)
         raise AudioError("not a readable audio file (no MP3 data in it)")
     try:
         info = sf.info(_os_path(path))
@@ -73,10 +74,18 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
 
 
 def _looks_like_mp3(path: Path) -> bool:
-    """An ID3 tag or an MPEG audio frame sync at the start (as players check)."""
+    """Whether a file named .mp3 may hold audio: another container libsndfile knows by its
+    header (RIFF, FORM, fLaC, OggS), an ID3 tag, or an MPEG audio frame header (sync, a
+    layer, a bitrate) in its first 64 kB, as players search for one."""
     with open(path, "rb") as f:
-        head = f.read(3)
-    return head == b"ID3" or (len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+        head = f.read(1 << 16)
+    if head[:4] in (b"RIFF", b"RIFX", b"RF64", b"FORM", b"fLaC", b"OggS", b"caff") or head[:3] == b"ID3":
+        return True
+    for i in (m.start() for m in re.finditer(b"\xff", head[:-2])):
+        b1, b2 = head[i + 1], head[i + 2]
+        if b1 & 0xE0 == 0xE0 and (b1 >> 1) & 3 and (b2 >> 4) not in (0, 15) and (b2 >> 2) & 3 != 3:
+            return True
+    return False
 
 
 def _wav_declared_frames(path: Path) -> int | None:

@@ -599,9 +599,9 @@ def cmd_beat(args) -> None:
         raise patterns.PatternError(f"--midi-out writes a MIDI file: name it .mid (got {args.midi_out})")
     if args.midi_out is not None and args.midi_out.resolve() == args.out.resolve():
         raise patterns.PatternError(f"--midi-out {args.midi_out} would replace the beat -o {args.out}")
-    source = Path(args.pattern).resolve() if Path(args.pattern).exists() else None
+    source = Path(args.pattern) if Path(args.pattern).is_file() else None
     for flag, target in (("-o", args.out), ("--midi-out", args.midi_out)):
-        if source is not None and target is not None and target.resolve() == source:
+        if source is not None and target is not None and target.exists() and os.path.samefile(target, source):
             raise patterns.PatternError(f"{flag} {target} is the --pattern file: it would be replaced; write it elsewhere")
     pattern = patterns.load(args.pattern)
     for remark in pattern.remarks:       # what reading a MIDI file left out or assumed
@@ -610,9 +610,10 @@ def cmd_beat(args) -> None:
         raise patterns.PatternError(f"{args.pattern} is at {pattern.bpm:g} bpm, which a beat cannot play "
                                     "(20 to 999); give the tempo with --bpm")
     if args.bars is None:                # whole loops: a 16-bar MIDI take plays to its end, a 3-bar grid 3 times
-        args.bars = min(MAX_BARS, pattern.bars * max(1, -(-8 // pattern.bars)))
-        if pattern.bars > MAX_BARS:
-            print(f"  the pattern is {pattern.bars} bars long: the beat stops after {MAX_BARS}, the most it can be")
+        most = min(MAX_BARS, int(MAX_MINUTES * (args.bpm or pattern.bpm) / 4))     # bars in a beat's longest
+        args.bars = min(most, pattern.bars * max(1, -(-8 // pattern.bars)))
+        if pattern.bars > most:
+            print(f"  the pattern is {pattern.bars} bars long: the beat stops after {most}, the most it can be")
     elif args.bars % pattern.bars:
         print(f"  the pattern is {pattern.bars} bars long: {args.bars} bars end partway through its "
               f"{_ordinal(args.bars // pattern.bars + 1)} loop")

@@ -92,7 +92,7 @@ def _resolve(label: str, known: list[str], held: tuple[str, ...] = ()) -> str:
 def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Recipe:
     """Parse "snare=80,hihat=20" / "kick+808" / "kick" against the model's labels
     (held: see `_resolve`)."""
-    parts, weights = [], []
+    parts, weights, marked = [], [], []
     for chunk in (c.strip() for c in text.split(",")):
         if not chunk:
             continue
@@ -107,13 +107,14 @@ def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Rec
             raise RecipeError(f"empty recipe part in {text!r}")
         parts.append(labels)
         weights.append(float(m.group(1)) if m else None)
+        marked.append(bool(m) and weight.endswith("%"))
     if not parts:
         raise RecipeError("empty recipe; give labels such as 'snare=80,hihat=20' or 'kick'")
     if all(w is None for w in weights):
         weights = [1.0] * len(parts)
     elif any(w is None for w in weights):
         raise RecipeError(f"give every part of {text!r} a weight, or none")
-    fractions = [w for w in weights if 0 < w < 1]
+    fractions = [w for w, pct in zip(weights, marked) if 0 < w < 1 and not pct]     # 0.5% is a percent
     if fractions and any(w > 1 for w in weights):      # "kick=0.8,snare=20" meant 80/20, would be 4/96
         raise RecipeError(f"{text!r} mixes fractions ({fractions[0]:g}) and percents ({max(weights):g}); "
                           "give every weight in one of them")

@@ -96,7 +96,7 @@ def _sfz_range(region: dict[str, str]) -> tuple[float, float] | None:
         lo, hi = int(region.get("lovel", 0)), int(region.get("hivel", 127))
     except ValueError:
         return None
-    lo, hi = max(0, lo), min(127, hi)
+    lo, hi = (0 if lo <= 1 else lo), min(127, hi)          # velocity 0 is a note-off: lovel=1 is the bottom
     return (lo / 127, hi / 127) if lo <= hi and (lo > 0 or hi < 127) else None
 
 
@@ -322,8 +322,9 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     note 36 + i, from 36 to 59, or to 81 for a kit with percussion or with overflow
     (Hydrogen's MIDI input maps notes so unless told otherwise; a slot of a type the kit
     lacks is empty). Every instrument of a type plays its samples
-    round robin, at any velocity (as the SFZ export and Drummy's own beats do), or by
-    velocity where its samples came from a kit's velocity layers (`KitSample.velocity`), and the
+    round robin (as the SFZ export and Drummy's own beats do), among the layers whose
+    velocity range holds the note's where its samples came from a kit's velocity layers
+    (`KitSample.velocity`: Hydrogen's round robin keeps to those), and the
     hats share one mute group. Past 16 samples a type (Hydrogen's layer limit) the rest go
     to "Kick 2", ... after the GM slots. Returns the drumkit.xml path."""
     outdir = Path(outdir)
@@ -360,7 +361,6 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
                     for t, cs in chunks.items() for ci, c in enumerate(cs) if ci]
     for inst_id, (note, dtype, label, files) in enumerate(instruments):
         inst = sub(insts, "instrument")
-        layered = any(v is not None for _, v in files)
         # element order follows Hydrogen's drumkit.xsd
         for tag, value in [("id", inst_id), ("name", label), ("volume", 1), ("isMuted", "false"),
                            ("isSoloed", "false"), ("pan_L", 1), ("pan_R", 1), ("pitchOffset", 0),
@@ -369,8 +369,7 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
                            ("Attack", 0), ("Decay", 0), ("Sustain", 1), ("Release", 1000),
                            ("muteGroup", 0 if dtype in _HAT_TYPES else -1), ("midiOutChannel", -1),
                            ("midiOutNote", note), ("isStopNote", "false"),
-                           ("sampleSelectionAlgo", "VELOCITY" if layered else "ROUND_ROBIN"), ("isHihat", -1),
-                           ("lower_cc", 0),
+                           ("sampleSelectionAlgo", "ROUND_ROBIN"), ("isHihat", -1), ("lower_cc", 0),
                            ("higher_cc", 127), ("FX1Level", 0), ("FX2Level", 0), ("FX3Level", 0),
                            ("FX4Level", 0)]:
             sub(inst, tag, value)
@@ -389,17 +388,23 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     return xml
 
 
-def _sfz_velocities(ranges: list[tuple[float, float]]) -> dict[tuple[float, float], tuple[int, int]]:
-    """Velocity layers (0..1) as SFZ lovel/hivel (0..127) that never overlap: an SFZ player
-    sounds every region a velocity falls in at once, where Hydrogen and Drummy's beats pick
-    one; where a kit's layers overlap, each gives way at the middle of the overlap."""
-    out = {r: [math.ceil(r[0] * 127 - 1e-6), math.floor(r[1] * 127 + 1e-6)] for r in ranges}
-    order = sorted(out, key=lambda r: (r[0], r[1]))
-    for a, b in zip(order, order[1:]):
-        if out[a][1] >= out[b][0]:
-            mid = (max(out[a][0], out[b][0]) + min(out[a][1], out[b][1])) // 2
-            out[a][1], out[b][0] = mid, mid + 1
-    return {r: (lo, hi) for r, (lo, hi) in out.items()}
+def _sfz_velocities(ranges: list[tuple[float, float]]) -> list[tuple[tuple[float, float], tuple[int, int]]]:
+    """Velocity layers (0..1) as SFZ (layer, (lovel, hivel)) runs that never overlap and
+    cover 0..127: an SFZ player sounds every region a velocity falls in at once, where
+    Hydrogen and Drummy's beats pick one. Each velocity goes to the narrowest layer that
+    holds it (the nearest when none does); a layer may get several runs, or none."""
+    def pick(v: int) -> tuple[float, float]:
+        x = v / 127
+        gap = lambda r: max(r[0] - x, x - r[1], 0.0)                     # noqa: E731
+        return min(ranges, key=lambda r: (gap(r) > 1e-9, gap(r), r[1] - r[0]))
+    runs: list[tuple[tuple[float, float], tuple[int, int]]] = []
+    for v in range(128):
+        r = pick(v)
+        if runs and runs[-1][0] == r:
+            runs[-1] = (r, (runs[-1][1][0], v))
+        else:
+            runs.append((r, (v, v)))
+    return runs
 
 
 def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = None) -> Path:
@@ -430,9 +435,11 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
         layers: dict = {}                 # a kit's velocity layers keep a group each, round robin inside
         for f, v in files:
             layers.setdefault(v, []).append(f)
-        vels = _sfz_velocities([v for v in layers if v is not None])
-        for v, fs in layers.items():
-            vel = "" if v is None else f" lovel={vels[v][0]} hivel={vels[v][1]}"
+        anywhere = layers.pop(None, [])   # files of no layer play at every velocity: in each layer's round robin
+        runs = [(None, (0, 127))] if not layers else _sfz_velocities(list(layers))
+        for v, (lo, hi) in runs:
+            fs = layers.get(v, []) + anywhere
+            vel = "" if v is None else f" lovel={lo} hivel={hi}"
             robin = len(fs) <= SFZ_MAX_ROUND_ROBIN
             lines.append(head + vel + (f" seq_length={len(fs)}" if robin and len(fs) > 1 else ""))
             for i, f in enumerate(fs):

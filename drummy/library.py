@@ -37,9 +37,10 @@ class ModelError(Exception):
     """A missing or unusable model; one line for the user."""
 
 
-# library.json's format: 2 added each sample's `own` and `copies` labels. A Drummy refuses a
-# library written in a newer format rather than drop what it does not know on its next save.
-LIBRARY_VERSION = 2
+# library.json's format: 2 added each sample's `own` and `copies` labels, 3 its `guess`. A Drummy
+# refuses a library written in a newer format rather than drop what it does not know on its next
+# save. Bump it whenever Sample gains a field.
+LIBRARY_VERSION = 3
 
 
 class LibraryError(Exception):

@@ -504,7 +504,8 @@ def from_midi(mid, name: str = "midi") -> Pattern:
                 tempo = msg.tempo if tempo is None else tempo
                 tempos.add(msg.tempo)
             elif msg.type == "time_signature":
-                signatures.add(f"{msg.numerator}/{msg.denominator}")
+                if msg.numerator != msg.denominator:                # 2/2 and 8/8 bars are 4/4's length
+                    signatures.add(f"{msg.numerator}/{msg.denominator}")
             elif msg.type == "text" and msg.text.startswith(_META_PATTERN):
                 meta = _json_or_empty(msg.text[len(_META_PATTERN):])
             elif msg.type == "text" and msg.text.startswith(_META_TRACK):
@@ -523,7 +524,8 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     if notes and not any(n[1] == MIDI_DRUM_CHANNEL for n in notes) and len(channels) > 1:
         remarks.append(f"no notes on channel 10 (General MIDI drums): read channels {_listed(channels)} as drums")
     elif len(drums) < len(notes):
-        remarks.append(f"{len(notes) - len(drums)} notes on channel{'s' * (len(channels) > 2)} "
+        left = len(notes) - len(drums)
+        remarks.append(f"{_n(left, 'note')} on channel{'s' * (len(channels) > 2)} "
                        f"{_listed([c for c in channels if c != MIDI_DRUM_CHANNEL + 1])} left out: only channel 10 is drums")
     if len(tempos) > 1:
         remarks.append(f"the file changes tempo ({len(tempos)} tempos): the beat keeps the first")
@@ -584,10 +586,11 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     if not rows:
         raise PatternError("no General MIDI drum notes in the MIDI file")
     if skipped:
-        remarks.append(f"{sum(skipped.values())} notes on keys outside the General MIDI drum map "
+        remarks.append(f"{_n(sum(skipped.values()), 'note')} on keys outside the General MIDI drum map "
                        f"({_listed(sorted(skipped))}) left out")
     if merged and not meta:
-        remarks.append(f"{merged} notes fell on a step their track already plays ({steps} steps a bar) and merged")
+        remarks.append(f"{_n(merged, 'note')} fell on a step {'its' if merged == 1 else 'their'} track already plays "
+                       f"({steps} steps a bar) and merged")
 
     tracks = []
     for key, row in rows.items():
@@ -613,6 +616,10 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         bpm = ours
     return Pattern(str(meta.get("name", name)), tuple(tracks), steps, swing, bpm,
                    float(hum.get("timing_ms", 0.0)), float(hum.get("velocity", 0.0)), tuple(remarks))
+
+
+def _n(k: int, word: str) -> str:
+    return f"{k} {word}{'s' * (k != 1)}"
 
 
 def _listed(xs) -> str:

@@ -163,8 +163,9 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
             continue
         kit.setdefault(s.drum_type, []).append((s.instrument or s.path.name, y))
         kit.layers.setdefault(s.drum_type, []).append(s.velocity)
-    if not any(v is not None for vs in kit.layers.values() for v in vs):
-        kit.layers = {}
+    # a type is layered when its sounds differ in range: one range for all (lovel=1 on every
+    # region) is none, and keeps the draws (and so a seed's beat) of an unlayered kit
+    kit.layers = {t: vs for t, vs in kit.layers.items() if len(set(vs)) > 1}
     return kit
 
 
@@ -627,7 +628,7 @@ def check_stems_folder(folder: str | Path, keep: Iterable[str | Path] = (),
                              "was edited since); "
                              "give a new or empty folder (nothing there was changed)")
     for name in stem_names(tracks or []):
-        if len(os.fsencode(f".{name}.wav.drummy-xxxxxxxx")) > 255:            # the temp file's name too
+        if len(os.fsencode(f"{name}.wav")) > 255:
             raise SequencerError(f"the stem of track {name[:40]!r}... would have a file name too long for the disk; "
                                  "give the track a shorter name")
         if f"{name}.wav".lower() in own:

@@ -333,7 +333,7 @@ def test_velocity_layers_survive_export_to_hydrogen_and_sfz(tmp_path):
     h2 = kits.export_kit(samples, tmp_path / "H", "hydrogen")[0]
     back = sorted((s.velocity for s in read_hydrogen(h2)), key=lambda v: v[0])
     assert np.allclose(back, [(0, 0.32), (0.32, 0.6), (0.6, 1)])
-    assert "<sampleSelectionAlgo>VELOCITY</sampleSelectionAlgo>" in h2.read_text()
+    assert "<sampleSelectionAlgo>ROUND_ROBIN</sampleSelectionAlgo>" in h2.read_text()   # Hydrogen's keeps to the layer
     sfz = kits.export_kit(samples, tmp_path / "S", "sfz")[0]
     text = sfz.read_text()
     assert "lovel=0 hivel=40" in text and "lovel=41 hivel=76" in text and "lovel=77 hivel=127" in text
@@ -346,3 +346,23 @@ def test_a_full_disk_during_export_names_the_kit_folder_and_leaves_nothing(small
         kits.export_kit(folder_samples(labelled_kit), small_disk / "kit", "sfz")
     assert e.value.filename == str(small_disk / "kit") and "No space left" in e.value.strerror
     assert list(small_disk.iterdir()) == []
+
+
+def test_sfz_layers_cover_every_velocity_once_however_a_kit_nests_them():
+    runs = kits._sfz_velocities([(0, 100 / 127), (10 / 127, 90 / 127), (50 / 127, 60 / 127)])
+    assert [r for _, r in runs] == [(0, 9), (10, 49), (50, 60), (61, 90), (91, 127)]
+    assert [v for v, _ in runs][2] == (50 / 127, 60 / 127)            # the narrowest layer holding a velocity
+    assert runs[-1][0] == (0, 100 / 127)                                # above every layer: the nearest
+
+
+def test_a_type_mixing_layered_and_unlayered_samples_has_them_in_each_layer(tmp_path):
+    for name in ("soft.wav", "loud.wav", "plain.wav"):
+        write(tmp_path / "src" / name, kick(0))
+    samples = [KitSample(tmp_path / "src" / "soft.wav", "kick", velocity=(0.0, 0.5)),
+               KitSample(tmp_path / "src" / "loud.wav", "kick", velocity=(0.5, 1.0)),
+               KitSample(tmp_path / "src" / "plain.wav", "kick")]
+    text = kits.write_sfz(samples, tmp_path / "S").read_text()
+    kick_groups = [line for line in text.splitlines() if line.startswith("<group> group_label=kick ")]
+    assert len(kick_groups) == 2 and all("lovel=" in g for g in kick_groups)    # no group sounds over the layers
+    assert "seq_length=2" in kick_groups[0] and "seq_length=2" in kick_groups[1]   # its layer's hit and the plain one
+    assert text.count("<region>") == 2 * 4                          # on the kick's key and on its GM alias (35)

@@ -54,6 +54,7 @@ def test_recipe_joins_labels_and_takes_single_labels():
             parse_recipe(mixed, KNOWN)
     assert [w for w, _ in parse_recipe("kick=1,snare=3", KNOWN).parts] == [0.25, 0.75]    # whole numbers: as written
     assert [w for w, _ in parse_recipe("kick=5.,snare=15", KNOWN).parts] == [0.25, 0.75]
+    assert [w for w, _ in parse_recipe("kick=0.5%,snare=99.5%", KNOWN).parts] == [0.005, 0.995]   # percents, marked
     for same in ("kick=1,snare=0", "kick=50,kick=50", "kick+kick", "bd"):
         assert parse_recipe(same, KNOWN).parts == [(1.0, ["kick"])], same
     assert parse_recipe("snare = 75 %, hihat: 25", KNOWN).parts == [(0.75, ["snare"]), (0.25, ["hihat"])]

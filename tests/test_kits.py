@@ -89,6 +89,8 @@ def test_sfz_regions_labelled_from_gm_keys(tmp_path):
 
 def test_sfz_velocity_layers_come_from_lovel_hivel_and_are_inherited(tmp_path):
     (tmp_path / "v.sfz").write_text("<group> key=38 lovel=0 hivel=63\n<region> sample=soft.wav\n"
-                                    "<group> key=38\n<region> sample=loud.wav lovel=64\n<region> sample=any.wav\n")
+                                    "<group> key=38\n<region> sample=loud.wav lovel=64\n<region> sample=any.wav\n"
+                                    "<region> sample=one.wav lovel=1\n")
     assert [(s.path.name, s.velocity) for s in read_sfz(tmp_path / "v.sfz")] == [
-        ("soft.wav", (0.0, 63 / 127)), ("loud.wav", (64 / 127, 1.0)), ("any.wav", None)]
+        ("soft.wav", (0.0, 63 / 127)), ("loud.wav", (64 / 127, 1.0)), ("any.wav", None),
+        ("one.wav", None)]                                           # lovel=1: velocity 0 is a note-off, so every one

@@ -275,8 +275,10 @@ def test_what_reading_a_daw_midi_file_leaves_out_or_assumes_is_said():
                                      mido.MetaMessage("time_signature", numerator=7, denominator=8)]))
     said = " | ".join(p.remarks)
     assert "2 notes on keys outside the General MIDI drum map (22, 26) left out" in said
-    assert "1 notes on channel 1 left out" in said and "changes tempo (2 tempos)" in said
+    assert "1 note on channel 1 left out" in said and "changes tempo (2 tempos)" in said
     assert "read in 4/4; the file says 7/8" in said and p.bpm == 90
+    cut = P.from_midi(_midi(groove, meta=[mido.MetaMessage("time_signature", numerator=2, denominator=2)]))
+    assert cut.remarks == ()                                                     # 2/2: a 4/4 bar's length
     elsewhere = [(t, m.copy(channel=0)) for t, m in groove] + hit(0, 40, channel=1)   # drums on channel 1, bass on 2
     assert "no notes on channel 10 (General MIDI drums): read channels 1, 2 as drums" in P.from_midi(_midi(elsewhere)).remarks[0]
 

@@ -9,6 +9,7 @@ import soundfile as sf
 
 from drummy import audio
 from drummy import patterns as P
+from drummy.kits import KitSample
 from drummy import sequencer as S
 from drummy.cli import main
 from drummy.library import Sample, Workspace
@@ -518,6 +519,8 @@ def test_a_layered_kit_plays_the_layer_of_each_hits_velocity(tmp_path):
         "</instrument></instrumentList></drumkit_info>")
     kit = S.load_kit(S.folder_samples(tmp_path / "kit"))
     assert kit.layers == {"kick": [(0.0, 0.6), (0.6, 1.0)]}
+    same = [KitSample(p, "kick", velocity=(0.2, 1.0)) for p in sorted((tmp_path / "kit").glob("*.wav"))]
+    assert S.load_kit(same).layers == {}                                   # one range for all: no layers, the old draws
     mix, _ = S.render(one_track([127, 0, 0, 0] * 4), kit, bpm=120, bars=2, master="none", seed=3)
     step = SR // 2                                                           # a quarter note at 120 bpm
     peaks = [np.abs(mix[i * step:(i + 1) * step]).max() for i in range(8)]
