@@ -6,7 +6,11 @@ Exports the starter kit (seed 0) as a Hydrogen drumkit and as an SFZ, then:
 - for every note the MIDI of each built-in pattern uses, checks that both kits answer it
   (a Hydrogen instrument with that midiOutNote and layers, an SFZ region on that key);
 - renders each of those notes alone through the SFZ with sfizz (`sfizz_render`) and
-  reads its peak: a note that answers is not silent.
+  reads its peak: a note that answers is not silent;
+- keeps a multi-layered kit's velocity layers: Millo_MultiLayered3 (hydrogen-drumkits)
+  exported both ways, Hydrogen's verdict on it, its kick played at velocities 20 / 60 /
+  100 / 127 through sfizz (a different layer each, louder each), and a Drummy beat of 16
+  accented kicks from it (every one from the loudest layer: the same peak).
 
     python benchmarks/players.py [--sfizz PATH] [--work build/bench-players]
 
@@ -126,10 +130,59 @@ def main() -> int:
                                      and res["notes"][n].get("sfizz_peak_dbfs", 0) > -60 for n in answered)
     print(f"every note of a type the kit has sounds in both: {res['every_note_answered']}"
           + (f" (missing tools: {', '.join(res['missing_tools'])})" if res["missing_tools"] else ""))
+    res["layers"] = velocity_layers(args.work / "layers", args.sfizz)
     out = Path(__file__).parent / "results" / "players.json"
     out.write_text(json.dumps(res, indent=1) + "\n")
     print(f"wrote {out}")
     return 0
+
+
+def velocity_layers(work: Path, sfizz: str | None) -> dict:
+    """Millo_MultiLayered3's layers through both exports and a Drummy beat."""
+    from drummy import sequencer
+    from drummy.kits import read_hydrogen, read_sfz
+    src = Path("/usr/share/hydrogen/data/drumkits/Millo_MultiLayered3")
+    if not (src / "drumkit.xml").exists():
+        return {"missing": str(src)}
+    work.mkdir(parents=True, exist_ok=True)
+    samples = folder_samples(src)
+    xml, _ = export_kit(samples, work / "MLX", "hydrogen")
+    sfz, _ = export_kit(samples, work / "sfz", "sfz")
+    out: dict = {"kit": src.name, "layered_samples": sum(s.velocity is not None for s in samples)}
+    out["hydrogen_layers_kept"] = sorted(s.velocity for s in read_hydrogen(xml) if s.velocity) == \
+        sorted(s.velocity for s in samples if s.velocity) or "ranges differ (float rounding?)"
+    kick_runs = [s.velocity for s in read_sfz(sfz) if s.drum_type == "kick" and s.velocity]
+    out["sfz_kick_layers"] = [(round(a * 127), round(b * 127)) for a, b in sorted(kick_runs)]
+    if shutil.which("h2cli"):
+        r = subprocess.run(["h2cli", "-c", str(xml.parent)], capture_output=True, text=True, timeout=120,
+                           env={**os.environ, "HOME": str((work / "h2home").resolve())})
+        out["h2cli_says"] = next((ln.strip() for ln in (r.stdout + r.stderr).splitlines()
+                                  if "drumkit" in ln and "valid" in ln.lower()), "")
+    if sfizz and Path(sfizz).exists():
+        mid = mido.MidiFile(ticks_per_beat=480)
+        tr = mido.MidiTrack()
+        mid.tracks.append(tr)
+        for i, v in enumerate((20, 60, 100, 127)):          # one a second at 120 bpm
+            tr += [mido.Message("note_on", channel=9, note=36, velocity=v, time=0 if i == 0 else 950),
+                   mido.Message("note_off", channel=9, note=36, time=10)]
+        mid.save(work / "k.mid")
+        subprocess.run([sfizz, "--sfz", str(sfz), "--midi", str(work / "k.mid"), "--wav", str(work / "k.wav")],
+                       capture_output=True, timeout=120)
+        y, sr = sf.read(work / "k.wav")
+        y = np.abs(y).max(1)
+        out["sfizz_kick_peaks_dbfs"] = [round(float(20 * np.log10(y[i * sr:(i + 1) * sr].max() + 1e-12)), 1)
+                                        for i in range(4)]
+    kit = sequencer.load_kit(samples)
+    p = patterns.parse('[tracks]\nkick = "X...X...X...X..."')
+    _, stems = sequencer.render(p, kit, bpm=120, bars=4, master="none", stems=True)
+    y, step = np.abs(stems["kick"]).max(1), 44100 // 2
+    peaks = [20 * np.log10(y[i * step:(i + 1) * step].max() + 1e-12) for i in range(16)]
+    out["beat_accent_peaks_db"] = [round(float(min(peaks)), 1), round(float(max(peaks)), 1)]
+    print(f"velocity layers of {src.name}: Hydrogen keeps them: {out['hydrogen_layers_kept']}; "
+          f"h2cli: {out.get('h2cli_says', '-')}; SFZ kick layers {out['sfz_kick_layers']}; sfizz kick at "
+          f"20/60/100/127: {out.get('sfizz_kick_peaks_dbfs', '-')} dBFS; 16 accents in a beat peak "
+          f"{out['beat_accent_peaks_db'][0]} .. {out['beat_accent_peaks_db'][1]} dB")
+    return out
 
 
 if __name__ == "__main__":
