@@ -315,6 +315,8 @@ def cmd_generate(args) -> None:
                               f"{', '.join(given) or 'the timbre controls'} cannot go with it")
         return _regenerate(args.from_, ws, args.out)
     args.seed = 0 if args.seed is None else args.seed
+    if args.out is not None and (ws.root / "audio").resolve() in [args.out.resolve(), *args.out.resolve().parents]:
+        raise RecipeError(f"-o {args.out} is the workspace's sample store; write the hits elsewhere")
     if args.out is not None and args.out.suffix.lower() in AUDIO_EXTENSIONS:
         raise RecipeError(f"-o is a folder: hits are written into it as <recipe>_s<seed>_01.wav …; got {args.out}")
     modes = [m for m in ("blend", "like", "between") if getattr(args, m) is not None]
@@ -456,7 +458,7 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     found = [p for p in dict.fromkeys(candidates) if p.is_file()]
     model = next((p for p in found if model_hash(p) == want), None)
     if model is None:
-        where = ", ".join(str(p) for p in dict.fromkeys(candidates))
+        where = ", ".join(dict.fromkeys(str(p.resolve()) for p in candidates))      # one place, named once
         raise RecipeError(f"the model {path} was made with (hash {want}) is not at {where}"
                           + ("; the model there has changed since, so the hit cannot be remade exactly" if found else ""))
     refs = {"like": ["like"], "between": ["a", "b"]}.get(mode, [])

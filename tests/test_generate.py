@@ -269,6 +269,8 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
     assert "--seed cannot go with it" in capsys.readouterr().err
     assert main(["generate", "-w", str(ws.root), "--from", sidecar, "-o", str(ws.root / "audio" / "new.wav")]) == 2
     assert "sample store" in capsys.readouterr().err and not (ws.root / "audio" / "new.wav").exists()
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "1", "-o", str(ws.root / "audio")]) == 2
+    assert "sample store" in capsys.readouterr().err
     assert store.exists()
     meta = json.loads(Path(sidecar).read_text())
     for seed in (1e30, 2 ** 63, 1.7, "3"):                           # an edited sidecar: refused, not a traceback
