@@ -469,8 +469,11 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     gen = Generator.load(model)
     try:
         if mode == "blend":
-            ys = gen.generate(gen.recipe(meta["recipe"]), Controls(**meta["controls"]), n=int(meta["n"]),
-                              seed=int(meta["seed"]))
+            recipe = gen.recipe(meta["recipe"])
+            if "recipe_parts" in meta and [[w, labs] for w, labs in recipe.parts] != \
+                    [[w, list(labs)] for w, labs in meta["recipe_parts"]]:       # one of them was edited
+                raise ValueError(f"its recipe {meta['recipe']!r} is not the recipe it was made from")
+            ys = gen.generate(recipe, Controls(**meta["controls"]), n=int(meta["n"]), seed=int(meta["seed"]))
         elif mode == "like":
             r = gen.recipe(meta["recipe"]) if meta.get("recipe") else None
             ys = gen.like(_load_ref(meta["like"]), Controls(**meta["controls"]), n=int(meta["n"]),

@@ -42,10 +42,11 @@ class Recipe:
 
     @property
     def name(self) -> str:
-        """File-name friendly: snare80-hihat20, kick+808."""
+        """File-name friendly: snare80-hihat20, kick+808, 808_50-909_50."""
         def part(w, labs):
             s = "+".join(lab.replace(" ", "_") for lab in labs)
-            return s if len(self.parts) == 1 else f"{s}{round(w * 100)}"
+            sep = "_" if s[-1:].isdigit() else ""          # 808=50: 808_50, not 80850
+            return s if len(self.parts) == 1 else f"{s}{sep}{round(w * 100)}"
         return "-".join(part(w, labs) for w, labs in self.parts)
 
     def text(self) -> str:

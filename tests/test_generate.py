@@ -29,6 +29,7 @@ def test_a_long_recipe_gets_a_short_file_name_that_still_tells_recipes_apart(tmp
     assert short_stem("kick80-hihat20_s1") == "kick80-hihat20_s1"
     assert len(short_stem(long).encode()) <= 120 and short_stem(long) != short_stem(other)
     assert short_stem(long).startswith("kick+808+909")
+    assert parse_recipe("808=50,909=50", ["808", "909"]).name == "808_50-909_50"        # not 80850-90950
     y = np.sin(np.linspace(0, 300, 4000)).astype(np.float32) * np.exp(-np.linspace(0, 8, 4000)).astype(np.float32)
     paths = write_hits(y[None], tmp_path, long + "é" * 100, {"recipe": "r"})
     assert paths[0].exists() and len(paths[0].name.encode()) < 140
@@ -273,6 +274,9 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
     assert "sample store" in capsys.readouterr().err
     assert store.exists()
     meta = json.loads(Path(sidecar).read_text())
+    (tmp_path / "edited.json").write_text(json.dumps({**meta, "recipe": "kick=20,hihat=80"}))   # parts say 80/20
+    assert main(["generate", "-w", str(ws.root), "--from", str(tmp_path / "edited.json")]) == 2
+    assert "not the recipe it was made from" in capsys.readouterr().err
     for seed in (1e30, 2 ** 63, 1.7, "3"):                           # an edited sidecar: refused, not a traceback
         (tmp_path / "edited.json").write_text(json.dumps({**meta, "seed": seed}))
         assert main(["generate", "-w", str(ws.root), "--from", str(tmp_path / "edited.json")]) == 2
