@@ -214,7 +214,8 @@ class Workspace:
 
     def _load(self) -> None:
         self.samples: dict[str, Sample] = {}
-        self.files: dict[str, dict] = {}  # original path -> {size, mtime, hash | reason}
+        self.files: dict[str, dict] = {}  # original path -> {size, mtime, hash | reason[, via_link]}
+        self.links: dict[str, list[str]] = {}  # folder reached through a link -> the folders ingested that reached it
         if self.manifest_path.exists():
             try:
                 data = json.loads(self.manifest_path.read_text())
@@ -224,6 +225,7 @@ class Workspace:
                                        f"this one reads up to {LIBRARY_VERSION}); update Drummy, or use another workspace")
                 self.samples = {h: Sample(**s) for h, s in data["samples"].items()}
                 self.files = data["files"]
+                self.links = dict(data.get("links", {}))
             except (ValueError, KeyError, TypeError, AttributeError) as e:
                 raise LibraryError(f"{self.manifest_path} is damaged ({e}); delete the workspace and ingest again")
         self._features: dict[str, np.ndarray] | None = None
@@ -269,6 +271,7 @@ class Workspace:
             "version": LIBRARY_VERSION,
             "samples": {h: asdict(s) for h, s in self.samples.items()},
             "files": self.files,
+            "links": self.links,
         })
 
     @property
@@ -485,6 +488,14 @@ class Workspace:
                     self._save_features()
                     self.save()
                     dirty = 0
+            direct = [str(Path(p).resolve()) for p in paths]
+            for job in found:          # a file found only through a link goes when the link does (`_forget_gone`)
+                entry, key = self.files.get(str(job.path)), str(job.path)
+                if entry is not None:
+                    if any(key == d or key.startswith(d + "/") for d in direct):
+                        entry.pop("via_link", None)
+                    else:
+                        entry["via_link"] = True
             report.removed = self._forget_gone(paths, {str(j.path) for j in found} | {k for k, _ in report.skipped},
                                                linked, dangling)
         finally:
@@ -532,12 +543,28 @@ class Workspace:
         library follows the folder. Files moved
         elsewhere under them were already followed to their new name. Returns how
         many samples' files went. `linked`: the real folders that links under them led to
-        (or a dangling link's target was in)."""
-        roots = [str(Path(p).resolve()) + "/" for p in paths if Path(p).is_dir()] + [str(p) + "/" for p in linked]
+        (or a dangling link's target was in). A folder that links under them led to before
+        and none does now (the link removed) takes with it the files found only through it."""
+        asked = {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
+        now = {str(p) for p in linked}
+        unlinked = []
+        for target, via in list(self.links.items()):
+            if target in now or not asked & set(via):
+                continue
+            if set(via) - asked:                       # another folder ingested before still reaches it
+                self.links[target] = sorted(set(via) - asked)
+            else:
+                del self.links[target]
+                unlinked.append(target + "/")
+        for target in now:
+            self.links[target] = sorted(set(self.links.get(target, [])) | asked)
+        roots = [r + "/" for r in asked] + [str(p) + "/" for p in linked]
         copies = str(self.root.resolve() / "audio") + "/"   # its stored copies, taken in before that was refused
         gone = [k for k in self.files if k not in seen and any(k.startswith(r) for r in roots)
                 and (not os.path.lexists(k) or k.startswith(copies))]
         gone += [k for k in dict.fromkeys(dangling) if k in self.files and k not in gone and not os.path.lexists(k)]
+        gone += [k for k, f in self.files.items() if f.get("via_link") and k not in seen and k not in gone
+                 and any(k.startswith(u) for u in unlinked)]
         removed = 0
         for key in gone:
             h = self.files.pop(key).get("hash")

@@ -445,6 +445,25 @@ def test_links_are_labelled_by_the_real_path_and_ingest_again_cleanly(tmp_path):
     assert ws.ingest([lib], progress=False).removed == 1 and len(ws.samples) == 1
 
 
+
+def test_a_removed_link_takes_its_files_along_unless_they_were_ingested_themselves(tmp_path):
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    far = write(tmp_path / "far" / "Claps" / "c.wav", hat(4, seconds=0.3)).parent
+    (lib / "Claps").symlink_to(far)
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([lib], progress=False)
+    assert len(ws.samples) == 1
+    (lib / "Claps").unlink()                                           # the link goes, its target stays
+    assert ws.ingest([lib], progress=False).removed == 1 and len(Workspace(ws.root).samples) == 0
+    # the same folder ingested on its own as well: removing the link under lib keeps it
+    (lib / "Claps").symlink_to(far)
+    ws.ingest([lib], progress=False)
+    ws.ingest([far], progress=False)
+    (lib / "Claps").unlink()
+    assert ws.ingest([lib], progress=False).removed == 0 and len(Workspace(ws.root).samples) == 1
+
+
 def test_a_pack_named_loops_keeps_its_one_shots(tmp_path):
     lib = tmp_path / "Drum Loops & One Shots"
     write(lib / "One Shots" / "Kicks" / "Kick 1.wav", kick(1))
