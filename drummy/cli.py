@@ -582,6 +582,7 @@ def _classifier_hook(workspace: Path, min_confidence: float = 0.5):
 
 
 def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
+    from .kits import is_kit_file
     from .library import Workspace
     from .sequencer import folder_samples, workspace_samples
     if source is None:
@@ -589,7 +590,7 @@ def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
     skipped: list[tuple[str, str]] = []
     samples = folder_samples(source, skipped)
     for path, reason in skipped:     # a kit file in the folder that cannot be read: its files go by their names
-        if Path(path).name == "drumkit.xml" or Path(path).suffix.lower() == ".sfz":
+        if is_kit_file(path):
             print(f"  could not read {path} ({reason}): its samples are labelled by their file names")
     return samples
 

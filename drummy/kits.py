@@ -33,6 +33,12 @@ class KitSample:
     velocity: tuple[float, float] | None = None   # the velocity layer it plays in, (low, high) of 0..1 (= MIDI / 127)
 
 
+def is_kit_file(path: str | Path) -> bool:
+    """Whether a file's name makes it a kit file Drummy reads: a Hydrogen drumkit.xml or an .sfz."""
+    path = Path(path)
+    return path.name == "drumkit.xml" or path.suffix.lower() == ".sfz"
+
+
 def _local(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 

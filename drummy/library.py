@@ -25,7 +25,7 @@ from safetensors.numpy import load_file, save as save_bytes, save_file
 from tqdm import tqdm
 
 from . import audio, features
-from .kits import KitError, KitSample, read_hydrogen, read_sfz, sfz_includes
+from .kits import KitError, KitSample, is_kit_file, read_hydrogen, read_sfz, sfz_includes
 from .labels import UNKNOWN, labels_from_names, labels_from_path, normalise
 
 AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3",
@@ -688,7 +688,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
         p = Path(p)
         if not p.exists():
             raise LibraryError(f"no such file or folder: {p}")
-        if p.is_file() and (p.name == "drumkit.xml" or p.suffix.lower() == ".sfz"):
+        if p.is_file() and is_kit_file(p):
             for ks in read_kit(p):
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
             continue
@@ -705,7 +705,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
         root = p.resolve()
         above = _folder_names(root)          # "Kicks/808" ingested as it is still says kick
         everything = walk(root, skipped, linked)
-        kit_files = sorted(f for f in everything if (f.name == "drumkit.xml" or f.suffix.lower() == ".sfz") and f.is_file())
+        kit_files = sorted(f for f in everything if is_kit_file(f) and f.is_file())
         parts = set().union(*[sfz_includes(f) for f in kit_files if f.suffix.lower() == ".sfz"])
         kit_files = [f for f in kit_files if f.resolve() not in parts]   # an #include'd .sfz is part of a kit
         for kf in kit_files:

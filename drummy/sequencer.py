@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import audio, features
-from .kits import KitSample
+from .kits import KitSample, is_kit_file
 from .labels import TYPES, UNKNOWN
 from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run
 from .patterns import BEATS_PER_BAR, Pattern, Track, schedule
@@ -67,7 +67,7 @@ def folder_samples(folder: str | Path, skipped: list[tuple[str, str]] | None = N
     given itself (`--kit drumkit.xml`) that cannot be read is an error that says why;
     inside a folder, it and its reason go to `skipped` (path, reason)."""
     folder = Path(folder)
-    itself = folder.is_file() and (folder.name == "drumkit.xml" or folder.suffix.lower() == ".sfz")
+    itself = folder.is_file() and is_kit_file(folder)
     return [KitSample(j.path, j.drum_type, j.tags, j.kit, loose=not j.group.startswith("kit:"), velocity=j.velocity)
             for j in collect([folder], skipped=None if itself else (skipped if skipped is not None else []))]
 
