@@ -315,7 +315,7 @@ def cmd_generate(args) -> None:
                               f"{', '.join(given) or 'the timbre controls'} cannot go with it")
         return _regenerate(args.from_, ws, args.out)
     args.seed = 0 if args.seed is None else args.seed
-    if args.out is not None and (ws.root / "audio").resolve() in [args.out.resolve(), *args.out.resolve().parents]:
+    if args.out is not None and ws.in_store(args.out):
         raise RecipeError(f"-o {args.out} is the workspace's sample store; write the hits elsewhere")
     if args.out is not None and args.out.suffix.lower() in AUDIO_EXTENSIONS:
         raise RecipeError(f"-o is a folder: hits are written into it as <recipe>_s<seed>_01.wav …; got {args.out}")
@@ -492,9 +492,8 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
             out = out.with_suffix(".again.wav")
     elif out.exists():         # a file named by the user: theirs, not ours to replace
         raise RecipeError(f"-o {out} exists; remove it or name another file (or give a folder: the hit goes beside)")
-    store = (ws.root / "audio").resolve()
-    if store in out.resolve().parents:
-        raise RecipeError(f"-o {out} is in the workspace's sample store ({store}); write the hit elsewhere")
+    if ws.in_store(out):
+        raise RecipeError(f"-o {out} is in the workspace's sample store ({ws.root / 'audio'}); write the hit elsewhere")
     audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
     print(f"wrote {out}")
 
@@ -700,8 +699,7 @@ def cmd_export_kit(args) -> None:
     # a kit written inside the folder it was made from is part of that folder's kit next time
     root = (args.source.resolve() if args.source.is_dir() else None) if args.source is not None \
         else (Workspace(args.workspace).root / "generated").resolve()
-    out = args.out.resolve()
-    if root is not None and (out == root or root in out.parents):
+    if root is not None and args.out.resolve().is_relative_to(root):
         raise KitError(f"-o {args.out} is inside the folder the kit comes from ({root}): its hits would be "
                        "in that kit twice next time; export to a folder outside it")
     from .labels import TYPES

@@ -241,6 +241,11 @@ class Workspace:
     def audio_path(self, h: str) -> Path:
         return self.root / "audio" / f"{h}.wav"
 
+    def in_store(self, path: str | Path) -> bool:
+        """Whether a path lies in the workspace's sample store (audio/): Drummy's copies,
+        never a place to write hits to or to ingest from."""
+        return Path(path).resolve().is_relative_to((self.root / "audio").resolve())
+
     def ensure_writable(self) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -531,7 +536,7 @@ class Workspace:
         own = self.root.resolve()
         if own not in path.parents:
             return True
-        if own / "audio" in path.parents:
+        if self.in_store(path):
             return False
         asked = [Path(p).resolve() for p in paths]
         return any((a == own or own in a.parents) and (a == path or a in path.parents) for a in asked)
