@@ -119,12 +119,8 @@ def earlier_run(folder: Path, manifest: str) -> tuple[set[str], list[str]]:
     recorded file that has been edited since (its hash differs) is the producer's now,
     and counts among the others. Files an earlier run recorded as written beside its set
     (a beat's mix among its stems) are in neither."""
-    try:
-        data = json.loads((folder / manifest).read_text())
-        ours, beside = set(data["files"]), set(data.get("beside", []))
-        hashes = dict(data.get("hashes", {}))
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        ours, beside, hashes = set(), set(), {}
+    data = _manifest(folder, manifest)
+    ours, beside, hashes = set(data["files"]), set(data["beside"]), data["hashes"]
     edited = {r for r in ours if r in hashes and (folder / r).is_file() and file_hash(folder / r) != hashes[r]}
     ours -= edited
     present = {str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file()} if folder.is_dir() else set()
@@ -164,20 +160,18 @@ def inside(folder: Path, paths: Iterable[str | Path]) -> set[str]:
     return {str(Path(p).resolve().relative_to(base)) for p in paths if Path(p).resolve().is_relative_to(base)}
 
 
+def _manifest(folder: Path, manifest: str) -> dict:
+    """A run manifest's files, beside files and hashes; empty ones when it is missing or damaged."""
+    try:
+        data = json.loads((folder / manifest).read_text())
+        return {"files": list(data["files"]), "beside": list(data.get("beside", [])),
+                "hashes": dict(data.get("hashes", {}))}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {"files": [], "beside": [], "hashes": {}}
+
+
 def _beside(folder: Path, manifest: str, beside: Iterable[str | Path]) -> set[str]:
-    mine = inside(folder, beside)
-    try:
-        mine |= {b for b in json.loads((folder / manifest).read_text()).get("beside", []) if (folder / b).exists()}
-    except (OSError, ValueError, AttributeError, TypeError):
-        pass
-    return mine
-
-
-def _hashes(folder: Path, manifest: str) -> dict[str, str]:
-    try:
-        return dict(json.loads((folder / manifest).read_text()).get("hashes", {}))
-    except (OSError, ValueError, AttributeError, TypeError):
-        return {}
+    return inside(folder, beside) | {b for b in _manifest(folder, manifest)["beside"] if (folder / b).exists()}
 
 
 def plan_run(folder: Path, manifest: str, planned: Iterable[Path], before: set[str],
@@ -188,7 +182,7 @@ def plan_run(folder: Path, manifest: str, planned: Iterable[Path], before: set[s
     audio.make_folder(folder)
     atomic_write_json(folder / manifest, {"files": sorted(before | now),
                                           "beside": sorted(_beside(folder, manifest, beside) - now - before),
-                                          "hashes": {r: h for r, h in _hashes(folder, manifest).items() if r in before - now}})
+                                          "hashes": {r: h for r, h in _manifest(folder, manifest)["hashes"].items() if r in before - now}})
 
 
 def record_run(folder: Path, manifest: str, written: Iterable[Path], before: set[str],
