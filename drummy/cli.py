@@ -614,17 +614,18 @@ def cmd_beat(args) -> None:
     if args.bpm is None and not 20 <= pattern.bpm <= 999:
         raise patterns.PatternError(f"{args.pattern} is at {pattern.bpm:g} bpm, which a beat cannot play "
                                     "(20 to 999); give the tempo with --bpm")
+    bpm = args.bpm or pattern.bpm
     if args.bars is None:                # whole loops: a 16-bar MIDI take plays to its end, a 3-bar grid 3 times
-        most = min(MAX_BARS, int(MAX_MINUTES * (args.bpm or pattern.bpm) / 4))     # bars in a beat's longest
+        most = min(MAX_BARS, int(MAX_MINUTES * bpm / 4))                            # bars in a beat's longest
         args.bars = min(most, pattern.bars * max(1, -(-8 // pattern.bars)))
         if pattern.bars > most:
             print(f"  the pattern is {pattern.bars} bars long: the beat stops after {most}, the most it can be")
     elif args.bars % pattern.bars:
         print(f"  the pattern is {pattern.bars} bars long: {args.bars} bars end partway through its "
               f"{_ordinal(args.bars // pattern.bars + 1)} loop")
-    minutes = args.bars * 4 / (args.bpm or pattern.bpm)
+    minutes = args.bars * 4 / bpm
     if minutes > MAX_MINUTES:            # 256 bars at 20 bpm: 51 minutes, and 17 GB with stems
-        raise patterns.PatternError(f"{args.bars} bars at {args.bpm or pattern.bpm:g} bpm is {minutes:.0f} minutes; a beat "
+        raise patterns.PatternError(f"{args.bars} bars at {bpm:g} bpm is {minutes:.0f} minutes; a beat "
                                     f"is at most {MAX_MINUTES} (fewer --bars, or a faster --bpm)")
     # the beat's own files may sit among its stems
     own = [args.out] + ([args.midi_out] if args.midi_out is not None else [])
