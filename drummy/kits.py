@@ -96,6 +96,12 @@ def _layer_range(layer) -> tuple[float, float] | None:
     return (lo, hi) if lo <= hi and (lo > 0 or hi < 1) else None
 
 
+def layer_gap(layer: tuple[float, float] | None, v: float) -> float:
+    """How far velocity v (0..1) lies outside a velocity layer (0 inside it; a sound of no
+    layer holds every velocity): the measure beats and the SFZ export choose layers by."""
+    return 0.0 if layer is None else max(layer[0] - v, v - layer[1], 0.0)
+
+
 def _sfz_range(region: dict[str, str]) -> tuple[float, float] | None:
     """An SFZ region's lovel..hivel as 0..1, or None when it spans every velocity."""
     try:
@@ -400,9 +406,7 @@ def _sfz_velocities(ranges: list[tuple[float, float]]) -> list[tuple[tuple[float
     Hydrogen and Drummy's beats pick one. Each velocity goes to the narrowest layer that
     holds it (the nearest when none does); a layer may get several runs, or none."""
     def pick(v: int) -> tuple[float, float]:
-        x = v / 127
-        gap = lambda r: max(r[0] - x, x - r[1], 0.0)                     # noqa: E731
-        return min(ranges, key=lambda r: (gap(r) > 1e-9, gap(r), r[1] - r[0]))
+        return min(ranges, key=lambda r: (layer_gap(r, v / 127) > 1e-9, layer_gap(r, v / 127), r[1] - r[0]))
     runs: list[tuple[tuple[float, float], tuple[int, int]]] = []
     for v in range(128):
         r = pick(v)

@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import audio, features
-from .kits import KitSample, is_kit_file
+from .kits import KitSample, is_kit_file, layer_gap
 from .labels import TYPES, UNKNOWN
 from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run
 from .patterns import BEATS_PER_BAR, Pattern, Track, schedule
@@ -456,7 +456,7 @@ def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Gener
         if t.drum_type not in draws:
             out.append(np.zeros(0, dtype=np.int64))
             continue
-        layers = getattr(kit, "layers", {}).get(t.drum_type)
+        layers = kit.layers.get(t.drum_type)
         if layers and velocities is not None and any(v is not None for v in layers):
             out.append(np.array([_by_velocity(layers, float(v) / 127, rng, taken.setdefault(t.drum_type, set()),
                                               no_repeat) for v in velocities[ti][:n]], dtype=np.int64))
@@ -471,7 +471,7 @@ def _by_velocity(layers: list[tuple[float, float] | None], v: float, rng: np.ran
     """A sound for a hit at velocity v (0..1): one of those whose layer holds v (or
     that play at any velocity), else of the nearest layer; with no_repeat, one not
     taken yet (from any layer when its own are used up)."""
-    gap = np.array([0.0 if r is None else max(r[0] - v, v - r[1], 0.0) for r in layers])
+    gap = np.array([layer_gap(r, v) for r in layers])
     free = np.array([i not in taken for i in range(len(layers))]) if no_repeat else np.ones(len(layers), bool)
     pool = np.flatnonzero(free & (gap == gap[free].min()))
     i = int(pool[rng.integers(len(pool))])
