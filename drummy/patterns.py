@@ -529,8 +529,8 @@ def from_midi(mid, name: str = "midi") -> Pattern:
                        f"{_listed([c for c in channels if c != MIDI_DRUM_CHANNEL + 1])} left out: only channel 10 is drums")
     if len(tempos) > 1:
         remarks.append(f"the file changes tempo ({len(tempos)} tempos): the beat keeps the first")
-    if signatures - {"4/4"}:
-        remarks.append(f"read in 4/4; the file says {_listed(sorted(signatures - {'4/4'}))}")
+    if signatures:                                                  # only bars of another length are kept
+        remarks.append(f"read in 4/4; the file says {_listed(sorted(signatures))}")
     if meta:
         steps = int(meta.get("steps", 16))
         swing = float(meta.get("swing", 50.0))
