@@ -109,6 +109,7 @@ def normalise(text: str) -> str:
     """Lower-case, fold accents, split camelCase and letter/digit runs, turn
     separators into single spaces, and drop numbering: "Snare_01" and "snare-1" ->
     "snare", "BassDrum" -> "bass drum", "Snäre" -> "snare", "808" stays "808"."""
+    text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in _undo_surrogates(text))  # controls separate
     # accents fold off Latin letters (Snäre -> snare); kana and hangul keep theirs (ブーム is not フーム)
     out: list[str] = []
     for c in unicodedata.normalize("NFKD", text):
@@ -127,6 +128,19 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?!s(?![a-z]))(?=[^\W\d_])", " ", text)  # snare1 -> snare 1 (any script)
     words = [w for w in text.split() if w and not _is_numbering(w)]
     return " ".join(words)
+
+
+def _undo_surrogates(text: str) -> str:
+    """A file name that is not UTF-8 on disk reaches Python with each odd byte as a lone
+    surrogate ("caf\\udce9"); such names come from old Windows zips, so each such byte is
+    read as Windows-1252 ("café"), or Latin-1 where that has no character."""
+    def byte(m: re.Match) -> str:
+        b = bytes([ord(m.group()) - 0xDC00])
+        try:
+            return b.decode("cp1252")
+        except UnicodeDecodeError:
+            return b.decode("latin-1")
+    return re.sub("[\udc80-\udcff]", byte, text)
 
 
 def _is_numbering(word: str) -> bool:

@@ -546,8 +546,10 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     last = max([n[0] for n in drums], default=0)
     # the ends of the drum tracks and of tracks with no notes (a conductor track): a bass line's is not theirs
     others = {n[4] for n in notes} - {n[4] for n in drums}
-    # a track whose end is only its last note's release (a quarter-note hit on the last step) adds no bar
-    eot = max([t for ti, t in drum_eot.items() if ti not in others and t > last_off.get(ti, -1)], default=0)
+    # a track whose end is only its last note's release (a quarter-note hit on the last step) adds no
+    # bar, unless that release lies on a bar line (a crash held to the end of the clip)
+    eot = max([t for ti, t in drum_eot.items() if ti not in others
+               and (t > last_off.get(ti, -1) or t % (ppq * BEATS_PER_BAR) == 0)], default=0)
     bars = max(int(last // bar_ticks) + 1, math.ceil(end / bar_ticks) if meta else math.ceil((eot - tps + 1) / bar_ticks))
     k = np.arange(bars * steps + 1)                                 # + the next loop's first step
     grid = k * tps + np.rint((swing - 50) / 50 * (k % 2) * tps)     # the ticks to_midi writes

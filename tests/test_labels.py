@@ -1,6 +1,6 @@
 import pytest
 
-from drummy.labels import labels_from_path, normalise, parse_note, tags_of, type_of, type_of_note
+from drummy.labels import labels_from_names, labels_from_path, normalise, parse_note, tags_of, type_of, type_of_note
 
 
 @pytest.mark.parametrize("path,drum_type,tags", [
@@ -95,6 +95,13 @@ def test_normalise_case_separators_numbering():
     assert normalise("808") == "808"           # machine names are not numbering
     assert normalise("Kick 007 v2") == "kick"
     assert normalise("crash16inch") == "crash inch"
+
+
+def test_names_that_are_not_utf8_on_disk_read_as_windows_1252():
+    # os.listdir hands Python a Latin-1 "Snäre" as "Sn\udce4re"; a tag must not carry that
+    assert normalise("Sn\udce4re_01") == "snare"
+    assert labels_from_names(["caf\udce9 kicks", "Boom\udc81"]) == ("kick", ["cafe", "boom"])
+    assert normalise("a\x01b\tc") == "a b c"      # control characters separate words
 
 
 def test_tags_keep_style_words_and_drop_type_words():

@@ -155,6 +155,12 @@ def test_a_gm_file_that_ends_in_empty_bars_keeps_them():
     clip.tracks.insert(0, mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000, time=0),
                                           mido.MetaMessage("end_of_track", time=2 * 384)]))
     assert P.from_midi(clip).bars == 2
+    held = kicks(384)                                       # a crash on the one, held to the end of a 2-bar clip
+    tr = held.tracks[0]
+    tr.insert(0, mido.Message("note_on", channel=9, note=49, velocity=90, time=0))
+    tr[-1] = mido.Message("note_off", channel=9, note=49, time=2 * 384 - (3 * 96 + 10))   # off on the bar line
+    tr.append(mido.MetaMessage("end_of_track", time=0))
+    assert P.from_midi(held).bars == 2
 
 
 def test_a_midi_file_plays_at_its_own_tempo():
