@@ -285,6 +285,11 @@ def cmd_train(args) -> None:
               f"(balanced {m['val_balanced_accuracy']:.1%}, {m['val_samples']} verdicts)")
         print("  " + ", ".join(f"{c} {a:.0%}" for c, a in m["per_class"].items()))
     from .library import classifier_path
+    from .train import confusion_png_path, mixups
+    if top := mixups(m["classes"], m["confusion"]) if "confusion" in m else []:
+        print("  most mixed up: " + ", ".join(f"{t} heard as {h} {n}x" for t, h, n in top)
+              + f"; the files are listed under \"misheard\" in {classifier_path(ws).with_suffix('.json')}")
+        print(f"  confusion matrix: {confusion_png_path(ws)}")
     print(f"saved {classifier_path(ws)}")
 
 

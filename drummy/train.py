@@ -221,8 +221,49 @@ def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: 
             partial.unlink(missing_ok=True)
         model, metrics = fit_ensemble(ws, samples, classes, cfg, progress, partial=partial)
         clf.save(model, classifier_path(ws), metrics)
+        if "confusion" in metrics:
+            plot_confusion(metrics["classes"], np.array(metrics["confusion"]), confusion_png_path(ws))
         partial.unlink(missing_ok=True)
     return metrics
+
+
+def confusion_png_path(ws: Workspace) -> Path:
+    return classifier_path(ws).with_name("classifier-confusion.png")
+
+
+def mixups(classes: list[str], m, top: int = 3) -> list[tuple[str, str, int]]:
+    """The most frequent (true type, heard as, count) of a confusion matrix, off its diagonal."""
+    m = np.asarray(m)
+    off = [(classes[i], classes[j], int(m[i, j])) for i in range(len(classes)) for j in range(len(classes))
+           if i != j and m[i, j]]
+    return sorted(off, key=lambda t: -t[2])[:top]
+
+
+def plot_confusion(classes: list[str], m: np.ndarray, path: Path) -> None:
+    """The validation verdicts as a PNG: rows the labelled type, columns the type heard,
+    each row as shares of its files (the counts written in)."""
+    import io
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from .library import atomic_write_bytes
+    share = m / np.maximum(m.sum(1, keepdims=True), 1)                  # (C, C) rows sum to 1
+    fig, ax = plt.subplots(figsize=(1 + 0.6 * len(classes), 0.8 + 0.55 * len(classes)))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
+    for i in range(len(classes)):
+        for j in range(len(classes)):
+            if m[i, j]:
+                ax.text(j, i, int(m[i, j]), ha="center", va="center", fontsize=8,
+                        color="white" if share[i, j] > 0.5 else "black")
+    ax.set_xticks(range(len(classes)), classes, rotation=45, ha="right")
+    ax.set_yticks(range(len(classes)), classes)
+    ax.set_xlabel("heard as")
+    ax.set_ylabel("labelled")
+    ax.set_title("classifier on held-out kits/folders")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 class _Partial:
@@ -282,7 +323,7 @@ def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: 
     mels, _ = ws.features([s.hash for s in samples])
     row = {s.hash: i for i, s in enumerate(samples)}
     y = np.array([index[s.drum_type] for s in samples])
-    histories, yv, pv, val_groups = [], [], [], set()
+    histories, yv, pv, val_groups, misheard = [], [], [], set(), {}
     for k in range(max(1, cfg.members)):                      # validation runs
         seed = cfg.seed + k
         train, val = group_split(samples, cfg.val_fraction, seed)
@@ -299,6 +340,9 @@ def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: 
         yv.append(y[vi])
         pv.append(np.array(done.runs[k]["pred"], dtype=np.int64))
         val_groups |= {s.group for s in val}
+        for s, p in zip(val, pv[-1]):                         # a file of one type heard as another
+            if classes[p] != s.drum_type:
+                misheard.setdefault(s.hash, {"path": s.path, "type": s.drum_type, "heard": classes[p]})
     members = []
     for k in range(max(1, cfg.members)):
         if k not in done.members:
@@ -319,6 +363,7 @@ def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: 
         metrics["val_balanced_accuracy"] = balanced_accuracy(yv, pv, len(classes))
         metrics["per_class"] = {c: float((pv[yv == i] == i).mean()) for i, c in enumerate(classes) if np.any(yv == i)}
         metrics["confusion"] = confusion(yv, pv, len(classes)).tolist()
+        metrics["misheard"] = sorted(misheard.values(), key=lambda m: (m["type"], m["heard"], m["path"]))
     return model, metrics
 
 

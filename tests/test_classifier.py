@@ -23,6 +23,15 @@ def test_augment_keeps_shape_range_and_changes_input():
     assert y.shape == x.shape and y.min() >= -80 and not torch.allclose(x, y)
 
 
+def test_mixups_and_the_confusion_png(tmp_path):
+    m = np.array([[9, 0, 1], [3, 5, 2], [0, 0, 7]])
+    assert train.mixups(["kick", "snare", "tom"], m) == [("snare", "kick", 3), ("snare", "tom", 2), ("kick", "tom", 1)]
+    assert train.mixups(["kick", "snare"], np.eye(2, dtype=int)) == []
+    train.plot_confusion(["kick", "snare", "tom"], m, tmp_path / "c.png")
+    png = (tmp_path / "c.png").read_bytes()
+    assert png.startswith(b"\x89PNG") and len(png) > 2000
+
+
 def test_smoke_train_save_load_and_predict(tmp_path, tiny_library):
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tiny_library], progress=False)
@@ -32,6 +41,15 @@ def test_smoke_train_save_load_and_predict(tmp_path, tiny_library):
     assert m["val_groups"] and all(g.endswith(("808", "909")) for g in m["val_groups"])
     assert m["val_samples"] % 4 == 0 and 0 < m["val_samples"] < 2 * 16
     assert [len(h["epoch"]) for h in m["history"]] == [8, 8]         # validation runs go the distance: no early stop
+    # the files heard as another type: each distinct file once, in the cell of the confusion matrix it fell in
+    cells = {}
+    for x in m["misheard"]:
+        assert x["type"] != x["heard"] and x["path"].startswith(str(tiny_library))
+        cells[(x["type"], x["heard"])] = cells.get((x["type"], x["heard"]), 0) + 1
+    off = {(m["classes"][i], m["classes"][j]): n for i, row in enumerate(m["confusion"]) for j, n in enumerate(row)
+           if i != j and n}
+    assert set(cells) == set(off) and all(cells[k] <= off[k] for k in cells)
+    assert train.confusion_png_path(ws).read_bytes().startswith(b"\x89PNG")
     model = clf.load(train.classifier_path(ws))
     mels, _ = ws.features()
     probs = clf.predict(model, mels)

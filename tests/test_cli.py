@@ -65,7 +65,10 @@ def test_ingest_library_json_and_classify(tmp_path, tiny_library, capsys):
     out = capsys.readouterr().out
     assert "16 samples in" in out and "; 1 more files are copies of them, stored once)" in out
     assert main(["train", "classifier", "-w", ws, "--steps", "12", "--epochs", "6", "--members", "1"]) == 0
-    assert "classifier: 1 net on all 16 labelled samples; validated by 1 run " in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "classifier: 1 net on all 16 labelled samples; validated by 1 run " in out
+    misheard = json.loads((tmp_path / "ws" / "models" / "classifier.json").read_text())["metrics"]["misheard"]
+    assert ("most mixed up: " in out) == bool(misheard)           # and then where to find them
     assert main(["classify", str(tiny_library / "kick"), "-w", ws, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out) == 8 and all(set(o["probabilities"]) == {"kick", "hihat"} for o in out)
