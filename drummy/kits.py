@@ -93,7 +93,8 @@ def _layer_range(layer) -> tuple[float, float] | None:
     except (TypeError, ValueError):
         return None
     lo, hi = max(0.0, lo), min(1.0, hi)
-    return (lo, hi) if lo <= hi and (lo > 0 or hi < 1) else None
+    # min > max: a layer Hydrogen never plays; Drummy plays it only where no layer holds a velocity
+    return (lo, hi) if lo > 0 or hi < 1 else None
 
 
 def layer_gap(layer: tuple[float, float] | None, v: float) -> float:

@@ -9,6 +9,7 @@ HYDROGEN = """<?xml version="1.0" encoding="UTF-8"?>
   <instrument><id>0</id><name>Kick Hard</name><midiOutNote>36</midiOutNote>
    <layer><filename>tom-0105.wav</filename><min>0</min><max>0.5</max></layer>
    <layer><filename>tom-0106.wav</filename><min>0.5</min><max>1</max></layer>
+   <layer><filename>kick-upside-down.wav</filename><min>0.9</min><max>0.1</max></layer>
   </instrument>
   <instrument><id>1</id><name>Hi Hat Closed</name>
    <instrumentComponent><layer><filename>sub/hh.flac</filename></layer></instrumentComponent>
@@ -27,15 +28,18 @@ def test_hydrogen_kit_labels_from_instrument_names(tmp_path):
     (tmp_path / "drumkit.xml").write_text(HYDROGEN)
     got = read_hydrogen(tmp_path / "drumkit.xml")
     assert [(s.path.name, s.drum_type) for s in got] == [
-        ("tom-0105.wav", "kick"), ("tom-0106.wav", "kick"),  # the instrument name beats the file name
+        ("tom-0105.wav", "kick"), ("tom-0106.wav", "kick"), ("kick-upside-down.wav", "kick"),  # the instrument name beats the file name
         ("hh.flac", "hihat"), ("oh.wav", "open hat"),
         # ...but within the hat family an open layer is an open hat
         ("hihat-closed-2.flac", "hihat"), ("hihat-open-1.flac", "open hat")]
     assert got[0].path == tmp_path / "tom-0105.wav"
     assert got[0].kit == "Test Kit" and "test kit" in got[0].tags and "hard" in got[0].tags
     assert got[0].note == 36
-    # velocity layers: the kick's two halves; a layer spanning every velocity (or none given) is no layer
-    assert [s.velocity for s in got] == [(0.0, 0.5), (0.5, 1.0), None, None, None, None]
+    # velocity layers: the kick's two halves; a layer spanning every velocity (or none given) is no layer;
+    # min > max holds no velocity (Hydrogen never plays it), so it stays a layer, not one for every velocity
+    assert [s.velocity for s in got] == [(0.0, 0.5), (0.5, 1.0), (0.9, 0.1), None, None, None, None]
+    from drummy.kits import layer_gap
+    assert all(layer_gap((0.9, 0.1), v) > 0 for v in (0.0, 0.1, 0.5, 0.9, 1.0))
 
 
 def test_hydrogen_broken_xml_is_a_clear_error(tmp_path):
