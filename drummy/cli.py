@@ -682,7 +682,7 @@ def _beat(args, pattern, own) -> None:
         print(f"  no {t.drum_type} samples in the kit: track {t.name!r} stays silent{hint}")
     mix, stems = sequencer.render(pattern, kit, bpm=args.bpm, bars=args.bars, seed=args.seed,
                                   no_repeat=args.no_repeat, master=args.master, stems=args.stems is not None)
-    audio.write(args.out, mix, peak_db=None, fade_ms=0)
+    audio.write(args.out, mix, peak_db=None, fade_ms=0, remove_dc=False)    # render took out its mean
     bpm = args.bpm or pattern.bpm
     print(f"wrote {args.out}: {args.bars} bar{'s' * (args.bars != 1)} of {pattern.name} at {bpm:g} bpm "
           f"({len(mix) / audio.SR:.1f} s, master {args.master}, "

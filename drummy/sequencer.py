@@ -23,6 +23,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import audio, features
+from .audio import _peak, true_peak
 from .kits import KitSample, is_kit_file, layer_gap
 from .labels import TYPES, UNKNOWN
 from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run
@@ -33,7 +34,6 @@ VELOCITY_EXPONENT = 2.0     # gain = (velocity / 127) ** 2: the square law most 
 CHOKE_FADE_MS = 2.0         # a choked hit fades out over this long, ending where the choking hit starts
 PRE_MASTER_PEAK_DB = -6.0   # the mix is set to this peak before the master chain, whatever the kit's level
 CEILING_DB = -0.3           # true-peak ceiling of the finished beat
-TRUE_PEAK_SEARCH_DB = 4.5   # true_peak interpolates around samples this close to the sample peak
 
 
 class SequencerError(Exception):
@@ -339,67 +339,6 @@ def run_bus(m: Master, y: np.ndarray, sr: int = SR, split_s: float = 30.0, warmu
         return np.concatenate([first.result(), second.result()[:, warm:]], axis=1)
 
 
-def _sinc_taps(half: int = 12, oversample: int = 4) -> np.ndarray:
-    """(oversample - 1, 2 * half) Hann-windowed sinc weights for the points between samples."""
-    m = np.arange(-half + 1, half + 1)                   # taps around sample i: i-half+1 .. i+half
-    f = np.arange(1, oversample)[:, None] / oversample   # fractional positions i + 1/4, 1/2, 3/4
-    x = f - m[None, :]
-    return np.sinc(x) * (0.5 + 0.5 * np.cos(np.pi * x / (half + 1)))
-
-
-_TAPS = _sinc_taps().astype(np.float32)                                # the 4x search
-_FINE = _sinc_taps(half=256, oversample=32).astype(np.float32)          # 32x, read where the search peaks
-_FINE_WITHIN_DB = 1.5   # 4x with a short kernel reads peaks near Nyquist up to ~1 dB low; gaps this close are read again
-
-
-def true_peak(y: np.ndarray, chunk: int = 1 << 16, loop: bool = False) -> float:
-    """Peak of (channels, samples) float32 audio between the samples too.
-
-    The ITU-R BS.1770 meter reads it 4x oversampled, which misses a peak near 20 kHz by
-    up to 0.6 dB: a master set to it went over 0 dBTP. Here the 4x reading finds
-    the gaps where the peak can be, and those are read again 32x oversampled with a
-    512-tap interpolator (a 64-tap one still read a lo-fi master 0.15 dB low). Only the gaps beside samples
-    within TRUE_PEAK_SEARCH_DB of the sample peak are searched: an inter-sample peak
-    above the sample peak needs a loud sample next to it (real overs stay within about
-    3 dB). Channels run on threads. With `loop`, the audio is read as the loop it is:
-    its end runs into its start (and not into silence)."""
-    y = np.atleast_2d(y)
-    peak = _peak(y)
-    if peak == 0.0:
-        return 0.0
-    if len(y) == 1:
-        return max(peak, _channel_true_peak(y[0], peak, chunk, loop))
-    with ThreadPoolExecutor(min(len(y), 2)) as ex:
-        return max(peak, *ex.map(lambda ch: _channel_true_peak(ch, peak, chunk, loop), y))
-
-
-def _gap_peaks(ch: np.ndarray, starts: np.ndarray, taps: np.ndarray, chunk: int, loop: bool = False) -> np.ndarray:
-    """Largest |interpolated value| in the gap after each sample in `starts`: (len(starts),).
-    Past the ends there is silence, or for a loop the loop again."""
-    half = taps.shape[1] // 2
-    padded = np.pad(ch.astype(np.float32, copy=False), (half - 1, half), mode="wrap" if loop else "constant")
-    win = np.lib.stride_tricks.sliding_window_view(padded, 2 * half)  # (samples, taps)
-    out = np.zeros(len(starts), np.float32)
-    for i in range(0, len(starts), chunk):
-        out[i:i + chunk] = np.max(np.abs(win[starts[i:i + chunk]] @ taps.T), axis=1)
-    return out
-
-
-def _channel_true_peak(ch: np.ndarray, peak: float, chunk: int, loop: bool = False) -> float:
-    """The channel's largest value between samples."""
-    loud = np.abs(ch) >= 10 ** (-TRUE_PEAK_SEARCH_DB / 20) * peak
-    first = bool(loud[0])
-    loud[:-1] |= loud[1:]                                # the gaps on both sides of a loud sample
-    if loop:
-        loud[-1] |= first                                # ... the last gap runs into the first sample
-    starts = np.flatnonzero(loud)
-    coarse = _gap_peaks(ch, starts, _TAPS, chunk, loop)
-    if not len(coarse):
-        return 0.0
-    near = starts[coarse >= max(float(coarse.max()), peak) * 10 ** (-_FINE_WITHIN_DB / 20)]
-    return float(max(coarse.max(), _gap_peaks(ch, near, _FINE, chunk, loop).max() if len(near) else 0.0))
-
-
 # --- rendering ------------------------------------------------------------------------
 
 def velocity_gain(velocity: np.ndarray | float) -> np.ndarray:
@@ -572,11 +511,6 @@ def render(p: Pattern, kit: Kit, bpm: float | None = None, bars: int | None = No
 _MARGIN = 10 ** (-0.002 / 20)  # keeps float32 rounding from landing a hair above the ceiling
 
 
-def _peak(y: np.ndarray) -> float:
-    """max |y| without a temporary the size of y."""
-    return max(float(y.max()), -float(y.min())) if y.size else 0.0
-
-
 def _place(dst: np.ndarray, sounds: list[tuple[str, np.ndarray]], onsets: np.ndarray, gains: np.ndarray,
            pick: np.ndarray, ends: np.ndarray, pan: tuple[float, float], sr: int) -> None:
     """Add one track's hits into dst (2, samples) in place: sample pick[i] at
@@ -671,7 +605,9 @@ def write_stems(stems: dict[str, np.ndarray], folder: str | Path, sr: int = SR,
     before = {b for b in before if b.lower() not in own}
     planned = [folder / f"{fname}.wav" for fname in stem_names(stems)]
     plan_run(folder, STEMS_MANIFEST, planned, before, beside=keep)      # a Ctrl-C half-way: the rerun replaces all
-    paths = [audio.write(path, s * g, sr, peak_db=None, fade_ms=0) for path, s in zip(planned, stems.values())]
+    # as rendered: a median taken out of one stem would leave it no longer summing to the mix
+    paths = [audio.write(path, s * g, sr, peak_db=None, fade_ms=0, remove_dc=False)
+             for path, s in zip(planned, stems.values())]
     record_run(folder, STEMS_MANIFEST, paths, before, beside=keep)
     return paths
 

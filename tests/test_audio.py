@@ -141,6 +141,17 @@ def test_write_is_24_bit_with_headroom_no_dc_and_fade(tmp_path):
     assert abs(whole.mean()) < 0.02 and abs(out[-1]) < 1e-4
 
 
+def test_written_one_shots_peak_at_minus_1_dbtp_between_the_samples_too(tmp_path):
+    # a quarter-rate tone sampled 45 degrees off its crests: every sample is 3 dB under its true peak
+    n = np.arange(SR // 4)
+    tone = np.sin(np.pi / 2 * n + np.pi / 4) * np.exp(-n / 4000)
+    out, _ = sf.read(str(audio.write(tmp_path / "hat.wav", tone)))
+    assert abs(20 * np.log10(audio.true_peak(out[None])) - -1.0) < 0.05       # what a true-peak meter reads
+    assert 20 * np.log10(np.max(np.abs(out))) < -3.5                          # the samples sit 3 dB under it
+    loud, _ = sf.read(str(audio.write(tmp_path / "mix.wav", tone * 0.5, peak_db=None, fade_ms=0, remove_dc=False)))
+    assert np.allclose(loud, tone * 0.5, atol=1e-4)                           # no level asked: left as it is
+
+
 def test_a_lopsided_hit_keeps_its_tail_on_zero(tmp_path):
     # A short kick whose first half-cycle outweighs the rest has a mean well off zero but no
     # offset: its tail must stay centred, or the fade ends it on a step (a thump).

@@ -319,6 +319,18 @@ def test_beat_command_writes_beat_stems_and_midi(tmp_path, tiny_library, capsys)
     assert P.load(out / "b.mid") == P.builtin("techno")
 
 
+def test_a_beat_file_has_no_dc_and_its_stems_sum_to_it(tmp_path, tiny_library):
+    out = tmp_path / "out"
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", "boom bap", "--bars", "2", "-o", str(out / "b.wav"),
+                 "--stems", str(out / "stems"), "--master", "none", "-w", str(tmp_path / "ws")]) == 0
+    mix, _ = sf.read(str(out / "b.wav"))
+    assert np.all(np.abs(mix.mean(0)) < 10 ** (-90 / 20))                     # the writer put no offset back
+    dry = sum(sf.read(str(f))[0] for f in (out / "stems").glob("*.wav"))
+    dry -= dry.mean(0)                                                         # the master takes the mean out
+    scale = float((dry * mix).sum() / (dry * dry).sum())
+    assert np.max(np.abs(mix - scale * dry)) < 10 ** (-80 / 20)              # to 24-bit rounding
+
+
 def test_a_beat_its_midi_and_its_stems_share_one_folder_run_after_run(tmp_path, tiny_library, capsys):
     out = tmp_path / "out"
     cmd = ["beat", "--kit", str(tiny_library), "--pattern", "techno", "--bars", "1", "-o", str(out / "beat.wav"),
