@@ -34,7 +34,7 @@ demo: $(STAMP)
 	$(DRUMMY) library -w $(WS)
 	$(DRUMMY) train classifier -w $(WS) --epochs 15 --members 2
 	$(DRUMMY) classify $(WORK)/starter-kit/kick/808 -w $(WS) | head -5
-	$(DRUMMY) train vae -w $(WS) --minutes 1.0
+	$(DRUMMY) train vae -w $(WS) --steps 500
 	$(DRUMMY) generate -w $(WS) --blend "snare=80,hihat=20" -n 8 --seed 1
 	$(DRUMMY) generate -w $(WS) --blend "kick+808" -n 32 --seed 2
 	$(DRUMMY) generate -w $(WS) --blend "kick+808" --decay 1 --pitch -3 -n 4 --seed 3

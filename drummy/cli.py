@@ -305,6 +305,10 @@ def _train_vae(args) -> None:
           f"({len(m['val_groups'])} kits/folders); {m['steps']} steps in {m['seconds'] / 60:.1f} min ({m['stopped']})")
     if h.get("val_recon"):
         print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out {min(h['val_recon']):.0f} (best)")
+    if m["steps"] < cfg.warmup and m["stopped"] in ("minutes", "steps"):   # a busy machine's minute: 50 steps
+        print(f"drummy: warning: only {m['steps']} steps, short of the {cfg.warmup} the generator needs to settle; "
+              f"its hits will sound rough. Train it with more --minutes or --steps",
+              file=sys.stderr)
     print(f"saved {vae_path(Workspace(args.workspace))}")
 
 

@@ -159,6 +159,14 @@ def test_an_interrupt_says_whether_the_work_was_kept(tmp_path, capsys, monkeypat
     assert "no file is left half-written" in capsys.readouterr().err
 
 
+def test_a_generator_stopped_before_it_settles_says_so(tmp_path, tiny_library, capsys):
+    ws = str(tmp_path / "ws")
+    assert main(["ingest", str(tiny_library), "-w", ws]) == 0
+    assert main(["train", "vae", "-w", ws, "--steps", "4"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: only 4 steps, short of the 500" in err and "more --minutes or --steps" in err
+
+
 def test_auto_label_without_a_classifier_imports_nothing(tmp_path, tiny_library, capsys):
     ws = tmp_path / "ws"
     assert main(["ingest", str(tiny_library), "-w", str(ws), "--auto-label"]) == 2
