@@ -137,13 +137,29 @@ def test_group_split_caps_the_held_out_share():
     from drummy.library import Sample
     kits = {"big": 20, **{f"k{i}": 2 for i in range(9)}}          # 10 kick groups: 2 held out
     samples = [Sample(f"{k}{i}", "p", "kick", [], "k", k, 1.0, 44100) for k, n in kits.items() for i in range(n)]
-    free = [train.group_split(samples, 0.2, seed)[1] for seed in range(40)]
-    capped = [train.group_split(samples, 0.2, seed, max_share=0.25)[1] for seed in range(40)]
+    free = [train.group_split(samples, 0.2, seed, type_share=1.0)[1] for seed in range(40)]
+    capped = [train.group_split(samples, 0.2, seed, max_share=0.25, type_share=1.0)[1] for seed in range(40)]
     assert max(map(len, free)) == 22                                # uncapped: the big kit and one more
     for va in capped:
         groups = {s.group for s in va}
         assert len(groups) >= 1
         assert len(va) <= 0.25 * len(samples) or groups == {"big"}  # over the cap only as a type's first group
+
+
+def test_group_split_never_holds_out_most_of_a_type():
+    """A library filed by type: one folder holds most snares (and some claps). Holding
+    it out would leave a few snares to learn from, whatever the seed."""
+    from drummy.library import Sample
+    layout = {"Snares & Claps": {"snare": 11, "clap": 4}, "Kits/808": {"snare": 2, "kick": 3, "clap": 2},
+              "Kits/acoustic": {"snare": 1, "kick": 3, "clap": 1}, "Kicks": {"kick": 8}}
+    samples = [Sample(f"{g}{t}{i}", "p", t, [], "k", g, 1.0, 44100)
+               for g, types in layout.items() for t, n in types.items() for i in range(n)]
+    for seed in range(30):
+        tr, va = train.group_split(samples, 0.3, seed, max_share=0.5)
+        for t in ("snare", "kick", "clap"):
+            assert sum(s.drum_type == t for s in tr) >= 0.5 * sum(s.drum_type == t for s in samples), (seed, t)
+        assert "Snares & Claps" not in {s.group for s in va} and "Kicks" not in {s.group for s in va}
+    assert any(train.group_split(samples, 0.3, seed, max_share=0.5)[1] for seed in range(30))   # the kits still validate
 
 
 def test_auto_label_marks_predictions(tmp_path, tiny_library):
