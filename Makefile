@@ -28,7 +28,7 @@ install: $(STAMP)
 DRUMMY := $(BIN)/drummy
 WS     := $(WORK)/workspace
 demo: $(STAMP)
-	rm -rf $(WORK)/starter-kit $(WORK)/stems
+	rm -rf $(WORK)/starter-kit $(WORK)/stems $(WORK)/beat.wav $(WORK)/beat.mid
 	$(DRUMMY) starter-kit $(WORK)/starter-kit --seed 0
 	$(DRUMMY) ingest $(WORK)/starter-kit -w $(WS)
 	$(DRUMMY) library -w $(WS)

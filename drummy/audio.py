@@ -291,11 +291,12 @@ def format_of(path: str | os.PathLike) -> str:
 
 
 def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
-          fade_ms: float = 5.0, subtype: str = "PCM_24", remove_dc: bool = True) -> Path:
+          fade_ms: float = 5.0, subtype: str = "PCM_24", remove_dc: bool = True, software: str | None = None) -> Path:
     """Write audio atomically (temp file + rename) as 24-bit WAV by default.
 
     y is (samples,) or (samples, channels) float. See :func:`prepare` for the
-    level and fade handling. Returns the path written.
+    level and fade handling. software: the file's "software" tag (`written_by`
+    reads it back). Returns the path written.
     """
     path = Path(path)
     fmt = format_of(path)
@@ -305,12 +306,25 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float |
 
     def write_to(tmp: str) -> None:
         try:
-            sf.write(_os_path(Path(tmp)), y, sr, subtype=subtype, format=fmt)
+            with sf.SoundFile(_os_path(Path(tmp)), "w", sr, 1 if y.ndim == 1 else y.shape[1],
+                              subtype=subtype, format=fmt) as f:
+                if software:
+                    f.software = software
+                f.write(y)
         except sf.LibsndfileError as e:      # libsndfile says "System error." for a full disk
             full = shutil.disk_usage(Path(tmp).parent).free < 2 * y.size * 4 + (1 << 20)
             raise OSError(errno.ENOSPC if full else errno.EIO,
                           os.strerror(errno.ENOSPC) if full else f"cannot be written ({_first_line(e)})") from None
     return atomic_write(path, write_to)
+
+
+def written_by(path: str | os.PathLike) -> str:
+    """An audio file's "software" tag ("" when it has none or is not audio)."""
+    try:
+        with sf.SoundFile(_os_path(Path(path))) as f:
+            return f.software or ""
+    except (sf.LibsndfileError, RuntimeError, OSError, TypeError):
+        return ""
 
 
 def atomic_write(path: str | os.PathLike, write_to: Callable[[str], object]) -> Path:

@@ -603,6 +603,9 @@ def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
     return samples
 
 
+BEAT_SOFTWARE = "Drummy beat"     # the tag a beat file carries, so the next beat may replace it
+
+
 def cmd_beat(args) -> None:
     from . import audio, patterns
     # what can be checked before the render is checked now, not after it
@@ -658,6 +661,13 @@ def _beat(args, pattern, own) -> None:
         if r is not None and (r in sources or kit_root is not None and (r == kit_root or kit_root in r.parents)):
             raise sequencer.SequencerError(f"{flag} {target} is in the kit the beat plays ({kit_root or args.kit}): it "
                                            "would overwrite its samples or be played as one next time; write it elsewhere")
+    # a beat replaces the beat it wrote before, never a file of the producer's
+    if args.out.is_file() and not audio.written_by(args.out).startswith(BEAT_SOFTWARE):
+        raise patterns.PatternError(f"-o {args.out} exists and is not a beat Drummy wrote; remove it or "
+                                    "choose another name")
+    if args.midi_out is not None and args.midi_out.is_file() and not patterns.is_ours(args.midi_out):
+        raise patterns.PatternError(f"--midi-out {args.midi_out} exists and is not a MIDI file Drummy wrote; "
+                                    "remove it or choose another name")
     if args.midi_out is not None and args.midi_out.is_dir():
         raise patterns.PatternError(f"--midi-out {args.midi_out} is a folder: name the MIDI file (e.g. "
                                     f"{args.midi_out / 'beat.mid'})")
@@ -686,7 +696,8 @@ def _beat(args, pattern, own) -> None:
         print(f"  no {t.drum_type} samples in the kit: track {t.name!r} stays silent{hint}")
     mix, stems = sequencer.render(pattern, kit, bpm=args.bpm, bars=args.bars, seed=args.seed,
                                   no_repeat=args.no_repeat, master=args.master, stems=args.stems is not None)
-    audio.write(args.out, mix, peak_db=None, fade_ms=0, remove_dc=False)    # render took out its mean
+    audio.write(args.out, mix, peak_db=None, fade_ms=0, remove_dc=False,    # render took out its mean
+                software=BEAT_SOFTWARE)
     bpm = args.bpm or pattern.bpm
     print(f"wrote {args.out}: {args.bars} bar{'s' * (args.bars != 1)} of {pattern.name} at {bpm:g} bpm "
           f"({len(mix) / audio.SR:.1f} s, master {args.master}, "

@@ -651,6 +651,16 @@ def _guess_steps(ticks: list[int], ppq: int) -> int:
     return STEPS_PER_BAR[int(np.argmin(misfits))]
 
 
+def is_ours(path: str | Path) -> bool:
+    """Whether a MIDI file is one Drummy wrote (it carries the pattern's settings)."""
+    import mido
+    try:
+        return any(m.type == "text" and m.text.startswith(_META_PATTERN)
+                   for tr in mido.MidiFile(str(path)).tracks for m in tr)
+    except (OSError, EOFError, ValueError, KeyError, IndexError, UnicodeDecodeError):
+        return False
+
+
 def read_midi(path: str | Path) -> Pattern:
     """Read a .mid file as a Pattern (see :func:`from_midi`)."""
     import mido

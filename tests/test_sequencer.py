@@ -346,6 +346,23 @@ def test_a_beat_its_midi_and_its_stems_share_one_folder_run_after_run(tmp_path, 
     assert "'kick' stem would be written over" in capsys.readouterr().err
 
 
+def test_a_beat_never_writes_over_a_file_it_did_not_write(tmp_path, tiny_library, capsys):
+    mine = tmp_path / "my snare.flac"
+    sf.write(str(mine), sf.read(str(tiny_library / "kick" / "808" / "Boom 1.wav"))[0], SR)
+    take = tmp_path / "take.mid"
+    take.write_bytes(P.midi_bytes(P.builtin("house")).replace(b"drummy-pattern", b"someone-elses"))
+    before = mine.read_bytes(), take.read_bytes()
+    base = ["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "1"]
+    assert main([*base, "-o", str(mine)]) == 2
+    assert "exists and is not a beat Drummy wrote" in capsys.readouterr().err
+    assert main([*base, "-o", str(tmp_path / "b.wav"), "--midi-out", str(take)]) == 2
+    assert "is not a MIDI file Drummy wrote" in capsys.readouterr().err
+    assert (mine.read_bytes(), take.read_bytes()) == before and not (tmp_path / "b.wav").exists()
+    for _ in range(2):                                      # its own beat and MIDI it replaces, run after run
+        assert main([*base, "-o", str(tmp_path / "b.flac"), "--midi-out", str(tmp_path / "b.mid")]) == 0
+    assert sf.info(str(tmp_path / "b.flac")).frames > 0 and P.is_ours(tmp_path / "b.mid")
+
+
 def test_a_beat_is_never_written_into_the_kit_it_plays(tmp_path, tiny_library, capsys):
     sample = tiny_library / "kick" / "808" / "Boom 1.wav"
     before = sample.read_bytes()
