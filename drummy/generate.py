@@ -156,6 +156,21 @@ def _onednn(enabled: bool):
         torch.backends.mkldnn.enabled = before
 
 
+@contextmanager
+def _one_thread(enabled: bool):
+    """torch on one thread for a block. A hit or a few gain nothing from a second thread,
+    and on a busy machine (a DAW, a training beside it) the threads wait on each other:
+    one hit took 9 ms on two threads and 4 ms on one with a training running."""
+    before = torch.get_num_threads()
+    if enabled and before > 1:
+        torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
 def _picks(size: int, gens: list[torch.Generator]) -> torch.Tensor:
     """(n,) uniform draws from range(size), draw i from hit i's stream (`hit_streams`)."""
     return torch.stack([torch.randint(size, (), generator=g) for g in gens])
@@ -307,6 +322,11 @@ class Generator:
         exactly the semitones asked, and a tilt EQ on its noise makes
         +0.5 brightness as much brighter as asked (within ±6 dB/octave), whatever
         the model learned. Hits asked for a short attack start on their peak (`peak_frames`)."""
+        with _one_thread(len(z) <= SMALL_BATCH):
+            return self._decode(z, cond, seeds, shift)
+
+    def _decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
+                shift: torch.Tensor | None) -> np.ndarray:
         cfg = self.model.cfg
         cc = cfg.codec_cfg
         peak = self.peak_frames(cond)                                                   # (n,)
