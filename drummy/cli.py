@@ -365,7 +365,7 @@ def cmd_generate(args) -> None:
         stem = f"like_{args.like.stem}" + (f"_{recipe.name}" if recipe else "") + _controls_suffix(ctl) + f"_s{args.seed}"
         meta = sidecar(gen, "like", like=str(args.like.resolve()), like_hash=file_hash(args.like), recipe=args.blend,
                        recipe_parts=recipe.parts if recipe else None, controls=ctl, n=n, seed=args.seed)
-        folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref)
+        folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref, args.like)
     else:
         ys = gen.generate(recipe, ctl, n=n, seed=args.seed)
         stem = recipe.name + _controls_suffix(ctl) + f"_s{args.seed}"
@@ -413,10 +413,17 @@ def _load_ref(path) -> "np.ndarray":
         raise audio.AudioError(f"{path}: {e}") from None
 
 
-def _heard_type(ws, y) -> str:
-    """The drum type the workspace's classifier hears in a hit, so variations land in
-    generated/<type>/ where the sequencer and kit export find them; "variations"
-    when there is no classifier yet."""
+def _heard_type(ws, y, path: Path | None = None) -> str:
+    """The drum type of a reference hit, so variations land in generated/<type>/ where
+    the sequencer and kit export find them: the type its name gives it in the library
+    when it is a library sample, else the one the workspace's classifier hears;
+    "variations" when there is no classifier yet."""
+    from .labels import TYPES
+    if path is not None and ws.manifest_path.exists():
+        where = os.path.realpath(path)
+        for s in ws.samples.values():
+            if not s.predicted and s.drum_type in TYPES and where in {os.path.realpath(p) for p in [s.path, *s.also_at]}:
+                return s.drum_type
     classify = _classifier_hook(ws.root, min_confidence=0.0)
     return classify([y])[0] if classify else "variations"
 

@@ -537,6 +537,17 @@ def test_a_reference_whose_name_is_not_utf8_makes_variations(trained, tmp_path, 
     assert json.loads(made[0].with_suffix(".json").read_text())["like"] == os.fsdecode(odd)
 
 
+def test_variations_of_a_library_sample_go_under_the_type_the_library_gives_it(trained, tmp_path, capsys):
+    import shutil
+    ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
+    y = ws.load_audio(next(h for h, s in ws.samples.items() if s.drum_type == "hihat"))
+    ref = tmp_path / "lib" / "kick" / "odd" / "not really a kick.wav"    # a hat filed as a kick: the producer's call
+    audio.write(ref, 0.5 * y / np.abs(y).max())
+    assert main(["ingest", str(tmp_path / "lib"), "-w", str(ws.root)]) == 0
+    assert main(["generate", "-w", str(ws.root), "--like", str(ref), "-n", "2"]) == 0
+    assert len(list((ws.root / "generated" / "kick").glob("*.wav"))) == 2, capsys.readouterr().out
+
+
 def test_hits_stopped_half_way_are_completed_under_their_names_by_the_same_command(trained, tmp_path, monkeypatch):
     from drummy import library
     ws, *_ = trained
