@@ -733,16 +733,23 @@ def cmd_export_kit(args) -> None:
     from .labels import TYPES
     from .sequencer import label_unknown
     samples = label_unknown(_kit_samples(args.source, args.workspace), _classifier_hook(args.workspace))
-    left_out = sum(s.drum_type not in TYPES for s in samples)
+    unknown = [s.origin or str(s.path) for s in samples if s.drum_type not in TYPES]
     from .library import claim
     with claim(args.out):
         out, broken = export_kit(samples, args.out, args.format, args.name)
     kind = {"folder": "a type-folder", "hydrogen": "a Hydrogen", "sfz": "an SFZ"}[args.format]
-    print(f"wrote {kind} kit of {len(samples) - left_out - len(broken)} samples: {out}")
-    if left_out:
-        print(f"  left out {left_out} samples of unknown drum type")
+    print(f"wrote {kind} kit of {len(samples) - len(unknown) - len(broken)} samples: {out}")
+    for path in unknown[:10]:
+        print(f"  left out {path}: drum type unknown")
+    if len(unknown) > 10:
+        print(f"  ... and {len(unknown) - 10} more of unknown drum type")
     for path, reason in broken:
         print(f"  left out {path}: {reason}")
+    bad = {str(p) for p, _ in broken}
+    have = {s.drum_type for s in samples if (s.origin or str(s.path)) not in bad}
+    if lacking := [t for t in ("kick", "snare", "hihat") if t not in have]:
+        hint = f" (make some with `drummy generate --blend {lacking[0]}`)" if args.source is None else ""
+        print(f"  the kit has no {', no '.join(lacking)}{hint}")
 
 
 COMMANDS = {"starter-kit": cmd_starter_kit, "ingest": cmd_ingest, "library": cmd_library,

@@ -550,7 +550,7 @@ def _check_previous_export(outdir: Path) -> None:
     present = _files(outdir) if outdir.is_dir() else []
     hidden = [f for f in outdir.rglob(".*") if f.name not in (EXPORT_MANIFEST, ".DS_Store")] if outdir.is_dir() else []
     if hidden:                                   # the whole folder is replaced: nothing of the producer's may be in it
-        raise KitError(f"{outdir} holds {hidden[0]}, which Drummy did not write; give a new or empty folder "
+        raise KitError(f"{outdir} holds {hidden[0]}, which is no part of a Drummy kit export; give a new or empty folder "
                        "(nothing there was changed)")
     if not present:
         return

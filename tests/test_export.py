@@ -261,7 +261,7 @@ def test_export_refuses_a_folder_inside_its_source_or_holding_hidden_files(tmp_p
         kits.export_kit(folder_samples(labelled_kit), labelled_kit.parent, "folder")
     repo = tmp_path / "repo"
     (repo / ".git").mkdir(parents=True)
-    with pytest.raises(KitError, match=".git, which Drummy did not write"):
+    with pytest.raises(KitError, match=".git, which is no part of a Drummy kit export"):
         kits.export_kit(folder_samples(labelled_kit), repo, "sfz")
     assert [p.name for p in repo.iterdir()] == [".git"]
 
@@ -271,8 +271,10 @@ def test_export_kit_command(tmp_path, labelled_kit, capsys):
     assert main(["export-kit", str(labelled_kit), "--format", "hydrogen", "-o", str(out),
                  "-w", str(tmp_path / "ws")]) == 0
     text = capsys.readouterr().out
-    assert "a Hydrogen kit of 7 samples" in text and "left out 1 samples of unknown drum type" in text
+    assert "a Hydrogen kit of 7 samples" in text and "mystery.wav: drum type unknown" in text and "the kit has no" not in text
     assert {s.drum_type for s in read_hydrogen(out / "drumkit.xml")} == {"kick", "snare", "hihat", "open hat", "tom"}
+    assert main(["export-kit", str(labelled_kit / "kick"), "-o", str(tmp_path / "kicks"), "-w", str(tmp_path / "ws")]) == 0
+    assert "the kit has no snare, no hihat" in capsys.readouterr().out              # a kit a beat would miss them in
     assert main(["export-kit", "-w", str(tmp_path / "nothing"), "-o", str(out)]) == 2
     assert "no library or generated hits" in capsys.readouterr().err
 
