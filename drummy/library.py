@@ -133,24 +133,42 @@ def claim(*paths: str | Path | None):
     `beat` or `export-kit` commands at once into the same outputs both reported success
     and left a mix of the two; now the second is told to wait. The locks live in the temp
     folder, keyed by the resolved path, so nothing is left beside a producer's files; the
-    system drops them when the process ends, however it ends."""
+    system drops them when the process ends, however it ends, and a finished command
+    removes its lock files."""
     import fcntl
     import tempfile
     root = Path(tempfile.gettempdir()) / f"drummy-locks-{os.getuid()}"
     root.mkdir(exist_ok=True)
     held = []
-    try:
-        for p in sorted({str(Path(p).resolve()) for p in paths if p is not None}):
-            f = open(root / hashlib.sha1(p.encode("utf-8", "surrogateescape")).hexdigest(), "a")
-            held.append(f)
+
+    def take(lock: Path):
+        for _ in range(5):
+            f = open(lock, "a")
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
+                f.close()
+                return None
+            try:                          # still the file at that name: not one a finished holder removed
+                if os.stat(lock).st_ino == os.fstat(f.fileno()).st_ino:
+                    return f
+            except FileNotFoundError:
+                pass
+            f.close()
+        return None
+
+    try:
+        for p in sorted({str(Path(p).resolve()) for p in paths if p is not None}):
+            lock = root / hashlib.sha1(p.encode("utf-8", "surrogateescape")).hexdigest()
+            f = take(lock)
+            if f is None:
                 raise LibraryError(f"{p} is being written by another drummy command; run this one again "
-                                   "when that has finished") from None
+                                   "when that has finished")
+            held.append((lock, f))
         yield
     finally:
-        for f in held:
+        for lock, f in held:              # removed while still held, so no lock file is left behind
+            lock.unlink(missing_ok=True)
             f.close()
 
 

@@ -1,4 +1,5 @@
 """Kit export (drummy/kits.py writers) and the export-kit command."""
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,7 +12,7 @@ import soundfile as sf
 from drummy import audio, kits
 from drummy.cli import main
 from drummy.kits import KitError, KitSample, read_hydrogen, read_sfz
-from drummy.library import Sample, Workspace
+from drummy.library import LibraryError, Sample, Workspace
 from drummy.sequencer import folder_samples, label_unknown
 from conftest import hat, kick, write
 
@@ -304,6 +305,16 @@ def test_two_exports_into_one_kit_at_once_the_second_waits(tmp_path, labelled_ki
         assert main(["export-kit", str(labelled_kit), "--format", "sfz", "-o", str(out)]) == 2
     assert "is being written by another drummy command" in capsys.readouterr().err and not out.exists()
     assert main(["export-kit", str(labelled_kit), "--format", "sfz", "-o", str(out)]) == 0
+    import hashlib
+    import tempfile
+    lock = Path(tempfile.gettempdir()) / f"drummy-locks-{os.getuid()}" / hashlib.sha1(str(out.resolve()).encode()).hexdigest()
+    assert not lock.exists()                                            # a finished command leaves no lock file
+    with claim(out):
+        assert lock.exists()
+        with pytest.raises(LibraryError, match="being written"):       # the lock holds while its file is there
+            with claim(out):
+                pass
+    assert not lock.exists()
 
 
 def test_export_leaves_a_loose_loop_out_and_keeps_a_kits_roll(tmp_path, labelled_kit):
