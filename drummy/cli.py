@@ -74,6 +74,15 @@ def _share(text: str) -> float:
     return v
 
 
+def _bpm(text: str) -> float:
+    """argparse type: a tempo a beat can play."""
+    v = float(text)
+    if not 20 <= v <= 999:
+        raise argparse.ArgumentTypeError(f"must be 20 to 999 (got {text})")
+    return v
+
+
+_bpm.__name__ = "bpm"
 _count.__name__, _seed.__name__, _minutes.__name__, _share.__name__ = "count", "seed", "minutes", "share"
 _hits.__name__, _bars.__name__ = "count", "count"  # named in argparse's messages
 
@@ -91,7 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path)
     _ws_arg(p)
     p.add_argument("--auto-label", action="store_true", help="label unknown samples with the trained classifier")
-    p.add_argument("--min-confidence", type=_share, default=0.5,
+    p.add_argument("--min-confidence", type=_share, default=None,
                    help="--auto-label: the classifier's least probability to label a sample (0..1, default 0.5)")
     p.add_argument("--jobs", type=_count, default=None, help="worker processes (default: all cores)")
 
@@ -150,7 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "hits, else its library)")
     p.add_argument("--pattern", required=True,
                    help=f"a built-in ({', '.join(BUILTINS)}), a pattern FILE.toml or a General MIDI FILE.mid")
-    p.add_argument("--bpm", type=float, default=None, help="tempo (default: the pattern's)")
+    p.add_argument("--bpm", type=_bpm, default=None, help="tempo, 20 to 999 (default: the pattern's)")
     p.add_argument("--bars", type=_bars, default=None,
                    help=f"length in bars (default: whole loops of the pattern, at least 8; at most {MAX_BARS})")
     p.add_argument("-o", "--out", type=Path, required=True, help="the beat: a stereo 24-bit .wav (or .flac, .aiff; .ogg is Vorbis)")
@@ -220,6 +229,8 @@ def cmd_starter_kit(args) -> None:
 def cmd_ingest(args) -> None:
     from .library import ModelError, Workspace, classifier_path
     ws = Workspace(args.workspace)
+    if args.min_confidence is not None and not args.auto_label:
+        raise ModelError("--min-confidence is for --auto-label; add --auto-label to label samples with the classifier")
     if args.auto_label and not classifier_path(ws).exists():     # before importing anything
         raise ModelError(f"no trained classifier at {classifier_path(ws)} to --auto-label with; run "
                          f"`drummy train classifier -w {ws.root}` first (or ingest without --auto-label)")
@@ -232,7 +243,7 @@ def cmd_ingest(args) -> None:
         print(f"  skipped {path}: {reason}")
     if args.auto_label:
         from .train import auto_label
-        changed = auto_label(ws, args.min_confidence)
+        changed = auto_label(ws, 0.5 if args.min_confidence is None else args.min_confidence)
         print(f"auto-labelled {len(changed)} samples")
         for s, t, c in changed:
             print(f"  {s.path}: {t} ({c:.0%}, predicted)")

@@ -259,6 +259,8 @@ class Workspace:
         return Path(path).resolve().is_relative_to((self.root / "audio").resolve())
 
     def ensure_writable(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise LibraryError(f"workspace {self.root} is a file; -w names a folder (new or one Drummy made)")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / ".write-test"

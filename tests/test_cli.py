@@ -25,6 +25,7 @@ def test_module_entry_point_prints_help():
     (["classify", "x.wav"], "no trained classifier"),
     (["train", "vae", "--epochs", "3"], "--epochs is not for `train vae`"),
     (["train", "classifier", "--minutes", "2"], "--minutes is not for `train classifier`"),
+    (["ingest", "x", "--min-confidence", "0.9"], "--min-confidence is for --auto-label"),
 ])
 def test_user_mistakes_are_one_clear_line(tmp_path, args, needle):
     r = run(*args, "-w", str(tmp_path / "ws"))
@@ -35,6 +36,12 @@ def test_user_mistakes_are_one_clear_line(tmp_path, args, needle):
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
+def test_a_workspace_that_is_a_file(tmp_path, tiny_library, capsys):
+    (tmp_path / "ws").write_text("")
+    assert main(["ingest", str(tiny_library), "-w", str(tmp_path / "ws")]) == 2
+    assert "is a file; -w names a folder" in capsys.readouterr().err
+
+
 def test_unwritable_workspace(tmp_path, tiny_library):
     ro = tmp_path / "ro"
     ro.mkdir()
@@ -132,6 +139,7 @@ def test_an_output_folder_that_cannot_be_made_is_one_clear_line(tmp_path, capsys
     (["generate", "--blend", "kick", "--seed", "x"], "invalid seed value"),
     (["library", "--nope"], "unrecognized arguments"),
     (["ingest", "lib", "--auto-label", "--min-confidence", "5"], "--min-confidence: must be between 0 and 1"),
+    (["beat", "--pattern", "house", "-o", "x.wav", "--bpm", "0"], "--bpm: must be 20 to 999"),   # before the kit loads
 ])
 def test_command_line_mistakes_are_one_line(tmp_path, capsys, args, needle):
     with pytest.raises(SystemExit) as e:
