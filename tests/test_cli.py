@@ -35,13 +35,13 @@ def test_user_mistakes_are_one_clear_line(tmp_path, args, needle):
     assert not (tmp_path / "ws").exists()                  # a mistake leaves no folder behind
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
 def test_a_workspace_that_is_a_file(tmp_path, tiny_library, capsys):
     (tmp_path / "ws").write_text("")
     assert main(["ingest", str(tiny_library), "-w", str(tmp_path / "ws")]) == 2
     assert "is a file; -w names a folder" in capsys.readouterr().err
 
 
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")
 def test_unwritable_workspace(tmp_path, tiny_library):
     ro = tmp_path / "ro"
     ro.mkdir()
