@@ -463,7 +463,7 @@ class Workspace:
                 _add_copy_labels(s, key, job)
         feats = self._load_features()
         jobs = jobs or os.cpu_count() or 1
-        pool = ProcessPoolExecutor(jobs, initializer=_one_thread) if jobs > 1 and len(todo) >= 16 else None
+        pool = ProcessPoolExecutor(jobs, initializer=_worker) if jobs > 1 and len(todo) >= 16 else None
         work = [(j.path, not j.group.startswith("kit:")) for j, _, _ in todo]
         results = pool.map(_decode_job, work, chunksize=4) if pool else map(_decode_job, work)
         dirty = 0
@@ -829,11 +829,16 @@ def _folder_names(folder: Path, levels: int = 2) -> list[str]:
     return near[::-1]
 
 
-def _one_thread() -> None:
+def _worker() -> None:
     # Worker processes split the cores between them; a BLAS pool per worker on top
     # of that oversubscribes the machine (measured: 3x slower on 2 cores).
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
+    # Ctrl-C reaches every process of the terminal's group: a worker it stopped half-way
+    # left the pool's queues locked, and the main process hung at the shutdown (1 in 8
+    # tries). The main process alone stops; the workers finish the files they hold.
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _decode_job(job: tuple[Path, bool]):

@@ -550,3 +550,14 @@ def test_a_dangling_link_lets_the_file_it_pointed_at_go(tmp_path):
     far.parent.rename(tmp_path / "unplugged")                          # the drive is gone: the link dangles
     r = ws.ingest([tmp_path / "lib"], progress=False)
     assert r.removed == 1 and [Path(s.path).name for s in ws.samples.values()] == ["other.wav"]   # only its file
+
+
+def test_ingest_workers_leave_ctrl_c_to_the_main_process():
+    # a terminal's Ctrl-C reaches every process of its group; a worker stopped half-way
+    # left the pool's queues locked and the ingest hung (1 in 8 tries)
+    import subprocess
+    import sys
+    code = ("import signal; from drummy.library import _worker; _worker(); "
+            "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.stdout.strip() == "True", r.stderr
