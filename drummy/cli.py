@@ -310,10 +310,19 @@ def _train_vae(args) -> None:
     cfg = VAETrainConfig(seed=args.seed, minutes=args.minutes)
     if args.steps:
         cfg.steps = args.steps
-    m = train_vae(Workspace(args.workspace), cfg, resume=not args.fresh)
+    ws = Workspace(args.workspace)
+    m = train_vae(ws, cfg, resume=not args.fresh)
     h = m["history"]
     print(f"blend generator: {m['train_samples']} training hits, {m['val_samples']} held out "
           f"({len(m['val_groups'])} kits/folders); {m['steps']} steps in {m['seconds'] / 60:.1f} min ({m['stopped']})")
+    held, total = {}, {}
+    for key, hashes in (("val", m["val_hashes"]), ("all", m["val_hashes"] + m["train_hashes"])):
+        for x in hashes:
+            t = ws.samples[x].drum_type if x in ws.samples else None
+            (held if key == "val" else total)[t] = (held if key == "val" else total).get(t, 0) + 1
+    if held:       # which sounds it did not learn from: the split holds out kits/folders, never most of a type
+        print("  held out to validate: " + ", ".join(f"{t} {held[t]} of {total[t]}" for t in sorted(held, key=str) if t)
+              + f" ({', '.join(m['val_groups'][:4])}{' …' if len(m['val_groups']) > 4 else ''})")
     if h.get("val_recon"):
         print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out {min(h['val_recon']):.0f} (best)")
     if m["steps"] < cfg.warmup and m["stopped"] in ("minutes", "steps"):   # a busy machine's minute: 50 steps

@@ -171,8 +171,10 @@ def test_a_generator_stopped_before_it_settles_says_so(tmp_path, tiny_library, c
     ws = str(tmp_path / "ws")
     assert main(["ingest", str(tiny_library), "-w", ws]) == 0
     assert main(["train", "vae", "-w", ws, "--steps", "4"]) == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert "warning: only 4 steps, short of the 500" in err and "more --minutes or --steps" in err
+    import re                                   # which sounds it held out, per type, and from where
+    assert re.search(r"held out to validate: hihat 4 of 8, kick 4 of 8 \(lib/hihat/\d+, lib/kick/\d+\)", out), out
 
 
 def test_auto_label_without_a_classifier_imports_nothing(tmp_path, tiny_library, capsys):
