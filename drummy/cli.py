@@ -201,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         if args.cmd in ("ingest", "train"):
-            print("drummy: interrupted (work done so far is saved; run the same command to resume)", file=sys.stderr)
+            again = "run it again without --fresh" if getattr(args, "fresh", False) else "run the same command"
+            print(f"drummy: interrupted (work done so far is saved; {again} to resume)", file=sys.stderr)
         else:   # outputs are written whole or not at all
             print("drummy: interrupted (no file is left half-written; run the same command again to finish: "
                   "it replaces what this run wrote)",
