@@ -28,7 +28,7 @@ SYNONYMS: dict[str, str] = {
     # clap
     "clap": "clap", "cp": "clap", "handclap": "clap", "hand clap": "clap", "claps": "clap",
     # closed hats (pedal hats sound closed)
-    "hihat": "hihat", "hi hat": "hihat", "hh": "hihat", "hat": "hihat", "hats": "hihat",
+    "hihat": "hihat", "hi hat": "hihat", "hh": "hihat", "hhat": "hihat", "hat": "hihat", "hats": "hihat",
     "closed hat": "hihat", "closed hh": "hihat", "chh": "hihat", "ch": "hihat",
     "closed hihat": "hihat", "pedal hh": "hihat", "pedal hat": "hihat", "hi hats": "hihat",
     # open hats

@@ -76,7 +76,7 @@ def test_labels_from_path(path, drum_type, tags):
 
 @pytest.mark.parametrize("name,expected", [
     ("BassDrum", "kick"), ("bd", "kick"), ("Kick Drum", "kick"), ("sd", "snare"), ("SnareRoll", "snare"),
-    ("hh", "hihat"), ("Hat", "hihat"), ("hihat", "hihat"), ("Closed Hat", "hihat"), ("Pedal HH", "hihat"),
+    ("hh", "hihat"), ("hhat", "hihat"), ("Hat", "hihat"), ("hihat", "hihat"), ("Closed Hat", "hihat"), ("Pedal HH", "hihat"),
     ("oh", "open hat"), ("Open Hat", "open hat"), ("Hi Hat Opened", "open hat"), ("Hat Op Dirty", "open hat"),
     ("Hi Hat Free", "open hat"), ("hihat-semi-open-1", "open hat"), ("Snare Floating Free", "snare"),
     ("Sabian Hat Swish", "open hat"), ("Brush Snare Swish", "snare"),
