@@ -89,6 +89,11 @@ _hits.__name__, _bars.__name__ = "count", "count"  # named in argparse's message
 
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="drummy", description="Grow new drum sounds from the samples you own.")
+    from importlib.metadata import PackageNotFoundError, version
+    try:
+        ap.add_argument("--version", action="version", version=f"drummy {version('drummy')}")
+    except PackageNotFoundError:         # run from a source tree that was never installed
+        ap.add_argument("--version", action="version", version="drummy (not installed)")
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     p = sub.add_parser("starter-kit", help="synthesise the built-in labelled starter kit into a folder")

@@ -16,6 +16,9 @@ def run(*args):
 def test_module_entry_point_prints_help():
     r = run("--help")
     assert r.returncode == 0 and "ingest" in r.stdout and "starter-kit" in r.stdout
+    r = run("--version")
+    from importlib.metadata import version
+    assert r.returncode == 0 and r.stdout.strip() == f"drummy {version('drummy')}"
 
 
 @pytest.mark.parametrize("args,needle", [
