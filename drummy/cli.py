@@ -694,16 +694,18 @@ def _beat(args, pattern, own) -> None:
         if r is not None and (r in sources or kit_root is not None and (r == kit_root or kit_root in r.parents)):
             raise sequencer.SequencerError(f"{flag} {target} is in the kit the beat plays ({kit_root or args.kit}): it "
                                            "would overwrite its samples or be played as one next time; write it elsewhere")
-    # a beat replaces the beat it wrote before, never a file of the producer's
-    if args.out.is_file() and not audio.written_by(args.out).startswith(BEAT_SOFTWARE):
-        raise patterns.PatternError(f"-o {args.out} exists and is not a beat Drummy wrote; remove it or "
-                                    "choose another name")
-    if args.midi_out is not None and args.midi_out.is_file() and not patterns.is_ours(args.midi_out):
-        raise patterns.PatternError(f"--midi-out {args.midi_out} exists and is not a MIDI file Drummy wrote; "
-                                    "remove it or choose another name")
     if args.midi_out is not None and args.midi_out.is_dir():
         raise patterns.PatternError(f"--midi-out {args.midi_out} is a folder: name the MIDI file (e.g. "
                                     f"{args.midi_out / 'beat.mid'})")
+    # a beat replaces the beat it wrote before, never a file of the producer's
+    there = lambda p: p.exists() or p.is_symlink()      # a dangling link or a FIFO is somebody's too (not opened)
+    if there(args.out) and not (args.out.is_file() and audio.written_by(args.out).startswith(BEAT_SOFTWARE)):
+        raise patterns.PatternError(f"-o {args.out} exists and is not a beat Drummy wrote (or one from before "
+                                    "Drummy marked its beats); remove it or choose another name")
+    if args.midi_out is not None and there(args.midi_out) and not (args.midi_out.is_file()
+                                                                  and patterns.is_ours(args.midi_out)):
+        raise patterns.PatternError(f"--midi-out {args.midi_out} exists and is not a MIDI file Drummy wrote; "
+                                    "remove it or choose another name")
     for folder in (args.out.parent, args.stems, args.midi_out and args.midi_out.parent):
         if folder is not None:                  # every output can be written, before the render, not after the mix
             audio.writable_folder(folder)

@@ -109,7 +109,9 @@ def normalise(text: str) -> str:
     """Lower-case, fold accents, split camelCase and letter/digit runs, turn
     separators into single spaces, and drop numbering: "Snare_01" and "snare-1" ->
     "snare", "BassDrum" -> "bass drum", "Snäre" -> "snare", "808" stays "808"."""
-    text = "".join(" " if unicodedata.category(c)[0] == "C" else c for c in _undo_surrogates(text))  # controls separate
+    # controls (tabs, a Latin-1 \x81) separate words; format marks (a soft hyphen, a joiner) go
+    text = "".join(" " if unicodedata.category(c) == "Cc" else "" if unicodedata.category(c) == "Cf" else c
+                   for c in _undo_surrogates(text))
     # accents fold off Latin letters (Snäre -> snare); kana and hangul keep theirs (ブーム is not フーム)
     out: list[str] = []
     for c in unicodedata.normalize("NFKD", text):

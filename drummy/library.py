@@ -222,6 +222,8 @@ class Workspace:
 
     def __init__(self, root: str | Path = DEFAULT_WORKSPACE):
         self.root = Path(root)
+        if self.root.exists() and not self.root.is_dir():     # every command says so, not "run ingest first"
+            raise LibraryError(f"workspace {self.root} is a file; -w names a folder (new or one Drummy made)")
         self._load()
 
     def _load(self) -> None:
@@ -259,8 +261,6 @@ class Workspace:
         return Path(path).resolve().is_relative_to((self.root / "audio").resolve())
 
     def ensure_writable(self) -> None:
-        if self.root.exists() and not self.root.is_dir():
-            raise LibraryError(f"workspace {self.root} is a file; -w names a folder (new or one Drummy made)")
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / ".write-test"

@@ -37,7 +37,7 @@ class TrainConfig:
 
 
 def _stable_hash(text: str, seed: int) -> int:
-    return int(hashlib.sha1(f"{seed}:{text}".encode()).hexdigest()[:8], 16)
+    return int(hashlib.sha1(f"{seed}:{text}".encode("utf-8", "surrogateescape")).hexdigest()[:8], 16)  # a Latin-1 folder
 
 
 def group_split(samples: list[Sample], val_fraction: float, seed: int = 0,
@@ -50,7 +50,9 @@ def group_split(samples: list[Sample], val_fraction: float, seed: int = 0,
     drawn for different types could otherwise hold out 40 % of a small library.
     Nor is a group held out that would take more than type_share of any type's
     hits: in a library filed by type ("Snares & Claps/", "Cymbals/"), one folder
-    is most of a type, and holding it out left 3 of 14 snares to learn from."""
+    is most of a type, and holding it out left 3 of 14 snares to learn from. Where
+    that cap leaves nothing to validate on (two kits, each most of some type), it
+    is dropped."""
     groups_of_type: dict[str, set[str]] = {}
     size: dict[str, int] = {}
     count: dict[str, dict[str, int]] = {}            # group -> type -> hits
@@ -87,6 +89,8 @@ def group_split(samples: list[Sample], val_fraction: float, seed: int = 0,
     for t, groups in groups_of_type.items():
         if groups and groups <= val_groups:
             val_groups.discard(sorted(groups)[0])
+    if not val_groups and type_share < 1.0:       # two kits, each most of some type: validate as before
+        return group_split(samples, val_fraction, seed, max_share, 1.0)
     train = [s for s in samples if s.group not in val_groups]
     val = [s for s in samples if s.group in val_groups]
     return train, val
@@ -238,6 +242,8 @@ def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: 
         clf.save(model, classifier_path(ws), metrics)
         if "confusion" in metrics:
             plot_confusion(metrics["classes"], np.array(metrics["confusion"]), confusion_png_path(ws))
+        else:                                     # no held-out kit this time: no earlier classifier's matrix either
+            confusion_png_path(ws).unlink(missing_ok=True)
         partial.unlink(missing_ok=True)
     return metrics
 

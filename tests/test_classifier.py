@@ -32,6 +32,18 @@ def test_mixups_and_the_confusion_png(tmp_path):
     assert png.startswith(b"\x89PNG") and len(png) > 2000
 
 
+def test_a_classifier_with_nothing_held_out_leaves_no_old_confusion_png(tmp_path, tiny_library):
+    import shutil
+    for style in ("909",):                                     # one folder per type: nothing to hold out
+        shutil.rmtree(tiny_library / "kick" / style)
+        shutil.rmtree(tiny_library / "hihat" / style)
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    train.plot_confusion(["hihat", "kick"], np.eye(2, dtype=int), train.confusion_png_path(ws))   # an earlier one
+    m = train.train_classifier(ws, train.TrainConfig(epochs=1, batch=8, max_steps=2, members=1), progress=False)
+    assert "confusion" not in m and not train.confusion_png_path(ws).exists()
+
+
 def test_smoke_train_save_load_and_predict(tmp_path, tiny_library):
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tiny_library], progress=False)
@@ -129,6 +141,16 @@ def test_group_split_holds_out_groups_per_type():
     tr, va = train.group_split(samples, 0.2)
     assert {s.group for s in tr}.isdisjoint({s.group for s in va})
     assert {s.drum_type for s in va} == {"kick", "snare"} == {s.drum_type for s in tr}
+
+
+def test_group_split_validates_two_kits_that_each_hold_most_of_a_type():
+    from drummy.library import Sample
+    layout = {"caf\udce9 kit": {"kick": 5, "snare": 3}, "b": {"kick": 3, "snare": 5}}   # and a Latin-1 name
+    samples = [Sample(f"{g}{t}{i}", "p", t, [], "k", g, 1.0, 44100)
+               for g, types in layout.items() for t, n in types.items() for i in range(n)]
+    for seed in range(5):
+        tr, va = train.group_split(samples, 0.2, seed)
+        assert len({s.group for s in va}) == 1 and {s.group for s in tr} | {s.group for s in va} == set(layout)
 
 
 def test_group_split_caps_the_held_out_share():

@@ -40,8 +40,9 @@ def test_user_mistakes_are_one_clear_line(tmp_path, args, needle):
 
 def test_a_workspace_that_is_a_file(tmp_path, tiny_library, capsys):
     (tmp_path / "ws").write_text("")
-    assert main(["ingest", str(tiny_library), "-w", str(tmp_path / "ws")]) == 2
-    assert "is a file; -w names a folder" in capsys.readouterr().err
+    for cmd in (["ingest", str(tiny_library)], ["library"], ["train", "classifier"], ["export-kit", "-o", "k"]):
+        assert main([*cmd, "-w", str(tmp_path / "ws")]) == 2
+        assert "is a file; -w names a folder" in capsys.readouterr().err, cmd
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can write anywhere")

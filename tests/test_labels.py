@@ -101,7 +101,8 @@ def test_names_that_are_not_utf8_on_disk_read_as_windows_1252():
     # os.listdir hands Python a Latin-1 "Snäre" as "Sn\udce4re"; a tag must not carry that
     assert normalise("Sn\udce4re_01") == "snare"
     assert labels_from_names(["caf\udce9 kicks", "Boom\udc81"]) == ("kick", ["cafe", "boom"])
-    assert normalise("a\x01b\tc") == "a b c"      # control characters separate words
+    assert normalise("a\x01b\tc") == "a b c"      # control characters separate words ...
+    assert normalise("sna\u00adre") == "snare"     # ... format marks (a soft hyphen) go
 
 
 def test_tags_keep_style_words_and_drop_type_words():

@@ -1,3 +1,4 @@
+import os
 from dataclasses import replace
 
 from pathlib import Path
@@ -358,6 +359,11 @@ def test_a_beat_never_writes_over_a_file_it_did_not_write(tmp_path, tiny_library
     assert main([*base, "-o", str(tmp_path / "b.wav"), "--midi-out", str(take)]) == 2
     assert "is not a MIDI file Drummy wrote" in capsys.readouterr().err
     assert (mine.read_bytes(), take.read_bytes()) == before and not (tmp_path / "b.wav").exists()
+    os.mkfifo(tmp_path / "pipe.wav")                        # refused without being opened (a read would block)
+    (tmp_path / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    for other in ("pipe.wav", "gone.wav"):
+        assert main([*base, "-o", str(tmp_path / other)]) == 2
+        assert "exists and is not a beat Drummy wrote" in capsys.readouterr().err
     for _ in range(2):                                      # its own beat and MIDI it replaces, run after run
         assert main([*base, "-o", str(tmp_path / "b.flac"), "--midi-out", str(tmp_path / "b.mid")]) == 0
     assert sf.info(str(tmp_path / "b.flac")).frames > 0 and P.is_ours(tmp_path / "b.mid")
