@@ -205,14 +205,14 @@ def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
     if peak_db is not None:                # the peak a DAW's meter and a D/A converter see: between the samples
         peak = true_peak(y.T) if y.size else 0.0
         return y * np.float32(10 ** (peak_db / 20) / peak) if peak > 0 else y
-    peak = _peak(y)
+    peak = sample_peak(y)
     return y * np.float32(10 ** (-0.1 / 20) / peak) if peak > 10 ** (-0.1 / 20) else y
 
 
 TRUE_PEAK_SEARCH_DB = 4.5   # true_peak interpolates around samples this close to the sample peak
 
 
-def _peak(y: np.ndarray) -> float:
+def sample_peak(y: np.ndarray) -> float:
     """max |y| without a temporary the size of y."""
     return max(float(y.max()), -float(y.min())) if y.size else 0.0
 
@@ -242,7 +242,7 @@ def true_peak(y: np.ndarray, chunk: int = 1 << 16, loop: bool = False) -> float:
     3 dB). Channels run on threads. With `loop`, the audio is read as the loop it is:
     its end runs into its start (and not into silence)."""
     y = np.atleast_2d(y)
-    peak = _peak(y)
+    peak = sample_peak(y)
     if peak == 0.0:
         return 0.0
     if len(y) == 1:

@@ -321,11 +321,10 @@ def _train_vae(args) -> None:
     h = m["history"]
     print(f"blend generator: {m['train_samples']} training hits, {m['val_samples']} held out "
           f"({len(m['val_groups'])} kits/folders); {m['steps']} steps in {m['seconds'] / 60:.1f} min ({m['stopped']})")
-    held, total = {}, {}
-    for key, hashes in (("val", m["val_hashes"]), ("all", m["val_hashes"] + m["train_hashes"])):
-        for x in hashes:
-            t = ws.samples[x].drum_type if x in ws.samples else None
-            (held if key == "val" else total)[t] = (held if key == "val" else total).get(t, 0) + 1
+    from collections import Counter
+    type_of = {h: s.drum_type for h, s in ws.samples.items()}
+    held = Counter(type_of.get(x) for x in m["val_hashes"])
+    total = held + Counter(type_of.get(x) for x in m["train_hashes"])
     if held:       # which sounds it did not learn from: the split holds out kits/folders, never most of a type
         print("  held out to validate: " + ", ".join(f"{t} {held[t]} of {total[t]}" for t in sorted(held, key=str) if t)
               + f" ({', '.join(m['val_groups'][:4])}{' …' if len(m['val_groups']) > 4 else ''})")
@@ -335,7 +334,7 @@ def _train_vae(args) -> None:
         print(f"drummy: warning: only {m['steps']} steps, short of the {cfg.warmup} the generator needs to settle; "
               f"its hits will sound rough. Train it with more --minutes or --steps",
               file=sys.stderr)
-    print(f"saved {vae_path(Workspace(args.workspace))}")
+    print(f"saved {vae_path(ws)}")
 
 
 def cmd_generate(args) -> None:
@@ -445,11 +444,9 @@ def _heard_type(ws, y, path: Path | None = None) -> str:
     when it is a library sample, else the one the workspace's classifier hears;
     "variations" when there is no classifier yet."""
     from .labels import TYPES
-    if path is not None and ws.manifest_path.exists():
-        where = os.path.realpath(path)
-        for s in ws.samples.values():
-            if not s.predicted and s.drum_type in TYPES and where in {os.path.realpath(p) for p in [s.path, *s.also_at]}:
-                return s.drum_type
+    h = ws.files.get(str(path.resolve()), {}).get("hash") if path is not None else None   # the library's own files
+    if h in ws.samples and not ws.samples[h].predicted and ws.samples[h].drum_type in TYPES:
+        return ws.samples[h].drum_type
     classify = _classifier_hook(ws.root, min_confidence=0.0)
     return classify([y])[0] if classify else "variations"
 

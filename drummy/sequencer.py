@@ -23,7 +23,7 @@ from typing import Callable, Iterable
 import numpy as np
 
 from . import audio, features
-from .audio import _peak, true_peak
+from .audio import sample_peak, true_peak
 from .kits import KitSample, is_kit_file, layer_gap
 from .labels import TYPES, UNKNOWN
 from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run
@@ -495,11 +495,11 @@ def render(p: Pattern, kit: Kit, bpm: float | None = None, bars: int | None = No
         for s in stem_out.values():
             s *= np.float32(10 ** (PRE_MASTER_PEAK_DB / 20) / dry_peak if dry_peak > 0 else 1.0)
 
-    peak = _peak(mix)
+    peak = sample_peak(mix)
     pre = 10 ** (PRE_MASTER_PEAK_DB / 20) / peak if peak > 0 else 1.0
     out = run_bus(preset, master_input(preset, mix, pre), sr)
     if preset.limit_db > 0:
-        limit(out, _peak(out) * 10 ** (-preset.limit_db / 20), hold_ms=preset.limit_hold_ms, sr=sr)
+        limit(out, sample_peak(out) * 10 ** (-preset.limit_db / 20), hold_ms=preset.limit_hold_ms, sr=sr)
     out -= out.mean(axis=1, keepdims=True)                             # DC would eat headroom
     tp = true_peak(out, loop=True)                                     # the beat loops: its seam counts
     gain = np.float32(10 ** (CEILING_DB / 20) / tp * _MARGIN if tp > 0 else 1.0)
