@@ -94,7 +94,7 @@ _FORMAT_WORDS = {"bit", "bits", "khz", "hz", "k", "ms", "float", "int", "pcm", "
 # "808 F# minor") and how a hat is played once its type says so: never tags.
 _STOP_WORDS = {"loop", "loops", "one", "shot", "shots", "oneshot", "oneshots", "drum", "drums", "library",
                "pack", "packs", "kit", "kits", "free", "vol", "vel", "rr", "bpm", "major", "minor", "maj", "min", "copy",
-               "and"}
+               "and", "unsorted", "misc", "miscellaneous", "various", "assorted", "untitled"}
 _KEY = re.compile(r"[a-g](b|s|sharp|flat)?(m|min|minor|maj|major)?")
 
 
@@ -198,21 +198,30 @@ def _phrases_of_type(norm: str) -> set[str]:
     return {p for p in SYNONYMS if re.search(rf"(?<!\S){re.escape(p)}(?!\S)", norm)}
 
 
-def tags_of(text: str, known: set[str] = frozenset()) -> list[str]:
-    """Free tags from a name: the whole normalised name when it is not just a drum
-    type (a folder "boom bap" is one tag), less any `known` words (those the folders
-    above already gave: "808/808 Boom 1.wav" adds "boom", not "808 boom"), else its
-    leftover words."""
+def tags_of(text: str, known: set[str] = frozenset(), phrase: bool = True) -> list[str]:
+    """Free tags from a name, less any `known` words (those the folders above already
+    gave: "808/808 Boom 1.wav" adds "boom", not "808 boom"). A name without a drum word
+    is one tag when `phrase` (a folder "boom bap" is a style); otherwise, and for a name
+    with a drum word, each leftover word is a tag (a file "Boom Long" gives "boom" and
+    "long")."""
     norm = " ".join(w for w in normalise(text).split() if w not in _FORMAT_WORDS)
     typed = type_of(text) is not None or bool(_phrases_of_type(norm))
     for p in sorted(_phrases_of_type(norm) if typed else (), key=len, reverse=True):
         norm = re.sub(rf"(?<!\S){re.escape(p)}(?!\S)", " ", norm)
     words = norm.split()
     words = [w for i, w in enumerate(words) if not _is_noise_word(w) and not (w.isdigit() and words[i + 1:i + 2] == ["bpm"])]
-    if not typed:
+    if not typed and phrase:
         rest = " ".join(w for w in words if w not in known)
         return [rest] if rest else []
-    return [w for w in words if w not in _OPEN_WORDS and w != "closed" and len(w) > 1]
+    if not typed:
+        return list(dict.fromkeys(w for w in words if w not in known and _wordy(w)))
+    return [w for w in words if w not in _OPEN_WORDS and w != "closed" and _wordy(w)]
+
+
+def _wordy(word: str) -> bool:
+    """A word that can be a tag: not a lone Latin letter or digit ("x", "a1" -> "a"); one
+    character of another script can be a word ("붐")."""
+    return len(word) > 1 or not word.isascii()
 
 
 # Words that mark a folder of sounds that are not drum hits ("Vocal Chops", "FX/Risers",
@@ -245,7 +254,7 @@ def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
             parent_strong = strong and drum_type != "perc"
             if says or not parent_strong or {t, drum_type} <= {"hihat", "open hat"}:
                 drum_type, decided, strong, blocked = t, i, says, False
-        for tag in tags_of(name, {w for t in tags for w in t.split()}):
+        for tag in tags_of(name, {w for t in tags for w in t.split()}, phrase=i < last):
             if tag not in tags:
                 tags.append(tag)
     # "Hats/Open/01.wav", "Open Hats/Hat_2.wav", "Hats (Open)/Sizzle Hat.wav": a name from the
