@@ -207,7 +207,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         if args.cmd in ("ingest", "train"):
             again = "run it again without --fresh" if getattr(args, "fresh", False) else "run the same command"
-            print(f"drummy: interrupted (work done so far is saved; {again} to resume)", file=sys.stderr)
+            kept = "each net finished so far is kept" if getattr(args, "model", None) == "classifier" \
+                else "work done so far is saved"
+            print(f"drummy: interrupted ({kept}; {again} to resume)", file=sys.stderr)
         else:   # outputs are written whole or not at all
             print("drummy: interrupted (no file is left half-written; run the same command again to finish: "
                   "it replaces what this run wrote)",

@@ -340,6 +340,10 @@ def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: 
     (model, metrics). partial: where each finished net is kept, and taken up again
     by a run on the same data and settings (`_Partial`); None keeps nothing."""
     done = _Partial(partial, samples, classes, cfg)
+    if done.runs or done.members:
+        total = 2 * max(1, cfg.members)
+        print(f"drummy: resuming the interrupted training: {len(done.runs) + len(done.members)} of {total} nets "
+              "are done", file=sys.stderr)
     index = {c: i for i, c in enumerate(classes)}
     mels, _ = ws.features([s.hash for s in samples])
     row = {s.hash: i for i, s in enumerate(samples)}
@@ -544,6 +548,7 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             opt.load_state_dict(opt_state)
             state = json.loads(meta["state"])
             gen.manual_seed(cfg.seed + state["step"])
+            print(f"drummy: resuming the interrupted run at step {state['step']}", file=sys.stderr)
 
     def save_checkpoint():
         sd = opt.state_dict()

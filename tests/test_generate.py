@@ -124,8 +124,10 @@ def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(
     cfg = train.VAETrainConfig(steps=4, batch=8, eval_every=2, checkpoint_every=100, warmup=2, min_tag_count=2)
     _interrupt(ws, cfg, at=3)
     seen = []
+    capsys.readouterr()
     m = train.train_vae(ws, dataclasses.replace(cfg, steps=5), progress=False, on_step=seen.append)
     assert seen == [4, 5] and m["steps"] == 5                # 3 steps kept though no checkpoint was due
+    assert "resuming the interrupted run at step 3" in capsys.readouterr().err
     _interrupt(ws, cfg, at=3)
     ckpt = ws.root / "models" / "vae.checkpoint.safetensors"
     ckpt.write_bytes(ckpt.read_bytes()[:100])                # a crash mid-copy, a full disk
