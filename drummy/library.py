@@ -26,7 +26,7 @@ from tqdm import tqdm
 
 from . import audio, features
 from .kits import KitError, KitSample, is_kit_file, read_hydrogen, read_sfz, sfz_includes
-from .labels import UNKNOWN, labels_from_names, labels_from_path, normalise
+from .labels import UNKNOWN, labels_from_names, normalise
 
 AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3",
                     ".caf", ".w64", ".rf64"}    # whatever libsndfile decodes that sample packs ship
@@ -716,9 +716,9 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
             if _says_loop([*folders, p.stem]) and skipped is not None:
                 skipped.append((str(p.resolve()), LOOP_BY_NAME))
                 continue
-            t, tags = labels_from_names([*folders[-1:], p.stem])     # its folder and its name
+            t, tags = _labels([*folders[-1:], p.stem], p)            # its folder and its name
             if t == UNKNOWN:
-                t = labels_from_names([*folders, p.stem])[0]
+                t = _labels([*folders, p.stem], p)[0]
             jobs.setdefault(p.resolve(), _Job(p.resolve(), t, tags, p.parent.name, p.parent.name))
             continue
         root = p.resolve()
@@ -745,12 +745,45 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                     if skipped is not None:
                         skipped.append((str(fr), LOOP_BY_NAME))
                     continue
-                t, tags = labels_from_path(rel)
+                t, tags = _labels([*rel.parent.parts, rel.stem], f)
                 if t == UNKNOWN:
-                    t = labels_from_names([*above, *rel.parent.parts, rel.stem])[0]
+                    t = _labels([*above, *rel.parent.parts, rel.stem], f)[0]
                 folder = str(rel.parent) if str(rel.parent) != "." else ""
                 jobs[fr] = _Job(fr, t, tags, root.name, f"{root.name}/{folder}".rstrip("/"))
     return list(jobs.values())
+
+
+def _labels(names: list[str], path: Path) -> tuple[str, list[str]]:
+    """(type, tags) from folder names and a file's stem (the last name). A hit Drummy
+    generated, with its sidecar beside it, takes its tags from its recipe, not from its
+    name: `kick/kick+808_decay+1_s3_01.wav` is a kick tagged 808, not decay or s3."""
+    recipe = _recipe_tags(path)
+    if recipe is None:
+        return labels_from_names(names)
+    t, tags = labels_from_names(names[:-1]) if len(names) > 1 else (UNKNOWN, [])
+    return t, list(dict.fromkeys([*tags, *recipe]))
+
+
+def _recipe_tags(path: Path) -> list[str] | None:
+    """The tags of the recipe in a generated hit's sidecar (`<stem>.json` as `generate`
+    writes it): its labels that are not drum types; none for a variation or a morph.
+    None when the file has no such sidecar."""
+    from .labels import TYPES
+    try:
+        side = path.with_suffix(".json")
+        if side.stat().st_size > 1 << 16:
+            return None
+        meta = json.loads(side.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict) or "drummy" not in meta or "mode" not in meta:
+        return None
+    recipe = meta.get("recipe")
+    if not isinstance(recipe, str):
+        return []
+    labels = (normalise(lab) for chunk in recipe.split(",")
+              for lab in chunk.partition("=" if "=" in chunk else ":")[0].split("+"))
+    return list(dict.fromkeys(lab for lab in labels if lab and lab not in TYPES))
 
 
 # Folders that hold no samples of the producer's: a zip's resource forks, a NAS's thumbnails,

@@ -662,3 +662,18 @@ def test_evaluate_takes_as_few_as_two_hits_per_type(trained, tmp_path, capsys):
     assert "-n must be at least 2" in capsys.readouterr().err
     assert main(["evaluate", "-w", str(ws.root), "-n", "2", "-o", str(tmp_path / "r")]) == 0
     assert (tmp_path / "r" / "spectrograms.png").stat().st_size > 1000
+
+
+def test_generated_hits_ingested_again_take_their_tags_from_the_recipe(trained, tmp_path):
+    """A producer drops generated hits into their library: the sidecar's recipe gives the
+    tags, not the file name's seed, controls or "like"; the type folder gives the type."""
+    ws = trained[0]
+    out = tmp_path / "gen"
+    assert main(["generate", "-w", str(ws.root), "--blend", "hihat=80,kick+808=20", "--decay", "0.5", "-n", "2",
+                 "--seed", "3", "-o", str(out / "hihat")]) == 0
+    ref = next((ws.root / "audio").rglob("*.flac"), None) or next((ws.root / "audio").rglob("*.wav"))
+    assert main(["generate", "-w", str(ws.root), "--like", str(ref), "-n", "1", "-o", str(out / "kick")]) == 0
+    again = Workspace(tmp_path / "ws2")
+    again.ingest([out], progress=False)
+    got = {Path(s.path).parent.name: (s.drum_type, s.tags) for s in again.samples.values()}
+    assert got == {"hihat": ("hihat", ["808"]), "kick": ("kick", [])}
