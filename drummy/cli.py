@@ -406,12 +406,18 @@ def cmd_generate(args) -> None:
         for t in dict.fromkeys(heard):
             idx = [i for i, h in enumerate(heard) if h == t]
             paths = write_hits(ys[idx], ws.root / "generated" / t, stem, meta, indices=idx)
-            print(f"wrote {len(paths)} hits to {ws.root / 'generated' / t}/ "
-                  f"({paths[0].name} … with a .json sidecar each)")
+            print(f"wrote {_written(paths)} to {ws.root / 'generated' / t}/")
         return
     out = args.out or ws.root / "generated" / folder
     paths = write_hits(ys, out, stem, meta)
-    print(f"wrote {len(paths)} hits to {out}/ ({paths[0].name} … with a .json sidecar each)")
+    print(f"wrote {_written(paths)} to {out}/")
+
+
+def _written(paths: list) -> str:
+    """What write_hits wrote: '4 hits (kick_s0_01.wav … with a .json sidecar each)', or '1 hit (… and its sidecar)'."""
+    if len(paths) == 1:
+        return f"1 hit ({Path(paths[0]).name} and its .json sidecar)"
+    return f"{len(paths)} hits ({Path(paths[0]).name} … with a .json sidecar each)"
 
 
 def _why_unknown(ws, gen, e) -> str:
