@@ -22,6 +22,9 @@ import soxr
 SR = 44100  # the model rate: every sample in a workspace is mono float32 @ 44.1 kHz
 MAX_SECONDS = 30.0  # a one-shot longer than this is a loop, a song or a mistake
 MIN_SECONDS = 0.005  # ... and one shorter than this (after leading silence) is a click or a mistake
+RATES = (1000, 768000)  # sample rates a sound can have: outside them a header is broken (or it is no sound)
+MAX_PEAK = 1000.0   # +60 dBFS: a float file may go over full scale, not by this much
+UNREADABLE = "cannot read"   # how a file that could not be opened (permissions) is reported: it may be readable later
 
 
 class AudioError(Exception):
@@ -43,6 +46,10 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
         raise AudioError("not a regular file")
     if path.stat().st_size == 0:
         raise AudioError("an empty file (0 bytes)")
+    try:
+        open(_os_path(path), "rb").close()       # libsndfile would only say "System error."
+    except OSError as e:
+        raise AudioError(f"{UNREADABLE} the file ({e.strerror or e})") from None
 
     if path.suffix.lower() == ".mp3" and not _looks_like_mp3(path):
         # libmpg123 hunts through any bytes for frames: a text file came back as "silent",
@@ -51,11 +58,15 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
     try:
         info = sf.info(_os_path(path))
     except Exception as e:  # libsndfile raises RuntimeError/LibsndfileError/TypeError
-        raise AudioError(f"not a readable audio file ({_first_line(e)})") from None
+        why = first_line(e)
+        if "possibly a pipe" in why:            # what libsndfile says of bytes no decoder of its takes, as .mp3
+            why = "no audio data libsndfile can decode"
+        raise AudioError(f"not a readable audio file ({why})") from None
     if info.frames <= 0:
         raise AudioError("empty audio (0 samples)")
-    if info.samplerate <= 0:
-        raise AudioError("invalid sample rate")
+    if not RATES[0] <= info.samplerate <= RATES[1]:
+        raise AudioError(f"its header gives a sample rate of {info.samplerate} Hz, which no audio has "
+                         f"({RATES[0] // 1000} to {RATES[1] // 1000} kHz): a broken file?")
     declared = _wav_declared_frames(path)
     if declared is not None and declared - info.frames > info.samplerate // 100:   # over 10 ms missing
         raise AudioError(f"truncated: the file holds {info.frames / info.samplerate:.2f} s of the "
@@ -66,11 +77,13 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
     try:
         data, rate = sf.read(_os_path(path), dtype="float32", always_2d=True)
     except Exception as e:
-        raise AudioError(f"cannot decode audio ({_first_line(e)})") from None
+        raise AudioError(f"cannot decode audio ({first_line(e)})") from None
     if data.size == 0:
         raise AudioError("empty audio (0 samples)")
     if not np.all(np.isfinite(data)):
         raise AudioError("audio contains NaN or infinite values")
+    if (peak := sample_peak(data)) > MAX_PEAK:
+        raise AudioError(f"an absurd level (peaks at {20 * np.log10(peak):+.0f} dBFS; sound peaks near 0 dBFS)")
     return data, rate
 
 
@@ -170,6 +183,8 @@ def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True,
     """:func:`load`, also returning the file's own sample rate."""
     data, rate = decode(path, max_seconds=max_seconds)
     y = resample(to_mono(data), rate, sr)
+    if not y.size:
+        raise AudioError("too short for a drum hit (no sample left at the model's rate)")
     if float(np.max(np.abs(y - y.mean()))) < 10 ** (-80 / 20):   # a constant (DC) is no sound: it is written as zeros
         raise AudioError("silent (peak below -80 dBFS)")
     y = trim_leading_silence(y) if trim else y
@@ -314,7 +329,7 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float |
         except sf.LibsndfileError as e:      # libsndfile says "System error." for a full disk
             full = shutil.disk_usage(Path(tmp).parent).free < 2 * y.size * 4 + (1 << 20)
             raise OSError(errno.ENOSPC if full else errno.EIO,
-                          os.strerror(errno.ENOSPC) if full else f"cannot be written ({_first_line(e)})") from None
+                          os.strerror(errno.ENOSPC) if full else f"cannot be written ({first_line(e)})") from None
     return atomic_write(path, write_to)
 
 
@@ -381,7 +396,7 @@ def _os_path(path: Path) -> str | bytes:
     return str(path) if os.name == "nt" else os.fsencode(path)
 
 
-def _first_line(e: Exception) -> str:
+def first_line(e: Exception) -> str:
     """libsndfile's reason, without the file it names (the caller names the user's file)."""
     text = str(e).strip().splitlines()
     if not text:

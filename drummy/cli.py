@@ -248,7 +248,7 @@ def cmd_ingest(args) -> None:
     print(f"added {r.added}, duplicates {r.duplicates}{moved}, unchanged {r.unchanged}, skipped {len(r.skipped)}"
           f" -> {len(ws.samples)} samples in {ws.root}")
     for path, reason in r.skipped:
-        print(f"  skipped {path}: {reason}")
+        print(f"  skipped {_shown(path)}: {reason}")
     if args.auto_label:
         from .train import auto_label
         changed = auto_label(ws, 0.5 if args.min_confidence is None else args.min_confidence)
@@ -275,7 +275,7 @@ def cmd_library(args) -> None:
     if s["skipped"]:
         print(f"skipped {len(s['skipped'])} files:")
         for item in s["skipped"]:
-            print(f"  {item['path']}: {item['reason']}")
+            print(f"  {_shown(item['path'])}: {item['reason']}")
 
 
 def cmd_train(args) -> None:
@@ -602,7 +602,7 @@ def cmd_classify(args) -> None:
         return
     for r in results:
         if "error" in r:
-            print(f"{r['path']}: skipped ({r['error']})")
+            print(f"{_shown(r['path'])}: skipped ({r['error']})")
         else:
             top = list(r["probabilities"].items())[:3]
             print(f"{r['path']}: {r['type']}  (" + ", ".join(f"{t} {p:.0%}" for t, p in top) + ")")
@@ -637,7 +637,7 @@ def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
     samples = folder_samples(source, skipped)
     for path, reason in skipped:     # a kit file in the folder that cannot be read: its files go by their names
         if is_kit_file(path):
-            print(f"  could not read {path} ({reason}): its samples are labelled by their file names")
+            print(f"  could not read {_shown(path)} ({reason}): its samples are labelled by their file names")
     return samples
 
 
@@ -721,7 +721,7 @@ def _beat(args, pattern, own) -> None:
         which = "that type" if len(from_library) == 1 else "those types"
         print(f"  {', '.join(from_library)}: library samples (no generated hits of {which})")
     for path, reason in kit.skipped[:10]:
-        print(f"  left out {path}: {reason}")
+        print(f"  left out {_shown(path)}: {reason}")
     if len(kit.skipped) > 10:
         print(f"  ... and {len(kit.skipped) - 10} more files left out")
     for t in pattern.tracks:
@@ -773,16 +773,21 @@ def cmd_export_kit(args) -> None:
     kind = {"folder": "a type-folder", "hydrogen": "a Hydrogen", "sfz": "an SFZ"}[args.format]
     print(f"wrote {kind} kit of {len(samples) - len(unknown) - len(broken)} samples: {out}")
     for path in unknown[:10]:
-        print(f"  left out {path}: drum type unknown")
+        print(f"  left out {_shown(path)}: drum type unknown")
     if len(unknown) > 10:
         print(f"  ... and {len(unknown) - 10} more of unknown drum type")
     for path, reason in broken:
-        print(f"  left out {path}: {reason}")
+        print(f"  left out {_shown(path)}: {reason}")
     bad = {str(p) for p, _ in broken}
     have = {s.drum_type for s in samples if (s.origin or str(s.path)) not in bad}
     if lacking := [t for t in ("kick", "snare", "hihat") if t not in have]:
         hint = f" (make some with `drummy generate --blend {lacking[0]}`)" if args.source is None else ""
         print(f"  the kit has no {', no '.join(lacking)}{hint}")
+
+
+def _shown(path) -> str:
+    """A path on one line: control characters in a name (a newline, a tab) written as escapes."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(path))
 
 
 COMMANDS = {"starter-kit": cmd_starter_kit, "ingest": cmd_ingest, "library": cmd_library,

@@ -205,6 +205,8 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
             sample = region.get("sample")
             if not sample or sample.startswith("*"):   # *sine, *noise: the player's own generators
                 continue
+            if "\x00" in sample:         # no file is named so: a damaged line (and a path that cannot be opened)
+                continue
             rel = (default_path + sample).replace("\\", "/")
             if rel in seen:               # one file on several keys (GM aliases) is one sample, the first key's
                 continue

@@ -28,7 +28,7 @@ from . import audio, features
 from .kits import KitError, KitSample, is_kit_file, read_hydrogen, read_sfz, sfz_includes
 from .labels import UNKNOWN, labels_from_names, normalise
 
-AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".mp3",
+AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".opus", ".mp3",
                     ".caf", ".w64", ".rf64"}    # whatever libsndfile decodes that sample packs ship
 DEFAULT_WORKSPACE = Path("drummy-work")
 
@@ -447,7 +447,7 @@ class Workspace:
             stamp = {"size": st.st_size, "mtime": st.st_mtime_ns}
             old = self.files.get(key)
             if old and old.get("size") == stamp["size"] and old.get("mtime") == stamp["mtime"] \
-                    and (old.get("reason") or old.get("hash") in self.samples):
+                    and (_lasting(old) or old.get("hash") in self.samples):
                 if old.get("reason"):                     # still broken: reported as skipped, not unchanged
                     report.skipped.append((key, old["reason"]))
                 else:
@@ -475,7 +475,7 @@ class Workspace:
                     self._forget_path(key, was)                       # (only touched: it keeps its labels)
                 if isinstance(res, str):
                     report.skipped.append((key, res))
-                    self.files[key] = {**stamp, "reason": res}
+                    self.files[key] = {**stamp, "reason": res, "rules": SKIP_RULES}
                     continue
                 y, rate, h, mel, desc = res
                 self.files[key] = {**stamp, "hash": h}
@@ -580,7 +580,8 @@ class Workspace:
         roots = [r + "/" for r in asked] + [str(p) + "/" for p in linked]
         copies = str(self.root.resolve() / "audio") + "/"   # its stored copies, taken in before that was refused
         gone = [k for k in self.files if k not in seen and any(k.startswith(r) for r in roots)
-                and (not os.path.lexists(k) or k.startswith(copies))]
+                and (not os.path.lexists(k) or k.startswith(copies) or "hash" not in self.files[k])]   # (a skip
+        # not met again, such as a folder that can be read now, is no longer one)
         gone += [k for k in dict.fromkeys(dangling) if k in self.files and k not in gone and not os.path.lexists(k)]
         gone += [k for k, f in self.files.items() if f.get("via_link") and k not in seen and k not in gone
                  and any(k.startswith(u) for u in unlinked)]
@@ -874,19 +875,38 @@ def _worker() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
+# The rules that skip a file, in their version: a file skipped under older rules is tried
+# again (its size and date alone would keep it skipped after an upgrade that reads it).
+SKIP_RULES = 2
+
+
+def _lasting(entry: dict) -> bool:
+    """Whether a recorded skip holds until the file changes: made by today's rules, and not
+    for a passing reason (a file that could not be opened may be readable now: a chmod
+    changes neither its size nor its date)."""
+    reason = entry.get("reason")
+    return bool(reason) and entry.get("rules") == SKIP_RULES and not reason.startswith(audio.UNREADABLE)
+
+
 def _decode_job(job: tuple[Path, bool]):
     """Decode, hash and featurise one file (runs in a worker process): (path, whether it
     is a loose file, not a kit's, which must then sound like a one-shot). Returns
-    (audio, source rate, hash, log-mel, descriptors) or a skip reason."""
+    (audio, source rate, hash, log-mel, descriptors) or a skip reason. No file stops an
+    import: what the decoders or the features raise on it is its skip reason."""
     path, loose = job
     try:
         y, rate = audio.load_with_rate(path)
+        if loose and (reason := features.loop_reason(y)):     # a kit's own sample is a sound it plays, even a roll
+            return reason
+        h = hashlib.sha1(y.tobytes()).hexdigest()[:16]
+        mel, desc = features.log_mel(y), features.descriptors(y)
     except audio.AudioError as e:
         return str(e)
-    if loose and (reason := features.loop_reason(y)):     # a kit's own sample is a sound it plays, even a roll
-        return reason
-    h = hashlib.sha1(y.tobytes()).hexdigest()[:16]
-    return y, rate, h, features.log_mel(y), features.descriptors(y)
+    except Exception as e:                                    # a decoder's or a library's bug, met on this file
+        return f"cannot decode audio ({type(e).__name__}: {audio.first_line(e)})"
+    if not np.all(np.isfinite(mel)):           # (a descriptor may be NaN: no pitch in a hat)
+        return "its log-mel is not finite numbers (an absurd level?)"
+    return y, rate, h, mel, desc
 
 
 def _kit_job(ks: KitSample) -> _Job:

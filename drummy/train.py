@@ -10,6 +10,7 @@ import json
 import math
 import sys
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -210,16 +211,29 @@ def confusion(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
 
 
 def labelled(ws: Workspace, min_per_class: int = 3) -> tuple[list[Sample], list[str]]:
-    """Human-labelled samples (not unknown, not predicted) of types with enough examples."""
+    """Human-labelled samples (not unknown, not predicted) of types with enough examples.
+    A sample whose log-mel is not finite (taken in before ingest skipped absurd levels)
+    is left out, with a word: one such sample made every weight of a classifier NaN."""
+    def enough(samples: list[Sample]) -> list[str]:
+        counts = Counter(s.drum_type for s in samples)
+        classes = sorted(t for t, n in counts.items() if n >= min_per_class)
+        if len(classes) < 2:
+            raise LibraryError(f"need at least {min_per_class} labelled samples of each of two drum types or more to "
+                               f"train a classifier (found: {', '.join(f'{t} {n}' for t, n in sorted(counts.items())) or 'none'})")
+        return classes
     samples = [s for s in ws.require_samples() if s.drum_type != UNKNOWN and not s.predicted]
-    counts: dict[str, int] = {}
-    for s in samples:
-        counts[s.drum_type] = counts.get(s.drum_type, 0) + 1
-    classes = sorted(t for t, n in counts.items() if n >= min_per_class)
-    if len(classes) < 2:
-        raise LibraryError(f"need at least {min_per_class} labelled samples of each of two drum types or more to "
-                           f"train a classifier (found: {', '.join(f'{t} {n}' for t, n in sorted(counts.items())) or 'none'})")
-    return [s for s in samples if s.drum_type in classes], classes
+    classes = enough(samples)
+    samples = [s for s in samples if s.drum_type in classes]
+    mels, _ = ws.features([s.hash for s in samples])
+    finite = np.isfinite(mels.reshape(len(samples), -1)).all(1)
+    if not finite.all():
+        bad = [s.path for s, ok in zip(samples, finite) if not ok]
+        print(f"drummy: left out {len(bad)} sample{'s' * (len(bad) > 1)} whose features are not finite "
+              f"numbers (an absurd level), e.g. {bad[0]}", file=sys.stderr)
+        samples = [s for s, ok in zip(samples, finite) if ok]
+        classes = enough(samples)
+        samples = [s for s in samples if s.drum_type in classes]
+    return samples, classes
 
 
 def classifier_partial_path(ws: Workspace) -> Path:

@@ -190,3 +190,11 @@ def test_auto_label_without_a_classifier_imports_nothing(tmp_path, tiny_library,
     err = capsys.readouterr().err
     assert "no trained classifier" in err and len(err.strip().splitlines()) == 1
     assert not (ws / "library.json").exists()
+
+
+def test_a_file_name_with_a_newline_is_listed_on_one_line(tmp_path, tiny_library, capsys):
+    (tiny_library / "bad\nname.wav").write_text("not audio")
+    assert main(["ingest", str(tiny_library), "-w", str(tmp_path / "ws")]) == 0
+    assert main(["library", "-w", str(tmp_path / "ws")]) == 0
+    lines = [ln for ln in capsys.readouterr().out.splitlines() if "name.wav" in ln]
+    assert len(lines) == 2 and all("bad\\nname.wav: not a readable audio file" in ln for ln in lines)

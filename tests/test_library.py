@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile as sf
 
 from drummy import features
 from drummy.library import LIBRARY_VERSION, LibraryError, Workspace
@@ -228,13 +229,20 @@ def test_bad_files_are_skipped_with_reasons_and_import_goes_on(tmp_path, tiny_li
     write(bad / "flac_named_wav.wav", kick(7), fmt="FLAC")  # wrong extension but real audio: kept
     write(bad / "apple.caf", kick(9), fmt="CAF")            # Apple's and Sound Forge's containers: kept
     write(bad / "long_take.w64", hat(9), fmt="W64")
+    sf.write(bad / "voice note.opus", hat(11)[:4800], 48000, format="OGG", subtype="OPUS")   # Ogg Opus: kept
+    write(bad / "loud.wav", kick(3) * 1e20, subtype="FLOAT")   # made every weight of a classifier NaN
+    rate = write(bad / "bad rate.wav", kick(4))                 # a header's sample rate broken: resampled to nothing
+    b = bytearray(rate.read_bytes())
+    b[b.find(b"fmt ") + 12:b.find(b"fmt ") + 16] = (0x7FFFFFFF).to_bytes(4, "little")
+    rate.write_bytes(bytes(b))
     ws = Workspace(tmp_path / "ws")
     r = ws.ingest([tiny_library], progress=False)
     reasons = {os.path.basename(p): why for p, why in r.skipped}
-    assert set(reasons) == {"silent.wav", "empty.wav", "nan.wav", "long.wav", "text.wav"}
+    assert set(reasons) == {"silent.wav", "empty.wav", "nan.wav", "long.wav", "text.wav", "loud.wav", "bad rate.wav"}
     assert "silent" in reasons["silent.wav"] and "empty" in reasons["empty.wav"]
     assert "nan" in reasons["nan.wav"].lower() and "too long" in reasons["long.wav"]
-    assert r.added == 19
+    assert "absurd level" in reasons["loud.wav"] and "sample rate of 2147483647 Hz" in reasons["bad rate.wav"]
+    assert r.added == 20
     assert {x["path"].split("/")[-1] for x in ws.summary()["skipped"]} == set(reasons)
 
 
@@ -561,3 +569,60 @@ def test_ingest_workers_leave_ctrl_c_to_the_main_process():
             "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip() == "True", r.stderr
+
+
+def test_a_file_the_decoders_choke_on_is_skipped_and_the_import_goes_on(tmp_path, tiny_library, monkeypatch):
+    from drummy import features
+    real = features.log_mel
+    def choke(y, *a, **k):
+        if len(y) == int(0.15 * SR):       # the hats: a library's bug met on these files only
+            raise ValueError("zero-size array to reduction operation maximum")
+        return real(y, *a, **k)
+    monkeypatch.setattr(features, "log_mel", choke)
+    r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False, jobs=1)
+    assert r.added == 8 and len(r.skipped) == 8
+    assert all(why == "cannot decode audio (ValueError: zero-size array to reduction operation maximum)"
+               for _, why in r.skipped)
+
+
+def test_a_skip_for_a_passing_reason_or_under_older_rules_is_tried_again(tmp_path, tiny_library):
+    """A chmod changes neither a file's size nor its date, nor does an upgrade that reads it."""
+    from drummy import library
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    files = sorted(k for k in ws.files if ws.files[k].get("hash"))[:3]
+    for key, reason, rules in zip(files, ["cannot read the file (Permission denied)", "silent (peak below -80 dBFS)",
+                                          "silent (peak below -80 dBFS)"], [library.SKIP_RULES, None, library.SKIP_RULES]):
+        ws._forget_path(key, ws.files[key]["hash"])
+        entry = {k: v for k, v in ws.files[key].items() if k != "hash"}
+        ws.files[key] = {**entry, "reason": reason, **({"rules": rules} if rules else {})}
+    locked = tiny_library / "locked"
+    locked.mkdir()
+    ws.files[str(locked.resolve())] = {"reason": "cannot read this folder (Permission denied)"}
+    ws.save()
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([tiny_library], progress=False)
+    assert r.added == 2 and [k for k, _ in r.skipped] == [files[2]]     # today's rules, a lasting reason: still skipped
+    assert str(locked.resolve()) not in ws.files and len(ws.summary()["skipped"]) == 1   # readable now: no skip
+
+
+def test_a_sample_with_features_that_are_not_finite_is_left_out_of_training(tmp_path, tiny_library, capsys):
+    from drummy.train import labelled
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    feats = ws._load_features()
+    h = sorted(feats)[0]
+    mel, desc = feats[h]
+    feats[h] = (np.full_like(mel, np.nan), desc)        # taken in before ingest skipped absurd levels
+    ws._save_features()
+    samples, _ = labelled(Workspace(tmp_path / "ws"))
+    assert h not in {s.hash for s in samples} and len(samples) == 15
+    assert "left out 1 sample whose features are not finite" in capsys.readouterr().err
+
+
+def test_an_sfz_line_naming_a_file_with_a_nul_byte_does_not_stop_the_import(tmp_path):
+    lib = tmp_path / "lib"
+    write(lib / "kick.wav", kick(1))
+    (lib / "kit.sfz").write_bytes(b"<region> sample=a\x00b.wav key=38\n<region> sample=kick.wav key=36\n")
+    r = Workspace(tmp_path / "ws").ingest([lib], progress=False)
+    assert r.added == 1 and not r.skipped
