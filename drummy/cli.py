@@ -170,7 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", type=Path, required=True, help="the beat: a stereo 24-bit .wav (or .flac, .aiff; .ogg is Vorbis)")
     p.add_argument("--no-repeat", action="store_true", help="never play the same sample twice")
     p.add_argument("--stems", type=Path, metavar="DIR", help="also write one WAV per track (before mastering)")
-    p.add_argument("--midi-out", type=Path, metavar="FILE.mid", help="also write the pattern as General MIDI")
+    p.add_argument("--midi-out", type=Path, metavar="FILE.mid", help="also write the pattern as General MIDI (on its grid: without the pattern's humanise)")
     p.add_argument("--master", choices=["clean", "punchy", "lofi", "none"], default="clean",
                    help="master chain preset (default clean)")
     p.add_argument("--seed", type=_seed, default=0, help="sample choice and humanise (default 0)")

@@ -42,6 +42,10 @@ STEPS_PER_BAR = (16, 12, 32)
 BEATS_PER_BAR = 4          # patterns are in 4/4
 PPQ = 480                  # MIDI ticks per quarter note: 16ths, triplets and 32nds are whole ticks
 MIDI_DRUM_CHANNEL = 9      # General MIDI channel 10, counted from 0 as mido does
+MAX_MIDI_BARS = 1024       # the longest MIDI file read: 34 minutes at 120 bpm
+# Words of a MIDI track's name that say it holds no drums (a song's other parts)
+_NOT_DRUM_TRACKS = {"bass", "bassline", "keys", "piano", "epiano", "rhodes", "organ", "synth", "pad", "pads", "lead",
+                    "arp", "chords", "chord", "melody", "vocal", "vocals", "vox", "guitar", "strings", "brass", "choir"}
 
 # Step character -> velocity. Digits are ninths of full velocity.
 VELOCITY_OF_CHAR = {"x": 100, "X": 127, "o": 70, "g": 40,
@@ -487,7 +491,8 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         raise PatternError("the MIDI file is timed in SMPTE frames, not in beats; export it with beat-based "
                            "(PPQ) timing")
     meta: dict = {}
-    tempo, tempos, signatures = None, set(), set()
+    tempo_events: list[tuple[int, int]] = []     # (tick, microseconds a beat), in file order
+    signatures: set[str] = set()
     notes: list[tuple[int, int, int, int, int]] = []  # (tick, channel, note, velocity, midi track)
     last_off: dict[int, int] = {}   # each MIDI track's last note-off
     # drummy's track settings, each with the track name before it: (MIDI track, name, settings).
@@ -495,14 +500,14 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     track_meta: list[tuple[int, str, dict]] = []
     end = 0
     drum_eot: dict[int, int] = {}   # each MIDI track's end
+    names: dict[int, str] = {}      # each MIDI track's name
     for ti, tr in enumerate(mid.tracks):
         tick, track_name = 0, f"track {ti}"
         for msg in tr:
             tick += msg.time
             end = max(end, tick)
             if msg.type == "set_tempo":
-                tempo = msg.tempo if tempo is None else tempo
-                tempos.add(msg.tempo)
+                tempo_events.append((tick, msg.tempo))
             elif msg.type == "time_signature":
                 if msg.numerator != msg.denominator:                # 2/2 and 8/8 bars are 4/4's length
                     signatures.add(f"{msg.numerator}/{msg.denominator}")
@@ -518,17 +523,34 @@ def from_midi(mid, name: str = "midi") -> Pattern:
                 notes.append((tick, msg.channel, msg.note, msg.velocity, ti))
             elif msg.type in ("note_off", "note_on"):
                 last_off[ti] = tick
+        names[ti] = track_name
     drums = [n for n in notes if n[1] == MIDI_DRUM_CHANNEL] or notes
     remarks = []
     channels = sorted({n[1] + 1 for n in notes})
-    if notes and not any(n[1] == MIDI_DRUM_CHANNEL for n in notes) and len(channels) > 1:
-        remarks.append(f"no notes on channel 10 (General MIDI drums): read channels {_listed(channels)} as drums")
-    elif len(drums) < len(notes):
+    if len(drums) < len(notes):
         left = len(notes) - len(drums)
         remarks.append(f"{_n(left, 'note')} on channel{'s' * (len(channels) > 2)} "
                        f"{_listed([c for c in channels if c != MIDI_DRUM_CHANNEL + 1])} left out: only channel 10 is drums")
-    if len(tempos) > 1:
-        remarks.append(f"the file changes tempo ({len(tempos)} tempos): the beat keeps the first")
+    else:
+        # no channel 10 (a DAW's export puts every track on channel 1): a track named for an
+        # instrument that is no drum kit ("Bass", "Keys") is no drums, where another track is left
+        melodic = {ti for ti in {n[4] for n in notes} if set(normalise(names.get(ti, "")).split()) & _NOT_DRUM_TRACKS
+                   and type_of(names.get(ti, "")) is None}                  # "Bass Drum" is a drum
+        if melodic and {n[4] for n in notes} - melodic:
+            drums = [n for n in notes if n[4] not in melodic]
+            remarks.append(f"no notes on channel 10 (General MIDI drums): left out track{'s' * (len(melodic) > 1)} "
+                           f"{_listed([repr(names[ti]) for ti in sorted(melodic)])}, whose "
+                           f"{'names say they hold' if len(melodic) > 1 else 'name says it holds'} no drums")
+        used = sorted({n[1] + 1 for n in drums})
+        if len(used) > 1:
+            remarks.append(f"no notes on channel 10 (General MIDI drums): read channels {_listed(used)} as drums")
+    # the tempo a player starts at: the last set at tick 0 (a conductor track's first), else MIDI's 120 bpm
+    at_start = [t for tick, t in sorted(tempo_events, key=lambda e: e[0]) if tick == 0]
+    tempo = (at_start[-1] if at_start else 500_000) if tempo_events else None
+    if tempo is not None and any(t != tempo for _, t in tempo_events):
+        tempos = {tempo} | {t for _, t in tempo_events}
+        remarks.append(f"the file changes tempo ({len(tempos)} tempos): the beat keeps the one it starts at "
+                       f"({round(60_000_000 / tempo, 2):g} bpm)")
     if signatures:                                                  # only bars of another length are kept
         remarks.append(f"read in 4/4; the file says {_listed(sorted(signatures))}")
     if meta:
@@ -546,11 +568,21 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     last = max([n[0] for n in drums], default=0)
     # the ends of the drum tracks and of tracks with no notes (a conductor track): a bass line's is not theirs
     others = {n[4] for n in notes} - {n[4] for n in drums}
-    # a track whose end is only its last note's release (a quarter-note hit on the last step) adds no
-    # bar, unless that release lies on a bar line (a crash held to the end of the clip)
+    # a track whose end is only the last note's release (a quarter-note hit on the last step; a
+    # conductor track or a drum's track ending with the song, as DAWs align them) adds no bar,
+    # unless that release lies on a bar line (a crash held to the end of the clip)
+    release = max([last_off.get(ti, -1) for ti in {n[4] for n in drums}], default=-1)
     eot = max([t for ti, t in drum_eot.items() if ti not in others
-               and (t > last_off.get(ti, -1) or t % (ppq * BEATS_PER_BAR) == 0)], default=0)
+               and (t > max(last_off.get(ti, -1), release) or t % (ppq * BEATS_PER_BAR) == 0)], default=0)
     bars = max(int(last // bar_ticks) + 1, math.ceil(end / bar_ticks) if meta else math.ceil((eot - tps + 1) / bar_ticks))
+    if bars > MAX_MIDI_BARS:                    # a damaged delta time reads as hours of silence
+        raise PatternError(f"the MIDI file is {bars:,} bars long (a damaged file?); Drummy reads up to "
+                           f"{MAX_MIDI_BARS}")
+    first = min([n[0] for n in drums], default=0)
+    if not meta and first >= bar_ticks:
+        empty = int(first // bar_ticks)
+        remarks.append(f"the first hit is in bar {empty + 1}: the {_n(empty, 'empty bar')} before it "
+                       f"{'are' if empty > 1 else 'is'} part of the loop (trim the clip to leave {'them' if empty > 1 else 'it'} out)")
     k = np.arange(bars * steps + 1)                                 # + the next loop's first step
     grid = k * tps + np.rint((swing - 50) / 50 * (k % 2) * tps)     # the ticks to_midi writes
     at = np.array([n[0] for n in drums], dtype=np.float64)
@@ -653,25 +685,41 @@ def _guess_steps(ticks: list[int], ppq: int) -> int:
 
 def is_ours(path: str | Path) -> bool:
     """Whether a MIDI file is one Drummy wrote (it carries the pattern's settings)."""
-    import mido
     try:
-        return any(m.type == "text" and m.text.startswith(_META_PATTERN)
-                   for tr in mido.MidiFile(str(path)).tracks for m in tr)
-    except (OSError, EOFError, ValueError, KeyError, IndexError, UnicodeDecodeError):
+        return any(m.type == "text" and m.text.startswith(_META_PATTERN) for tr in _parse_midi(Path(path)).tracks for m in tr)
+    except (OSError, PatternError):
         return False
+
+
+def _parse_midi(path: Path):
+    """A mido.MidiFile. Names are read as UTF-8 (what drummy writes), else as Latin-1 (other
+    tools). A key signature mido cannot decode (a mode of 2, 8 sharps: DAWs write them) is
+    read as C major: drums have no key. Anything else mido cannot parse is a PatternError;
+    an OSError is left to the caller."""
+    import mido
+    data = path.read_bytes()
+    for attempt in range(2):
+        try:
+            try:
+                return mido.MidiFile(file=io.BytesIO(data), charset="utf-8")
+            except UnicodeDecodeError:
+                return mido.MidiFile(file=io.BytesIO(data))
+        except Exception as e:          # mido raises EOFError, ValueError, KeyError, IndexError, KeySignatureError ...
+            if attempt == 0 and type(e).__name__ == "KeySignatureError":
+                data = re.sub(rb"\xff\x59\x02[\x00-\xff][\x00-\xff]", b"\xff\x59\x02\x00\x00", data)
+                continue
+            raise PatternError(f"not a readable MIDI file ({str(e) or type(e).__name__})") from None
 
 
 def read_midi(path: str | Path) -> Pattern:
     """Read a .mid file as a Pattern (see :func:`from_midi`)."""
-    import mido
     path = Path(path)
     try:
-        try:
-            mid = mido.MidiFile(str(path), charset="utf-8")     # drummy writes names as UTF-8 ...
-        except UnicodeDecodeError:
-            mid = mido.MidiFile(str(path))                      # ... other tools as Latin-1
-    except (OSError, EOFError, ValueError, KeyError, IndexError) as e:
-        raise PatternError(f"{path}: not a readable MIDI file ({str(e) or type(e).__name__})") from None
+        mid = _parse_midi(path)
+    except OSError as e:
+        raise PatternError(f"{path}: not a readable MIDI file ({e.strerror or e})") from None
+    except PatternError as e:
+        raise PatternError(f"{path}: {e}") from None
     try:
         return from_midi(mid, path.stem)
     except PatternError as e:

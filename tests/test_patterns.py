@@ -314,3 +314,64 @@ def test_read_and_write_midi_files(tmp_path):
     (tmp_path / "bad.mid").write_bytes(b"not midi")
     with pytest.raises(PatternError, match="bad.mid"):
         P.load(tmp_path / "bad.mid")
+
+
+def _bytes(mid: mido.MidiFile) -> bytes:
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    return buf.getvalue()
+
+
+def test_a_key_signature_mido_cannot_decode_is_read_as_no_key(tmp_path):
+    """DAWs write modes and key counts mido refuses (mido issues 105, 235); drums have no key."""
+    groove = [e for k in range(8) for e in hit(k * 48, 36 if k % 4 == 0 else 42)]
+    data = _bytes(_midi(groove, meta=[mido.MetaMessage("key_signature", key="C")]))
+    i = data.index(b"\xff\x59\x02")
+    (tmp_path / "daw.mid").write_bytes(data[:i + 3] + b"\x08\x02" + data[i + 5:])     # 8 sharps, mode 2
+    p = P.load(tmp_path / "daw.mid")
+    assert p.bars == 1 and {t.name for t in p.tracks} == {"kick", "hihat"}
+    assert not P.is_ours(tmp_path / "daw.mid")                                         # no traceback there either
+
+
+def test_a_conductor_track_ending_with_the_songs_last_release_adds_no_bar():
+    """A 2-bar groove whose last note is held a quarter note past the bar line; DAWs end
+    every track there, the conductor track included (it was read as 3 bars: a silent one)."""
+    groove = [e for k in range(8) for e in hit(k * 96, 36 if k % 2 == 0 else 38, length=96 + 48)]
+    song = _midi(groove)
+    end = 7 * 96 + 96 + 48
+    song.type = 1
+    song.tracks.insert(0, mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(100), time=0),
+                                          mido.MetaMessage("end_of_track", time=end)]))
+    assert P.from_midi(song).bars == 2
+
+
+def test_the_tempo_is_the_one_the_file_starts_at():
+    groove = [e for k in range(8) for e in hit(k * 48, 36 if k % 4 == 0 else 42)]
+    two = P.from_midi(_midi(groove, meta=[mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120)),
+                                          mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(95))]))
+    assert two.bpm == 95 and "keeps the one it starts at (95 bpm)" in two.remarks[0]     # the last at tick 0 plays
+    late = P.from_midi(_midi(groove + [(2 * 384, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90)))]))
+    assert late.bpm == 120 and "keeps the one it starts at (120 bpm)" in late.remarks[0]  # MIDI's 120 until then
+
+
+def test_a_damaged_delta_time_is_a_clear_error_not_gigabytes():
+    groove = [e for k in range(8) for e in hit(k * 48, 36)] + hit(2 ** 27, 36)          # hours later
+    with pytest.raises(PatternError, match=r"bars long \(a damaged file\?\)"):
+        P.from_midi(_midi(groove))
+
+
+def test_a_songs_other_tracks_on_channel_1_are_not_drums_and_empty_bars_are_said():
+    drums = mido.MidiTrack([mido.MetaMessage("track_name", name="Drums")])
+    bass = mido.MidiTrack([mido.MetaMessage("track_name", name="Bass")])
+    kick = mido.MidiTrack([mido.MetaMessage("track_name", name="Bass Drum")])
+    for tr, note, at in ((drums, 38, 96), (bass, 40, 0), (kick, 36, 0)):
+        for k in range(2):
+            tr.append(mido.Message("note_on", channel=0, note=note, velocity=100, time=at if k == 0 else 182))
+            tr.append(mido.Message("note_off", channel=0, note=note, time=10))
+    song = mido.MidiFile(type=1, ticks_per_beat=96, tracks=[drums, bass, kick])
+    p = P.from_midi(song)
+    assert {t.name for t in p.tracks} == {"kick", "snare"}                  # the bass's E1 is no floor tom
+    assert p.remarks == ("no notes on channel 10 (General MIDI drums): left out track 'Bass', whose name says it "
+                         "holds no drums",)
+    at_bar_5 = _midi([(t + 4 * 384, m) for t, m in hit(0, 36) + hit(192, 38)])     # a clip exported where it sits
+    assert "the first hit is in bar 5: the 4 empty bars before it are part of the loop" in P.from_midi(at_bar_5).remarks[0]
