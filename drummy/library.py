@@ -796,7 +796,8 @@ LOOP_BY_NAME = "a loop by its name: Drummy learns one-shots"
 def walk(root: Path, skipped: list[tuple[str, str]] | None = None, linked: list[Path] | None = None) -> list[Path]:
     """Every file under root: the real folders' first (files before links to files), then
     those of linked folders, each real folder once (a link to a folder already walked, or
-    back up, ends there), so a file is found by its own path before any link's. Hidden and
+    back up, ends there; one to a folder above root is not followed), so a file is found by
+    its own path before any link's. Hidden and
     system folders are left out. A folder that cannot be read is added to `skipped`; the
     real paths of the linked folders walked, to `linked`."""
     def unreadable(e: OSError) -> None:
@@ -824,7 +825,13 @@ def walk(root: Path, skipped: list[tuple[str, str]] | None = None, linked: list[
         return sorted(found, key=lambda f: (f.is_symlink(), f))
 
     out = visit(root, False)
+    top = Path(os.path.realpath(root))
     for link in sorted(links):
+        real = os.path.realpath(link)
+        if str(top) != real and top.is_relative_to(real):    # a link to a folder holding this one: all of that
+            if skipped is not None:
+                skipped.append((str(link), "a link to a folder that holds the one ingested: not followed"))
+            continue
         out += visit(link, True)
     return out
 
