@@ -27,9 +27,8 @@ import numpy as np
 
 from drummy import classifier as clf
 from drummy.library import Workspace, atomic_write_json
-from drummy.starter import write_starter_kit
 from drummy.train import TrainConfig, confusion, fit, labelled, source_weights
-from kitset import hydrogen_kits
+from kitset import hydrogen_kits, starter_kit
 
 TARGETS = ("kick", "snare", "hihat")
 
@@ -55,9 +54,7 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=Path("build/bench-classifier"))
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/classifier_kits_curve.json"))
     args = ap.parse_args()
-    starter = args.work / "starter-kit"
-    if not starter.exists():
-        write_starter_kit(starter, seed=0)
+    starter = starter_kit(args.work / "starter-kit", seed=0)
     starter = starter.resolve()
     kits = [k.resolve() for k in hydrogen_kits()]
     ws = Workspace(args.work / "workspace")

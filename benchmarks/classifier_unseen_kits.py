@@ -24,9 +24,8 @@ import numpy as np
 
 from drummy import classifier as clf
 from drummy.library import Workspace
-from drummy.starter import write_starter_kit
 from drummy.train import TrainConfig, balanced_accuracy, confusion, fit_ensemble, labelled
-from kitset import hydrogen_kits
+from kitset import hydrogen_kits, starter_kit
 
 
 def main() -> int:
@@ -42,9 +41,7 @@ def main() -> int:
         print(f"no Hydrogen kits at {args.kits}; apt-get install hydrogen-drumkits", file=sys.stderr)
         return 1
 
-    starter = args.work / "starter-kit"
-    if not starter.exists():
-        write_starter_kit(starter, seed=args.seed)
+    starter = starter_kit(args.work / "starter-kit", seed=args.seed)
     ws = Workspace(args.work / "workspace")
     kit_dirs = hydrogen_kits(args.kits)
     ws.ingest([starter, *kit_dirs])

@@ -18,9 +18,8 @@ import torch
 from drummy import classifier as clf
 from drummy import features as F
 from drummy.library import Workspace
-from drummy.starter import write_starter_kit
 from drummy.train import TrainConfig, augment, fit, labelled, source_weights
-from kitset import hydrogen_kits
+from kitset import hydrogen_kits, starter_kit
 
 
 
@@ -37,9 +36,7 @@ def main() -> None:
     work = Path("build/bench-classifier")
     starters = []
     for s in args.starter_seeds:
-        d = work / ("starter-kit" if s == 0 else f"starter-kit-s{s}")
-        if not d.exists():
-            write_starter_kit(d, seed=s)
+        d = starter_kit(work / ("starter-kit" if s == 0 else f"starter-kit-s{s}"), seed=s)
         starters.append(d.resolve())
     ws = Workspace(work / "workspace")
     kit_dirs = hydrogen_kits(kits)

@@ -2,8 +2,8 @@
 
 Builds two workspaces: `train` = the starter kit + every other Hydrogen kit (in
 name order, as in classifier_unseen_kits.py) and `heldout` = the other kits.
-Trains the classifier (the judge, once, again when its TrainConfig or
-the classifier code changed: <work>/judge.json) and then the blend generator on `train`
+Trains the classifier (the judge, once, again when its TrainConfig, the
+classifier code or the training hits changed: <work>/judge.json) and then the blend generator on `train`
 only, once per training seed, and runs `drummy evaluate` against every hit of
 `heldout` after each. One seed's figures do not hold for the next (seed 1 missed
 a Fréchet line that seed 0 met), so a line counts as met only if every seed meets it.
@@ -33,9 +33,8 @@ import torch
 
 from drummy.evaluate import evaluate_workspace
 from drummy.library import Workspace, atomic_write_json
-from drummy.starter import write_starter_kit
 from drummy.train import TrainConfig, VAETrainConfig, classifier_path, train_classifier, train_vae, vae_path
-from kitset import hydrogen_kits
+from kitset import hydrogen_kits, starter_kit
 
 # The modules a judge's training depends on: a change to any of them retrains it.
 JUDGE_CODE = ("classifier.py", "train.py", "features.py", "audio.py", "library.py", "labels.py")
@@ -92,14 +91,14 @@ def main() -> int:
         return 1
     torch.set_num_threads(2)
     kits = hydrogen_kits(args.kits)
-    starter = args.work / "starter-kit"
-    if not starter.exists():
-        write_starter_kit(starter, seed=0)
+    starter = starter_kit(args.work / "starter-kit", seed=0)
     train_ws, held_ws = Workspace(args.work / "train"), Workspace(args.work / "heldout")
     train_ws.ingest([starter] + kits[0::2], progress=False)
     held_ws.ingest(kits[1::2], progress=False)
     judge_cfg, stamp = TrainConfig(seed=0), args.work / "judge.json"
     fingerprint = judge_fingerprint(judge_cfg)
+    fingerprint["data"] = hashlib.sha256(json.dumps(sorted((h, s.drum_type) for h, s in train_ws.samples.items()))
+                                         .encode()).hexdigest()[:16]             # what it hears, not only how
     if not classifier_path(train_ws).exists() or not stamp.exists() or json.loads(stamp.read_text()) != fingerprint:
         print("training the judge (the workspace's classifier) ...", flush=True)   # none yet, or an older one
         train_classifier(train_ws, judge_cfg, progress=False)
