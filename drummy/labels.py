@@ -211,7 +211,7 @@ def tags_of(text: str, known: set[str] = frozenset(), phrase: bool = True) -> li
     words = norm.split()
     words = [w for i, w in enumerate(words) if not _is_noise_word(w) and not (w.isdigit() and words[i + 1:i + 2] == ["bpm"])]
     if not typed and phrase:
-        rest = " ".join(w for w in words if w not in known)
+        rest = " ".join(w for w in words if w not in known and _wordy(w))
         return [rest] if rest else []
     if not typed:
         return list(dict.fromkeys(w for w in words if w not in known and _wordy(w)))

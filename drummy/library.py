@@ -757,19 +757,20 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
 def _labels(names: list[str], path: Path) -> tuple[str, list[str]]:
     """(type, tags) from folder names and a file's stem (the last name). A hit Drummy
     generated, with its sidecar beside it, takes its tags from its recipe, not from its
-    name: `kick/kick+808_decay+1_s3_01.wav` is a kick tagged 808, not decay or s3."""
-    recipe = _recipe_tags(path)
+    name (`kick+808_decay+1_s3_01.wav` is tagged 808, not decay or s3), and its type from
+    its folders, else from the recipe's weightiest drum type."""
+    recipe = _recipe_labels(path)
     if recipe is None:
         return labels_from_names(names)
-    t, tags = labels_from_names(names[:-1]) if len(names) > 1 else (UNKNOWN, [])
-    return t, list(dict.fromkeys([*tags, *recipe]))
+    t, tags = labels_from_names([*names[:-1], ""])          # the folders, as for any file in them
+    return (t if t != UNKNOWN else recipe[0]), list(dict.fromkeys([*tags, *recipe[1]]))
 
 
-def _recipe_tags(path: Path) -> list[str] | None:
-    """The tags of the recipe in a generated hit's sidecar (`<stem>.json` as `generate`
-    writes it): its labels that are not drum types; none for a variation or a morph.
+def _recipe_labels(path: Path) -> tuple[str, list[str]] | None:
+    """(drum type or unknown, tags) of the recipe in a generated hit's sidecar
+    (`<stem>.json` as `generate` writes it); (unknown, []) for a variation or a morph.
     None when the file has no such sidecar."""
-    from .labels import TYPES
+    from .labels import TYPES, type_of
     try:
         side = path.with_suffix(".json")
         if side.stat().st_size > 1 << 16:
@@ -779,12 +780,22 @@ def _recipe_tags(path: Path) -> list[str] | None:
         return None
     if not isinstance(meta, dict) or "drummy" not in meta or "mode" not in meta:
         return None
-    recipe = meta.get("recipe")
-    if not isinstance(recipe, str):
-        return []
-    labels = (normalise(lab) for chunk in recipe.split(",")
-              for lab in chunk.partition("=" if "=" in chunk else ":")[0].split("+"))
-    return list(dict.fromkeys(lab for lab in labels if lab and lab not in TYPES))
+    parts = meta.get("recipe_parts")          # the model's own labels, as it resolved them
+    if not (isinstance(parts, list) and all(isinstance(p, list) and len(p) == 2 and isinstance(p[1], list)
+                                            for p in parts)):
+        recipe = meta.get("recipe")           # an older sidecar: the recipe as written
+        parts = [[1.0, chunk.partition("=" if "=" in chunk else ":")[0].split("+")]
+                 for chunk in recipe.split(",")] if isinstance(recipe, str) else []
+    weight: dict[str, float] = {}
+    tags: list[str] = []
+    for w, labs in parts:
+        for lab in (normalise(str(x)) for x in labs):
+            t = lab if lab in TYPES else type_of(lab)      # "hats" and "HH" say hihat
+            if t is not None:
+                weight[t] = weight.get(t, 0.0) + (float(w) if isinstance(w, (int, float)) else 1.0)
+            elif lab and lab not in tags:
+                tags.append(lab)
+    return (max(weight, key=weight.get) if weight else UNKNOWN), tags
 
 
 # Folders that hold no samples of the producer's: a zip's resource forks, a NAS's thumbnails,
@@ -806,6 +817,18 @@ def walk(root: Path, skipped: list[tuple[str, str]] | None = None, linked: list[
 
     seen: set[str] = set()
     links: list[Path] = []
+    top = Path(os.path.realpath(root))
+
+    def above(folder: str) -> bool:
+        """A link to a folder that holds root: following it would take in all of that."""
+        if not os.path.islink(folder):
+            return False
+        real = os.path.realpath(folder)
+        if str(top) != real and top.is_relative_to(real):
+            if skipped is not None:
+                skipped.append((folder, "a link to a folder that holds the one ingested: not followed"))
+            return True
+        return False
 
     def visit(top: Path, follow: bool) -> list[Path]:
         found = []
@@ -817,7 +840,8 @@ def walk(root: Path, skipped: list[tuple[str, str]] | None = None, linked: list[
             seen.add(real)
             if follow and linked is not None:
                 linked.append(Path(real))
-            keep = [d for d in dirnames if not d.startswith(".") and d.lower() not in _SYSTEM_FOLDERS]
+            keep = [d for d in dirnames if not d.startswith(".") and d.lower() not in _SYSTEM_FOLDERS
+                    and not above(os.path.join(dirpath, d))]
             if not follow:
                 links.extend(Path(dirpath) / d for d in keep if os.path.islink(os.path.join(dirpath, d)))
             dirnames[:] = sorted(keep)
@@ -825,13 +849,7 @@ def walk(root: Path, skipped: list[tuple[str, str]] | None = None, linked: list[
         return sorted(found, key=lambda f: (f.is_symlink(), f))
 
     out = visit(root, False)
-    top = Path(os.path.realpath(root))
     for link in sorted(links):
-        real = os.path.realpath(link)
-        if str(top) != real and top.is_relative_to(real):    # a link to a folder holding this one: all of that
-            if skipped is not None:
-                skipped.append((str(link), "a link to a folder that holds the one ingested: not followed"))
-            continue
         out += visit(link, True)
     return out
 

@@ -46,6 +46,7 @@ MAX_MIDI_BARS = 1024       # the longest MIDI file read: 34 minutes at 120 bpm
 # Words of a MIDI track's name that say it holds no drums (a song's other parts)
 _NOT_DRUM_TRACKS = {"bass", "bassline", "keys", "piano", "epiano", "rhodes", "organ", "synth", "pad", "pads", "lead",
                     "arp", "chords", "chord", "melody", "vocal", "vocals", "vox", "guitar", "strings", "brass", "choir"}
+_DRUM_TRACK_WORDS = {"drum", "drums", "perc", "percussion", "kit", "beat", "beats", "groove"}
 
 # Step character -> velocity. Digits are ninths of full velocity.
 VELOCITY_OF_CHAR = {"x": 100, "X": 127, "o": 70, "g": 40,
@@ -531,11 +532,13 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         left = len(notes) - len(drums)
         remarks.append(f"{_n(left, 'note')} on channel{'s' * (len(channels) > 2)} "
                        f"{_listed([c for c in channels if c != MIDI_DRUM_CHANNEL + 1])} left out: only channel 10 is drums")
-    else:
+    elif not any(n[1] == MIDI_DRUM_CHANNEL for n in notes):
         # no channel 10 (a DAW's export puts every track on channel 1): a track named for an
         # instrument that is no drum kit ("Bass", "Keys") is no drums, where another track is left
-        melodic = {ti for ti in {n[4] for n in notes} if set(normalise(names.get(ti, "")).split()) & _NOT_DRUM_TRACKS
-                   and type_of(names.get(ti, "")) is None}                  # "Bass Drum" is a drum
+        def melodic_name(name: str) -> bool:           # "Bass Drum", "Synth Drums", "Perc Pad" are drums
+            words = set(normalise(name).split())
+            return bool(words & _NOT_DRUM_TRACKS) and not words & _DRUM_TRACK_WORDS and type_of(name) is None
+        melodic = {ti for ti in {n[4] for n in notes} if melodic_name(names.get(ti, ""))}
         if melodic and {n[4] for n in notes} - melodic:
             drums = [n for n in notes if n[4] not in melodic]
             remarks.append(f"no notes on channel 10 (General MIDI drums): left out track{'s' * (len(melodic) > 1)} "

@@ -355,9 +355,9 @@ def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: 
     by a run on the same data and settings (`_Partial`); None keeps nothing."""
     done = _Partial(partial, samples, classes, cfg)
     if done.runs or done.members:
-        total = 2 * max(1, cfg.members)
-        print(f"drummy: resuming the interrupted training: {len(done.runs) + len(done.members)} of {total} nets "
-              "are done", file=sys.stderr)
+        k = len(done.runs) + len(done.members)
+        print(f"drummy: resuming the interrupted training: {k} net{'s' * (k > 1)} finished before it stopped",
+              file=sys.stderr)
     index = {c: i for i, c in enumerate(classes)}
     mels, _ = ws.features([s.hash for s in samples])
     row = {s.hash: i for i, s in enumerate(samples)}

@@ -108,7 +108,7 @@ def test_an_interrupted_training_goes_on_from_the_nets_it_finished(tmp_path, tin
     capsys.readouterr()
     again = train.train_classifier(ws, cfg, progress=False)
     assert len(calls) == 1                                             # only the net that was cut off
-    assert "resuming the interrupted training: 3 of 4 nets are done" in capsys.readouterr().err
+    assert "resuming the interrupted training: 3 nets finished before it stopped" in capsys.readouterr().err
     state = clf.load(train.classifier_path(ws)).state_dict()
     assert all(torch.equal(state[k], whole_state[k]) for k in whole_state)   # the same classifier, bit for bit
     untimed = lambda m: [{k: v for k, v in h.items() if k != "seconds"} for h in m["history"]]   # noqa: E731

@@ -673,7 +673,10 @@ def test_generated_hits_ingested_again_take_their_tags_from_the_recipe(trained, 
                  "--seed", "3", "-o", str(out / "hihat")]) == 0
     ref = next((ws.root / "audio").rglob("*.flac"), None) or next((ws.root / "audio").rglob("*.wav"))
     assert main(["generate", "-w", str(ws.root), "--like", str(ref), "-n", "1", "-o", str(out / "kick")]) == 0
+    # outside a type folder the recipe's weightiest type names it; a folder's name stays one tag
+    assert main(["generate", "-w", str(ws.root), "--blend", "HH=30,Kick+808=70", "-n", "1", "-o",
+                 str(out / "boom bap")]) == 0
     again = Workspace(tmp_path / "ws2")
     again.ingest([out], progress=False)
     got = {Path(s.path).parent.name: (s.drum_type, s.tags) for s in again.samples.values()}
-    assert got == {"hihat": ("hihat", ["808"]), "kick": ("kick", [])}
+    assert got == {"hihat": ("hihat", ["808"]), "kick": ("kick", []), "boom bap": ("kick", ["boom bap", "808"])}

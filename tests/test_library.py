@@ -419,13 +419,14 @@ def test_loops_and_system_folders_stay_out_and_linked_folders_come_in(tmp_path):
     (lib / "Linked Claps").symlink_to(elsewhere)
     (lib / "Kicks" / "back up").symlink_to(lib)                         # a link back up is followed once
     (lib / "Kicks" / "all of it").symlink_to(tmp_path)                  # one above the library: not at all
+    (elsewhere / "up").symlink_to(tmp_path)                              # ... nor from inside a linked folder
     write(tmp_path / "other library" / "Snare.wav", kick(5))
     ws = Workspace(tmp_path / "ws")
     r = ws.ingest([lib], progress=False)
     names = sorted(Path(s.path).name for s in ws.samples.values())
     assert names == ["Clap 1.wav", "Deep.wav"]
     reasons = {Path(p).name: why for p, why in r.skipped}
-    assert reasons["all of it"] == "a link to a folder that holds the one ingested: not followed"
+    assert reasons["all of it"] == reasons["up"] == "a link to a folder that holds the one ingested: not followed"
     assert reasons["Deep Groove 120.wav"].startswith("several hits (8 over 3.5 s)")
     assert reasons["Kick 1.wav"] == "a loop by its name: Drummy learns one-shots"
     assert "Kick 9.wav" not in reasons

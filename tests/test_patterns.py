@@ -375,3 +375,16 @@ def test_a_songs_other_tracks_on_channel_1_are_not_drums_and_empty_bars_are_said
                          "holds no drums",)
     at_bar_5 = _midi([(t + 4 * 384, m) for t, m in hit(0, 36) + hit(192, 38)])     # a clip exported where it sits
     assert "the first hit is in bar 5: the 4 empty bars before it are part of the loop" in P.from_midi(at_bar_5).remarks[0]
+
+
+def test_a_drum_track_named_like_an_instrument_comes_back_from_our_own_midi():
+    p = P.Pattern("x", (P.Track("synth hit", "perc", (100, 0) * 8, note=39), P.Track("kick", "kick", (100, 0, 0, 0) * 4)))
+    assert _midi_round_trip(p) == p                               # on channel 10: never a song's other part
+    tr = mido.MidiTrack([mido.MetaMessage("track_name", name="Synth Drums"),
+                         mido.Message("note_on", channel=0, note=36, velocity=100, time=0),
+                         mido.Message("note_off", channel=0, note=36, time=10)])
+    bass = mido.MidiTrack([mido.MetaMessage("track_name", name="Bass"),
+                           mido.Message("note_on", channel=0, note=40, velocity=100, time=0),
+                           mido.Message("note_off", channel=0, note=40, time=10)])
+    q = P.from_midi(mido.MidiFile(type=1, ticks_per_beat=96, tracks=[tr, bass]))
+    assert [t.name for t in q.tracks] == ["kick"]
