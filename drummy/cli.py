@@ -510,7 +510,9 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
                           + ("; the model there has changed since, so the hit cannot be remade exactly" if found else ""))
     refs = {"like": ["like"], "between": ["a", "b"]}.get(mode, [])
     for key in refs:        # sidecars written before references were hashed are taken on trust
-        ref, digest = Path(str(meta[key])), meta.get(f"{key}_hash")
+        if not isinstance(meta.get(key), str):
+            raise not_a_sidecar(KeyError(f"a {mode} hit names its reference under {key!r}"))
+        ref, digest = Path(meta[key]), meta.get(f"{key}_hash")
         if digest is not None and ref.is_file() and file_hash(ref) != digest:
             raise RecipeError(f"{ref} has changed since {path} was made from it, so the hit cannot be remade exactly")
     gen = Generator.load(model)

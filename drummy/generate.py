@@ -27,7 +27,8 @@ from .library import ModelError
 from .labels import SYNONYMS, TYPES, normalise
 from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
-AUDIO_VERSION = 5    # bump when a change gives a model and seed other audio; --from refuses older sidecars
+AUDIO_VERSION = 6    # bump when a change gives a model and seed other audio; --from refuses older sidecars
+                     # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 CONTROL_SPAN = 2.0   # a control of +1 moves its descriptor this many recipe spreads (std) up
 
