@@ -682,3 +682,21 @@ def test_generated_hits_ingested_again_take_their_tags_from_the_recipe(trained, 
     again.ingest([out], progress=False)
     got = {Path(s.path).parent.name: (s.drum_type, s.tags) for s in again.samples.values()}
     assert got == {"hihat": ("hihat", ["808"]), "kick": ("kick", []), "boom bap": ("kick", ["boom bap", "808"])}
+
+
+def test_hits_carry_no_infrasound(trained):
+    """A 30 Hz body decaying in a few cycles, or a kick transposed down to it, spreads into a
+    one-sided thump under 20 Hz that nobody hears and the level normalisation pays for."""
+    from drummy.generate import infrasound_out
+    sr = 44100
+    t = np.arange(sr) / sr
+    y = (0.5 + np.sin(2 * np.pi * 8 * t) + np.sin(2 * np.pi * 60 * t))[None].astype(np.float32)
+    out = infrasound_out(y, sr)[0, sr // 2:]                      # after the filter has settled
+    spec = lambda x, f: np.abs(np.fft.rfft(x))[round(f * len(x) / sr)] / len(x) * 2   # noqa: E731
+    assert abs(20 * np.log10(spec(out, 60) / 1.0)) < 0.2          # 60 Hz passes
+    assert spec(out, 8) < 10 ** (-14 / 20) and abs(out.mean()) < 1e-3   # 8 Hz down 14 dB or more, no DC
+    gen = Generator.load(train.vae_path(trained[0]))
+    ys = gen.generate(gen.recipe("kick"), Controls(pitch=-24), n=6, seed=0)
+    for h in ys:
+        power = np.abs(np.fft.rfft(h)) ** 2
+        assert power[np.fft.rfftfreq(len(h), 1 / sr) < 15].sum() < 0.02 * power.sum()
