@@ -278,13 +278,31 @@ def _file_names(samples: list[KitSample], taken: set[str]) -> list[str]:
     return out
 
 
+def _players_read(src: Path) -> bool:
+    """Whether kit players play src as it is: a format they read (`_COPY_AS_IS`), one or two
+    channels (sfizz plays a 6-channel file as silence), and no float sample over full scale."""
+    import soundfile as sf
+    if src.suffix.lower() not in _COPY_AS_IS:
+        return False
+    try:
+        info = sf.info(audio._os_path(src))
+    except Exception:                       # (libsndfile's errors): decode says why
+        return False
+    if info.channels > 2:
+        return False
+    return info.subtype not in ("FLOAT", "DOUBLE") or audio.sample_peak(audio.decode(src)[0]) <= 1.0
+
+
 def _place_audio(src: Path, dest_stem: Path) -> Path:
     """Copy src beside dest_stem with its own extension, or transcode it to a 24-bit
-    WAV with its own rate and channels when kit players may not read its format.
-    Returns the file written."""
+    WAV with its own rate when kit players may not play it as it is (`_players_read`):
+    more than two channels are mixed to one, a float file over full scale is brought
+    under it. Returns the file written."""
     src = Path(src)
-    if src.suffix.lower() not in _COPY_AS_IS:
+    if not _players_read(src):
         data, rate = audio.decode(src)
+        if data.shape[1] > 2:
+            data = audio.to_mono(data)
         return audio.write(dest_stem.with_suffix(".wav"), data, sr=rate, peak_db=None, fade_ms=0, remove_dc=False)
     dest = dest_stem.with_suffix(src.suffix.lower())
     audio.atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))

@@ -379,3 +379,19 @@ def test_a_type_mixing_layered_and_unlayered_samples_has_them_in_each_layer(tmp_
     assert len(kick_groups) == 2 and all("lovel=" in g for g in kick_groups)    # no group sounds over the layers
     assert "seq_length=2" in kick_groups[0] and "seq_length=2" in kick_groups[1]   # its layer's hit and the plain one
     assert text.count("<region>") == 2 * 4                          # on the kick's key and on its GM alias (35)
+
+
+def test_files_players_cannot_play_as_they_are_are_written_so_they_can(tmp_path):
+    """sfizz plays a 6-channel file as silence, and a float file over full scale clips in a player."""
+    root = tmp_path / "mine"
+    write(root / "kick" / "surround.wav", np.stack([kick(1)] * 6, 1), subtype="PCM_24")
+    write(root / "snare" / "hot.wav", hat(2, seconds=0.3) * 4.0, subtype="FLOAT")      # +12 dBFS
+    write(root / "hihat" / "fine.wav", 0.4 * np.stack([kick(3), kick(4)], 1), subtype="FLOAT")   # stereo float under 0 dBFS: as is
+    out, skipped = kits.export_kit(folder_samples(root), tmp_path / "out", "sfz", name="K")
+    assert skipped == []
+    infos = {f.name.split("-")[0]: sf.info(f) for f in (tmp_path / "out").rglob("*.wav")}
+    assert infos["kick"].channels == 1 and infos["kick"].subtype == "PCM_24"
+    hot, _ = sf.read(next((tmp_path / "out").rglob("snare*.wav")))
+    assert infos["snare"].subtype == "PCM_24" and np.abs(hot).max() < 1.0
+    assert infos["hihat"].channels == 2 and infos["hihat"].subtype == "FLOAT"
+    assert {s.drum_type for s in read_sfz(out)} == {"kick", "snare", "hihat"}
