@@ -2,8 +2,9 @@
 and written (with plain type folders) from them."""
 from __future__ import annotations
 
-import glob
+import hashlib
 import math
+import os
 import re
 import shutil
 import xml.etree.ElementTree as ET
@@ -250,8 +251,11 @@ _HAT_TYPES = ("hihat", "open hat")  # one mute/choke group: a closed hat cuts an
 
 
 def _slug(text: str) -> str:
-    """A file-name-safe form of a name or tag, digits kept ("Kit 2" -> kit-2)."""
-    out = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    """A file-name-safe form of a name or tag, digits kept ("Kit 2" -> kit-2), accents
+    folded ("Kït" -> kit), at most 100 characters."""
+    import unicodedata
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    out = re.sub(r"[^a-z0-9]+", "-", text.lower())[:100].strip("-")
     return out or "hit"
 
 
@@ -446,7 +450,7 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
     outdir = Path(outdir)
     name = name or outdir.name
     folder = _slug(name)
-    lines = [f"// {name}: exported by Drummy. General MIDI drum keys (channel 10),",
+    lines = [f"// {' '.join(name.split())}: exported by Drummy. General MIDI drum keys (channel 10),",   # one line
              "// round robin over each drum type's samples; a closed hat chokes an open hat.",
              f"<control> default_path={folder}/", "", "<global> loop_mode=one_shot", ""]
     taken: set[str] = set()
@@ -528,10 +532,13 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
         except audio.AudioError as e:
             skipped.append((s.origin or str(s.path), str(e)))
     audio.make_folder(where.parent)
-    for stale in where.parent.glob(f".{glob.escape(where.name)}.drummy-*.old"):   # an earlier export stopped mid-swap
+    # the temporary folder beside it is named by a digest of its name: "." + a 250-byte name +
+    # a suffix would pass the 255 bytes a file name may have, where the name itself fits
+    tag = hashlib.sha1(os.fsencode(where.name)).hexdigest()[:12]
+    for stale in where.parent.glob(f".drummy-{tag}-*.old"):     # an earlier export stopped mid-swap
         shutil.rmtree(stale, ignore_errors=True)
     try:
-        tmp = Path(tempfile.mkdtemp(dir=where.parent, prefix=f".{where.name}.drummy-"))
+        tmp = Path(tempfile.mkdtemp(dir=where.parent, prefix=f".drummy-{tag}-"))
     except OSError as e:                                 # the folder the user named, not our temp folder's name
         raise OSError(e.errno, e.strerror, str(where.parent)) from None
     old = tmp.with_name(tmp.name + ".old")

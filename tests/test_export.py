@@ -395,3 +395,13 @@ def test_files_players_cannot_play_as_they_are_are_written_so_they_can(tmp_path)
     assert infos["snare"].subtype == "PCM_24" and np.abs(hot).max() < 1.0
     assert infos["hihat"].channels == 2 and infos["hihat"].subtype == "FLOAT"
     assert {s.drum_type for s in read_sfz(out)} == {"kick", "snare", "hihat"}
+
+
+def test_long_and_accented_kit_names(tmp_path, labelled_kit):
+    long = "K" * 240                                   # fits a file name; its temporary sibling must too
+    out, _ = kits.export_kit(folder_samples(labelled_kit), tmp_path / long, "hydrogen")
+    assert out.parent.name == long and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    sfz, _ = kits.export_kit(folder_samples(labelled_kit), tmp_path / "u", "sfz", name="Ünïcødé Kït\nTwo " + "x" * 300)
+    assert sfz.name.startswith("unic-de-kit-two-") and len(sfz.name) <= 104
+    head = sfz.read_text(encoding="utf-8").splitlines()[0]
+    assert head.startswith("// Ünïcødé Kït Two x") and {s.drum_type for s in read_sfz(sfz)} >= {"kick", "snare"}
