@@ -637,9 +637,16 @@ def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
         return workspace_samples(Workspace(workspace), fill)
     skipped: list[tuple[str, str]] = []
     samples = folder_samples(source, skipped)
+    others = []
     for path, reason in skipped:     # a kit file in the folder that cannot be read: its files go by their names
         if is_kit_file(path):
             print(f"  could not read {_shown(path)} ({reason}): its samples are labelled by their file names")
+        else:                        # a loop by its name, a dangling link, a folder that cannot be read
+            others.append((path, reason))
+    for path, reason in others[:10]:
+        print(f"  left out {_shown(path)}: {reason}")
+    if len(others) > 10:
+        print(f"  ... and {len(others) - 10} more files left out")
     return samples
 
 

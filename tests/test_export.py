@@ -405,3 +405,10 @@ def test_long_and_accented_kit_names(tmp_path, labelled_kit):
     assert sfz.name.startswith("unic-de-kit-two-") and len(sfz.name) <= 104
     head = sfz.read_text(encoding="utf-8").splitlines()[0]
     assert head.startswith("// Ünïcødé Kït Two x") and {s.drum_type for s in read_sfz(sfz)} >= {"kick", "snare"}
+
+
+def test_export_kit_names_a_loop_it_leaves_out_by_its_name(tmp_path, labelled_kit, capsys):
+    write(labelled_kit / "Loops" / "Kick 1.wav", kick(3))
+    assert main(["export-kit", str(labelled_kit), "-o", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert "Kick 1.wav: a loop by its name: Drummy learns one-shots" in out and "  left out " in out
