@@ -186,7 +186,7 @@ def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True,
     if not y.size:
         raise AudioError("too short for a drum hit (no sample left at the model's rate)")
     if float(np.max(np.abs(y - y.mean()))) < 10 ** (-80 / 20):   # a constant (DC) is no sound: it is written as zeros
-        raise AudioError("silent (peak below -80 dBFS)")
+        raise AudioError("silent (peak below -80 dBFS once any DC offset is taken out)")
     y = trim_leading_silence(y) if trim else y
     if len(y) < MIN_SECONDS * sr:
         raise AudioError(f"too short for a drum hit ({1000 * len(y) / sr:.2f} ms of sound; at least "

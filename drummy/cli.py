@@ -507,7 +507,8 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     if model is None:
         where = ", ".join(dict.fromkeys(str(p.resolve()) for p in candidates))      # one place, named once
         raise RecipeError(f"the model {path} was made with (hash {want}) is not at {where}"
-                          + ("; the model there has changed since, so the hit cannot be remade exactly" if found else ""))
+                          + ("; the model there has changed since, so the hit cannot be remade exactly" if found
+                             else "; if its workspace has moved, name it with -w"))
     refs = {"like": ["like"], "between": ["a", "b"]}.get(mode, [])
     for key in refs:        # sidecars written before references were hashed are taken on trust
         if not isinstance(meta.get(key), str):
