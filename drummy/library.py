@@ -298,9 +298,11 @@ class Workspace:
         return [(p, f["reason"]) for p, f in sorted(self.files.items()) if f.get("reason")]
 
     def require_samples(self) -> list[Sample]:
+        """Every sample, by content hash: a model trained on a library does not depend on
+        the order its files were ingested in, over one run or many."""
         if not self.samples:
             raise LibraryError(f"the library in {self.root} is empty; run `drummy ingest FOLDER -w {self.root}` first")
-        return list(self.samples.values())
+        return [self.samples[h] for h in sorted(self.samples)]
 
     def load_audio(self, h: str) -> np.ndarray:
         """A sample's stored audio; an error names the file it was ingested from."""
