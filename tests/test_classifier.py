@@ -47,7 +47,7 @@ def test_a_classifier_with_nothing_held_out_leaves_no_old_confusion_png(tmp_path
 def test_smoke_train_save_load_and_predict(tmp_path, tiny_library):
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tiny_library], progress=False)
-    m = train.train_classifier(ws, train.TrainConfig(epochs=8, batch=8, max_steps=16, members=2), progress=False)
+    m = train.train_classifier(ws, train.TrainConfig(epochs=8, batch=4, max_steps=32, members=2), progress=False)
     assert m["classes"] == ["hihat", "kick"] and m["members"] == 2 and m["train_samples"] == 16
     # each net holds out whole folders, never single files of a folder
     assert m["val_groups"] and all(g.endswith(("808", "909")) for g in m["val_groups"])
@@ -73,7 +73,7 @@ def test_smoke_train_save_load_and_predict(tmp_path, tiny_library):
     assert len(model.members) == 2 and not torch.allclose(each[0], each[1])
     assert np.allclose(probs, each.mean(0).numpy(), atol=1e-5)
     assert clf.embed(model, mels).shape == (16, 2 * model.cfg.member_dim)
-    # kicks and hats are trivially separable: even a 16-step model gets them
+    # kicks and hats are trivially separable: a 32-step model gets them (16 steps of batch 8 left 3 seeds in 8 calling every hit one type)
     truth = np.array([model.cfg.classes.index(ws.samples[h].drum_type) for h in sorted(ws.samples)])
     assert (probs.argmax(1) == truth).mean() >= 0.9
     assert (train.classifier_path(ws).with_suffix(".json")).exists()
@@ -190,7 +190,7 @@ def test_auto_label_marks_predictions(tmp_path, tiny_library):
     import shutil
     ws = Workspace(tmp_path / "ws")
     ws.ingest([tiny_library], progress=False)
-    train.train_classifier(ws, train.TrainConfig(epochs=8, batch=8, max_steps=16), progress=False)
+    train.train_classifier(ws, train.TrainConfig(epochs=8, batch=4, max_steps=32), progress=False)
     untagged = tmp_path / "untagged"
     untagged.mkdir()
     shutil.copy(tiny_library / "kick" / "808" / "Boom 1.wav", untagged / "a.wav")

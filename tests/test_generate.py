@@ -105,7 +105,7 @@ def trained(tmp_path_factory):
     assert ckpt.exists() and not train.vae_path(ws).exists()
     seen = []
     m = train.train_vae(ws, cfg, progress=False, on_step=seen.append)
-    train.train_classifier(ws, train.TrainConfig(epochs=4, batch=8, max_steps=8), progress=False)
+    train.train_classifier(ws, train.TrainConfig(epochs=8, batch=4, max_steps=40), progress=False)
     return ws, m, seen, ckpt
 
 
