@@ -15,7 +15,7 @@ from .library import DEFAULT_WORKSPACE, file_hash
 
 
 def _ws_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("-w", "--workspace", type=Path, default=DEFAULT_WORKSPACE,
+    p.add_argument("-w", "--workspace", type=_path, default=DEFAULT_WORKSPACE,
                    help=f"workspace folder (default: ./{DEFAULT_WORKSPACE})")
 
 
@@ -48,6 +48,13 @@ def _hits(text: str) -> int:
 
 def _bars(text: str) -> int:
     return _count(text, MAX_BARS)
+
+
+def _path(text: str) -> Path:
+    """argparse type: a path, not an empty one (Path("") is the current folder: `-o ""` wrote there)."""
+    if not text:
+        raise argparse.ArgumentTypeError("an empty path; name a file or folder")
+    return Path(text)
 
 
 def _seed(text: str) -> int:
@@ -97,12 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
     p = sub.add_parser("starter-kit", help="synthesise the built-in labelled starter kit into a folder")
-    p.add_argument("outdir", type=Path)
+    p.add_argument("outdir", type=_path)
     p.add_argument("--seed", type=_seed, default=0, help="which kit (default 0; the same seed, the same kit)")
     p.add_argument("--per-class", type=_count, default=40, help="hits per drum type (default 40)")
 
     p = sub.add_parser("ingest", help="add sample folders, files, Hydrogen kits or .sfz kits to the library")
-    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("paths", nargs="+", type=_path)
     _ws_arg(p)
     p.add_argument("--auto-label", action="store_true", help="label unknown samples with the trained classifier")
     p.add_argument("--min-confidence", type=_share, default=None,
@@ -127,10 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     _ws_arg(p)
     p.add_argument("--blend", metavar="RECIPE",
                    help='labels with weights: "snare=80,hihat=20", "kick+808", "kick"')
-    p.add_argument("--like", type=Path, metavar="FILE", help="variations of this reference hit")
-    p.add_argument("--between", type=Path, nargs=2, metavar=("A", "B"), help="morph hit A into hit B")
+    p.add_argument("--like", type=_path, metavar="FILE", help="variations of this reference hit")
+    p.add_argument("--between", type=_path, nargs=2, metavar=("A", "B"), help="morph hit A into hit B")
     p.add_argument("--steps", type=_hits, default=None, help="--between: hits in the morph (default 5)")
-    p.add_argument("--from", dest="from_", type=Path, metavar="SIDECAR.json",
+    p.add_argument("--from", dest="from_", type=_path, metavar="SIDECAR.json",
                    help="make a generated hit again from its sidecar")
     p.add_argument("-n", type=_hits, default=None, help=f"how many hits (default 10, at most {MAX_HITS})")
     p.add_argument("--seed", type=_seed, default=None, help="the draws: the same seed and model, the same hits (default 0)")
@@ -140,26 +147,26 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--{name}", type=float, default=0.0, help=hint)
     p.add_argument("--variation", type=float, default=1.0,
                    help="0..1: how far from the recipe's typical sound (default 1)")
-    p.add_argument("-o", "--out", type=Path, default=None,
+    p.add_argument("-o", "--out", type=_path, default=None,
                    help="output folder (default: <workspace>/generated/<type>/); with --from, a folder or a .wav")
 
     p = sub.add_parser("evaluate", help="measure the blend generator and write report.md with plots")
     _ws_arg(p)
-    p.add_argument("-o", "--out", type=Path, default=None, help="report folder (default: <workspace>/report)")
-    p.add_argument("--heldout", type=Path, metavar="WORKSPACE",
+    p.add_argument("-o", "--out", type=_path, default=None, help="report folder (default: <workspace>/report)")
+    p.add_argument("--heldout", type=_path, metavar="WORKSPACE",
                    help="compare with every sample of this workspace (default: the held-out kits/folders)")
     p.add_argument("-n", type=_hits, default=60, help=f"generated hits per drum type (default 60, at most {MAX_HITS})")
     p.add_argument("--seed", type=_seed, default=0, help="the generated hits' draws (default 0)")
 
     p = sub.add_parser("classify", help="print the drum type of audio files")
-    p.add_argument("paths", nargs="+", type=Path)
+    p.add_argument("paths", nargs="+", type=_path)
     _ws_arg(p)
     p.add_argument("--json", action="store_true", help="machine-readable output: type and probabilities per file")
 
     from .patterns import BUILTINS
     p = sub.add_parser("beat", help="render a beat from a pattern with the workspace's hits or a kit folder")
     _ws_arg(p)
-    p.add_argument("--kit", type=Path, metavar="DIR",
+    p.add_argument("--kit", type=_path, metavar="DIR",
                    help="samples to play: a folder, Hydrogen kit or SFZ (default: the workspace's generated "
                         "hits, else its library)")
     p.add_argument("--pattern", required=True,
@@ -167,21 +174,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bpm", type=_bpm, default=None, help="tempo, 20 to 999 (default: the pattern's)")
     p.add_argument("--bars", type=_bars, default=None,
                    help=f"length in bars (default: whole loops of the pattern, at least 8; at most {MAX_BARS})")
-    p.add_argument("-o", "--out", type=Path, required=True, help="the beat: a stereo 24-bit .wav (or .flac, .aiff; .ogg is Vorbis)")
+    p.add_argument("-o", "--out", type=_path, required=True, help="the beat: a stereo 24-bit .wav (or .flac, .aiff; .ogg is Vorbis)")
     p.add_argument("--no-repeat", action="store_true", help="never play the same sample twice")
-    p.add_argument("--stems", type=Path, metavar="DIR", help="also write one WAV per track (before mastering)")
-    p.add_argument("--midi-out", type=Path, metavar="FILE.mid", help="also write the pattern as General MIDI (on its grid: without the pattern's humanise)")
+    p.add_argument("--stems", type=_path, metavar="DIR", help="also write one WAV per track (before mastering)")
+    p.add_argument("--midi-out", type=_path, metavar="FILE.mid", help="also write the pattern as General MIDI (on its grid: without the pattern's humanise)")
     p.add_argument("--master", choices=["clean", "punchy", "lofi", "none"], default="clean",
                    help="master chain preset (default clean)")
     p.add_argument("--seed", type=_seed, default=0, help="sample choice and humanise (default 0)")
 
     p = sub.add_parser("export-kit", help="export hits as a type folder, a Hydrogen drumkit or an SFZ instrument")
-    p.add_argument("source", nargs="?", type=Path, metavar="DIR",
+    p.add_argument("source", nargs="?", type=_path, metavar="DIR",
                    help="a folder of samples, a drumkit.xml or an .sfz (default: the workspace's generated hits, else its library)")
     _ws_arg(p)
     p.add_argument("--format", choices=["folder", "hydrogen", "sfz"], default="folder",
                    help="folder: a type/file.wav tree (default); hydrogen: a drumkit.xml kit; sfz: an .sfz instrument")
-    p.add_argument("-o", "--out", type=Path, required=True, help="the kit folder to write")
+    p.add_argument("-o", "--out", type=_path, required=True, help="the kit folder to write")
     p.add_argument("--name", default=None, help="kit name (default: the output folder's name; Hydrogen "
                    "names a kit by its folder, so there --name must be the folder's)")
     return ap

@@ -144,6 +144,8 @@ def test_an_output_folder_that_cannot_be_made_is_one_clear_line(tmp_path, capsys
     (["library", "--nope"], "unrecognized arguments"),
     (["ingest", "lib", "--auto-label", "--min-confidence", "5"], "--min-confidence: must be between 0 and 1"),
     (["beat", "--pattern", "house", "-o", "x.wav", "--bpm", "0"], "--bpm: must be 20 to 999"),   # before the kit loads
+    (["generate", "--blend", "kick", "-o", ""], "-o/--out: an empty path"),    # it wrote into the current folder
+    (["ingest", ""], "paths: an empty path"),
 ])
 def test_command_line_mistakes_are_one_line(tmp_path, capsys, args, needle):
     with pytest.raises(SystemExit) as e:
