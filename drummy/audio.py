@@ -46,18 +46,20 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
         raise AudioError("not a regular file")
     if path.stat().st_size == 0:
         raise AudioError("an empty file (0 bytes)")
-    try:
-        open(_os_path(path), "rb").close()       # libsndfile would only say "System error."
-    except OSError as e:
-        raise AudioError(f"{UNREADABLE} the file ({e.strerror or e})") from None
 
-    if path.suffix.lower() == ".mp3" and not _looks_like_mp3(path):
-        # libmpg123 hunts through any bytes for frames: a text file came back as "silent",
-        # with a screenful of decoder warnings. (A WAV or FLAC named .mp3 is read as what it is.)
-        raise AudioError("not a readable audio file (no MP3 data in it)")
     try:
+        if path.suffix.lower() == ".mp3" and not _looks_like_mp3(path):
+            # libmpg123 hunts through any bytes for frames: a text file came back as "silent",
+            # with a screenful of decoder warnings. (A WAV or FLAC named .mp3 is read as what it is.)
+            raise AudioError("not a readable audio file (no MP3 data in it)")
         info = sf.info(_os_path(path))
+    except AudioError:
+        raise
     except Exception as e:  # libsndfile raises RuntimeError/LibsndfileError/TypeError
+        try:                                     # where libsndfile would only say "System error."
+            open(_os_path(path), "rb").close()
+        except OSError as oe:
+            raise AudioError(f"{UNREADABLE} the file ({oe.strerror or oe})") from None
         why = first_line(e)
         if "possibly a pipe" in why:            # what libsndfile says of bytes no decoder of its takes, as .mp3
             why = "no audio data libsndfile can decode"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -136,8 +137,15 @@ def infrasound_out(y: np.ndarray, sr: int) -> np.ndarray:
     transposed down to it, spreads into a one-sided thump nobody hears: 14 % of a
     `--pitch -24` kick's energy lay under 15 Hz, and the peak normalisation spent
     headroom on it."""
-    from scipy.signal import butter, sosfilt
-    return sosfilt(butter(2, 20.0, "highpass", fs=sr, output="sos"), y, axis=-1).astype(np.float32)
+    from scipy.signal import sosfilt
+    return sosfilt(_highpass(sr), y, axis=-1).astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def _highpass(sr: int) -> np.ndarray:
+    """infrasound_out's filter, designed once per rate."""
+    from scipy.signal import butter
+    return butter(2, 20.0, "highpass", fs=sr, output="sos")
 
 
 def hit_streams(seed: int, n: int) -> list[torch.Generator]:

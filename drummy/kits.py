@@ -7,6 +7,7 @@ import math
 import os
 import re
 import shutil
+import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -253,7 +254,6 @@ _HAT_TYPES = ("hihat", "open hat")  # one mute/choke group: a closed hat cuts an
 def _slug(text: str) -> str:
     """A file-name-safe form of a name or tag, digits kept ("Kit 2" -> kit-2), accents
     folded ("Kït" -> kit), at most 100 characters."""
-    import unicodedata
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     out = re.sub(r"[^a-z0-9]+", "-", text.lower())[:100].strip("-")
     return out or "hit"

@@ -700,6 +700,7 @@ def _parse_midi(path: Path):
     read as C major: drums have no key. Anything else mido cannot parse is a PatternError;
     an OSError is left to the caller."""
     import mido
+    from mido.midifiles.meta import KeySignatureError
     data = path.read_bytes()
     for attempt in range(2):
         try:
@@ -708,7 +709,7 @@ def _parse_midi(path: Path):
             except UnicodeDecodeError:
                 return mido.MidiFile(file=io.BytesIO(data))
         except Exception as e:          # mido raises EOFError, ValueError, KeyError, IndexError, KeySignatureError ...
-            if attempt == 0 and type(e).__name__ == "KeySignatureError":
+            if attempt == 0 and isinstance(e, KeySignatureError):
                 data = re.sub(rb"\xff\x59\x02[\x00-\xff][\x00-\xff]", b"\xff\x59\x02\x00\x00", data)
                 continue
             raise PatternError(f"not a readable MIDI file ({str(e) or type(e).__name__})") from None
