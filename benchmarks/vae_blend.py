@@ -8,7 +8,11 @@ only, once per training seed, and runs `drummy evaluate` against every hit of
 `heldout` after each. One seed's figures do not hold for the next (seed 1 missed
 a Fréchet line that seed 0 met), so a line counts as met only if every seed meets it.
 
-    python benchmarks/vae_blend.py [--seeds 0 1 2] [--resume] [--kits /usr/share/hydrogen/data/drumkits] [--work build/bench-vae]
+    python benchmarks/vae_blend.py [--seeds 0 1 2] [--resume | --evaluate-only] [--kits /usr/share/hydrogen/data/drumkits] [--work build/bench-vae]
+
+--evaluate-only evaluates the models an earlier run kept (models/vae-seed<S>) again,
+without training: for a change to generation alone. Their training figures are
+that run's.
 
 Needs `apt-get install hydrogen-drumkits`. Reports (report.md + PNGs): <work>/report
 for the first seed, <work>/report-seed<S> for the others; the model left in
@@ -34,6 +38,7 @@ import torch
 from drummy.evaluate import evaluate_workspace
 from drummy.library import Workspace, atomic_write_json
 from drummy.train import TrainConfig, VAETrainConfig, classifier_path, train_classifier, train_vae, vae_path
+from drummy.vae import model_hash
 from kitset import hydrogen_kits, starter_kit
 
 # The modules a judge's training depends on: a change to any of them retrains it.
@@ -85,6 +90,8 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=200, help="generated hits per type (60 gave shares ±4 points between seeds)")
     ap.add_argument("--resume", action="store_true",
                     help="keep the seeds the results file already holds (an interrupted run) and run the others")
+    ap.add_argument("--evaluate-only", action="store_true",
+                    help="evaluate the kept models/vae-seed<S> again without training them (generation changed)")
     args = ap.parse_args()
     if not args.kits.is_dir():
         print(f"no Hydrogen kits at {args.kits}; apt-get install hydrogen-drumkits", file=sys.stderr)
@@ -105,21 +112,32 @@ def main() -> int:
         atomic_write_json(stamp, fingerprint)
     res = Path(__file__).parent / "results" / "vae_blend.json"
     res.parent.mkdir(exist_ok=True)
-    runs = []
+    runs, before = [], {r["seed"]: r for r in json.loads(res.read_text())["runs"]} if res.exists() else {}
     if args.resume and res.exists():
         runs = [r for r in json.loads(res.read_text())["runs"] if r["seed"] in args.seeds]
         print(f"resuming: seeds {[r['seed'] for r in runs]} kept from {res}", flush=True)
     for i, seed in enumerate(args.seeds):
         if any(r["seed"] == seed for r in runs):
             continue
-        t0 = time.time()
-        m = train_vae(train_ws, VAETrainConfig(seed=seed, minutes=args.minutes), progress=True, resume=False)
-        train_s = time.time() - t0
-        for suffix in (".safetensors", ".json"):         # kept per seed, to re-time or re-judge without retraining
-            shutil.copyfile(vae_path(train_ws).with_suffix(suffix), vae_path(train_ws).with_name(f"vae-seed{seed}{suffix}"))
+        kept = vae_path(train_ws).with_name(f"vae-seed{seed}.safetensors")
+        if args.evaluate_only:
+            for suffix in (".safetensors", ".json"):
+                shutil.copyfile(kept.with_suffix(suffix), vae_path(train_ws).with_suffix(suffix))
+            m = json.loads(kept.with_suffix(".json").read_text())
+            old = before.get(seed, {})
+            # the run that trained this very model (results written before hashes were kept: by its steps)
+            same = old.get("model_hash", model_hash(kept)) == model_hash(kept) and old.get("steps") == m["steps"]
+            train_s = old["train_seconds_incl_analysis"] if same else m["seconds"]
+        else:
+            t0 = time.time()
+            m = train_vae(train_ws, VAETrainConfig(seed=seed, minutes=args.minutes), progress=True, resume=False)
+            train_s = time.time() - t0
+            for suffix in (".safetensors", ".json"):         # kept per seed, to re-time or re-judge without retraining
+                shutil.copyfile(vae_path(train_ws).with_suffix(suffix), kept.with_suffix(suffix))
         outdir = args.work / ("report" if i == 0 else f"report-seed{seed}")
         path, rep = evaluate_workspace(train_ws, outdir, held_ws, seed=seed, n=args.n)
-        runs.append({"seed": seed, "report": str(path), "train_hits": m["train_samples"], "val_hits": m["val_samples"],
+        runs.append({"seed": seed, "model_hash": model_hash(kept), "evaluated_only": args.evaluate_only,
+                     "report": str(path), "train_hits": m["train_samples"], "val_hits": m["val_samples"],
                      "train_seconds_incl_analysis": round(train_s, 1), "steps": m["steps"], "stopped": m["stopped"],
                      "metrics": rep.metrics, "tables": rep.tables})
         print(f"seed {seed}: " + json.dumps({name: round(get(runs[-1]), 3) for name, get, _ in LINES}), flush=True)

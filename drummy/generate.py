@@ -483,12 +483,19 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
     stem = free_stem(outdir, short_stem(stem), len(ys), sidecar, indices)
     paths = []
     for i, y in zip(indices, ys):
-        path = outdir / f"{stem}_{i + 1:02d}.wav"
+        path = outdir / hit_name(stem, i, sidecar)
         # the sidecar first: a run stopped between the two leaves a hit the same command knows as its own
         atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i})
         audio.write(path, finish(y, sr), sr=sr, peak_db=-1.0, fade_ms=10)
         paths.append(path)
     return paths
+
+
+def hit_name(stem: str, i: int, sidecar: dict) -> str:
+    """<stem>_<i + 1>.wav, numbered with as many digits as the batch needs (at least two), so
+    a file browser lists hit 100 after hit 99, not after hit 10."""
+    made = max(int(sidecar.get("n") or sidecar.get("steps") or 0), i + 1)
+    return f"{stem}_{i + 1:0{max(2, len(str(made)))}d}.wav"
 
 
 def short_stem(stem: str, limit: int = 120) -> str:
@@ -525,7 +532,7 @@ def free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int]
             return False
 
     k = 1
-    while not all(same(outdir / f"{stem if k == 1 else f'{stem}-{k}'}_{i + 1:02d}.wav", i)
+    while not all(same(outdir / hit_name(stem if k == 1 else f"{stem}-{k}", i, sidecar), i)
                   for i in (range(n) if indices is None else indices)):
         k += 1
     return stem if k == 1 else f"{stem}-{k}"

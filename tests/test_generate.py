@@ -252,6 +252,13 @@ def test_written_hits_are_daw_ready(trained, tmp_path):
         assert meta["model_hash"] == g.hash and meta["recipe"] == "kick=100" and meta["index"] in (0, 1)
 
 
+def test_hits_of_a_big_batch_list_in_their_order():
+    assert generate.hit_name("kick_s0", 0, {"n": 10}) == "kick_s0_01.wav"
+    names = [generate.hit_name("kick_s0", i, {"n": 120}) for i in range(120)]
+    assert names[0] == "kick_s0_001.wav" and names[-1] == "kick_s0_120.wav" and sorted(names) == names
+    assert generate.hit_name("morph", 4, {"steps": 5}) == "morph_05.wav"
+
+
 def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
     ws, *_ = trained
     out = tmp_path / "hits"
@@ -700,3 +707,4 @@ def test_hits_carry_no_infrasound(trained):
     for h in ys:
         power = np.abs(np.fft.rfft(h)) ** 2
         assert power[np.fft.rfftfreq(len(h), 1 / sr) < 15].sum() < 0.02 * power.sum()
+
