@@ -578,7 +578,7 @@ def cmd_evaluate(args) -> None:
 
 
 def cmd_classify(args) -> None:
-    from . import audio
+    from . import audio, features
     from . import classifier as clf
     from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, classifier_path, walk
     model = clf.load(classifier_path(Workspace(args.workspace)))
@@ -586,21 +586,30 @@ def cmd_classify(args) -> None:
     for p in args.paths:
         if not p.exists():
             raise LibraryError(f"no such file or folder: {p}")
-        # a folder's audio files as ingest finds them: no ._ resource forks, no __MACOSX
-        files += [f for f in walk(p) if f.suffix.lower() in AUDIO_EXTENSIONS and f.is_file()
+        # a folder's audio files as ingest finds them: no ._ resource forks, no __MACOSX (and
+        # links to files that are gone, to say so)
+        files += [f for f in walk(p) if f.suffix.lower() in AUDIO_EXTENSIONS and (f.is_file() or f.is_symlink())
                   and not f.name.startswith(".")] if p.is_dir() else [p]
     if not files:
         raise LibraryError("no audio files in " + ", ".join(str(p) for p in args.paths))
     results, ys, ok = {}, [], []
     for f in files:
         try:
-            ys.append(audio.load(f))
-            ok.append(f)
+            if f.is_symlink() and not f.exists():
+                raise audio.AudioError("a link to a file that is not there")
+            y = audio.load(f)
         except audio.AudioError as e:
             results[f] = {"path": str(f), "error": str(e)}
+            continue
+        if reason := features.loop_reason(y):       # ingest's rule: a drum type is a one-shot's
+            results[f] = {"path": str(f), "error": reason}
+            continue
+        ys.append(y)
+        ok.append(f)
     if not ok:
         first = next(iter(results.values()))
-        raise LibraryError(f"none of the {len(files)} files could be read ({first['path']}: {first['error']})")
+        raise LibraryError(f"none of the {len(files)} files is a one-shot Drummy could read "
+                           f"({first['path']}: {first['error']})")
     probs = clf.classify_audio(model, ys)
     for f, p in zip(ok, probs):
         order = p.argsort()[::-1]

@@ -4,6 +4,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from drummy.cli import main
@@ -90,12 +91,25 @@ def test_ingest_library_json_and_classify(tmp_path, tiny_library, capsys):
     bad.mkdir()
     (bad / "a.wav").write_text("not audio")
     assert main(["classify", str(bad), "-w", ws]) == 2                    # nothing could be read: not a success
-    assert "none of the 1 files could be read" in capsys.readouterr().err
+    assert "none of the 1 files is a one-shot Drummy could read" in capsys.readouterr().err
     kicks = sorted(tiny_library.glob("kick/808/*.wav"))
     assert main(["classify", str(kicks[1]), str(bad / "a.wav"), str(kicks[0]), "-w", ws, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert [o["path"] for o in out] == [str(kicks[1]), str(bad / "a.wav"), str(kicks[0])]   # in the order given
     assert "error" in out[1] and out[0]["type"] in ("kick", "hihat")
+    # a loop is no one-shot, and a link to a file that is gone is named, not passed over
+    from conftest import SR, kick, write
+    loop = np.zeros(SR * 4, np.float32)
+    for k in range(8):
+        loop[k * SR // 2: k * SR // 2 + len(kick(k))] += kick(k)
+    write(tmp_path / "mixed" / "groove.wav", loop)
+    shutil.copy(kicks[0], tmp_path / "mixed" / "kick.wav")
+    (tmp_path / "mixed" / "gone.wav").symlink_to(tmp_path / "nowhere.wav")
+    assert main(["classify", str(tmp_path / "mixed"), "-w", ws]) == 0
+    lines = sorted(capsys.readouterr().out.splitlines())
+    assert len(lines) == 3 and "a link to a file that is not there" in lines[0]
+    assert "groove.wav: skipped (several hits (8 over 3.5 s): a loop or a phrase" in lines[1]
+    assert lines[2].startswith(str(tmp_path / "mixed" / "kick.wav") + ": ")
 
 
 def test_starter_kit_command(tmp_path):
