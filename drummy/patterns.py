@@ -577,7 +577,10 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     release = max([last_off.get(ti, -1) for ti in {n[4] for n in drums}], default=-1)
     eot = max([t for ti, t in drum_eot.items() if ti not in others
                and (t > max(last_off.get(ti, -1), release) or t % (ppq * BEATS_PER_BAR) == 0)], default=0)
-    bars = max(int(last // bar_ticks) + 1, math.ceil(end / bar_ticks) if meta else math.ceil((eot - tps + 1) / bar_ticks))
+    # a track end a step or more past a bar line adds that bar (a tick short of it, as DAWs
+    # round a step of a coarse PPQ, counts; at PPQ 1-3, where a step is under a tick, half a step)
+    slack = min(1.0, tps / 2)
+    bars = max(int(last // bar_ticks) + 1, math.ceil(end / bar_ticks) if meta else math.ceil((eot - tps + slack) / bar_ticks))
     if bars > MAX_MIDI_BARS:                    # a damaged delta time reads as hours of silence
         raise PatternError(f"the MIDI file is {bars:,} bars long (a damaged file?); Drummy reads up to "
                            f"{MAX_MIDI_BARS}")

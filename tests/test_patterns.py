@@ -130,6 +130,21 @@ def test_our_midi_saved_as_type_0_keeps_its_tracks():
         assert P.from_midi(merged) == p, p.name
 
 
+def test_a_file_at_a_coarse_ppq_is_as_long_as_its_track():
+    """At 1-3 ticks a beat a 16th-note step is under a tick: a one-bar loop stays one bar."""
+    for ppq in (1, 2, 3, 4, 96):
+        for bars in (1, 2):
+            mid = mido.MidiFile(type=0, ticks_per_beat=ppq)
+            tr = mido.MidiTrack()
+            mid.tracks.append(tr)
+            for beat in range(4):                             # quarter-note kicks, each held a beat
+                tr.append(mido.Message("note_on", channel=9, note=36, velocity=100, time=0))
+                tr.append(mido.Message("note_off", channel=9, note=36, time=ppq))
+            tr.append(mido.MetaMessage("end_of_track", time=(bars - 1) * 4 * ppq))
+            p = P.from_midi(mid)
+            assert (ppq, p.bars) == (ppq, bars) and p.tracks[0].hits[:16] == (100, 0, 0, 0) * 4
+
+
 def test_a_gm_file_that_ends_in_empty_bars_keeps_them():
     def kicks(end_tick: int, off: int = 10) -> mido.MidiFile:
         mid = mido.MidiFile(type=0, ticks_per_beat=96)
