@@ -152,6 +152,23 @@ def test_written_one_shots_peak_at_minus_1_dbtp_between_the_samples_too(tmp_path
     assert np.allclose(loud, tone * 0.5, atol=1e-4)                           # no level asked: left as it is
 
 
+def test_true_peak_finds_a_peak_far_above_its_neighbouring_samples():
+    """Near Nyquist a peak can stand 8 dB over the samples around it, and under the loudest
+    sample elsewhere: read against an ideal (FFT) reconstruction, 16x."""
+    y = np.zeros(SR, np.float32)
+    n = np.arange(-8, 8)
+    y[10000 + n] = 0.25 * (-1.0) ** n * np.sign(n + 0.5)     # a sign flip in a Nyquist tone: the samples add up between
+    y[30000:30200] += 0.5 * np.hanning(200)                   # the loudest sample, on a slow bump
+    X = np.fft.rfft(y.astype(np.float64))
+    up = np.zeros(len(y) * 8 + 1, complex)
+    up[:len(X)] = X
+    up[len(y) // 2] *= 0.5
+    ideal = np.abs(np.fft.irfft(up, len(y) * 16) * 16).max()
+    assert 20 * np.log10(ideal / 0.5) > 2                                   # over the sample peak
+    assert abs(20 * np.log10(audio.true_peak(y[None]) / ideal)) < 0.05
+    assert abs(20 * np.log10(audio.true_peak(np.roll(y, -10000)[None], loop=True) / ideal)) < 0.05   # across a loop's seam
+
+
 def test_a_lopsided_hit_keeps_its_tail_on_zero(tmp_path):
     # A short kick whose first half-cycle outweighs the rest has a mean well off zero but no
     # offset: its tail must stay centred, or the fade ends it on a step (a thump).
