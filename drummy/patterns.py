@@ -153,6 +153,9 @@ def from_dict(d: dict, default_name: str = "pattern") -> Pattern:
     swing = _number(d.get("swing", 50.0), "swing")
     if not 50 <= swing <= 75:
         raise PatternError("swing is a percentage from 50 (straight) to 75")
+    if steps == 12 and swing != 50:     # swing delays every second step: here that is beats 2 and 4
+        raise PatternError("swing is for 16 and 32 steps a bar: a 12-step grid is already in triplets "
+                           "(its swing would make beats 2 and 4 late)")
     bpm = _number(d.get("bpm", 120.0), "bpm")
     if not 20 <= bpm <= 999:
         raise PatternError("bpm must be between 20 and 999")
@@ -363,7 +366,7 @@ def load(source: str | Path) -> Pattern:
             raise PatternError(f"no such pattern file: {path}")
         if suffix == ".toml":
             try:
-                return parse(path.read_text(encoding="utf-8"), path.stem)
+                return parse(path.read_text(encoding="utf-8-sig"), path.stem)   # Notepad's BOM too
             except UnicodeDecodeError:
                 raise PatternError(f"{path}: not UTF-8 text; save the pattern as UTF-8") from None
             except PatternError as e:
@@ -493,6 +496,7 @@ def from_midi(mid, name: str = "midi") -> Pattern:
                            "(PPQ) timing")
     meta: dict = {}
     tempo_events: list[tuple[int, int]] = []     # (tick, microseconds a beat), in file order
+    zero_tempos = 0
     signatures: set[str] = set()
     notes: list[tuple[int, int, int, int, int]] = []  # (tick, channel, note, velocity, midi track)
     last_off: dict[int, int] = {}   # each MIDI track's last note-off
@@ -508,7 +512,10 @@ def from_midi(mid, name: str = "midi") -> Pattern:
             tick += msg.time
             end = max(end, tick)
             if msg.type == "set_tempo":
-                tempo_events.append((tick, msg.tempo))
+                if msg.tempo > 0:                                   # 0 microseconds a beat: a damaged event
+                    tempo_events.append((tick, msg.tempo))
+                else:
+                    zero_tempos += 1
             elif msg.type == "time_signature":
                 if msg.numerator != msg.denominator:                # 2/2 and 8/8 bars are 4/4's length
                     signatures.add(f"{msg.numerator}/{msg.denominator}")
@@ -539,6 +546,10 @@ def from_midi(mid, name: str = "midi") -> Pattern:
             words = set(normalise(name).split())
             return bool(words & _NOT_DRUM_TRACKS) and not words & _DRUM_TRACK_WORDS and type_of(name) is None
         melodic = {ti for ti in {n[4] for n in notes} if melodic_name(names.get(ti, ""))}
+        if melodic and not {n[4] for n in notes} - melodic:
+            raise PatternError(f"no drums in the MIDI file: nothing on channel 10 (General MIDI drums), and "
+                               f"track{'s' * (len(melodic) > 1)} {_listed([repr(names[ti]) for ti in sorted(melodic)])} "
+                               f"{'are' if len(melodic) > 1 else 'is'} named for another instrument")
         if melodic and {n[4] for n in notes} - melodic:
             drums = [n for n in notes if n[4] not in melodic]
             remarks.append(f"no notes on channel 10 (General MIDI drums): left out track{'s' * (len(melodic) > 1)} "
@@ -550,6 +561,8 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     # the tempo a player starts at: the last set at tick 0 (a conductor track's first), else MIDI's 120 bpm
     at_start = [t for tick, t in sorted(tempo_events, key=lambda e: e[0]) if tick == 0]
     tempo = (at_start[-1] if at_start else 500_000) if tempo_events else None
+    if zero_tempos:
+        remarks.append(f"{_n(zero_tempos, 'tempo event')} of 0 microseconds a beat (damaged) left out")
     if tempo is not None and any(t != tempo for _, t in tempo_events):
         tempos = {tempo} | {t for _, t in tempo_events}
         remarks.append(f"the file changes tempo ({len(tempos)} tempos): the beat keeps the one it starts at "

@@ -53,6 +53,7 @@ def test_hats_share_a_choke_group_by_default():
     ('[tracks]\nkick = "x..."', "not a whole number"),
     ('steps = 24\n[tracks]\nkick = "x..............."', "16, 12 or 32"),
     ('swing = 90\n[tracks]\nkick = "x..............."', "swing"),
+    ('steps = 12\nswing = 62\n[tracks]\nkick = "x.....x....."', "12-step grid is already in triplets"),
     ('[tracks]\nwobble = "x..............."', "cannot tell its drum type"),
     ('[tracks]\nkick = { grid = "x...............", pan = 3 }', "pan"),
     ('tempo = 120\n[tracks]\nkick = "x..............."', "unknown setting 'tempo'"),
@@ -323,6 +324,8 @@ def test_read_and_write_midi_files(tmp_path):
     assert P.load(path) == p
     uni = P.parse('name = "été ☃"\n[tracks]\n"☃ kick" = "x..............."')      # names in any script
     assert P.load(P.write_midi(tmp_path / "uni.mid", uni, bars=1)) == uni
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf[tracks]\nkick = \"x...x...x...x...\"\n")   # as Notepad saves
+    assert P.load(tmp_path / "bom.toml").tracks[0].hits[:5] == (100, 0, 0, 0, 100)
     (tmp_path / "latin.toml").write_bytes('[tracks]\n"caj\xf3n" = { grid = "x...............", type = "perc" }'.encode("latin-1"))
     with pytest.raises(PatternError, match="not UTF-8"):
         P.load(tmp_path / "latin.toml")
@@ -367,6 +370,9 @@ def test_the_tempo_is_the_one_the_file_starts_at():
     assert two.bpm == 95 and "keeps the one it starts at (95 bpm)" in two.remarks[0]     # the last at tick 0 plays
     late = P.from_midi(_midi(groove + [(2 * 384, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(90)))]))
     assert late.bpm == 120 and "keeps the one it starts at (120 bpm)" in late.remarks[0]  # MIDI's 120 until then
+    zero = P.from_midi(_midi(groove, meta=[mido.MetaMessage("set_tempo", tempo=0),
+                                           mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(95))]))
+    assert zero.bpm == 95 and "1 tempo event of 0 microseconds a beat (damaged) left out" in zero.remarks
 
 
 def test_a_damaged_delta_time_is_a_clear_error_not_gigabytes():
@@ -403,3 +409,5 @@ def test_a_drum_track_named_like_an_instrument_comes_back_from_our_own_midi():
                            mido.Message("note_off", channel=0, note=40, time=10)])
     q = P.from_midi(mido.MidiFile(type=1, ticks_per_beat=96, tracks=[tr, bass]))
     assert [t.name for t in q.tracks] == ["kick"]
+    with pytest.raises(PatternError, match="no drums in the MIDI file: .* track 'Bass' is named for another"):
+        P.from_midi(mido.MidiFile(type=1, ticks_per_beat=96, tracks=[bass]))     # a bass line alone: no bongos
