@@ -740,6 +740,10 @@ def _beat(args, pattern, own) -> None:
     for folder in (args.out.parent, args.stems, args.midi_out and args.midi_out.parent):
         if folder is not None:                  # every output can be written, before the render, not after the mix
             audio.writable_folder(folder)
+    for flag, target in (("-o", args.out), ("--midi-out", args.midi_out)):
+        if target is not None and len(os.fsencode(target.name)) > 255:     # what file systems take
+            raise patterns.PatternError(f"{flag}: the file name {target.name[:40]}... is too long for the disk "
+                                        "(255 bytes at most)")
     kit = sequencer.load_kit(samples, _classifier_hook(args.workspace))
     played = {t.drum_type for t in pattern.tracks}
     from_library = sorted({s.drum_type for s in samples if s.origin} & set(kit) & played) if args.kit is None else []

@@ -14,6 +14,7 @@ seamlessly: tails that ring past the end wrap to the start.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -143,6 +144,7 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
     """Decode samples into a Kit; unreadable files and hits of unknown type (after
     the optional classifier) are listed in `kit.skipped`."""
     ys, ok, skipped = [], [], []
+    first: dict[tuple, str] = {}                              # (audio hash, velocity range) -> the file it came in
     for s in samples:
         shown = s.origin or str(s.path)                       # the user's file, not the workspace's copy
         try:
@@ -153,6 +155,12 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
         if s.loose and (why := features.loop_reason(y)):   # a loose loop, not a kit's sound
             skipped.append((shown, why))
             continue
+        # a pack's one hit in two folders is one sample: --no-repeat would play it twice
+        key = (hashlib.sha1(y.tobytes()).hexdigest(), s.velocity)
+        if key in first:
+            skipped.append((shown, f"the same audio as {first[key]}"))
+            continue
+        first[key] = shown
         ys.append(y)
         ok.append(s)
     ok = classify_unknown(ok, ys, classify)

@@ -1,3 +1,4 @@
+import shutil
 import os
 from dataclasses import replace
 
@@ -259,6 +260,10 @@ def test_kit_from_folder_labels_and_classifier_hook(tmp_path, tiny_library):
     assert {r for _, r in kit.skipped} == {"drum type unknown", "silent (peak below -80 dBFS once any DC offset is taken out)"}
     kit = S.kit_from_folder(tiny_library, classify=lambda ys: ["kick"] * len(ys))
     assert len(kit["kick"]) == 9
+    one = sorted((tiny_library / "kick").rglob("*.wav"))[0]
+    shutil.copy(one, tiny_library / "kick" / "again.wav")          # a pack's one hit in two places is one sample
+    kit = S.kit_from_folder(tiny_library)
+    assert len(kit["kick"]) == 8 and any(r.startswith("the same audio as ") for _, r in kit.skipped)
 
 
 def test_kit_from_workspace_prefers_generated_hits(tmp_path):
@@ -402,11 +407,12 @@ def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
     blocker = tmp_path / "afile"
     blocker.write_text("x")
     for extra in (["--stems", str(blocker)], ["--midi-out", str(blocker / "x.mid")], ["--midi-out", str(tmp_path / "b.wav")],
-                  ["--midi-out", str(tmp_path / "b2.wav")]):
+                  ["--midi-out", str(tmp_path / "b2.wav")], ["--midi-out", str(tmp_path / ("m" * 260 + ".mid"))],
+                  ["--stems", str(tmp_path / "stems"), "--midi-out", str(tmp_path / ("m" * 260 + ".mid"))]):
         assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "-o", str(tmp_path / "b.wav"), *extra]) == 2
         err = capsys.readouterr().err
         assert err.startswith("drummy: error: ") and len(err.strip().splitlines()) == 1
-        assert not (tmp_path / "b.wav").exists()            # refused before the render
+        assert not (tmp_path / "b.wav").exists() and not (tmp_path / "stems").exists()   # refused before the render
     broken = tmp_path / "kit" / "drumkit.xml"                # a kit file that cannot be read says why
     broken.parent.mkdir()
     broken.write_text("<drumkit_info><name>x</name><instrumentList><instrument>")
