@@ -1,5 +1,5 @@
-import shutil
 import os
+import shutil
 from dataclasses import replace
 
 from pathlib import Path
