@@ -477,7 +477,7 @@ def render(p: Pattern, kit: Kit, bpm: float | None = None, bars: int | None = No
         raise SequencerError(f"pattern {p.name!r} plays no hit in {bars} bar{'s' * (bars != 1)}"
                              + (f" (its hits come later: it is {p.bars} bars long)" if p.bars > bars else ""))
     picks = choose_samples(p, kit, [len(h.onsets) for h in hits], rng_pick, no_repeat,
-                           f" ({bars} bars of {p.name})", [h.velocities for h in hits])
+                           f" ({bars} bar{'s' * (bars != 1)} of {p.name})", [h.velocities for h in hits])
     n = beat_length(bpm, bars, sr)                                     # samples @ sr
     for h in hits:
         h.onsets %= n  # a hit humanised past the last sample belongs to the next loop's start
