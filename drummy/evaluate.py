@@ -22,6 +22,7 @@ directions of a 512-d space):
 """
 from __future__ import annotations
 
+import math
 import os
 import sys
 import time
@@ -444,6 +445,15 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
     return path
 
 
+def _no_nan(x):
+    """x with every float NaN or infinity as None (JSON null), in nested dicts and lists."""
+    if isinstance(x, dict):
+        return {k: _no_nan(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_no_nan(v) for v in x]
+    return None if isinstance(x, float) and not math.isfinite(x) else x
+
+
 def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: int = 60, seed: int = 0,
                        progress: bool = True) -> tuple[Path, Report]:
     """Evaluate the workspace's blend generator against its held-out split (or
@@ -484,7 +494,8 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     try:
         plots = plot_report(gen, rep, raw, ho, train, tmp)
         write_report(rep, gen, tmp, plots, note)
-        atomic_write_json(tmp / "metrics.json", {"metrics": rep.metrics, "tables": rep.tables})
+        # NaN (a figure too few hits give) as null: strict JSON readers refuse NaN
+        atomic_write_json(tmp / "metrics.json", _no_nan({"metrics": rep.metrics, "tables": rep.tables}))
         for f in sorted(tmp.iterdir()):
             os.replace(f, outdir / f.name)
     finally:

@@ -240,8 +240,12 @@ class Workspace:
                 self.samples = {h: Sample(**s) for h, s in data["samples"].items()}
                 self.files = data["files"]
                 self.links = dict(data.get("links", {}))
+                if not isinstance(self.files, dict):                  # an edited file: checked here, not met later
+                    raise TypeError(f"its files are a {type(self.files).__name__}, not a table")
             except (ValueError, KeyError, TypeError, AttributeError) as e:
-                raise LibraryError(f"{self.manifest_path} is damaged ({e}); delete the workspace and ingest again")
+                # the models and generated hits do not depend on it: the library alone is read again
+                raise LibraryError(f"{self.manifest_path} is damaged ({e}); delete that file and ingest your "
+                                   "folders again (trained models and generated hits are kept)")
         self._features: dict[str, np.ndarray] | None = None
 
     @property

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .audio import first_line
 from .library import ModelError
 from .codec import AMP, CODEC, FREQ, CodecConfig, band_centres, band_power, envelope_db, tilt
 
@@ -173,7 +174,8 @@ def load(path: str | Path) -> tuple[BlendVAE, dict, dict[str, torch.Tensor]]:
         model = BlendVAE(VAEConfig(**json.loads(meta["config"])))
         model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
     except Exception as e:  # a corrupt or foreign file
-        raise ModelError(f"cannot load blend model {path}: {e}") from e
+        raise ModelError(f"cannot load blend model {path} ({first_line(e)}); "
+                         f"run `drummy train vae -w {path.parent.parent}` again") from e
     return model.eval(), json.loads(meta.get("extra", "{}")), {k: v for k, v in state.items()
                                                                if not k.startswith("model.")}
 

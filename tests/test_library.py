@@ -317,9 +317,10 @@ def test_library_json_is_valid_and_atomic(tmp_path, tiny_library):
     data = json.loads((tmp_path / "ws" / "library.json").read_text())
     assert len(data["samples"]) == 16
     assert not [p for p in (tmp_path / "ws").iterdir() if p.name.startswith(".") and p.name != ".lock"]   # no temp file left
-    for damage in ('{"samples": [1, 2]}', '{"samples": {"a": 1}, "files": {}}', "[]", "{", ""):   # edited or cut short
+    for damage in ('{"samples": [1, 2]}', '{"samples": {"a": 1}, "files": {}}', "[]", "{", "",
+                   '{"samples": {}, "files": []}'):                                  # edited or cut short
         (tmp_path / "ws" / "library.json").write_text(damage)
-        with pytest.raises(LibraryError, match="is damaged"):
+        with pytest.raises(LibraryError, match="is damaged .*; delete that file and ingest your folders again"):
             Workspace(tmp_path / "ws")
 
 
