@@ -10,8 +10,10 @@ import errno
 import os
 import re
 import shutil
+import signal
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable
 
@@ -353,7 +355,9 @@ def written_by(path: str | os.PathLike) -> str:
 def atomic_write(path: str | os.PathLike, write_to: Callable[[str], object]) -> Path:
     """Write a file so that readers see the old or the new version, never half:
     write_to(temp path) fills a temp file beside `path`, which then replaces it.
-    Errors name `path`, not the temp file. Returns the path written."""
+    Errors name `path`, not the temp file. Returns the path written. A Ctrl-C while
+    it writes waits for the file to be in place: a second Ctrl-C after "interrupted,
+    saving" threw away the checkpoint being saved."""
     path = Path(path)
     make_folder(path.parent)
     try:
@@ -362,9 +366,10 @@ def atomic_write(path: str | os.PathLike, write_to: Callable[[str], object]) -> 
         raise OSError(e.errno, e.strerror, str(path)) from None
     os.close(fd)
     try:
-        write_to(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
-        os.replace(tmp, path)
+        with interrupts_held():
+            write_to(tmp)
+            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; outputs are ordinary files
+            os.replace(tmp, path)
     except OSError as e:
         Path(tmp).unlink(missing_ok=True)
         raise OSError(e.errno, e.strerror, str(path)) from None
@@ -372,6 +377,27 @@ def atomic_write(path: str | os.PathLike, write_to: Callable[[str], object]) -> 
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+@contextmanager
+def interrupts_held():
+    """Ctrl-C (SIGINT) and SIGTERM held back for a block: what arrives meanwhile is raised
+    again, as it would have been, when the block ends. Only the main thread gets signals
+    (a write on another thread is left as it is)."""
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    before = {sig: signal.signal(sig, lambda s, _frame: came.append(s)) for sig in (signal.SIGINT, signal.SIGTERM)
+              if signal.getsignal(sig) is not None}                # None: a handler not set from Python, left alone
+    try:
+        yield
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(came):
+            signal.raise_signal(sig)
 
 
 def make_folder(folder: str | os.PathLike) -> None:

@@ -336,10 +336,12 @@ class _Partial:
             return
         from safetensors.torch import save as to_bytes
         from .library import atomic_write_bytes
+        from .audio import interrupts_held
         tensors = {f"member{k}.{n}": t.contiguous() for k, state in self.members.items() for n, t in state.items()}
         meta = {"key": self.key, "runs": json.dumps(self.runs), "members": json.dumps(sorted(self.members))}
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.path, to_bytes(tensors, metadata=meta))
+        with interrupts_held():                  # a second Ctrl-C waits for the nets to be saved
+            atomic_write_bytes(self.path, to_bytes(tensors, metadata=meta))
 
 
 def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: TrainConfig,
@@ -491,6 +493,7 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     weights, config, label statistics, history) and returns its metrics."""
     from safetensors.torch import load_file as load_tensors, save as save_tensors
     from . import vae as V
+    from .audio import interrupts_held
     from .library import atomic_write_bytes
     if cfg.steps < 1 or (cfg.minutes is not None and not cfg.minutes > 0):
         # a zero budget would save the untrained starting weights over a trained model
@@ -565,6 +568,10 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             print(f"drummy: resuming the interrupted run at step {state['step']}", file=sys.stderr)
 
     def save_checkpoint():
+        with interrupts_held():                  # a second Ctrl-C waits for the checkpoint to be in place
+            _save_checkpoint()
+
+    def _save_checkpoint():
         sd = opt.state_dict()
         tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
         tensors.update({f"critic.{k}": v for k, v in critic.state_dict().items()})

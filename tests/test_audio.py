@@ -201,3 +201,20 @@ def test_a_full_disk_is_one_clear_error_and_leaves_no_file(small_disk):
         audio.write(small_disk / "hit.wav", np.tile(kick(0), 4))           # 2 s of 24-bit: 260 kB
     assert e.value.filename == str(small_disk / "hit.wav") and "No space left" in e.value.strerror
     assert list(small_disk.iterdir()) == []
+
+
+def test_a_ctrl_c_while_a_file_is_written_waits_for_it_to_be_in_place(tmp_path):
+    """A second Ctrl-C during "interrupted, saving" must not throw the save away."""
+    import os
+    import signal
+    from pathlib import Path
+
+    def write_to(tmp):
+        Path(tmp).write_bytes(b"half")
+        os.kill(os.getpid(), signal.SIGINT)            # Ctrl-C, half way through
+        with open(tmp, "ab") as f:
+            f.write(b" and the rest")
+    with pytest.raises(KeyboardInterrupt):
+        audio.atomic_write(tmp_path / "checkpoint.bin", write_to)
+    assert (tmp_path / "checkpoint.bin").read_bytes() == b"half and the rest"
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.bin"]                 # no temp file left
