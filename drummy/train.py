@@ -547,8 +547,10 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             with safe_open(str(ckpt), "pt") as f:
                 meta = f.metadata() or {}
         except (SafetensorError, OSError):
-            meta = {}                                                   # damaged: not this run's
-        if meta.get("fingerprint") != fingerprint:
+            meta = None                                                 # damaged (a full disk, a crash mid-copy)
+        if meta is None:
+            print(f"drummy: the interrupted run's checkpoint {ckpt} is damaged; starting over", file=sys.stderr)
+        elif meta.get("fingerprint") != fingerprint:
             print("drummy: the interrupted run's checkpoint was for another library or settings; starting over",
                   file=sys.stderr)
         else:

@@ -133,7 +133,7 @@ def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(
     ckpt.write_bytes(ckpt.read_bytes()[:100])                # a crash mid-copy, a full disk
     seen = []
     train.train_vae(ws, cfg, progress=False, on_step=seen.append)
-    assert seen == [1, 2, 3, 4] and "starting over" in capsys.readouterr().err
+    assert seen == [1, 2, 3, 4] and f"checkpoint {ckpt} is damaged; starting over" in capsys.readouterr().err
 
 
 def test_a_zero_training_budget_leaves_the_trained_model_alone(trained):
