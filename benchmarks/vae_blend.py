@@ -112,9 +112,10 @@ def main() -> int:
         atomic_write_json(stamp, fingerprint)
     res = Path(__file__).parent / "results" / "vae_blend.json"
     res.parent.mkdir(exist_ok=True)
-    runs, before = [], {r["seed"]: r for r in json.loads(res.read_text())["runs"]} if res.exists() else {}
+    before = {r["seed"]: r for r in json.loads(res.read_text())["runs"]} if res.exists() else {}
+    runs = []
     if args.resume and res.exists():
-        runs = [r for r in json.loads(res.read_text())["runs"] if r["seed"] in args.seeds]
+        runs = [r for s, r in before.items() if s in args.seeds]
         print(f"resuming: seeds {[r['seed'] for r in runs]} kept from {res}", flush=True)
     for i, seed in enumerate(args.seeds):
         if any(r["seed"] == seed for r in runs):
@@ -123,10 +124,10 @@ def main() -> int:
         if args.evaluate_only:
             for suffix in (".safetensors", ".json"):
                 shutil.copyfile(kept.with_suffix(suffix), vae_path(train_ws).with_suffix(suffix))
-            m = json.loads(kept.with_suffix(".json").read_text())
+            m, digest = json.loads(kept.with_suffix(".json").read_text()), model_hash(kept)
             old = before.get(seed, {})
             # the run that trained this very model (results written before hashes were kept: by its steps)
-            same = old.get("model_hash", model_hash(kept)) == model_hash(kept) and old.get("steps") == m["steps"]
+            same = old.get("model_hash", digest) == digest and old.get("steps") == m["steps"]
             train_s = old["train_seconds_incl_analysis"] if same else m["seconds"]
         else:
             t0 = time.time()

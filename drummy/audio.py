@@ -12,6 +12,7 @@ import re
 import shutil
 import signal
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,7 @@ MIN_SECONDS = 0.005  # ... and one shorter than this (after leading silence) is 
 RATES = (1000, 768000)  # sample rates a sound can have: outside them a header is broken (or it is no sound)
 MAX_PEAK = 1000.0   # +60 dBFS: a float file may go over full scale, not by this much
 UNREADABLE = "cannot read"   # how a file that could not be opened (permissions) is reported: it may be readable later
+DANGLING = "a link to a file that is not there"
 
 
 class AudioError(Exception):
@@ -272,12 +274,16 @@ def true_peak(y: np.ndarray, chunk: int = 1 << 16, loop: bool = False) -> float:
         return max(peak, *ex.map(lambda ch: _channel_true_peak(ch, peak, chunk, loop), y))
 
 
-def _gap_peaks(ch: np.ndarray, starts: np.ndarray, taps: np.ndarray, chunk: int, loop: bool = False) -> np.ndarray:
-    """Largest |interpolated value| in the gap after each sample in `starts`: (len(starts),).
-    Past the ends there is silence, or for a loop the loop again."""
+def _padded(ch: np.ndarray, taps: np.ndarray, loop: bool) -> np.ndarray:
+    """ch with what an interpolator of `taps` reads past its ends: silence, or for a loop the loop again."""
     half = taps.shape[1] // 2
-    padded = np.pad(ch.astype(np.float32, copy=False), (half - 1, half), mode="wrap" if loop else "constant")
-    win = np.lib.stride_tricks.sliding_window_view(padded, 2 * half)  # (samples, taps)
+    return np.pad(ch.astype(np.float32, copy=False), (half - 1, half), mode="wrap" if loop else "constant")
+
+
+def _gap_peaks(padded: np.ndarray, starts: np.ndarray, taps: np.ndarray, chunk: int) -> np.ndarray:
+    """Largest |interpolated value| in the gap after each sample in `starts`: (len(starts),).
+    padded: the channel as `_padded(ch, taps, loop)` gives it."""
+    win = np.lib.stride_tricks.sliding_window_view(padded, taps.shape[1])  # (samples, taps)
     out = np.zeros(len(starts), np.float32)
     for i in range(0, len(starts), chunk):
         out[i:i + chunk] = np.max(np.abs(win[starts[i:i + chunk]] @ taps.T), axis=1)
@@ -287,8 +293,7 @@ def _gap_peaks(ch: np.ndarray, starts: np.ndarray, taps: np.ndarray, chunk: int,
 def _channel_true_peak(ch: np.ndarray, peak: float, chunk: int, loop: bool = False) -> float:
     """The channel's largest value between samples."""
     from scipy.signal import oaconvolve
-    half = _TAPS.shape[1] // 2
-    padded = np.pad(ch.astype(np.float32, copy=False), (half - 1, half), mode="wrap" if loop else "constant")
+    padded = _padded(ch, _TAPS, loop)
     gap = np.abs(oaconvolve(padded, _TAPS[1][::-1], "valid")).astype(np.float32)   # (samples,) each gap's midpoint
     top = max(peak, float(gap.max()))
     a = np.abs(ch)
@@ -296,12 +301,12 @@ def _channel_true_peak(ch: np.ndarray, peak: float, chunk: int, loop: bool = Fal
     np.maximum(gap[:-1], a[1:], out=gap[:-1])            # ... and the larger of its two samples
     gap[-1] = max(gap[-1], a[0]) if loop else gap[-1]    # a loop's last gap runs into its first sample
     starts = np.flatnonzero(gap >= 10 ** (-TRUE_PEAK_SEARCH_DB / 20) * top)
-    coarse = _gap_peaks(ch, starts, _TAPS, chunk, loop)
+    coarse = _gap_peaks(padded, starts, _TAPS, chunk)
     if not len(coarse):
         return 0.0
     near = starts[coarse >= max(float(coarse.max()), peak) * 10 ** (-_FINE_WITHIN_DB / 20)]
-    return float(max(coarse.max(), _gap_peaks(ch, near, _FINE, chunk, loop).max() if len(near) else 0.0))
-
+    fine = _gap_peaks(_padded(ch, _FINE, loop), near, _FINE, chunk).max() if len(near) else 0.0
+    return float(max(coarse.max(), fine))
 
 WRITE_FORMATS = {".wav": "WAV", ".flac": "FLAC", ".aiff": "AIFF", ".aif": "AIFF", ".ogg": "OGG"}
 
@@ -384,7 +389,6 @@ def interrupts_held():
     """Ctrl-C (SIGINT) and SIGTERM held back for a block: what arrives meanwhile is raised
     again, as it would have been, when the block ends. Only the main thread gets signals
     (a write on another thread is left as it is)."""
-    import threading
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -596,7 +596,7 @@ def cmd_classify(args) -> None:
     for f in files:
         try:
             if f.is_symlink() and not f.exists():
-                raise audio.AudioError("a link to a file that is not there")
+                raise audio.AudioError(audio.DANGLING)
             y = audio.load(f)
         except audio.AudioError as e:
             results[f] = {"path": str(f), "error": str(e)}

@@ -739,7 +739,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 jobs.setdefault(ks.path.resolve(), _kit_job(ks))
         for f in everything:
             if f.is_symlink() and not f.exists() and f.suffix.lower() in AUDIO_EXTENSIONS and skipped is not None:
-                skipped.append((str(f), "a link to a file that is not there"))
+                skipped.append((str(f), audio.DANGLING))
                 if dangling is not None:               # the file it pointed at leaves the library (that file only)
                     dangling.append(os.path.realpath(f))
                 continue

@@ -545,12 +545,13 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         def melodic_name(name: str) -> bool:           # "Bass Drum", "Synth Drums", "Perc Pad" are drums
             words = set(normalise(name).split())
             return bool(words & _NOT_DRUM_TRACKS) and not words & _DRUM_TRACK_WORDS and type_of(name) is None
-        melodic = {ti for ti in {n[4] for n in notes} if melodic_name(names.get(ti, ""))}
-        if melodic and not {n[4] for n in notes} - melodic:
+        with_notes = {n[4] for n in notes}
+        melodic = {ti for ti in with_notes if melodic_name(names.get(ti, ""))}
+        if melodic and not with_notes - melodic:
             raise PatternError(f"no drums in the MIDI file: nothing on channel 10 (General MIDI drums), and "
                                f"track{'s' * (len(melodic) > 1)} {_listed([repr(names[ti]) for ti in sorted(melodic)])} "
                                f"{'are' if len(melodic) > 1 else 'is'} named for another instrument")
-        if melodic and {n[4] for n in notes} - melodic:
+        if melodic:                                     # and other tracks are left
             drums = [n for n in notes if n[4] not in melodic]
             remarks.append(f"no notes on channel 10 (General MIDI drums): left out track{'s' * (len(melodic) > 1)} "
                            f"{_listed([repr(names[ti]) for ti in sorted(melodic)])}, whose "

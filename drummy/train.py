@@ -571,19 +571,16 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
 
     def save_checkpoint():
         with interrupts_held():                  # a second Ctrl-C waits for the checkpoint to be in place
-            _save_checkpoint()
-
-    def _save_checkpoint():
-        sd = opt.state_dict()
-        tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
-        tensors.update({f"critic.{k}": v for k, v in critic.state_dict().items()})
-        tensors.update({f"best.{k}": v for k, v in (best_state or {}).items()})
-        for pid, st in sd["state"].items():
-            for name, v in st.items():
-                tensors[f"opt.{pid}.{name}"] = v if isinstance(v, torch.Tensor) else torch.tensor(v)
-        meta = {"fingerprint": fingerprint, "state": json.dumps(state),
-                "opt": json.dumps({"state": {}, "param_groups": sd["param_groups"]})}
-        atomic_write_bytes(ckpt, save_tensors({k: v.contiguous() for k, v in tensors.items()}, metadata=meta))
+            sd = opt.state_dict()
+            tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
+            tensors.update({f"critic.{k}": v for k, v in critic.state_dict().items()})
+            tensors.update({f"best.{k}": v for k, v in (best_state or {}).items()})
+            for pid, st in sd["state"].items():
+                for name, v in st.items():
+                    tensors[f"opt.{pid}.{name}"] = v if isinstance(v, torch.Tensor) else torch.tensor(v)
+            meta = {"fingerprint": fingerprint, "state": json.dumps(state),
+                    "opt": json.dumps({"state": {}, "param_groups": sd["param_groups"]})}
+            atomic_write_bytes(ckpt, save_tensors({k: v.contiguous() for k, v in tensors.items()}, metadata=meta))
 
     def losses(xb, cb, beta):
         pred, mu, logvar = model(xb, cb)
