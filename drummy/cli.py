@@ -6,9 +6,12 @@ non-zero exit status, never as a traceback.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from .library import DEFAULT_WORKSPACE, file_hash
@@ -194,7 +197,27 @@ def build_parser() -> argparse.ArgumentParser:
     return ap
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (a `kill`, a service or container stopping), handled as Ctrl-C is: the
+    work so far is saved. Its default ended Drummy on the spot, and an ingest lost what
+    it had read since its last save."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
+    if threading.current_thread() is not threading.main_thread():   # signals are set from the main thread only
+        return _main(argv)
+    before = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
+
+
+def _main(argv: list[str] | None) -> int:
     for stream in (sys.stdout, sys.stderr):   # a file name that is not UTF-8 prints escaped, not as a traceback
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
@@ -211,7 +234,8 @@ def main(argv: list[str] | None = None) -> int:
     except (LibraryError, AudioError, KitError, ModelError, PatternError, SequencerError) as e:
         print(f"drummy: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
+        code = 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
         if args.cmd in ("ingest", "train"):
             again = "run it again without --fresh" if getattr(args, "fresh", False) else "run the same command"
             kept = "each net finished so far is kept" if getattr(args, "model", None) == "classifier" \
@@ -221,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
             print("drummy: interrupted (no file is left half-written; run the same command again to finish: "
                   "it replaces what this run wrote)",
                   file=sys.stderr)
-        return 130
+        return code
     except BrokenPipeError:
         # `drummy classify DIR | head`: the reader has gone, which is not an error.
         # Point stdout at devnull so the interpreter's final flush does not raise again.
@@ -231,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
         # A folder that cannot be made or written (a file in the way, no permission,
         # a full disk), a file gone mid-run: the user's to fix, so one line, not a traceback.
         where = f"{e.filename}: " if e.filename else ""
-        print(f"drummy: error: {where}{e.strerror or e}", file=sys.stderr)
+        full = "; make room and run the same command again (what was saved is kept)" if e.errno == errno.ENOSPC else ""
+        print(f"drummy: error: {where}{e.strerror or e}{full}", file=sys.stderr)
         return 2
 
 
@@ -252,6 +277,7 @@ def cmd_ingest(args) -> None:
     r = ws.ingest(args.paths, jobs=args.jobs)
     moved = f", moved {r.moved}" if r.moved else ""
     moved += f", removed {r.removed} (gone from the folder)" if r.removed else ""
+    moved += f", repaired {r.repaired} (the workspace's copy was missing or cut)" if r.repaired else ""
     print(f"added {r.added}, duplicates {r.duplicates}{moved}, unchanged {r.unchanged}, skipped {len(r.skipped)}"
           f" -> {len(ws.samples)} samples in {ws.root}")
     for path, reason in r.skipped:

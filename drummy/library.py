@@ -21,7 +21,7 @@ from typing import Iterable
 
 import numpy as np
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import load_file, save as save_bytes, save_file
+from safetensors.numpy import load_file, save as save_bytes
 from tqdm import tqdm
 
 from . import audio, features
@@ -73,6 +73,7 @@ class IngestReport:
     moved: int = 0          # samples found under a new name (their old file gone): relabelled from it
     removed: int = 0        # files gone from a folder ingested again: no longer in the library
     unchanged: int = 0
+    repaired: int = 0       # unchanged files whose copy in the store was missing or cut: written again
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
 
 
@@ -222,6 +223,7 @@ class Workspace:
 
     def __init__(self, root: str | Path = DEFAULT_WORKSPACE):
         self.root = Path(root)
+        self._lock_fd: int | None = None      # the workspace's lock while `writing` holds it
         if self.root.exists() and not self.root.is_dir():     # every command says so, not "run ingest first"
             raise LibraryError(f"workspace {self.root} is a file; -w names a folder (new or one Drummy made)")
         self._load()
@@ -287,7 +289,11 @@ class Workspace:
                 raise LibraryError(f"workspace {self.root} is busy: another drummy command (an ingest or a "
                                    "training) is working on it; run this one again when that has finished") from None
             self._load()                                  # what that other command saved
-            yield
+            self._lock_fd = f.fileno()                    # ingest's workers close their copy (`_worker`)
+            try:
+                yield
+            finally:
+                self._lock_fd = None
 
     def save(self) -> None:
         atomic_write_json(self.manifest_path, {
@@ -309,12 +315,22 @@ class Workspace:
         return [self.samples[h] for h in sorted(self.samples)]
 
     def load_audio(self, h: str) -> np.ndarray:
-        """A sample's stored audio; an error names the file it was ingested from."""
+        """A sample's stored audio; an error names the store's copy and the file it came from."""
+        s = self.samples.get(h)
+        came = f" of {s.path} (`drummy ingest` that file again to repair it)" if s else ""
         try:
             return audio.load(self.audio_path(h), trim=False)
         except audio.AudioError as e:
-            s = self.samples.get(h)
-            raise audio.AudioError(f"{s.path if s else self.audio_path(h)}: {e}") from None
+            raise audio.AudioError(f"the workspace's copy{came} is damaged: {self.audio_path(h)}: {e}") from None
+
+    def stored(self, h: str) -> bool:
+        """Whether the store holds a whole copy of sample h: one deleted or cut short (a
+        full disk, a sync tool) is written again by the next ingest of its file."""
+        import soundfile as sf
+        try:
+            return abs(sf.info(str(self.audio_path(h))).frames - self.samples[h].duration * audio.SR) <= 3
+        except (sf.LibsndfileError, OSError, KeyError):
+            return False
 
     # --- features -----------------------------------------------------------------
     def _load_features(self) -> dict[str, np.ndarray]:
@@ -338,7 +354,9 @@ class Workspace:
         hashes = sorted(feats)
         mel = np.stack([feats[h][0] for h in hashes]) if hashes else np.zeros((0, features.MEL.n_mels, features.MEL.frames), np.float32)
         desc = np.stack([feats[h][1] for h in hashes]) if hashes else np.zeros((0, len(features.DESCRIPTORS)), np.float32)
-        audio.atomic_write(self.features_path, lambda tmp: save_file({"mel": mel, "desc": desc}, tmp, metadata={
+        # made in memory, then written: safetensors' own file writer raised its own error
+        # type on a full disk, not an OSError, and the CLI showed a traceback
+        atomic_write_bytes(self.features_path, save_bytes({"mel": mel, "desc": desc}, metadata={
             "hashes": json.dumps(hashes),
             "mel_config": json.dumps(features.MEL.to_dict()),
             "descriptors": json.dumps(list(features.DESCRIPTORS)),
@@ -453,7 +471,7 @@ class Workspace:
             stamp = {"size": st.st_size, "mtime": st.st_mtime_ns}
             old = self.files.get(key)
             if old and old.get("size") == stamp["size"] and old.get("mtime") == stamp["mtime"] \
-                    and (_lasting(old) or old.get("hash") in self.samples):
+                    and (_lasting(old) or old.get("hash") in self.samples and self.stored(old["hash"])):
                 if old.get("reason"):                     # still broken: reported as skipped, not unchanged
                     report.skipped.append((key, old["reason"]))
                 else:
@@ -469,7 +487,8 @@ class Workspace:
                 _add_copy_labels(s, key, job)
         feats = self._load_features()
         jobs = jobs or os.cpu_count() or 1
-        pool = ProcessPoolExecutor(jobs, initializer=_worker) if jobs > 1 and len(todo) >= 16 else None
+        pool = ProcessPoolExecutor(jobs, initializer=_worker, initargs=(os.getpid(), self._lock_fd)
+                                   ) if jobs > 1 and len(todo) >= 16 else None
         work = [(j.path, not j.group.startswith("kit:")) for j, _, _ in todo]
         results = pool.map(_decode_job, work, chunksize=4) if pool else map(_decode_job, work)
         dirty = 0
@@ -485,6 +504,10 @@ class Workspace:
                     continue
                 y, rate, h, mel, desc = res
                 self.files[key] = {**stamp, "hash": h}
+                if h in self.samples and not self.stored(h):
+                    audio.write(self.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
+                    feats[h] = (mel, desc)
+                    report.repaired += 1
                 if h in self.samples:
                     s = self.samples[h]
                     if key != s.path and not Path(s.path).exists():   # moved or renamed: it goes by its new name
@@ -510,8 +533,7 @@ class Workspace:
                 report.added += 1
                 dirty += 1
                 if dirty >= save_every:  # an interrupted ingest resumes from here
-                    self._save_features()
-                    self.save()
+                    self._save_all()
                     dirty = 0
             direct = [str(Path(p).resolve()) for p in paths]
             for job in found:          # a file found only through a link goes when the link does (`_forget_gone`)
@@ -524,11 +546,20 @@ class Workspace:
             report.removed = self._forget_gone(paths, {str(j.path) for j in found} | {k for k, _ in report.skipped},
                                                linked, dangling)
         finally:
-            if pool:
-                pool.shutdown(cancel_futures=True)
-            self._save_features()
-            self.save()
+            # A second Ctrl-C waits for this: it broke into the pool's shutdown, nothing
+            # was saved though the message said so, and the ingest hung for good.
+            with audio.interrupts_held():
+                if pool:
+                    pool.shutdown(cancel_futures=True)
+                self._save_all()
         return report
+
+    def _save_all(self) -> None:
+        """The library, then the features cache. In that order: on a full disk the features
+        failed first, and the library, with every sample read so far, was never saved
+        (the store's copies are there; features missing from the cache are worked out again)."""
+        self.save()
+        self._save_features()
 
     def _relabel(self, s: Sample, key: str, job: _Job, moved: bool = False) -> None:
         """Labels come from names, so an unchanged file still gets today's labelling
@@ -894,7 +925,8 @@ def _folder_names(folder: Path, levels: int = 2) -> list[str]:
     return near[::-1]
 
 
-def _worker() -> None:
+def _worker(parent: int, lock_fd: int | None) -> None:
+    """Set up an ingest worker process (forked by `_ingest`, whose pid is parent)."""
     # Worker processes split the cores between them; a BLAS pool per worker on top
     # of that oversubscribes the machine (measured: 3x slower on 2 cores).
     from threadpoolctl import threadpool_limits
@@ -902,8 +934,20 @@ def _worker() -> None:
     # Ctrl-C reaches every process of the terminal's group: a worker it stopped half-way
     # left the pool's queues locked, and the main process hung at the shutdown (1 in 8
     # tries). The main process alone stops; the workers finish the files they hold.
+    # So with SIGTERM (a service manager sends it to every process of the service).
     import signal
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    # A worker must not outlive its ingest. Killed (SIGKILL, or SIGTERM outside the CLI),
+    # the main process left its workers waiting for work for good, holding the copy of
+    # the workspace's lock they got at the fork: every later command found it busy.
+    if lock_fd is not None:
+        os.close(lock_fd)
+    if sys.platform.startswith("linux"):
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)       # PR_SET_PDEATHSIG: killed when the parent dies
+    if os.getppid() != parent:                           # ... which it did before that line
+        os._exit(0)
 
 
 # The rules that skip a file, in their version: a file skipped under older rules is tried

@@ -568,12 +568,77 @@ def test_a_dangling_link_lets_the_file_it_pointed_at_go(tmp_path):
 def test_ingest_workers_leave_ctrl_c_to_the_main_process():
     # a terminal's Ctrl-C reaches every process of its group; a worker stopped half-way
     # left the pool's queues locked and the ingest hung (1 in 8 tries)
-    import subprocess
     import sys
-    code = ("import signal; from drummy.library import _worker; _worker(); "
-            "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)")
+    code = ("import os, signal; from drummy.library import _worker; _worker(os.getppid(), None); "
+            "print(all(signal.getsignal(s) is signal.SIG_IGN for s in (signal.SIGINT, signal.SIGTERM)))")
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert r.stdout.strip() == "True", r.stderr
+
+
+def _ingesting(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
+    """`drummy ingest` of 240 files, in its own process group (as a terminal runs it),
+    once its worker processes are decoding: (the process, its workers' pids)."""
+    import sys
+    import time
+    for i in range(240):
+        write(tmp_path / "lib" / ("Kicks" if i % 2 else "Hats") / f"h{i:03d}.wav", kick(i) if i % 2 else hat(i))
+    p = subprocess.Popen([sys.executable, "-m", "drummy", "ingest", str(tmp_path / "lib"), "-w", str(tmp_path / "ws")],
+                         start_new_session=True, stdout=subprocess.DEVNULL, stderr=open(tmp_path / "err.txt", "w"))
+    t0, workers = time.time(), []
+    while len(workers) < 2 and p.poll() is None and time.time() - t0 < 60:
+        time.sleep(0.02)
+        workers = [int(c) for t in Path(f"/proc/{p.pid}/task").glob("*") for c in (t / "children").read_text().split()]
+    time.sleep(0.3)
+    assert p.poll() is None, "the ingest ended before it could be interrupted"
+    return p, workers
+
+
+def _gone(pids: list[int], seconds: float = 10.0) -> bool:
+    import time
+    t0 = time.time()
+    while time.time() - t0 < seconds:
+        try:
+            states = [Path(f"/proc/{pid}/stat").read_text().split()[2] for pid in pids if Path(f"/proc/{pid}").exists()]
+        except OSError:                                 # gone between the two looks
+            continue
+        if all(s == "Z" for s in states):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("gap", [0.005, 0.1])
+def test_a_second_ctrl_c_during_ingest_waits_for_the_save(tmp_path, gap):
+    # it broke into the pool's shutdown: nothing was saved though the message said so, and the ingest hung for good
+    import signal
+    import time
+    p, workers = _ingesting(tmp_path)
+    try:
+        os.killpg(p.pid, signal.SIGINT)
+        time.sleep(gap)
+        os.killpg(p.pid, signal.SIGINT)
+        assert p.wait(timeout=60) == 130
+    finally:
+        os.killpg(p.pid, signal.SIGKILL) if p.poll() is None else None
+    assert "work done so far is saved" in (tmp_path / "err.txt").read_text()
+    assert (tmp_path / "ws" / "library.json").exists() and len(Workspace(tmp_path / "ws").samples) < 240
+    assert _gone(workers)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="reads the process tree from /proc")
+def test_a_stopped_ingest_saves_and_a_killed_one_leaves_no_workers_holding_the_workspace(tmp_path):
+    import signal
+    p, workers = _ingesting(tmp_path)
+    os.kill(p.pid, signal.SIGTERM)                           # a service stopping: saved as for Ctrl-C
+    assert p.wait(timeout=60) == 128 + signal.SIGTERM and _gone(workers)
+    assert (tmp_path / "ws" / "library.json").exists() and len(Workspace(tmp_path / "ws").samples) < 240
+    shutil.rmtree(tmp_path / "ws")
+    p, workers = _ingesting(tmp_path)
+    os.kill(p.pid, signal.SIGKILL)                           # they waited for work for good, and held the lock
+    p.wait()
+    assert _gone(workers)
+    assert Workspace(tmp_path / "ws").ingest([tmp_path / "lib" / "Kicks" / "h001.wav"], progress=False).added == 1
 
 
 def test_a_file_the_decoders_choke_on_is_skipped_and_the_import_goes_on(tmp_path, tiny_library, monkeypatch):
@@ -640,3 +705,47 @@ def test_the_samples_come_in_the_same_order_however_they_were_ingested(tmp_path,
     b.ingest([tiny_library / "hihat"], progress=False)
     assert list(a.samples) != list(b.samples)                     # stored in the order they came
     assert [s.hash for s in a.require_samples()] == [s.hash for s in b.require_samples()]
+
+
+def test_a_lost_or_cut_copy_in_the_store_is_named_and_the_next_ingest_repairs_it(tmp_path, tiny_library):
+    # the error blamed the producer's own file, and ingest called it unchanged for good
+    from drummy.audio import AudioError
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    (lost, s1), (cut, s2) = sorted(ws.samples.items())[:2]
+    want = ws.load_audio(cut)
+    ws.audio_path(lost).unlink()
+    data = ws.audio_path(cut).read_bytes()
+    ws.audio_path(cut).write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioError, match=r"the workspace's copy of .* \(`drummy ingest` that file again to repair it\) "
+                                         r"is damaged"):
+        ws.load_audio(lost)
+    with pytest.raises(AudioError, match=r"is damaged: .*: truncated"):
+        ws.load_audio(cut)
+    assert s1.path in str(pytest.raises(AudioError, ws.load_audio, lost).value)
+    r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    assert (r.repaired, r.unchanged, r.added) == (2, 14, 0)
+    again = Workspace(tmp_path / "ws")
+    assert np.array_equal(again.load_audio(cut), want) and len(again.load_audio(lost)) > 0
+    assert Workspace(tmp_path / "ws").ingest([tiny_library], progress=False).unchanged == 16
+
+
+def test_a_full_disk_during_ingest_is_one_line_and_keeps_the_samples_read(small_disk, capsys):
+    # safetensors' writer raised its own error type: a traceback, and the library was never saved
+    from drummy.cli import main
+    lib = small_disk.parent / "lib"
+    for i in range(12):
+        write(lib / "kick" / f"k{i}.wav", kick(i))            # 88 kB each in the store (float)
+        write(lib / "hihat" / f"h{i}.wav", hat(i))
+    assert subprocess.run(["mount", "-o", "remount,size=1200k", str(small_disk)]).returncode == 0
+    assert main(["ingest", str(lib), "-w", str(small_disk / "ws"), "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device; make room and run the same command again" in err and "Traceback" not in err
+    kept = len(Workspace(small_disk / "ws").samples)
+    assert 0 < kept < 24
+    assert subprocess.run(["mount", "-o", "remount,size=4m", str(small_disk)]).returncode == 0
+    assert main(["ingest", str(lib), "-w", str(small_disk / "ws")]) == 0
+    assert f"added {24 - kept}, duplicates 0, unchanged {kept}" in capsys.readouterr().out
+    ws = Workspace(small_disk / "ws")
+    assert ws.features()[0].shape[0] == 24
+
