@@ -367,9 +367,10 @@ def _train_vae(args) -> None:
         print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out {min(h['val_recon']):.0f} (best)")
     if m["steps"] < cfg.warmup and m["stopped"] in ("minutes", "steps"):   # a busy machine's minute: 50 steps
         print(f"drummy: warning: only {m['steps']} steps, short of the {cfg.warmup} the generator needs to settle; "
-              f"its hits will sound rough. Train it with more --minutes or --steps",
+              f"its hits will sound rough. Train it with more --minutes or --steps"
+              + (f"; the model it replaced is kept as {m['replaced']} (rename it back to use it)" if "replaced" in m else ""),
               file=sys.stderr)
-    print(f"saved {vae_path(ws)}")
+    print(f"saved {vae_path(ws)}" + (f" (the model it replaced: {m['replaced']})" if "replaced" in m else ""))
 
 
 def cmd_generate(args) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import sys
 import time
 from collections import Counter
@@ -683,6 +684,18 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                "train_hashes": [samples[i].hash for i in ti], "val_hashes": [samples[i].hash for i in vi]}
     data = {"data.labels": torch.from_numpy(V.multi_hot([label_sets[i] for i in ti], vocab)).to(torch.uint8),
             "data.controls": cond[ti, len(vocab):].clone()}
-    V.save(model, vae_path(ws), metrics, data)
+    path, previous = vae_path(ws), previous_vae_path(ws)
+    with interrupts_held():
+        if path.exists():        # kept once: a short run by mistake (`--steps 1`) replaced a trained model for good
+            for suffix in (".safetensors", ".json"):
+                if path.with_suffix(suffix).exists():
+                    os.replace(path.with_suffix(suffix), previous.with_suffix(suffix))
+            metrics["replaced"] = str(previous)
+        V.save(model, path, metrics, data)
     ckpt.unlink(missing_ok=True)
     return metrics
+
+
+def previous_vae_path(ws: Workspace) -> Path:
+    """Where `train_vae` keeps the model its new one replaced."""
+    return vae_path(ws).with_name("vae.previous.safetensors")

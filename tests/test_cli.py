@@ -198,6 +198,15 @@ def test_a_generator_stopped_before_it_settles_says_so(tmp_path, tiny_library, c
     assert "warning: only 4 steps, short of the 500" in err and "more --minutes or --steps" in err
     import re                                   # which sounds it held out, per type, and from where
     assert re.search(r"held out to validate: hihat 4 of 8, kick 4 of 8 \(lib/hihat/\d+, lib/kick/\d+\)", out), out
+    model = tmp_path / "ws" / "models" / "vae.safetensors"
+    first = model.read_bytes()
+    assert main(["train", "vae", "-w", ws, "--steps", "2", "--seed", "1"]) == 0    # a short run by mistake
+    out, err = capsys.readouterr()
+    kept = model.with_name("vae.previous.safetensors")
+    assert f"the model it replaced is kept as {kept} (rename it back to use it)" in err
+    assert f"(the model it replaced: {kept})" in out
+    assert kept.read_bytes() == first and model.read_bytes() != first
+    assert json.loads(kept.with_suffix(".json").read_text())["steps"] == 4
 
 
 def test_auto_label_without_a_classifier_imports_nothing(tmp_path, tiny_library, capsys):
