@@ -13,6 +13,7 @@ spread. A recipe mixes its parts' conditions and priors by weight.
 """
 from __future__ import annotations
 
+import glob
 import json
 import re
 from contextlib import contextmanager
@@ -482,8 +483,9 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
     indices = list(range(len(ys))) if indices is None else [int(i) for i in indices]
     stem = free_stem(outdir, short_stem(stem), len(ys), sidecar, indices)
     paths = []
+    digits = numbered_digits(outdir, stem)
     for i, y in zip(indices, ys):
-        path = outdir / hit_name(stem, i, sidecar)
+        path = outdir / hit_name(stem, i, sidecar, digits)
         # the sidecar first: a run stopped between the two leaves a hit the same command knows as its own
         atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i})
         audio.write(path, finish(y, sr), sr=sr, peak_db=-1.0, fade_ms=10)
@@ -491,11 +493,19 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
     return paths
 
 
-def hit_name(stem: str, i: int, sidecar: dict) -> str:
-    """<stem>_<i + 1>.wav, numbered with as many digits as the batch needs (at least two), so
-    a file browser lists hit 100 after hit 99, not after hit 10."""
+def hit_name(stem: str, i: int, sidecar: dict, digits: int = 2) -> str:
+    """<stem>_<i + 1>.wav, numbered with as many digits as the batch needs (at least
+    `digits`), so a file browser lists hit 100 after hit 99, not after hit 10."""
     made = max(int(sidecar.get("n") or sidecar.get("steps") or 0), i + 1)
-    return f"{stem}_{i + 1:0{max(2, len(str(made)))}d}.wav"
+    return f"{stem}_{i + 1:0{max(digits, len(str(made)))}d}.wav"
+
+
+def numbered_digits(outdir: Path, stem: str) -> int:
+    """The widest hit number already written under `stem` in outdir (two if none): `-n 4`
+    after `-n 150` wrote its hits as _01 … _04 beside _001 … _004, the same hits twice."""
+    pattern = re.compile(re.escape(stem) + r"_(\d+)\.wav")
+    found = (pattern.fullmatch(p.name) for p in outdir.glob(glob.escape(stem) + "_*.wav"))
+    return max([2] + [len(m.group(1)) for m in found if m])
 
 
 def short_stem(stem: str, limit: int = 120) -> str:
@@ -531,9 +541,12 @@ def free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int]
         except (OSError, ValueError, AttributeError):      # unreadable, or not a sidecar of ours
             return False
 
+    def free(s: str) -> bool:
+        digits = numbered_digits(outdir, s)
+        return all(same(outdir / hit_name(s, i, sidecar, digits), i) for i in (range(n) if indices is None else indices))
+
     k = 1
-    while not all(same(outdir / hit_name(stem if k == 1 else f"{stem}-{k}", i, sidecar), i)
-                  for i in (range(n) if indices is None else indices)):
+    while not free(stem if k == 1 else f"{stem}-{k}"):
         k += 1
     return stem if k == 1 else f"{stem}-{k}"
 

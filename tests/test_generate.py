@@ -259,6 +259,19 @@ def test_hits_of_a_big_batch_list_in_their_order():
     assert generate.hit_name("morph", 4, {"steps": 5}) == "morph_05.wav"
 
 
+def test_a_smaller_batch_after_a_big_one_keeps_its_numbering(tmp_path):
+    # -n 4 after -n 120 wrote the same four hits again as _01 ... _04 beside _001 ... _004
+    rng = np.random.default_rng(0)
+    hits = (rng.standard_normal((120, 4410)) * np.exp(-np.arange(4410) / 500)).astype(np.float32)
+    meta = {"model_hash": "m", "mode": "blend", "recipe": "kick=100", "seed": 0}
+    generate.write_hits(hits, tmp_path, "kick_s0", {**meta, "n": 120})
+    again = generate.write_hits(hits[:4], tmp_path, "kick_s0", {**meta, "n": 4})
+    assert [p.name for p in again] == [f"kick_s0_00{i}.wav" for i in range(1, 5)]
+    assert len(list(tmp_path.glob("*.wav"))) == 120
+    other = generate.write_hits(hits[:4], tmp_path / "new", "kick_s0", {**meta, "n": 4})
+    assert other[0].name == "kick_s0_01.wav"
+
+
 def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
     ws, *_ = trained
     out = tmp_path / "hits"
