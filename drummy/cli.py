@@ -762,8 +762,8 @@ def _beat(args, pattern, own) -> None:
                                     "Drummy marked its beats); remove it or choose another name")
     if args.midi_out is not None and there(args.midi_out) and not (args.midi_out.is_file()
                                                                   and patterns.is_ours(args.midi_out)):
-        raise patterns.PatternError(f"--midi-out {args.midi_out} exists and is not a MIDI file Drummy wrote; "
-                                    "remove it or choose another name")
+        raise patterns.PatternError(f"--midi-out {args.midi_out} exists and is not a MIDI file Drummy wrote, or its "
+                                    "notes were edited since; remove it or choose another name")
     for folder in (args.out.parent, args.stems, args.midi_out and args.midi_out.parent):
         if folder is not None:                  # every output can be written, before the render, not after the mix
             audio.writable_folder(folder)

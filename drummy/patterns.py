@@ -173,7 +173,9 @@ def from_dict(d: dict, default_name: str = "pattern") -> Pattern:
     if not isinstance(raw, dict) or not raw:
         raise PatternError("a pattern needs a [tracks] table, e.g. kick = \"x...x...x...x...\"")
     tracks = tuple(_track(name, spec, steps) for name, spec in raw.items())
-    p = Pattern(str(d.get("name", default_name)), tracks, steps, swing, bpm, h_ms, h_vel)
+    silent = [t.name for t in tracks if not any(t.hits)]        # kept (a stem, a later edit); all silent: `sequencer`'s error
+    remarks = [f"track {name!r} is rests only: it plays nothing" for name in silent] if len(silent) < len(tracks) else []
+    p = Pattern(str(d.get("name", default_name)), tracks, steps, swing, bpm, h_ms, h_vel, tuple(remarks))
     for t in tracks:
         if p.bars % (len(t.hits) // steps):
             raise PatternError(f"track {t.name!r}: {len(t.hits) // steps} bars does not loop evenly in {p.bars}")
@@ -440,15 +442,6 @@ def to_midi(p: Pattern, bpm: float | None = None, bars: int | None = None):
     ticks = k * tps + np.rint((p.swing - 50) / 50 * (k % 2) * tps).astype(int)
     length = max(tps // 2, 1)
     mid = mido.MidiFile(type=1, ticks_per_beat=PPQ, charset="utf-8")      # track names in any script
-    head = mido.MidiTrack()
-    head.append(mido.MetaMessage("track_name", name=p.name, time=0))
-    head.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
-    head.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
-    head.append(mido.MetaMessage("text", text=_META_PATTERN + json.dumps({
-        "name": p.name, "steps": p.steps, "swing": p.swing, "bpm": bpm, "bars": p.bars,
-        "humanise": {"timing_ms": p.humanise_ms, "velocity": p.humanise_velocity}}), time=0))
-    head.append(mido.MetaMessage("end_of_track", time=bars * p.steps * tps))
-    mid.tracks.append(head)
     for t in p.tracks:
         tr = mido.MidiTrack()
         tr.append(mido.MetaMessage("track_name", name=t.name, time=0))
@@ -468,7 +461,31 @@ def to_midi(p: Pattern, bpm: float | None = None, bars: int | None = None):
             now = tick
         tr.append(mido.MetaMessage("end_of_track", time=max(bars * p.steps * tps - now, 0)))
         mid.tracks.append(tr)
+    head = mido.MidiTrack()
+    head.append(mido.MetaMessage("track_name", name=p.name, time=0))
+    head.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(bpm), time=0))
+    head.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
+    head.append(mido.MetaMessage("text", text=_META_PATTERN + json.dumps({
+        "name": p.name, "steps": p.steps, "swing": p.swing, "bpm": bpm, "bars": p.bars,
+        "humanise": {"timing_ms": p.humanise_ms, "velocity": p.humanise_velocity},
+        "notes": _notes_print(mid)}), time=0))
+    head.append(mido.MetaMessage("end_of_track", time=bars * p.steps * tps))
+    mid.tracks.insert(0, head)
     return mid
+
+
+def _notes_print(mid) -> str:
+    """A fingerprint of a MIDI file's notes (when, which, how hard). Drummy stores it in
+    the files it writes: one a DAW has edited since no longer matches, and is not written over."""
+    import hashlib
+    notes = []
+    for tr in mid.tracks:
+        tick = 0
+        for m in tr:
+            tick += m.time
+            if m.type == "note_on" and m.velocity > 0:
+                notes.append((tick, m.channel, m.note, m.velocity))
+    return hashlib.sha1(json.dumps([mid.ticks_per_beat] + sorted(notes)).encode()).hexdigest()[:16]
 
 
 def midi_bytes(p: Pattern, bpm: float | None = None, bars: int | None = None) -> bytes:
@@ -603,6 +620,9 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         empty = int(first // bar_ticks)
         remarks.append(f"the first hit is in bar {empty + 1}: the {_n(empty, 'empty bar')} before it "
                        f"{'are' if empty > 1 else 'is'} part of the loop (trim the clip to leave {'them' if empty > 1 else 'it'} out)")
+    if not meta and drums and (empty := bars - 1 - int(last // bar_ticks)) > 0:    # the drums stop before the song does
+        remarks.append(f"the last hit is in bar {bars - empty} of {bars}: the {_n(empty, 'empty bar')} after it "
+                       f"{'are' if empty > 1 else 'is'} part of the loop (trim the clip to leave {'them' if empty > 1 else 'it'} out)")
     k = np.arange(bars * steps + 1)                                 # + the next loop's first step
     grid = k * tps + np.rint((swing - 50) / 50 * (k % 2) * tps)     # the ticks to_midi writes
     at = np.array([n[0] for n in drums], dtype=np.float64)
@@ -704,11 +724,18 @@ def _guess_steps(ticks: list[int], ppq: int) -> int:
 
 
 def is_ours(path: str | Path) -> bool:
-    """Whether a MIDI file is one Drummy wrote (it carries the pattern's settings)."""
+    """Whether a MIDI file is one Drummy wrote (it carries the pattern's settings) and its
+    notes are as Drummy wrote them (`_notes_print`; a file from before Drummy stored the
+    print counts as its own). A DAW keeps the settings' text events when it saves an edit."""
     try:
-        return any(m.type == "text" and m.text.startswith(_META_PATTERN) for tr in _parse_midi(Path(path)).tracks for m in tr)
+        mid = _parse_midi(Path(path))
     except (OSError, PatternError):
         return False
+    for m in (m for tr in mid.tracks for m in tr):
+        if m.type == "text" and m.text.startswith(_META_PATTERN):
+            stored = _json_or_empty(m.text[len(_META_PATTERN):]).get("notes")
+            return stored is None or stored == _notes_print(mid)
+    return False
 
 
 def _parse_midi(path: Path):

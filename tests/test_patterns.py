@@ -396,6 +396,17 @@ def test_a_songs_other_tracks_on_channel_1_are_not_drums_and_empty_bars_are_said
                          "holds no drums",)
     at_bar_5 = _midi([(t + 4 * 384, m) for t, m in hit(0, 36) + hit(192, 38)])     # a clip exported where it sits
     assert "the first hit is in bar 5: the 4 empty bars before it are part of the loop" in P.from_midi(at_bar_5).remarks[0]
+    # drums that stop two bars into an eight-bar song played six silent bars without a word
+    early = _midi([(t + b * 384, m) for b in range(2) for t, m in hit(0, 36) + hit(192, 38)]
+                  + [(8 * 384, mido.MetaMessage("marker", text="end of song"))])
+    p = P.from_midi(early)
+    assert p.bars == 8 and p.remarks == ("the last hit is in bar 2 of 8: the 6 empty bars after it are part of the "
+                                         "loop (trim the clip to leave them out)",)
+
+
+def test_a_track_of_rests_is_kept_and_said():
+    p = P.parse('[tracks]\nkick = "x...x...x...x..."\nclap = "................"\n')
+    assert [t.name for t in p.tracks] == ["kick", "clap"] and p.remarks == ("track 'clap' is rests only: it plays nothing",)
 
 
 def test_a_drum_track_named_like_an_instrument_comes_back_from_our_own_midi():

@@ -372,6 +372,14 @@ def test_a_beat_never_writes_over_a_file_it_did_not_write(tmp_path, tiny_library
     for _ in range(2):                                      # its own beat and MIDI it replaces, run after run
         assert main([*base, "-o", str(tmp_path / "b.flac"), "--midi-out", str(tmp_path / "b.mid")]) == 0
     assert sf.info(str(tmp_path / "b.flac")).frames > 0 and P.is_ours(tmp_path / "b.mid")
+    import mido                                             # a DAW's edit keeps Drummy's text events: it was written over
+    mid = mido.MidiFile(str(tmp_path / "b.mid"))
+    first = next(m for tr in mid.tracks for m in tr if m.type == "note_on" and m.velocity > 0)
+    first.velocity = 1 + first.velocity % 126
+    mid.save(str(tmp_path / "b.mid"))
+    edited = (tmp_path / "b.mid").read_bytes()
+    assert main([*base, "-o", str(tmp_path / "b.flac"), "--midi-out", str(tmp_path / "b.mid")]) == 2
+    assert "or its notes were edited since" in capsys.readouterr().err and (tmp_path / "b.mid").read_bytes() == edited
 
 
 def test_a_beat_is_never_written_into_the_kit_it_plays(tmp_path, tiny_library, capsys):
