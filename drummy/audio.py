@@ -73,7 +73,7 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
     if not RATES[0] <= info.samplerate <= RATES[1]:
         raise AudioError(f"its header gives a sample rate of {info.samplerate} Hz, which no audio has "
                          f"({RATES[0] // 1000} to {RATES[1] // 1000} kHz): a broken file?")
-    declared = _wav_declared_frames(path)
+    declared = _declared_frames(path)
     if declared is not None and declared - info.frames > info.samplerate // 100:   # over 10 ms missing
         raise AudioError(f"truncated: the file holds {info.frames / info.samplerate:.2f} s of the "
                          f"{declared / info.samplerate:.2f} s its header says (a broken download or copy?)")
@@ -108,11 +108,13 @@ def _looks_like_mp3(path: Path) -> bool:
     return False
 
 
-def _wav_declared_frames(path: Path) -> int | None:
-    """The frames a RIFF WAV's header says its data chunk holds, or None where it does not
+def _declared_frames(path: Path) -> int | None:
+    """The frames a WAV's or an AIFF's header says the file holds, or None where it does not
     say (another format, RF64, a streaming writer's 0 or 0xFFFFFFFF). libsndfile reads a
     truncated file as the shorter sound it holds without a word; this is how to tell."""
     import struct
+    if path.suffix.lower() in (".aif", ".aiff", ".aifc"):
+        return _aiff_declared_frames(path)
     if path.suffix.lower() not in (".wav", ".wave"):
         return None
     try:
@@ -139,6 +141,25 @@ def _wav_declared_frames(path: Path) -> int | None:
                     f.seek(size + size % 2, 1)
     except OSError:
         return None
+
+
+def _aiff_declared_frames(path: Path) -> int | None:
+    """The frames an AIFF or AIFF-C file's COMM chunk declares (big-endian chunks, padded
+    to even sizes), or None."""
+    import struct
+    try:
+        with open(_os_path(path), "rb") as f:
+            if f.read(4) != b"FORM" or len(f.read(4)) < 4 or f.read(4) not in (b"AIFF", b"AIFC"):
+                return None
+            while len(head := f.read(8)) == 8:
+                size = struct.unpack(">I", head[4:])[0]
+                if head[:4] == b"COMM":
+                    comm = f.read(6)                                # channels (2 bytes), frames (4)
+                    return struct.unpack(">HI", comm)[1] or None if len(comm) == 6 else None
+                f.seek(size + size % 2, 1)
+    except OSError:
+        pass
+    return None
 
 
 def to_mono(data: np.ndarray) -> np.ndarray:

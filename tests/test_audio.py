@@ -77,7 +77,7 @@ def test_a_hit_on_a_dc_offset_is_still_a_hit(tmp_path):
     ("empty", "empty"), ("silent", "silent"), ("dc", "silent"), ("nan", "nan"), ("long", "too long"), ("click", "too short"),
     ("text", "not a readable audio file"), ("truncated", ""), ("missing", "no such file"), ("folder", "a folder, not an audio file"),
     ("zero bytes", "an empty file (0 bytes)"), ("half", "truncated: the file holds 0.25 s of the 0.50 s"),
-    ("text mp3", "no mp3 data"), ("fifo", "not a regular file"),
+    ("text mp3", "no mp3 data"), ("fifo", "not a regular file"), ("half aiff", "truncated: the file holds 0.25 s of the 0.50 s"),
 ])
 def test_bad_files_raise_clear_errors(tmp_path, case, reason):
     p = tmp_path / f"{case}.wav"
@@ -115,6 +115,11 @@ def test_bad_files_raise_clear_errors(tmp_path, case, reason):
         write(p, kick(0, seconds=0.5))
         data = p.read_bytes()
         p.write_bytes(data[:44 + (len(data) - 44) // 2])
+    elif case == "half aiff":                     # so for AIFF: it was read as the shorter sound without a word
+        p = tmp_path / "half.aiff"
+        write(p, kick(0, seconds=0.5), subtype="PCM_24")
+        data = p.read_bytes()
+        p.write_bytes(data[:len(data) - (len(data) - 54) // 2])
     with pytest.raises(audio.AudioError) as e:
         audio.load(p)
     assert reason in str(e.value).lower()
