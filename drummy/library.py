@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import sys
 from collections import Counter
@@ -487,7 +488,12 @@ class Workspace:
                 _add_copy_labels(s, key, job)
         feats = self._load_features()
         jobs = jobs or os.cpu_count() or 1
-        pool = ProcessPoolExecutor(jobs, initializer=_worker, initargs=(os.getpid(), self._lock_fd)
+        # Forked on Linux, as Python 3.11 does by default (3.14 starts workers from a fork server):
+        # `_worker` closes the lock the fork copied, and dies with this process. Elsewhere the
+        # workers inherit neither, and the platform's default stands.
+        fork = sys.platform.startswith("linux")
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork") if fork else None,
+                                   initializer=_worker, initargs=(os.getpid(), self._lock_fd) if fork else (None, None)
                                    ) if jobs > 1 and len(todo) >= 16 else None
         work = [(j.path, not j.group.startswith("kit:")) for j, _, _ in todo]
         results = pool.map(_decode_job, work, chunksize=4) if pool else map(_decode_job, work)
@@ -925,29 +931,31 @@ def _folder_names(folder: Path, levels: int = 2) -> list[str]:
     return near[::-1]
 
 
-def _worker(parent: int, lock_fd: int | None) -> None:
-    """Set up an ingest worker process (forked by `_ingest`, whose pid is parent)."""
+def _worker(parent: int | None, lock_fd: int | None) -> None:
+    """Set up an ingest worker process; parent: the pid of the `_ingest` that forked it
+    (None where it was not forked)."""
+    # Ctrl-C reaches every process of the terminal's group: a worker it stopped half-way
+    # left the pool's queues locked, and the main process hung at the shutdown (1 in 8
+    # tries). The main process alone stops; the workers finish the files they hold.
+    # So with SIGTERM (a service manager sends it to every process of the service). First
+    # thing: a signal during the imports below would break the pool too.
+    import signal
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     # Worker processes split the cores between them; a BLAS pool per worker on top
     # of that oversubscribes the machine (measured: 3x slower on 2 cores).
     from threadpoolctl import threadpool_limits
     threadpool_limits(1)
-    # Ctrl-C reaches every process of the terminal's group: a worker it stopped half-way
-    # left the pool's queues locked, and the main process hung at the shutdown (1 in 8
-    # tries). The main process alone stops; the workers finish the files they hold.
-    # So with SIGTERM (a service manager sends it to every process of the service).
-    import signal
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)
     # A worker must not outlive its ingest. Killed (SIGKILL, or SIGTERM outside the CLI),
     # the main process left its workers waiting for work for good, holding the copy of
     # the workspace's lock they got at the fork: every later command found it busy.
     if lock_fd is not None:
         os.close(lock_fd)
-    if sys.platform.startswith("linux"):
+    if parent is not None:
         import ctypes
-        ctypes.CDLL(None).prctl(1, signal.SIGKILL)       # PR_SET_PDEATHSIG: killed when the parent dies
-    if os.getppid() != parent:                           # ... which it did before that line
-        os._exit(0)
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)       # PR_SET_PDEATHSIG (Linux): killed when the parent dies
+        if os.getppid() != parent:                       # ... which it did before that line
+            os._exit(0)
 
 
 # The rules that skip a file, in their version: a file skipped under older rules is tried
