@@ -368,9 +368,9 @@ def _train_vae(args) -> None:
     if m["steps"] < cfg.warmup and m["stopped"] in ("minutes", "steps"):   # a busy machine's minute: 50 steps
         print(f"drummy: warning: only {m['steps']} steps, short of the {cfg.warmup} the generator needs to settle; "
               f"its hits will sound rough. Train it with more --minutes or --steps"
-              + (f"; the model it replaced is kept as {m['replaced']} (rename it back to use it)" if "replaced" in m else ""),
+              + (f"; the model before it is kept as {m['replaced']} (rename it back to use it)" if "replaced" in m else ""),
               file=sys.stderr)
-    print(f"saved {vae_path(ws)}" + (f" (the model it replaced: {m['replaced']})" if "replaced" in m else ""))
+    print(f"saved {vae_path(ws)}" + (f" (the model before it: {m['replaced']})" if "replaced" in m else ""))
 
 
 def cmd_generate(args) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import sys
 import time
 from collections import Counter
@@ -684,14 +683,9 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                "train_hashes": [samples[i].hash for i in ti], "val_hashes": [samples[i].hash for i in vi]}
     data = {"data.labels": torch.from_numpy(V.multi_hot([label_sets[i] for i in ti], vocab)).to(torch.uint8),
             "data.controls": cond[ti, len(vocab):].clone()}
-    path, previous = vae_path(ws), previous_vae_path(ws)
     with interrupts_held():
-        if path.exists():        # kept once: a short run by mistake (`--steps 1`) replaced a trained model for good
-            for suffix in (".safetensors", ".json"):
-                if path.with_suffix(suffix).exists():
-                    os.replace(path.with_suffix(suffix), previous.with_suffix(suffix))
-            metrics["replaced"] = str(previous)
-        V.save(model, path, metrics, data)
+        keep_previous(ws, cfg.warmup, metrics)
+        V.save(model, vae_path(ws), metrics, data)
     ckpt.unlink(missing_ok=True)
     return metrics
 
@@ -699,3 +693,27 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
 def previous_vae_path(ws: Workspace) -> Path:
     """Where `train_vae` keeps the model its new one replaced."""
     return vae_path(ws).with_name("vae.previous.safetensors")
+
+
+def keep_previous(ws: Workspace, warmup: int, metrics: dict) -> None:
+    """Copy the blend model a new one is about to replace to `previous_vae_path`: a short
+    run by mistake (`--steps 1`) replaced a trained model for good. Copied, not moved,
+    so a save that fails (a full disk) leaves the model as it was. A model of fewer than
+    `warmup` steps does not push out a trained one kept there (two short runs in a row).
+    Records the kept copy's path in metrics["replaced"] when there was a model to replace."""
+    import shutil
+    from .audio import atomic_write
+    path, previous = vae_path(ws), previous_vae_path(ws)
+    if not path.exists():
+        return
+    metrics["replaced"] = str(previous)
+    try:
+        rough = json.loads(path.with_suffix(".json").read_text()).get("steps", 0) < warmup
+    except (OSError, ValueError, AttributeError, TypeError):     # no readable record: kept as it is
+        rough = False
+    if rough and previous.exists():
+        return
+    for suffix in (".json", ".safetensors"):
+        src = path.with_suffix(suffix)
+        if src.exists():
+            atomic_write(previous.with_suffix(suffix), lambda tmp, src=src: shutil.copyfile(src, tmp))

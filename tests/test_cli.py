@@ -203,10 +203,13 @@ def test_a_generator_stopped_before_it_settles_says_so(tmp_path, tiny_library, c
     assert main(["train", "vae", "-w", ws, "--steps", "2", "--seed", "1"]) == 0    # a short run by mistake
     out, err = capsys.readouterr()
     kept = model.with_name("vae.previous.safetensors")
-    assert f"the model it replaced is kept as {kept} (rename it back to use it)" in err
-    assert f"(the model it replaced: {kept})" in out
+    assert f"the model before it is kept as {kept} (rename it back to use it)" in err
+    assert f"(the model before it: {kept})" in out
     assert kept.read_bytes() == first and model.read_bytes() != first
     assert json.loads(kept.with_suffix(".json").read_text())["steps"] == 4
+    # a second short run replaces the short one and leaves the one kept before it
+    assert main(["train", "vae", "-w", ws, "--steps", "2", "--seed", "2"]) == 0
+    assert kept.read_bytes() == first and f"kept as {kept}" in capsys.readouterr().err
 
 
 def test_auto_label_without_a_classifier_imports_nothing(tmp_path, tiny_library, capsys):
