@@ -490,6 +490,11 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
         atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i})
         audio.write(path, finish(y, sr), sr=sr, peak_db=-1.0, fade_ms=10)
         paths.append(path)
+        for narrow in range(2, len(path.stem) - len(stem) - 1):     # the same hit under fewer digits (-n 4, then -n 150)
+            old = outdir / f"{stem}_{i + 1:0{narrow}d}.wav"
+            if old != path and old.exists() and same_hit(old, sidecar, i):
+                old.unlink()
+                old.with_suffix(".json").unlink(missing_ok=True)
     return paths
 
 
@@ -501,11 +506,32 @@ def hit_name(stem: str, i: int, sidecar: dict, digits: int = 2) -> str:
 
 
 def numbered_digits(outdir: Path, stem: str) -> int:
-    """The widest hit number already written under `stem` in outdir (two if none): `-n 4`
-    after `-n 150` wrote its hits as _01 … _04 beside _001 … _004, the same hits twice."""
+    """The widest number of a hit already written under `stem` in outdir, sidecar and all
+    (two if none): `-n 4` after `-n 150` wrote its hits as _01 … _04 beside _001 … _004,
+    the same hits twice."""
     pattern = re.compile(re.escape(stem) + r"_(\d+)\.wav")
-    found = (pattern.fullmatch(p.name) for p in outdir.glob(glob.escape(stem) + "_*.wav"))
+    found = (pattern.fullmatch(p.name) for p in outdir.glob(glob.escape(stem) + "_*.wav")
+             if p.with_suffix(".json").exists())
     return max([2] + [len(m.group(1)) for m in found if m])
+
+
+def same_hit(path: Path, sidecar: dict, i: int) -> bool:
+    """Whether hit i of a batch with this sidecar may be written at path: nothing is
+    there, or the same hit made before (`free_stem`)."""
+    def ours(d: dict) -> dict:   # what decides a hit's audio, as its JSON sidecar reads back
+        return {k: v for k, v in d.items() if k not in ("n", "drummy", "recipe", "recipe_parts")}
+
+    def same_recipe(a: dict, b: dict) -> bool:   # as typed, or as parsed (Kick=100 is kick)
+        return a.get("recipe") == b.get("recipe") or (
+            a.get("recipe_parts") is not None and a.get("recipe_parts") == b.get("recipe_parts"))
+
+    if not path.exists() and not path.with_suffix(".json").exists():
+        return True
+    try:
+        old, new = json.loads(path.with_suffix(".json").read_text()), json.loads(json.dumps({**sidecar, "index": i}))
+        return ours(old) == ours(new) and same_recipe(old, new)
+    except (OSError, ValueError, AttributeError):      # unreadable, or not a sidecar of ours
+        return False
 
 
 def short_stem(stem: str, limit: int = 120) -> str:
@@ -525,25 +551,10 @@ def free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int]
     of a seed does not depend on it). A retrained model, another reference file of the
     same name or `kick=80.4` after `kick=80` would otherwise write over hits a producer
     may have kept, with no model left to make them again."""
-    def ours(d: dict) -> dict:   # what decides a hit's audio, as its JSON sidecar reads back
-        return {k: v for k, v in d.items() if k not in ("n", "drummy", "recipe", "recipe_parts")}
-
-    def same_recipe(a: dict, b: dict) -> bool:   # as typed, or as parsed (Kick=100 is kick)
-        return a.get("recipe") == b.get("recipe") or (
-            a.get("recipe_parts") is not None and a.get("recipe_parts") == b.get("recipe_parts"))
-
-    def same(path: Path, i: int) -> bool:
-        if not path.exists() and not path.with_suffix(".json").exists():
-            return True
-        try:
-            old, new = json.loads(path.with_suffix(".json").read_text()), json.loads(json.dumps({**sidecar, "index": i}))
-            return ours(old) == ours(new) and same_recipe(old, new)
-        except (OSError, ValueError, AttributeError):      # unreadable, or not a sidecar of ours
-            return False
-
     def free(s: str) -> bool:
         digits = numbered_digits(outdir, s)
-        return all(same(outdir / hit_name(s, i, sidecar, digits), i) for i in (range(n) if indices is None else indices))
+        return all(same_hit(outdir / hit_name(s, i, sidecar, digits), sidecar, i)
+                   for i in (range(n) if indices is None else indices))
 
     k = 1
     while not free(stem if k == 1 else f"{stem}-{k}"):

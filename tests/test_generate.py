@@ -270,6 +270,10 @@ def test_a_smaller_batch_after_a_big_one_keeps_its_numbering(tmp_path):
     assert len(list(tmp_path.glob("*.wav"))) == 120
     other = generate.write_hits(hits[:4], tmp_path / "new", "kick_s0", {**meta, "n": 4})
     assert other[0].name == "kick_s0_01.wav"
+    (tmp_path / "new" / "kick_s0_2024.wav").write_bytes(b"")                # a producer's file, no sidecar: not ours
+    bigger = generate.write_hits(hits, tmp_path / "new", "kick_s0", {**meta, "n": 120})   # and the other way round
+    assert bigger[0].name == "kick_s0_001.wav" and not (tmp_path / "new" / "kick_s0_01.wav").exists()
+    assert len(list((tmp_path / "new").glob("*.json"))) == 120
 
 
 def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
