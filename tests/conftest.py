@@ -68,3 +68,20 @@ def small_disk(tmp_path: Path):
         yield disk
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+@pytest.fixture
+def ctrl_c_raises():
+    """Ctrl-C (SIGINT) raising KeyboardInterrupt in this process, as in a terminal. A job a
+    script starts in the background (`make test &`) inherits SIGINT ignored, and Python then
+    leaves it so."""
+    import signal
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
+
+def ctrl_c_default() -> None:
+    """For `subprocess.Popen(preexec_fn=...)`: the child hears Ctrl-C (see `ctrl_c_raises`)."""
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -208,7 +208,7 @@ def test_a_full_disk_is_one_clear_error_and_leaves_no_file(small_disk):
     assert list(small_disk.iterdir()) == []
 
 
-def test_a_ctrl_c_while_a_file_is_written_waits_for_it_to_be_in_place(tmp_path):
+def test_a_ctrl_c_while_a_file_is_written_waits_for_it_to_be_in_place(tmp_path, ctrl_c_raises):
     """A second Ctrl-C during "interrupted, saving" must not throw the save away."""
     import os
     import signal

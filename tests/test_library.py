@@ -10,7 +10,7 @@ import soundfile as sf
 
 from drummy import features
 from drummy.library import LIBRARY_VERSION, LibraryError, Workspace
-from conftest import SR, hat, interrupt_at, kick, write
+from conftest import SR, ctrl_c_default, hat, interrupt_at, kick, write
 
 
 def test_ingest_labels_dedups_and_caches(tmp_path, tiny_library):
@@ -584,7 +584,8 @@ def _ingesting(tmp_path: Path) -> tuple[subprocess.Popen, list[int]]:
         write(tmp_path / "lib" / ("Kicks" if i % 2 else "Hats") / f"h{i:03d}.wav", kick(i) if i % 2 else hat(i))
     with open(tmp_path / "err.txt", "w") as err:
         p = subprocess.Popen([sys.executable, "-m", "drummy", "ingest", str(tmp_path / "lib"), "-w", str(tmp_path / "ws"),
-                              "--jobs", "2"], start_new_session=True, stdout=subprocess.DEVNULL, stderr=err)
+                              "--jobs", "2"], start_new_session=True, stdout=subprocess.DEVNULL, stderr=err,
+                             preexec_fn=ctrl_c_default)
     t0, workers = time.time(), []
     while len(workers) < 2 and p.poll() is None and time.time() - t0 < 60:
         time.sleep(0.02)
