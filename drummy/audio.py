@@ -111,22 +111,24 @@ def _looks_like_mp3(path: Path) -> bool:
 def _declared_frames(path: Path) -> int | None:
     """The frames a WAV's or an AIFF's header says the file holds, or None where it does not
     say (another format, RF64, a streaming writer's 0 or 0xFFFFFFFF). libsndfile reads a
-    truncated file as the shorter sound it holds without a word; this is how to tell."""
+    truncated file as the shorter sound it holds without a word; this is how to tell. The
+    format is read from the file's first bytes, not its name (an AIFF named .wav)."""
     import struct
-    if path.suffix.lower() in (".aif", ".aiff", ".aifc"):
-        return _aiff_declared_frames(path)
-    if path.suffix.lower() not in (".wav", ".wave"):
-        return None
     try:
         with open(_os_path(path), "rb") as f:
-            if f.read(4) != b"RIFF" or len(f.read(4)) < 4 or f.read(4) != b"WAVE":
+            head = f.read(12)
+            if head[:4] == b"RIFF" and head[8:] == b"WAVE":
+                endian = "<"
+            elif head[:4] == b"FORM" and head[8:] in (b"AIFF", b"AIFC"):
+                endian = ">"                                   # big-endian chunks, padded to even sizes
+            else:
                 return None
             frame = None
-            while True:
-                head = f.read(8)
-                if len(head) < 8:
-                    return None
-                cid, size = head[:4], struct.unpack("<I", head[4:])[0]
+            while len(chunk := f.read(8)) == 8:
+                cid, size = chunk[:4], struct.unpack(endian + "I", chunk[4:])[0]
+                if cid == b"COMM":                             # AIFF: channels (2 bytes), then frames (4)
+                    comm = f.read(6)
+                    return (struct.unpack(">HI", comm)[1] or None) if len(comm) == 6 else None
                 if cid == b"fmt ":
                     fmt = f.read(size)
                     if len(fmt) >= 16:
@@ -139,24 +141,6 @@ def _declared_frames(path: Path) -> int | None:
                     return size // frame if frame and 0 < size < 0x7FF00000 else None
                 else:
                     f.seek(size + size % 2, 1)
-    except OSError:
-        return None
-
-
-def _aiff_declared_frames(path: Path) -> int | None:
-    """The frames an AIFF or AIFF-C file's COMM chunk declares (big-endian chunks, padded
-    to even sizes), or None."""
-    import struct
-    try:
-        with open(_os_path(path), "rb") as f:
-            if f.read(4) != b"FORM" or len(f.read(4)) < 4 or f.read(4) not in (b"AIFF", b"AIFC"):
-                return None
-            while len(head := f.read(8)) == 8:
-                size = struct.unpack(">I", head[4:])[0]
-                if head[:4] == b"COMM":
-                    comm = f.read(6)                                # channels (2 bytes), frames (4)
-                    return struct.unpack(">HI", comm)[1] or None if len(comm) == 6 else None
-                f.seek(size + size % 2, 1)
     except OSError:
         pass
     return None

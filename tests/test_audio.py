@@ -115,9 +115,8 @@ def test_bad_files_raise_clear_errors(tmp_path, case, reason):
         write(p, kick(0, seconds=0.5))
         data = p.read_bytes()
         p.write_bytes(data[:44 + (len(data) - 44) // 2])
-    elif case == "half aiff":                     # so for AIFF: it was read as the shorter sound without a word
-        p = tmp_path / "half.aiff"
-        write(p, kick(0, seconds=0.5), subtype="PCM_24")
+    elif case == "half aiff":                     # so for AIFF (named .wav here): read as the shorter sound
+        write(p, kick(0, seconds=0.5), subtype="PCM_24", fmt="AIFF")
         data = p.read_bytes()
         p.write_bytes(data[:len(data) - (len(data) - 54) // 2])
     with pytest.raises(audio.AudioError) as e:
