@@ -517,6 +517,7 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         meta = json.loads(Path(path).read_text())
         mode, i, want = meta["mode"], int(meta["index"]), meta["model_hash"]
         candidates = [Path(meta["model"]), Path(path).parent / meta["model"], vae_path(ws)]
+        candidates += [p.with_name("vae.previous.safetensors") for p in candidates]   # replaced by a later training
         if mode not in ("blend", "like", "between"):
             raise ValueError(f"unknown mode {mode!r}")
         made = int(meta["steps"] if mode == "between" else meta["n"])

@@ -1,4 +1,5 @@
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -295,6 +296,14 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
     assert elsewhere.read_bytes() == kept
     sidecar = str(wavs[1].with_suffix(".json"))
     assert main(["generate", "-w", str(ws.root), "--from", sidecar, "-o", str(elsewhere)]) == 2   # a file there is not replaced
+    moved = tmp_path / "ws2"                           # a later training replaced the model: the kept one makes it
+    shutil.copytree(ws.root / "models", moved / "models")
+    shutil.copyfile(moved / "models" / "vae.safetensors", moved / "models" / "vae.previous.safetensors")
+    (moved / "models" / "vae.safetensors").write_bytes(b"another model")
+    (tmp_path / "later.json").write_text(json.dumps({**json.loads(Path(sidecar).read_text()),
+                                                     "model": str(moved / "models" / "vae.safetensors")}))
+    assert main(["generate", "-w", str(moved), "--from", str(tmp_path / "later.json"), "-o", str(tmp_path / "p2.wav")]) == 0
+    assert (tmp_path / "p2.wav").read_bytes() == kept
     assert "exists" in capsys.readouterr().err and elsewhere.read_bytes() == kept
     store = sorted((ws.root / "audio").iterdir())[0]
     assert main(["generate", "-w", str(ws.root), "--from", sidecar, "--seed", "5"]) == 2   # the sidecar has its seed
