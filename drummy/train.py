@@ -454,7 +454,6 @@ class VAETrainConfig:
     eval_every: int = 250          # steps between validation passes
     patience: int = 8              # validation passes without improvement before stopping
     checkpoint_every: int = 500    # steps between resumable checkpoints
-    ema: float = 0.998             # the weights validated, kept and saved: their moving average over steps (0 = the last)
     min_tag_count: int = 3         # tags on fewer samples are not conditions
     latent: int = 16
     seed: int = 0
@@ -541,9 +540,6 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     state = {"step": 0, "elapsed": 0.0, "best": float("inf"), "since_best": 0, "history": {
         "step": [], "train_loss": [], "train_recon": [], "train_kl": [], "val_loss": [], "val_recon": [], "val_kl": []}}
     best_state = None
-    # The weights' moving average over steps: a snapshot of the last step's weights lands
-    # wherever that batch left them, and which types a seed's model drew well swung with it.
-    ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
     ckpt = _checkpoint_path(ws)
     if resume and ckpt.exists():
         from safetensors import SafetensorError, safe_open
@@ -562,8 +558,6 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("model.")})
             critic.load_state_dict({k[7:]: v for k, v in t.items() if k.startswith("critic.")})
             best_state = {k[5:]: v for k, v in t.items() if k.startswith("best.")} or None
-            ema = {k[4:]: v for k, v in t.items() if k.startswith("ema.")} or \
-                {k: v.detach().clone() for k, v in model.state_dict().items()}
             opt_state = json.loads(meta["opt"])
             for k, v in t.items():
                 if k.startswith("opt."):
@@ -581,7 +575,6 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
             tensors.update({f"critic.{k}": v for k, v in critic.state_dict().items()})
             tensors.update({f"best.{k}": v for k, v in (best_state or {}).items()})
-            tensors.update({f"ema.{k}": v for k, v in ema.items()})
             for pid, st in sd["state"].items():
                 for name, v in st.items():
                     tensors[f"opt.{pid}.{name}"] = v if isinstance(v, torch.Tensor) else torch.tensor(v)
@@ -596,17 +589,8 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
         return rec + beta * k, rec, k
 
     def validate():
-        """The held-out losses of the averaged weights (`ema`)."""
         if not len(vi):
             return None
-        live = {k: v.clone() for k, v in model.state_dict().items()}
-        model.load_state_dict(ema)
-        try:
-            return _validate()
-        finally:
-            model.load_state_dict(live)
-
-    def _validate():
         model.eval()
         with torch.no_grad():
             g = torch.get_rng_state()
@@ -655,12 +639,6 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             torch.nn.utils.clip_grad_norm_(critic.parameters(), 5.0)
             opt.step()
-            with torch.no_grad():
-                for k2, v2 in model.state_dict().items():
-                    if v2.dtype.is_floating_point and cfg.ema > 0:
-                        ema[k2].mul_(cfg.ema).add_(v2, alpha=1 - cfg.ema)
-                    else:
-                        ema[k2].copy_(v2)
             state["step"] += 1
             run.append((loss.item(), rec.item(), k.item()))
             bar.update(1)
@@ -678,7 +656,7 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                         h[key].append(x)
                     if state["step"] >= cfg.warmup and v[0] < state["best"]:
                         state["best"], state["since_best"] = v[0], 0
-                        best_state = {k2: t.clone() for k2, t in ema.items()}
+                        best_state = {k2: t.clone() for k2, t in model.state_dict().items()}
                     elif state["step"] >= cfg.warmup:
                         state["since_best"] += 1
                 if state["since_best"] >= cfg.patience:

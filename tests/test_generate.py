@@ -8,7 +8,6 @@ import soundfile as sf
 import torch
 
 from drummy import audio, generate, train
-from drummy import vae as V
 from drummy.cli import main
 from drummy.generate import Controls, Generator, RecipeError, parse_recipe
 from drummy.library import Workspace
@@ -136,28 +135,6 @@ def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(
     seen = []
     train.train_vae(ws, cfg, progress=False, on_step=seen.append)
     assert seen == [1, 2, 3, 4] and f"checkpoint {ckpt} is damaged; starting over" in capsys.readouterr().err
-
-
-def test_the_model_kept_is_the_weights_averaged_over_steps(trained, tmp_path):
-    """Validated, kept and saved: the weights' moving average (`VAETrainConfig.ema`), which
-    a checkpoint carries so a resumed run goes on averaging."""
-    import dataclasses
-    cfg = train.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
-    moved = {}
-    for ema in (0.998, 0.0):
-        ws = Workspace(shutil.copytree(trained[0].root, tmp_path / f"ws{ema}"))
-        train.train_vae(ws, dataclasses.replace(cfg, ema=ema), progress=False, resume=False)
-        model, *_ = V.load(train.vae_path(ws))
-        torch.manual_seed(cfg.seed)                                    # the weights training started from
-        start = V.BlendVAE(model.cfg).state_dict()
-        moved[ema] = sum(float((v - start[k]).pow(2).sum()) for k, v in model.state_dict().items()
-                         if v.dtype.is_floating_point) ** 0.5
-    assert 0 < moved[0.998] < 0.05 * moved[0.0]                        # 6 steps at 0.998: about 1 % of the way
-    ws = Workspace(tmp_path / "ws0.998")
-    _interrupt(ws, cfg, at=3)
-    from safetensors import safe_open
-    with safe_open(str(ws.root / "models" / "vae.checkpoint.safetensors"), "pt") as f:
-        assert any(k.startswith("ema.") for k in f.keys())
 
 
 def test_a_zero_training_budget_leaves_the_trained_model_alone(trained):
