@@ -509,7 +509,7 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     hash must match."""
     from . import audio
     from .generate import AUDIO_VERSION, Controls, Generator, RecipeError, finish
-    from .library import AUDIO_EXTENSIONS, vae_path
+    from .library import AUDIO_EXTENSIONS, PREVIOUS_VAE, vae_path
     from .vae import model_hash
     MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError)             # what a damaged or edited sidecar raises
     not_a_sidecar = lambda e: RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})")  # noqa: E731
@@ -517,7 +517,7 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         meta = json.loads(Path(path).read_text())
         mode, i, want = meta["mode"], int(meta["index"]), meta["model_hash"]
         candidates = [Path(meta["model"]), Path(path).parent / meta["model"], vae_path(ws)]
-        candidates += [p.with_name("vae.previous.safetensors") for p in candidates]   # replaced by a later training
+        candidates += [p.with_name(PREVIOUS_VAE) for p in candidates]   # replaced by a later training
         if mode not in ("blend", "like", "between"):
             raise ValueError(f"unknown mode {mode!r}")
         made = int(meta["steps"] if mode == "between" else meta["n"])

@@ -3,7 +3,6 @@ and written (with plain type folders) from them."""
 from __future__ import annotations
 
 import hashlib
-import math
 import os
 import re
 import shutil

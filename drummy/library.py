@@ -88,6 +88,9 @@ def vae_path(ws: "Workspace") -> Path:
     return ws.root / "models" / "vae.safetensors"
 
 
+PREVIOUS_VAE = "vae.previous.safetensors"   # beside a blend model: the one its training replaced (`train.keep_previous`)
+
+
 CACHE_DAMAGE = (SafetensorError, OSError, ValueError, KeyError, IndexError)   # what a cut or foreign cache file raises
 
 
@@ -511,8 +514,7 @@ class Workspace:
                 y, rate, h, mel, desc = res
                 self.files[key] = {**stamp, "hash": h}
                 if h in self.samples and not self.stored(h):
-                    audio.write(self.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
-                    feats[h] = (mel, desc)
+                    self._store(h, y, mel, desc, feats)
                     report.repaired += 1
                 if h in self.samples:
                     s = self.samples[h]
@@ -532,8 +534,7 @@ class Workspace:
                     _add_copy_labels(s, key, job)
                     report.duplicates += 1
                     continue
-                audio.write(self.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
-                feats[h] = (mel, desc)
+                self._store(h, y, mel, desc, feats)
                 self.samples[h] = Sample(h, key, job.drum_type, job.tags, job.kit, job.group,
                                          round(len(y) / audio.SR, 4), int(rate), own=[job.drum_type, job.tags])
                 report.added += 1
@@ -559,6 +560,11 @@ class Workspace:
                     pool.shutdown(cancel_futures=True)
                 self._save_all()
         return report
+
+    def _store(self, h: str, y: np.ndarray, mel: np.ndarray, desc: np.ndarray, feats: dict) -> None:
+        """Write sample h's copy into the store (float, as decoded) and its features into feats."""
+        audio.write(self.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
+        feats[h] = (mel, desc)
 
     def _save_all(self) -> None:
         """The library, then the features cache. In that order: on a full disk the features

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import classifier as clf
-from .library import LibraryError, Sample, Workspace, classifier_path, vae_path  # noqa: F401  (the paths are re-exported)
+from .library import PREVIOUS_VAE, LibraryError, Sample, Workspace, classifier_path, vae_path  # noqa: F401  (the paths are re-exported)
 from .labels import TYPES, UNKNOWN
 
 
@@ -690,20 +690,16 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     return metrics
 
 
-def previous_vae_path(ws: Workspace) -> Path:
-    """Where `train_vae` keeps the model its new one replaced."""
-    return vae_path(ws).with_name("vae.previous.safetensors")
-
-
 def keep_previous(ws: Workspace, warmup: int, metrics: dict) -> None:
-    """Copy the blend model a new one is about to replace to `previous_vae_path`: a short
+    """Copy the blend model a new one is about to replace beside it (`PREVIOUS_VAE`): a short
     run by mistake (`--steps 1`) replaced a trained model for good. Copied, not moved,
     so a save that fails (a full disk) leaves the model as it was. A model of fewer than
     `warmup` steps does not push out a trained one kept there (two short runs in a row).
     Records the kept copy's path in metrics["replaced"] when there was a model to replace."""
     import shutil
     from .audio import atomic_write
-    path, previous = vae_path(ws), previous_vae_path(ws)
+    path = vae_path(ws)
+    previous = path.with_name(PREVIOUS_VAE)
     if not path.exists():
         return
     metrics["replaced"] = str(previous)
