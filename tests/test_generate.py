@@ -8,6 +8,7 @@ import soundfile as sf
 import torch
 
 from drummy import audio, generate, train
+from drummy import vae as V
 from drummy.cli import main
 from drummy.generate import Controls, Generator, RecipeError, parse_recipe
 from drummy.library import Workspace
@@ -135,6 +136,44 @@ def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(
     seen = []
     train.train_vae(ws, cfg, progress=False, on_step=seen.append)
     assert seen == [1, 2, 3, 4] and f"checkpoint {ckpt} is damaged; starting over" in capsys.readouterr().err
+
+
+def test_the_weights_average_forgets_the_random_start_and_follows_a_steady_drift():
+    """`train.average_weights`: the decay ramps up as (1 + t) / (10 + t), so weights drifting
+    steadily from a random start average to 0.9 of the way (a flat 0.998 stayed near the start
+    for hundreds of steps); steady weights average to themselves; integer buffers are copied."""
+    ema = {"w": torch.zeros(3), "n": torch.tensor(0)}
+    for t in range(50):
+        train.average_weights(ema, {"w": torch.full((3,), float(t + 1)), "n": torch.tensor(t + 1)}, t, 0.998)
+        assert torch.allclose(ema["w"], torch.full((3,), 0.9 * (t + 1)), rtol=1e-5) and int(ema["n"]) == t + 1
+    ema = {"w": torch.full((3,), 2.0)}
+    for t in range(10_000):
+        train.average_weights(ema, {"w": torch.full((3,), 2.0)}, t, 0.998)
+    assert torch.allclose(ema["w"], torch.full((3,), 2.0))
+    ema, late = {"w": torch.zeros(1)}, {"w": torch.ones(1)}
+    train.average_weights(ema, late, 10**6, 0.998)                     # the ramp stops at `decay`
+    assert abs(float(ema["w"]) - 0.002) < 1e-6
+    train.average_weights(ema, late, 10**6, 0.0)                       # 0: the last weights
+    assert float(ema["w"]) == 1.0
+
+
+def test_the_model_kept_is_the_weights_average_and_a_checkpoint_carries_it(trained, tmp_path):
+    """Validated, kept and saved: the weights' moving average (`VAETrainConfig.ema`), which a
+    checkpoint carries so a resumed run goes on averaging."""
+    import dataclasses
+    cfg = train.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
+    kept = {}
+    for ema in (0.998, 0.0):
+        ws = Workspace(shutil.copytree(trained[0].root, tmp_path / f"ws{ema}"))
+        train.train_vae(ws, dataclasses.replace(cfg, ema=ema), progress=False, resume=False)
+        model, *_ = V.load(train.vae_path(ws))
+        kept[ema] = model.state_dict()
+    assert any(not torch.equal(v, kept[0.0][k]) for k, v in kept[0.998].items())
+    ws = Workspace(tmp_path / "ws0.998")
+    _interrupt(ws, cfg, at=3)
+    from safetensors import safe_open
+    with safe_open(str(ws.root / "models" / "vae.checkpoint.safetensors"), "pt") as f:
+        assert any(k.startswith("ema.") for k in f.keys())
 
 
 def test_a_zero_training_budget_leaves_the_trained_model_alone(trained):
