@@ -529,10 +529,10 @@ class Workspace:
                     if key == s.path:                 # its own file, rewritten with the same sound
                         self._relabel(s, key, job)
                         continue
-                    if key not in s.also_at:
+                    if key not in s.also_at:          # a known copy read again (touched, or its sound repaired) is none
                         s.also_at.append(key)
+                        report.duplicates += 1
                     _add_copy_labels(s, key, job)
-                    report.duplicates += 1
                     continue
                 self._store(h, y, mel, desc, feats)
                 self.samples[h] = Sample(h, key, job.drum_type, job.tags, job.kit, job.group,

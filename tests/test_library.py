@@ -735,6 +735,21 @@ def test_a_lost_or_cut_copy_in_the_store_is_named_and_the_next_ingest_repairs_it
     assert Workspace(tmp_path / "ws").ingest([tiny_library], progress=False).unchanged == 16
 
 
+def test_a_known_copy_read_again_is_not_a_new_duplicate(tmp_path, tiny_library):
+    # repairing a sample's store copy read its second file again, and the report called it a duplicate
+    shutil.copy(tiny_library / "kick" / "808" / "Boom 1.wav", tiny_library / "kick" / "808" / "Boom 1 copy.wav")
+    ws = Workspace(tmp_path / "ws")
+    assert ws.ingest([tiny_library], progress=False).duplicates == 1
+    (h,) = [h for h, s in ws.samples.items() if s.also_at]
+    ws.audio_path(h).unlink()
+    r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    assert (r.repaired, r.duplicates, r.added) == (1, 0, 0)
+    os.utime(tiny_library / "kick" / "808" / "Boom 1 copy.wav", ns=(1, 1))     # touched, the same sound
+    r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    assert (r.duplicates, r.added) == (0, 0)
+    assert len(Workspace(tmp_path / "ws").samples[h].also_at) == 1
+
+
 def test_a_full_disk_during_ingest_is_one_line_and_keeps_the_samples_read(small_disk, capsys):
     # safetensors' writer raised its own error type: a traceback, and the library was never saved
     from drummy.cli import main
