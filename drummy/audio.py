@@ -7,6 +7,7 @@ handled in exactly one place.
 from __future__ import annotations
 
 import errno
+import io
 import os
 import re
 import shutil
@@ -15,6 +16,7 @@ import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -68,8 +70,11 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
         if "possibly a pipe" in why:            # what libsndfile says of bytes no decoder of its takes, as .mp3
             why = "no audio data libsndfile can decode"
         raise AudioError(f"not a readable audio file ({why})") from None
-    if info.frames <= 0:
+    unfinished = _unfinished_wav(path) if info.frames <= 0 else None
+    if info.frames <= 0 and unfinished is None:
         raise AudioError("empty audio (0 samples)")
+    if unfinished is not None:               # its samples are there: the writer never filled in their size
+        info = unfinished
     if not RATES[0] <= info.samplerate <= RATES[1]:
         raise AudioError(f"its header gives a sample rate of {info.samplerate} Hz, which no audio has "
                          f"({RATES[0] // 1000} to {RATES[1] // 1000} kHz): a broken file?")
@@ -81,7 +86,15 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
     if seconds > max_seconds:
         raise AudioError(f"too long for a one-shot ({seconds:.0f} s > {max_seconds:.0f} s)")
     try:
-        data, rate = sf.read(_os_path(path), dtype="float32", always_2d=True)
+        if unfinished is not None:
+            with open(_os_path(path), "rb") as f:
+                f.seek(unfinished.offset)
+                raw = f.read(unfinished.frames * unfinished.block)
+            data, rate = sf.read(io.BytesIO(raw), dtype="float32", always_2d=True, format="RAW", endian="LITTLE",
+                                 samplerate=unfinished.samplerate, channels=unfinished.channels,
+                                 subtype=unfinished.subtype)
+        else:
+            data, rate = sf.read(_os_path(path), dtype="float32", always_2d=True)
     except Exception as e:
         raise AudioError(f"cannot decode audio ({first_line(e)})") from None
     if data.size == 0:
@@ -139,6 +152,57 @@ def _declared_frames(path: Path) -> int | None:
                 elif cid == b"data":
                     # 0 or >= 0x7ff00000: a streaming writer's "unknown" (SoX, arecord and ffmpeg to a pipe)
                     return size // frame if frame and 0 < size < 0x7FF00000 else None
+                else:
+                    f.seek(size + size % 2, 1)
+    except OSError:
+        pass
+    return None
+
+
+@dataclass(frozen=True)
+class _Unfinished:
+    samplerate: int
+    channels: int
+    subtype: str      # libsndfile's name for the sample format
+    block: int        # bytes per frame
+    offset: int       # where the samples start
+    frames: int
+
+
+def _unfinished_wav(path: Path) -> _Unfinished | None:
+    """A WAV whose writer never came back to fill in its sizes (a recorder that crashed, a
+    stream cut off): its data chunk says 0 bytes and the samples run on to the end of the
+    file. libsndfile reads it as empty, and it was skipped as "empty audio". Plain PCM and
+    float only; None for anything else."""
+    import struct
+    fmt = None
+    try:
+        with open(_os_path(path), "rb") as f:
+            if f.read(12)[8:] != b"WAVE":
+                return None
+            while len(chunk := f.read(8)) == 8:
+                cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+                if cid == b"fmt ":
+                    body = f.read(size)
+                    if len(body) < 16:
+                        return None
+                    tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
+                    if tag == 0xFFFE and len(body) >= 26:                  # extensible: its sub-format's tag
+                        tag = struct.unpack("<H", body[24:26])[0]
+                    sub = {(1, 8): "PCM_U8", (1, 16): "PCM_16", (1, 24): "PCM_24", (1, 32): "PCM_32",
+                           (3, 32): "FLOAT", (3, 64): "DOUBLE"}.get((tag, bits))
+                    fmt = (rate, channels, sub, channels * bits // 8) if sub and channels else None
+                    f.seek(size % 2, 1)
+                elif cid == b"data":
+                    offset = f.tell()
+                    rest = os.fstat(f.fileno()).st_size - offset
+                    if size != 0 or fmt is None or rest < fmt[3]:
+                        return None
+                    nxt = f.read(8)                     # an empty data chunk, and another chunk after it
+                    if len(nxt) == 8 and nxt[:4].isascii() and nxt[:4].decode().isprintable() \
+                            and struct.unpack("<I", nxt[4:])[0] + 8 <= rest:
+                        return None
+                    return _Unfinished(*fmt, offset=offset, frames=rest // fmt[3])
                 else:
                     f.seek(size + size % 2, 1)
     except OSError:

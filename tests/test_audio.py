@@ -61,6 +61,27 @@ def test_a_streaming_writers_wav_is_not_called_truncated(tmp_path):
         assert len(audio.decode(p)[0]) == SR // 2
 
 
+@pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
+def test_a_wav_whose_writer_never_filled_in_its_sizes_is_read_whole(tmp_path, subtype):
+    # a recorder that crashed leaves 0 in the RIFF and data sizes: libsndfile read 0 frames,
+    # and ingest skipped half a second of sound as "empty audio (0 samples)"
+    import struct
+    y = np.stack([kick(1, seconds=0.5), -0.5 * kick(1, seconds=0.5)], axis=1)    # (frames, 2)
+    p = write(tmp_path / "crashed.wav", y, subtype=subtype)
+    data = bytearray(p.read_bytes())
+    i = data.index(b"data")
+    data[4:8] = data[i + 4:i + 8] = struct.pack("<I", 0)
+    p.write_bytes(bytes(data))
+    got, rate = audio.decode(p)
+    assert rate == SR and got.shape == y.shape
+    assert np.allclose(got, y, atol=0.01 if subtype == "PCM_U8" else 1e-4)
+    # an empty data chunk with another chunk after it is empty, not that chunk read as sound
+    e = write(tmp_path / "empty.wav", y[:0], subtype="PCM_16").read_bytes() + b"LIST" + struct.pack("<I", 4) + b"INFO"
+    (tmp_path / "empty.wav").write_bytes(e)
+    with pytest.raises(audio.AudioError, match="empty audio"):
+        audio.decode(tmp_path / "empty.wav")
+
+
 def test_leading_silence_is_trimmed(tmp_path):
     y = np.concatenate([np.zeros(SR // 2, np.float32), kick(3)])
     out = audio.load(write(tmp_path / "late.wav", y))
