@@ -198,9 +198,8 @@ def _unfinished_wav(path: Path) -> _Unfinished | None:
                     rest = os.fstat(f.fileno()).st_size - offset
                     if size != 0 or fmt is None or rest < fmt[3]:
                         return None
-                    nxt = f.read(8)                     # an empty data chunk, and another chunk after it
-                    if len(nxt) == 8 and nxt[:4].isascii() and nxt[:4].decode().isprintable() \
-                            and struct.unpack("<I", nxt[4:])[0] + 8 <= rest:
+                    nxt = f.read(4)                     # an empty data chunk, and another chunk (maybe cut) after it
+                    if nxt.isascii() and nxt.decode().isprintable():
                         return None
                     return _Unfinished(*fmt, offset=offset, frames=rest // fmt[3])
                 else:

@@ -75,11 +75,12 @@ def test_a_wav_whose_writer_never_filled_in_its_sizes_is_read_whole(tmp_path, su
     got, rate = audio.decode(p)
     assert rate == SR and got.shape == y.shape
     assert np.allclose(got, y, atol=0.01 if subtype == "PCM_U8" else 1e-4)
-    # an empty data chunk with another chunk after it is empty, not that chunk read as sound
-    e = write(tmp_path / "empty.wav", y[:0], subtype="PCM_16").read_bytes() + b"LIST" + struct.pack("<I", 4) + b"INFO"
-    (tmp_path / "empty.wav").write_bytes(e)
-    with pytest.raises(audio.AudioError, match="empty audio"):
-        audio.decode(tmp_path / "empty.wav")
+    # an empty data chunk with another chunk after it, whole or cut, is empty: not that chunk read as sound
+    empty = write(tmp_path / "empty.wav", y[:0], subtype="PCM_16").read_bytes()
+    for size in (4, 4000):
+        (tmp_path / "empty.wav").write_bytes(empty + b"LIST" + struct.pack("<I", size) + b"INFOISFT" + b"Pro Tools" * 40)
+        with pytest.raises(audio.AudioError, match="empty audio"):
+            audio.decode(tmp_path / "empty.wav")
 
 
 def test_leading_silence_is_trimmed(tmp_path):
