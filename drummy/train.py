@@ -555,15 +555,14 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
         if meta is None:
             print(f"drummy: the interrupted run's checkpoint {ckpt} is damaged; starting over", file=sys.stderr)
         elif meta.get("fingerprint") != fingerprint:
-            print("drummy: the interrupted run's checkpoint was for another library or settings; starting over",
-                  file=sys.stderr)
+            print("drummy: the interrupted run's checkpoint was for another library, other settings or an older "
+                  "Drummy; starting over", file=sys.stderr)
         else:
             t = load_tensors(str(ckpt))
             model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith("model.")})
             critic.load_state_dict({k[7:]: v for k, v in t.items() if k.startswith("critic.")})
             best_state = {k[5:]: v for k, v in t.items() if k.startswith("best.")} or None
-            ema = {k[4:]: v for k, v in t.items() if k.startswith("ema.")} or \
-                {k: v.detach().clone() for k, v in model.state_dict().items()}
+            ema = {k[4:]: v for k, v in t.items() if k.startswith("ema.")}
             opt_state = json.loads(meta["opt"])
             for k, v in t.items():
                 if k.startswith("opt."):

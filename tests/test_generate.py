@@ -157,7 +157,7 @@ def test_the_weights_average_forgets_the_random_start_and_follows_a_steady_drift
     assert float(ema["w"]) == 1.0
 
 
-def test_the_model_kept_is_the_weights_average_and_a_checkpoint_carries_it(trained, tmp_path):
+def test_the_model_kept_is_the_weights_average_and_a_checkpoint_carries_it(trained, tmp_path, monkeypatch):
     """Validated, kept and saved: the weights' moving average (`VAETrainConfig.ema`), which a
     checkpoint carries so a resumed run goes on averaging."""
     import dataclasses
@@ -171,9 +171,14 @@ def test_the_model_kept_is_the_weights_average_and_a_checkpoint_carries_it(train
     assert any(not torch.equal(v, kept[0.0][k]) for k, v in kept[0.998].items())
     ws = Workspace(tmp_path / "ws0.998")
     _interrupt(ws, cfg, at=3)
-    from safetensors import safe_open
-    with safe_open(str(ws.root / "models" / "vae.checkpoint.safetensors"), "pt") as f:
-        assert any(k.startswith("ema.") for k in f.keys())
+    from safetensors.torch import load_file
+    saved = {k[4:]: v for k, v in load_file(ws.root / "models" / "vae.checkpoint.safetensors").items() if k.startswith("ema.")}
+    assert saved
+    seen, average = [], train.average_weights                            # the resumed run goes on from it
+    monkeypatch.setattr(train, "average_weights", lambda ema, *a: seen.append({k: v.clone() for k, v in ema.items()}) or average(ema, *a))
+    train.train_vae(ws, cfg, progress=False, resume=True)
+    assert len(seen) == 3 and seen[0].keys() == saved.keys()
+    assert all(torch.equal(seen[0][k], v) for k, v in saved.items())
 
 
 def test_a_zero_training_budget_leaves_the_trained_model_alone(trained):
