@@ -529,7 +529,13 @@ class Workspace:
                     if key == s.path:                 # its own file, rewritten with the same sound
                         self._relabel(s, key, job)
                         continue
-                    if key not in s.also_at:          # a known copy read again (touched, or its sound repaired) is none
+                    gone = None if key in s.also_at else next((p for p in s.also_at if not Path(p).exists()), None)
+                    if gone is not None:              # a copy moved or renamed: it goes by its new name
+                        self.files.pop(gone, None)
+                        s.also_at[s.also_at.index(gone)] = key
+                        s.copies.pop(gone, None)
+                        report.moved += 1
+                    elif key not in s.also_at:        # a known copy read again (touched, or its sound repaired) is none
                         s.also_at.append(key)
                         report.duplicates += 1
                     _add_copy_labels(s, key, job)

@@ -748,6 +748,15 @@ def test_a_known_copy_read_again_is_not_a_new_duplicate(tmp_path, tiny_library):
     r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
     assert (r.duplicates, r.added) == (0, 0)
     assert len(Workspace(tmp_path / "ws").samples[h].also_at) == 1
+    # the copy (not the sample's own file) moved to another folder: a move, not a new duplicate
+    # and a removal; it keeps its new folder's labels
+    (copy,) = Workspace(tmp_path / "ws").samples[h].also_at
+    moved = tiny_library / "kick" / "909" / Path(copy).name
+    Path(copy).rename(moved)
+    r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    assert (r.moved, r.duplicates, r.removed, r.added) == (1, 0, 0, 0)
+    s = Workspace(tmp_path / "ws").samples[h]
+    assert s.also_at == [str(moved.resolve())] and "909" in s.tags
 
 
 def test_a_full_disk_during_ingest_is_one_line_and_keeps_the_samples_read(small_disk, capsys):
