@@ -69,6 +69,32 @@ def frechet(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * np.real(covmean)))
 
 
+FRECHET_DRAWS = 20
+
+
+def frechet_draws(gen_emb: dict, e_tr: np.ndarray, tr_types: np.ndarray, e_ho: np.ndarray, ho_types: np.ndarray,
+                  types, rng: np.random.Generator, draws: int = FRECHET_DRAWS) -> np.ndarray | None:
+    """(draws, 2): the Fréchet distance to the real held-out hits of generated and of real
+    training hits, each drawn to the held-out hits' type counts, over `draws` draws (the
+    first is the single draw earlier versions made). None when no type has two hits on
+    each side. One draw moved the training side's distance by ±25 (the benchmark's seed 1
+    read 228 where 30 draws averaged 265), and with it the ratio across its 1.5 line."""
+    usable = [t for t in types if (ho_types == t).sum() >= 2 and (tr_types == t).sum() >= 2]
+    if not usable:
+        return None
+    h_all = np.concatenate([e_ho[ho_types == t] for t in usable])
+    out = []
+    for _ in range(draws):
+        g_set, t_set = [], []
+        for t in usable:
+            k = int((ho_types == t).sum())
+            g_set.append(gen_emb[t][rng.choice(len(gen_emb[t]), k, replace=k > len(gen_emb[t]))])
+            pool = e_tr[tr_types == t]
+            t_set.append(pool[rng.choice(len(pool), k, replace=k > len(pool))])
+        out.append((frechet(np.concatenate(g_set), h_all), frechet(np.concatenate(t_set), h_all)))
+    return np.array(out)
+
+
 def mean_pairwise(e: np.ndarray) -> float:
     d = np.sqrt(((e[:, None] - e[None]) ** 2).sum(-1))
     n = len(e)
@@ -146,20 +172,11 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
                                          if (ty == t).any()} for t in types}
 
     # 2. Fréchet ratio on the held-out type mix
-    rng = np.random.default_rng(seed)
-    g_set, t_set, h_set = [], [], []
-    for t in types:
-        k = int((ho_types == t).sum())
-        if k < 2 or (tr_types == t).sum() < 2:
-            continue
-        h_set.append(e_ho[ho_types == t])
-        g_set.append(gen_emb[t][rng.choice(len(gen_emb[t]), k, replace=k > len(gen_emb[t]))])
-        pool = e_tr[tr_types == t]
-        t_set.append(pool[rng.choice(len(pool), k, replace=k > len(pool))])
-    if h_set:
-        h_all, g_all, t_all = np.concatenate(h_set), np.concatenate(g_set), np.concatenate(t_set)
-        fd_gen, fd_real = frechet(g_all, h_all), frechet(t_all, h_all)
-        rep.metrics.update(fd_generated=fd_gen, fd_train=fd_real, frechet_ratio=fd_gen / max(fd_real, 1e-9))
+    fds = frechet_draws(gen_emb, e_tr, tr_types, e_ho, ho_types, types, np.random.default_rng(seed))
+    if fds is not None:
+        fd_gen, fd_real = fds.mean(0)
+        rep.metrics.update(fd_generated=float(fd_gen), fd_train=float(fd_real), frechet_ratio=float(fd_gen / max(fd_real, 1e-9)),
+                           fd_train_spread=float(fds[:, 1].std()), frechet_draws=len(fds))
 
     # 3. diversity per type, generated / real held-out (and / real train)
     div = {}
@@ -417,8 +434,10 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
             lines.append(f"| {key.replace('_', ' ')} | {fmt.format(m[key])} | {tgt} | {_met(m[key], rule) if rule else ''} |")
     for name, s in t.get("blend", {}).items():
         lines.append(f"| blend {name} Spearman | {s['spearman']:.2f} | ≥ 0.95 | {_met(s['spearman'], ('>=', 0.95))} |")
-    lines += ["", f"Fréchet distances: generated↔held-out {m.get('fd_generated', float('nan')):.1f}, "
-              f"train↔held-out {m.get('fd_train', float('nan')):.1f}. Diversity vs the training hits: "
+    lines += ["", f"Fréchet distances (mean of {m.get('frechet_draws', 1)} draws to the held-out type mix): "
+              f"generated↔held-out {m.get('fd_generated', float('nan')):.1f}, "
+              f"train↔held-out {m.get('fd_train', float('nan')):.1f} (± {m.get('fd_train_spread', float('nan')):.1f} "
+              f"from draw to draw). Diversity vs the training hits: "
               f"{m.get('diversity_ratio_vs_train', float('nan')):.2f}. Memorised with one threshold per type "
               f"instead of the global one ({m.get('memorised_threshold', float('nan')):.2f}): "
               f"{m.get('memorised_share_per_type', float('nan')):.1%}.", "",

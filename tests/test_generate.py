@@ -586,6 +586,28 @@ def test_evaluate_writes_a_report(trained, tmp_path):
     assert {f.name: f.read_bytes() for f in (tmp_path / "report").iterdir()} == before   # the earlier report, whole
 
 
+def test_the_frechet_ratio_averages_draws_so_one_lucky_draw_does_not_decide_it():
+    """`evaluate.frechet_draws`: the training hits drawn to the held-out type mix moved the
+    reference distance by ±25 from one draw to the next, and the ratio with it."""
+    from drummy.evaluate import frechet_draws
+    rng = np.random.default_rng(0)
+    types = ("kick", "snare")
+    e_tr, e_ho = rng.normal(size=(120, 4)), rng.normal(0.3, 1.0, size=(40, 4))
+    tr_types, ho_types = np.repeat(types, [60, 60]), np.repeat(types, [15, 25])
+    gen_emb = {t: rng.normal(0.1, 1.0, size=(50, 4)) for t in types}
+
+    def ratio(seed, draws):
+        fds = frechet_draws(gen_emb, e_tr, tr_types, e_ho, ho_types, types, np.random.default_rng(seed), draws)
+        return fds[:, 0].mean() / fds[:, 1].mean()
+    one, many = [ratio(s, 1) for s in range(12)], [ratio(s, 20) for s in range(12)]
+    assert np.std(many) < 0.5 * np.std(one)
+    first = frechet_draws(gen_emb, e_tr, tr_types, e_ho, ho_types, types, np.random.default_rng(3), 5)
+    assert np.allclose(first[0], frechet_draws(gen_emb, e_tr, tr_types, e_ho, ho_types, types,
+                                               np.random.default_rng(3), 1)[0])   # the first draw: the old single one
+    assert frechet_draws(gen_emb, e_tr, tr_types, e_ho, np.repeat(types, [1, 39])[:40], ("kick",),
+                         np.random.default_rng(0)) is None                        # one held-out kick: nothing to fit
+
+
 def test_a_recipe_of_tags_only_files_each_hit_under_the_type_heard_in_it(trained, tmp_path, capsys):
     import shutil
     ws, *_ = trained
