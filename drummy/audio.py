@@ -121,6 +121,28 @@ def _looks_like_mp3(path: Path) -> bool:
     return False
 
 
+def _chunks(f, endian: str):
+    """(id, size) of each chunk of a RIFF or FORM file from f's position on, f left at its
+    body; what the caller does not read of a body is skipped (bodies pad to even sizes)."""
+    import struct
+    while len(head := f.read(8)) == 8:
+        body, size = f.tell(), struct.unpack(endian + "I", head[4:])[0]
+        yield head[:4], size
+        f.seek(body + size + size % 2)
+
+
+def _wav_format(body: bytes) -> tuple[int, int, int, int] | None:
+    """(format tag, channels, sample rate, bits) of a WAV fmt chunk's body; an extensible
+    format gives its sub-format's tag. None for a body too short to say."""
+    import struct
+    if len(body) < 16:
+        return None
+    tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
+    if tag == 0xFFFE and len(body) >= 26:
+        tag = struct.unpack("<H", body[24:26])[0]
+    return tag, channels, rate, bits
+
+
 def _declared_frames(path: Path) -> int | None:
     """The frames a WAV's or an AIFF's header says the file holds, or None where it does not
     say (another format, RF64, a streaming writer's 0 or 0xFFFFFFFF). libsndfile reads a
@@ -133,27 +155,21 @@ def _declared_frames(path: Path) -> int | None:
             if head[:4] == b"RIFF" and head[8:] == b"WAVE":
                 endian = "<"
             elif head[:4] == b"FORM" and head[8:] in (b"AIFF", b"AIFC"):
-                endian = ">"                                   # big-endian chunks, padded to even sizes
+                endian = ">"                                   # big-endian chunks
             else:
                 return None
             frame = None
-            while len(chunk := f.read(8)) == 8:
-                cid, size = chunk[:4], struct.unpack(endian + "I", chunk[4:])[0]
+            for cid, size in _chunks(f, endian):
                 if cid == b"COMM":                             # AIFF: channels (2 bytes), then frames (4)
                     comm = f.read(6)
                     return (struct.unpack(">HI", comm)[1] or None) if len(comm) == 6 else None
                 if cid == b"fmt ":
-                    fmt = f.read(size)
-                    if len(fmt) >= 16:
-                        tag, channels, _, _, _, bits = struct.unpack("<HHIIHH", fmt[:16])
-                        # PCM, float, extensible: channels x bytes per sample, whatever block align says
-                        frame = channels * ((bits + 7) // 8) if tag in (1, 3, 0xFFFE) and bits else None
-                    f.seek(size % 2, 1)
+                    fmt = _wav_format(f.read(size))
+                    # PCM or float: channels x bytes per sample, whatever block align says
+                    frame = fmt[1] * ((fmt[3] + 7) // 8) if fmt and fmt[0] in (1, 3) and fmt[3] else None
                 elif cid == b"data":
                     # 0 or >= 0x7ff00000: a streaming writer's "unknown" (SoX, arecord and ffmpeg to a pipe)
                     return size // frame if frame and 0 < size < 0x7FF00000 else None
-                else:
-                    f.seek(size + size % 2, 1)
     except OSError:
         pass
     return None
@@ -169,30 +185,25 @@ class _Unfinished:
     frames: int
 
 
+_RAW_SUBTYPES = {(1, 8): "PCM_U8", (1, 16): "PCM_16", (1, 24): "PCM_24", (1, 32): "PCM_32",
+                 (3, 32): "FLOAT", (3, 64): "DOUBLE"}
+
+
 def _unfinished_wav(path: Path) -> _Unfinished | None:
     """A WAV whose writer never came back to fill in its sizes (a recorder that crashed, a
     stream cut off): its data chunk says 0 bytes and the samples run on to the end of the
     file. libsndfile reads it as empty, and it was skipped as "empty audio". Plain PCM and
     float only; None for anything else."""
-    import struct
     fmt = None
     try:
         with open(_os_path(path), "rb") as f:
             if f.read(12)[8:] != b"WAVE":
                 return None
-            while len(chunk := f.read(8)) == 8:
-                cid, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            for cid, size in _chunks(f, "<"):
                 if cid == b"fmt ":
-                    body = f.read(size)
-                    if len(body) < 16:
-                        return None
-                    tag, channels, rate, _, _, bits = struct.unpack("<HHIIHH", body[:16])
-                    if tag == 0xFFFE and len(body) >= 26:                  # extensible: its sub-format's tag
-                        tag = struct.unpack("<H", body[24:26])[0]
-                    sub = {(1, 8): "PCM_U8", (1, 16): "PCM_16", (1, 24): "PCM_24", (1, 32): "PCM_32",
-                           (3, 32): "FLOAT", (3, 64): "DOUBLE"}.get((tag, bits))
+                    tag, channels, rate, bits = _wav_format(f.read(size)) or (0, 0, 0, 0)
+                    sub = _RAW_SUBTYPES.get((tag, bits))
                     fmt = (rate, channels, sub, channels * bits // 8) if sub and channels else None
-                    f.seek(size % 2, 1)
                 elif cid == b"data":
                     offset = f.tell()
                     rest = os.fstat(f.fileno()).st_size - offset
@@ -202,8 +213,6 @@ def _unfinished_wav(path: Path) -> _Unfinished | None:
                     if nxt.isascii() and nxt.decode().isprintable():
                         return None
                     return _Unfinished(*fmt, offset=offset, frames=rest // fmt[3])
-                else:
-                    f.seek(size + size % 2, 1)
     except OSError:
         pass
     return None
