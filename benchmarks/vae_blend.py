@@ -37,7 +37,8 @@ import torch
 
 from drummy.evaluate import evaluate_workspace
 from drummy.library import Workspace, atomic_write_json
-from drummy.train import TrainConfig, VAETrainConfig, classifier_path, train_classifier, train_vae, vae_path
+from drummy.train import TrainConfig, classifier_path, train_classifier, vae_path
+from drummy.train_vae import VAETrainConfig, train_vae
 from drummy.vae import model_hash
 from kitset import hydrogen_kits, starter_kit
 

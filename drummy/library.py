@@ -88,7 +88,7 @@ def vae_path(ws: "Workspace") -> Path:
     return ws.root / "models" / "vae.safetensors"
 
 
-PREVIOUS_VAE = "vae.previous.safetensors"   # beside a blend model: the one its training replaced (`train.keep_previous`)
+PREVIOUS_VAE = "vae.previous.safetensors"   # beside a blend model: the one its training replaced (`train_vae.keep_previous`)
 
 
 CACHE_DAMAGE = (SafetensorError, OSError, ValueError, KeyError, IndexError)   # what a cut or foreign cache file raises

@@ -8,6 +8,7 @@ import soundfile as sf
 import torch
 
 from drummy import audio, generate, train
+from drummy import train_vae as TV
 from drummy import vae as V
 from drummy.cli import main
 from drummy.generate import Controls, Generator, RecipeError, parse_recipe
@@ -86,7 +87,7 @@ def _interrupt(ws, cfg, at: int) -> None:
         if step == at:
             raise KeyboardInterrupt
     with pytest.raises(KeyboardInterrupt):
-        train.train_vae(ws, cfg, progress=False, on_step=stop)
+        TV.train_vae(ws, cfg, progress=False, on_step=stop)
 
 
 @pytest.fixture(scope="module")
@@ -101,12 +102,12 @@ def trained(tmp_path_factory):
             write(root / "lib" / "hihat" / style / f"tick_{i + 1:02d}.wav", hat(10 * style_i + i))
     ws = Workspace(root / "ws")
     ws.ingest([root / "lib"], progress=False)
-    cfg = train.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
+    cfg = TV.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
     _interrupt(ws, cfg, at=5)
     ckpt = ws.root / "models" / "vae.checkpoint.safetensors"
     assert ckpt.exists() and not train.vae_path(ws).exists()
     seen = []
-    m = train.train_vae(ws, cfg, progress=False, on_step=seen.append)
+    m = TV.train_vae(ws, cfg, progress=False, on_step=seen.append)
     train.train_classifier(ws, train.TrainConfig(epochs=8, batch=4, max_steps=40), progress=False)
     return ws, m, seen, ckpt
 
@@ -123,37 +124,37 @@ def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(
     import dataclasses
     import shutil
     ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
-    cfg = train.VAETrainConfig(steps=4, batch=8, eval_every=2, checkpoint_every=100, warmup=2, min_tag_count=2)
+    cfg = TV.VAETrainConfig(steps=4, batch=8, eval_every=2, checkpoint_every=100, warmup=2, min_tag_count=2)
     _interrupt(ws, cfg, at=3)
     seen = []
     capsys.readouterr()
-    m = train.train_vae(ws, dataclasses.replace(cfg, steps=5), progress=False, on_step=seen.append)
+    m = TV.train_vae(ws, dataclasses.replace(cfg, steps=5), progress=False, on_step=seen.append)
     assert seen == [4, 5] and m["steps"] == 5                # 3 steps kept though no checkpoint was due
     assert "resuming the interrupted run at step 3" in capsys.readouterr().err
     _interrupt(ws, cfg, at=3)
     ckpt = ws.root / "models" / "vae.checkpoint.safetensors"
     ckpt.write_bytes(ckpt.read_bytes()[:100])                # a crash mid-copy, a full disk
     seen = []
-    train.train_vae(ws, cfg, progress=False, on_step=seen.append)
+    TV.train_vae(ws, cfg, progress=False, on_step=seen.append)
     assert seen == [1, 2, 3, 4] and f"checkpoint {ckpt} is damaged; starting over" in capsys.readouterr().err
 
 
 def test_the_weights_average_forgets_the_random_start_and_follows_a_steady_drift():
-    """`train.average_weights`: the decay ramps up as (1 + t) / (10 + t), so weights drifting
+    """`TV.average_weights`: the decay ramps up as (1 + t) / (10 + t), so weights drifting
     steadily from a random start average to 0.9 of the way (a flat 0.998 stayed near the start
     for hundreds of steps); steady weights average to themselves; integer buffers are copied."""
     ema = {"w": torch.zeros(3), "n": torch.tensor(0)}
     for t in range(50):
-        train.average_weights(ema, {"w": torch.full((3,), float(t + 1)), "n": torch.tensor(t + 1)}, t, 0.998)
+        TV.average_weights(ema, {"w": torch.full((3,), float(t + 1)), "n": torch.tensor(t + 1)}, t, 0.998)
         assert torch.allclose(ema["w"], torch.full((3,), 0.9 * (t + 1)), rtol=1e-5) and int(ema["n"]) == t + 1
     ema = {"w": torch.full((3,), 2.0)}
     for t in range(10_000):
-        train.average_weights(ema, {"w": torch.full((3,), 2.0)}, t, 0.998)
+        TV.average_weights(ema, {"w": torch.full((3,), 2.0)}, t, 0.998)
     assert torch.allclose(ema["w"], torch.full((3,), 2.0))
     ema, late = {"w": torch.zeros(1)}, {"w": torch.ones(1)}
-    train.average_weights(ema, late, 10**6, 0.998)                     # the ramp stops at `decay`
+    TV.average_weights(ema, late, 10**6, 0.998)                     # the ramp stops at `decay`
     assert abs(float(ema["w"]) - 0.002) < 1e-6
-    train.average_weights(ema, late, 10**6, 0.0)                       # 0: the last weights
+    TV.average_weights(ema, late, 10**6, 0.0)                       # 0: the last weights
     assert float(ema["w"]) == 1.0
 
 
@@ -161,11 +162,11 @@ def test_the_model_kept_is_the_weights_average_and_a_checkpoint_carries_it(train
     """Validated, kept and saved: the weights' moving average (`VAETrainConfig.ema`), which a
     checkpoint carries so a resumed run goes on averaging."""
     import dataclasses
-    cfg = train.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
+    cfg = TV.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
     kept = {}
     for ema in (0.998, 0.0):
         ws = Workspace(shutil.copytree(trained[0].root, tmp_path / f"ws{ema}"))
-        train.train_vae(ws, dataclasses.replace(cfg, ema=ema), progress=False, resume=False)
+        TV.train_vae(ws, dataclasses.replace(cfg, ema=ema), progress=False, resume=False)
         model, *_ = V.load(train.vae_path(ws))
         kept[ema] = model.state_dict()
     assert any(not torch.equal(v, kept[0.0][k]) for k, v in kept[0.998].items())
@@ -174,9 +175,9 @@ def test_the_model_kept_is_the_weights_average_and_a_checkpoint_carries_it(train
     from safetensors.torch import load_file
     saved = {k[4:]: v for k, v in load_file(ws.root / "models" / "vae.checkpoint.safetensors").items() if k.startswith("ema.")}
     assert saved
-    seen, average = [], train.average_weights                            # the resumed run goes on from it
-    monkeypatch.setattr(train, "average_weights", lambda ema, *a: seen.append({k: v.clone() for k, v in ema.items()}) or average(ema, *a))
-    train.train_vae(ws, cfg, progress=False, resume=True)
+    seen, average = [], TV.average_weights                            # the resumed run goes on from it
+    monkeypatch.setattr(TV, "average_weights", lambda ema, *a: seen.append({k: v.clone() for k, v in ema.items()}) or average(ema, *a))
+    TV.train_vae(ws, cfg, progress=False, resume=True)
     assert len(seen) == 3 and seen[0].keys() == saved.keys()
     assert all(torch.equal(seen[0][k], v) for k, v in saved.items())
 
@@ -184,9 +185,9 @@ def test_the_model_kept_is_the_weights_average_and_a_checkpoint_carries_it(train
 def test_a_zero_training_budget_leaves_the_trained_model_alone(trained):
     ws, *_ = trained
     before = train.vae_path(ws).read_bytes()
-    for cfg in (train.VAETrainConfig(minutes=0), train.VAETrainConfig(steps=0)):
+    for cfg in (TV.VAETrainConfig(minutes=0), TV.VAETrainConfig(steps=0)):
         with pytest.raises(ValueError, match="nothing to train"):
-            train.train_vae(ws, cfg, progress=False)
+            TV.train_vae(ws, cfg, progress=False)
     assert train.vae_path(ws).read_bytes() == before
 
 
