@@ -140,7 +140,7 @@ def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(
 
 
 def test_the_weights_average_forgets_the_random_start_and_follows_a_steady_drift():
-    """`TV.average_weights`: the decay ramps up as (1 + t) / (10 + t), so weights drifting
+    """`train_vae.average_weights`: the decay ramps up as (1 + t) / (10 + t), so weights drifting
     steadily from a random start average to 0.9 of the way (a flat 0.998 stayed near the start
     for hundreds of steps); steady weights average to themselves; integer buffers are copied."""
     ema = {"w": torch.zeros(3), "n": torch.tensor(0)}
