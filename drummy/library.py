@@ -12,6 +12,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 import sys
 from collections import Counter
 from contextlib import contextmanager
@@ -838,9 +839,7 @@ def _recipe_labels(path: Path) -> tuple[str, list[str]] | None:
     parts = meta.get("recipe_parts")          # the model's own labels, as it resolved them
     if not (isinstance(parts, list) and all(isinstance(p, list) and len(p) == 2 and isinstance(p[1], list)
                                             for p in parts)):
-        recipe = meta.get("recipe")           # an older sidecar: the recipe as written
-        parts = [[1.0, chunk.partition("=" if "=" in chunk else ":")[0].split("+")]
-                 for chunk in recipe.split(",")] if isinstance(recipe, str) else []
+        parts = _written_recipe(meta.get("recipe"))     # an older sidecar: the recipe as written
     weight: dict[str, float] = {}
     tags: list[str] = []
     for w, labs in parts:
@@ -851,6 +850,19 @@ def _recipe_labels(path: Path) -> tuple[str, list[str]] | None:
             elif lab and lab not in tags:
                 tags.append(lab)
     return (max(weight, key=weight.get) if weight else UNKNOWN), tags
+
+
+def _written_recipe(text) -> list:
+    """A recipe as typed ("HH=30,Kick+808=70") -> [[weight, [label, ...]], ...], read by
+    `generate.parse_recipe` with every word in it taken as a label; [] when unreadable."""
+    if not isinstance(text, str):
+        return []
+    from .generate import RecipeError, parse_recipe
+    words = [w for w in (normalise(x) for x in re.split(r"[,+=:]", text)) if w]
+    try:
+        return [[w, labs] for w, labs in parse_recipe(text, words).parts]
+    except RecipeError:
+        return []
 
 
 # Folders that hold no samples of the producer's: a zip's resource forks, a NAS's thumbnails,

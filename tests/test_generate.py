@@ -782,6 +782,9 @@ def test_generated_hits_ingested_again_take_their_tags_from_the_recipe(trained, 
     # outside a type folder the recipe's weightiest type names it; a folder's name stays one tag
     assert main(["generate", "-w", str(ws.root), "--blend", "HH=30,Kick+808=70", "-n", "1", "-o",
                  str(out / "boom bap")]) == 0
+    for side in (out / "boom bap").glob("*.json"):      # made before sidecars carried the parsed recipe
+        meta = json.loads(side.read_text())
+        side.write_text(json.dumps({k: v for k, v in meta.items() if k != "recipe_parts"}))
     again = Workspace(tmp_path / "ws2")
     again.ingest([out], progress=False)
     got = {Path(s.path).parent.name: (s.drum_type, s.tags) for s in again.samples.values()}
