@@ -346,8 +346,7 @@ def cmd_train(args) -> None:
 
 
 def _train_vae(args) -> None:
-    from .library import Workspace
-    from .library import vae_path
+    from .library import Workspace, vae_path
     from .train_vae import VAETrainConfig, train_vae
     cfg = VAETrainConfig(seed=args.seed, minutes=args.minutes)
     if args.steps:

@@ -481,9 +481,8 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
     from .library import atomic_write_json
     outdir = Path(outdir)
     indices = list(range(len(ys))) if indices is None else [int(i) for i in indices]
-    stem = free_stem(outdir, short_stem(stem), len(ys), sidecar, indices)
+    stem, digits = _free_stem(outdir, short_stem(stem), len(ys), sidecar, indices)
     paths = []
-    digits = numbered_digits(outdir, stem)
     for i, y in zip(indices, ys):
         path = outdir / hit_name(stem, i, sidecar, digits)
         # the sidecar first: a run stopped between the two leaves a hit the same command knows as its own
@@ -551,15 +550,19 @@ def free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int]
     of a seed does not depend on it). A retrained model, another reference file of the
     same name or `kick=80.4` after `kick=80` would otherwise write over hits a producer
     may have kept, with no model left to make them again."""
-    def free(s: str) -> bool:
-        digits = numbered_digits(outdir, s)
-        return all(same_hit(outdir / hit_name(s, i, sidecar, digits), sidecar, i)
-                   for i in (range(n) if indices is None else indices))
+    return _free_stem(outdir, stem, n, sidecar, indices)[0]
 
+
+def _free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int] | None) -> tuple[str, int]:
+    """`free_stem` and the digits its hits are numbered with there (`numbered_digits`)."""
     k = 1
-    while not free(stem if k == 1 else f"{stem}-{k}"):
+    while True:
+        s = stem if k == 1 else f"{stem}-{k}"
+        digits = numbered_digits(outdir, s)
+        if all(same_hit(outdir / hit_name(s, i, sidecar, digits), sidecar, i)
+               for i in (range(n) if indices is None else indices)):
+            return s, digits
         k += 1
-    return stem if k == 1 else f"{stem}-{k}"
 
 
 def sidecar(gen: Generator, mode: str, **kw) -> dict:
