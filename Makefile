@@ -51,6 +51,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)
+	$(BIN)/python benchmarks/starter_realism.py
 	$(BIN)/python benchmarks/classifier_unseen_kits.py
 	$(BIN)/python benchmarks/vae_blend.py
 	$(BIN)/python benchmarks/memorisation.py

@@ -11,19 +11,14 @@ drawn from the caller's random generator so no two hits are alike:
            808 = long sub boom, 909 = short punchy + driven + noisy click,
            acoustic = shorter body + beater noise + shell resonance.
 * snare  - two or three detuned, slightly falling drum-head modes + band-passed
-           noise (the wires) with its own decay; the head carries most of the energy,
-           as in recorded snares. Every third acoustic snare is "dry" (wires off).
+           noise (the wires) with its own decay.
 * clap   - 3-4 band-passed noise bursts ~10 ms apart, then a longer noise tail.
 * hihat  - six inharmonic square/sine partials (808 metallic ratios or random
-           ones) + noise, high-passed at 3.5-6.5 kHz, short decay. Every third
-           acoustic hat is a "pedal" hat: the foot's short, duller chick.
+           ones) + noise, high-passed around 7 kHz, very short decay.
 * open hat - the same metal with a long decay.
-* tom    - sine body 80-250 Hz with a small downward sweep, long decay, noise.
+* tom    - sine body 80-250 Hz with a small downward sweep, medium decay, noise.
 * cymbal - dense inharmonic partials (two square banks, ring modulation or a
-           sine bank) + band-passed noise, long decay (2-4.5 s), bright.
-
-Levels, spectra and decays are set against the 14 Hydrogen kits of Debian's
-hydrogen-drumkits (spectral centroid and decay per type, see BENCHMARKS.md).
+           sine bank) + high-passed noise, long decay, bright.
 * lofi   - any of the above through sample-and-hold decimation, bit crushing,
            saturation and a low-pass.
 
@@ -222,41 +217,36 @@ def _kick(style: str, rng: np.random.Generator, sr: int) -> np.ndarray:
 
 # --------------------------------------------------------------------------- snare
 
-def _snare(style: str, rng: np.random.Generator, sr: int, dry: bool = False) -> np.ndarray:
-    """Drum-head modes + band-passed noise (the wires). The head carries most of the energy
-    (real snares' spectral centroid sits near 600 Hz, 260 Hz-2 kHz over the Hydrogen kits);
-    `dry` takes the wires off: a tom-like ring a little higher, with only the stick's crack."""
+def _snare(style: str, rng: np.random.Generator, sr: int) -> np.ndarray:
     if style == "lofi":
         y = _snare(("808", "909", "acoustic")[int(rng.integers(3))], rng, sr)
         return _lofi(y, rng, sr, lp=(6000, 8000))
 
     f = rng.uniform(150, 250)
     if style == "808":
-        dur = rng.uniform(0.3, 0.6)
+        dur = rng.uniform(0.2, 0.4)
         ratios = np.array([1.0, rng.uniform(1.55, 1.8)])
-        wires_band = (rng.uniform(1000, 2500), rng.uniform(5000, 9000))
-        noise_gain, drive = rng.uniform(0.4, 0.9), rng.uniform(1.0, 1.5)   # the 808's "snappy"
+        wires_band = (rng.uniform(1500, 3000), rng.uniform(9000, 14000))
+        noise_gain, drive = rng.uniform(0.4, 1.0), rng.uniform(1.0, 1.5)
     elif style == "909":
-        dur = rng.uniform(0.3, 0.65)
+        dur = rng.uniform(0.2, 0.45)
         ratios = np.array([1.0, rng.uniform(1.45, 1.6), rng.uniform(2.0, 2.3)])
-        wires_band = (rng.uniform(800, 2000), rng.uniform(6000, 10000))
-        noise_gain, drive = rng.uniform(0.3, 0.7), rng.uniform(1.3, 3.0)
+        wires_band = (rng.uniform(1000, 2500), rng.uniform(8000, 12000))
+        noise_gain, drive = rng.uniform(0.5, 1.2), rng.uniform(1.3, 3.0)
     else:  # acoustic
-        dur = rng.uniform(0.4, 0.9)
+        dur = rng.uniform(0.25, 0.6)
         ratios = np.array([1.0, rng.uniform(1.5, 1.65), rng.uniform(2.1, 2.35)])
-        wires_band = (rng.uniform(400, 1200), rng.uniform(5000, 9000))
-        noise_gain, drive = rng.uniform(0.25, 0.6), rng.uniform(1.0, 1.6)
+        wires_band = (rng.uniform(600, 1500), rng.uniform(7000, 11000))
+        noise_gain, drive = rng.uniform(0.4, 1.0), rng.uniform(1.0, 1.6)
     t = _time(dur, sr)
     freqs = f * ratios * rng.uniform(0.98, 1.02, len(ratios))  # detuned heads
     amps = np.array([1.0, 0.6, 0.35][: len(ratios)]) * rng.uniform(0.6, 1.2, len(ratios))
-    t60s = rng.uniform(0.15, 0.45) * np.array([1.0, 0.8, 0.6][: len(ratios)])
-    if dry:  # with the wires off the head rings on
-        noise_gain, t60s = noise_gain * rng.uniform(0.02, 0.08), t60s * rng.uniform(1.5, 3.0)
+    t60s = rng.uniform(0.06, 0.2) * np.array([1.0, 0.8, 0.6][: len(ratios)])
     fall = rng.uniform(1.03, 1.15)  # the head pitch drops a little after the hit
     ph = 2 * np.pi * (freqs[:, None] * t[None, :] + freqs[:, None] * (fall - 1) * 0.01 * (1 - np.exp(-t / 0.01)))
     tone = (amps[:, None] * np.sin(ph) * np.exp(-6.907755 * t[None, :] / t60s[:, None])).sum(axis=0) / amps.sum()
     wires = _filt(_noise(rng, len(t)), sr, "bandpass", wires_band)
-    wires *= _decay(t, dur * rng.uniform(0.7, 1.0)) * (0.5 + 0.5 * _decay(t, rng.uniform(0.03, 0.08)))
+    wires *= _decay(t, dur * rng.uniform(0.6, 0.95)) * (0.5 + 0.5 * _decay(t, rng.uniform(0.03, 0.08)))
     wires /= np.std(wires[: int(0.02 * sr)]) + 1e-9
     y = tone + 0.5 * noise_gain * wires
     if style == "acoustic":
@@ -320,36 +310,25 @@ def _metal(style: str, t: np.ndarray, rng: np.random.Generator, sr: int) -> np.n
     return a * b
 
 
-def _hat(style: str, rng: np.random.Generator, sr: int, open_: bool, pedal: bool = False) -> np.ndarray:
-    """Metal + noise, high-passed at 3.5-6.5 kHz (real hats keep much of their energy in
-    3-8 kHz: centroid near 7.6 kHz over the Hydrogen kits). `pedal`: the foot closing the
-    hats, a short, duller 'chick'."""
+def _hat(style: str, rng: np.random.Generator, sr: int, open_: bool) -> np.ndarray:
     if style == "lofi":
         y = _hat(("808", "909", "acoustic")[int(rng.integers(3))], rng, sr, open_)
         y = _lofi(y, rng, sr, lp=(10000, 14000), hold=(1, 2), bits=(6, 10), drive=(1.5, 3.0))
-        return _filt(y, sr, "highpass", rng.uniform(3000, 5000), order=2)
+        return _filt(y, sr, "highpass", rng.uniform(5000, 7000), order=2)
 
     if open_:
-        dur = rng.uniform(0.5, 2.0)
+        dur = rng.uniform(0.3, 1.0)
         t60 = dur * rng.uniform(0.7, 0.95)
-    elif pedal:
-        dur = rng.uniform(0.08, 0.2)
-        t60 = dur * rng.uniform(0.5, 0.8)
     else:
-        dur = rng.uniform(0.12, 0.5)
-        t60 = dur * rng.uniform(0.5, 0.8)
+        dur = rng.uniform(0.05, 0.2)
+        t60 = dur * rng.uniform(0.45, 0.75)
     t = _time(dur, sr)
     metal = _metal(style, t, rng, sr)
     noise_gain = {"808": (0.1, 0.5), "909": (0.5, 1.2), "acoustic": (0.3, 0.9)}[style]
-    if pedal:  # the plates closing: more air than ring
-        noise_gain = (1.0, 2.0)
     y = metal + rng.uniform(*noise_gain) * _noise(rng, len(t)) * 0.5
-    if pedal:
-        y = _filt(_filt(y, sr, "highpass", rng.uniform(1500, 3000), order=4), sr, "lowpass", rng.uniform(6000, 9000))
-    else:
-        y = _filt(y, sr, "highpass", rng.uniform(3500, 6500), order=4)
-        if rng.uniform() < 0.5:  # some hats get a resonant, darker top
-            y = _filt(y, sr, "lowpass", rng.uniform(12000, 17000))
+    y = _filt(y, sr, "highpass", rng.uniform(6500, 8500), order=4)
+    if rng.uniform() < 0.5:  # some hats get a resonant, darker top
+        y = _filt(y, sr, "lowpass", rng.uniform(12000, 17000))
     env = _decay(t, t60) * _attack(t, 0.0005)
     if style == "acoustic":  # the 'chick' of the two plates: an extra fast initial drop
         env *= 0.4 + 0.6 * _decay(t, rng.uniform(0.01, 0.03))
@@ -360,34 +339,34 @@ def _cymbal(style: str, rng: np.random.Generator, sr: int) -> np.ndarray:
     if style == "lofi":
         y = _cymbal(("808", "909", "acoustic")[int(rng.integers(3))], rng, sr)
         y = _lofi(y, rng, sr, lp=(10000, 14000), hold=(1, 2), bits=(6, 10), drive=(1.5, 3.0))
-        return _filt(y, sr, "highpass", rng.uniform(2500, 4000), order=2)
+        return _filt(y, sr, "highpass", rng.uniform(4000, 6000), order=2)
 
-    dur = rng.uniform(2.0, 4.5)
+    dur = rng.uniform(1.0, 2.5)
     t = _time(dur, sr)
     t60 = dur * rng.uniform(0.75, 0.95)
     if style == "808":
         # two square banks through two band-passes; the lower band dies sooner
         metal = _squares(t, _808_METAL * rng.uniform(0.9, 1.4) * rng.uniform(0.98, 1.02, 6), rng)
         low = _filt(metal, sr, "bandpass", (rng.uniform(3000, 3800), rng.uniform(5000, 6500))) * _decay(t, t60 * 0.35)
-        high = _filt(metal, sr, "highpass", rng.uniform(5000, 7000), order=4) * _decay(t, t60)
-        tonal = rng.uniform(0.5, 1.0) * low + high
+        high = _filt(metal, sr, "highpass", rng.uniform(7000, 8500), order=4) * _decay(t, t60)
+        tonal = rng.uniform(0.2, 0.5) * low + high
         noise_gain = rng.uniform(0.05, 0.2)
     elif style == "909":
         a = _squares(t, _808_METAL * rng.uniform(1.0, 1.8) * rng.uniform(0.97, 1.03, 6), rng)
         b = _squares(t, np.sort(rng.uniform(2000, 6000, 4)), rng)
-        tonal = _filt(a * b, sr, "highpass", rng.uniform(3500, 6000), order=4) * _decay(t, t60)
+        tonal = _filt(a * b, sr, "highpass", rng.uniform(5500, 7500), order=4) * _decay(t, t60)
         noise_gain = rng.uniform(0.2, 0.5)
     else:  # acoustic: a bank of sine partials with individual decays + a faint bell
         n = int(rng.integers(40, 70))
-        freqs = np.exp(rng.uniform(np.log(1000), np.log(min(12000, 0.45 * sr)), n))
+        freqs = np.exp(rng.uniform(np.log(3000), np.log(min(16000, 0.45 * sr)), n))
         amps = rng.uniform(0.3, 1.0, n)
         t60s = t60 * rng.uniform(0.4, 1.0, n)
         shimmer = _sines(t, freqs, rng, amps, t60s)
         bell_f = rng.uniform(350, 900) * np.array([1.0, rng.uniform(2.6, 2.8), rng.uniform(4.1, 4.6)])
         bell = _sines(t, bell_f, rng, np.array([1.0, 0.6, 0.4]), t60 * rng.uniform(0.2, 0.5, 3))
-        tonal = _filt(shimmer, sr, "highpass", 1500) + rng.uniform(0.05, 0.2) * bell
+        tonal = _filt(shimmer, sr, "highpass", 2500) + rng.uniform(0.05, 0.2) * bell
         noise_gain = rng.uniform(0.4, 0.8)
-    wash = _filt(_noise(rng, len(t)), sr, "bandpass", (rng.uniform(3000, 6000), rng.uniform(9000, 14000)))
+    wash = _filt(_noise(rng, len(t)), sr, "highpass", rng.uniform(5000, 7000), order=4)
     wash *= _decay(t, t60 * rng.uniform(0.6, 1.0))
     y = tonal / (np.std(tonal[: int(0.1 * sr)]) + 1e-9) + noise_gain * wash / (np.std(wash[: int(0.1 * sr)]) + 1e-9)
     swell = rng.uniform(0.002, 0.02)  # crashes bloom for a few ms
@@ -401,7 +380,7 @@ def _tom(style: str, rng: np.random.Generator, sr: int) -> np.ndarray:
         y = _tom(("808", "909", "acoustic")[int(rng.integers(3))], rng, sr)
         return _lofi(y, rng, sr, lp=(5000, 8000))
 
-    dur = rng.uniform(0.5, 1.5)
+    dur = rng.uniform(0.3, 0.8)
     t = _time(dur, sr)
     f1 = np.exp(rng.uniform(np.log(80), np.log(250)))
     f0 = f1 * rng.uniform(1.1, 1.5)
@@ -437,17 +416,9 @@ _SYNTHS = {
     "cymbal": _cymbal,
 }
 
-# Variants of one (type, style), played on every third hit and named in its file stem (so
-# they become tags): a snare with its wires off, and the hi-hat closed by the foot.
-VARIANTS = {("snare", "acoustic"): "dry", ("hihat", "acoustic"): "pedal"}
-_VARIANT_SYNTHS = {
-    "dry": lambda style, rng, sr: _snare(style, rng, sr, dry=True),
-    "pedal": lambda style, rng, sr: _hat(style, rng, sr, open_=False, pedal=True),
-}
-
 
 # Shortest hit per type (seconds): the lower ends of the duration ranges.
-_MIN_DUR = {"kick": 0.3, "snare": 0.3, "clap": 0.2, "hihat": 0.08, "open hat": 0.5, "tom": 0.5, "cymbal": 2.0}
+_MIN_DUR = {"kick": 0.3, "snare": 0.2, "clap": 0.2, "hihat": 0.05, "open hat": 0.3, "tom": 0.3, "cymbal": 1.0}
 
 
 def _finish(y: np.ndarray, sr: int, min_dur: float) -> np.ndarray:
@@ -469,22 +440,17 @@ def _finish(y: np.ndarray, sr: int, min_dur: float) -> np.ndarray:
     return (y * (PEAK / peak)).astype(np.float32)
 
 
-def synth_hit(drum_type: str, style: str, rng: np.random.Generator, sr: int = 44100,
-              variant: str | None = None) -> np.ndarray:
+def synth_hit(drum_type: str, style: str, rng: np.random.Generator, sr: int = 44100) -> np.ndarray:
     """One synthesised drum hit: mono float32 (samples,), peak -1 dBFS.
 
     A pure function of its arguments: all randomness comes from `rng` (which it
-    advances). `variant` is one of VARIANTS' for that type and style ("dry", "pedal").
-    Raises ValueError for an unknown drum type, style or variant.
+    advances). Raises ValueError for an unknown drum type or style.
     """
     if drum_type not in _SYNTHS:
         raise ValueError(f"unknown drum type {drum_type!r}; choose from {', '.join(CLASSES)}")
     if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; choose from {', '.join(STYLES)}")
-    if variant is not None and VARIANTS.get((drum_type, style)) != variant:
-        raise ValueError(f"no {variant!r} variant of {style} {drum_type}")
-    synth = _VARIANT_SYNTHS[variant] if variant else _SYNTHS[drum_type]
-    return _finish(synth(style, rng, int(sr)), int(sr), _MIN_DUR[drum_type])
+    return _finish(_SYNTHS[drum_type](style, rng, int(sr)), int(sr), _MIN_DUR[drum_type])
 
 
 def _style_counts(per_class: int) -> list[int]:
@@ -508,23 +474,16 @@ def starter_kit(seed: int = 0, per_class: int = 40, sr: int = 44100
     if per_class < 0:
         raise ValueError("per_class must be >= 0")
     seed = int(seed) % (2 ** 63)
-    for ci, si, i, drum_type, style, variant, stem in _names(per_class):
-        yield drum_type, style, stem, synth_hit(drum_type, style, np.random.default_rng([seed, ci, si, i]), sr, variant)
+    for ci, si, i, drum_type, style, stem in _names(per_class):
+        yield drum_type, style, stem, synth_hit(drum_type, style, np.random.default_rng([seed, ci, si, i]), sr)
 
 
-def _variant(drum_type: str, style: str, i: int) -> str | None:
-    """The variant hit i of a (type, style) plays: every third one where VARIANTS has one."""
-    return VARIANTS.get((drum_type, style)) if i % 3 == 2 else None
-
-
-def _names(per_class: int) -> Iterator[tuple[int, int, int, str, str, str | None, str]]:
-    """(type index, style index, hit index, drum type, style, variant, file stem) of every hit."""
+def _names(per_class: int) -> Iterator[tuple[int, int, int, str, str, str]]:
+    """(type index, style index, hit index, drum type, style, file stem) of every hit."""
     for ci, drum_type in enumerate(CLASSES):
         for si, (style, count) in enumerate(zip(STYLES, _style_counts(per_class))):
             for i in range(count):
-                variant = _variant(drum_type, style, i)
-                words = [_STEMS[drum_type][style], variant] if variant else [_STEMS[drum_type][style]]
-                yield ci, si, i, drum_type, style, variant, f"{' '.join(words)} {i + 1:02d}"
+                yield ci, si, i, drum_type, style, f"{_STEMS[drum_type][style]} {i + 1:02d}"
 
 
 STARTER_MANIFEST = ".drummy-starter.json"   # the hits a starter-kit run wrote, so the next run replaces them
@@ -544,7 +503,7 @@ def write_starter_kit(outdir, seed: int = 0, per_class: int = 40, progress: bool
         raise LibraryError(f"{outdir} holds {foreign[0]}, which no starter kit wrote there (or which was edited "
                            "since); give a new or empty "
                            "folder (nothing there was changed)")
-    plan_run(outdir, STARTER_MANIFEST, [outdir / t / st / f"{stem}.wav" for _, _, _, t, st, _, stem in _names(per_class)],
+    plan_run(outdir, STARTER_MANIFEST, [outdir / t / st / f"{stem}.wav" for *_, t, st, stem in _names(per_class)],
              before)                                        # a Ctrl-C half-way: the rerun replaces all
     hits = starter_kit(seed=seed, per_class=per_class, sr=audio.SR)
     if progress:

@@ -10,14 +10,14 @@ import pytest
 import soundfile as sf
 from scipy import signal
 
-from drummy.starter import CLASSES, STYLES, _names, _style_counts, starter_kit, synth_hit, write_starter_kit
+from drummy.starter import CLASSES, STYLES, _style_counts, starter_kit, synth_hit, write_starter_kit
 
 SR = 44100
 PER_STYLE = 3  # hits per (type, style) in the measured batch: 12 per type, 84 in all
 
 # Allowed durations per type (seconds), from the spec.
-DURATIONS = {"kick": (0.3, 1.5), "snare": (0.3, 0.9), "clap": (0.2, 0.6), "hihat": (0.08, 0.5),
-             "open hat": (0.5, 2.0), "tom": (0.5, 1.5), "cymbal": (2.0, 4.5)}
+DURATIONS = {"kick": (0.3, 1.5), "snare": (0.2, 0.6), "clap": (0.2, 0.6), "hihat": (0.05, 0.2),
+             "open hat": (0.3, 1.0), "tom": (0.3, 0.8), "cymbal": (1.0, 2.5)}
 
 
 @pytest.fixture(scope="module")
@@ -67,12 +67,10 @@ def dominant_freq(seg: np.ndarray, lo: float = 20.0, hi: float = 1000.0) -> floa
 
 
 def bursts(y: np.ndarray, upto: float = 0.040) -> int:
-    """Separate loudness peaks (>= 10 dB prominence, >= 5 ms apart) in the first `upto` s of
-    the sound above 1.5 kHz: a drum head's own cycles (a 200 Hz snare head) are not bursts."""
+    """Separate loudness peaks (>= 10 dB prominence, >= 5 ms apart) in the first `upto` s."""
     win, hop = int(0.0015 * SR), int(0.0005 * SR)
     n = int(upto * SR) // hop
-    y = signal.sosfilt(signal.butter(4, 1500, "highpass", fs=SR, output="sos"), y.astype(np.float64))
-    frames = np.lib.stride_tricks.sliding_window_view(y[: n * hop + win], win)[::hop][:n]
+    frames = np.lib.stride_tricks.sliding_window_view(y[: n * hop + win].astype(np.float64), win)[::hop][:n]
     level = 10 * np.log10((frames ** 2).mean(axis=1) + 1e-12)
     level = np.r_[-120.0, level - level.max(), -120.0]  # the window edges count as silence
     peaks, _ = signal.find_peaks(level, prominence=10, distance=int(0.005 / 0.0005))
@@ -166,59 +164,29 @@ def test_closed_hats_are_shorter_than_open_hats(batch):
     closed = [decay_time(y) for y in hits_of(batch, "hihat")]
     opened = [decay_time(y) for y in hits_of(batch, "open hat")]
     assert max(closed) < min(opened), (closed, opened)
-    assert max(closed) < 0.35
+    assert max(closed) < 0.15
 
 
 def test_cymbals_are_bright_and_long(batch):
     for y in hits_of(batch, "cymbal"):
-        assert energy_above(y, 3000) > 0.5
-        assert decay_time(y) > 0.8
+        assert energy_above(y, 5000) > 0.5
+        assert decay_time(y) > 0.4
 
 
 def test_claps_have_several_bursts_and_snares_do_not(batch):
     for style, y in batch["clap"]:
         assert bursts(y) >= 3, style
-    for drum_type in ("snare", "hihat"):  # at most one in twelve (8 % of the Hydrogen kits' snares read 3)
-        several = [style for style, y in batch[drum_type] if bursts(y) >= 3]
-        assert len(several) <= 1, (drum_type, several)
+    for drum_type in ("snare", "hihat"):
+        for style, y in batch[drum_type]:
+            assert bursts(y) < 3, (drum_type, style)
 
 
 def test_snares_mix_body_and_wires(batch):
     for style, y in batch["snare"]:
         assert energy_below(y, 500) > 0.05, style   # the drum head
-        assert energy_above(y, 1000) > 0.03, style  # the wires (real snares: 1 % at the 10th percentile)
-    assert np.median([energy_above(y, 1000) for y in hits_of(batch, "snare")]) > 0.1  # (their median: 11 %)
+        assert energy_above(y, 1000) > 0.1, style   # the wires
     for y in hits_of(batch, "clap"):
         assert 800 < centroid(y) < 6000
-
-
-def test_dry_snares_ring_without_their_wires():
-    rngs = [np.random.default_rng([99, i]) for i in range(8)]
-    wired = [synth_hit("snare", "acoustic", r) for r in rngs]
-    dry = [synth_hit("snare", "acoustic", r, variant="dry") for r in rngs]
-    assert np.median([energy_above(y, 2000) for y in dry]) < 0.3 * np.median([energy_above(y, 2000) for y in wired])
-    assert np.median([decay_time(y) for y in dry]) > np.median([decay_time(y) for y in wired])
-    assert min(energy_below(y, 500) for y in dry) > 0.5                 # the head rings on: a snare, not a click
-
-
-def test_pedal_hats_are_short_and_duller_than_closed_hats(batch):
-    pedal = [synth_hit("hihat", "acoustic", np.random.default_rng([98, i]), variant="pedal") for i in range(8)]
-    closed = [y for style, y in batch["hihat"] if style == "acoustic"]
-    assert max(decay_time(y) for y in pedal) < 0.2
-    assert np.median([centroid(y) for y in pedal]) < 0.8 * np.median([centroid(y) for y in closed])
-    assert max(energy_below(y, 1000) for y in pedal) < 0.1                # still a hat: no body
-
-
-def test_every_third_acoustic_snare_and_hat_is_a_named_variant():
-    from drummy import labels
-    stems = [stem for *_, stem in _names(40)]                           # 10 per (type, style)
-    dry = [stem for stem in stems if "dry" in stem.split()]
-    pedal = [stem for stem in stems if "pedal" in stem.split()]
-    assert dry == ["snare acoustic dry 03", "snare acoustic dry 06", "snare acoustic dry 09"]
-    assert pedal == ["hihat acoustic pedal 03", "hihat acoustic pedal 06", "hihat acoustic pedal 09"]
-    assert labels.labels_from_path("snare/acoustic/snare acoustic dry 03.wav") == ("snare", ["acoustic", "dry"])
-    with pytest.raises(ValueError, match="no 'dry' variant"):
-        synth_hit("kick", "acoustic", np.random.default_rng(0), variant="dry")
 
 
 def test_lofi_is_band_limited(batch):
