@@ -7,7 +7,8 @@ directions of a 512-d space):
 
 - type share: generated hits the classifier assigns to the requested type (and,
   to read it against, the share of real train and held-out hits it assigns to
-  their own type: a judge that calls 9% of real snares something else caps it);
+  their own type: a judge that calls 9% of real snares something else caps it),
+  and what the rest are heard as;
 - Fréchet ratio: FD(generated, real held-out) / FD(real train, real held-out), with
   the generated and train sets drawn to the held-out set's type mix;
 - diversity: mean pairwise distance within a type, generated / real held-out;
@@ -152,14 +153,17 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
     bar = tqdm(total=steps, desc="evaluate", unit="batch", disable=not progress, mininterval=1.0)
 
     # 1. per type: share, embeddings
-    gen_audio, gen_emb, share = {}, {}, {}
+    gen_audio, gen_emb, share, heard = {}, {}, {}, {}
     for i, t in enumerate(types):
         ys = gen.generate(gen.recipe(t), Controls(), n=n, seed=seed + i)
         p, e = judge(ys)
         gen_audio[t], gen_emb[t] = ys, e
         share[t] = float((p.argmax(1) == classes.index(t)).mean())
+        counts = np.bincount(p.argmax(1), minlength=len(classes))                       # (classes,)
+        heard[t] = {c: float(k / len(ys)) for c, k in zip(classes, counts) if k}      # where the misses go
         bar.update(1)
     rep.tables["type_share"] = share
+    rep.tables["heard_as"] = heard
     raw["gen_audio"] = gen_audio
 
     p_tr, e_tr = judge(train.audio)
@@ -445,6 +449,13 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
               "|---|" + "---|" * (len(SWEEP) + 1)]
     for name, s in t.get("blend", {}).items():
         lines.append(f"| {name} | " + " | ".join(f"{p:.2f}" for p in s["p_b"]) + f" | {s['spearman']:.2f} |")
+    heard = t.get("heard_as", {})
+    if heard:
+        cols = sorted({c for row in heard.values() for c in row})
+        lines += ["", "## What the judge hears each requested type as", "",
+                  "| requested | " + " | ".join(cols) + " |", "|---|" + "---|" * len(cols)]
+        for t_, row in heard.items():
+            lines.append(f"| {t_} | " + " | ".join(f"{row[c]:.0%}" if c in row else "·" for c in cols) + " |")
     lines += ["", "## Diversity and memorisation per type", "",
               "(– : fewer than 5 real held-out hits of that type, or fewer than 2 training hits, to measure against.)", "",
               "| type | diversity generated | real held-out | real train | memorised | real held-out under the same threshold "

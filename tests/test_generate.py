@@ -566,6 +566,11 @@ def test_evaluate_writes_a_report(trained, tmp_path):
     real = rep.tables["type_share_real"]
     assert set(real) == {"kick", "hihat"} and all(0 <= v <= 1 for r in real.values() for v in r.values())
     assert "(real train " in text
+    heard = rep.tables["heard_as"]                              # each requested type's hits, by what they are heard as
+    for t_ in ("kick", "hihat"):
+        assert heard[t_].get(t_, 0.0) == pytest.approx(rep.tables["type_share"][t_])
+        assert sum(heard[t_].values()) == pytest.approx(1.0)
+    assert "## What the judge hears each requested type as" in text
     assert "nan" not in text.lower()          # a type too rare to measure reads "–"
     # held-out hits the generator trained on (shared by two kits) are not held out
     trained_on = len(json.loads(train.vae_path(ws).with_suffix(".json").read_text())["train_hashes"])
