@@ -84,13 +84,12 @@ def frechet_draws(gen_emb: dict, e_tr: np.ndarray, tr_types: np.ndarray, e_ho: n
     if not usable:
         return None
     h_all = np.concatenate([e_ho[ho_types == t] for t in usable])
+    sides = [(int((ho_types == t).sum()), gen_emb[t], e_tr[tr_types == t]) for t in usable]   # (k, generated, train)
     out = []
     for _ in range(draws):
         g_set, t_set = [], []
-        for t in usable:
-            k = int((ho_types == t).sum())
-            g_set.append(gen_emb[t][rng.choice(len(gen_emb[t]), k, replace=k > len(gen_emb[t]))])
-            pool = e_tr[tr_types == t]
+        for k, gen, pool in sides:
+            g_set.append(gen[rng.choice(len(gen), k, replace=k > len(gen))])
             t_set.append(pool[rng.choice(len(pool), k, replace=k > len(pool))])
         out.append((frechet(np.concatenate(g_set), h_all), frechet(np.concatenate(t_set), h_all)))
     return np.array(out)
@@ -158,9 +157,9 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
         ys = gen.generate(gen.recipe(t), Controls(), n=n, seed=seed + i)
         p, e = judge(ys)
         gen_audio[t], gen_emb[t] = ys, e
-        share[t] = float((p.argmax(1) == classes.index(t)).mean())
         counts = np.bincount(p.argmax(1), minlength=len(classes))                       # (classes,)
         heard[t] = {c: float(k / len(ys)) for c, k in zip(classes, counts) if k}      # where the misses go
+        share[t] = heard[t].get(t, 0.0)
         bar.update(1)
     rep.tables["type_share"] = share
     rep.tables["heard_as"] = heard
