@@ -130,6 +130,7 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     state = {"step": 0, "elapsed": 0.0, "best": float("inf"), "since_best": 0, "history": {
         "step": [], "train_loss": [], "train_recon": [], "train_kl": [], "val_loss": [], "val_recon": [], "val_kl": []}}
     best_state = None
+    run: list[tuple[float, float, float]] = []     # (loss, recon, kl) of each step since the last validation
     # The weights' moving average over steps: a snapshot of the last step's weights lands
     # wherever that batch left them, and which types a seed's model drew well swung with it.
     ema = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -160,7 +161,12 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             opt_state["state"] = {int(k): v for k, v in opt_state["state"].items()}
             opt.load_state_dict(opt_state)
             state = json.loads(meta["state"])
-            gen.manual_seed(cfg.seed + state["step"])
+            run = [tuple(r) for r in state.pop("run", [])]
+            if "rng.draw" in t:                            # the random draws go on where they stopped:
+                torch.set_rng_state(t["rng.torch"])        # the resumed run is the one that was not interrupted
+                gen.set_state(t["rng.draw"])
+            else:                                          # a checkpoint from before they were kept
+                gen.manual_seed(cfg.seed + state["step"])
             print(f"drummy: resuming the interrupted run at step {state['step']}", file=sys.stderr)
 
     def save_checkpoint():
@@ -170,10 +176,11 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             tensors.update({f"critic.{k}": v for k, v in critic.state_dict().items()})
             tensors.update({f"best.{k}": v for k, v in (best_state or {}).items()})
             tensors.update({f"ema.{k}": v for k, v in ema.items()})
+            tensors.update({"rng.torch": rng[0], "rng.draw": rng[1]})
             for pid, st in sd["state"].items():
                 for name, v in st.items():
                     tensors[f"opt.{pid}.{name}"] = v if isinstance(v, torch.Tensor) else torch.tensor(v)
-            meta = {"fingerprint": fingerprint, "state": json.dumps(state),
+            meta = {"fingerprint": fingerprint, "state": json.dumps({**state, "run": run}),
                     "opt": json.dumps({"state": {}, "param_groups": sd["param_groups"]})}
             atomic_write_bytes(ckpt, save_tensors({k: v.contiguous() for k, v in tensors.items()}, metadata=meta))
 
@@ -210,13 +217,14 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                mininterval=1.0)
     model.train()
     t_start = time.time() - state["elapsed"]
-    run = []
     stopped = "steps"
+    rng = (torch.get_rng_state(), gen.get_state())
     try:
         while state["step"] < cfg.steps:
             if budget is not None and time.time() - t_start >= budget:
                 stopped = "minutes"
                 break
+            rng = (torch.get_rng_state(), gen.get_state())    # as the step starts: what a checkpoint keeps
             idx = ti[torch.multinomial(draw, cfg.batch, replacement=True, generator=gen).numpy()]
             beta = cfg.beta * min(1.0, (state["step"] + 1) / max(cfg.warmup, 1))
             loss, rec, k = losses(X[idx], cond[idx], beta)
@@ -242,10 +250,12 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             torch.nn.utils.clip_grad_norm_(critic.parameters(), 5.0)
-            opt.step()
-            average_weights(ema, model.state_dict(), state["step"], cfg.ema)
-            state["step"] += 1
-            run.append((loss.item(), rec.item(), k.item()))
+            with interrupts_held():             # a Ctrl-C here would keep half a step: weights moved, step not counted
+                opt.step()
+                average_weights(ema, model.state_dict(), state["step"], cfg.ema)
+                state["step"] += 1
+                run.append((loss.item(), rec.item(), k.item()))
+                rng = (torch.get_rng_state(), gen.get_state())
             bar.update(1)
             bar.set_postfix(recon=f"{run[-1][1]:.1f}", kl=f"{run[-1][2]:.1f}", best=f"{state['best']:.1f}", refresh=False)
             if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:

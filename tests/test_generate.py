@@ -120,6 +120,22 @@ def test_training_resumes_from_its_checkpoint(trained):
     assert m["val_samples"] > 0 and m["train_samples"] + m["val_samples"] == 20
 
 
+def test_a_resumed_run_ends_where_the_uninterrupted_one_does(trained, tmp_path):
+    """Interrupted after step 5 and resumed, the generator's weights and history are the ones a
+    run never interrupted ends with, to the bit: the random draws go on where they stopped."""
+    import shutil
+    from safetensors.torch import load_file
+    ws, m, _, _ = trained
+    again = Workspace(shutil.copytree(ws.root, tmp_path / "ws"))
+    for f in (again.root / "models").glob("vae*"):
+        f.unlink()
+    cfg = TV.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
+    straight = TV.train_vae(again, cfg, progress=False, resume=False)
+    assert straight["history"] == m["history"]
+    a, b = load_file(train.vae_path(ws)), load_file(train.vae_path(again))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(trained, tmp_path, capsys):
     import dataclasses
     import shutil
