@@ -514,7 +514,8 @@ class Workspace:
                     continue
                 y, rate, h, mel, desc = res
                 self.files[key] = {**stamp, "hash": h}
-                if h in self.samples and not self.stored(h):
+                repaired = h in self.samples and not self.stored(h)
+                if repaired:
                     self._store(h, y, mel, desc, feats)
                     report.repaired += 1
                 if h in self.samples:
@@ -527,8 +528,9 @@ class Workspace:
                         self._relabel(s, key, job, moved=True)
                         report.moved += 1
                         continue
-                    if key == s.path:                 # its own file, rewritten with the same sound
+                    if key == s.path:                 # its own file, rewritten with the same sound (or only touched)
                         self._relabel(s, key, job)
+                        report.unchanged += not repaired
                         continue
                     gone = None if key in s.also_at else next((p for p in s.also_at if not Path(p).exists()), None)
                     if gone is not None:              # a copy moved or renamed: it goes by its new name
@@ -536,9 +538,11 @@ class Workspace:
                         s.also_at[s.also_at.index(gone)] = key
                         s.copies.pop(gone, None)
                         report.moved += 1
-                    elif key not in s.also_at:        # a known copy read again (touched, or its sound repaired) is none
+                    elif key not in s.also_at:
                         s.also_at.append(key)
                         report.duplicates += 1
+                    else:                             # a known copy read again (touched, or its sound repaired)
+                        report.unchanged += not repaired
                     _add_copy_labels(s, key, job)
                     continue
                 self._store(h, y, mel, desc, feats)

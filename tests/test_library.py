@@ -743,10 +743,11 @@ def test_a_known_copy_read_again_is_not_a_new_duplicate(tmp_path, tiny_library):
     (h,) = [h for h, s in ws.samples.items() if s.also_at]
     ws.audio_path(h).unlink()
     r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
-    assert (r.repaired, r.duplicates, r.added) == (1, 0, 0)
+    assert (r.repaired, r.duplicates, r.added, r.unchanged) == (1, 0, 0, 16)    # every one of the 17 files counted once
     os.utime(tiny_library / "kick" / "808" / "Boom 1 copy.wav", ns=(1, 1))     # touched, the same sound
+    os.utime(tiny_library / "kick" / "808" / "Boom 1.wav", ns=(1, 1))          # and the sample's own file
     r = Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
-    assert (r.duplicates, r.added) == (0, 0)
+    assert (r.duplicates, r.added, r.unchanged) == (0, 0, 17)
     assert len(Workspace(tmp_path / "ws").samples[h].also_at) == 1
     # the copy (not the sample's own file) moved to another folder: a move, not a new duplicate
     # and a removal; it keeps its new folder's labels
