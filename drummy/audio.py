@@ -78,7 +78,7 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
     if not RATES[0] <= info.samplerate <= RATES[1]:
         raise AudioError(f"its header gives a sample rate of {info.samplerate} Hz, which no audio has "
                          f"({RATES[0] // 1000} to {RATES[1] // 1000} kHz): a broken file?")
-    declared = _declared_frames(path)
+    declared = _declared_frames(path, info.frames)
     if declared is not None and declared - info.frames > info.samplerate // 100:   # over 10 ms missing
         raise AudioError(f"truncated: the file holds {info.frames / info.samplerate:.2f} s of the "
                          f"{declared / info.samplerate:.2f} s its header says (a broken download or copy?)")
@@ -143,33 +143,30 @@ def _wav_format(body: bytes) -> tuple[int, int, int, int] | None:
     return tag, channels, rate, bits
 
 
-def _declared_frames(path: Path) -> int | None:
-    """The frames a WAV's or an AIFF's header says the file holds, or None where it does not
-    say (another format, RF64, a streaming writer's 0 or 0xFFFFFFFF). libsndfile reads a
-    truncated file as the shorter sound it holds without a word; this is how to tell. The
-    format is read from the file's first bytes, not its name (an AIFF named .wav)."""
-    import struct
+def _declared_frames(path: Path, frames: int) -> int | None:
+    """The frames a WAV or an AIFF holds by its header, where libsndfile read `frames`
+    from it: None where the header does not say (another format, RF64, a streaming
+    writer's 0 or 0xFFFFFFFF) or where its sound chunk's bytes are all there. libsndfile
+    reads a truncated file as the shorter sound it holds without a word; this is how to
+    tell. Bytes, not frames, so that it holds for every codec (an IMA4 AIFF-C's header counts
+    packets). The format is read from the file's first bytes, not its name (an AIFF named .wav)."""
     try:
         with open(_os_path(path), "rb") as f:
             head = f.read(12)
             if head[:4] == b"RIFF" and head[8:] == b"WAVE":
-                endian = "<"
+                endian, sound = "<", b"data"
             elif head[:4] == b"FORM" and head[8:] in (b"AIFF", b"AIFC"):
-                endian = ">"                                   # big-endian chunks
+                endian, sound = ">", b"SSND"                  # big-endian chunks; 8 bytes (offset, block) lead the sound
             else:
                 return None
-            frame = None
             for cid, size in _chunks(f, endian):
-                if cid == b"COMM":                             # AIFF: channels (2 bytes), then frames (4)
-                    comm = f.read(6)
-                    return (struct.unpack(">HI", comm)[1] or None) if len(comm) == 6 else None
-                if cid == b"fmt ":
-                    fmt = _wav_format(f.read(size))
-                    # PCM or float: channels x bytes per sample, whatever block align says
-                    frame = fmt[1] * ((fmt[3] + 7) // 8) if fmt and fmt[0] in (1, 3) and fmt[3] else None
-                elif cid == b"data":
+                if cid == sound:
                     # 0 or >= 0x7ff00000: a streaming writer's "unknown" (SoX, arecord and ffmpeg to a pipe)
-                    return size // frame if frame and 0 < size < 0x7FF00000 else None
+                    there = os.fstat(f.fileno()).st_size - f.tell()
+                    if not 0 < size < 0x7FF00000 or size <= there or there <= 0:
+                        return None
+                    lead = 8 if sound == b"SSND" else 0
+                    return round(frames * (size - lead) / max(there - lead, 1))
     except OSError:
         pass
     return None

@@ -61,6 +61,22 @@ def test_a_streaming_writers_wav_is_not_called_truncated(tmp_path):
         assert len(audio.decode(p)[0]) == SR // 2
 
 
+@pytest.mark.parametrize("fmt,subtype,channels", [     # (libsndfile writes MS ADPCM and GSM in mono only)
+    ("WAV", "IMA_ADPCM", 1), ("WAV", "IMA_ADPCM", 2), ("WAV", "MS_ADPCM", 1), ("WAV", "GSM610", 1), ("WAV", "ULAW", 2),
+    ("AIFF", "IMA_ADPCM", 1), ("AIFF", "IMA_ADPCM", 2), ("AIFF", "ALAW", 2), ("AIFF", "PCM_16", 2)])
+def test_a_compressed_file_cut_short_is_called_truncated(tmp_path, fmt, subtype, channels):
+    # libsndfile reads the half that is there as a shorter sound; an IMA4 AIFF-C's header counts
+    # packets of 64 frames, not frames, so the header's count alone cannot tell
+    y = np.stack([kick(1, seconds=0.5)] * channels, axis=1)
+    p = write(tmp_path / f"hit.{fmt.lower()}", y, subtype=subtype, fmt=fmt)
+    assert len(audio.decode(p)[0]) >= SR // 2                   # whole, it is no false alarm
+    data = p.read_bytes()
+    sound = data.index(b"data" if fmt == "WAV" else b"SSND") + 8
+    p.write_bytes(data[:sound + (len(data) - sound) // 2])
+    with pytest.raises(audio.AudioError, match=r"truncated: the file holds 0\.2\d s of the 0\.5\d s"):
+        audio.decode(p)
+
+
 @pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
 def test_a_wav_whose_writer_never_filled_in_its_sizes_is_read_whole(tmp_path, subtype):
     # a recorder that crashed leaves 0 in the RIFF and data sizes: libsndfile read 0 frames,
