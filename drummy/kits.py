@@ -206,8 +206,9 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
             sample = region.get("sample")
             if not sample or sample.startswith("*"):   # *sine, *noise: the player's own generators
                 continue
-            if "\x00" in sample:         # no file is named so: a damaged line (and a path that cannot be opened)
-                continue
+            # no file is named with a NUL (a damaged line, and a path that cannot be opened): it is
+            # reported as missing under the name written out, as a region naming any missing file is
+            sample = sample.replace("\x00", "<NUL>")
             rel = (default_path + sample).replace("\\", "/")
             if rel in seen:               # one file on several keys (GM aliases) is one sample, the first key's
                 continue
