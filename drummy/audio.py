@@ -99,6 +99,11 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
         raise AudioError(f"cannot decode audio ({first_line(e)})") from None
     if data.size == 0:
         raise AudioError("empty audio (0 samples)")
+    if info.frames - len(data) > max(rate // 100, 2 * 1152):
+        # an MP3 cut short keeps its Xing header's length and decodes as the shorter sound it
+        # holds (up to two MPEG frames short is the decoder's padding, not a cut)
+        raise AudioError(f"truncated: the file holds {len(data) / rate:.2f} s of the "
+                         f"{info.frames / rate:.2f} s its header says (a broken download or copy?)")
     if not np.all(np.isfinite(data)):
         raise AudioError("audio contains NaN or infinite values")
     if (peak := sample_peak(data)) > MAX_PEAK:

@@ -116,6 +116,7 @@ def test_a_hit_on_a_dc_offset_is_still_a_hit(tmp_path):
     ("text", "not a readable audio file"), ("truncated", ""), ("missing", "no such file"), ("folder", "a folder, not an audio file"),
     ("zero bytes", "an empty file (0 bytes)"), ("half", "truncated: the file holds 0.25 s of the 0.50 s"),
     ("text mp3", "no mp3 data"), ("fifo", "not a regular file"), ("half aiff", "truncated: the file holds 0.25 s of the 0.50 s"),
+    ("half mp3", "s of the 0.50 s its header says"),
 ])
 def test_bad_files_raise_clear_errors(tmp_path, case, reason):
     p = tmp_path / f"{case}.wav"
@@ -142,6 +143,10 @@ def test_bad_files_raise_clear_errors(tmp_path, case, reason):
         p.mkdir()
     elif case == "zero bytes":
         p.write_bytes(b"")
+    elif case == "half mp3":                      # its Xing header still says 0.5 s; libmpg123 decoded what was there
+        p = write(tmp_path / "cut.mp3", kick(0, seconds=0.5), subtype="MPEG_LAYER_III", fmt="MP3")
+        data = p.read_bytes()
+        p.write_bytes(data[:len(data) // 2])
     elif case == "text mp3":                      # libmpg123 read any bytes as a "silent" MP3
         p = tmp_path / "notes.mp3"
         p.write_text("this is not audio either, but it is long enough to hunt through for frames " * 20)
