@@ -311,6 +311,11 @@ def cmd_library(args) -> None:
             print(f"  {_shown(item['path'])}: {item['reason']}")
 
 
+# Why a library gives no validation split (`train.group_split`), and what to do about it.
+NO_SPLIT = ("each drum type sits in one kit or folder, and holding it out would leave none of that type to "
+            "learn from. Keep each kit or pack in a folder of its own (Kicks/808/, Kicks/Acoustic/) to get one")
+
+
 def cmd_train(args) -> None:
     from .library import LibraryError, Workspace
     other = {"vae": (("--epochs", args.epochs), ("--members", args.members)),
@@ -330,8 +335,11 @@ def cmd_train(args) -> None:
         cfg.members = args.members
     m = train_classifier(ws, cfg, resume=not args.fresh)
     nets = "1 net" if m["members"] == 1 else f"{m['members']} nets"
-    print(f"classifier: {nets} on all {m['train_samples']} labelled samples; validated by {m['members']} "
-          f"run{'s' * (m['members'] != 1)} holding out kits/folders ({len(m.get('val_groups', []))} in all)")
+    if m.get("val_groups"):
+        print(f"classifier: {nets} on all {m['train_samples']} labelled samples; validated by {m['members']} "
+              f"run{'s' * (m['members'] != 1)} holding out kits/folders ({len(m['val_groups'])} in all)")
+    else:
+        print(f"classifier: {nets} on all {m['train_samples']} labelled samples; not validated: {NO_SPLIT}")
     if "val_accuracy" in m:
         print(f"validation accuracy on held-out kits/folders {m['val_accuracy']:.1%} "
               f"(balanced {m['val_balanced_accuracy']:.1%}, {m['val_samples']} verdicts)")
@@ -363,6 +371,8 @@ def _train_vae(args) -> None:
     if held:       # which sounds it did not learn from: the split holds out kits/folders, never most of a type
         print("  held out to validate: " + ", ".join(f"{t} {held[t]} of {total[t]}" for t in sorted(held, key=str) if t)
               + f" ({', '.join(m['val_groups'][:4])}{' …' if len(m['val_groups']) > 4 else ''})")
+    else:
+        print(f"  nothing held out, so nothing to stop early on (it trained for its whole budget): {NO_SPLIT}")
     if h.get("val_recon"):
         print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out {min(h['val_recon']):.0f} (best)")
     if m["steps"] < cfg.warmup and m["stopped"] in ("minutes", "steps"):   # a busy machine's minute: 50 steps

@@ -61,6 +61,21 @@ def test_unwritable_workspace_is_a_clear_error(tmp_path, tiny_library):
     assert r.returncode == 2 and "not writable" in r.stderr and "Traceback" not in r.stderr
 
 
+def test_a_library_with_one_folder_per_type_says_it_cannot_be_validated(tmp_path, capsys):
+    # "validated by 1 run holding out kits/folders (0 in all)" claimed a validation that never happened
+    from conftest import hat, kick, write
+    for i in range(4):
+        write(tmp_path / "flat" / "Kicks" / f"k{i}.wav", kick(i))
+        write(tmp_path / "flat" / "Hats" / f"h{i}.wav", hat(i))
+    ws = str(tmp_path / "ws")
+    assert main(["ingest", str(tmp_path / "flat"), "-w", ws]) == 0
+    assert main(["train", "classifier", "-w", ws, "--steps", "2", "--epochs", "1", "--members", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "not validated: each drum type sits in one kit or folder" in out and "validated by" not in out
+    assert main(["train", "vae", "-w", ws, "--steps", "2"]) == 0
+    assert "nothing held out, so nothing to stop early on" in capsys.readouterr().out
+
+
 def test_ingest_library_json_and_classify(tmp_path, tiny_library, capsys):
     ws = str(tmp_path / "ws")
     assert main(["ingest", str(tiny_library), "-w", ws]) == 0
