@@ -446,7 +446,10 @@ def cmd_generate(args) -> None:
     if args.out is None and recipe is not None and not names_a_type(recipe):
         # `--blend 808` makes 808 kicks, hats and claps: each goes where its type is heard
         classify = _classifier_hook(ws.root, min_confidence=0.0)
-        heard = classify([finish(y) for y in ys]) if classify else [folder] * len(ys)   # as written
+        if classify is None:   # the recipe's lean is no hit's type: an 808 blend holds kicks, hats and claps
+            print(f"drummy: no classifier to hear which drum type each hit is, so they go to generated/blend/ "
+                  f"(`drummy train classifier -w {ws.root}`, then generate again, files them by type)", file=sys.stderr)
+        heard = classify([finish(y) for y in ys]) if classify else ["blend"] * len(ys)
         for t in dict.fromkeys(heard):
             idx = [i for i, h in enumerate(heard) if h == t]
             paths = write_hits(ys[idx], ws.root / "generated" / t, stem, meta, indices=idx)

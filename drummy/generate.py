@@ -581,8 +581,10 @@ def names_a_type(recipe: Recipe) -> bool:
 
 
 def dominant_type(gen: Generator, recipe: Recipe) -> str:
-    """The drum type a recipe leans to most (for the output folder)."""
+    """The drum type a recipe leans to most (for the output folder); "blend" for one whose
+    labels carry no drum type (tags on samples of unknown type), not the first type."""
     lab = gen.prior(recipe)[0]
     types = [i for i, lab_ in enumerate(gen.labels) if lab_ in TYPES]
-    return gen.labels[max(types, key=lambda i: float(lab[i]))] if types else "blend"
+    best = max(types, key=lambda i: float(lab[i]), default=None)
+    return gen.labels[best] if best is not None and float(lab[best]) > 1e-6 else "blend"
 

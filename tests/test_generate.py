@@ -414,6 +414,13 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
     try:
         assert main(["generate", "-w", str(ws.root), "--like", str(wavs[0]), "-n", "1"]) == 0
         assert len(list((ws.root / "generated" / "variations").glob("like_*.wav"))) == 1
+        # a recipe naming no type (808 kicks and 808 hats) is not filed under the type it leans to
+        kicks = len(list((ws.root / "generated" / "kick").glob("*.wav")))
+        capsys.readouterr()
+        assert main(["generate", "-w", str(ws.root), "--blend", "808", "-n", "2"]) == 0
+        assert len(list((ws.root / "generated" / "blend").glob("808_s0_*.wav"))) == 2
+        assert len(list((ws.root / "generated" / "kick").glob("*.wav"))) == kicks
+        assert "no classifier to hear which drum type each hit is" in capsys.readouterr().err
     finally:
         (ws.root / "clf.bak").rename(train.classifier_path(ws))
 
