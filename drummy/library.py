@@ -820,6 +820,8 @@ def _labels(names: list[str], path: Path) -> tuple[str, list[str]]:
     name (`kick+808_decay+1_s3_01.wav` is tagged 808, not decay or s3), and its type from
     its folders, else from the recipe's weightiest drum type."""
     recipe = _recipe_labels(path)
+    if recipe is None and (parts := _name_recipe(path.stem)) is not None:    # a blend's hit without its sidecar
+        recipe = _parts_labels(parts)
     if recipe is None:
         return labels_from_names(names)
     t, tags = labels_from_names([*names[:-1], ""])          # the folders, as for any file in them
@@ -830,9 +832,10 @@ def _recipe_labels(path: Path) -> tuple[str, list[str]] | None:
     """(drum type or unknown, tags) of the recipe in a generated hit's sidecar
     (`<stem>.json` as `generate` writes it); (unknown, []) for a variation or a morph.
     None when the file has no such sidecar."""
-    from .labels import TYPES, type_of
     try:
         side = path.with_suffix(".json")
+        if path.stem.endswith(".again") and not side.exists():   # `generate --from`'s remake: the original's sidecar
+            side = path.with_name(path.stem[:-len(".again")] + ".json")
         if side.stat().st_size > 1 << 16:
             return None
         meta = json.loads(side.read_text(encoding="utf-8"))
@@ -844,6 +847,13 @@ def _recipe_labels(path: Path) -> tuple[str, list[str]] | None:
     if not (isinstance(parts, list) and all(isinstance(p, list) and len(p) == 2 and isinstance(p[1], list)
                                             for p in parts)):
         parts = _written_recipe(meta.get("recipe"))     # an older sidecar: the recipe as written
+    return _parts_labels(parts)
+
+
+def _parts_labels(parts: list) -> tuple[str, list[str]]:
+    """(the weightiest drum type or unknown, the other labels as tags) of recipe parts
+    [[weight, [label, ...]], ...]."""
+    from .labels import TYPES, type_of
     weight: dict[str, float] = {}
     tags: list[str] = []
     for w, labs in parts:
@@ -854,6 +864,26 @@ def _recipe_labels(path: Path) -> tuple[str, list[str]] | None:
             elif lab and lab not in tags:
                 tags.append(lab)
     return (max(weight, key=weight.get) if weight else UNKNOWN), tags
+
+
+# How `generate` names a blend's hits: <recipe>[_<controls>]_s<seed>_<n>[.again], the recipe weighted as
+# `Recipe.name` writes it (snare80-hihat20, kick+808_30-snare70, 808_50-909_50)
+_GENERATED_NAME = re.compile(r"(?P<recipe>.+?)(?:_(?:bright|decay|attack|pitch)[+-][\d.]+|_var[\d.]+)*_s\d+_\d+(?:\.again)?")
+_WEIGHTED_PART = re.compile(r"(?P<labels>.+?)_?(?P<weight>\d+)")
+
+
+def _name_recipe(stem: str) -> list | None:
+    """The parts [[weight, [label, ...]], ...] of a blend of two or more parts that a
+    generated hit's file name gives, for a hit copied without its sidecar: its name holds
+    both types ("snare80-hihat20"), and the last type word named it a hihat. None for any
+    other name: the weights must add up to 100 (percent)."""
+    m = _GENERATED_NAME.fullmatch(stem)
+    parts = m.group("recipe").split("-") if m else []
+    found = [_WEIGHTED_PART.fullmatch(p) for p in parts]
+    if len(parts) < 2 or not all(found):
+        return None
+    out = [[float(f.group("weight")), [lab.replace("_", " ") for lab in f.group("labels").split("+")]] for f in found]
+    return out if 98 <= sum(w for w, _ in out) <= 102 else None
 
 
 def _written_recipe(text) -> list:

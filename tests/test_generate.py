@@ -817,6 +817,19 @@ def test_generated_hits_ingested_again_take_their_tags_from_the_recipe(trained, 
     again.ingest([out], progress=False)
     got = {Path(s.path).parent.name: (s.drum_type, s.tags) for s in again.samples.values()}
     assert got == {"hihat": ("hihat", ["808"]), "kick": ("kick", []), "boom bap": ("kick", ["boom bap", "808"])}
+    # remade by --from beside itself (no sidecar of its own), or copied without its sidecar: the type
+    # is still the recipe's weightiest, not the last type word of its name (hihat30-kick+808_70 read hihat)
+    (side,) = (out / "boom bap").glob("*.json")
+    assert main(["generate", "-w", str(ws.root), "--from", str(side)]) == 0
+    remade = side.with_name(side.stem + ".again.wav")
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    shutil.copy(side.with_suffix(".wav"), loose / side.with_suffix(".wav").name)
+    for i, (path, tags) in enumerate([(remade, ["boom bap", "808"]), (loose, ["808"])]):   # not "again"
+        again = Workspace(tmp_path / f"ws{i + 3}")
+        again.ingest([path], progress=False)
+        (s,) = again.samples.values()
+        assert (s.drum_type, s.tags) == ("kick", tags), (path, s)
 
 
 def test_hits_carry_no_infrasound(trained):
