@@ -526,6 +526,8 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     from .vae import model_hash
     MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError)             # what a damaged or edited sidecar raises
     not_a_sidecar = lambda e: RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})")  # noqa: E731
+    if Path(path).suffix.lower() in AUDIO_EXTENSIONS:      # the hit itself, not its sidecar
+        raise RecipeError(f"{path} is a hit; --from takes the .json sidecar beside it ({Path(path).with_suffix('.json')})")
     try:
         meta = json.loads(Path(path).read_text())
         mode, i, want = meta["mode"], int(meta["index"]), meta["model_hash"]
@@ -837,16 +839,18 @@ def cmd_export_kit(args) -> None:
     from .labels import TYPES
     from .sequencer import label_unknown
     samples = label_unknown(_kit_samples(args.source, args.workspace), _classifier_hook(args.workspace))
-    unknown = [s.origin or str(s.path) for s in samples if s.drum_type not in TYPES]
+    # (a kit's file that is not there has no type either: that is the reason to give)
+    unknown = [(s.origin or str(s.path), "drum type unknown" if Path(s.path).exists() else "no such file")
+               for s in samples if s.drum_type not in TYPES]
     from .library import claim
     with claim(args.out):
         out, broken = export_kit(samples, args.out, args.format, args.name)
     kind = {"folder": "a type-folder", "hydrogen": "a Hydrogen", "sfz": "an SFZ"}[args.format]
     print(f"wrote {kind} kit of {len(samples) - len(unknown) - len(broken)} samples: {out}")
-    for path in unknown[:10]:
-        print(f"  left out {_shown(path)}: drum type unknown")
+    for path, reason in unknown[:10]:
+        print(f"  left out {_shown(path)}: {reason}")
     if len(unknown) > 10:
-        print(f"  ... and {len(unknown) - 10} more of unknown drum type")
+        print(f"  ... and {len(unknown) - 10} more of unknown drum type or not there")
     for path, reason in broken:
         print(f"  left out {_shown(path)}: {reason}")
     bad = {str(p) for p, _ in broken}

@@ -278,6 +278,16 @@ def test_export_kit_command(tmp_path, labelled_kit, capsys):
     assert "the kit has no snare, no hihat" in capsys.readouterr().out              # a kit a beat would miss them in
     assert main(["export-kit", "-w", str(tmp_path / "nothing"), "-o", str(out)]) == 2
     assert "no library or generated hits" in capsys.readouterr().err
+    # a kit naming a file that is not there, on an instrument whose name gives no type: why it is left out
+    (tmp_path / "h1").mkdir()
+    shutil.copy(next(labelled_kit.rglob("*.wav")), tmp_path / "h1" / "a.wav")
+    (tmp_path / "h1" / "drumkit.xml").write_text(
+        "<drumkit_info><name>H1</name><instrumentList>"
+        "<instrument><name>Kick</name><filename>a.wav</filename></instrument>"
+        "<instrument><name>Thing</name><filename>emptySample.flac</filename></instrument>"
+        "</instrumentList></drumkit_info>")
+    assert main(["export-kit", str(tmp_path / "h1"), "-o", str(tmp_path / "h1out"), "-w", str(tmp_path / "ws")]) == 0
+    assert "emptySample.flac: no such file" in capsys.readouterr().out
 
 
 def test_export_a_workspace_library_and_label_unknowns(tmp_path, capsys):
