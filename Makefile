@@ -60,6 +60,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/codec_alternatives.py
 	$(BIN)/python benchmarks/ingest_speed.py
 	$(BIN)/python benchmarks/render_speed.py
+	$(BIN)/python benchmarks/busy_machine.py
 
 clean:
 	rm -rf $(WORK) drummy-work

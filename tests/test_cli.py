@@ -241,3 +241,16 @@ def test_a_file_name_with_a_newline_is_listed_on_one_line(tmp_path, tiny_library
     assert main(["library", "-w", str(tmp_path / "ws")]) == 0
     lines = [ln for ln in capsys.readouterr().out.splitlines() if "name.wav" in ln]
     assert len(lines) == 2 and all("bad\\nname.wav: not a readable audio file" in ln for ln in lines)
+
+
+def test_torch_threads_sleep_while_they_wait_unless_the_user_says_otherwise():
+    """OpenMP's waiting threads spin, and on a busy machine (a DAW, two trainings) a training
+    ran 2-5x as long for it (benchmarks/busy_machine.py); Drummy asks them to sleep, before torch
+    reads the setting, and leaves a setting of the user's alone."""
+    code = "import os, drummy, torch; print(os.environ['OMP_WAIT_POLICY'])"
+    clean = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    got = subprocess.run([sys.executable, "-c", code], env=clean, capture_output=True, text=True, check=True)
+    assert got.stdout.strip() == "PASSIVE"
+    mine = subprocess.run([sys.executable, "-c", code], env={**clean, "OMP_WAIT_POLICY": "ACTIVE"},
+                          capture_output=True, text=True, check=True)
+    assert mine.stdout.strip() == "ACTIVE"
