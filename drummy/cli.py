@@ -487,10 +487,14 @@ def _why_unknown(ws, gen, e) -> str:
 def _load_ref(path) -> "np.ndarray":
     """A reference hit for --like / --between; an error names the file."""
     from . import audio
+    from .features import loop_reason
     try:
-        return audio.load(path)
+        y = audio.load(path)
     except audio.AudioError as e:
         raise audio.AudioError(f"{path}: {e}") from None
+    if (why := loop_reason(y)) is not None:           # its variations would be one hit of it, or a smear of several
+        raise audio.AudioError(f"{path}: {why}; give one hit")
+    return y
 
 
 def _heard_type(ws, y, path: Path | None = None) -> str:

@@ -163,6 +163,9 @@ def loop_reason(y: np.ndarray, sr: int = SR) -> str | None:
     span = float(t[-1] - t[0]) if len(t) else 0.0
     if len(t) >= 6 and span >= 1.5 or len(t) >= 4 and span >= 2.5:
         return f"several hits ({len(t)} over {span:.1f} s): a loop or a phrase, not a one-shot"
+    gaps = np.diff(t)
+    if len(t) >= 4 and span >= 1.2 and gaps.std() < 0.1 * gaps.mean():   # a bar of four on the floor
+        return f"{len(t)} hits on a steady beat ({60 / gaps.mean():.0f} bpm): a loop, not a one-shot"
     return None
 
 

@@ -68,3 +68,17 @@ def test_stft_power_frames_and_a_sine_in_its_bin():
     assert mid[k] == pytest.approx((n_fft / 4) ** 2, rel=1e-3)
     # centred frames: the first frame is half zero padding, so it holds about half the power
     assert 0.4 < P[:, 0].sum() / mid.sum() < 0.6
+
+
+def test_a_bar_of_four_on_the_floor_is_a_loop_and_a_flam_or_a_ride_is_not():
+    # one bar at 120 bpm spans 1.5 s of onsets: it passed "6 hits over 1.5 s or 4 over 2.5 s"
+    from drummy.features import loop_reason
+    bar = np.zeros(2 * SR, np.float32)
+    for k in range(4):
+        bar[k * SR // 2: k * SR // 2 + len(kick(k))] += kick(k)
+    assert loop_reason(bar).startswith("4 hits on a steady beat (120 bpm)")
+    uneven = np.zeros(2 * SR, np.float32)                     # four hits, not on a pulse: a phrase too short to tell
+    for k, at in enumerate((0.0, 0.15, 0.9, 1.3)):
+        uneven[int(at * SR): int(at * SR) + len(kick(k))] += kick(k)
+    assert loop_reason(uneven) is None
+    assert loop_reason(np.pad(kick(1), (0, SR))) is None      # a one-shot with a second of silence after it

@@ -521,6 +521,13 @@ def test_variations_and_morphs_say_their_seed_and_refuse_what_they_ignore(traine
     assert main(["generate", "-w", str(ws.root), "--like", str(click)]) == 2
     err = capsys.readouterr().err
     assert str(click) in err and "too short" in err
+    from conftest import kick
+    beat = np.zeros(4 * 44100, np.float32)                    # a beat given as a reference: eight kicks
+    for k in range(8):
+        beat[k * 22050: k * 22050 + len(kick(k))] += kick(k)
+    audio.write(tmp_path / "beat.wav", beat, fade_ms=0)
+    assert main(["generate", "-w", str(ws.root), "--like", str(tmp_path / "beat.wav")]) == 2
+    assert "beat.wav: several hits (8 over 3.5 s): a loop or a phrase, not a one-shot; give one hit" in capsys.readouterr().err
 
 
 def test_cli_generate_errors(trained, capsys, tmp_path):
