@@ -99,9 +99,11 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
         raise AudioError(f"cannot decode audio ({first_line(e)})") from None
     if data.size == 0:
         raise AudioError("empty audio (0 samples)")
-    if info.frames - len(data) > max(rate // 100, 2 * 1152):
+    short = info.frames - len(data) > max(rate // 100, 2 * 1152)
+    if short and info.format in ("MP3", "MPEG") and _mp3_states_length(path):
         # an MP3 cut short keeps its Xing header's length and decodes as the shorter sound it
-        # holds (up to two MPEG frames short is the decoder's padding, not a cut)
+        # holds (up to two MPEG frames short is the decoder's padding, not a cut). Without such
+        # a header the length is libmpg123's guess from the file's size, tags and all
         raise AudioError(f"truncated: the file holds {len(data) / rate:.2f} s of the "
                          f"{info.frames / rate:.2f} s its header says (a broken download or copy?)")
     if not np.all(np.isfinite(data)):
@@ -124,6 +126,24 @@ def _looks_like_mp3(path: Path) -> bool:
         if b1 & 0xE0 == 0xE0 and (b1 >> 1) & 3 and (b2 >> 4) not in (0, 15) and (b2 >> 2) & 3 != 3:
             return True
     return False
+
+
+def _mp3_states_length(path: Path) -> bool:
+    """Whether an MP3's first frame (after any ID3v2 tag) is a Xing, Info or VBRI header,
+    which states the stream's length in frames."""
+    try:
+        with open(_os_path(path), "rb") as f:
+            head = f.read(10)
+            if head[:3] == b"ID3" and len(head) == 10:             # its size: four 7-bit bytes, after the header
+                size = sum((b & 0x7F) << (7 * (3 - i)) for i, b in enumerate(head[6:10]))
+                f.seek(10 + size + (10 if head[5] & 0x10 else 0))     # (and a footer, where flagged)
+            else:
+                f.seek(0)
+            first = f.read(4096)
+    except OSError:
+        return False
+    sync = next((i for i in range(len(first) - 1) if first[i] == 0xFF and first[i + 1] & 0xE0 == 0xE0), None)
+    return sync is not None and any(tag in first[sync:sync + 64] for tag in (b"Xing", b"Info", b"VBRI"))
 
 
 def _chunks(f, endian: str):

@@ -77,6 +77,27 @@ def test_a_compressed_file_cut_short_is_called_truncated(tmp_path, fmt, subtype,
         audio.decode(p)
 
 
+def test_an_mp3_is_called_truncated_only_where_its_header_states_its_length(tmp_path):
+    # without a Xing/Info header libmpg123 guesses the length from the file's size, ID3 tag and
+    # all: a whole MP3 with a 4 kB tag in front read "truncated: 1.04 s of the 1.10 s"
+    import io
+    buf = io.BytesIO()
+    y = np.r_[kick(1, seconds=0.5), np.zeros(SR // 2, np.float32)]
+    sf.write(buf, y, SR, format="MP3", subtype="MPEG_LAYER_III", bitrate_mode="CONSTANT", compression_level=0.5)
+    data = buf.getvalue()
+    sync = data.index(b"\xff\xfb")                                # the first frame: the Info header (MPEG-1 layer III)
+    size = 144000 * [0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320][data[sync + 2] >> 4] // SR \
+        + (data[sync + 2] >> 1 & 1)
+    assert data[sync:sync + size].find(b"Info") > 0 or data[sync:sync + size].find(b"Xing") > 0
+    tag = lambda n: b"ID3\x03\x00\x00" + bytes([n >> 21 & 127, n >> 14 & 127, n >> 7 & 127, n & 127]) + bytes(n)  # noqa: E731
+    (tmp_path / "no_info.mp3").write_bytes(tag(4096) + data[:sync] + data[sync + size:])
+    assert len(audio.decode(tmp_path / "no_info.mp3")[0]) >= 0.95 * SR
+    whole = tag(100_000) + data                                   # a cover picture in front of a stated length
+    (tmp_path / "cut.mp3").write_bytes(whole[:100_010 + len(data) // 2])
+    with pytest.raises(audio.AudioError, match=r"truncated: the file holds 0\.\d\d s of the 1\.0\d s"):
+        audio.decode(tmp_path / "cut.mp3")
+
+
 @pytest.mark.parametrize("subtype", ["PCM_U8", "PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"])
 def test_a_wav_whose_writer_never_filled_in_its_sizes_is_read_whole(tmp_path, subtype):
     # a recorder that crashed leaves 0 in the RIFF and data sizes: libsndfile read 0 frames,
