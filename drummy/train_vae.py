@@ -221,6 +221,9 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     rng = (torch.get_rng_state(), gen.get_state())
     try:
         while state["step"] < cfg.steps:
+            if state["since_best"] >= cfg.patience:       # stopped early as a Ctrl-C came: resumed, it stays stopped
+                stopped = "early stop"
+                break
             if budget is not None and time.time() - t_start >= budget:
                 stopped = "minutes"
                 break
@@ -250,36 +253,38 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
             torch.nn.utils.clip_grad_norm_(critic.parameters(), 5.0)
-            with interrupts_held():             # a Ctrl-C here would keep half a step: weights moved, step not counted
+            # Held from the update to the checkpoint: a Ctrl-C in between kept half a step (weights
+            # moved, step not counted) or a validation without its history, and the run resumed off course
+            with interrupts_held():
                 opt.step()
                 average_weights(ema, model.state_dict(), state["step"], cfg.ema)
                 state["step"] += 1
                 run.append((loss.item(), rec.item(), k.item()))
                 rng = (torch.get_rng_state(), gen.get_state())
-            bar.update(1)
-            bar.set_postfix(recon=f"{run[-1][1]:.1f}", kl=f"{run[-1][2]:.1f}", best=f"{state['best']:.1f}", refresh=False)
-            if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
-                h = state["history"]
-                m = np.mean(run, 0)
-                run = []
-                h["step"].append(state["step"])
-                for key, v in zip(("train_loss", "train_recon", "train_kl"), m):
-                    h[key].append(float(v))
-                v = validate()
-                if v is not None:
-                    for key, x in zip(("val_loss", "val_recon", "val_kl"), v):
-                        h[key].append(x)
-                    if state["step"] >= cfg.warmup and v[0] < state["best"]:
-                        state["best"], state["since_best"] = v[0], 0
-                        best_state = {k2: t.clone() for k2, t in ema.items()}
-                    elif state["step"] >= cfg.warmup:
-                        state["since_best"] += 1
-                if state["since_best"] >= cfg.patience:
-                    stopped = "early stop"
-                    break
-            if state["step"] % cfg.checkpoint_every == 0:
-                state["elapsed"] = time.time() - t_start
-                save_checkpoint()
+                bar.update(1)
+                bar.set_postfix(recon=f"{run[-1][1]:.1f}", kl=f"{run[-1][2]:.1f}", best=f"{state['best']:.1f}", refresh=False)
+                if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
+                    h = state["history"]
+                    m = np.mean(run, 0)
+                    run = []
+                    h["step"].append(state["step"])
+                    for key, v in zip(("train_loss", "train_recon", "train_kl"), m):
+                        h[key].append(float(v))
+                    v = validate()
+                    if v is not None:
+                        for key, x in zip(("val_loss", "val_recon", "val_kl"), v):
+                            h[key].append(x)
+                        if state["step"] >= cfg.warmup and v[0] < state["best"]:
+                            state["best"], state["since_best"] = v[0], 0
+                            best_state = {k2: t.clone() for k2, t in ema.items()}
+                        elif state["step"] >= cfg.warmup:
+                            state["since_best"] += 1
+                    if state["since_best"] >= cfg.patience:
+                        stopped = "early stop"
+                        break
+                if state["step"] % cfg.checkpoint_every == 0:
+                    state["elapsed"] = time.time() - t_start
+                    save_checkpoint()
             if on_step is not None:
                 on_step(state["step"])
     except KeyboardInterrupt:              # Ctrl-C: keep every step done so far, then stop

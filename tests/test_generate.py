@@ -136,6 +136,34 @@ def test_a_resumed_run_ends_where_the_uninterrupted_one_does(trained, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def test_a_ctrl_c_during_an_update_at_a_validation_step_resumes_exactly(trained, tmp_path, monkeypatch):
+    """A Ctrl-C landing in step 4's update (a validation step) waits for that step's validation
+    and checkpoint: the resumed run has step 4 in its history and ends where the others do."""
+    import shutil
+    import signal
+    from safetensors.torch import load_file
+    ws, m, _, _ = trained
+    again = Workspace(shutil.copytree(ws.root, tmp_path / "ws"))
+    for f in (again.root / "models").glob("vae*"):
+        f.unlink()
+    real, calls = TV.average_weights, []
+
+    def ctrl_c_at_4(*a):
+        calls.append(1)
+        if len(calls) == 4:
+            signal.raise_signal(signal.SIGINT)
+        return real(*a)
+    monkeypatch.setattr(TV, "average_weights", ctrl_c_at_4)
+    cfg = TV.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
+    with pytest.raises(KeyboardInterrupt):
+        TV.train_vae(again, cfg, progress=False)
+    monkeypatch.setattr(TV, "average_weights", real)
+    resumed = TV.train_vae(again, cfg, progress=False)
+    assert resumed["history"] == m["history"]
+    a, b = load_file(train.vae_path(ws)), load_file(train.vae_path(again))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(trained, tmp_path, capsys):
     import dataclasses
     import shutil
