@@ -484,15 +484,16 @@ def _why_unknown(ws, gen, e) -> str:
     return str(e)
 
 
-def _load_ref(path) -> "np.ndarray":
-    """A reference hit for --like / --between; an error names the file."""
+def _load_ref(path, one_shot: bool = True) -> "np.ndarray":
+    """A reference hit for --like / --between; an error names the file. A loop is refused
+    unless it is a sidecar's reference (one_shot=False): what made a hit remakes it."""
     from . import audio
     from .features import loop_reason
     try:
         y = audio.load(path)
     except audio.AudioError as e:
         raise audio.AudioError(f"{path}: {e}") from None
-    if (why := loop_reason(y)) is not None:           # its variations would be one hit of it, or a smear of several
+    if one_shot and (why := loop_reason(y)) is not None:           # its variations would be one hit of it, or a smear of several
         raise audio.AudioError(f"{path}: {why}; give one hit")
     return y
 
@@ -531,7 +532,8 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError)             # what a damaged or edited sidecar raises
     not_a_sidecar = lambda e: RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})")  # noqa: E731
     if Path(path).suffix.lower() in AUDIO_EXTENSIONS:      # the hit itself, not its sidecar
-        raise RecipeError(f"{path} is a hit; --from takes the .json sidecar beside it ({Path(path).with_suffix('.json')})")
+        stem = Path(path).stem.removesuffix(".again")      # a remake's sidecar is its original's
+        raise RecipeError(f"{path} is a hit; --from takes the .json sidecar beside it ({Path(path).with_name(stem + '.json')})")
     try:
         meta = json.loads(Path(path).read_text())
         mode, i, want = meta["mode"], int(meta["index"]), meta["model_hash"]
@@ -580,10 +582,10 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
             ys = gen.generate(recipe, Controls(**meta["controls"]), n=int(meta["n"]), seed=int(meta["seed"]))
         elif mode == "like":
             r = gen.recipe(meta["recipe"]) if meta.get("recipe") else None
-            ys = gen.like(_load_ref(meta["like"]), Controls(**meta["controls"]), n=int(meta["n"]),
+            ys = gen.like(_load_ref(meta["like"], one_shot=False), Controls(**meta["controls"]), n=int(meta["n"]),
                           seed=int(meta["seed"]), recipe=r)
         else:
-            ys = gen.between(_load_ref(meta["a"]), _load_ref(meta["b"]), int(meta["steps"]), seed=int(meta["seed"]))
+            ys = gen.between(_load_ref(meta["a"], one_shot=False), _load_ref(meta["b"], one_shot=False), int(meta["steps"]), seed=int(meta["seed"]))
         y = ys[i]
     except MALFORMED as e:
         raise not_a_sidecar(e) from None

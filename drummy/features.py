@@ -164,8 +164,11 @@ def loop_reason(y: np.ndarray, sr: int = SR) -> str | None:
     if len(t) >= 6 and span >= 1.5 or len(t) >= 4 and span >= 2.5:
         return f"several hits ({len(t)} over {span:.1f} s): a loop or a phrase, not a one-shot"
     gaps = np.diff(t)
-    if len(t) >= 4 and span >= 1.2 and gaps.std() < 0.1 * gaps.mean():   # a bar of four on the floor
-        return f"{len(t)} hits on a steady beat ({60 / gaps.mean():.0f} bpm): a loop, not a one-shot"
+    if len(t) >= 4 and span >= 1.2 and gaps.std() < 0.1 * gaps.mean():   # a bar of four on the floor ...
+        at = (t * sr).astype(int)
+        peaks = 20 * np.log10(np.array([np.abs(y[a:a + int(0.05 * sr)]).max() for a in at]) + 1e-12)
+        if not np.all(np.diff(peaks) <= -1.5):    # ... not one hit's tempo-synced echoes, each quieter than the last
+            return f"{len(t)} hits on a steady beat ({60 / gaps.mean():.0f} bpm): a loop, not a one-shot"
     return None
 
 

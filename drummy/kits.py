@@ -208,8 +208,7 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
                 continue
             # no file is named with a NUL (a damaged line, and a path that cannot be opened): it is
             # reported as missing under the name written out, as a region naming any missing file is
-            sample = sample.replace("\x00", "<NUL>")
-            rel = (default_path + sample).replace("\\", "/")
+            rel = (default_path + sample).replace("\\", "/").replace("\x00", "<NUL>")
             if rel in seen:               # one file on several keys (GM aliases) is one sample, the first key's
                 continue
             seen.add(rel)

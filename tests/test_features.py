@@ -82,3 +82,7 @@ def test_a_bar_of_four_on_the_floor_is_a_loop_and_a_flam_or_a_ride_is_not():
         uneven[int(at * SR): int(at * SR) + len(kick(k))] += kick(k)
     assert loop_reason(uneven) is None
     assert loop_reason(np.pad(kick(1), (0, SR))) is None      # a one-shot with a second of silence after it
+    dub = np.zeros(2 * SR, np.float32)                        # a dub snare: one hit and its echoes, 3 dB apart
+    for k in range(4):
+        dub[k * SR // 2: k * SR // 2 + len(kick(1))] += kick(1) * 10 ** (-3 * k / 20)
+    assert loop_reason(dub) is None

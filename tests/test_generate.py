@@ -544,6 +544,8 @@ def test_variations_and_morphs_say_their_seed_and_refuse_what_they_ignore(traine
     assert "not a Drummy sidecar" in capsys.readouterr().err
     assert main(["generate", "-w", str(ws.root), "--from", str(hit)]) == 2          # the hit, not its sidecar
     assert f"is a hit; --from takes the .json sidecar beside it ({hit.with_suffix('.json')})" in capsys.readouterr().err
+    assert main(["generate", "-w", str(ws.root), "--from", str(hit.with_name(hit.stem + ".again.wav"))]) == 2
+    assert f"beside it ({hit.with_suffix('.json')})" in capsys.readouterr().err      # a remake's is its original's
     click = tmp_path / "click.wav"
     audio.write(click, np.r_[np.zeros(100), 0.5], peak_db=None, fade_ms=0)
     assert main(["generate", "-w", str(ws.root), "--like", str(click)]) == 2
