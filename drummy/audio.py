@@ -190,7 +190,10 @@ def _declared_frames(path: Path, frames: int) -> int | None:
                     there = os.fstat(f.fileno()).st_size - f.tell()
                     if not 0 < size < 0x7FF00000 or size <= there or there <= 0:
                         return None
-                    lead = 8 if sound == b"SSND" else 0
+                    # an SSND chunk opens with its sound's offset (alignment padding) and block size
+                    lead = 8 + int.from_bytes(f.read(4), "big") if sound == b"SSND" else 0
+                    if lead >= there:                             # an offset past the end: no sound to measure
+                        return None
                     return round(frames * (size - lead) / max(there - lead, 1))
     except OSError:
         pass
