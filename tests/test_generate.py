@@ -136,7 +136,7 @@ def test_a_resumed_run_ends_where_the_uninterrupted_one_does(trained, tmp_path):
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_a_ctrl_c_during_an_update_at_a_validation_step_resumes_exactly(trained, tmp_path, monkeypatch):
+def test_a_ctrl_c_during_an_update_at_a_validation_step_resumes_exactly(trained, tmp_path, monkeypatch, ctrl_c_raises):
     """A Ctrl-C landing in step 4's update (a validation step) waits for that step's validation
     and checkpoint: the resumed run has step 4 in its history and ends where the others do."""
     import shutil
