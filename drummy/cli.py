@@ -633,7 +633,7 @@ def cmd_classify(args) -> None:
     model = clf.load(classifier_path(Workspace(args.workspace)))
     files: list[Path] = []
     for p in args.paths:
-        if not p.exists():
+        if not p.exists() and not p.is_symlink():        # a link to a file that is gone is listed as one
             raise LibraryError(f"no such file or folder: {p}")
         # a folder's audio files as ingest finds them: no ._ resource forks, no __MACOSX (and
         # links to files that are gone, to say so)

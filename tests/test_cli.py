@@ -125,6 +125,10 @@ def test_ingest_library_json_and_classify(tmp_path, tiny_library, capsys):
     assert len(lines) == 3 and "a link to a file that is not there" in lines[0]
     assert "groove.wav: skipped (several hits (8 over 3.5 s): a loop or a phrase" in lines[1]
     assert lines[2].startswith(str(tmp_path / "mixed" / "kick.wav") + ": ")
+    # named beside a good file, the link is listed as it is in a folder (it stopped the run)
+    assert main(["classify", str(tmp_path / "mixed" / "kick.wav"), str(tmp_path / "mixed" / "gone.wav"), "-w", ws]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and "gone.wav: skipped (a link to a file that is not there)" in lines[1]
 
 
 def test_starter_kit_command(tmp_path):
