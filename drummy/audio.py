@@ -121,11 +121,16 @@ def _looks_like_mp3(path: Path) -> bool:
         head = f.read(1 << 16)
     if head[:4] in (b"RIFF", b"RIFX", b"RF64", b"FORM", b"fLaC", b"OggS", b"caff") or head[:3] == b"ID3":
         return True
-    for i in (m.start() for m in re.finditer(b"\xff", head[:-2])):
-        b1, b2 = head[i + 1], head[i + 2]
+    return _mpeg_frame(head) is not None
+
+
+def _mpeg_frame(data: bytes) -> int | None:
+    """Where the first MPEG audio frame header (sync, a layer, a bitrate, a rate) starts in data."""
+    for i in (m.start() for m in re.finditer(b"\xff", data[:-2])):
+        b1, b2 = data[i + 1], data[i + 2]
         if b1 & 0xE0 == 0xE0 and (b1 >> 1) & 3 and (b2 >> 4) not in (0, 15) and (b2 >> 2) & 3 != 3:
-            return True
-    return False
+            return i
+    return None
 
 
 def _mp3_states_length(path: Path) -> bool:
@@ -142,7 +147,7 @@ def _mp3_states_length(path: Path) -> bool:
             first = f.read(4096)
     except OSError:
         return False
-    sync = next((i for i in range(len(first) - 1) if first[i] == 0xFF and first[i + 1] & 0xE0 == 0xE0), None)
+    sync = _mpeg_frame(first)
     return sync is not None and any(tag in first[sync:sync + 64] for tag in (b"Xing", b"Info", b"VBRI"))
 
 

@@ -527,13 +527,12 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     hash must match."""
     from . import audio
     from .generate import AUDIO_VERSION, Controls, Generator, RecipeError, finish
-    from .library import AUDIO_EXTENSIONS, PREVIOUS_VAE, vae_path
+    from .library import AUDIO_EXTENSIONS, PREVIOUS_VAE, REMADE, sidecar_of, vae_path
     from .vae import model_hash
     MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError)             # what a damaged or edited sidecar raises
     not_a_sidecar = lambda e: RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})")  # noqa: E731
     if Path(path).suffix.lower() in AUDIO_EXTENSIONS:      # the hit itself, not its sidecar
-        stem = Path(path).stem.removesuffix(".again")      # a remake's sidecar is its original's
-        raise RecipeError(f"{path} is a hit; --from takes the .json sidecar beside it ({Path(path).with_name(stem + '.json')})")
+        raise RecipeError(f"{path} is a hit; --from takes the .json sidecar beside it ({sidecar_of(path)})")
     try:
         meta = json.loads(Path(path).read_text())
         mode, i, want = meta["mode"], int(meta["index"]), meta["model_hash"]
@@ -591,11 +590,11 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         raise not_a_sidecar(e) from None
     own = Path(path).with_suffix(".wav")
     if out is None:
-        out = own.with_suffix(".again.wav") if own.exists() else own
+        out = own.with_suffix(REMADE + ".wav") if own.exists() else own
     elif out.suffix.lower() not in AUDIO_EXTENSIONS:
         out = out / own.name
         if out.exists():       # a hit of that name there may be another one: go beside it
-            out = out.with_suffix(".again.wav")
+            out = out.with_suffix(REMADE + ".wav")
     elif out.exists():         # a file named by the user: theirs, not ours to replace
         raise RecipeError(f"-o {out} exists; remove it or name another file (or give a folder: the hit goes beside)")
     if ws.in_store(out):

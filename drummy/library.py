@@ -828,14 +828,25 @@ def _labels(names: list[str], path: Path) -> tuple[str, list[str]]:
     return (t if t != UNKNOWN else recipe[0]), list(dict.fromkeys([*tags, *recipe[1]]))
 
 
+REMADE = ".again"    # `generate --from` remakes a hit beside itself as <name>.again.wav, with no sidecar of its own
+
+
+def sidecar_of(hit: str | Path) -> Path:
+    """The JSON sidecar that says how a generated hit was made: its own, or a remake's
+    original's (`<name>.again.wav` has none)."""
+    hit = Path(hit)
+    own = hit.with_suffix(".json")
+    if hit.stem.endswith(REMADE) and not own.exists():
+        return hit.with_name(hit.stem.removesuffix(REMADE) + ".json")
+    return own
+
+
 def _recipe_labels(path: Path) -> tuple[str, list[str]] | None:
     """(drum type or unknown, tags) of the recipe in a generated hit's sidecar
     (`<stem>.json` as `generate` writes it); (unknown, []) for a variation or a morph.
     None when the file has no such sidecar."""
     try:
-        side = path.with_suffix(".json")
-        if path.stem.endswith(".again") and not side.exists():   # `generate --from`'s remake: the original's sidecar
-            side = path.with_name(path.stem[:-len(".again")] + ".json")
+        side = sidecar_of(path)
         if side.stat().st_size > 1 << 16:
             return None
         meta = json.loads(side.read_text(encoding="utf-8"))

@@ -27,7 +27,7 @@ from . import audio, features
 from .audio import sample_peak, true_peak
 from .kits import KitSample, is_kit_file, layer_gap
 from .labels import TYPES, UNKNOWN
-from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run
+from .library import AUDIO_EXTENSIONS, REMADE, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run
 from .patterns import BEATS_PER_BAR, Pattern, Track, schedule
 
 SR = audio.SR
@@ -91,7 +91,7 @@ def workspace_samples(ws: Workspace, fill: bool = False) -> list[KitSample]:
     if gen is not None:
         out = []
         for s in folder_samples(gen):
-            if Path(s.path).name.lower().endswith(".again.wav"):      # `generate --from`'s copy of a hit
+            if Path(s.path).name.lower().endswith(REMADE + ".wav"):   # `generate --from`'s copy of a hit
                 continue
             top = Path(s.path).relative_to(gen.resolve()).parts[0]
             out.append(KitSample(s.path, top if top in TYPES else UNKNOWN, s.tags, s.kit, s.instrument, s.note))

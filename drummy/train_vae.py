@@ -218,6 +218,8 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     model.train()
     t_start = time.time() - state["elapsed"]
     stopped = "steps"
+    # The random state as the next step starts: what a checkpoint keeps (taken after each update;
+    # validation puts back the state it found, so a Ctrl-C mid-step resumes that step afresh)
     rng = (torch.get_rng_state(), gen.get_state())
     try:
         while state["step"] < cfg.steps:
@@ -227,7 +229,6 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             if budget is not None and time.time() - t_start >= budget:
                 stopped = "minutes"
                 break
-            rng = (torch.get_rng_state(), gen.get_state())    # as the step starts: what a checkpoint keeps
             idx = ti[torch.multinomial(draw, cfg.batch, replacement=True, generator=gen).numpy()]
             beta = cfg.beta * min(1.0, (state["step"] + 1) / max(cfg.warmup, 1))
             loss, rec, k = losses(X[idx], cond[idx], beta)
