@@ -61,6 +61,11 @@ SYNONYMS = {**{w + ("es" if w.endswith(("sh", "ch", "x")) else "s"): t for w, t 
 # from the overheads, "Ch1 Kick In" a kick on channel 1, "Vox Ohh" no hat.
 _WEAK = {w for w in SYNONYMS if len(w) <= 2} | {"ohh", "chh"}
 
+# Words that start with a drum word and describe a sound, not name one: a "snappy" hit is a
+# snare's or a clap's, a "crashy" one may be anything.
+_NOT_GLUED = {"snappy", "snapped", "snapping", "snapper", "crashy", "crashed", "crashing", "rimmed", "tomato",
+              "tomatoes", "clapton", "blocky", "blocked", "sticky", "ridden", "rider"}
+
 # Words that turn a hat into an open hat when they appear with one. A "free" or
 # "loose" hat is left to ring: BJA_Pacific's "Hi Hat Free" rings 2.8-4.2 s, longer
 # than that kit's own "Hi Hat Opened". A hat "swish" is played open and closed by the
@@ -84,9 +89,10 @@ _NOTE_NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 
 
 # File-format words that say how a sample was recorded, not how it sounds ("Kick Stereo 24bit",
-# "hh 2ms", "kick_float32", "44k1"): never tags.
+# "hh 2ms", "kick_float32", "44k1", "k_192k", "808 48000"): never tags, nor the numbers they qualify.
 _FORMAT_WORDS = {"bit", "bits", "khz", "hz", "k", "ms", "float", "int", "pcm", "stereo", "mono", "wav", "wave",
                  "aif", "aiff", "flac", "mp", "ogg", "caf", "sample", "samples"}
+_RATES = {"8000", "11025", "16000", "22050", "24000", "32000", "44100", "48000", "88200", "96000", "176400", "192000"}
 
 
 # Words that say how a pack is organised or sold, not how a hit sounds ("Sample Library/One
@@ -169,11 +175,12 @@ def _typed(text: str) -> tuple[str | None, bool]:
             phrase = " ".join(words[i:i + n])
             if phrase in SYNONYMS:
                 (weak if phrase in _WEAK else strong).add(SYNONYMS[phrase])
-    if not strong:  # glued or plural words: "tomhi", "kicks", "snares"
-        for w in words:
+    if not strong:  # glued words ("tomhi", "kickb"), as weak as an abbreviation: a snare folder's
+        for w in words:          # "Snappy.wav" is no snap, and a word of a name is no drum ("Snappy Loops")
             for syn, t in SYNONYMS.items():
-                if len(syn) >= 3 and " " not in syn and w.startswith(syn) and len(w) <= len(syn) + 3:
-                    strong.add(t)
+                if len(syn) >= 3 and " " not in syn and w.startswith(syn) and len(w) <= len(syn) + 3 \
+                        and w not in _NOT_GLUED:
+                    weak.add(t)
     found = strong or weak
     if "hihat" in found and says_open(norm):
         found.add("open hat")
@@ -204,7 +211,8 @@ def tags_of(text: str, known: set[str] = frozenset(), phrase: bool = True) -> li
     is one tag when `phrase` (a folder "boom bap" is a style); otherwise, and for a name
     with a drum word, each leftover word is a tag (a file "Boom Long" gives "boom" and
     "long")."""
-    norm = " ".join(w for w in normalise(text).split() if w not in _FORMAT_WORDS)
+    norm = re.sub(r"(?<!\S)\d+(?: \d+)? (?:k|khz|hz|bit|bits|ms)(?!\S)", " ", normalise(text))  # 192k, 44.1 kHz
+    norm = " ".join(w for w in norm.split() if w not in _FORMAT_WORDS and w not in _RATES)
     typed = type_of(text) is not None or bool(_phrases_of_type(norm))
     for p in sorted(_phrases_of_type(norm) if typed else (), key=len, reverse=True):
         norm = re.sub(rf"(?<!\S){re.escape(p)}(?!\S)", " ", norm)

@@ -74,6 +74,12 @@ from drummy.labels import labels_from_names, labels_from_path, normalise, parse_
     ("Tom Misch Drum Kit/BD 01.wav", "kick", ["misch"]), ("Kick Ass Drums/HH/HH 01.wav", "hihat", ["ass"]),
     ("Crash Test Drums/SD/SD 01.wav", "snare", ["test"]), ("TR-808/Perc/CP.wav", "clap", ["808"]),
     ("Floor Toms/16.wav", "tom", []),
+    # a word that starts with a drum word is as weak as an abbreviation, and some only describe
+    ("Snares/Snappy 2.wav", "snare", ["snappy"]), ("Snappy/a.wav", "unknown", ["snappy"]),
+    ("Tomato Kit/Kicks/x.wav", "kick", ["tomato"]), ("Toms/Tomhi.wav", "tom", ["tomhi"]),
+    # a sample rate or bit depth is no tag, nor the number in it; a machine's number is
+    ("kick/k_192k.wav", "kick", []), ("808/Kick 48000.wav", "kick", ["808"]),
+    ("Snares 96kHz 24bit/606 Snare 44.1 kHz.wav", "snare", ["606"]),
 ])
 def test_labels_from_path(path, drum_type, tags):
     assert labels_from_path(path) == (drum_type, tags)
