@@ -78,11 +78,36 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
             if t == "hihat" and type_of(Path(f).stem) == "open hat":
                 t = "open hat"
             drum_type = t if t is not None else drum_type
-            tags = [kit_tag, *[x for x in tags if x != kit_tag]] if kit_tag else tags
+            tags = _with_kit_tag(kit_tag, tags)
             out.append(KitSample(xml_path.parent / f, drum_type, tags, kit_name, name,
                                  int(note_el) if note_el and note_el.strip().lstrip("-").isdigit() else None,
                                  velocity=layers.get(f)))
-    return out
+    return _typed_by_notes(out)
+
+
+def _typed_by_notes(samples: list[KitSample]) -> list[KitSample]:
+    """A kit laid out as the General MIDI drum map (its instruments' MIDI notes distinct, and
+    those of the instruments whose names say their type agreeing with GM) types the rest by
+    their notes: GMRockKit's "Bell" on note 53 is a ride bell. Most kits leave every note at
+    Hydrogen's default, 60, which says nothing."""
+    notes = {s.instrument: (s.drum_type, s.note) for s in samples}
+    typed = [(t, n) for t, n in notes.values() if t != UNKNOWN and n is not None]
+    agree = sum(type_of_note(n) == t or {type_of_note(n), t} <= {"hihat", "open hat"} for t, n in typed)
+    if len(typed) < 4 or agree < 0.8 * len(typed) or len({n for _, n in notes.values()}) < 0.8 * len(notes):
+        return samples
+    for s in samples:
+        if s.drum_type == UNKNOWN and s.note is not None:
+            s.drum_type = type_of_note(s.note)
+    return samples
+
+
+def _with_kit_tag(kit_tag: str, tags: list[str]) -> list[str]:
+    """The kit's name first, then the other tags less those it holds: an SFZ "My Kit.sfz" keeping its
+    audio in "my-kit/" adds no tag "my" of that folder's."""
+    if not kit_tag:
+        return tags
+    words = set(kit_tag.split())
+    return [kit_tag, *[x for x in tags if not set(x.split()) <= words]]
 
 
 def _layer_range(layer) -> tuple[float, float] | None:
@@ -224,8 +249,7 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
             drum_type, tags = labels_from_names(names)
             if note is not None and type_of_note(note) != UNKNOWN:
                 drum_type = type_of_note(note)
-            kit_tag = normalise(kit_name)
-            tags = [kit_tag, *[x for x in tags if x != kit_tag]] if kit_tag else tags
+            tags = _with_kit_tag(normalise(kit_name), tags)
             out.append(KitSample(sfz_path.parent / rel, drum_type, tags, kit_name,
                                  region.get("group_label", ""), note, velocity=_sfz_range(region)))
     if not out:

@@ -42,6 +42,32 @@ def test_hydrogen_kit_labels_from_instrument_names(tmp_path):
     assert all(layer_gap((0.9, 0.1), v) > 0 for v in (0.0, 0.1, 0.5, 0.9, 1.0))
 
 
+def _gm_kit(notes: dict[str, int]) -> str:
+    insts = "".join(f"<instrument><id>{i}</id><name>{name}</name><midiOutNote>{n}</midiOutNote>"
+                    f"<layer><filename>{i}.wav</filename></layer></instrument>" for i, (name, n) in enumerate(notes.items()))
+    return f'<drumkit_info><name>GM</name><instrumentList>{insts}</instrumentList></drumkit_info>'
+
+
+def test_hydrogen_kit_laid_out_as_gm_types_unnamed_instruments_by_note(tmp_path):
+    named = {"Kick": 36, "Snare": 38, "Closed HH": 42, "Open HH": 46, "Crash": 49}
+    (tmp_path / "drumkit.xml").write_text(_gm_kit({**named, "Bell": 53, "Thing": 56}))
+    types = {s.instrument: s.drum_type for s in read_hydrogen(tmp_path / "drumkit.xml")}
+    assert types == {"Kick": "kick", "Snare": "snare", "Closed HH": "hihat", "Open HH": "open hat",
+                     "Crash": "cymbal", "Bell": "cymbal", "Thing": "perc"}
+    # every note left at Hydrogen's default (60) is no map; nor are notes that disagree with the names
+    (tmp_path / "drumkit.xml").write_text(_gm_kit({**{k: 60 for k in named}, "Bell": 60}))
+    assert {s.instrument: s.drum_type for s in read_hydrogen(tmp_path / "drumkit.xml")}["Bell"] == "unknown"
+    (tmp_path / "drumkit.xml").write_text(_gm_kit({**dict(zip(named, (40, 41, 43, 45, 47))), "Bell": 53}))
+    assert {s.instrument: s.drum_type for s in read_hydrogen(tmp_path / "drumkit.xml")}["Bell"] == "unknown"
+
+
+def test_a_kits_name_is_its_first_tag_and_its_audio_folder_adds_no_other(tmp_path):
+    (tmp_path / "my-kit").mkdir()
+    (tmp_path / "My Kit.sfz").write_text("<region> sample=my-kit/snare-808-01.wav key=38\n")
+    (s,) = read_sfz(tmp_path / "My Kit.sfz")
+    assert (s.drum_type, s.tags) == ("snare", ["my kit", "808"])
+
+
 def test_hydrogen_broken_xml_is_a_clear_error(tmp_path):
     (tmp_path / "drumkit.xml").write_text("<drumkit_info><name>oops")
     with pytest.raises(KitError, match="drumkit.xml"):
