@@ -70,6 +70,9 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
         if "possibly a pipe" in why:            # what libsndfile says of bytes no decoder of its takes, as .mp3
             why = "no audio data libsndfile can decode"
         raise AudioError(f"not a readable audio file ({why})") from None
+    if info.format == "OGG" and _ogg_cut(path):
+        # libsndfile reads a cut Ogg as the pages it holds, down to none ("empty audio"), without a word
+        raise AudioError("truncated: its Ogg stream stops before its last page (a broken download or copy?)")
     unfinished = _unfinished_wav(path) if info.frames <= 0 else None
     if info.frames <= 0 and unfinished is None:
         raise AudioError("empty audio (0 samples)")
@@ -203,6 +206,31 @@ def _declared_frames(path: Path, frames: int) -> int | None:
     except OSError:
         pass
     return None
+
+
+def _ogg_cut(path: Path) -> bool:
+    """Whether an Ogg file stops short: a stream begun (BOS) and never ended (EOS) in a whole page,
+    as every Ogg writer ends one. Page headers only: 27 bytes, the segment table, skip the body."""
+    try:
+        with open(_os_path(path), "rb") as f:
+            size, pos, open_streams = os.fstat(f.fileno()).st_size, 0, set()
+            while pos < size:
+                f.seek(pos)
+                head = f.read(27)
+                if len(head) < 27 or head[:4] != b"OggS":     # a cut page, or a tag after the streams ended
+                    break
+                flags, serial = head[5], head[14:18]
+                table = f.read(head[26])
+                pos += 27 + head[26] + sum(table)
+                if len(table) < head[26] or pos > size:
+                    break
+                if flags & 2:
+                    open_streams.add(serial)
+                if flags & 4:
+                    open_streams.discard(serial)
+            return bool(open_streams)
+    except OSError:
+        return False
 
 
 @dataclass(frozen=True)

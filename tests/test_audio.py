@@ -77,6 +77,22 @@ def test_a_compressed_file_cut_short_is_called_truncated(tmp_path, fmt, subtype,
         audio.decode(p)
 
 
+@pytest.mark.parametrize("subtype", ["VORBIS", "OPUS"])
+@pytest.mark.parametrize("kept", [0.5, 0.9, 0.999])
+def test_an_ogg_cut_short_is_called_truncated(tmp_path, subtype, kept):
+    # libsndfile reads the pages that are there, down to none ("empty audio (0 samples)"), or
+    # a 90 % file as 43 % of the sound, without a word
+    p = tmp_path / "hit.ogg"
+    sf.write(p, np.r_[kick(1, seconds=0.5), np.zeros(SR // 2, np.float32)], 48000 if subtype == "OPUS" else SR,
+             format="OGG", subtype=subtype)
+    data = p.read_bytes()
+    (tmp_path / "tagged.ogg").write_bytes(data + b"TAG" + bytes(125))    # bytes after the stream's end: no cut
+    assert len(audio.decode(tmp_path / "tagged.ogg")[0]) > 0.9 * len(audio.decode(p)[0]) > 0
+    p.write_bytes(data[:int(len(data) * kept)])
+    with pytest.raises(audio.AudioError, match="truncated: its Ogg stream stops before its last page|not a readable"):
+        audio.decode(p)
+
+
 def test_an_mp3_is_called_truncated_only_where_its_header_states_its_length(tmp_path):
     # without a Xing/Info header libmpg123 guesses the length from the file's size, ID3 tag and
     # all: a whole MP3 with a 4 kB tag in front read "truncated: 1.04 s of the 1.10 s"
