@@ -26,20 +26,23 @@ SYNONYMS: dict[str, str] = {
     "snare": "snare", "sd": "snare", "sn": "snare", "snr": "snare", "snare drum": "snare",
     "snaredrum": "snare",
     # clap
-    "clap": "clap", "cp": "clap", "handclap": "clap", "hand clap": "clap", "claps": "clap",
+    "clap": "clap", "cp": "clap", "clp": "clap", "handclap": "clap", "hand clap": "clap", "claps": "clap",
+    "clapping": "clap", "handclapping": "clap", "hand clapping": "clap", "handclp": "clap",
     # closed hats (pedal hats sound closed)
     "hihat": "hihat", "hi hat": "hihat", "hh": "hihat", "hhat": "hihat", "hat": "hihat", "hats": "hihat",
     "closed hat": "hihat", "closed hh": "hihat", "chh": "hihat", "ch": "hihat",
-    "closed hihat": "hihat", "pedal hh": "hihat", "pedal hat": "hihat", "hi hats": "hihat",
+    "closed hihat": "hihat", "pedal hh": "hihat", "pedal hat": "hihat", "hi hats": "hihat", "hhcd": "hihat",
     # open hats
     "oh": "open hat", "ohh": "open hat", "open hat": "open hat", "open hh": "open hat",
-    "open hihat": "open hat", "openhat": "open hat",
+    "open hihat": "open hat", "openhat": "open hat", "hhod": "open hat",
+    # the hats closed by the foot and left to ring
+    "foot splash": "open hat", "hat splash": "open hat", "hh splash": "open hat", "hihat splash": "open hat",
     # toms
     "tom": "tom", "toms": "tom", "floor tom": "tom", "lt": "tom", "mt": "tom", "ht": "tom",
-    "tomtom": "tom",
+    "tomtom": "tom", "ltad": "tom", "mtad": "tom", "htad": "tom",
     # cymbals
     "cymbal": "cymbal", "cym": "cymbal", "crash": "cymbal", "ride": "cymbal", "china": "cymbal",
-    "splash": "cymbal", "cymbals": "cymbal",
+    "splash": "cymbal", "cymbals": "cymbal", "cshd": "cymbal", "rided": "cymbal",
     # everything else you hit
     "perc": "perc", "percussion": "perc", "cowbell": "perc", "conga": "perc", "bongo": "perc",
     "shaker": "perc", "tambourine": "perc", "tamb": "perc", "clave": "perc", "claves": "perc",
@@ -47,19 +50,30 @@ SYNONYMS: dict[str, str] = {
     "side stick": "perc", "sidestick": "perc", "stick": "perc", "djembe": "perc",
     "cajon": "perc", "maraca": "perc", "maracas": "perc", "triangle": "perc", "agogo": "perc",
     "guiro": "perc", "cabasa": "perc", "timbale": "perc", "timbales": "perc", "snap": "perc",
-    "finger snaps": "perc", "snaps": "perc", "block": "perc",
+    "finger snaps": "perc", "snaps": "perc", "block": "perc", "prc": "perc", "shkr": "perc", "cowb": "perc",
+    "cow bell": "perc", "tamborine": "perc", "tabla": "perc", "darbuka": "perc", "doumbek": "perc", "taiko": "perc",
+    "gong": "perc", "timpani": "perc", "cuica": "perc", "surdo": "perc", "pandeiro": "perc", "castanets": "perc",
+    "vibraslap": "perc", "udu": "perc", "cross stick": "perc", "crossstick": "perc", "hand drum": "perc",
     # the drum machines' own two-letter names (TR-808/909 sample sets: RS, CB, CY ...)
     "rs": "perc", "cb": "perc", "cl": "perc", "ma": "perc", "lc": "perc", "mc": "perc", "hc": "perc",
     "cy": "cymbal", "cr": "cymbal", "rd": "cymbal", "ft": "tom",
+    # other languages' names for the kit
+    "cassa": "kick", "bombo": "kick", "grosse caisse": "kick", "grosse trommel": "kick", "rullante": "snare",
+    "caja": "snare", "caisse claire": "snare", "kleine trommel": "snare", "palmas": "clap", "becken": "cymbal",
+    "große trommel": "kick", "percusion": "perc", "cencerro": "perc",
 }
 # Plurals of the one-word names ("Kicks/", "Snares/", "Crashes/") name the type too, and
 # so are not left behind as tags.
-SYNONYMS = {**{w + ("es" if w.endswith(("sh", "ch", "x")) else "s"): t for w, t in SYNONYMS.items()
-               if len(w.split()[-1]) >= 3 and not w.endswith("s")}, **SYNONYMS}   # "Bass Drums", "Floor Toms" too
+_PLURALS = {w + ("es" if w.endswith(("sh", "ch", "x")) else "s"): t for w, t in SYNONYMS.items()
+            if len(w.split()[-1]) >= 3 and not w.endswith("s")}         # "Bass Drums", "Floor Toms" too
+SYNONYMS = {**_PLURALS, **SYNONYMS}
 
 # Abbreviations that give way to a drum word in the same name: "Snare OH mic" is a snare
 # from the overheads, "Ch1 Kick In" a kick on channel 1, "Vox Ohh" no hat.
 _WEAK = {w for w in SYNONYMS if len(w) <= 2} | {"ohh", "chh"}
+# ... and words that describe a hit of another type as often as they name one ("Snares/Tight Snap.wav",
+# "Kicks/Block Rocker.wav", "Snares/Rim Heavy.wav"): perc alone, they do not overrule a folder's drum word
+_WEAK |= {"snap", "stick", "block", "rim"}
 
 # Words that start with a drum word and describe a sound, not name one: a "snappy" hit is a
 # snare's or a clap's, a "crashy" one may be anything.
@@ -71,7 +85,7 @@ _NOT_GLUED = {"snappy", "snapped", "snapping", "snapper", "crashy", "crashed", "
 # than that kit's own "Hi Hat Opened". A hat "swish" is played open and closed by the
 # foot: The Black Pearl's "Sabian Hat Swish" rings 500-630 ms, between that kit's Semi-Open
 # (330-510 ms) and Open (720-850 ms) hats; its closed hat stops by 220 ms.
-_OPEN_WORDS = {"open", "opened", "op", "semiopen", "semi open", "half open", "free", "loose", "swish"}
+_OPEN_WORDS = {"open", "opened", "op", "semiopen", "semi open", "half open", "free", "loose", "swish", "offen"}
 
 # General MIDI percussion key map (channel 10) -> drum type.
 GM_NOTES: dict[int, str] = {
@@ -100,7 +114,9 @@ _RATES = {"8000", "11025", "16000", "22050", "24000", "32000", "44100", "48000",
 # "808 F# minor") and how a hat is played once its type says so: never tags.
 _STOP_WORDS = {"loop", "loops", "one", "shot", "shots", "oneshot", "oneshots", "drum", "drums", "library",
                "pack", "packs", "kit", "kits", "free", "vol", "vel", "rr", "bpm", "major", "minor", "maj", "min", "copy",
-               "and", "unsorted", "misc", "miscellaneous", "various", "assorted", "untitled"}
+               "and", "unsorted", "misc", "miscellaneous", "various", "assorted", "untitled", "splice", "sounds",
+               "expansion", "expansions", "user", "consolidate", "consolidated", "round", "robin",
+               "roundrobin", "key", "of", "to", "no", "prod", "by", "the", "final", "edit", "bip", "programs"}
 _KEY = re.compile(r"[a-g](b|s|sharp|flat)?(m|min|minor|maj|major)?")
 
 
@@ -124,14 +140,17 @@ def normalise(text: str) -> str:
         if not (unicodedata.combining(c) and out and ord(out[-1]) < 0x250):
             out.append(c)
     text = unicodedata.normalize("NFC", "".join(out))
+    text = re.sub(r"(?i)(?<![a-z])([dr])(?:n|&|'n'?|n')b(?![a-z])", lambda m: f" {m[1].lower()}nb ", text)  # DnB, R&B
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)       # camelCase
     text = text.lower()
     text = re.sub(r"(?<![a-z])v\d+(?![a-z\d])", " ", text)  # version markers: v2
     text = re.sub(r"(?<![a-z\d])\d{1,2} ?(in|inch|inches|cm|\")(?![a-z])", " ", text)  # sizes: crash 16in, 14"
     text = re.sub(r"(?<=\d{3})s(?![a-z])", "", text)        # plurals of machines: 808s -> 808 (90s stays)
     text = re.sub(r"(?<![a-z\d])tr[\s_\-]?(?=\d{3}(?!\d))", "", text)   # TR-808 is the 808
+    text = re.sub(r"(?<![a-z\d])cr[\s_\-]?(?=(?:78|8000)(?!\d))", "", text)  # the CR-78 no crash
     text = re.sub(r"(?<![a-z\d])\d ?ch(?![a-z])", " ", text)  # channel counts: 2ch, 4CH (ch alone is a closed hat)
     text = re.sub(r"[_\-.,+()\[\]{}#&'\"!/\\:;]+", " ", text)
+    text = "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text)   # – ~ @ ・ and the like
     text = re.sub(r"(?<![a-z\d])\d*(?:1st|2nd|3rd|[04-9]th|1[1-3]th)(?![a-z])", " ", text)  # ordinals (not 909rd)
     text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?!s(?![a-z]))(?=[^\W\d_])", " ", text)  # snare1 -> snare 1 (any script)
     words = [w for w in text.split() if w and not _is_numbering(w)]
@@ -151,11 +170,16 @@ def _undo_surrogates(text: str) -> str:
     return re.sub("[\udc80-\udcff]", byte, text)
 
 
+# The numbers that name drum machines and samplers (TR-808, SP-1200, MPC 3000): tags. Any other number
+# is a sample's number, a velocity ("Vel 127"), a tempo, a date or an 808 tone code ("BD7510").
+_MACHINE_NUMBERS = {"101", "202", "303", "404", "505", "606", "626", "707", "727", "808", "909", "1200", "2000",
+                    "3000", "4000", "5000", "8000"}
+
+
 def _is_numbering(word: str) -> bool:
-    # Bare short numbers and version markers are numbering; 808/909/606-style
-    # numbers (3+ digits, not zero-padded) are machine names and stay as tags.
+    # Bare numbers and version markers are numbering, but for machines' numbers
     if re.fullmatch(r"v?\d{1,2}|0\d+s?|\d+(st|nd|rd|th)?|x\d+", word):
-        return not re.fullmatch(r"[1-9]\d{2,}", word)
+        return word not in _MACHINE_NUMBERS
     return False
 
 
@@ -175,17 +199,16 @@ def _typed(text: str) -> tuple[str | None, bool]:
             phrase = " ".join(words[i:i + n])
             if phrase in SYNONYMS:
                 (weak if phrase in _WEAK else strong).add(SYNONYMS[phrase])
-    if not strong:  # glued words ("tomhi", "kickb"), as weak as an abbreviation: a snare folder's
-        for w in words:          # "Snappy.wav" is no snap, and a word of a name is no drum ("Snappy Loops")
-            for syn, t in SYNONYMS.items():
-                if len(syn) >= 3 and " " not in syn and w.startswith(syn) and len(w) <= len(syn) + 3 \
-                        and w not in _NOT_GLUED:
-                    weak.add(t)
+    if not strong:  # glued words ("tomhi", "closedhat", "HHO"), as weak as an abbreviation: a snare
+        for w in words:          # folder's "Snappy.wav" is no snap
+            if (g := _glued(w)) is not None:
+                weak.add(g[0])
     found = strong or weak
     if "hihat" in found and says_open(norm):
         found.add("open hat")
-    # "Kicks & Snares", "Toms and Percussion": a folder of two types names neither
-    if len(found - {"open hat"}) > 1 and re.search(r"&|\+|,|\band\b", str(text).lower()):
+    # "Kicks & Snares", "Toms and Percussion", "Snares-Claps", "Kick w Clap": a name of two types names neither
+    if len(found - {"open hat"}) > 1 and (re.search(r"&|\+|,|\band\b|\bw\b|\bwith\b", str(text).lower())
+                                        or len({_PLURALS[w] for w in words if w in _PLURALS} - {"open hat"}) > 1):
         return None, False
     for t in _PRIORITY:
         if t in found:
@@ -193,12 +216,55 @@ def _typed(text: str) -> tuple[str | None, bool]:
     return None, False
 
 
+# What a drum word is glued to in a name such as "closedhat", "hitom", "HHO", "snarebottom", "crashcymbal".
+_GLUE = {"open", "op", "o", "closed", "cl", "c", "hi", "lo", "low", "mid", "high", "rack", "floor", "top", "bottom",
+         "btm", "in", "out", "sub", "hard", "soft", "short", "long", "tight", "ped", "pedal", "foot", "room"}
+
+
+def _glued(word: str) -> tuple[str, str] | None:
+    """(type, the rest) of a word glued from a drum word and a word of `_GLUE` or another drum word, either
+    way round ("hitom" -> tom, "hi"; "hihatopen", "ophat", "hho" -> open hat), or of a drum word of 3+
+    letters running on for up to 3 ("kicker", "tomhi2" -> tom); None for a word of the language
+    ("snappy", "tomato") or no such word."""
+    if word in SYNONYMS or word in _NOT_GLUED or not word.isalpha() or word in _NOT_DRUMS | _STOP_WORDS | _GLUE:
+        return None
+    for i in range(1, len(word)):
+        a, b = word[:i], word[i:]
+        for syn, rest in ((a, b), (b, a)):
+            if syn not in SYNONYMS or " " in syn or len(syn) < 2:
+                continue
+            # an abbreviation glues only in front of a drum word ("clhat") or, a hat's, to open or closed
+            # ("hho", "chcl"): "main", "lord", "hilt" and "crop" are words
+            if len(syn) == 2 and not (syn == a and rest in SYNONYMS and len(rest) > 2
+                                      or syn in ("hh", "ch") and rest in ("op", "cl", "open", "closed", *("oc" * (syn == "hh")))):
+                continue
+            if len(rest) == 1 and syn != "hh" or rest in SYNONYMS and len(rest) == 2 and rest == b:   # "chat", "hatch"
+                continue
+            if rest in SYNONYMS:        # two drum words: the one not an abbreviation, else the first by _PRIORITY
+                both = sorted((a, b), key=lambda w: (w in _WEAK, _PRIORITY.index(SYNONYMS[w])))
+                return SYNONYMS[both[0]], ""
+            if rest in _GLUE:
+                t = "open hat" if SYNONYMS[syn] == "hihat" and rest in ("open", "op", "o") else SYNONYMS[syn]
+                return t, rest if rest not in _OPEN_WORDS | {"closed", "cl", "c", "o"} else ""
+    for syn, t in SYNONYMS.items():
+        if len(syn) >= 3 and " " not in syn and word.startswith(syn) and len(word) <= len(syn) + 3:
+            return t, word
+    return None
+
+
 def says_open(norm: str) -> bool:
     """Whether a normalised name says a hat is open: a whole open word ("Hat Op Dirty",
-    "semi open") or one glued to "open" ("HHOpen", "openhat"); "Hip Hop Hat" does not."""
+    "semi open"), one glued to "open" ("HHOpen", "openhat") or an O after a hat ("Hat_O_01"); "Hip Hop
+    Hat" does not."""
     words = norm.split()
     return bool(set(words) & _OPEN_WORDS) or any(f" {p} " in f" {norm} " for p in _OPEN_WORDS if " " in p) \
-        or any("open" in w for w in words)
+        or any("open" in w for w in words) or re.search(r"\b(hh|hat|hihat) o\b", norm) is not None  # "HH_O"
+
+
+_CLOSED_WORDS = {"closed", "geschlossen", "ferme"}
+# Words that name a kind of percussion, and stay as tags: "perc" alone is a grab-bag
+_PERC_KINDS = {p for p, t in SYNONYMS.items() if t == "perc" and len(p) > 3 and not p.startswith("perc")
+               and p not in _PLURALS and p not in ("shkr", "cowb", "tamb")}
 
 
 def _phrases_of_type(norm: str) -> set[str]:
@@ -214,8 +280,11 @@ def tags_of(text: str, known: set[str] = frozenset(), phrase: bool = True) -> li
     norm = re.sub(r"(?<!\S)\d+(?: \d+)? (?:k|khz|hz|bit|bits|ms)(?!\S)", " ", normalise(text))  # 192k, 44.1 kHz
     norm = " ".join(w for w in norm.split() if w not in _FORMAT_WORDS and w not in _RATES)
     typed = type_of(text) is not None or bool(_phrases_of_type(norm))
+    degree = {"semi", "half", "quarter"} if says_open(norm) else set()       # "Hat Semi-Open", "HH Half Open"
+    # the drum words go, but for the kind of percussion ("Perc/Tabla 2.wav", "Side Stick", "Snares/Snap.wav")
     for p in sorted(_phrases_of_type(norm) if typed else (), key=len, reverse=True):
-        norm = re.sub(rf"(?<!\S){re.escape(p)}(?!\S)", " ", norm)
+        norm = re.sub(rf"(?<!\S){re.escape(p)}(?!\S)", p.replace(" ", "") if p in _PERC_KINDS else " ", norm)
+    hat = type_of(text) in ("hihat", "open hat")          # a conga's "open" is how it is played
     words = norm.split()
     words = [w for i, w in enumerate(words) if not _is_noise_word(w) and not (w.isdigit() and words[i + 1:i + 2] == ["bpm"])]
     if not typed and phrase:
@@ -223,7 +292,8 @@ def tags_of(text: str, known: set[str] = frozenset(), phrase: bool = True) -> li
         return [rest] if rest else []
     if not typed:
         return list(dict.fromkeys(w for w in words if w not in known and _wordy(w)))
-    return [w for w in words if w not in _OPEN_WORDS and w != "closed" and _wordy(w)]
+    words = [(g[1] if (g := _glued(w)) is not None else w) for w in words]
+    return [w for w in words if not (hat and w in _OPEN_WORDS | degree | _CLOSED_WORDS) and _wordy(w)]
 
 
 def _wordy(word: str) -> bool:
@@ -235,7 +305,8 @@ def _wordy(word: str) -> bool:
 # Words that mark a folder of sounds that are not drum hits ("Vocal Chops", "FX/Risers",
 # "808 Bass"): a drum word below such a folder ("Vox_Chop_Kick_It.wav") names no type.
 _NOT_DRUMS = {"vocal", "vocals", "vox", "voice", "voices", "chop", "chops", "fx", "sfx", "riser", "risers",
-              "sweep", "sweeps", "impact", "impacts", "chord", "chords", "melody", "melodies", "atmos"}
+              "sweep", "sweeps", "impact", "impacts", "chord", "chords", "melody", "melodies", "atmos", "foley",
+              "synth", "synths", "strings", "pad", "pads", "piano", "keys", "guitar", "guitars", "brass", "stab", "stabs"}
 # Words of a pack's or a kit's name ("Tom Misch Drum Kit", "Kick Ass Drums"): a drum word there
 # is as weak as an abbreviation, and the names below decide.
 _PACK_WORDS = {"kit", "kits", "pack", "packs", "collection", "vol", "drum", "drums", "library", "essentials"}
@@ -249,12 +320,17 @@ def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
     tags: list[str] = []
     decided, strong, blocked = 0, False, False
     last = len(names) - 1
+    overheads = any({"overhead", "overheads"} & set(normalise(n).split()) for n in names)
     for i, name in enumerate(names):
         norm = normalise(name)
         words = set(norm.split())
         t, says = _typed(name)
+        if t is not None and not says and words & _PACK_WORDS:     # "MC Drum Kit", "OH NO Drum Kit": no drum
+            t = None
         says = says and not (words & _PACK_WORDS and not _phrases_of_type(norm) & {p for p in SYNONYMS if " " in p})
-        if words & _NOT_DRUMS and t is None and not words & {"drum", "drums"}:
+        if t == "open hat" and not says and overheads:     # "Overheads/OH L.wav": the overhead mics, not a hat
+            t = None
+        if words & _NOT_DRUMS and (t is None or not says) and not words & {"drum", "drums"}:  # "Vox Ohh", "Oh Yeah Vocal"
             blocked, drum_type, strong = True, UNKNOWN, False   # "Vocal Chops/", "FX/Risers/" (not "Drum & Bass/")
         elif t is not None and not (blocked and i == last):     # below such a folder, only a drum folder is drums
             # an abbreviation alone (Hats/CL 01.wav) does not overrule its folder's drum word, unless that says
@@ -269,13 +345,13 @@ def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
     # first that says "hat" down, saying "open", opens it unless the deciding one says "closed"
     # ("Open Source Kit/Hats/01.wav" stays closed)
     first_hat = next((i for i, n in enumerate(names) if type_of(n) in ("hihat", "open hat")), decided)
-    if drum_type == "hihat" and "closed" not in normalise(names[decided]).split() \
+    if drum_type == "hihat" and not _CLOSED_WORDS & set(normalise(names[decided]).split()) \
             and any(says_open(normalise(n)) for n in names[first_hat:]):
         drum_type = "open hat"
-        tags = [t for t in tags if t not in _OPEN_WORDS and not set(t.split()) <= _OPEN_WORDS | {"semi", "half"}
-                and "open" not in t]
+    if drum_type == "open hat":       # how open it is says its type ("Open Hats/Half Open 2.wav")
+        tags = [t for t in tags if not set(t.split()) <= _OPEN_WORDS | {"semi", "half", "quarter"} and "open" not in t]
     if drum_type == "hihat":
-        tags = [t for t in tags if t != "closed"]
+        tags = [t for t in tags if t not in _CLOSED_WORDS]
     return drum_type, tags
 
 

@@ -76,10 +76,38 @@ from drummy.labels import labels_from_names, labels_from_path, normalise, parse_
     ("Floor Toms/16.wav", "tom", []),
     # a word that starts with a drum word is as weak as an abbreviation, and some only describe
     ("Snares/Snappy 2.wav", "snare", ["snappy"]), ("Snappy/a.wav", "unknown", ["snappy"]),
-    ("Tomato Kit/Kicks/x.wav", "kick", ["tomato"]), ("Toms/Tomhi.wav", "tom", ["tomhi"]),
+    ("Tomato Kit/Kicks/x.wav", "kick", ["tomato"]), ("Toms/Tomhi.wav", "tom", ["hi"]),
     # a sample rate or bit depth is no tag, nor the number in it; a machine's number is
     ("kick/k_192k.wav", "kick", []), ("808/Kick 48000.wav", "kick", ["808"]),
     ("Snares 96kHz 24bit/606 Snare 44.1 kHz.wav", "snare", ["606"]),
+    # a perc word that describes as often as it names ("snap", "rim", "block") does not overrule a drum folder,
+    # and the kind of percussion is a tag
+    ("Snares/Tight Snap.wav", "snare", ["tight", "snap"]), ("Kicks/Block Rocker.wav", "kick", ["block", "rocker"]),
+    ("Percussion/Tabla Na.wav", "perc", ["tabla", "na"]), ("Cowbells/Cow Bell 2.wav", "perc", ["cowbell"]),
+    ("Congas/Conga Open.wav", "perc", ["conga", "open"]), ("Side Stick.wav", "perc", ["sidestick"]),
+    # words for drums the table lacked; other languages' names
+    ("CLP_LAYER.wav", "clap", ["layer"]), ("PRC_WOOD.wav", "perc", ["wood"]), ("Hand Clapping.wav", "clap", []),
+    ("TR-909/HHCD4.WAV", "hihat", ["909"]), ("TR-909/HHOD4.WAV", "open hat", ["909"]), ("TR-909/LTAD0.WAV", "tom", ["909"]),
+    ("Batteria/Cassa 3.wav", "kick", ["batteria"]), ("Schlagzeug/Becken.wav", "cymbal", ["schlagzeug"]),
+    ("Hi-Hat offen.wav", "open hat", []), ("Hi-Hat geschlossen.wav", "hihat", []),
+    # glued words: a drum word and what it is glued to
+    ("closedhat.wav", "hihat", []), ("HIHATOPEN.wav", "open hat", []), ("HHO_01.wav", "open hat", []),
+    ("HHC_01.wav", "hihat", []), ("CLHAT2.wav", "hihat", []), ("racktom_hi_03.wav", "tom", ["rack", "hi"]),
+    ("CRASHCYMBAL.wav", "cymbal", []), ("snarebottom.wav", "snare", ["bottom"]), ("Hat_O_01.wav", "open hat", []),
+    ("Main/x.wav", "unknown", ["main"]), ("Lord/chat.wav", "unknown", ["lord", "chat"]),
+    # a hat's foot splash is a hat left open; the overhead mics are no hat
+    ("HiHat/HH_Foot_Splash.wav", "open hat", []), ("Acoustic Kit/Overheads/OH L.wav", "unknown", ["acoustic", "overheads"]),
+    # a name of two types names neither, however joined
+    ("Snares-Claps/Crack.wav", "unknown", ["crack"]), ("Snares Claps/Tight.wav", "unknown", ["tight"]),
+    ("Kicks/Kick 2 (Layered w Clap).wav", "kick", ["layered"]),
+    # abbreviations in a pack's name or beside a word of no drums name nothing
+    ("Vox Ohh.wav", "unknown", ["vox"]), ("MC Drum Kit/Boom 1.wav", "unknown", ["boom"]),
+    ("Foley/Water Splash.wav", "unknown", ["foley", "water"]), ("Roland CR-78/Accent.wav", "unknown", ["roland", "accent"]),
+    # numbers that are no machine's, pack folders, open-degree words, genres, any punctuation
+    ("Kicks/Kick 137 Vel 127.wav", "kick", []), ("808/BD7510.WAV", "kick", ["808"]), ("SP-1200/Snare.wav", "snare", ["sp 1200"]),
+    ("Splice/sounds/packs/Kicks/Round Robin 4.wav", "kick", []), ("Hats/Semi-Open Hat 1.wav", "open hat", []),
+    ("Open Hats/Half Open 2.wav", "open hat", []), ("DnB/Kick.wav", "kick", ["dnb"]), ("R&B Drums/Snare.wav", "snare", ["rnb"]),
+    ("Cymatics – Titan Kick – Bright.wav", "kick", ["cymatics", "titan", "bright"]), ("kick~deep.wav", "kick", ["deep"]),
 ])
 def test_labels_from_path(path, drum_type, tags):
     assert labels_from_path(path) == (drum_type, tags)
