@@ -13,7 +13,8 @@ from pathlib import Path
 
 
 from . import audio
-from .labels import GM_NOTE_OF_TYPE, TYPES, UNKNOWN, labels_from_names, normalise, parse_note, type_of, type_of_note
+from .labels import (GM_NOTE_OF_TYPE, GM_NOTE_OF_WORDS, TYPES, UNKNOWN, gm_note_of, labels_from_names, normalise,
+                     parse_note, type_of, type_of_note)
 
 
 class KitError(Exception):
@@ -28,7 +29,7 @@ class KitSample:
     tags: list[str] = field(default_factory=list)
     kit: str = ""
     instrument: str = ""
-    note: int | None = None
+    note: int | None = None   # the MIDI note the kit plays it on (an SFZ key; a Hydrogen kit's, where laid out as GM)
     origin: str = ""          # the file to name to the user, when path is a workspace's stored copy of it
     loose: bool = False       # a file found in a folder, not one a kit file names: it must sound like a one-shot
     velocity: tuple[float, float] | None = None   # the velocity layer it plays in, (low, high) of 0..1 (= MIDI / 127)
@@ -94,6 +95,8 @@ def _typed_by_notes(samples: list[KitSample]) -> list[KitSample]:
     typed = [(t, n) for t, n in notes.values() if t != UNKNOWN and n is not None]
     agree = sum(type_of_note(n) == t or {type_of_note(n), t} <= {"hihat", "open hat"} for t, n in typed)
     if len(typed) < 4 or agree < 0.8 * len(typed) or len({n for _, n in notes.values()}) < 0.8 * len(notes):
+        for s in samples:              # notes that say nothing are no notes
+            s.note = None
         return samples
     for s in samples:
         if s.drum_type == UNKNOWN and s.note is not None:
@@ -108,6 +111,16 @@ def _with_kit_tag(kit_tag: str, tags: list[str]) -> list[str]:
         return tags
     words = set(kit_tag.split())
     return [kit_tag, *[x for x in tags if not set(x.split()) <= words]]
+
+
+def note_of(s: KitSample) -> int | None:
+    """Which drum of its type a sample is, as the General MIDI note it answers to: its kit's
+    note where that is of its type (an SFZ kit's ride on 51), else what its names say
+    (`labels.gm_note_of`: "Ride Jazz" -> 51, "Tom Hi" -> 50, "Pedal HH" -> 44); None for a
+    plain one of its type."""
+    if s.note is not None and type_of_note(s.note) == s.drum_type:
+        return s.note
+    return gm_note_of(" ".join([s.instrument, Path(s.path).stem, *s.tags]), s.drum_type)
 
 
 def _layer_range(layer) -> tuple[float, float] | None:
@@ -291,11 +304,34 @@ def _by_type(samples: list[KitSample]) -> dict[str, list[KitSample]]:
     return groups
 
 
+# The word that names each drum of a type in an exported file ("cymbal-ride-jazz-01"), so that it reads back
+_WORD_OF_NOTE = {n: w for words in GM_NOTE_OF_WORDS.values() for w, n in reversed(list(words.items())) if len(w) > 3}
+
+
+def slot_note(s: KitSample) -> int:
+    """The GM note a sample is played on in an exported kit: its own drum's (`note_of`), else its type's."""
+    return note_of(s) or GM_NOTE_OF_TYPE[s.drum_type]
+
+
+def _slot_files(by_note: dict[int, list], note: int, dtype: str) -> list:
+    """What a kit's GM slot `note` (of type `dtype`) plays, from its type's files by note: its own,
+    else its type's plain ones, else the nearest drum's of its type (a floor tom slot, a kit of
+    high and low toms); [] for a type the kit lacks."""
+    if by_note.get(note):
+        return by_note[note]
+    main = GM_NOTE_OF_TYPE[dtype]
+    if by_note.get(main):
+        return by_note[main]
+    return by_note[min(by_note, key=lambda n: abs(n - note))] if by_note else []
+
+
 def _file_names(samples: list[KitSample], taken: set[str]) -> list[str]:
-    """A unique, descriptive file stem per sample: type, tags, number ("kick-808-boom-01")."""
+    """A unique, descriptive file stem per sample: type, its drum, tags, number ("kick-808-boom-01",
+    "cymbal-ride-jazz-01")."""
     out = []
     for s in samples:
-        words = " ".join([s.drum_type, *[t for t in s.tags if t != normalise(s.kit)]]).split()
+        drum = _WORD_OF_NOTE.get(note_of(s) or 0, "")
+        words = " ".join([s.drum_type, drum, *[t for t in s.tags if t != normalise(s.kit)]]).split()
         base = _slug(" ".join(list(dict.fromkeys(words))[:6]))
         i = 1
         while f"{base}-{i:02d}" in taken:
@@ -385,8 +421,10 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     round robin (as the SFZ export and Drummy's own beats do), among the layers whose
     velocity range holds the note's where its samples came from a kit's velocity layers
     (`KitSample.velocity`: Hydrogen's round robin keeps to those), and the
-    hats share one mute group. Past 16 samples a type (Hydrogen's layer limit) the rest go
-    to "Kick 2", ... after the GM slots. Returns the drumkit.xml path."""
+    hats share one mute group. Past 16 samples a drum (Hydrogen's layer limit) the rest go
+    to "Kick B", ... after the GM slots. A kit's drums keep their own notes (`slot_note`: its
+    ride on 51, its floor tom on 41); a slot of a drum the kit lacks plays the type's plain
+    sounds, or its nearest drum's. Returns the drumkit.xml path."""
     outdir = Path(outdir)
     name = name or outdir.name
     ET.register_namespace("", HYDROGEN_NS)
@@ -409,16 +447,21 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     sub(comp, "id", 0), sub(comp, "name", "Main"), sub(comp, "volume", 1)
     insts = sub(root, "instrumentList")
     taken: set[str] = set()
-    chunks: dict[str, list[list[tuple[str, tuple[float, float] | None]]]] = {}
+    by_note: dict[str, dict[int, list[tuple[str, tuple[float, float] | None]]]] = {}   # type -> note -> files
     for dtype, group in _by_type(samples).items():
-        files = [(_place_audio(s.path, outdir / stem).name, s.velocity)
-                 for s, stem in zip(group, _file_names(group, taken))]
-        chunks[dtype] = [files[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(files), HYDROGEN_MAX_LAYERS)]
-    more = "perc" in chunks or any(len(c) > 1 for c in chunks.values())   # overflow past 59 would answer bongos
-    instruments = [(n, t, label, chunks[t][0] if t in chunks else [])
-                   for n, t, label in gm_slots([], HYDROGEN_GM_PERC if more else HYDROGEN_GM)]
-    instruments += [(GM_NOTE_OF_TYPE[t], t, f"{_INSTRUMENT_NAME[t]} {ci + 1}", c)
-                    for t, cs in chunks.items() for ci, c in enumerate(cs) if ci]
+        for s, stem in zip(group, _file_names(group, taken)):
+            by_note.setdefault(dtype, {}).setdefault(slot_note(s), []).append((_place_audio(s.path, outdir / stem).name,
+                                                                               s.velocity))
+    chunks = {note: [fs[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(fs), HYDROGEN_MAX_LAYERS)]
+              for notes in by_note.values() for note, fs in notes.items()}
+    more = "perc" in by_note or any(len(c) > 1 for c in chunks.values())   # overflow past 59 would answer bongos
+    slots = gm_slots([], HYDROGEN_GM_PERC if more else HYDROGEN_GM)
+    if stray := sorted({n for n in chunks} - {n for n, _, _ in slots}):      # a drum's own note past the slots
+        slots += [(n, t, label) for n, t, label in gm_slots(list(TYPES)) if n in stray]
+    instruments = [(n, t, label, _slot_files(by_note.get(t, {}), n, t)[:HYDROGEN_MAX_LAYERS]) for n, t, label in slots]
+    label_of = {n: label for n, _, label in slots}
+    instruments += [(n, t, f"{label_of[n]} {chr(ord('A') + ci)}", c)
+                    for t, notes in by_note.items() for n in notes for ci, c in enumerate(chunks[n]) if ci]
     for inst_id, (note, dtype, label, files) in enumerate(instruments):
         inst = sub(insts, "instrument")
         # element order follows Hydrogen's drumkit.xsd
@@ -469,7 +512,8 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
     """An SFZ instrument in OUTDIR: `<name>.sfz` plus its samples in OUTDIR/<name>/.
     Each drum type sits on its General MIDI key as one `<group>` that cycles through
     its samples round robin (seq_length / seq_position; random pick past 100),
-    one-shot, with closed hats choking open hats. Returns the .sfz path."""
+    one-shot, with closed hats choking open hats; a kit's drums keep their own keys
+    (`slot_note`: its ride on 51, its pedal hat on 44). Returns the .sfz path."""
     outdir = Path(outdir)
     name = name or outdir.name
     folder = _slug(name)
@@ -477,11 +521,13 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
              "// round robin over each drum type's samples; a closed hat chokes an open hat.",
              f"<control> default_path={folder}/", "", "<global> loop_mode=one_shot", ""]
     taken: set[str] = set()
-    files_of = {dtype: [(_place_audio(s.path, outdir / folder / stem).name, s.velocity)
-                        for s, stem in zip(group, _file_names(group, taken))]
-                for dtype, group in _by_type(samples).items()}
-    for note, dtype, label in gm_slots(list(files_of)):      # each type on its own key and its GM aliases
-        files = files_of.get(dtype)
+    by_note: dict[str, dict[int, list[tuple[str, tuple[float, float] | None]]]] = {}   # type -> note -> files
+    for dtype, group in _by_type(samples).items():
+        for s, stem in zip(group, _file_names(group, taken)):
+            by_note.setdefault(dtype, {}).setdefault(slot_note(s), []).append(
+                (_place_audio(s.path, outdir / folder / stem).name, s.velocity))
+    for note, dtype, label in gm_slots(list(by_note)):      # each drum on its own key, each type on its GM aliases
+        files = _slot_files(by_note.get(dtype, {}), note, dtype)
         if not files:
             continue
         tag = dtype if note == GM_NOTE_OF_TYPE[dtype] else _slug(label)
@@ -495,8 +541,15 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
             layers.setdefault(v, []).append(f)
         anywhere = layers.pop(None, [])   # files of no layer play at every velocity: in each layer's round robin
         runs = [(None, (0, 127))] if not layers else _sfz_velocities(list(layers))
-        for v, (lo, hi) in runs:
-            fs = layers.get(v, []) + anywhere
+        # a layer no velocity went to (a wider one, overlapping narrower ones) joins the round robin
+        # of the runs inside its range, else of the nearest: no sample of the kit goes unplayed
+        extra: dict[int, list[str]] = {}
+        for v in set(layers) - {r for r, _ in runs}:
+            inside_v = [i for i, (_, (lo, hi)) in enumerate(runs) if layer_gap(v, (lo + hi) / 254) == 0]
+            for i in inside_v or [min(range(len(runs)), key=lambda i: layer_gap(v, sum(runs[i][1]) / 254))]:
+                extra.setdefault(i, []).extend(layers[v])
+        for ri, (v, (lo, hi)) in enumerate(runs):
+            fs = layers.get(v, []) + extra.get(ri, []) + anywhere
             vel = "" if v is None else f" lovel={lo} hivel={hi}"
             robin = len(fs) <= SFZ_MAX_ROUND_ROBIN
             lines.append(head + vel + (f" seq_length={len(fs)}" if robin and len(fs) > 1 else ""))

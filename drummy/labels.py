@@ -99,6 +99,33 @@ GM_NOTES: dict[int, str] = {
 GM_NOTE_OF_TYPE = {"kick": 36, "snare": 38, "clap": 39, "hihat": 42, "open hat": 46,
                    "tom": 45, "cymbal": 49, "perc": 56, UNKNOWN: 60}
 
+# Words in a sound's name that say which drum of its type it is, as its General MIDI note: a kit's
+# ride is no crash, its floor tom no high tom, its pedal hat no closed hat. Longest phrase first.
+GM_NOTE_OF_WORDS: dict[str, dict[str, int]] = {
+    "hihat": {"pedal": 44, "foot": 44, "ped": 44, "phh": 44},
+    "cymbal": {"ride bell": 53, "bell": 53, "ride": 51, "rd": 51, "china": 52, "splash": 55, "crash": 49, "cr": 49},
+    "tom": {"floor": 41, "ft": 41, "low": 45, "lo": 45, "lt": 45, "mid": 47, "middle": 47, "medium": 47, "mt": 47,
+            "high": 50, "hi": 50, "ht": 50},
+    "perc": {"side stick": 37, "sidestick": 37, "cross stick": 37, "stick": 37, "rimshot": 37, "rim": 37, "rs": 37,
+             "cowbell": 56, "cow bell": 56, "cb": 56, "tambourine": 54, "tamb": 54, "tamborine": 54,
+             "vibraslap": 58, "bongo": 60, "conga": 63, "timbale": 65, "timbales": 65, "agogo": 67, "cabasa": 69,
+             "shaker": 70, "maraca": 70, "maracas": 70, "whistle": 71, "guiro": 73, "clave": 75, "claves": 75,
+             "woodblock": 76, "wood block": 76, "block": 76, "cuica": 79, "triangle": 81},
+}
+
+
+def gm_note_of(text: str, drum_type: str) -> int | None:
+    """The GM note a sound's name (`text`: an instrument's, a file's, tags) gives it within its
+    type ("Ride Jazz" -> 51, "Tom Hi" -> 50, "HH Pedal" -> 44), or None: a plain one of its type."""
+    words = GM_NOTE_OF_WORDS.get(drum_type)
+    if not words:
+        return None
+    norm = f" {normalise(text)} "
+    for phrase in sorted(words, key=len, reverse=True):
+        if f" {phrase} " in norm:
+            return words[phrase]
+    return None
+
 _NOTE_NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 
 

@@ -739,6 +739,8 @@ class _Job:
     kit: str
     group: str
     velocity: tuple[float, float] | None = None   # a kit sample's velocity layer (see KitSample)
+    instrument: str = ""                           # a kit sample's instrument and note (see KitSample)
+    note: int | None = None
 
 
 def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None = None,
@@ -1062,7 +1064,7 @@ def _decode_job(job: tuple[Path, bool]):
 
 
 def _kit_job(ks: KitSample) -> _Job:
-    return _Job(ks.path.resolve(), ks.drum_type, ks.tags, ks.kit, f"kit:{ks.kit}", ks.velocity)
+    return _Job(ks.path.resolve(), ks.drum_type, ks.tags, ks.kit, f"kit:{ks.kit}", ks.velocity, ks.instrument, ks.note)
 
 
 def known_types(samples: Iterable[Sample]) -> list[str]:

@@ -25,8 +25,8 @@ import numpy as np
 
 from . import audio, features
 from .audio import sample_peak, true_peak
-from .kits import KitSample, is_kit_file, layer_gap
-from .labels import TYPES, UNKNOWN
+from .kits import KitSample, is_kit_file, layer_gap, note_of
+from .labels import GM_NOTE_OF_TYPE, TYPES, UNKNOWN, gm_note_of
 from .library import AUDIO_EXTENSIONS, REMADE, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run
 from .patterns import BEATS_PER_BAR, Pattern, Track, schedule
 
@@ -45,13 +45,16 @@ class Kit(dict):
     """Drum type -> [(name, mono float32 audio (samples,) @ 44.1 kHz)]: the sounds a
     beat draws its hits from. `skipped` holds (path, reason) for files left out;
     `layers` the velocity layer (low, high) of 0..1 of each sound, by type, None for
-    one that plays at any velocity (a type with no entry: all of them)."""
+    one that plays at any velocity (a type with no entry: all of them); `notes` which
+    drum of its type each sound is, as a GM note (`kits.note_of`: a ride, a floor tom), None
+    for a plain one (a type with no entry: all plain)."""
 
     def __init__(self, sounds: dict | Iterable = (), skipped: Iterable[tuple[str, str]] = (),
-                 layers: dict[str, list] | None = None):
+                 layers: dict[str, list] | None = None, notes: dict[str, list] | None = None):
         super().__init__(sounds)
         self.skipped: list[tuple[str, str]] = list(skipped)
         self.layers: dict[str, list[tuple[float, float] | None]] = dict(layers or {})
+        self.notes: dict[str, list[int | None]] = dict(notes or {})
 
 
 # A classifier hook: mono hits -> a drum type for each, or None where it is unsure.
@@ -69,7 +72,8 @@ def folder_samples(folder: str | Path, skipped: list[tuple[str, str]] | None = N
     inside a folder, it and its reason go to `skipped` (path, reason)."""
     folder = Path(folder)
     itself = folder.is_file() and is_kit_file(folder)
-    return [KitSample(j.path, j.drum_type, j.tags, j.kit, loose=not j.group.startswith("kit:"), velocity=j.velocity)
+    return [KitSample(j.path, j.drum_type, j.tags, j.kit, j.instrument, j.note, loose=not j.group.startswith("kit:"),
+                      velocity=j.velocity)
             for j in collect([folder], skipped=None if itself else (skipped if skipped is not None else []))]
 
 
@@ -171,9 +175,11 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
             continue
         kit.setdefault(s.drum_type, []).append((s.instrument or s.path.name, y))
         kit.layers.setdefault(s.drum_type, []).append(s.velocity)
+        kit.notes.setdefault(s.drum_type, []).append(note_of(s))
     # a type is layered when its sounds differ in range: one range for all (lovel=1 on every
     # region) is none, and keeps the draws (and so a seed's beat) of an unlayered kit
     kit.layers = {t: vs for t, vs in kit.layers.items() if len(set(vs)) > 1}
+    kit.notes = {t: ns for t, ns in kit.notes.items() if any(n is not None for n in ns)}
     return kit
 
 
@@ -370,22 +376,80 @@ def missing_tracks(p: Pattern, kit: Kit) -> list[Track]:
     return [t for t in p.tracks if not kit.get(t.drum_type)]
 
 
+# A track of a type's plain name plays these of its sounds: a hihat track no pedal hat, a cymbal
+# track crashes, not the ride (other types: any of their sounds).
+_PLAIN_NOTES = {"hihat": {42}, "cymbal": {49, 57}}
+
+
+def track_note(t: Track) -> int | None:
+    """The drum of its type a track asks for, as a GM note ("ride" 51, "high tom" 50, a MIDI
+    file's note 35), or None for any plain one of its type ("hihat", "tom", "perc")."""
+    named = gm_note_of(t.name, t.drum_type)
+    if named is not None:
+        return named
+    return t.note if t.note and t.note != GM_NOTE_OF_TYPE.get(t.drum_type) else None
+
+
+def track_pools(p: Pattern, kit: Kit) -> list[np.ndarray | None]:
+    """For each track, the indices into kit[track type] it draws from, None for all of them.
+    A track asking for one drum (`track_note`) plays the kit's sounds of that drum, else its
+    plain ones, else any; a plain track plays the plain ones (`_PLAIN_NOTES`). Toms that
+    say nothing of their height are shared out by pitch among the tom tracks that ask
+    for one (high tom the highest), so a fill runs down the kit as written."""
+    out: list[np.ndarray | None] = []
+    spread: dict[int, list[int]] = {}                 # tom note -> tracks that fell back to unnamed toms
+    for ti, t in enumerate(p.tracks):
+        if not kit.get(t.drum_type):
+            out.append(None)
+            continue
+        notes = kit.notes.get(t.drum_type) or [None] * len(kit[t.drum_type])
+        want = track_note(t)
+        if want is None:
+            plain = _PLAIN_NOTES.get(t.drum_type)
+            pool = [i for i, n in enumerate(notes) if plain is None or n is None or n in plain]
+        else:
+            pool = [i for i, n in enumerate(notes) if n == want]
+            if not pool:
+                pool = [i for i, n in enumerate(notes) if n is None]
+                if t.drum_type == "tom" and pool:
+                    spread.setdefault(want, []).append(ti)
+                elif t.drum_type == "tom":        # the kit's nearest tom (a floor tom track, a kit of high to low)
+                    near = min((n for n in notes if n is not None), key=lambda n: abs(n - want))
+                    pool = [i for i, n in enumerate(notes) if n == near]
+        out.append(np.array(pool) if 0 < len(pool) < len(notes) else None)
+    if len(spread) > 1:                               # higher GM tom notes are higher toms
+        unnamed = [i for i, n in enumerate(kit.notes.get("tom") or [None] * len(kit["tom"])) if n is None]
+        hz = [features.pitch(kit["tom"][i][1], fmax=600.0) for i in unnamed]
+        by_pitch = [i for _, i in sorted(zip([-h if h == h else 0.0 for h in hz], unnamed))]   # high first
+        for rank, note in enumerate(sorted(spread, reverse=True)):
+            share = np.array_split(np.array(by_pitch), len(spread))[rank] if len(by_pitch) >= len(spread) \
+                else np.array([by_pitch[round(rank * (len(by_pitch) - 1) / (len(spread) - 1))]])
+            for ti in spread[note]:
+                out[ti] = share
+    return out
+
+
 def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Generator,
                    no_repeat: bool = False, context: str = "",
                    velocities: list[np.ndarray] | None = None) -> list[np.ndarray]:
-    """For each track, the index into kit[track type] of every hit, drawn at random.
+    """For each track, the index into kit[track type] of every hit, drawn at random
+    from the track's pool (`track_pools`: a ride track plays the kit's ride).
     In a type whose sounds have velocity layers (`Kit.layers`, a multi-layered
     Hydrogen or SFZ kit) each hit draws from the layers its velocity (0..127, given
     in `velocities` per track) falls in, the nearest when none does.
 
     With no_repeat no sample is used twice in the whole beat (tracks of one type
     share their samples); SequencerError says how many are missing."""
+    pools = track_pools(p, kit)
+    pooled = {t.drum_type for t, pool in zip(p.tracks, pools) if pool is not None}
     need: dict[str, int] = {}
     for t, n in zip(p.tracks, counts):
         if kit.get(t.drum_type):
             need[t.drum_type] = need.get(t.drum_type, 0) + n
     draws: dict[str, np.ndarray] = {}
     for dtype, n in need.items():
+        if dtype in pooled:
+            continue
         have = len(kit[dtype])
         if no_repeat:
             if n > have:
@@ -400,26 +464,43 @@ def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Gener
     taken: dict[str, set[int]] = {}
     out = []
     for ti, (t, n) in enumerate(zip(p.tracks, counts)):
-        if t.drum_type not in draws:
+        if t.drum_type not in draws and t.drum_type not in pooled:
             out.append(np.zeros(0, dtype=np.int64))
             continue
+        cand = pools[ti] if pools[ti] is not None else np.arange(len(kit[t.drum_type]))
         layers = kit.layers.get(t.drum_type)
+        took = taken.setdefault(t.drum_type, set())
         if layers and velocities is not None and any(v is not None for v in layers):
-            out.append(np.array([_by_velocity(layers, float(v) / 127, rng, taken.setdefault(t.drum_type, set()),
-                                              no_repeat) for v in velocities[ti][:n]], dtype=np.int64))
-            continue
-        out.append(draws[t.drum_type][used[t.drum_type]:used[t.drum_type] + n])
-        used[t.drum_type] += n
+            out.append(np.array([_by_velocity(layers, float(v) / 127, rng, took, no_repeat, cand)
+                                 for v in velocities[ti][:n]], dtype=np.int64))
+        elif t.drum_type not in pooled:
+            out.append(draws[t.drum_type][used[t.drum_type]:used[t.drum_type] + n])
+            used[t.drum_type] += n
+        elif no_repeat:
+            free = rng.permutation([i for i in cand if i not in took])
+            if len(free) < n:
+                raise SequencerError(f"--no-repeat needs a different sample for every hit{context}, but the kit "
+                                     f"is short (hits > samples: {t.name} {n} > {len(free)}); use fewer bars, "
+                                     f"more samples, or allow repeats")
+            out.append(free[:n].astype(np.int64))
+            took.update(int(i) for i in free[:n])
+        else:
+            out.append(cand[rng.integers(0, len(cand), size=n)].astype(np.int64))
     return out
 
 
 def _by_velocity(layers: list[tuple[float, float] | None], v: float, rng: np.random.Generator,
-                 taken: set[int], no_repeat: bool) -> int:
-    """A sound for a hit at velocity v (0..1): one of those whose layer holds v (or
-    that play at any velocity), else of the nearest layer; with no_repeat, one not
-    taken yet (from any layer when its own are used up)."""
+                 taken: set[int], no_repeat: bool, cand: np.ndarray | None = None) -> int:
+    """A sound (of those in `cand`, default all) for a hit at velocity v (0..1): one of those
+    whose layer holds v (or that play at any velocity), else of the nearest layer; with
+    no_repeat, one not taken yet (from any layer when its own are used up)."""
     gap = np.array([layer_gap(r, v) for r in layers])
-    free = np.array([i not in taken for i in range(len(layers))]) if no_repeat else np.ones(len(layers), bool)
+    allowed = np.zeros(len(layers), bool)
+    allowed[np.arange(len(layers)) if cand is None else cand] = True
+    free = allowed & (np.array([i not in taken for i in range(len(layers))]) if no_repeat else True)
+    if not free.any():
+        raise SequencerError("--no-repeat needs a different sample for every hit, but the kit is short; "
+                             "use fewer bars, more samples, or allow repeats")
     pool = np.flatnonzero(free & (gap == gap[free].min()))
     i = int(pool[rng.integers(len(pool))])
     taken.add(i)

@@ -126,7 +126,7 @@ def test_hydrogen_drumkit_follows_the_schema_in_general_midi_order(tmp_path):
     # 17 kicks do not fit one instrument: the map runs on to 81 (empty here, no percussion), so "Kick 2"
     # answers no note of it
     assert [n for _, n, _, _ in info[:46]] == list(range(36, 82)) and all(k == 0 for *_, k in info[24:46])
-    assert info[46:] == [("Kick 2", 36, -1, 1)]
+    assert info[46:] == [("Kick B", 36, -1, 1)]          # not "Kick 2": no name twice ("Snare 2" is note 40)
     # a file several instruments play reads back as one sample
     back = read_hydrogen(xml)
     assert len(back) == len({s.path for s in back}) == 20
@@ -422,3 +422,59 @@ def test_export_kit_names_a_loop_it_leaves_out_by_its_name(tmp_path, labelled_ki
     assert main(["export-kit", str(labelled_kit), "-o", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     assert "Kick 1.wav: a loop by its name: Drummy learns one-shots" in out and "  left out " in out
+
+
+def _regions(sfz: Path) -> list[dict]:
+    group, out = {}, []
+    for header, ops in kits._parse_sfz(sfz.read_text()):
+        if header == "group":
+            group = ops
+        elif header == "region":
+            out.append({**group, **ops})
+    return out
+
+
+def test_a_kits_drums_keep_their_own_notes_in_every_export(tmp_path):
+    # a ride is no crash, a pedal hat no closed hat, a high tom no low one: each keeps its key
+    src = tmp_path / "src"
+    insts = {"Crash": "crash.wav", "Ride Jazz": "ride.wav", "Closed HH": "hh.wav", "Pedal HH": "pedal.wav",
+             "Tom Hi": "t1.wav", "Tom Low": "ft.wav", "Kick": "kick.wav"}
+    for i, f in enumerate(insts.values()):
+        write(src / f, (hat if i < 4 else kick)(i))
+    (src / "drumkit.xml").write_text("<drumkit_info><name>Mixed</name><instrumentList>" + "".join(
+        f"<instrument><name>{n}</name><layer><filename>{f}</filename></layer></instrument>" for n, f in insts.items())
+        + "</instrumentList></drumkit_info>")
+    samples = read_hydrogen(src / "drumkit.xml")
+    sfz = kits.write_sfz(samples, tmp_path / "sfz", name="Mixed")
+    on = {}
+    for r in _regions(sfz):
+        on.setdefault(int(r["key"]), set()).add(Path(r["sample"]).stem.split("-")[1])   # cymbal-ride-mixed-01 -> ride
+    assert on[51] == {"ride"} and on[49] == {"crash"} and on[44] == {"pedal"} and on[42] == {"01"}
+    assert on[50] == {"high"} and on[45] == on[41] == {"low"}         # the low tom; the floor slot plays it too
+    xml = kits.write_hydrogen(samples, tmp_path / "Mixed")
+    back = {s.path.name: s for s in read_hydrogen(xml)}
+    assert {kits.note_of(s) for n, s in back.items() if "ride" in n} == {51}
+    ns = {"h": kits.HYDROGEN_NS}
+    for inst in ET.parse(xml).getroot().iter(f"{{{kits.HYDROGEN_NS}}}instrument"):
+        note = int(inst.find("h:midiOutNote", ns).text)
+        files = {f.text for f in inst.iter(f"{{{kits.HYDROGEN_NS}}}filename")}
+        if note == 51:
+            assert files and all("ride" in f for f in files)
+        if note == 42:
+            assert files and not any("pedal" in f for f in files)
+    # the folder export names each drum in its file, so that it reads back
+    kits.write_folder(samples, tmp_path / "folder")
+    assert {kits.note_of(s) for s in folder_samples(tmp_path / "folder")} >= {51, 49, 44, 50}
+
+
+def test_every_sample_of_an_sfz_export_is_played_whatever_its_velocity_layers(tmp_path):
+    # a layer spanning every velocity beside narrower ones of the same drum won no velocity of its own,
+    # and its sample was copied and never played
+    for i, f in enumerate(("wide.wav", "soft.wav", "loud.wav")):
+        write(tmp_path / "src" / f, kick(i))
+    samples = [KitSample(tmp_path / "src" / "wide.wav", "snare", velocity=(0.0, 0.99)),
+               KitSample(tmp_path / "src" / "soft.wav", "snare", velocity=(0.0, 0.5)),
+               KitSample(tmp_path / "src" / "loud.wav", "snare", velocity=(0.5, 1.0))]
+    sfz = kits.write_sfz(samples, tmp_path / "out", name="k")
+    played = {r["sample"] for r in _regions(sfz)}
+    assert played == {f.name for f in (tmp_path / "out" / "k").iterdir()} and len(played) == 3

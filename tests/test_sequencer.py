@@ -597,3 +597,49 @@ def test_outputs_that_cannot_be_written_are_refused_before_the_render(tmp_path, 
         ro.chmod(0o555)
         assert main([*base, "--midi-out", str(ro / "b.mid")]) == 2
         assert str(ro) in capsys.readouterr().err and not out.exists()
+
+
+def _tone(hz: float, seconds: float = 0.3) -> np.ndarray:
+    t = np.arange(int(SR * seconds)) / SR
+    return (0.5 * np.sin(2 * np.pi * hz * t) * np.exp(-t * 8)).astype(np.float32)
+
+
+def test_a_track_naming_one_drum_plays_that_drum_of_the_kit(tmp_path):
+    # a ride track plays the kit's ride, not its crash; a hihat track no pedal hat; a floor tom the lowest
+    kit = Kit({"cymbal": [("crash", _tone(3000)), ("ride", _tone(5000)), ("crash 2", _tone(3100))],
+               "hihat": [("closed", _tone(8000)), ("pedal", _tone(7000))],
+               "tom": [("hi", _tone(200)), ("low", _tone(100))]},
+              notes={"cymbal": [49, 51, None], "hihat": [None, 44], "tom": [50, 45]})
+    tracks = [Track("ride", "cymbal", (100,) * 16, note=51), Track("crash", "cymbal", (100,) * 16, note=49),
+              Track("cymbal", "cymbal", (100,) * 16, note=49), Track("hihat", "hihat", (100,) * 16, note=42),
+              Track("pedal hat", "hihat", (100,) * 16, note=44), Track("floor tom", "tom", (100,) * 16, note=41),
+              Track("tom", "tom", (100,) * 16, note=45)]
+    p = Pattern("t", tuple(tracks))
+    picks = S.choose_samples(p, kit, [16] * len(tracks), np.random.default_rng(0))
+    assert [set(x.tolist()) for x in picks] == [{1}, {0}, {0, 2}, {0}, {1}, {1}, {0, 1}]
+    with pytest.raises(S.SequencerError, match="ride 16 > 1"):
+        S.choose_samples(p, kit, [16] * len(tracks), np.random.default_rng(0), no_repeat=True)
+    # a kit with nothing to tell its drums apart draws as it always did
+    plain = Kit({k: v for k, v in kit.items()})
+    assert S.track_pools(p, plain) == [None] * len(tracks)
+    # from a Hydrogen kit: its instruments' names say which cymbal is which
+    for name, hz in (("a.wav", 3000), ("b.wav", 5000)):
+        write(tmp_path / "kit" / name, _tone(hz), subtype="FLOAT")
+    (tmp_path / "kit" / "drumkit.xml").write_text(
+        "<drumkit_info><name>C</name><instrumentList>"
+        "<instrument><name>Crash</name><layer><filename>a.wav</filename></layer></instrument>"
+        "<instrument><name>Ride Jazz</name><layer><filename>b.wav</filename></layer></instrument>"
+        "</instrumentList></drumkit_info>")
+    kit = S.load_kit(S.folder_samples(tmp_path / "kit"))
+    names = [n for n, _ in kit["cymbal"]]
+    pick = S.choose_samples(Pattern("r", (tracks[0],)), kit, [16], np.random.default_rng(1))[0]
+    assert {names[i] for i in pick} == {"Ride Jazz"}
+
+
+def test_toms_that_do_not_say_their_height_are_shared_out_by_pitch():
+    kit = Kit({"tom": [("a", _tone(110)), ("b", _tone(220)), ("c", _tone(150)), ("d", _tone(330))]})
+    fill = Pattern("f", (Track("high tom", "tom", (100,) * 4, note=50), Track("mid tom", "tom", (100,) * 4, note=47),
+                         Track("floor tom", "tom", (100,) * 4, note=41)))
+    pools = S.track_pools(fill, kit)
+    assert [sorted(x.tolist()) for x in pools] == [[1, 3], [2], [0]]      # 330 + 220 Hz, 150, 110
+    assert S.track_pools(Pattern("t", (Track("tom", "tom", (100,) * 4, note=45),)), kit) == [None]
