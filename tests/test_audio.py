@@ -302,3 +302,16 @@ def test_a_ctrl_c_while_a_file_is_written_waits_for_it_to_be_in_place(tmp_path, 
         audio.atomic_write(tmp_path / "checkpoint.bin", write_to)
     assert (tmp_path / "checkpoint.bin").read_bytes() == b"half and the rest"
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.bin"]                 # no temp file left
+
+
+def test_an_ogg_decodes_no_hotter_than_the_audio_it_was_written_from(tmp_path):
+    # Vorbis's error adds peaks: a square-ish, bright master at -0.3 dBTP decoded over 0 dBTP
+    rng = np.random.default_rng(0)
+    t = np.arange(SR * 2) / SR
+    y = np.clip(1.6 * np.sign(np.sin(2 * np.pi * 110 * t)) * (0.6 + 0.4 * rng.random(len(t))), -1, 1)
+    y = np.stack([y, np.roll(y, 7)], 1).astype(np.float32)
+    y *= np.float32(10 ** (-0.3 / 20) / audio.true_peak(y.T))
+    p = audio.write(tmp_path / "beat.ogg", y, peak_db=None, fade_ms=0, remove_dc=False)
+    back = sf.read(p, dtype="float32")[0]
+    assert audio.true_peak(back.T) <= audio.true_peak(y.T) * 1.0001
+    assert audio.true_peak(back.T) > 10 ** (-1.5 / 20)                   # turned down by what it went over, not more
