@@ -3,6 +3,7 @@ and written (with plain type folders) from them."""
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import re
 import shutil
@@ -33,6 +34,7 @@ class KitSample:
     origin: str = ""          # the file to name to the user, when path is a workspace's stored copy of it
     loose: bool = False       # a file found in a folder, not one a kit file names: it must sound like a one-shot
     velocity: tuple[float, float] | None = None   # the velocity layer it plays in, (low, high) of 0..1 (= MIDI / 127)
+    gain: float = 1.0         # the level the kit plays it at (linear): Hydrogen's volumes and gains, SFZ's volume=
 
 
 def is_kit_file(path: str | Path) -> bool:
@@ -66,6 +68,7 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
         files = [el.text.strip() for el in inst.iter() if _local(el.tag) == "filename" and el.text]
         layers = {f: v for el in inst.iter() if _local(el.tag) == "layer" and (v := _layer_range(el)) is not None
                   for f in [next((c.text.strip() for c in el if _local(c.tag) == "filename" and c.text), None)] if f}
+        gains = _hydrogen_gains(inst)
         for f in dict.fromkeys(files):
             if f in seen:
                 continue
@@ -82,8 +85,34 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
             tags = _with_kit_tag(kit_tag, tags)
             out.append(KitSample(xml_path.parent / f, drum_type, tags, kit_name, name,
                                  int(note_el) if note_el and note_el.strip().lstrip("-").isdigit() else None,
-                                 velocity=layers.get(f)))
+                                 velocity=layers.get(f), gain=gains.get(f, 1.0)))
     return _typed_by_notes(out)
+
+
+def _number(el, tag: str, default: float = 1.0) -> float:
+    """A child element's non-negative number, or default where it is missing or no such number."""
+    text = next((c.text for c in el if _local(c.tag) == tag), None)
+    try:
+        x = float(text)
+    except (TypeError, ValueError):
+        return default
+    return x if math.isfinite(x) and x >= 0 else default
+
+
+def _hydrogen_gains(inst) -> dict[str, float]:
+    """The level Hydrogen plays each of an instrument's files at: the instrument's volume and gain,
+    its component's gain and its layer's (Millo_MultiLayered3's kick layers: 3, 2.7, 2.4, 1.95)."""
+    base = _number(inst, "volume") * _number(inst, "gain")
+    out: dict[str, float] = {}
+    for comp in [c for c in inst if _local(c.tag) == "instrumentComponent"] or [inst]:
+        g = base * (_number(comp, "gain") if comp is not inst else 1.0)
+        for layer in (c for c in comp if _local(c.tag) == "layer"):
+            f = next((c.text.strip() for c in layer if _local(c.tag) == "filename" and c.text), None)
+            if f:
+                out.setdefault(f, g * _number(layer, "gain"))
+    for f in (c.text.strip() for c in inst if _local(c.tag) == "filename" and c.text):   # the old flat format
+        out.setdefault(f, base)
+    return out
 
 
 def _typed_by_notes(samples: list[KitSample]) -> list[KitSample]:
@@ -158,6 +187,16 @@ _OPCODE = re.compile(r"(\w+)=(.*?)(?=\s+\w+=|\s*<\w+>|\s*$)")
 
 _DEFINE = re.compile(r"^\s*#define\s+(\$\w+)\s+(.*?)\s*$")
 _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
+
+
+def _sfz_gain(region: dict[str, str]) -> float:
+    """A region's level: `volume` (dB, -144..6) and `amplitude` (percent), as SFZ players apply them."""
+    try:
+        db = min(max(float(region.get("volume", 0)), -144.0), 6.0)
+        amp = min(max(float(region.get("amplitude", 100)), 0.0), 100.0) / 100
+    except ValueError:
+        return 1.0
+    return 10 ** (db / 20) * amp if math.isfinite(db) and math.isfinite(amp) else 1.0
 
 
 def _sfz_text(path: Path, top: Path | None = None, defines: dict[str, str] | None = None, depth: int = 0,
@@ -264,7 +303,7 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
                 drum_type = type_of_note(note)
             tags = _with_kit_tag(normalise(kit_name), tags)
             out.append(KitSample(sfz_path.parent / rel, drum_type, tags, kit_name,
-                                 region.get("group_label", ""), note, velocity=_sfz_range(region)))
+                                 region.get("group_label", ""), note, velocity=_sfz_range(region), gain=_sfz_gain(region)))
     if not out:
         raise KitError(f"{sfz_path}: no <region> with a sample= in it" + (" (empty file)" if not text.strip() else ""))
     return out
@@ -451,7 +490,7 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     for dtype, group in _by_type(samples).items():
         for s, stem in zip(group, _file_names(group, taken)):
             by_note.setdefault(dtype, {}).setdefault(slot_note(s), []).append((_place_audio(s.path, outdir / stem).name,
-                                                                               s.velocity))
+                                                                               s.velocity, s.gain))
     chunks = {note: [fs[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(fs), HYDROGEN_MAX_LAYERS)]
               for notes in by_note.values() for note, fs in notes.items()}
     more = "perc" in by_note or any(len(c) > 1 for c in chunks.values())   # overflow past 59 would answer bongos
@@ -478,12 +517,12 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
             sub(inst, tag, value)
         ic = sub(inst, "instrumentComponent")
         sub(ic, "component_id", 0), sub(ic, "gain", 1)
-        for f, v in files:
+        for f, v, g in files:
             layer = sub(ic, "layer")
             sub(layer, "filename", f)
             lo, hi = v or (0, 1)
             sub(layer, "min", f"{lo:.6g}"), sub(layer, "max", f"{hi:.6g}")
-            sub(layer, "gain", 1), sub(layer, "pitch", 0)
+            sub(layer, "gain", f"{g:.6g}"), sub(layer, "pitch", 0)
     ET.indent(root, " ")
     xml = outdir / "drumkit.xml"
     text = '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
@@ -525,7 +564,7 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
     for dtype, group in _by_type(samples).items():
         for s, stem in zip(group, _file_names(group, taken)):
             by_note.setdefault(dtype, {}).setdefault(slot_note(s), []).append(
-                (_place_audio(s.path, outdir / folder / stem).name, s.velocity))
+                (_place_audio(s.path, outdir / folder / stem).name, s.velocity, s.gain))
     for note, dtype, label in gm_slots(list(by_note)):      # each drum on its own key, each type on its GM aliases
         files = _slot_files(by_note.get(dtype, {}), note, dtype)
         if not files:
@@ -537,7 +576,8 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
         elif dtype == "open hat":
             head += " group=2 off_by=1"
         layers: dict = {}                 # a kit's velocity layers keep a group each, round robin inside
-        for f, v in files:
+        level = {f: g for f, _, g in files}
+        for f, v, _ in files:
             layers.setdefault(v, []).append(f)
         anywhere = layers.pop(None, [])   # files of no layer play at every velocity: in each layer's round robin
         runs = [(None, (0, 127))] if not layers else _sfz_velocities(list(layers))
@@ -560,7 +600,9 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
                     pick = f" seq_position={i + 1}"
                 else:
                     pick = f" lorand={i / len(fs):.6f} hirand={(i + 1) / len(fs):.6f}"
-                lines.append(f"<region> sample={f}{pick}")
+                g = level[f]
+                vol = "" if abs(g - 1) < 1e-6 else f" volume={max(20 * math.log10(g), -144) if g > 0 else -144:.3f}"
+                lines.append(f"<region> sample={f}{pick}{vol}")
         lines.append("")
     sfz = outdir / f"{folder}.sfz"
     audio.atomic_write(sfz, lambda tmp: Path(tmp).write_text("\n".join(lines), encoding="utf-8"))

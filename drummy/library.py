@@ -739,8 +739,9 @@ class _Job:
     kit: str
     group: str
     velocity: tuple[float, float] | None = None   # a kit sample's velocity layer (see KitSample)
-    instrument: str = ""                           # a kit sample's instrument and note (see KitSample)
+    instrument: str = ""                           # a kit sample's instrument, note and level (see KitSample)
     note: int | None = None
+    gain: float = 1.0
 
 
 def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None = None,
@@ -1064,7 +1065,7 @@ def _decode_job(job: tuple[Path, bool]):
 
 
 def _kit_job(ks: KitSample) -> _Job:
-    return _Job(ks.path.resolve(), ks.drum_type, ks.tags, ks.kit, f"kit:{ks.kit}", ks.velocity, ks.instrument, ks.note)
+    return _Job(ks.path.resolve(), ks.drum_type, ks.tags, ks.kit, f"kit:{ks.kit}", ks.velocity, ks.instrument, ks.note, ks.gain)
 
 
 def known_types(samples: Iterable[Sample]) -> list[str]:

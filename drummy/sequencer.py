@@ -73,7 +73,7 @@ def folder_samples(folder: str | Path, skipped: list[tuple[str, str]] | None = N
     folder = Path(folder)
     itself = folder.is_file() and is_kit_file(folder)
     return [KitSample(j.path, j.drum_type, j.tags, j.kit, j.instrument, j.note, loose=not j.group.startswith("kit:"),
-                      velocity=j.velocity)
+                      velocity=j.velocity, gain=j.gain)
             for j in collect([folder], skipped=None if itself else (skipped if skipped is not None else []))]
 
 
@@ -173,6 +173,8 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
         if s.drum_type not in TYPES:
             kit.skipped.append((s.origin or str(s.path), "drum type unknown"))
             continue
+        if s.gain != 1.0:                      # the level its kit plays it at
+            y = (y * np.float32(s.gain)).astype(np.float32)
         kit.setdefault(s.drum_type, []).append((s.instrument or s.path.name, y))
         kit.layers.setdefault(s.drum_type, []).append(s.velocity)
         kit.notes.setdefault(s.drum_type, []).append(note_of(s))
@@ -355,9 +357,11 @@ def run_bus(m: Master, y: np.ndarray, sr: int = SR, split_s: float = 30.0, warmu
 
 # --- rendering ------------------------------------------------------------------------
 
-def velocity_gain(velocity: np.ndarray | float) -> np.ndarray:
-    """MIDI velocity (0..127) -> linear gain: (v / 127) ** VELOCITY_EXPONENT."""
-    return (np.asarray(velocity, dtype=np.float64) / 127.0) ** VELOCITY_EXPONENT
+def velocity_gain(velocity: np.ndarray | float, exponent: float = VELOCITY_EXPONENT) -> np.ndarray:
+    """MIDI velocity (0..127) -> linear gain: (v / 127) ** exponent. A type with velocity layers
+    plays with exponent 1, as Hydrogen does: its soft layers are soft already, and on the
+    square law a ghost note of Millo_MultiLayered3's kick sat 45 dB under an accent."""
+    return (np.asarray(velocity, dtype=np.float64) / 127.0) ** exponent
 
 
 def pan_gains(pan: float) -> tuple[float, float]:
@@ -572,7 +576,7 @@ def render(p: Pattern, kit: Kit, bpm: float | None = None, bars: int | None = No
     for t, h, pick, end in zip(p.tracks, hits, picks, ends):
         if not kit.get(t.drum_type):
             continue
-        gains = velocity_gain(h.velocities) * 10 ** (t.gain_db / 20)
+        gains = velocity_gain(h.velocities, 1.0 if t.drum_type in kit.layers else VELOCITY_EXPONENT) * 10 ** (t.gain_db / 20)
         _place(mix, eq[t.drum_type], h.onsets, gains, pick, end, pan_gains(t.pan), sr)
         if stems:
             dry = np.zeros_like(mix)

@@ -478,3 +478,34 @@ def test_every_sample_of_an_sfz_export_is_played_whatever_its_velocity_layers(tm
     sfz = kits.write_sfz(samples, tmp_path / "out", name="k")
     played = {r["sample"] for r in _regions(sfz)}
     assert played == {f.name for f in (tmp_path / "out" / "k").iterdir()} and len(played) == 3
+
+
+def test_a_kits_levels_are_read_played_and_exported(tmp_path):
+    # Hydrogen: instrument volume x gain x component gain x layer gain; SFZ: volume= (dB) and amplitude= (%)
+    write(tmp_path / "h2" / "k.wav", kick(0))
+    write(tmp_path / "h2" / "s.wav", kick(1))
+    (tmp_path / "h2" / "drumkit.xml").write_text(
+        "<drumkit_info><name>G</name><instrumentList>"
+        "<instrument><name>Kick</name><volume>0.5</volume><gain>2</gain><instrumentComponent><gain>0.5</gain>"
+        "<layer><filename>k.wav</filename><gain>3</gain></layer></instrumentComponent></instrument>"
+        "<instrument><name>Snare</name><filename>s.wav</filename></instrument>"
+        "</instrumentList></drumkit_info>")
+    assert {s.path.name: s.gain for s in read_hydrogen(tmp_path / "h2" / "drumkit.xml")} == {"k.wav": 1.5, "s.wav": 1.0}
+    (tmp_path / "h2" / "kit.sfz").write_text("<group> key=36 volume=-20\n<region> sample=k.wav amplitude=50\n"
+                                              "<region> sample=s.wav key=38 volume=oops\n")
+    got = {s.path.name: s.gain for s in read_sfz(tmp_path / "h2" / "kit.sfz")}
+    assert got["k.wav"] == pytest.approx(0.05) and got["s.wav"] == 1.0
+    # played: the stems keep the kit's balance
+    from drummy import sequencer as S
+    from drummy.patterns import Pattern, Track
+    kit = S.load_kit(folder_samples(tmp_path / "h2" / "kit.sfz"))
+    p = Pattern("ks", (Track("kick", "kick", (100, 0, 0, 0), note=36), Track("snare", "snare", (0, 0, 100, 0), note=38)), steps=4)
+    _, stems = S.render(p, kit, bpm=120, bars=1, master="none", stems=True)
+    ratio = 20 * np.log10(np.abs(stems["kick"]).max() / np.abs(stems["snare"]).max())
+    assert ratio == pytest.approx(20 * np.log10(0.05), abs=0.2)
+    # exported: Hydrogen's layer gain, SFZ's volume, read back the same
+    samples = read_hydrogen(tmp_path / "h2" / "drumkit.xml")
+    xml = kits.write_hydrogen(samples, tmp_path / "G")
+    assert {s.drum_type: s.gain for s in read_hydrogen(xml)} == {"kick": 1.5, "snare": 1.0}
+    sfz = kits.write_sfz(samples, tmp_path / "sfz", name="g")
+    assert {s.drum_type: round(s.gain, 4) for s in read_sfz(sfz)} == {"kick": 1.5, "snare": 1.0}

@@ -643,3 +643,15 @@ def test_toms_that_do_not_say_their_height_are_shared_out_by_pitch():
     pools = S.track_pools(fill, kit)
     assert [sorted(x.tolist()) for x in pools] == [[1, 3], [2], [0]]      # 330 + 220 Hz, 150, 110
     assert S.track_pools(Pattern("t", (Track("tom", "tom", (100,) * 4, note=45),)), kit) == [None]
+
+
+def test_a_layered_kit_plays_velocity_on_a_gentler_law():
+    # its soft layers are soft already: velocity 40 is 10 dB under 127 (Hydrogen's law), not 20
+    kit = Kit({"snare": [("soft", _tone(200)), ("loud", _tone(200))]}, layers={"snare": [(0.0, 0.5), (0.5, 1.0)]})
+    plain = Kit({"snare": [("one", _tone(200))]})
+    p = Pattern("g", (Track("snare", "snare", (127, 0, 40, 0), note=38),), steps=4)
+    for k, want in ((kit, 20 * np.log10(40 / 127)), (plain, 40 * np.log10(40 / 127))):
+        _, stems = S.render(p, k, bpm=120, bars=1, master="none", stems=True)
+        y = stems["snare"][:, 0]
+        half = len(y) // 2
+        assert 20 * np.log10(np.abs(y[half:]).max() / np.abs(y[:half]).max()) == pytest.approx(want, abs=0.3)
