@@ -694,6 +694,11 @@ def _classifier_hook(workspace: Path, min_confidence: float = 0.5):
     return classify
 
 
+def _plural(n: int, what: str) -> str:
+    """ "1 sample", "3 samples"."""
+    return f"{n} {what}{'s' * (n != 1)}"
+
+
 def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
     from .kits import is_kit_file
     from .library import Workspace
@@ -702,6 +707,9 @@ def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
         return workspace_samples(Workspace(workspace), fill)
     skipped: list[tuple[str, str]] = []
     samples = folder_samples(source, skipped)
+    if not samples and not skipped and source.is_dir():
+        from .sequencer import SequencerError
+        raise SequencerError(f"{source}: no audio files in it (wav, flac, aiff, ogg, mp3), nor a drumkit.xml or .sfz")
     others = []
     for path, reason in skipped:     # a kit file in the folder that cannot be read: its files go by their names
         if is_kit_file(path):
@@ -808,9 +816,11 @@ def _beat(args, pattern, own) -> None:
                   f"in the {pattern.bars}-bar pattern")
     missing = sequencer.missing_tracks(pattern, kit)
     generated = bool(missing) and args.kit is None and sequencer.generated_folder(Workspace(args.workspace)) is not None
+    learnt = {s.drum_type for s in Workspace(args.workspace).samples.values()} if generated else set()
     for t in missing if len(missing) < len(pattern.tracks) else []:     # none to play: render says so, once
-        hint = f" (the beat plays generated hits: make some with `drummy generate --blend {t.drum_type!r}`)" \
-            if generated else ""
+        hint = "" if not generated else \
+            f" (the beat plays generated hits: make some with `drummy generate --blend {t.drum_type!r}`)" \
+            if t.drum_type in learnt else f" (the library has no {t.drum_type} samples to generate one from)"
         print(f"  no {t.drum_type} samples in the kit: track {t.name!r} stays silent{hint}")
     mix, stems = sequencer.render(pattern, kit, bpm=args.bpm, bars=args.bars, seed=args.seed,
                                   no_repeat=args.no_repeat, master=args.master, stems=args.stems is not None)
@@ -819,7 +829,7 @@ def _beat(args, pattern, own) -> None:
     bpm = args.bpm or pattern.bpm
     print(f"wrote {args.out}: {args.bars} bar{'s' * (args.bars != 1)} of {pattern.name} at {bpm:g} bpm "
           f"({len(mix) / audio.SR:.1f} s, master {args.master}, "
-          f"{sum(len(v) for t, v in kit.items() if t in played)} samples to draw from)")
+          f"{_plural(sum(len(v) for t, v in kit.items() if t in played), 'sample')} to draw from)")
     if args.stems is not None:
         paths = sequencer.write_stems(stems, args.stems, keep=own)
         print(f"wrote {len(paths)} stems to {args.stems}")

@@ -758,6 +758,10 @@ def _parse_midi(path: Path):
             if attempt == 0 and isinstance(e, KeySignatureError):
                 data = re.sub(rb"\xff\x59\x02[\x00-\xff][\x00-\xff]", b"\xff\x59\x02\x00\x00", data)
                 continue
+            if not data.startswith(b"MThd"):
+                raise PatternError("not a MIDI file (a MIDI file starts with MThd)") from None
+            if isinstance(e, EOFError):
+                raise PatternError("a MIDI file cut short: it ends inside a track (a broken download or copy?)") from None
             raise PatternError(f"not a readable MIDI file ({str(e) or type(e).__name__})") from None
 
 

@@ -310,6 +310,10 @@ def test_beat_fills_types_without_generated_hits_from_the_library(tmp_path, caps
     capsys.readouterr()
     assert main(["beat", "-w", str(ws.root), "--pattern", "boom bap", "--bars", "1", "-o", str(tmp_path / "b.wav")]) == 0
     assert "library samples" not in capsys.readouterr().out     # the library's other types are not played
+    # a type nobody generated says how to make some, where the library has any to learn it from
+    assert main(["beat", "-w", str(ws.root), "--pattern", "rock", "--bars", "1", "-o", str(tmp_path / "b.wav")]) == 0
+    out = capsys.readouterr().out
+    assert "no cymbal samples in the kit: track 'crash' stays silent (the library has no cymbal samples" in out
 
 
 def test_beat_command_writes_beat_stems_and_midi(tmp_path, tiny_library, capsys):
@@ -432,6 +436,19 @@ def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
     assert main(["beat", "--kit", str(tiny_library), "--pattern", str(bongo), "-o", str(tmp_path / "b.wav")]) == 2
     out, err = capsys.readouterr()
     assert "stays silent" not in out and "the kit has no perc samples" in err and len(err.strip().splitlines()) == 1
+    (tmp_path / "empty").mkdir()                             # a kit folder with no audio says so
+    assert main(["beat", "--kit", str(tmp_path / "empty"), "--pattern", "house", "-o", str(tmp_path / "b.wav")]) == 2
+    assert "no audio files in it" in capsys.readouterr().err
+    import mido                                              # a MIDI file that is none, or is cut short
+    mid = mido.MidiFile()
+    mid.tracks.append(mido.MidiTrack([mido.Message("note_on", channel=9, note=36, velocity=100, time=120)] * 20))
+    mid.save(tmp_path / "full.mid")
+    (tmp_path / "cut.mid").write_bytes((tmp_path / "full.mid").read_bytes()[:60])
+    (tmp_path / "text.mid").write_text("not midi")
+    for f, says in (("cut.mid", "cut short: it ends inside a track"), ("text.mid", "not a MIDI file")):
+        assert main(["beat", "--kit", str(tiny_library), "--pattern", str(tmp_path / f), "-o", str(tmp_path / "b.wav")]) == 2
+        err = capsys.readouterr().err
+        assert says in err and len(err.strip().splitlines()) == 1
     taken = tmp_path / "taken.wav"
     taken.mkdir()                                            # the beat's name is a folder
     assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "1", "-o", str(taken)]) == 2
