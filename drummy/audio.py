@@ -310,17 +310,18 @@ def trim_leading_silence(y: np.ndarray, threshold_db: float = -50.0, pre_samples
 
 
 def load(path: str | os.PathLike, sr: int = SR, trim: bool = True,
-         max_seconds: float = MAX_SECONDS) -> np.ndarray:
-    """Read a file as a mono float32 one-shot at `sr`: (samples,).
+         max_seconds: float = MAX_SECONDS, stereo: bool = False) -> np.ndarray:
+    """Read a file as a mono float32 one-shot at `sr`: (samples,); with `stereo`, a stereo
+    file whose channels differ as (samples, 2), for a beat to play as it is.
 
     Raises AudioError for files that are broken, empty, silent, non-finite, too long
-    or too short.
+    or too short (judged on the mono fold-down).
     """
-    return load_with_rate(path, sr, trim, max_seconds)[0]
+    return load_with_rate(path, sr, trim, max_seconds, stereo)[0]
 
 
 def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True,
-                   max_seconds: float = MAX_SECONDS) -> tuple[np.ndarray, int]:
+                   max_seconds: float = MAX_SECONDS, stereo: bool = False) -> tuple[np.ndarray, int]:
     """:func:`load`, also returning the file's own sample rate."""
     data, rate = decode(path, max_seconds=max_seconds)
     y = resample(to_mono(data), rate, sr)
@@ -328,10 +329,14 @@ def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True,
         raise AudioError("too short for a drum hit (no sample left at the model's rate)")
     if float(np.max(np.abs(y - y.mean()))) < 10 ** (-80 / 20):   # a constant (DC) is no sound: it is written as zeros
         raise AudioError("silent (peak below -80 dBFS once any DC offset is taken out)")
+    whole = len(y)
     y = trim_leading_silence(y) if trim else y
     if len(y) < MIN_SECONDS * sr:
         raise AudioError(f"too short for a drum hit ({1000 * len(y) / sr:.2f} ms of sound; at least "
                          f"{1000 * MIN_SECONDS:g} ms)")
+    if stereo and data.ndim == 2 and data.shape[1] == 2 and not np.array_equal(data[:, 0], data[:, 1]):
+        both = resample(np.ascontiguousarray(data), rate, sr)           # (samples, 2), trimmed as the mono one
+        return np.ascontiguousarray(both[whole - len(y):][:len(y)]), rate
     return y, rate
 
 

@@ -42,8 +42,8 @@ class SequencerError(Exception):
 
 
 class Kit(dict):
-    """Drum type -> [(name, mono float32 audio (samples,) @ 44.1 kHz)]: the sounds a
-    beat draws its hits from. `skipped` holds (path, reason) for files left out;
+    """Drum type -> [(name, float32 audio @ 44.1 kHz: mono (samples,) or stereo (samples, 2))]:
+    the sounds a beat draws its hits from. `skipped` holds (path, reason) for files left out;
     `layers` the velocity layer (low, high) of 0..1 of each sound, by type, None for
     one that plays at any velocity (a type with no entry: all of them); `notes` which
     drum of its type each sound is, as a GM note (`kits.note_of`: a ride, a floor tom), None
@@ -152,11 +152,11 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
     for s in samples:
         shown = s.origin or str(s.path)                       # the user's file, not the workspace's copy
         try:
-            y = audio.load(s.path)
+            y = audio.load(s.path, stereo=True)               # a stereo kit plays in stereo
         except audio.AudioError as e:
             skipped.append((shown, str(e)))
             continue
-        if s.loose and (why := features.loop_reason(y)):   # a loose loop, not a kit's sound
+        if s.loose and (why := features.loop_reason(_mono(y))):   # a loose loop, not a kit's sound
             skipped.append((shown, why))
             continue
         # a pack's one hit in two folders is one sample: --no-repeat would play it twice
@@ -167,7 +167,7 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
         first[key] = shown
         ys.append(y)
         ok.append(s)
-    ok = classify_unknown(ok, ys, classify)
+    ok = classify_unknown(ok, [_mono(y) for y in ys], classify)
     kit = Kit(skipped=skipped)
     for s, y in zip(ok, ys):
         if s.drum_type not in TYPES:
@@ -183,6 +183,11 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
     kit.layers = {t: vs for t, vs in kit.layers.items() if len(set(vs)) > 1}
     kit.notes = {t: ns for t, ns in kit.notes.items() if any(n is not None for n in ns)}
     return kit
+
+
+def _mono(y: np.ndarray) -> np.ndarray:
+    """A kit sound as mono (samples,): what the classifier, the loop rule and pitch hear."""
+    return y if y.ndim == 1 else audio.to_mono(y)
 
 
 def kit_from_folder(folder: str | Path, classify: Classify | None = None) -> Kit:
@@ -261,7 +266,9 @@ def eq_kit(m: Master, kit: Kit, types: Iterable[str], sr: int = SR) -> Kit:
     tail = np.zeros(int(sr * EQ_TAIL_MS / 1000), dtype=np.float32)
     out = Kit(kit, kit.skipped)
     for t in set(types) & set(kit):
-        out[t] = [(name, board(np.concatenate([y, tail])[None, :], sr)[0]) for name, y in kit[t]]
+        out[t] = [(name, board(np.concatenate([y, tail])[None, :], sr)[0] if y.ndim == 1
+                   else np.ascontiguousarray(board(np.concatenate([y, np.stack([tail, tail], 1)]).T, sr).T))
+                  for name, y in kit[t]]
     return out
 
 
@@ -423,7 +430,7 @@ def track_pools(p: Pattern, kit: Kit) -> list[np.ndarray | None]:
         out.append(np.array(pool) if 0 < len(pool) < len(notes) else None)
     if len(spread) > 1:                               # higher GM tom notes are higher toms
         unnamed = [i for i, n in enumerate(kit.notes.get("tom") or [None] * len(kit["tom"])) if n is None]
-        hz = [features.pitch(kit["tom"][i][1], fmax=600.0) for i in unnamed]
+        hz = [features.pitch(_mono(kit["tom"][i][1]), fmax=600.0) for i in unnamed]
         by_pitch = [i for _, i in sorted(zip([-h if h == h else 0.0 for h in hz], unnamed))]   # high first
         for rank, note in enumerate(sorted(spread, reverse=True)):
             share = np.array_split(np.array(by_pitch), len(spread))[rank] if len(by_pitch) >= len(spread) \
@@ -607,7 +614,8 @@ _MARGIN = 10 ** (-0.002 / 20)  # keeps float32 rounding from landing a hair abov
 def _place(dst: np.ndarray, sounds: list[tuple[str, np.ndarray]], onsets: np.ndarray, gains: np.ndarray,
            pick: np.ndarray, ends: np.ndarray, pan: tuple[float, float], sr: int) -> None:
     """Add one track's hits into dst (2, samples) in place: sample pick[i] at
-    onsets[i] times gains[i], faded out and stopped at ends[i] when choked."""
+    onsets[i] times gains[i], faded out and stopped at ends[i] when choked. A stereo
+    sample keeps its channels, the pan weighing each side as a balance control."""
     fade = max(int(sr * CHOKE_FADE_MS / 1000), 1)
     ramp = np.linspace(1.0, 0.0, fade + 1, dtype=np.float32)[1:]      # reaches 0 just before the choking hit
     tmp = np.empty(max(len(y) for _, y in sounds), dtype=np.float32)
@@ -618,7 +626,7 @@ def _place(dst: np.ndarray, sounds: list[tuple[str, np.ndarray]], onsets: np.nda
         if m <= 0:
             continue
         for c, pg in chans:
-            seg = np.multiply(y[:m], np.float32(g * pg), out=tmp[:m])
+            seg = np.multiply(y[:m] if y.ndim == 1 else y[:m, c], np.float32(g * pg), out=tmp[:m])
             if m < len(y):  # choked: fade out so the cut does not click
                 f = min(fade, m)
                 seg[m - f:] *= ramp[fade - f:]

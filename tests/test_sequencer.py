@@ -672,3 +672,23 @@ def test_a_layered_kit_plays_velocity_on_a_gentler_law():
         y = stems["snare"][:, 0]
         half = len(y) // 2
         assert 20 * np.log10(np.abs(y[half:]).max() / np.abs(y[:half]).max()) == pytest.approx(want, abs=0.3)
+
+
+@pytest.mark.parametrize("master", ["none", "clean"])
+def test_a_stereo_kit_plays_in_stereo(tmp_path, master):
+    # a stereo sample keeps its channels (a wide clap, a kit's stereo overheads); mono ones stay mono
+    left, right = kick(0), hat(1, seconds=len(kick(0)) / SR)[:len(kick(0))]
+    write(tmp_path / "kit" / "clap" / "wide.wav", np.stack([left, 0.5 * right], 1), sr=48000)
+    write(tmp_path / "kit" / "kick" / "mono.wav", kick(2))
+    y = audio.load(tmp_path / "kit" / "clap" / "wide.wav", stereo=True)
+    assert y.ndim == 2 and y.shape[1] == 2 and len(y) == len(audio.load(tmp_path / "kit" / "clap" / "wide.wav"))
+    kit = S.kit_from_folder(tmp_path / "kit")
+    assert kit["clap"][0][1].shape[1] == 2 and kit["kick"][0][1].ndim == 1
+    clap = Pattern("c", (Track("clap", "clap", (100, 0, 0, 0), note=39),), steps=4)
+    mix, _ = S.render(clap, kit, bpm=120, bars=1, master=master)
+    side = np.std(mix[:, 0] - mix[:, 1]) / np.std(mix[:, 0] + mix[:, 1])
+    assert side > 0.3                                                   # the channels differ, as in the file
+    assert np.corrcoef(mix[:4000, 0], y[:4000, 0])[0, 1] > 0.9 and np.corrcoef(mix[:4000, 1], y[:4000, 1])[0, 1] > 0.9
+    kick_only = Pattern("k", (Track("kick", "kick", (100, 0, 0, 0), note=36),), steps=4)
+    mix, _ = S.render(kick_only, kit, bpm=120, bars=1, master=master)
+    assert np.array_equal(mix[:, 0], mix[:, 1])
