@@ -822,6 +822,10 @@ def _beat(args, pattern, own) -> None:
             f" (the beat plays generated hits: make some with `drummy generate --blend {t.drum_type!r}`)" \
             if t.drum_type in learnt else f" (the library has no {t.drum_type} samples to generate one from)"
         print(f"  no {t.drum_type} samples in the kit: track {t.name!r} stays silent{hint}")
+    seconds = sequencer.beat_length(args.bpm or pattern.bpm, args.bars) / audio.SR
+    if seconds > 60:                         # minutes of audio take a while: say what is happening
+        print(f"  rendering {seconds / 60:.1f} minutes of {len(pattern.tracks)} tracks"
+              + (" and their stems" if args.stems is not None else "") + " ...", flush=True)
     mix, stems = sequencer.render(pattern, kit, bpm=args.bpm, bars=args.bars, seed=args.seed,
                                   no_repeat=args.no_repeat, master=args.master, stems=args.stems is not None)
     audio.write(args.out, mix, peak_db=None, fade_ms=0, remove_dc=False,    # render took out its mean
