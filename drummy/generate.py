@@ -80,7 +80,8 @@ def _resolve(label: str, known: list[str], held: tuple[str, ...] = ()) -> str:
     """A label as the user typed it -> the model's label, or a RecipeError. held: labels
     the model has, but only on hits it held out for validation."""
     n = normalise(label)
-    cands = [c for c in (n, SYNONYMS.get(n), n.replace("-", " ")) if c]
+    # "side stick" is the tag sidestick (a kind of perc), before the type perc its synonym names
+    cands = [c for c in (n, n.replace(" ", ""), SYNONYMS.get(n), n.replace("-", " ")) if c]
     for cand in cands:
         if cand in known:
             return cand

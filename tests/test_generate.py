@@ -62,6 +62,9 @@ def test_recipe_joins_labels_and_takes_single_labels():
     for same in ("kick=1,snare=0", "kick=50,kick=50", "kick+kick", "bd"):
         assert parse_recipe(same, KNOWN).parts == [(1.0, ["kick"])], same
     assert parse_recipe("snare = 75 %, hihat: 25", KNOWN).parts == [(0.75, ["snare"]), (0.25, ["hihat"])]
+    # a kind of percussion, written as a producer would, is its tag (not the type its synonym names)
+    known = [*KNOWN, "perc", "sidestick"]
+    assert parse_recipe("side stick", known).parts == parse_recipe("Side-Stick", known).parts == [(1.0, ["sidestick"])]
 
 
 @pytest.mark.parametrize("text, message", [
