@@ -59,7 +59,7 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
     kit_name = next((c.text or "" for c in root if _local(c.tag) == "name"), xml_path.parent.name)
     kit_tag = normalise(kit_name)
     out: list[KitSample] = []
-    seen: set[str] = set()           # a file several instruments play (GM aliases: Tom, Floor Tom ...) is one sample
+    seen: dict[str, int] = {}        # a file several instruments play (GM aliases: Tom, Floor Tom ...) is one sample
     for inst in root.iter():
         if _local(inst.tag) != "instrument":
             continue
@@ -70,9 +70,8 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
                   for f in [next((c.text.strip() for c in el if _local(c.tag) == "filename" and c.text), None)] if f}
         gains = _hydrogen_gains(inst)
         for f in dict.fromkeys(files):
-            if f in seen:
+            if f in seen and not _plays_better(out[seen[f]], name, note_el):
                 continue
-            seen.add(f)
             drum_type, tags = labels_from_names([name, Path(f).stem])
             # The instrument name is the kit author's word on what it is; the file
             # name only decides when the instrument name says nothing.
@@ -83,10 +82,28 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
                 t = "open hat"
             drum_type = t if t is not None else drum_type
             tags = _with_kit_tag(kit_tag, tags)
-            out.append(KitSample(xml_path.parent / f, drum_type, tags, kit_name, name,
-                                 int(note_el) if note_el and note_el.strip().lstrip("-").isdigit() else None,
-                                 velocity=layers.get(f), gain=gains.get(f, 1.0)))
+            ks = KitSample(xml_path.parent / f, drum_type, tags, kit_name, name,
+                           int(note_el) if note_el and note_el.strip().lstrip("-").isdigit() else None,
+                           velocity=layers.get(f), gain=gains.get(f, 1.0))
+            if f in seen:
+                out[seen[f]] = ks
+            else:
+                seen[f] = len(out)
+                out.append(ks)
     return _typed_by_notes(out)
+
+
+def _plays_better(first: KitSample, name: str, note_text: str | None) -> bool:
+    """Whether instrument `name` on note `note_text` is the one a file both play belongs to, rather
+    than `first`'s: the one whose note its file's name says (Drummy's exports name each drum:
+    cymbal-ride-01 is the ride, though the crash 2 slot plays it too)."""
+    try:
+        note = int(note_text or "")
+    except ValueError:
+        return False
+    t = type_of(name) or first.drum_type
+    own = gm_note_of(Path(first.path).stem, t) or GM_NOTE_OF_TYPE.get(t)
+    return note == own and first.note != own
 
 
 def _number(el, tag: str, default: float = 1.0) -> float:
@@ -96,12 +113,16 @@ def _number(el, tag: str, default: float = 1.0) -> float:
         x = float(text)
     except (TypeError, ValueError):
         return default
-    return x if math.isfinite(x) and x >= 0 else default
+    return min(x, MAX_GAIN) if math.isfinite(x) and x >= 0 else default
+
+
+MAX_GAIN = 10 ** (24 / 20)   # a kit's level beyond +24 dB is a broken file's, not a mix
 
 
 def _hydrogen_gains(inst) -> dict[str, float]:
     """The level Hydrogen plays each of an instrument's files at: the instrument's volume and gain,
-    its component's gain and its layer's (Millo_MultiLayered3's kick layers: 3, 2.7, 2.4, 1.95)."""
+    its component's gain and its layer's (Millo_MultiLayered3's kick layers: 3, 2.7, 2.4, 1.95),
+    at most MAX_GAIN."""
     base = _number(inst, "volume") * _number(inst, "gain")
     out: dict[str, float] = {}
     for comp in [c for c in inst if _local(c.tag) == "instrumentComponent"] or [inst]:
@@ -109,9 +130,9 @@ def _hydrogen_gains(inst) -> dict[str, float]:
         for layer in (c for c in comp if _local(c.tag) == "layer"):
             f = next((c.text.strip() for c in layer if _local(c.tag) == "filename" and c.text), None)
             if f:
-                out.setdefault(f, g * _number(layer, "gain"))
+                out.setdefault(f, min(g * _number(layer, "gain"), MAX_GAIN))
     for f in (c.text.strip() for c in inst if _local(c.tag) == "filename" and c.text):   # the old flat format
-        out.setdefault(f, base)
+        out.setdefault(f, min(base, MAX_GAIN))
     return out
 
 
@@ -149,7 +170,9 @@ def note_of(s: KitSample) -> int | None:
     plain one of its type."""
     if s.note is not None and type_of_note(s.note) == s.drum_type:
         return s.note
-    return gm_note_of(" ".join([s.instrument, Path(s.path).stem, *s.tags]), s.drum_type)
+    kit = normalise(s.kit)       # not the kit's name nor a folder's phrase: a "Lo-Fi Pack" holds no low toms only
+    return gm_note_of(" ".join([s.instrument, Path(s.path).stem, *[t for t in s.tags if t != kit and " " not in t]]),
+                      s.drum_type)
 
 
 def _layer_range(layer) -> tuple[float, float] | None:
@@ -287,7 +310,7 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
             # reported as missing under the name written out, as a region naming any missing file is
             rel = (default_path + sample).replace("\\", "/").replace("\x00", "<NUL>")
             if rel in seen:               # one file on several keys (GM aliases) is one sample, the first key's
-                continue
+                continue              # (Drummy's exports write each drum's own key first)
             seen.add(rel)
             note = None
             for key in ("key", "pitch_keycenter", "lokey"):
@@ -319,6 +342,7 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
 HYDROGEN_NS = "http://www.hydrogen-music.org/drumkit"
 HYDROGEN_MAX_LAYERS = 16        # Hydrogen's per-instrument layer limit; more samples -> "Kick 2", ...
 SFZ_MAX_ROUND_ROBIN = 100       # the largest seq_length the SFZ spec allows; beyond it: random choice
+SFZ_MAX_GAIN = 10 ** (6 / 20)   # SFZ's volume= runs to +6 dB
 KIT_FORMATS = ("folder", "hydrogen", "sfz")
 _COPY_AS_IS = {".wav", ".flac", ".ogg", ".aif", ".aiff"}  # what Hydrogen and SFZ players read
 _INSTRUMENT_NAME = {"kick": "Kick", "snare": "Snare", "clap": "Clap", "hihat": "Hi Hat",
@@ -489,14 +513,15 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     by_note: dict[str, dict[int, list[tuple[str, tuple[float, float] | None]]]] = {}   # type -> note -> files
     for dtype, group in _by_type(samples).items():
         for s, stem in zip(group, _file_names(group, taken)):
-            by_note.setdefault(dtype, {}).setdefault(slot_note(s), []).append((_place_audio(s.path, outdir / stem).name,
-                                                                               s.velocity, s.gain))
+            note = slot_note(s)
+            if not HYDROGEN_GM_PERC[0] <= note <= HYDROGEN_GM_PERC[1]:   # Hydrogen answers 36 and up: 35 is the kick
+                note = GM_NOTE_OF_TYPE[dtype]
+            by_note.setdefault(dtype, {}).setdefault(note, []).append((_place_audio(s.path, outdir / stem).name,
+                                                                       s.velocity, s.gain))
     chunks = {note: [fs[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(fs), HYDROGEN_MAX_LAYERS)]
               for notes in by_note.values() for note, fs in notes.items()}
     more = "perc" in by_note or any(len(c) > 1 for c in chunks.values())   # overflow past 59 would answer bongos
     slots = gm_slots([], HYDROGEN_GM_PERC if more else HYDROGEN_GM)
-    if stray := sorted({n for n in chunks} - {n for n, _, _ in slots}):      # a drum's own note past the slots
-        slots += [(n, t, label) for n, t, label in gm_slots(list(TYPES)) if n in stray]
     instruments = [(n, t, label, _slot_files(by_note.get(t, {}), n, t)[:HYDROGEN_MAX_LAYERS]) for n, t, label in slots]
     label_of = {n: label for n, _, label in slots}
     instruments += [(n, t, f"{label_of[n]} {chr(ord('A') + ci)}", c)
@@ -565,7 +590,11 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
         for s, stem in zip(group, _file_names(group, taken)):
             by_note.setdefault(dtype, {}).setdefault(slot_note(s), []).append(
                 (_place_audio(s.path, outdir / folder / stem).name, s.velocity, s.gain))
-    for note, dtype, label in gm_slots(list(by_note)):      # each drum on its own key, each type on its GM aliases
+    # SFZ's volume= stops at +6 dB: a kit whose levels go past it is turned down whole, keeping its balance
+    loudest = max((g for notes in by_note.values() for fs in notes.values() for _, _, g in fs), default=1.0)
+    scale = min(1.0, SFZ_MAX_GAIN / loudest) if loudest > 0 else 1.0
+    own_first = sorted(gm_slots(list(by_note)), key=lambda slot: slot[0] not in by_note.get(slot[1], {}))
+    for note, dtype, label in own_first:      # each drum on its own key first (a file reads back as its first key's)
         files = _slot_files(by_note.get(dtype, {}), note, dtype)
         if not files:
             continue
@@ -576,7 +605,7 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
         elif dtype == "open hat":
             head += " group=2 off_by=1"
         layers: dict = {}                 # a kit's velocity layers keep a group each, round robin inside
-        level = {f: g for f, _, g in files}
+        level = {f: g * scale for f, _, g in files}
         for f, v, _ in files:
             layers.setdefault(v, []).append(f)
         anywhere = layers.pop(None, [])   # files of no layer play at every velocity: in each layer's round robin

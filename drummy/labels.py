@@ -78,7 +78,7 @@ _WEAK |= {"snap", "stick", "block", "rim"}
 # Words that start with a drum word and describe a sound, not name one: a "snappy" hit is a
 # snare's or a clap's, a "crashy" one may be anything.
 _NOT_GLUED = {"snappy", "snapped", "snapping", "snapper", "crashy", "crashed", "crashing", "rimmed", "tomato",
-              "tomatoes", "clapton", "blocky", "blocked", "sticky", "ridden", "rider"}
+              "tomatoes", "clapton", "blocky", "blocked", "sticky", "ridden", "rider", "cowboy", "cowboys", "cassava"}
 
 # Words that turn a hat into an open hat when they appear with one. A "free" or
 # "loose" hat is left to ring: BJA_Pacific's "Hi Hat Free" rings 2.8-4.2 s, longer
@@ -133,7 +133,7 @@ _NOTE_NAMES = {"c": 0, "d": 2, "e": 4, "f": 5, "g": 7, "a": 9, "b": 11}
 # "hh 2ms", "kick_float32", "44k1", "k_192k", "808 48000"): never tags, nor the numbers they qualify.
 _FORMAT_WORDS = {"bit", "bits", "khz", "hz", "k", "ms", "float", "int", "pcm", "stereo", "mono", "wav", "wave",
                  "aif", "aiff", "flac", "mp", "ogg", "caf", "sample", "samples"}
-_RATES = {"8000", "11025", "16000", "22050", "24000", "32000", "44100", "48000", "88200", "96000", "176400", "192000"}
+_RATES = {"11025", "16000", "22050", "24000", "32000", "44100", "48000", "88200", "96000", "176400", "192000"}
 
 
 # Words that say how a pack is organised or sold, not how a hit sounds ("Sample Library/One
@@ -143,7 +143,8 @@ _STOP_WORDS = {"loop", "loops", "one", "shot", "shots", "oneshot", "oneshots", "
                "pack", "packs", "kit", "kits", "free", "vol", "vel", "rr", "bpm", "major", "minor", "maj", "min", "copy",
                "and", "unsorted", "misc", "miscellaneous", "various", "assorted", "untitled", "splice", "sounds",
                "expansion", "expansions", "user", "consolidate", "consolidated", "round", "robin",
-               "roundrobin", "key", "of", "to", "no", "prod", "by", "the", "final", "edit", "bip", "programs"}
+               "roundrobin", "key", "of", "to", "no", "prod", "by", "the", "final", "edit", "bip", "programs", "w",
+               "with"}
 _KEY = re.compile(r"[a-g](b|s|sharp|flat)?(m|min|minor|maj|major)?")
 
 
@@ -168,6 +169,7 @@ def normalise(text: str) -> str:
             out.append(c)
     text = unicodedata.normalize("NFC", "".join(out))
     text = re.sub(r"(?i)(?<![a-z])([dr])(?:n|&|'n'?|n')b(?![a-z])", lambda m: f" {m[1].lower()}nb ", text)  # DnB, R&B
+    text = "".join(" " if ord(c) > 127 and unicodedata.category(c)[0] in "PS" else c for c in text)   # – ・ « »
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)       # camelCase
     text = text.lower()
     text = re.sub(r"(?<![a-z])v\d+(?![a-z\d])", " ", text)  # version markers: v2
@@ -177,7 +179,7 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<![a-z\d])cr[\s_\-]?(?=(?:78|8000)(?!\d))", "", text)  # the CR-78 no crash
     text = re.sub(r"(?<![a-z\d])\d ?ch(?![a-z])", " ", text)  # channel counts: 2ch, 4CH (ch alone is a closed hat)
     text = re.sub(r"[_\-.,+()\[\]{}#&'\"!/\\:;]+", " ", text)
-    text = "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text)   # – ~ @ ・ and the like
+    text = "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text)   # ~ @ and the like
     text = re.sub(r"(?<![a-z\d])\d*(?:1st|2nd|3rd|[04-9]th|1[1-3]th)(?![a-z])", " ", text)  # ordinals (not 909rd)
     text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?!s(?![a-z]))(?=[^\W\d_])", " ", text)  # snare1 -> snare 1 (any script)
     words = [w for w in text.split() if w and not _is_numbering(w)]
@@ -199,8 +201,9 @@ def _undo_surrogates(text: str) -> str:
 
 # The numbers that name drum machines and samplers (TR-808, SP-1200, MPC 3000): tags. Any other number
 # is a sample's number, a velocity ("Vel 127"), a tempo, a date or an 808 tone code ("BD7510").
-_MACHINE_NUMBERS = {"101", "202", "303", "404", "505", "606", "626", "707", "727", "808", "909", "1200", "2000",
-                    "3000", "4000", "5000", "8000"}
+_MACHINE_NUMBERS = {"101", "110", "202", "220", "303", "404", "505", "550", "606", "612", "626", "660", "670", "707",
+                    "727", "770", "808", "880", "900", "909", "950", "1000", "1200", "2000", "2500", "3000", "4000",
+                    "5000", "8000", "9000"}
 
 
 def _is_numbering(word: str) -> bool:
@@ -261,7 +264,7 @@ def _glued(word: str) -> tuple[str, str] | None:
             if syn not in SYNONYMS or " " in syn or len(syn) < 2:
                 continue
             # an abbreviation glues only in front of a drum word ("clhat") or, a hat's, to open or closed
-            # ("hho", "chcl"): "main", "lord", "hilt" and "crop" are words
+            # ("hho", "hhop", "chopen"): "main", "lord", "hilt" and "crop" are words
             if len(syn) == 2 and not (syn == a and rest in SYNONYMS and len(rest) > 2
                                       or syn in ("hh", "ch") and rest in ("op", "cl", "open", "closed", *("oc" * (syn == "hh")))):
                 continue
@@ -290,8 +293,9 @@ def says_open(norm: str) -> bool:
 
 _CLOSED_WORDS = {"closed", "geschlossen", "ferme"}
 # Words that name a kind of percussion, and stay as tags: "perc" alone is a grab-bag
-_PERC_KINDS = {p for p, t in SYNONYMS.items() if t == "perc" and len(p) > 3 and not p.startswith("perc")
-               and p not in _PLURALS and p not in ("shkr", "cowb", "tamb")}
+_PERC_KINDS = {p: kind for p, t in SYNONYMS.items() if t == "perc"         # "Congas" -> conga, "cow bell" -> cowbell
+               for kind in [re.sub(r"(?<=sh|ch)es$|(?<=x)es$|s$", "", p).replace(" ", "") if p in _PLURALS else p.replace(" ", "")]
+               if len(kind) > 3 and not kind.startswith("perc") and kind not in ("shkr", "cowb", "tamb")}
 
 
 def _phrases_of_type(norm: str) -> set[str]:
@@ -304,13 +308,15 @@ def tags_of(text: str, known: set[str] = frozenset(), phrase: bool = True) -> li
     is one tag when `phrase` (a folder "boom bap" is a style); otherwise, and for a name
     with a drum word, each leftover word is a tag (a file "Boom Long" gives "boom" and
     "long")."""
-    norm = re.sub(r"(?<!\S)\d+(?: \d+)? (?:k|khz|hz|bit|bits|ms)(?!\S)", " ", normalise(text))  # 192k, 44.1 kHz
+    norm = re.sub(r"(?<!\S)(\d+)(?: \d+)? (?:k|khz|hz|bit|bits|ms)(?!\S)",           # 192k, 44.1 kHz (not "808 K")
+                  lambda m: m[0] if m[1] in _MACHINE_NUMBERS else " ", normalise(text))
     norm = " ".join(w for w in norm.split() if w not in _FORMAT_WORDS and w not in _RATES)
     typed = type_of(text) is not None or bool(_phrases_of_type(norm))
     degree = {"semi", "half", "quarter"} if says_open(norm) else set()       # "Hat Semi-Open", "HH Half Open"
     # the drum words go, but for the kind of percussion ("Perc/Tabla 2.wav", "Side Stick", "Snares/Snap.wav")
     for p in sorted(_phrases_of_type(norm) if typed else (), key=len, reverse=True):
-        norm = re.sub(rf"(?<!\S){re.escape(p)}(?!\S)", p.replace(" ", "") if p in _PERC_KINDS else " ", norm)
+        kind = _PERC_KINDS.get(p)
+        norm = re.sub(rf"(?<!\S){re.escape(p)}(?!\S)", f" {kind} " if kind else " ", norm)
     hat = type_of(text) in ("hihat", "open hat")          # a conga's "open" is how it is played
     words = norm.split()
     words = [w for i, w in enumerate(words) if not _is_noise_word(w) and not (w.isdigit() and words[i + 1:i + 2] == ["bpm"])]
@@ -332,8 +338,7 @@ def _wordy(word: str) -> bool:
 # Words that mark a folder of sounds that are not drum hits ("Vocal Chops", "FX/Risers",
 # "808 Bass"): a drum word below such a folder ("Vox_Chop_Kick_It.wav") names no type.
 _NOT_DRUMS = {"vocal", "vocals", "vox", "voice", "voices", "chop", "chops", "fx", "sfx", "riser", "risers",
-              "sweep", "sweeps", "impact", "impacts", "chord", "chords", "melody", "melodies", "atmos", "foley",
-              "synth", "synths", "strings", "pad", "pads", "piano", "keys", "guitar", "guitars", "brass", "stab", "stabs"}
+              "sweep", "sweeps", "impact", "impacts", "chord", "chords", "melody", "melodies", "atmos"}
 # Words of a pack's or a kit's name ("Tom Misch Drum Kit", "Kick Ass Drums"): a drum word there
 # is as weak as an abbreviation, and the names below decide.
 _PACK_WORDS = {"kit", "kits", "pack", "packs", "collection", "vol", "drum", "drums", "library", "essentials"}

