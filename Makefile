@@ -59,6 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/hit_lengths.py
 	$(BIN)/python benchmarks/codec_alternatives.py
 	$(BIN)/python benchmarks/ingest_speed.py
+	$(BIN)/python benchmarks/label_names.py
 	$(BIN)/python benchmarks/render_speed.py
 	$(BIN)/python benchmarks/busy_machine.py
 
