@@ -58,6 +58,8 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
         raise KitError(f"{xml_path}: not a readable drumkit.xml ({e})") from None
     kit_name = next((c.text or "" for c in root if _local(c.tag) == "name"), xml_path.parent.name)
     kit_tag = normalise(kit_name)
+    components = {c_id: _number(comp, "volume") for comp in root.iter() if _local(comp.tag) == "drumkitComponent"
+                  for c_id in [next((c.text.strip() for c in comp if _local(c.tag) == "id" and c.text), None)] if c_id}
     out: list[KitSample] = []
     seen: dict[str, int] = {}        # a file several instruments play (GM aliases: Tom, Floor Tom ...) is one sample
     for inst in root.iter():
@@ -68,7 +70,7 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
         files = [el.text.strip() for el in inst.iter() if _local(el.tag) == "filename" and el.text]
         layers = {f: v for el in inst.iter() if _local(el.tag) == "layer" and (v := _layer_range(el)) is not None
                   for f in [next((c.text.strip() for c in el if _local(c.tag) == "filename" and c.text), None)] if f}
-        gains = _hydrogen_gains(inst)
+        gains = _hydrogen_gains(inst, components)
         for f in dict.fromkeys(files):
             if f in seen and not _plays_better(out[seen[f]], name, note_el):
                 continue
@@ -119,14 +121,17 @@ def _number(el, tag: str, default: float = 1.0) -> float:
 MAX_GAIN = 10 ** (24 / 20)   # a kit's level beyond +24 dB is a broken file's, not a mix
 
 
-def _hydrogen_gains(inst) -> dict[str, float]:
+def _hydrogen_gains(inst, components: dict[str, float] | None = None) -> dict[str, float]:
     """The level Hydrogen plays each of an instrument's files at: the instrument's volume and gain,
-    its component's gain and its layer's (Millo_MultiLayered3's kick layers: 3, 2.7, 2.4, 1.95),
-    at most MAX_GAIN."""
-    base = _number(inst, "volume") * _number(inst, "gain")
+    its component's gain and the kit's volume for that component (a room mic's 0.25), and its
+    layer's (Millo_MultiLayered3's kick layers: 3, 2.7, 2.4, 1.95), at most MAX_GAIN; 0 for
+    every file of a muted instrument (Hydrogen plays it at no level)."""
+    muted = next((c.text for c in inst if _local(c.tag) == "isMuted"), "") or ""
+    base = 0.0 if muted.strip().lower() == "true" else _number(inst, "volume") * _number(inst, "gain")
     out: dict[str, float] = {}
     for comp in [c for c in inst if _local(c.tag) == "instrumentComponent"] or [inst]:
-        g = base * (_number(comp, "gain") if comp is not inst else 1.0)
+        c_id = next((c.text.strip() for c in comp if _local(c.tag) == "component_id" and c.text), None)
+        g = base * ((_number(comp, "gain") * (components or {}).get(c_id, 1.0)) if comp is not inst else 1.0)
         for layer in (c for c in comp if _local(c.tag) == "layer"):
             f = next((c.text.strip() for c in layer if _local(c.tag) == "filename" and c.text), None)
             if f:
@@ -171,8 +176,10 @@ def note_of(s: KitSample) -> int | None:
     if s.note is not None and type_of_note(s.note) == s.drum_type:
         return s.note
     kit = normalise(s.kit)       # not the kit's name nor a folder's phrase: a "Lo-Fi Pack" holds no low toms only
-    return gm_note_of(" ".join([s.instrument, Path(s.path).stem, *[t for t in s.tags if t != kit and " " not in t]]),
-                      s.drum_type)
+    for text in (s.instrument, Path(s.path).stem, " ".join(t for t in s.tags if t != kit and " " not in t)):
+        if (note := gm_note_of(text, s.drum_type)) is not None:      # the instrument's name first ("Ride Cup",
+            return note                                              # file crash20i__ride-cup1)
+    return None
 
 
 def _layer_range(layer) -> tuple[float, float] | None:
@@ -213,10 +220,13 @@ _INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
 
 
 def _sfz_gain(region: dict[str, str]) -> float:
-    """A region's level: `volume` (dB, -144..6) and `amplitude` (percent), as SFZ players apply them."""
+    """A region's level: `volume` (dB, -144..6), plus sfizz's `global_`, `master_` and `group_volume`,
+    and `amplitude` (percent, with its global_, master_ and group_ kin), as SFZ players apply them."""
     try:
-        db = min(max(float(region.get("volume", 0)), -144.0), 6.0)
-        amp = min(max(float(region.get("amplitude", 100)), 0.0), 100.0) / 100
+        db = min(max(float(region.get("volume", 0)), -144.0), 6.0) + sum(
+            float(region.get(f"{h}_volume", 0)) for h in ("global", "master", "group"))
+        amp = math.prod(min(max(float(region.get(f"{h}amplitude", 100)), 0.0), 100.0) / 100
+                        for h in ("", "global_", "master_", "group_"))
     except ValueError:
         return 1.0
     return 10 ** (db / 20) * amp if math.isfinite(db) and math.isfinite(amp) else 1.0
@@ -230,7 +240,7 @@ def _sfz_text(path: Path, top: Path | None = None, defines: dict[str, str] | Non
     top = top or path.parent
     defines = {} if defines is None else defines
     try:
-        text = path.read_text(errors="replace")
+        text = path.read_text(encoding="utf-8-sig", errors="replace")     # a BOM would hide a first #define
     except OSError as e:
         raise KitError(f"{path}: cannot read ({e.strerror})") from None
     lines = []
@@ -283,52 +293,96 @@ def _parse_sfz(text: str) -> list[tuple[str, dict[str, str]]]:
     return out
 
 
+def _sfz_header(ops: dict[str, str]) -> dict[str, str]:
+    """A header's opcodes with `key=` spelt out as players read it: lokey, hikey and pitch_keycenter
+    (so a group's `key=36` gives way to its region's own `lokey=38 hikey=38`)."""
+    if "key" in ops:
+        return {"lokey": ops["key"], "hikey": ops["key"], "pitch_keycenter": ops["key"],
+                **{k: v for k, v in ops.items() if k != "key"}}
+    return ops
+
+
+def _sfz_note(text: str | None, shift: int) -> int | None:
+    try:
+        return parse_note(text) + shift if text is not None else None
+    except ValueError:
+        return None
+
+
+def _sfz_plays(region: dict[str, str]) -> bool:
+    """Whether a player sounds a region as a hit when its key is struck: not a release noise
+    (`trigger=release`), not a velocity range no velocity falls in (lovel > hivel), not an
+    articulation other than the default keyswitch's (`sw_last` against `sw_default`)."""
+    if region.get("trigger", "attack") in ("release", "release_key"):
+        return False
+    try:
+        if int(region.get("lovel", 0)) > int(region.get("hivel", 127)):
+            return False
+    except ValueError:
+        pass
+    if "sw_last" in region and "sw_default" in region:
+        return _sfz_note(region["sw_last"], 0) == _sfz_note(region["sw_default"], 0)
+    return True
+
+
 def read_sfz(sfz_path: str | Path) -> list[KitSample]:
-    """Samples of an SFZ instrument: each `<region>`'s `sample=`, labelled from its
-    key as a General MIDI drum note when it has one, else from the sample's name.
-    `<control> default_path=`, `<global>/<group>` inheritance, `#define` and `#include`
-    are honoured."""
+    """Samples of an SFZ instrument: each `<region>` a player sounds as a hit (`_sfz_plays`),
+    labelled from its key as a General MIDI drum note where the kit is laid out as GM
+    (the regions whose names say their type agree with their keys), else from the sample's
+    and its group's names. `<control>`'s `default_path`, `note_offset` and `octave_offset`,
+    `<global>/<master>/<group>` inheritance, `#define` and `#include` are honoured."""
     sfz_path = Path(sfz_path)
     text = _sfz_text(sfz_path)
     kit_name = sfz_path.stem
-    default_path, glob, group = "", {}, {}
-    out: list[KitSample] = []
-    seen: set[str] = set()
+    default_path, shift, glob, master, group = "", 0, {}, {}, {}
+    found: list[tuple[KitSample, str | None]] = []      # (sample, the type its names give)
+    seen: set[tuple] = set()
     for header, ops in _parse_sfz(text):
         if header == "control":
             default_path = ops.get("default_path", default_path)
+            try:
+                shift = 12 * int(ops.get("octave_offset", 0)) + int(ops.get("note_offset", 0))
+            except ValueError:
+                pass
         elif header == "global":
-            glob, group = ops, {}
-        elif header in ("group", "master"):
-            group = ops
+            glob, master, group = _sfz_header(ops), {}, {}
+        elif header == "master":
+            master, group = _sfz_header(ops), {}
+        elif header == "group":
+            group = _sfz_header(ops)
         elif header == "region":
-            region = {**glob, **group, **ops}
+            region = {**glob, **master, **group, **_sfz_header(ops)}
             sample = region.get("sample")
-            if not sample or sample.startswith("*"):   # *sine, *noise: the player's own generators
+            if not sample or sample.startswith("*") or not _sfz_plays(region):   # *sine: the player's own
                 continue
             # no file is named with a NUL (a damaged line, and a path that cannot be opened): it is
             # reported as missing under the name written out, as a region naming any missing file is
             rel = (default_path + sample).replace("\\", "/").replace("\x00", "<NUL>")
-            if rel in seen:               # one file on several keys (GM aliases) is one sample, the first key's
-                continue              # (Drummy's exports write each drum's own key first)
-            seen.add(rel)
-            note = None
-            for key in ("key", "pitch_keycenter", "lokey"):
-                if key in region:
-                    try:
-                        note = parse_note(region[key])
-                        break
-                    except ValueError:
-                        pass
+            velocity, gain = _sfz_range(region), _sfz_gain(region)
+            if (rel, velocity, gain) in seen:   # one file on several keys (GM aliases) is one sample, the first
+                continue                        # key's (Drummy's exports write each drum's own key first)
+            seen.add((rel, velocity, gain))
+            note = _sfz_note(region.get("lokey", region.get("hikey")), shift)
             names = [region.get("group_label", ""), *Path(rel).parent.parts, Path(rel).stem]
             drum_type, tags = labels_from_names(names)
-            if note is not None and type_of_note(note) != UNKNOWN:
-                drum_type = type_of_note(note)
             tags = _with_kit_tag(normalise(kit_name), tags)
-            out.append(KitSample(sfz_path.parent / rel, drum_type, tags, kit_name,
-                                 region.get("group_label", ""), note, velocity=_sfz_range(region), gain=_sfz_gain(region)))
-    if not out:
+            found.append((KitSample(sfz_path.parent / rel, drum_type, tags, kit_name, region.get("group_label", ""),
+                                    note, velocity=velocity, gain=gain), drum_type if drum_type != UNKNOWN else None))
+    if not found:
         raise KitError(f"{sfz_path}: no <region> with a sample= in it" + (" (empty file)" if not text.strip() else ""))
+    named = [(t, s.note) for s, t in found if t is not None and s.note is not None and type_of_note(s.note) != UNKNOWN]
+    agree = sum(type_of_note(n) == t or {type_of_note(n), t} <= {"hihat", "open hat"} for t, n in named)
+    gm = agree > 0.5 * len(named) or not named             # one drum per white key, a snare on middle C: no GM kit
+    out = []
+    for s, named_type in found:
+        key_type = type_of_note(s.note) if s.note is not None else UNKNOWN
+        if gm and key_type != UNKNOWN:
+            # the key decides, but within the hats the name may be more specific: an open hat on the
+            # closed hat's key (a pedal CC picks it in the player)
+            s.drum_type = "open hat" if key_type == "hihat" and named_type == "open hat" else key_type
+        elif not gm:
+            s.note = None
+        out.append(s)
     return out
 
 

@@ -103,7 +103,7 @@ GM_NOTE_OF_TYPE = {"kick": 36, "snare": 38, "clap": 39, "hihat": 42, "open hat":
 # ride is no crash, its floor tom no high tom, its pedal hat no closed hat. Longest phrase first.
 GM_NOTE_OF_WORDS: dict[str, dict[str, int]] = {
     "hihat": {"pedal": 44, "foot": 44, "ped": 44, "phh": 44},
-    "cymbal": {"ride bell": 53, "bell": 53, "ride": 51, "rd": 51, "china": 52, "splash": 55, "crash": 49, "cr": 49},
+    "cymbal": {"ride bell": 53, "ride cup": 53, "bell": 53, "cup": 53, "ride": 51, "rd": 51, "china": 52, "splash": 55, "crash": 49, "cr": 49},
     "tom": {"floor": 41, "ft": 41, "low": 45, "lo": 45, "lt": 45, "mid": 47, "middle": 47, "medium": 47, "mt": 47,
             "high": 50, "hi": 50, "ht": 50},
     "perc": {"side stick": 37, "sidestick": 37, "cross stick": 37, "stick": 37, "rimshot": 37, "rim": 37, "rs": 37,

@@ -746,14 +746,20 @@ class _Job:
 
 def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None = None,
             kits_read: list[Path] | None = None, linked: list[Path] | None = None,
-            dangling: list[str] | None = None) -> list[_Job]:
+            dangling: list[str] | None = None, regions: bool = False) -> list[_Job]:
     """Every audio file under `paths`, labelled. Files a kit file (drumkit.xml, .sfz)
     points at take the kit's labels; the rest are labelled from their path below
     the root they were found under. A kit file that cannot be read is added to
     `skipped` as (path, reason) and its audio files are labelled by their paths
     instead; without a `skipped` list it is an error. The kit files read are added
-    to `kits_read`, if given."""
-    jobs: dict[Path, _Job] = {}
+    to `kits_read`, if given. With `regions`, a file a kit plays in several velocity layers or
+    at several levels is a job for each (what a beat plays); else one (a sound, for the library)."""
+    jobs: dict = {}
+    in_kits: set[Path] = set()
+
+    def kit_job(ks: KitSample) -> None:
+        jobs.setdefault((ks.path.resolve(), ks.velocity, ks.gain) if regions else ks.path.resolve(), _kit_job(ks))
+        in_kits.add(ks.path.resolve())
 
     def read_kit(path: Path) -> list[KitSample]:
         try:
@@ -773,7 +779,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
             raise LibraryError(f"no such file or folder: {p}")
         if p.is_file() and is_kit_file(p):
             for ks in read_kit(p):
-                jobs.setdefault(ks.path.resolve(), _kit_job(ks))
+                kit_job(ks)
             continue
         if p.is_file():
             folders = _folder_names(Path(os.path.abspath(p)).parent)
@@ -793,7 +799,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
         kit_files = [f for f in kit_files if f.resolve() not in parts]   # an #include'd .sfz is part of a kit
         for kf in kit_files:
             for ks in read_kit(kf):  # a missing layer file is reported when ingested
-                jobs.setdefault(ks.path.resolve(), _kit_job(ks))
+                kit_job(ks)
         for f in everything:
             if f.is_symlink() and not f.exists() and f.suffix.lower() in AUDIO_EXTENSIONS and skipped is not None:
                 skipped.append((str(f), audio.DANGLING))
@@ -802,7 +808,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 continue
             if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."):
                 fr = f.resolve()
-                if fr in jobs:
+                if fr in jobs or fr in in_kits:
                     continue
                 rel = f.relative_to(root)
                 if _says_loop([*above, *rel.parent.parts, rel.stem]):

@@ -74,7 +74,7 @@ def folder_samples(folder: str | Path, skipped: list[tuple[str, str]] | None = N
     itself = folder.is_file() and is_kit_file(folder)
     return [KitSample(j.path, j.drum_type, j.tags, j.kit, j.instrument, j.note, loose=not j.group.startswith("kit:"),
                       velocity=j.velocity, gain=j.gain)
-            for j in collect([folder], skipped=None if itself else (skipped if skipped is not None else []))]
+            for j in collect([folder], skipped=None if itself else (skipped if skipped is not None else []), regions=True)]
 
 
 def generated_folder(ws: Workspace) -> Path | None:

@@ -125,3 +125,65 @@ def test_sfz_velocity_layers_come_from_lovel_hivel_and_are_inherited(tmp_path):
     assert [(s.path.name, s.velocity) for s in read_sfz(tmp_path / "v.sfz")] == [
         ("soft.wav", (0.0, 63 / 127)), ("loud.wav", (64 / 127, 1.0)), ("any.wav", None),
         ("one.wav", None)]                                           # lovel=1: velocity 0 is a note-off, so every one
+
+
+def _sfz(tmp_path, text: str, name: str = "kit.sfz", bom: bool = False):
+    (tmp_path / name).write_bytes((b"\xef\xbb\xbf" if bom else b"") + text.replace("\n", "\r\n").encode())
+    return [(s.path.name, s.drum_type, s.note, s.velocity, round(s.gain, 3)) for s in read_sfz(tmp_path / name)]
+
+
+def test_sfz_read_as_players_read_it(tmp_path):
+    # <master> opcodes reach the regions of its groups; a group's key= gives way to a region's lokey/hikey
+    assert _sfz(tmp_path, "<master> key=38 volume=-6\n<group> lovel=1 hivel=63\n<region> sample=a.wav\n"
+                          "<group> key=36\n<region> sample=b.wav\n<region> sample=c.wav lokey=42 hikey=42\n") == [
+        ("a.wav", "snare", 38, (0.0, 63 / 127), 0.501), ("b.wav", "kick", 36, None, 0.501), ("c.wav", "hihat", 42, None, 0.501)]
+    # pitch_keycenter sets pitch, not the key; <control>'s octave_offset and note_offset shift every key
+    assert [r[1:3] for r in _sfz(tmp_path, "<control> octave_offset=-1 note_offset=0\n<global> pitch_keycenter=60\n"
+                                           "<region> sample=k.wav lokey=48 hikey=48\n<region> sample=s.wav lokey=50 hikey=50\n")] \
+        == [("kick", 36), ("snare", 38)]
+    # a BOM before a #define on the first line; sfizz's global_/group_volume add to volume
+    assert _sfz(tmp_path, "#define $K 36\n<global> global_volume=-12\n<group> group_volume=-6\n<region> sample=x.wav key=$K\n",
+                bom=True) == [("x.wav", "kick", 36, None, 0.126)]
+    # what a player does not sound as a hit: a release noise, another articulation than the default, lovel > hivel
+    assert [r[0] for r in _sfz(tmp_path, "<global> sw_default=24\n<region> sample=hat.wav key=42\n"
+                                         "<region> sample=release.wav key=42 trigger=release\n"
+                                         "<region> sample=center.wav key=38 sw_last=24\n<region> sample=rim.wav key=38 sw_last=25\n"
+                                         "<region> sample=never.wav key=36 lovel=127 hivel=0\n")] == ["hat.wav", "center.wav"]
+    # an open hat on the closed hat's key (a pedal controller picks it) is an open hat
+    assert _sfz(tmp_path, "<region> sample=HatOpen-Med.wav key=42 locc4=64\n<region> sample=HatClosed.wav key=42 hicc4=63\n"
+                          "<region> sample=kick.wav key=36\n")[0][1] == "open hat"
+
+
+def test_sfz_keys_name_drums_only_in_a_kit_laid_out_as_gm(tmp_path):
+    # one drum per white key from C3, and a snare on middle C: the names say what each is
+    got = _sfz(tmp_path, "<region> sample=Kick.wav key=48\n<region> sample=SNARE.wav key=50\n"
+                         "<region> sample=HatClosed.wav key=52\n<region> sample=HatOpen.wav key=53\n")
+    assert [(n, t, note) for n, t, note, *_ in got] == [("Kick.wav", "kick", None), ("SNARE.wav", "snare", None),
+                                                        ("HatClosed.wav", "hihat", None), ("HatOpen.wav", "open hat", None)]
+    assert {r[1] for r in _sfz(tmp_path, "<region> sample=snare center v1.wav key=c4 hivel=90\n"
+                                         "<region> sample=snare center v2.wav key=c4 lovel=91\n")} == {"snare"}
+
+
+def test_one_file_a_kit_plays_in_two_layers_plays_in_both(tmp_path):
+    from drummy import sequencer as S
+    from conftest import kick, write
+    write(tmp_path / "s.wav", kick(0))
+    (tmp_path / "kit.sfz").write_text("<region> sample=s.wav key=38 hivel=63 volume=-12\n<region> sample=s.wav key=38 lovel=64\n")
+    kit = S.load_kit(S.folder_samples(tmp_path / "kit.sfz"))
+    assert len(kit["snare"]) == 2 and sorted(kit.layers["snare"]) == [(0.0, 63 / 127), (64 / 127, 1.0)]
+
+
+def test_hydrogen_mutes_and_mic_levels(tmp_path):
+    (tmp_path / "drumkit.xml").write_text(
+        "<drumkit_info><name>M</name><componentList><drumkitComponent><id>0</id><volume>1</volume></drumkitComponent>"
+        "<drumkitComponent><id>1</id><volume>0.25</volume></drumkitComponent></componentList><instrumentList>"
+        "<instrument><name>Kick</name><instrumentComponent><component_id>0</component_id><layer><filename>close.wav</filename>"
+        "</layer></instrumentComponent><instrumentComponent><component_id>1</component_id><layer><filename>room.wav</filename>"
+        "</layer></instrumentComponent></instrument>"
+        "<instrument><name>Snare Rim</name><isMuted>true</isMuted><filename>rim.wav</filename></instrument>"
+        "<instrument><name>Ride Cup</name><filename>crash20__ride-cup1.wav</filename></instrument>"
+        "</instrumentList></drumkit_info>")
+    from drummy.kits import note_of
+    got = {s.path.name: s for s in read_hydrogen(tmp_path / "drumkit.xml")}
+    assert {n: s.gain for n, s in got.items()} == {"close.wav": 1.0, "room.wav": 0.25, "rim.wav": 0.0, "crash20__ride-cup1.wav": 1.0}
+    assert note_of(got["crash20__ride-cup1.wav"]) == 53             # the instrument's name before the file's "crash"
