@@ -694,6 +694,13 @@ def _classifier_hook(workspace: Path, min_confidence: float = 0.5):
     return classify
 
 
+def _unknown_hint(workspace: Path, count: int) -> None:
+    """After files left out for want of a drum type: how to have them labelled, when no classifier heard them."""
+    if count and _classifier_hook(workspace) is None:
+        print(f"  ({_plural(count, 'file')} of unknown type: a trained classifier labels them — `drummy train "
+              f"classifier -w {workspace}` on a library, then run this again with `-w {workspace}`)")
+
+
 def _plural(n: int, what: str) -> str:
     """ "1 sample", "3 samples"."""
     return f"{n} {what}{'s' * (n != 1)}"
@@ -810,6 +817,7 @@ def _beat(args, pattern, own) -> None:
         print(f"  left out {_shown(path)}: {reason}")
     if len(kit.skipped) > 10:
         print(f"  ... and {len(kit.skipped) - 10} more files left out")
+    _unknown_hint(args.workspace, sum(why == "drum type unknown" for _, why in kit.skipped))
     for t in pattern.tracks:
         if any(t.hits) and not any(t.hits[: args.bars * pattern.steps]):
             print(f"  track {t.name!r} plays no hit in {args.bars} bar{'s' * (args.bars != 1)}: its hits come later "
@@ -861,6 +869,11 @@ def cmd_export_kit(args) -> None:
     # (a kit's file that is not there has no type either: that is the reason to give)
     unknown = [(s.origin or str(s.path), "drum type unknown" if Path(s.path).exists() else "no such file")
                for s in samples if s.drum_type not in TYPES]
+    if samples and len([u for u in unknown if u[1] == "drum type unknown"]) == len(samples) \
+            and _classifier_hook(args.workspace) is None:
+        raise KitError(f"nothing to export: no name says a drum type for any of the {_plural(len(samples), 'file')}; "
+                       f"a trained classifier labels them (`drummy train classifier -w {args.workspace}` on a library, "
+                       f"then `-w {args.workspace}` here)")
     from .library import claim
     with claim(args.out):
         out, broken = export_kit(samples, args.out, args.format, args.name)
@@ -870,6 +883,7 @@ def cmd_export_kit(args) -> None:
         print(f"  left out {_shown(path)}: {reason}")
     if len(unknown) > 10:
         print(f"  ... and {len(unknown) - 10} more of unknown drum type or not there")
+    _unknown_hint(args.workspace, sum(why == "drum type unknown" for _, why in unknown))
     for path, reason in broken:
         print(f"  left out {_shown(path)}: {reason}")
     bad = {str(p) for p, _ in broken}

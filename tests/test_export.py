@@ -180,11 +180,18 @@ def test_sfz_maps_general_midi_keys_with_round_robin_and_choke(tmp_path, labelle
     assert all((sfz.parent / "my-kit" / r["sample"]).is_file() for r in regions)
 
 
-def test_nothing_to_export_is_a_clear_error(tmp_path):
+def test_nothing_to_export_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(KitError, match="nothing to export"):
         kits.write_sfz([KitSample(tmp_path / "x.wav", "unknown")], tmp_path / "out")
     with pytest.raises(KitError, match="unknown kit format"):
         kits.export_kit([], tmp_path / "out", "reason")
+    # files no name types, and no classifier to hear them: say how to have them labelled
+    write(tmp_path / "src" / "x1.wav", kick(0))
+    assert main(["export-kit", str(tmp_path / "src"), "-o", str(tmp_path / "k"), "-w", str(tmp_path / "ws")]) == 2
+    assert "a trained classifier labels them (`drummy train classifier" in capsys.readouterr().err
+    write(tmp_path / "src" / "snare.wav", kick(1))
+    assert main(["export-kit", str(tmp_path / "src"), "-o", str(tmp_path / "k"), "-w", str(tmp_path / "ws")]) == 0
+    assert "(1 file of unknown type: a trained classifier labels them" in capsys.readouterr().out
 
 
 def test_a_broken_drumkit_xml_in_a_kit_folder_is_named_with_its_reason(tmp_path, capsys):
