@@ -186,11 +186,12 @@ def test_nothing_to_export_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(KitError, match="unknown kit format"):
         kits.export_kit([], tmp_path / "out", "reason")
     # files no name types, and no classifier to hear them: say how to have them labelled
-    write(tmp_path / "src" / "x1.wav", kick(0))
-    assert main(["export-kit", str(tmp_path / "src"), "-o", str(tmp_path / "k"), "-w", str(tmp_path / "ws")]) == 2
+    src = tmp_path / "my" / "things" / "src"                 # (pytest's own folder name says "cl": claves)
+    write(src / "x1.wav", kick(0))
+    assert main(["export-kit", str(src), "-o", str(tmp_path / "k"), "-w", str(tmp_path / "ws")]) == 2
     assert "a trained classifier labels them (`drummy train classifier" in capsys.readouterr().err
-    write(tmp_path / "src" / "snare.wav", kick(1))
-    assert main(["export-kit", str(tmp_path / "src"), "-o", str(tmp_path / "k"), "-w", str(tmp_path / "ws")]) == 0
+    write(src / "snare.wav", kick(1))
+    assert main(["export-kit", str(src), "-o", str(tmp_path / "k"), "-w", str(tmp_path / "ws")]) == 0
     assert "(1 file of unknown type: a trained classifier labels them" in capsys.readouterr().out
 
 
