@@ -85,6 +85,8 @@ from drummy.labels import labels_from_names, labels_from_path, normalise, parse_
     ("Snares/Tight Snap.wav", "snare", ["tight", "snap"]), ("Kicks/Block Rocker.wav", "kick", ["block", "rocker"]),
     ("Percussion/Tabla Na.wav", "perc", ["tabla", "na"]), ("Cowbells/Cow Bell 2.wav", "perc", ["cowbell"]),
     ("Congas/Conga Open.wav", "perc", ["conga", "open"]), ("Side Stick.wav", "perc", ["sidestick"]),
+    # ... but on a snare such a word says how it was struck, as open or closed does a hat's: no tag
+    ("Snares/Snare Rimshot 2.wav", "snare", []), ("Perc/Rimshot.wav", "perc", ["rimshot"]),
     # words for drums the table lacked; other languages' names
     ("CLP_LAYER.wav", "clap", ["layer"]), ("PRC_WOOD.wav", "perc", ["wood"]), ("Hand Clapping.wav", "clap", []),
     ("TR-909/HHCD4.WAV", "hihat", ["909"]), ("TR-909/HHOD4.WAV", "open hat", ["909"]), ("TR-909/LTAD0.WAV", "tom", ["909"]),
