@@ -141,6 +141,12 @@ def _hydrogen_gains(inst, components: dict[str, float] | None = None) -> dict[st
     return out
 
 
+def _gm_agreeing(typed: list[tuple[str, int]]) -> int:
+    """How many (type a name says, note the kit plays it on) pairs the General MIDI drum map agrees
+    with (within the hats, open or closed)."""
+    return sum(type_of_note(n) == t or {type_of_note(n), t} <= {"hihat", "open hat"} for t, n in typed)
+
+
 def _typed_by_notes(samples: list[KitSample]) -> list[KitSample]:
     """A kit laid out as the General MIDI drum map (its instruments' MIDI notes distinct, and
     those of the instruments whose names say their type agreeing with GM) types the rest by
@@ -148,7 +154,7 @@ def _typed_by_notes(samples: list[KitSample]) -> list[KitSample]:
     Hydrogen's default, 60, which says nothing."""
     notes = {s.instrument: (s.drum_type, s.note) for s in samples}
     typed = [(t, n) for t, n in notes.values() if t != UNKNOWN and n is not None]
-    agree = sum(type_of_note(n) == t or {type_of_note(n), t} <= {"hihat", "open hat"} for t, n in typed)
+    agree = _gm_agreeing(typed)
     if len(typed) < 4 or agree < 0.8 * len(typed) or len({n for _, n in notes.values()}) < 0.8 * len(notes):
         for s in samples:              # notes that say nothing are no notes
             s.note = None
@@ -371,7 +377,7 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
     if not found:
         raise KitError(f"{sfz_path}: no <region> with a sample= in it" + (" (empty file)" if not text.strip() else ""))
     named = [(t, s.note) for s, t in found if t is not None and s.note is not None and type_of_note(s.note) != UNKNOWN]
-    agree = sum(type_of_note(n) == t or {type_of_note(n), t} <= {"hihat", "open hat"} for t, n in named)
+    agree = _gm_agreeing(named)
     gm = agree > 0.5 * len(named) or not named             # one drum per white key, a snare on middle C: no GM kit
     out = []
     for s, named_type in found:

@@ -315,13 +315,14 @@ def tags_of(text: str, known: set[str] = frozenset(), phrase: bool = True) -> li
     norm = re.sub(r"(?<!\S)(\d+)(?: \d+)? (?:k|khz|hz|bit|bits|ms)(?!\S)",           # 192k, 44.1 kHz (not "808 K")
                   lambda m: m[0] if m[1] in _MACHINE_NUMBERS else " ", normalise(text))
     norm = " ".join(w for w in norm.split() if w not in _FORMAT_WORDS and w not in _RATES)
-    typed = type_of(text) is not None or bool(_phrases_of_type(norm))
+    own = type_of(text)
+    typed = own is not None or bool(_phrases_of_type(norm))
     degree = {"semi", "half", "quarter"} if says_open(norm) else set()       # "Hat Semi-Open", "HH Half Open"
     # the drum words go, but for the kind of percussion ("Perc/Tabla 2.wav", "Side Stick", "Snares/Snap.wav")
     for p in sorted(_phrases_of_type(norm) if typed else (), key=len, reverse=True):
         kind = _PERC_KINDS.get(p)
         norm = re.sub(rf"(?<!\S){re.escape(p)}(?!\S)", f" {kind} " if kind else " ", norm)
-    hat = type_of(text) in ("hihat", "open hat")          # a conga's "open" is how it is played
+    hat = own in ("hihat", "open hat")                    # a conga's "open" is how it is played
     words = norm.split()
     words = [w for i, w in enumerate(words) if not _is_noise_word(w) and not (w.isdigit() and words[i + 1:i + 2] == ["bpm"])]
     if not typed and phrase:

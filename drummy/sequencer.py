@@ -470,8 +470,7 @@ def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Gener
         if kit.get(t.drum_type):
             need[t.drum_type] = need.get(t.drum_type, 0) + n
     if no_repeat and (short := ", ".join(f"{d} {m} > {len(kit[d])}" for d, m in need.items() if m > len(kit[d]))):
-        raise SequencerError(f"--no-repeat needs a different sample for every hit{context}, but the kit "
-                             f"is short (hits > samples: {short}); use fewer bars, more samples, or allow repeats")
+        raise _short_kit(context, f" (hits > samples: {short})")
     draws: dict[str, np.ndarray] = {}
     for dtype, n in need.items():          # every type, pooled or not: the draws of those after it stay the same
         have = len(kit[dtype])
@@ -502,14 +501,18 @@ def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Gener
             free = r.permutation([i for i in cand if i not in took] or [i for i in range(len(kit[t.drum_type]))
                                                                        if i not in took])
             if len(free) < n:
-                raise SequencerError(f"--no-repeat needs a different sample for every hit{context}, but the kit "
-                                     f"is short (hits > samples: {t.name} {n} > {len(free)}); use fewer bars, "
-                                     f"more samples, or allow repeats")
+                raise _short_kit(context, f" (hits > samples: {t.name} {n} > {len(free)})")
             out[ti] = free[:n].astype(np.int64)
             took.update(int(i) for i in free[:n])
         else:
             out[ti] = cand[r.integers(0, len(cand), size=n)].astype(np.int64)
     return out
+
+
+def _short_kit(context: str, detail: str = "") -> SequencerError:
+    """The one --no-repeat error: what was asked, and by how much the kit falls short."""
+    return SequencerError(f"--no-repeat needs a different sample for every hit{context}, but the kit is "
+                          f"short{detail}; use fewer bars, more samples, or allow repeats")
 
 
 def _by_velocity(layers: list[tuple[float, float] | None], v: float, rng: np.random.Generator,
@@ -524,8 +527,7 @@ def _by_velocity(layers: list[tuple[float, float] | None], v: float, rng: np.ran
     if not free.any() and no_repeat:                  # its own drum's are used up: any of its type not taken yet
         free = np.array([i not in taken for i in range(len(layers))])
     if not free.any():
-        raise SequencerError(f"--no-repeat needs a different sample for every hit{where}, but the kit is short; "
-                             "use fewer bars, more samples, or allow repeats")
+        raise _short_kit(where)
     pool = np.flatnonzero(free & (gap == gap[free].min()))
     i = int(pool[rng.integers(len(pool))])
     taken.add(i)
