@@ -13,6 +13,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 import numpy as np
+import drummy  # noqa: F401  first: it sets OMP_WAIT_POLICY, read once as torch loads (a busy machine)
 import torch
 
 from drummy import classifier as clf

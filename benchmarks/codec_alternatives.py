@@ -30,6 +30,7 @@ from pathlib import Path
 
 import librosa
 import numpy as np
+import drummy  # noqa: F401  first: it sets OMP_WAIT_POLICY, read once as torch loads (a busy machine)
 import torch
 
 from drummy import classifier as clf

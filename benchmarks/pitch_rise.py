@@ -23,6 +23,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+import drummy  # noqa: F401  first: it sets OMP_WAIT_POLICY, read once as torch loads (a busy machine)
 import torch
 
 from drummy import codec
