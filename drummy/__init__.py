@@ -9,3 +9,31 @@ __version__ = "0.1.0"
 # nothing measurable on an idle machine (benchmarks/busy_machine.py). Read once, when torch
 # loads its OpenMP library: so here, before any of Drummy's modules imports torch.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+
+def numba_cache_dir(package_dir: str, home: str) -> str | None:
+    """Where numba should keep librosa's compiled functions when neither place it tries is
+    writable (None when one is). It writes them beside librosa's source, else under
+    ~/.cache; with neither (a shared install run by a service user, a read-only HOME) librosa's
+    first call died with numba's "cannot cache function" traceback."""
+    import tempfile
+    if os.access(package_dir, os.W_OK):
+        return None
+    cache = os.path.join(home, ".cache")
+    if os.access(cache if os.path.isdir(cache) else home, os.W_OK):
+        return None
+    return os.path.join(tempfile.gettempdir(), f"drummy-numba-{os.getuid()}")
+
+
+def _numba_cache() -> None:
+    if "NUMBA_CACHE_DIR" in os.environ:        # the user's own choice stands
+        return
+    from importlib.util import find_spec
+    spec = find_spec("librosa")
+    if spec is not None and spec.origin:
+        where = numba_cache_dir(os.path.dirname(spec.origin), os.path.expanduser("~"))
+        if where is not None:
+            os.environ["NUMBA_CACHE_DIR"] = where
+
+
+_numba_cache()

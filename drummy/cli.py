@@ -35,11 +35,11 @@ MAX_MINUTES = 15       # ... and in time: a render holds every track's audio in 
 MAX_SEED = 10 ** 9 - 1
 
 
-def _count(text: str, most: int | None = None) -> int:
-    """argparse type: a whole number of at least 1 (and at most `most`)."""
+def _count(text: str, most: int | None = None, least: int = 1) -> int:
+    """argparse type: a whole number of at least `least` (and at most `most`)."""
     v = int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1 (got {v})")
+    if v < least:
+        raise argparse.ArgumentTypeError(f"must be at least {least} (got {v})")
     if most is not None and v > most:
         raise argparse.ArgumentTypeError(f"must be at most {most} (got {v})")
     return v
@@ -51,6 +51,11 @@ def _hits(text: str) -> int:
 
 def _bars(text: str) -> int:
     return _count(text, MAX_BARS)
+
+
+def _pairs(text: str) -> int:
+    """At least 2, at most MAX_HITS: a morph's ends; hits per type to compare."""
+    return _count(text, MAX_HITS, 2)
 
 
 def _path(text: str) -> Path:
@@ -94,7 +99,7 @@ def _bpm(text: str) -> float:
 
 _bpm.__name__ = "bpm"
 _count.__name__, _seed.__name__, _minutes.__name__, _share.__name__ = "count", "seed", "minutes", "share"
-_hits.__name__, _bars.__name__ = "count", "count"  # named in argparse's messages
+_hits.__name__, _bars.__name__, _pairs.__name__ = "count", "count", "count"  # named in argparse's messages
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -139,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help='labels with weights: "snare=80,hihat=20", "kick+808", "kick"')
     p.add_argument("--like", type=_path, metavar="FILE", help="variations of this reference hit")
     p.add_argument("--between", type=_path, nargs=2, metavar=("A", "B"), help="morph hit A into hit B")
-    p.add_argument("--steps", type=_hits, default=None, help="--between: hits in the morph (default 5)")
+    p.add_argument("--steps", type=_pairs, default=None, help="--between: hits in the morph, ends included (default 5)")
     p.add_argument("--from", dest="from_", type=_path, metavar="SIDECAR.json",
                    help="make a generated hit again from its sidecar")
     p.add_argument("-n", type=_hits, default=None, help=f"how many hits (default 10, at most {MAX_HITS})")
@@ -158,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", type=_path, default=None, help="report folder (default: <workspace>/report)")
     p.add_argument("--heldout", type=_path, metavar="WORKSPACE",
                    help="compare with every sample of this workspace (default: the held-out kits/folders)")
-    p.add_argument("-n", type=_hits, default=60, help=f"generated hits per drum type (default 60, at most {MAX_HITS})")
+    p.add_argument("-n", type=_pairs, default=60, help=f"generated hits per drum type (default 60, 2 to {MAX_HITS})")
     p.add_argument("--seed", type=_seed, default=0, help="the generated hits' draws (default 0)")
 
     p = sub.add_parser("classify", help="print the drum type of audio files")
@@ -476,11 +481,13 @@ def _why_unknown(ws, gen, e) -> str:
         return str(e)
     n, least = normalise(label), int(gen.extra.get("train_config", {}).get("min_tag_count", 3))
     count = sum(n == s.drum_type or n in s.tags for s in ws.samples.values())
+    wider = f"; `{e.broader}` asks for any {e.broader}" if getattr(e, "broader", None) else ""
     if 0 < count < least:
         return (f"label {label!r} is on {count} sample{'s' * (count != 1)} of the library; the generator learns "
-                f"a label from {least} or more (`drummy library` counts them)")
+                f"a label from {least} or more (`drummy library` counts them){wider}")
     if count:
-        return f"label {label!r} came into the library after the generator was trained: run `drummy train vae` again"
+        return (f"label {label!r} came into the library after the generator was trained: run `drummy train vae` "
+                f"again{wider}")
     return str(e)
 
 
@@ -555,8 +562,8 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     except MALFORMED as e:
         raise not_a_sidecar(e) from None
     if made_by != AUDIO_VERSION:
-        raise RecipeError(f"{path} was made by Drummy {meta.get('drummy', '?')}, whose random draws or synthesis "
-                          "differ from this version's, so the hit cannot be remade exactly")
+        raise RecipeError(f"{path} was made by Drummy {meta.get('drummy', '?')} with draws and synthesis of version "
+                          f"{made_by}; this Drummy's are version {AUDIO_VERSION}, so the hit cannot be remade exactly")
     found = [p for p in dict.fromkeys(candidates) if p.is_file()]
     model = next((p for p in found if model_hash(p) == want), None)
     if model is None:

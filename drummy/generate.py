@@ -26,7 +26,7 @@ import torch
 
 from . import codec
 from .library import ModelError
-from .labels import SYNONYMS, TYPES, normalise
+from .labels import GM_NOTE_OF_TYPE, SYNONYMS, TYPES, gm_note_of, labels_from_names, normalise
 from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
 AUDIO_VERSION = 6    # bump when a change gives a model and seed other audio; --from refuses older sidecars
@@ -78,10 +78,14 @@ class Controls:
 
 def _resolve(label: str, known: list[str], held: tuple[str, ...] = ()) -> str:
     """A label as the user typed it -> the model's label, or a RecipeError. held: labels
-    the model has, but only on hits it held out for validation."""
+    the model has, but only on hits it held out for validation. A word for one drum of a
+    type (`cowbell`, `ride`, `pedal hat`) that the model has no label for is an error, not
+    silently the whole type (a cowbell recipe made congas and shakers)."""
     n = normalise(label)
     # "side stick" is the tag sidestick (a kind of perc), before the type perc its synonym names
-    cands = [c for c in (n, n.replace(" ", ""), SYNONYMS.get(n), n.replace("-", " ")) if c]
+    exact = [c for c in (n, n.replace(" ", ""), n.replace("-", " ")) if c]
+    broader = SYNONYMS.get(n)
+    cands = exact + ([broader] if broader and not _narrower(label, broader) else [])
     for cand in cands:
         if cand in known:
             return cand
@@ -89,9 +93,20 @@ def _resolve(label: str, known: list[str], held: tuple[str, ...] = ()) -> str:
         raise RecipeError(f"label {label!r} is only on samples the generator held out to validate itself "
                           "(kits or folders it never trained on), so it has no sound for it")
     shown = ", ".join(known[:60]) + (" …" if len(known) > 60 else "")
-    err = RecipeError(f"unknown label {label!r}; this model knows: {shown}")
+    wider = f"; `{broader}` asks for any {broader}" if broader in known else ""
+    err = RecipeError(f"unknown label {label!r}{wider}; this model knows: {shown}")
     err.label = label                                   # for the CLI to say why, from the library
+    err.broader = broader if broader in known else None
     raise err
+
+
+def _narrower(label: str, drum_type: str) -> bool:
+    """Whether a word names one drum of its type, not the type: a kind kept as a tag
+    (`cowbell`, `conga`) or a drum with its own General MIDI note (`ride` 51, `pedal hat` 44;
+    `crash` is the cymbal's own note, `hh` or `bd` no drum in particular)."""
+    t, tags = labels_from_names([label])
+    note = gm_note_of(label, drum_type)
+    return t == drum_type and (bool(tags) or note not in (None, GM_NOTE_OF_TYPE.get(drum_type)))
 
 
 def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Recipe:
@@ -107,6 +122,9 @@ def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Rec
         if sep and not m:
             raise RecipeError(f"cannot read the weight {weight!r} of {name!r}: give a number of percent "
                               "(75 or 75%) or a fraction (0.75), at least 0")
+        spaced = None if sep else re.fullmatch(r"(.*?\S)\s+([0-9]+\.?[0-9]*%?|\.[0-9]+%?)", name)
+        if spaced and normalise(spaced.group(1)) == normalise(name):      # "snare 75": a label drops the number
+            raise RecipeError(f"{name!r}: write a part's weight after '=' ({spaced.group(1)}={spaced.group(2)})")
         labels = [_resolve(lab, known, held) for lab in name.split("+") if lab.strip()]
         if not labels:
             raise RecipeError(f"empty recipe part in {text!r}")
@@ -120,8 +138,9 @@ def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Rec
     elif any(w is None for w in weights):
         raise RecipeError(f"give every part of {text!r} a weight, or none")
     fractions = [w for w, pct in zip(weights, marked) if 0 < w < 1 and not pct]     # 0.5% is a percent
-    if fractions and any(w > 1 for w in weights):      # "kick=0.8,snare=20" meant 80/20, would be 4/96
-        raise RecipeError(f"{text!r} mixes fractions ({fractions[0]:g}) and percents ({max(weights):g}); "
+    if fractions and (any(w > 1 for w in weights) or any(marked)):   # "kick=0.8,snare=20" meant 80/20, would be 4/96
+        pct = next(f"{w:g}" + "%" * m for w, m in zip(weights, marked) if m or w > 1)
+        raise RecipeError(f"{text!r} mixes fractions ({fractions[0]:g}) and percents ({pct}); "
                           "give every weight in one of them")
     total = sum(weights)
     if total <= 0:

@@ -1,4 +1,5 @@
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -86,3 +87,14 @@ def test_a_bar_of_four_on_the_floor_is_a_loop_and_a_flam_or_a_ride_is_not():
     for k in range(4):
         dub[k * SR // 2: k * SR // 2 + len(kick(1))] += kick(1) * 10 ** (-3 * k / 20)
     assert loop_reason(dub) is None
+
+
+def test_numba_is_given_a_cache_it_can_write_when_it_has_none(tmp_path):
+    # librosa's numba functions are cached beside librosa, else under ~/.cache; a service user
+    # with neither writable met numba's "cannot cache function" traceback on the first ingest
+    import tempfile
+    from drummy import numba_cache_dir
+    assert numba_cache_dir(str(tmp_path), "/nonexistent") is None               # beside librosa: numba's own
+    assert numba_cache_dir("/nonexistent/librosa", str(tmp_path)) is None        # ~/.cache can be made
+    where = numba_cache_dir("/nonexistent/librosa", "/nonexistent")
+    assert where is not None and Path(where).parent == Path(tempfile.gettempdir())

@@ -1,8 +1,10 @@
 import json
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
+
 import pytest
 import soundfile as sf
 import torch
@@ -53,7 +55,7 @@ def test_recipe_joins_labels_and_takes_single_labels():
     assert parse_recipe("kick", KNOWN).parts == [(1.0, ["kick"])]
     assert parse_recipe("kick,snare", KNOWN).parts == [(0.5, ["kick"]), (0.5, ["snare"])]
     # a 0 % part is no part, and a label twice is the label once
-    for mixed in ("kick=0.8,snare=20", "kick=80%,snare=0.2"):
+    for mixed in ("kick=0.8,snare=20", "kick=80%,snare=0.2", "kick=1%,snare=0.5"):
         with pytest.raises(RecipeError, match="mixes fractions"):
             parse_recipe(mixed, KNOWN)
     assert [w for w, _ in parse_recipe("kick=1,snare=3", KNOWN).parts] == [0.25, 0.75]    # whole numbers: as written
@@ -75,6 +77,29 @@ def test_recipe_joins_labels_and_takes_single_labels():
 def test_recipe_errors(text, message):
     with pytest.raises(RecipeError, match=message):
         parse_recipe(text, KNOWN)
+
+
+def test_a_weight_after_a_space_is_an_error_not_an_equal_share():
+    # "snare 75, hihat 25" was read as snare and hihat at 50 % each: a label drops its numbering
+    for text, hint in (("snare 75, hihat 25", "snare=75"), ("kick 80", "kick=80"), ("snare 0.2", "snare=0.2"),
+                       ("hihat 25%", "hihat=25%")):
+        with pytest.raises(RecipeError, match=f"after '=' \\({re.escape(hint)}\\)"):
+            parse_recipe(text, KNOWN)
+    assert parse_recipe("kick+808", KNOWN).parts == [(1.0, ["kick", "808"])]       # a number that is a label stays one
+
+
+def test_a_word_for_one_drum_is_not_widened_to_its_whole_type():
+    # `cowbell` (a tag on too few hits to learn) made any perc: congas and shakers; `ride` any cymbal
+    known = [*KNOWN, "perc", "cymbal", "tom", "open hat"]
+    for word, broader in (("cowbell", "perc"), ("Conga", "perc"), ("ride", "cymbal"), ("pedal hat", "hihat"),
+                          ("floor tom", "tom")):
+        with pytest.raises(RecipeError, match=f"unknown label '{word}'; `{broader}` asks for any {broader}") as e:
+            parse_recipe(word, known)
+        assert e.value.label == word and e.value.broader == broader
+    # a spelling of the type, or the type's own GM drum, is the type
+    for word, t in (("bd", "kick"), ("HH", "hihat"), ("crash", "cymbal"), ("oh", "open hat"), ("kick drum", "kick")):
+        assert parse_recipe(word, known).parts == [(1.0, [t])], word
+    assert parse_recipe("cowbell", [*known, "cowbell"]).parts == [(1.0, ["cowbell"])]    # a label of its own: itself
 
 
 def test_controls_are_checked():
@@ -415,6 +440,8 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
         assert main(["generate", "-w", str(ws.root), "--from", str(tmp_path / "edited.json")]) == 2
         err = capsys.readouterr().err                  # a hit written before its level was set by true peak: not exact
         assert ("cannot be remade exactly" if "audio_version" in edit else "not a Drummy sidecar") in err, err
+        if "audio_version" in edit:                    # it names the versions that differ, not Drummy's own twice
+            assert f"version 5; this Drummy's are version {generate.AUDIO_VERSION}" in err, err
     mine = tmp_path / "mine"                           # ... or into a folder, beside a hit of that name
     mine.mkdir()
     (mine / wavs[1].name).write_bytes(b"another hit")
@@ -531,6 +558,10 @@ def test_variations_and_morphs_say_their_seed_and_refuse_what_they_ignore(traine
         assert "do not apply" in capsys.readouterr().err
     assert main(["generate", "-w", str(ws.root), "--blend", "kick", "--steps", "3"]) == 2
     assert "--steps only applies to --between" in capsys.readouterr().err
+    for steps in ("0", "1"):                          # a morph has two ends: one limit, said the same way
+        with pytest.raises(SystemExit, match="2"):
+            main(["generate", "-w", str(ws.root), "--between", str(hit), str(other), "--steps", steps])
+        assert f"--steps: must be at least 2 (got {steps})" in capsys.readouterr().err
     # a variation or morph is remade only from the very reference it was made from
     side = next(out.glob("like_*_s1_01.json"))
     assert main(["generate", "-w", str(ws.root), "--from", str(side), "-o", str(tmp_path / "again.wav")]) == 0
@@ -568,6 +599,8 @@ def test_cli_generate_errors(trained, capsys, tmp_path):
     assert main(["generate", "-w", str(ws.root), "--blend", "cowbell"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("drummy: error: unknown label 'cowbell'; this model knows: kick, hihat") and "\n" == err[-1]
+    assert main(["generate", "-w", str(ws.root), "--blend", "pedal hat"]) == 2       # one hihat, not any hihat
+    assert "unknown label 'pedal hat'; `hihat` asks for any hihat" in capsys.readouterr().err
     # a label the library has, on too few samples to learn or since the model was trained, says so
     import shutil
     from conftest import kick, write
@@ -830,8 +863,10 @@ def test_unwritable_outputs_are_one_clear_line(trained, tmp_path, capsys, args):
 
 def test_evaluate_takes_as_few_as_two_hits_per_type(trained, tmp_path, capsys):
     ws, *_ = trained
-    assert main(["evaluate", "-w", str(ws.root), "-n", "1"]) == 2
-    assert "-n must be at least 2" in capsys.readouterr().err
+    for n in ("0", "1"):                                 # one limit, said the same way for both
+        with pytest.raises(SystemExit, match="2"):
+            main(["evaluate", "-w", str(ws.root), "-n", n])
+        assert f"-n: must be at least 2 (got {n})" in capsys.readouterr().err
     assert main(["evaluate", "-w", str(ws.root), "-n", "2", "-o", str(tmp_path / "r")]) == 0
     assert (tmp_path / "r" / "spectrograms.png").stat().st_size > 1000
     def refuse(c):                                        # what a strict JSON reader (Node's) does with NaN
