@@ -151,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=_seed, default=None, help="the draws: the same seed and model, the same hits (default 0)")
     for name, hint in (("brightness", "-1..1, darker .. brighter than the recipe's typical"),
                        ("decay", "-1..1, shorter .. longer tail"), ("attack", "-1..1, snappier .. softer attack"),
-                       ("pitch", "semitones up (+) or down (-)")):
+                       ("pitch", "-24..24 semitones up (+) or down (-): the whole hit, as a sampler transposes it")):
         p.add_argument(f"--{name}", type=float, default=0.0, help=hint)
     p.add_argument("--variation", type=float, default=1.0,
                    help="0..1: how far from the recipe's typical sound (default 1)")

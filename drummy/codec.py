@@ -222,6 +222,42 @@ def tilt(code: torch.Tensor, db_per_octave: torch.Tensor, cfg: CodecConfig = COD
     return out
 
 
+def transpose(code: torch.Tensor, semitones: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
+    """Codes (B, channels, frames) moved up by semitones (B,), as a sampler transposes a
+    hit, but keeping its length: the body sine by exactly that much (no lower than
+    sine_fmin) and the noise's spectrum with it. Each band takes the level found that
+    many semitones below it (linear in power between band centres; silent where that
+    lies outside the bands), its power per bin scaled so the noise keeps its energy."""
+    out = code.clone()
+    st = semitones.to(code.dtype)
+    logf = torch.log2(torch.tensor(band_centres(cfg), dtype=code.dtype))                   # (bands,)
+    src = logf[None] - st[:, None] / 12                                                    # (B, bands): where each band's level comes from
+    i = torch.searchsorted(logf.contiguous(), src.contiguous()).clamp(1, cfg.bands - 1)    # (B, bands)
+    w = ((src - logf[i - 1]) / (logf[i] - logf[i - 1]))[..., None]                         # (B, bands, 1)
+    lo = code[:, : cfg.bands].gather(1, (i - 1)[..., None].expand(-1, -1, code.shape[-1]))
+    hi = code[:, : cfg.bands].gather(1, i[..., None].expand(-1, -1, code.shape[-1]))
+    w = w.clamp(0, 1)                                     # power, not dB, between centres: a lone peak keeps its level
+    power = (1 - w) * torch.pow(10.0, lo / 10) + w * torch.pow(10.0, hi / 10)
+    level = 10 * torch.log10(power.clamp(min=1e-30)) - 10 * np.log10(2.0) * st[:, None, None] / 12   # dB per bin
+    outside = ((src < logf[0]) | (src > logf[-1]))[..., None]
+    moved = torch.where(outside, torch.full_like(level, cfg.floor_db), level.clamp(min=cfg.floor_db))
+    keep = (st == 0)[:, None, None]
+    out[:, : cfg.bands] = torch.where(keep, code[:, : cfg.bands], moved)
+    out[:, FREQ] = torch.where(keep[:, 0], code[:, FREQ], (code[:, FREQ] + st[:, None] / 12).clamp(
+        min=float(np.log2(cfg.sine_fmin / 100))))
+    return out
+
+
+def body_pitch(code: torch.Tensor, quiet_db: float = -40.0) -> torch.Tensor:
+    """Codes (B, channels, frames) -> the body sine's level-weighted pitch, log2(Hz / 100) (B,),
+    as `vae.controls` measures it; NaN for a hit whose sine never rises above quiet_db."""
+    amp = code[:, AMP]
+    w = torch.where(amp > quiet_db, 10 ** (amp / 20), torch.zeros_like(amp))                # (B, frames)
+    total = w.sum(1)
+    return torch.where(total > 0, (w * code[:, FREQ]).sum(1) / total.clamp(min=1e-30),
+                       torch.full_like(total, float("nan")))
+
+
 def gate(code: torch.Tensor, threshold_db: float, cfg: CodecConfig = CODEC) -> torch.Tensor:
     """A noise gate on codes (B, channels, frames): noise bands quieter than threshold_db
     (dB, as in the code) drop to the floor; the body sine is untouched. A decoder

@@ -29,8 +29,9 @@ from .library import ModelError
 from .labels import GM_NOTE_OF_TYPE, SYNONYMS, TYPES, gm_note_of, labels_from_names, normalise
 from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
-AUDIO_VERSION = 6    # bump when a change gives a model and seed other audio; --from refuses older sidecars
-                     # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak)
+AUDIO_VERSION = 7    # bump when a change gives a model and seed other audio; --from refuses older sidecars
+                     # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
+                     # draw in one order, bodies in tune with their condition, --pitch transposes the noise)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 CONTROL_SPAN = 2.0   # a control of +1 moves its descriptor this many recipe spreads (std) up
 
@@ -145,11 +146,19 @@ def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Rec
     total = sum(weights)
     if total <= 0:
         raise RecipeError(f"the weights in {text!r} add up to zero")
+    # One order whatever the order typed, the model's (types first): the parts draw their
+    # descriptors in turn, and "hihat=20,snare=80" made other hits than "snare=80,hihat=20"
+    rank = {lab: i for i, lab in enumerate(known)}
+
+    def order(lab):
+        return rank.get(lab, len(rank)), lab
+
     merged: dict[tuple[str, ...], float] = {}          # "kick=50,kick=50" is "kick"; a 0 % part is no part
     for w, labs in zip(weights, parts):
-        key = tuple(dict.fromkeys(labs))
+        key = tuple(sorted(dict.fromkeys(labs), key=order))
         merged[key] = merged.get(key, 0.0) + w
-    return Recipe([(w / total, list(labs)) for labs, w in merged.items() if w > 0])
+    return Recipe([(merged[k] / total, list(k)) for k in sorted(merged, key=lambda k: [order(lab) for lab in k])
+                   if merged[k] > 0])
 
 
 def infrasound_out(y: np.ndarray, sr: int) -> np.ndarray:
@@ -356,12 +365,13 @@ class Generator:
         the same in any batch.
 
         shift (n, 4): the part of each condition's controls (z units) that is timbre
-        controls (`_shift`). The decoder follows brightness and pitch only in part, so
-        a hit asked to move them is decoded without the move too, and the difference
-        is made up on the code: its body sine follows the unmoved hit's, transposed by
-        exactly the semitones asked, and a tilt EQ on its noise makes
-        +0.5 brightness as much brighter as asked (within ±6 dB/octave), whatever
-        the model learned. Hits asked for a short attack start on their peak (`peak_frames`)."""
+        controls (`_shift`). A hit's body is put at the pitch its condition asks for
+        (`in_tune`). A pitch move is not the decoder's to make: the hit made without it is
+        transposed, body and noise, by exactly the semitones asked (`codec.transpose`).
+        The decoder follows brightness only in part, so a hit asked for it is made without
+        the move too, and a tilt EQ on its noise makes +0.5 brightness as much brighter than
+        that as asked (within ±6 dB/octave), whatever the model learned. Hits asked for a
+        short attack start on their peak (`peak_frames`)."""
         with _one_thread(len(z) <= SMALL_BATCH):
             return self._decode(z, cond, seeds, shift)
 
@@ -377,26 +387,27 @@ class Generator:
                 x = self.model.decode(z, cond)
             return codec.sharpen_onset(unscale_code(x, cc.floor_db), peak, cc)
 
-        def without(move, col):      # the conditions of the hits that move, minus one control's move
-            plain = cond[move].clone()
-            plain[:, col - 4] -= shift[move, col]                # the 4 controls close every condition
-            return plain
+        # The decoder never hears --pitch: the hit it makes is transposed whole (`codec.transpose`)
+        cond = cond.clone()
+        cond[:, -1] -= shift[:, 3]
+        semitones = 12 * shift[:, 3] * cfg.control_std[3]                               # z units -> semitones
 
-        code = code_of(z, cond, peak)
-        move = shift[:, 3] != 0
-        if bool(move.any()):            # the unmoved hit's sine track, transposed
-            base = code_of(z[move], without(move, 3), peak[move])[:, codec.FREQ]
-            # no lower than the lowest body the codec knows (30 Hz): a kick at --pitch -24 was
-            # 80 % infrasound, normalised to -1 dBFS on what nobody hears
-            lowest = float(np.log2(cc.sine_fmin / 100))                                  # code units: log2(f / 100 Hz)
-            code[move, codec.FREQ] = (base + shift[move, 3, None] * cfg.control_std[3]).clamp(min=lowest)
+        def made(idx, cond):         # the code of hits idx: decoded, in tune, transposed as asked
+            code = self.in_tune(code_of(z[idx], cond, peak[idx]), cond)
+            move = semitones[idx] != 0
+            if bool(move.any()):
+                code[move] = codec.transpose(code[move], semitones[idx][move], cc)
+            return code
+
+        everyone = torch.arange(len(z))
+        code = made(everyone, cond)
         move = shift[:, 0] != 0
-        if bool(move.any()):
-            plain = code_of(z[move], without(move, 0), peak[move])
-            moved = shift[move, 3] != 0                     # brighter than the transposed hit
-            plain[moved, codec.FREQ] = code[move][moved, codec.FREQ]
+        if bool(move.any()):         # brighter than the same hit made without the move
+            plain = cond[move].clone()
+            plain[:, -4] -= shift[move, 0]
+            before = made(everyone[move], plain)
             # z units -> log Hz of the measured centroid -> log_centroid units
-            want = log_centroid(plain, cc) + shift[move, 0] * cfg.control_std[0] / cfg.brightness_fit[0]
+            want = log_centroid(before, cc) + shift[move, 0] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)
         code = codec.end_tone(codec.gate(code, cfg.gate_db, cc), cc)
         env = codec.envelope_db(code, cc)                      # (n, T), worked out once for both steps below
@@ -406,6 +417,22 @@ class Generator:
         ring = codec.rings(ended, cc, env=env) & ~cut
         y = infrasound_out(codec.render(ended, cc, seeds, RING_SECONDS, cfg.gate_db, ring=ring).numpy(), codec.SR)
         return y / np.maximum(np.abs(y).max(1, keepdims=True), 1e-6)
+
+    def in_tune(self, code: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        """Codes (n, C, T) dB whose body sine is moved, its course kept, to the pitch their
+        conditions (n, D) ask for, where they ask for a tone and have one. The decoder's pitch
+        leans towards the library's average: a variation of a 144 Hz tom at --variation 0
+        came out at 86 Hz, of a 40 Hz 808 at 58 Hz (models without the tone column: as decoded)."""
+        cfg = self.model.cfg
+        if not cfg.tone:
+            return code
+        want = cond[:, -1] * cfg.control_std[3] + cfg.control_mean[3] - float(np.log2(100))   # log2(Hz / 100)
+        have = codec.body_pitch(code)
+        move = torch.where((cond[:, -5] >= 0.5) & torch.isfinite(have), want - have, torch.zeros_like(want))
+        out = code.clone()
+        lowest = float(np.log2(cfg.codec_cfg.sine_fmin / 100))        # no lower than the lowest body the codec knows
+        out[:, codec.FREQ] = (code[:, codec.FREQ] + move[:, None]).clamp(min=lowest)
+        return out
 
     def sample(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
                seed: int = 0) -> tuple[np.ndarray, torch.Tensor]:

@@ -279,3 +279,29 @@ def test_render_rings_out_only_the_hits_that_need_it_and_each_alike_in_any_batch
     alone = codec.render(codes[1:2], seed=torch.tensor([8]))
     assert torch.allclose(alone[0], y[1], atol=1e-6)
     assert codec.render(codes[::2], seed=torch.tensor([7, 9])).shape == (2, SR)   # none rings: 1 s
+
+
+def test_transpose_moves_body_and_noise_and_keeps_the_noises_energy():
+    import torch
+    cfg = codec.CODEC
+    f = codec.band_centres(cfg)
+    code = torch.full((3, cfg.channels, 4), cfg.floor_db)
+    b = int(np.argmin(np.abs(f - 1000)))
+    code[:, b - 3:b + 3] = -20.0                       # a noise band around 1 kHz and a 60 Hz body
+    code[:, codec.AMP], code[:, codec.FREQ] = -10.0, float(np.log2(60 / 100))
+    out = codec.transpose(code, torch.tensor([12.0, -7.0, 0.0]))
+    logf = torch.log2(torch.tensor(f, dtype=torch.float32))
+
+    def centre(c):                                     # the noise's power-weighted mean log2 frequency
+        p = codec.band_power(c[None])[0][0, :, 0]
+        return float((p * logf).sum() / p.sum())
+
+    assert centre(out[0]) - centre(code[0]) == pytest.approx(1.0, abs=0.05)
+    assert centre(code[1]) - centre(out[1]) == pytest.approx(7 / 12, abs=0.05)
+    assert 100 * 2 ** float(out[0, codec.FREQ, 0]) == pytest.approx(120) and torch.equal(out[2], code[2])
+    energy = lambda c: float(codec.band_power(c)[0].sum())  # noqa: E731
+    assert energy(out[:1]) == pytest.approx(energy(code[:1]), rel=0.05)
+    assert energy(out[1:2]) == pytest.approx(energy(code[1:2]), rel=0.05)
+    low = codec.transpose(code[:1], torch.tensor([-24.0]))       # no lower than the lowest body the codec knows
+    assert 100 * 2 ** float(low[0, codec.FREQ, 0]) == pytest.approx(cfg.sine_fmin)
+    assert float(codec.body_pitch(out[:1])[0]) == pytest.approx(np.log2(120 / 100), abs=1e-5)
