@@ -19,7 +19,9 @@ directions of a 512-d space):
 - blend response: mean P(B) along A -> B weight sweeps, Spearman with the weight;
 - control response: per recipe, correlation of the requested descriptor (log
   units) with the one measured on the output, averaged over recipes; for pitch,
-  of the requested shift with the one measured against the same hit unmoved.
+  of the requested shift with the one measured against the same hit unmoved; for
+  brightness, of the brightness requested with the one measured less the centroid's
+  move that the hit's transposition makes (--pitch transposes the whole hit).
 """
 from __future__ import annotations
 
@@ -257,6 +259,9 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
         req[:, 3] = np.nan
         req[moved, 3] = 6 * v[moved, 3] / 12
         got[moved, 3] -= [_measure(ys0[j])[3] for j in moved]
+        # --pitch transposes a hit whole, which moves its centroid by as much (x2 an octave up), and
+        # --brightness is asked of the transposed hit: its brightness is read less that move
+        got[:, 0] -= np.log(2) * 6 * v[:, 3] / 12
         bar.update(5)
         for k, name in enumerate(CONTROLS):
             ok = np.isfinite(got[:, k]) & np.isfinite(req[:, k])

@@ -525,7 +525,7 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
     hits' numbers in the batch they were made in (default 0, 1, …), when a batch is
     written to several folders."""
     from . import audio
-    from .library import atomic_write_json
+    from .library import atomic_write_json, file_hash
     outdir = Path(outdir)
     indices = list(range(len(ys))) if indices is None else [int(i) for i in indices]
     stem, digits = _free_stem(outdir, short_stem(stem), len(ys), sidecar, indices)
@@ -535,6 +535,8 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
         # the sidecar first: a run stopped between the two leaves a hit the same command knows as its own
         atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i})
         audio.write(path, finish(y, sr), sr=sr, peak_db=-1.0, fade_ms=10)
+        # ... then with the file's hash: a hit edited in place since is no longer one to replace
+        atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i, "audio_hash": file_hash(path)})
         paths.append(path)
         for narrow in range(2, len(path.stem) - len(stem) - 1):     # the same hit under fewer digits (-n 4, then -n 150)
             old = outdir / f"{stem}_{i + 1:0{narrow}d}.wav"
@@ -563,9 +565,12 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 def same_hit(path: Path, sidecar: dict, i: int) -> bool:
     """Whether hit i of a batch with this sidecar may be written at path: nothing is
-    there, or the same hit made before (`free_stem`)."""
+    there, or the same hit made before (`free_stem`), as it was written: a hit edited in
+    place since (its file no longer the one its sidecar's hash names) is the producer's."""
+    from .library import file_hash
+
     def ours(d: dict) -> dict:   # what decides a hit's audio, as its JSON sidecar reads back
-        return {k: v for k, v in d.items() if k not in ("n", "drummy", "recipe", "recipe_parts")}
+        return {k: v for k, v in d.items() if k not in ("n", "drummy", "recipe", "recipe_parts", "audio_hash")}
 
     def same_recipe(a: dict, b: dict) -> bool:   # as typed, or as parsed (Kick=100 is kick)
         return a.get("recipe") == b.get("recipe") or (
@@ -575,7 +580,10 @@ def same_hit(path: Path, sidecar: dict, i: int) -> bool:
         return True
     try:
         old, new = json.loads(path.with_suffix(".json").read_text()), json.loads(json.dumps({**sidecar, "index": i}))
-        return ours(old) == ours(new) and same_recipe(old, new)
+        if not (ours(old) == ours(new) and same_recipe(old, new)):
+            return False
+        # a sidecar from before hashes were kept, or a run stopped before the hash: the file is taken as written
+        return "audio_hash" not in old or not path.exists() or file_hash(path) == old["audio_hash"]
     except (OSError, ValueError, AttributeError):      # unreadable, or not a sidecar of ours
         return False
 

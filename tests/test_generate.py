@@ -824,12 +824,34 @@ def test_hits_stopped_half_way_are_completed_under_their_names_by_the_same_comma
     cmd = ["generate", "-w", str(ws.root), "--blend", "kick", "-n", "5", "--seed", "4", "-o", str(tmp_path / "out")]
     from conftest import interrupt_at
     real = library.atomic_write_json
-    monkeypatch.setattr(library, "atomic_write_json", interrupt_at(3, real))     # Ctrl-C at the third sidecar
+    # Ctrl-C at the fourth sidecar write: hit 2's hash, after its audio (each hit's sidecar is written
+    # before its audio and again, with the file's hash, after it)
+    monkeypatch.setattr(library, "atomic_write_json", interrupt_at(4, real))
     assert main(cmd) == 130                                # "interrupted": no hit without its sidecar is left
     monkeypatch.setattr(library, "atomic_write_json", real)
     assert len(list((tmp_path / "out").glob("*.json"))) == len(list((tmp_path / "out").glob("*.wav"))) == 2
     assert main(cmd) == 0
     assert sorted(p.name for p in (tmp_path / "out").glob("*.wav")) == [f"kick_s4_{i:02d}.wav" for i in range(1, 6)]
+
+
+def test_a_hit_edited_in_place_is_not_replaced_by_the_same_command(trained, tmp_path):
+    # running a command again replaced its hits with the same hits, even one the producer had
+    # since edited (a gain change, saved over it): only the sidecars were compared
+    ws, *_ = trained
+    out = tmp_path / "out"
+    cmd = ["generate", "-w", str(ws.root), "--blend", "kick", "-n", "2", "--seed", "6", "-o", str(out)]
+    assert main(cmd) == 0
+    mine, other = out / "kick_s6_01.wav", out / "kick_s6_02.wav"
+    y, sr = sf.read(mine)
+    sf.write(mine, 0.5 * y, sr, subtype="PCM_16")
+    edited, untouched = mine.read_bytes(), other.stat().st_mtime_ns
+    assert main(cmd) == 0
+    assert mine.read_bytes() == edited                             # the producer's, left as it is
+    assert sorted(p.name for p in out.glob("*.wav")) == ["kick_s6-2_01.wav", "kick_s6-2_02.wav",
+                                                         "kick_s6_01.wav", "kick_s6_02.wav"]
+    assert other.stat().st_mtime_ns == untouched
+    assert main(cmd) == 0                                          # and again: the same hits, replaced in place
+    assert len(list(out.glob("*.wav"))) == 4
 
 
 def test_conditions_take_one_controls_per_hit(trained):
