@@ -585,14 +585,15 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
             if "recipe_parts" in meta and [[w, labs] for w, labs in recipe.parts] != \
                     [[w, list(labs)] for w, labs in meta["recipe_parts"]]:       # one of them was edited
                 raise ValueError(f"its recipe {meta['recipe']!r} is not the recipe it was made from")
-            ys = gen.generate(recipe, Controls(**meta["controls"]), n=int(meta["n"]), seed=int(meta["seed"]))
+            ys = gen.generate(recipe, Controls(**meta["controls"]), n=int(meta["n"]), seed=int(meta["seed"]), keep=[i])
         elif mode == "like":
             r = gen.recipe(meta["recipe"]) if meta.get("recipe") else None
             ys = gen.like(_load_ref(meta["like"], one_shot=False), Controls(**meta["controls"]), n=int(meta["n"]),
-                          seed=int(meta["seed"]), recipe=r)
+                          seed=int(meta["seed"]), recipe=r, keep=[i])
         else:
-            ys = gen.between(_load_ref(meta["a"], one_shot=False), _load_ref(meta["b"], one_shot=False), int(meta["steps"]), seed=int(meta["seed"]))
-        y = ys[i]
+            ys = gen.between(_load_ref(meta["a"], one_shot=False), _load_ref(meta["b"], one_shot=False),
+                             int(meta["steps"]), seed=int(meta["seed"]), keep=[i])
+        y = ys[0]
     except MALFORMED as e:
         raise not_a_sidecar(e) from None
     own = Path(path).with_suffix(".wav")

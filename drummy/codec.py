@@ -452,17 +452,44 @@ def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.T
 
 def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0, ring_seconds: float = 3.0,
            gate_db: float | None = None, below_db: float = 70.0, step_s: float = 0.25,
-           ring: torch.Tensor | None = None) -> torch.Tensor:
+           ring: torch.Tensor | None = None, seconds: float | None = None) -> torch.Tensor:
     """Codes (B, channels, cfg.frames) -> audio (B, samples) float32, like `synthesise`,
     but hits that still sound at their end (`rings`) ring out (`ring_out`, the extension
     gated at gate_db) until they are below_db under their peak, in steps of step_s and
-    at most ring_seconds; the batch is as long as its longest hit, the others padded
+    at most ring_seconds; the batch is as long as its longest hit (or `seconds`, when
+    longer: the length of the batch some of whose hits these are), the others padded
     with silence. A hit's length and audio depend on its own code and seed only.
     ring (B,): `rings(code)`, if already worked out."""
     seeds = seed if isinstance(seed, torch.Tensor) else torch.arange(code.shape[0]) + seed
+    ring, long, need = _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring)
+    parts = {}
+    for s in sorted(set(need.tolist())):                 # hits of one length together: each as it is alone
+        sc = replace(cfg, seconds=s)
+        idx = torch.nonzero(need == s)[:, 0]
+        parts[s] = (idx, synthesise(long[idx, :, : sc.frames], sc, seeds[ring][idx]))
+    y = torch.zeros(code.shape[0], replace(cfg, seconds=max([cfg.seconds, *parts, seconds or 0])).samples)
+    rows = torch.nonzero(ring)[:, 0]
+    for idx, audio in parts.values():
+        y[rows[idx], : audio.shape[1]] = audio
+    if not bool(ring.all()):
+        y[~ring, : cfg.samples] = synthesise(code[~ring], cfg, seeds[~ring])
+    return y
+
+
+def render_seconds(code: torch.Tensor, cfg: CodecConfig = CODEC, ring_seconds: float = 3.0,
+                   gate_db: float | None = None, below_db: float = 70.0, step_s: float = 0.25,
+                   ring: torch.Tensor | None = None) -> float:
+    """How long `render` makes a batch of codes (B, channels, frames), in seconds, without
+    synthesising it: for rendering some of its hits alone, padded as in the whole batch."""
+    return max([cfg.seconds, *_ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring)[2].tolist()])
+
+
+def _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring):
+    """`render`'s plan: which hits ring (B,), their rung-out codes (R, C, frames) and the
+    seconds each is rendered for (R,)."""
     ring = rings(code, cfg) if ring is None else ring                               # (B,)
     if not bool(ring.any()):
-        return synthesise(code, cfg, seeds)
+        return ring, code[:0], torch.zeros(0)
     long, lc = ring_out(code[ring], cfg, ring_seconds)                              # (R, C, lc.frames)
     if gate_db is not None:
         long = gate(long, gate_db, lc)
@@ -470,16 +497,4 @@ def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tenso
     alive = env > env.amax(1, keepdim=True) - below_db
     last = env.shape[1] - alive.flip(1).long().argmax(1)                            # (R,) frames sounding
     need = torch.ceil(last * cfg.hop / cfg.sr / step_s) * step_s                    # (R,) seconds
-    need = need.clamp(min=cfg.seconds + step_s, max=ring_seconds)
-    parts = {}
-    for s in sorted(set(need.tolist())):                 # hits of one length together: each as it is alone
-        sc = replace(cfg, seconds=s)
-        idx = torch.nonzero(need == s)[:, 0]
-        parts[s] = (idx, synthesise(long[idx, :, : sc.frames], sc, seeds[ring][idx]))
-    y = torch.zeros(code.shape[0], replace(cfg, seconds=max(parts)).samples)
-    rows = torch.nonzero(ring)[:, 0]
-    for idx, audio in parts.values():
-        y[rows[idx], : audio.shape[1]] = audio
-    if not bool(ring.all()):
-        y[~ring, : cfg.samples] = synthesise(code[~ring], cfg, seeds[~ring])
-    return y
+    return ring, long, need.clamp(min=cfg.seconds + step_s, max=ring_seconds)

@@ -360,11 +360,13 @@ class Generator:
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
-               shift: torch.Tensor | None = None) -> np.ndarray:
+               shift: torch.Tensor | None = None, keep: list[int] | None = None) -> np.ndarray:
         """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1:
         1 s, or as long as the longest hit that still sounds at 1 s rings out (up to
         RING_SECONDS, `codec.render`; the others are padded with silence). Each hit is
-        the same in any batch.
+        the same in any batch. With `keep`, only those hits of the batch are synthesised
+        ((len(keep), samples)), as they are in the whole batch: `--from` remakes hit 777 of
+        1000 without synthesising the 999 others.
 
         shift (n, 4): the part of each condition's controls (z units) that is timbre
         controls (`_shift`). A hit's body is put at the pitch its condition asks for
@@ -375,10 +377,10 @@ class Generator:
         that as asked (within ±6 dB/octave), whatever the model learned. Hits asked for a
         short attack start on their peak (`peak_frames`)."""
         with _one_thread(len(z) <= SMALL_BATCH):
-            return self._decode(z, cond, seeds, shift)
+            return self._decode(z, cond, seeds, shift, keep)
 
     def _decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
-                shift: torch.Tensor | None) -> np.ndarray:
+                shift: torch.Tensor | None, keep: list[int] | None) -> np.ndarray:
         cfg = self.model.cfg
         cc = cfg.codec_cfg
         peak = self.peak_frames(cond)                                                   # (n,)
@@ -417,7 +419,12 @@ class Generator:
         # a hit end_hit cut is silent at its end and cannot ring; the others' envelope is unchanged
         cut = (ended[..., -1] != code[..., -1]).any(1)                                   # (n,)
         ring = codec.rings(ended, cc, env=env) & ~cut
-        y = infrasound_out(codec.render(ended, cc, seeds, RING_SECONDS, cfg.gate_db, ring=ring).numpy(), codec.SR)
+        seconds = None
+        if keep is not None:           # these hits alone, as long as in the whole batch: the same audio, sooner
+            seconds = codec.render_seconds(ended, cc, RING_SECONDS, cfg.gate_db, ring=ring)
+            ended, seeds, ring = ended[keep], seeds[keep], ring[keep]
+        y = infrasound_out(codec.render(ended, cc, seeds, RING_SECONDS, cfg.gate_db, ring=ring, seconds=seconds).numpy(),
+                           codec.SR)
         return y / np.maximum(np.abs(y).max(1, keepdims=True), 1e-6)
 
     def in_tune(self, code: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
@@ -437,7 +444,7 @@ class Generator:
         return out
 
     def sample(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
-               seed: int = 0) -> tuple[np.ndarray, torch.Tensor]:
+               seed: int = 0, keep: list[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
         """n new hits of a recipe and the conditions they were decoded from:
         ((n, samples) float32 at cfg.sr, (n, D)). ctl is one Controls for all hits
         or one per hit. Deterministic in seed."""
@@ -448,12 +455,12 @@ class Generator:
         cond, shift = self._conditions(recipe, ctls, gens)
         variation = torch.tensor([x.variation for x in ctls])[:, None]
         z = variation * _randn(gens, self.model.cfg.latent)
-        return self.decode(z, cond, torch.arange(n) + seed * 100_003, shift), cond
+        return self.decode(z, cond, torch.arange(n) + seed * 100_003, shift, keep), cond
 
     def generate(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
-                 seed: int = 0) -> np.ndarray:
+                 seed: int = 0, keep: list[int] | None = None) -> np.ndarray:
         """n new hits of a recipe: (n, samples) float32 at cfg.sr. Deterministic in seed."""
-        return self.sample(recipe, ctl, n, seed)[0]
+        return self.sample(recipe, ctl, n, seed, keep)[0]
 
     def encode(self, y: np.ndarray, recipe: Recipe | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A reference hit -> (latent mean (latent,), condition (D,)). Its labels are
@@ -480,7 +487,7 @@ class Generator:
         return mu, cond
 
     def like(self, y: np.ndarray, ctl: Controls = Controls(), n: int = 10, seed: int = 0,
-             recipe: Recipe | None = None) -> np.ndarray:
+             recipe: Recipe | None = None, keep: list[int] | None = None) -> np.ndarray:
         """n variations of a reference hit: latents drawn near its own, spread by variation."""
         ctl.check()
         gens = hit_streams(seed, n)
@@ -490,16 +497,17 @@ class Generator:
         c = cond.expand(n, -1).clone()
         shift = self._shift(ctl, std)
         c[:, -4:] += 0.3 * ctl.variation * std * _randn(gens, 4) + shift
-        return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1))
+        return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1), keep)
 
-    def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0) -> np.ndarray:
+    def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0,
+                keep: list[int] | None = None) -> np.ndarray:
         """A morph from hit a to hit b in `steps` hits (a and b included)."""
         if steps < 2:
             raise RecipeError("--steps must be at least 2")
         za, ca = self.encode(a)
         zb, cb = self.encode(b)
         t = torch.linspace(0, 1, steps)[:, None]
-        return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed))
+        return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed), keep=keep)
 
 
 def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: float = 10.0,

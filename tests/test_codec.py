@@ -279,6 +279,11 @@ def test_render_rings_out_only_the_hits_that_need_it_and_each_alike_in_any_batch
     alone = codec.render(codes[1:2], seed=torch.tensor([8]))
     assert torch.allclose(alone[0], y[1], atol=1e-6)
     assert codec.render(codes[::2], seed=torch.tensor([7, 9])).shape == (2, SR)   # none rings: 1 s
+    # some hits alone, as long as the whole batch: the batch's rows (what `--from` remakes one hit with)
+    seconds = codec.render_seconds(codes)
+    assert seconds * SR == y.shape[1]
+    part = codec.render(codes[::2], seed=torch.tensor([7, 9]), seconds=seconds)
+    assert torch.equal(part, y[::2])
 
 
 def test_transpose_moves_body_and_noise_and_keeps_the_noises_energy():
