@@ -360,7 +360,7 @@ class Generator:
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
-               shift: torch.Tensor | None = None, keep: list[int] | None = None) -> np.ndarray:
+               shift: torch.Tensor | None = None, keep: list[int] | None = None, tune: bool = False) -> np.ndarray:
         """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1:
         1 s, or as long as the longest hit that still sounds at 1 s rings out (up to
         RING_SECONDS, `codec.render`; the others are padded with silence). Each hit is
@@ -369,18 +369,18 @@ class Generator:
         1000 without synthesising the 999 others.
 
         shift (n, 4): the part of each condition's controls (z units) that is timbre
-        controls (`_shift`). A hit's body is put at the pitch its condition asks for
-        (`in_tune`). A pitch move is not the decoder's to make: the hit made without it is
+        controls (`_shift`). With `tune` (variations and morphs of real hits), a hit's body
+        is put at the pitch its condition asks for (`in_tune`). A pitch move is not the decoder's to make: the hit made without it is
         transposed, body and noise, by exactly the semitones asked (`codec.transpose`).
         The decoder follows brightness only in part, so a hit asked for it is made without
         the move too, and a tilt EQ on its noise makes +0.5 brightness as much brighter than
         that as asked (within ±6 dB/octave), whatever the model learned. Hits asked for a
         short attack start on their peak (`peak_frames`)."""
         with _one_thread(len(z) <= SMALL_BATCH):
-            return self._decode(z, cond, seeds, shift, keep)
+            return self._decode(z, cond, seeds, shift, keep, tune)
 
     def _decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
-                shift: torch.Tensor | None, keep: list[int] | None) -> np.ndarray:
+                shift: torch.Tensor | None, keep: list[int] | None, tune: bool) -> np.ndarray:
         cfg = self.model.cfg
         cc = cfg.codec_cfg
         peak = self.peak_frames(cond)                                                   # (n,)
@@ -396,8 +396,9 @@ class Generator:
         cond[:, -1] -= shift[:, 3]
         semitones = 12 * shift[:, 3] * cfg.control_std[3]                               # z units -> semitones
 
-        def made(idx, cond):         # the code of hits idx: decoded, in tune, transposed as asked
-            code = self.in_tune(code_of(z[idx], cond, peak[idx]), cond)
+        def made(idx, cond):         # the code of hits idx: decoded, in tune (`tune`), transposed as asked
+            code = code_of(z[idx], cond, peak[idx])
+            code = self.in_tune(code, cond) if tune else code
             move = semitones[idx] != 0
             if bool(move.any()):
                 code[move] = codec.transpose(code[move], semitones[idx][move], cc)
@@ -431,7 +432,11 @@ class Generator:
         """Codes (n, C, T) dB whose body sine is moved, its course kept, to the pitch their
         conditions (n, D) ask for, where they ask for a tone and have one. The decoder's pitch
         leans towards the library's average: a variation of a 144 Hz tom at --variation 0
-        came out at 86 Hz, of a 40 Hz 808 at 58 Hz (models without the tone column: as decoded)."""
+        came out at 86 Hz, of a 40 Hz 808 at 58 Hz (models without the tone column: as decoded).
+        For variations and morphs only: the pitch a recipe draws is a training hit's
+        level-weighted one, and a decoded kick's level falls otherwise along its sweep, so
+        tuned to it, a recipe's kicks went up from 55 to 81 Hz (median) and one in 12 was
+        heard as a tom (BENCHMARKS.md, session 28)."""
         cfg = self.model.cfg
         if not cfg.tone:
             return code
@@ -497,7 +502,7 @@ class Generator:
         c = cond.expand(n, -1).clone()
         shift = self._shift(ctl, std)
         c[:, -4:] += 0.3 * ctl.variation * std * _randn(gens, 4) + shift
-        return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1), keep)
+        return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1), keep, tune=True)
 
     def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0,
                 keep: list[int] | None = None) -> np.ndarray:
@@ -507,7 +512,7 @@ class Generator:
         za, ca = self.encode(a)
         zb, cb = self.encode(b)
         t = torch.linspace(0, 1, steps)[:, None]
-        return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed), keep=keep)
+        return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed), keep=keep, tune=True)
 
 
 def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: float = 10.0,
