@@ -248,14 +248,20 @@ def transpose(code: torch.Tensor, semitones: torch.Tensor, cfg: CodecConfig = CO
     return out
 
 
-def body_pitch(code: torch.Tensor, quiet_db: float = -40.0) -> torch.Tensor:
-    """Codes (B, channels, frames) -> the body sine's level-weighted pitch, log2(Hz / 100) (B,),
-    as `vae.controls` measures it; NaN for a hit whose sine never rises above quiet_db."""
-    amp = code[:, AMP]
-    w = torch.where(amp > quiet_db, 10 ** (amp / 20), torch.zeros_like(amp))                # (B, frames)
-    total = w.sum(1)
-    return torch.where(total > 0, (w * code[:, FREQ]).sum(1) / total.clamp(min=1e-30),
-                       torch.full_like(total, float("nan")))
+def body_note(code: torch.Tensor, seconds: float = 0.4, quiet_db: float = -40.0,
+              cfg: CodecConfig = CODEC) -> torch.Tensor:
+    """Codes (B, channels, frames) -> the note the body sine is heard at, log2(Hz / 100) (B,):
+    the frequency that holds half its power over the first `seconds` after the first frame
+    (a power-weighted median: where a glide spends its energy, as `features.pitch` finds a
+    hit's strongest spectral peak), over the frames louder than quiet_db; NaN for a hit whose
+    sine never is."""
+    stop = 1 + int(round(seconds * cfg.sr / cfg.hop))
+    amp, freq = code[:, AMP, 1:stop], code[:, FREQ, 1:stop]                                 # (B, T)
+    w = torch.where(amp > quiet_db, torch.pow(10.0, amp / 10), torch.zeros_like(amp))
+    f, order = freq.sort(1)
+    c = w.gather(1, order).cumsum(1)                                                        # (B, T)
+    k = (c < c[:, -1:] / 2).sum(1, keepdim=True).clamp(max=f.shape[1] - 1)
+    return torch.where(c[:, -1] > 0, f.gather(1, k)[:, 0], torch.full_like(c[:, -1], float("nan")))
 
 
 def gate(code: torch.Tensor, threshold_db: float, cfg: CodecConfig = CODEC) -> torch.Tensor:

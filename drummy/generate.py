@@ -360,7 +360,8 @@ class Generator:
 
     @torch.no_grad()
     def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
-               shift: torch.Tensor | None = None, keep: list[int] | None = None, tune: bool = False) -> np.ndarray:
+               shift: torch.Tensor | None = None, keep: list[int] | None = None,
+               notes: torch.Tensor | None = None) -> np.ndarray:
         """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1:
         1 s, or as long as the longest hit that still sounds at 1 s rings out (up to
         RING_SECONDS, `codec.render`; the others are padded with silence). Each hit is
@@ -369,18 +370,18 @@ class Generator:
         1000 without synthesising the 999 others.
 
         shift (n, 4): the part of each condition's controls (z units) that is timbre
-        controls (`_shift`). With `tune` (variations and morphs of real hits), a hit's body
-        is put at the pitch its condition asks for (`in_tune`). A pitch move is not the decoder's to make: the hit made without it is
-        transposed, body and noise, by exactly the semitones asked (`codec.transpose`).
+        controls (`_shift`). notes (n,): the note each hit's body is put at before any
+        --pitch (`in_tune`; variations and morphs: their references'). A pitch move is not
+        the decoder's to make: the hit made without it is transposed, body and noise, by exactly the semitones asked (`codec.transpose`).
         The decoder follows brightness only in part, so a hit asked for it is made without
         the move too, and a tilt EQ on its noise makes +0.5 brightness as much brighter than
         that as asked (within ±6 dB/octave), whatever the model learned. Hits asked for a
         short attack start on their peak (`peak_frames`)."""
         with _one_thread(len(z) <= SMALL_BATCH):
-            return self._decode(z, cond, seeds, shift, keep, tune)
+            return self._decode(z, cond, seeds, shift, keep, notes)
 
     def _decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
-                shift: torch.Tensor | None, keep: list[int] | None, tune: bool) -> np.ndarray:
+                shift: torch.Tensor | None, keep: list[int] | None, notes: torch.Tensor | None) -> np.ndarray:
         cfg = self.model.cfg
         cc = cfg.codec_cfg
         peak = self.peak_frames(cond)                                                   # (n,)
@@ -396,9 +397,9 @@ class Generator:
         cond[:, -1] -= shift[:, 3]
         semitones = 12 * shift[:, 3] * cfg.control_std[3]                               # z units -> semitones
 
-        def made(idx, cond):         # the code of hits idx: decoded, in tune (`tune`), transposed as asked
+        def made(idx, cond):         # the code of hits idx: decoded, in tune (`notes`), transposed as asked
             code = code_of(z[idx], cond, peak[idx])
-            code = self.in_tune(code, cond) if tune else code
+            code = code if notes is None else in_tune(code, notes[idx], cc)
             move = semitones[idx] != 0
             if bool(move.any()):
                 code[move] = codec.transpose(code[move], semitones[idx][move], cc)
@@ -427,26 +428,6 @@ class Generator:
         y = infrasound_out(codec.render(ended, cc, seeds, RING_SECONDS, cfg.gate_db, ring=ring, seconds=seconds).numpy(),
                            codec.SR)
         return y / np.maximum(np.abs(y).max(1, keepdims=True), 1e-6)
-
-    def in_tune(self, code: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
-        """Codes (n, C, T) dB whose body sine is moved, its course kept, to the pitch their
-        conditions (n, D) ask for, where they ask for a tone and have one. The decoder's pitch
-        leans towards the library's average: a variation of a 144 Hz tom at --variation 0
-        came out at 86 Hz, of a 40 Hz 808 at 58 Hz (models without the tone column: as decoded).
-        For variations and morphs only: the pitch a recipe draws is a training hit's
-        level-weighted one, and a decoded kick's level falls otherwise along its sweep, so
-        tuned to it, a recipe's kicks went up from 55 to 81 Hz (median) and one in 12 was
-        heard as a tom (BENCHMARKS.md, session 28)."""
-        cfg = self.model.cfg
-        if not cfg.tone:
-            return code
-        want = cond[:, -1] * cfg.control_std[3] + cfg.control_mean[3] - float(np.log2(100))   # log2(Hz / 100)
-        have = codec.body_pitch(code)
-        move = torch.where((cond[:, -5] >= 0.5) & torch.isfinite(have), want - have, torch.zeros_like(want))
-        out = code.clone()
-        lowest = float(np.log2(cfg.codec_cfg.sine_fmin / 100))        # no lower than the lowest body the codec knows
-        out[:, codec.FREQ] = (code[:, codec.FREQ] + move[:, None]).clamp(min=lowest)
-        return out
 
     def sample(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
                seed: int = 0, keep: list[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
@@ -502,7 +483,8 @@ class Generator:
         c = cond.expand(n, -1).clone()
         shift = self._shift(ctl, std)
         c[:, -4:] += 0.3 * ctl.variation * std * _randn(gens, 4) + shift
-        return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1), keep, tune=True)
+        notes = note_of(y, self.model.cfg.codec_cfg).expand(n)
+        return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1), keep, notes)
 
     def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0,
                 keep: list[int] | None = None) -> np.ndarray:
@@ -512,7 +494,30 @@ class Generator:
         za, ca = self.encode(a)
         zb, cb = self.encode(b)
         t = torch.linspace(0, 1, steps)[:, None]
-        return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed), keep=keep, tune=True)
+        na, nb = (note_of(y, self.model.cfg.codec_cfg) for y in (a, b))
+        return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed), keep=keep,
+                           notes=na + t[:, 0] * (nb - na))
+
+
+def note_of(y: np.ndarray, cfg: codec.CodecConfig = codec.CODEC) -> torch.Tensor:
+    """The note a hit's body is heard at (`codec.body_note`), log2(Hz / 100); NaN for none. ()"""
+    return codec.body_note(torch.from_numpy(codec.analyse(codec.normalise(y, cfg), cfg))[None], cfg=cfg)[0]
+
+
+def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = codec.CODEC) -> torch.Tensor:
+    """Codes (n, C, T) dB whose body sine is moved, its course kept, so that it is heard at
+    `notes` (n,), log2(Hz / 100) (`codec.body_note`); a hit with no note or no body is left
+    as it is. The decoder's pitch leans towards the library's average: a variation of a
+    144 Hz tom at --variation 0 came out at 86 Hz. For variations and morphs, whose
+    references say the note: a recipe draws a training hit's pitch as its condition, a
+    level-weighted one, and tuned to that a benchmark model's kicks rose from 55 to 81 Hz
+    (median) and one in 12 was heard as a tom (BENCHMARKS.md, session 28)."""
+    have = codec.body_note(code, cfg=cfg)
+    move = torch.where(torch.isfinite(notes) & torch.isfinite(have), notes - have, torch.zeros_like(have))
+    out = code.clone()
+    lowest = float(np.log2(cfg.sine_fmin / 100))                  # no lower than the lowest body the codec knows
+    out[:, codec.FREQ] = (code[:, codec.FREQ] + move[:, None]).clamp(min=lowest)
+    return out
 
 
 def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: float = 10.0,

@@ -309,4 +309,19 @@ def test_transpose_moves_body_and_noise_and_keeps_the_noises_energy():
     assert energy(out[1:2]) == pytest.approx(energy(code[1:2]), rel=0.05)
     low = codec.transpose(code[:1], torch.tensor([-24.0]))       # no lower than the lowest body the codec knows
     assert 100 * 2 ** float(low[0, codec.FREQ, 0]) == pytest.approx(cfg.sine_fmin)
-    assert float(codec.body_pitch(out[:1])[0]) == pytest.approx(np.log2(120 / 100), abs=1e-5)
+    assert float(codec.body_note(out[:1])[0]) == pytest.approx(np.log2(120 / 100), abs=1e-5)
+
+
+def test_a_bodys_note_is_where_its_glide_spends_its_power():
+    import torch
+    cfg = codec.CODEC
+    T = cfg.frames
+    code = torch.full((3, cfg.channels, T), cfg.floor_db)
+    code[:, codec.FREQ] = float(np.log2(0.5))                                  # 50 Hz ...
+    code[:, codec.FREQ, 1:6] = float(np.log2(2.0))                             # ... after 5 frames at 200 Hz
+    code[0, codec.AMP, 1:6], code[0, codec.AMP, 6:60] = -3.0, -12.0            # the long tail holds most power
+    code[1, codec.AMP, 1:6], code[1, codec.AMP, 6:60] = -3.0, -40.5            # a tail nobody hears: the click
+    code[2, codec.AMP] = -80.0                                                 # no body
+    note = codec.body_note(code)
+    assert float(note[0]) == pytest.approx(np.log2(0.5)) and float(note[1]) == pytest.approx(np.log2(2.0))
+    assert torch.isnan(note[2])

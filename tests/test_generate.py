@@ -384,42 +384,42 @@ def test_pitch_moves_the_noise_too_as_a_sampler_would(trained, monkeypatch):
     assert ((base - down) > 0.9).all() and ((base - down) < 1.05).all(), base - down
 
 
-def test_a_hits_body_is_put_at_the_pitch_its_condition_asks_for(trained):
-    # the decoder's pitch leans to the library's average: a 144 Hz tom's --variation 0 came out
-    # at 86 Hz, a 40 Hz 808's at 58 Hz. The body moves, its course kept, to the condition's pitch.
-    # (A 6-step model's sine is too faint to tune, so this tunes codes made here.)
+def test_a_body_is_put_at_the_note_asked_its_course_kept():
+    # the decoder's pitch leans to the library's average: a 144 Hz tom's --variation 0 came
+    # out at 86 Hz, a 40 Hz 808's at 58 Hz. A variation's body is moved to its reference's note.
     from drummy import codec
-    ws, *_ = trained
-    g = Generator.load(train.vae_path(ws))
-    cfg = g.model.cfg
-    T = cfg.codec_cfg.frames
-    code = torch.full((3, cfg.codec_cfg.channels, T), -100.0)
+    from drummy.generate import in_tune
+    cfg = codec.CODEC
+    T = cfg.frames
+    code = torch.full((2, cfg.channels, T), -100.0)
     code[:, codec.AMP] = torch.linspace(-6, -70, T)                            # a falling body ...
     code[:, codec.FREQ] = torch.linspace(np.log2(1.2), np.log2(0.6), T)        # ... sweeping 120 -> 60 Hz
-    code[2, codec.AMP] = -80.0                                                  # a body nobody hears
-    cond = g.conditions(g.recipe("kick"), Controls(), 3, seed=0)
-    want = np.log2(70 / 100)
-    cond[:, -1] = float((want + np.log2(100) - cfg.control_mean[3]) / cfg.control_std[3])
-    cond[1, -5] = 0.0                                                           # ... one asks for no tone
-    out = g.in_tune(code, cond)
-    assert float(codec.body_pitch(out[:1])[0]) == pytest.approx(want, abs=1e-4)
+    want = torch.tensor([np.log2(70 / 100), float("nan")])                     # the second: no note asked
+    out = in_tune(code, want)
+    assert float(codec.body_note(out[:1])[0]) == pytest.approx(float(want[0]), abs=1e-4)
     sweep = out[0, codec.FREQ] - code[0, codec.FREQ]
     assert float(sweep.max() - sweep.min()) < 1e-5                              # moved whole: its sweep kept
-    assert torch.equal(out[1:], code[1:])
+    assert torch.equal(out[1], code[1])
+    silent = code[:1].clone()
+    silent[:, codec.AMP] = -80.0                                                # a body nobody hears: left
+    assert torch.equal(in_tune(silent, want[:1]), silent)
 
 
 def test_variations_and_morphs_are_tuned_and_recipes_are_not(trained, monkeypatch):
     # a recipe's pitch is a training hit's level-weighted one: tuned to it, a benchmark model's
     # kicks rose from 55 to 81 Hz and one in 12 was heard as a tom. A variation keeps its note.
+    from drummy.generate import note_of
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
-    tuned, real = [], Generator.in_tune
-    monkeypatch.setattr(Generator, "in_tune", lambda self, code, cond: tuned.append(len(code)) or real(self, code, cond))
+    tuned, real = [], generate.in_tune
+    monkeypatch.setattr(generate, "in_tune", lambda code, notes, cfg: tuned.append(notes.clone()) or real(code, notes, cfg))
     a = g.generate(g.recipe("kick"), Controls(pitch=2), n=3, seed=1)
     assert tuned == []
     g.like(a[0], n=2, seed=0)
     g.between(a[0], a[1], steps=3)
-    assert tuned == [2, 3]
+    ends = [note_of(a[0]), note_of(a[1])]
+    assert len(tuned) == 2 and torch.equal(tuned[0], ends[0].expand(2))
+    assert torch.allclose(tuned[1], torch.stack([ends[0], (ends[0] + ends[1]) / 2, ends[1]]), equal_nan=True)
 
 
 def test_a_body_transposed_far_down_stays_audible(trained, monkeypatch):
