@@ -16,13 +16,33 @@ def numba_cache_dir(package_dir: str, home: str) -> str | None:
     writable (None when one is). It writes them beside librosa's source, else under
     ~/.cache; with neither (a shared install run by a service user, a read-only HOME) librosa's
     first call died with numba's "cannot cache function" traceback."""
-    import tempfile
     if os.access(package_dir, os.W_OK):
         return None
     cache = os.path.join(home, ".cache")
     if os.access(cache if os.path.isdir(cache) else home, os.W_OK):
         return None
-    return os.path.join(tempfile.gettempdir(), f"drummy-numba-{os.getuid()}")
+    return _private_dir("drummy-numba")
+
+
+def _private_dir(name: str) -> str:
+    """A folder of this user's alone under the temp folder: <tmp>/<name>-<uid>, made mode 0700,
+    or, when that name is taken by anything else (another user's folder, a link, one others
+    may write to: numba reads its cache with pickle), a new one of its own."""
+    import stat
+    import tempfile
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    if uid is not None:
+        path = os.path.join(tempfile.gettempdir(), f"{name}-{uid}")
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            pass
+        except OSError:
+            return tempfile.mkdtemp(prefix=f"{name}-")
+        st = os.lstat(path)
+        if stat.S_ISDIR(st.st_mode) and st.st_uid == uid and not st.st_mode & 0o077:
+            return path
+    return tempfile.mkdtemp(prefix=f"{name}-")
 
 
 def _numba_cache() -> None:

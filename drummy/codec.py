@@ -458,36 +458,34 @@ def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.T
 
 def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0, ring_seconds: float = 3.0,
            gate_db: float | None = None, below_db: float = 70.0, step_s: float = 0.25,
-           ring: torch.Tensor | None = None, seconds: float | None = None) -> torch.Tensor:
+           ring: torch.Tensor | None = None, keep: list[int] | None = None) -> torch.Tensor:
     """Codes (B, channels, cfg.frames) -> audio (B, samples) float32, like `synthesise`,
     but hits that still sound at their end (`rings`) ring out (`ring_out`, the extension
     gated at gate_db) until they are below_db under their peak, in steps of step_s and
-    at most ring_seconds; the batch is as long as its longest hit (or `seconds`, when
-    longer: the length of the batch some of whose hits these are), the others padded
-    with silence. A hit's length and audio depend on its own code and seed only.
-    ring (B,): `rings(code)`, if already worked out."""
-    seeds = seed if isinstance(seed, torch.Tensor) else torch.arange(code.shape[0]) + seed
+    at most ring_seconds; the batch is as long as its longest hit, the others padded
+    with silence. A hit's length and audio depend on its own code and seed only (to the
+    last bit, on the hits synthesised with it: `SYNTH_CHUNK`).
+    ring (B,): `rings(code)`, if already worked out. keep: the hits to return, in that
+    order ((len(keep), samples)), each synthesised as in the whole batch, bit for bit: with
+    the hits of its chunk, and no others."""
+    B = code.shape[0]
+    seeds = seed if isinstance(seed, torch.Tensor) else torch.arange(B) + seed
     ring, long, need = _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring)
-    parts = {}
-    for s in sorted(set(need.tolist())):                 # hits of one length together: each as it is alone
-        sc = replace(cfg, seconds=s)
-        idx = torch.nonzero(need == s)[:, 0]
-        parts[s] = (idx, synthesise(long[idx, :, : sc.frames], sc, seeds[ring][idx]))
-    y = torch.zeros(code.shape[0], replace(cfg, seconds=max([cfg.seconds, *parts, seconds or 0])).samples)
+    wanted = torch.zeros(B, dtype=torch.bool)
+    wanted[list(range(B)) if keep is None else list(keep)] = True
+    y = torch.zeros(B, replace(cfg, seconds=max([cfg.seconds, *need.tolist()])).samples)
     rows = torch.nonzero(ring)[:, 0]
-    for idx, audio in parts.values():
-        y[rows[idx], : audio.shape[1]] = audio
-    if not bool(ring.all()):
-        y[~ring, : cfg.samples] = synthesise(code[~ring], cfg, seeds[~ring])
-    return y
-
-
-def render_seconds(code: torch.Tensor, cfg: CodecConfig = CODEC, ring_seconds: float = 3.0,
-                   gate_db: float | None = None, below_db: float = 70.0, step_s: float = 0.25,
-                   ring: torch.Tensor | None = None) -> float:
-    """How long `render` makes a batch of codes (B, channels, frames), in seconds, without
-    synthesising it: for rendering some of its hits alone, padded as in the whole batch."""
-    return max([cfg.seconds, *_ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring)[2].tolist()])
+    groups = [(rows[torch.nonzero(need == s)[:, 0]], torch.nonzero(need == s)[:, 0], s) for s in sorted(set(need.tolist()))]
+    groups.append((torch.nonzero(~ring)[:, 0], None, cfg.seconds))
+    for members, in_long, s in groups:           # hits of one length together, in chunks as `synthesise` cuts them
+        sc = replace(cfg, seconds=s)
+        for i in range(0, len(members), SYNTH_CHUNK):
+            chunk = slice(i, i + SYNTH_CHUNK)
+            if not bool(wanted[members[chunk]].any()):
+                continue
+            part = code[members[chunk]] if in_long is None else long[in_long[chunk], :, : sc.frames]
+            y[members[chunk], : sc.samples] = synthesise(part, sc, seeds[members[chunk]])
+    return y if keep is None else y[list(keep)]
 
 
 def _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import re
 from contextlib import contextmanager
 from functools import lru_cache
@@ -31,7 +32,7 @@ from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brig
 
 AUDIO_VERSION = 7    # bump when a change gives a model and seed other audio; --from refuses older sidecars
                      # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
-                     # draw in one order, bodies in tune with their condition, --pitch transposes the noise,
+                     # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
                      # a 4th-order high-pass at 20 Hz)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 CONTROL_SPAN = 2.0   # a control of +1 moves its descriptor this many recipe spreads (std) up
@@ -125,7 +126,9 @@ def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Rec
             raise RecipeError(f"cannot read the weight {weight!r} of {name!r}: give a number of percent "
                               "(75 or 75%) or a fraction (0.75), at least 0")
         spaced = None if sep else re.fullmatch(r"(.*?\S)\s+([0-9]+\.?[0-9]*%?|\.[0-9]+%?)", name)
-        if spaced and normalise(spaced.group(1)) == normalise(name):      # "snare 75": a label drops the number
+        drum = spaced and SYNONYMS.get(normalise(spaced.group(1)), normalise(spaced.group(1))) in TYPES
+        if drum and normalise(spaced.group(1)) == normalise(name):   # "snare 75" (a label drops the number; a tag
+            # such as "Juno 106" is its tag "juno", as its folder's name was)
             raise RecipeError(f"{name!r}: write a part's weight after '=' ({spaced.group(1)}={spaced.group(2)})")
         labels = [_resolve(lab, known, held) for lab in name.split("+") if lab.strip()]
         if not labels:
@@ -144,7 +147,7 @@ def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Rec
         pct = next(f"{w:g}" + "%" * m for w, m in zip(weights, marked) if m or w > 1)
         raise RecipeError(f"{text!r} mixes fractions ({fractions[0]:g}) and percents ({pct}); "
                           "give every weight in one of them")
-    total = sum(weights)
+    total = math.fsum(weights)                         # fsum: the same sum in any order typed
     if total <= 0:
         raise RecipeError(f"the weights in {text!r} add up to zero")
     # One order whatever the order typed, the model's (types first): the parts draw their
@@ -154,12 +157,11 @@ def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Rec
     def order(lab):
         return rank.get(lab, len(rank)), lab
 
-    merged: dict[tuple[str, ...], float] = {}          # "kick=50,kick=50" is "kick"; a 0 % part is no part
+    merged: dict[tuple[str, ...], list[float]] = {}    # "kick=50,kick=50" is "kick"; a 0 % part is no part
     for w, labs in zip(weights, parts):
-        key = tuple(sorted(dict.fromkeys(labs), key=order))
-        merged[key] = merged.get(key, 0.0) + w
-    return Recipe([(merged[k] / total, list(k)) for k in sorted(merged, key=lambda k: [order(lab) for lab in k])
-                   if merged[k] > 0])
+        merged.setdefault(tuple(sorted(dict.fromkeys(labs), key=order)), []).append(w)
+    return Recipe([(math.fsum(merged[k]) / total, list(k)) for k in sorted(merged, key=lambda k: [order(lab) for lab in k])
+                   if math.fsum(merged[k]) > 0])
 
 
 def infrasound_out(y: np.ndarray, sr: int) -> np.ndarray:
@@ -377,6 +379,8 @@ class Generator:
         the move too, and a tilt EQ on its noise makes +0.5 brightness as much brighter than
         that as asked (within ±6 dB/octave), whatever the model learned. Hits asked for a
         short attack start on their peak (`peak_frames`)."""
+        if keep is not None and not all(0 <= k < len(z) for k in keep):
+            raise ValueError(f"keep {keep} is not among the {len(z)} hits of the batch")
         with _one_thread(len(z) <= SMALL_BATCH):
             return self._decode(z, cond, seeds, shift, keep, notes)
 
@@ -421,11 +425,7 @@ class Generator:
         # a hit end_hit cut is silent at its end and cannot ring; the others' envelope is unchanged
         cut = (ended[..., -1] != code[..., -1]).any(1)                                   # (n,)
         ring = codec.rings(ended, cc, env=env) & ~cut
-        seconds = None
-        if keep is not None:           # these hits alone, as long as in the whole batch: the same audio, sooner
-            seconds = codec.render_seconds(ended, cc, RING_SECONDS, cfg.gate_db, ring=ring)
-            ended, seeds, ring = ended[keep], seeds[keep], ring[keep]
-        y = infrasound_out(codec.render(ended, cc, seeds, RING_SECONDS, cfg.gate_db, ring=ring, seconds=seconds).numpy(),
+        y = infrasound_out(codec.render(ended, cc, seeds, RING_SECONDS, cfg.gate_db, ring=ring, keep=keep).numpy(),
                            codec.SR)
         return y / np.maximum(np.abs(y).max(1, keepdims=True), 1e-6)
 
@@ -495,6 +495,7 @@ class Generator:
         zb, cb = self.encode(b)
         t = torch.linspace(0, 1, steps)[:, None]
         na, nb = (note_of(y, self.model.cfg.codec_cfg) for y in (a, b))
+        na, nb = (na if torch.isfinite(na) else nb), (nb if torch.isfinite(nb) else na)   # a hat's end: the tom's note
         return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed), keep=keep,
                            notes=na + t[:, 0] * (nb - na))
 
@@ -512,11 +513,11 @@ def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = co
     references say the note: a recipe draws a training hit's pitch as its condition, a
     level-weighted one, and tuned to that a benchmark model's kicks rose from 55 to 81 Hz
     (median) and one in 12 was heard as a tom (BENCHMARKS.md, session 28)."""
-    have = codec.body_note(code, cfg=cfg)
-    move = torch.where(torch.isfinite(notes) & torch.isfinite(have), notes - have, torch.zeros_like(have))
+    have, notes = codec.body_note(code, cfg=cfg), notes.to(code.dtype)
+    move = torch.isfinite(notes) & torch.isfinite(have)
     out = code.clone()
     lowest = float(np.log2(cfg.sine_fmin / 100))                  # no lower than the lowest body the codec knows
-    out[:, codec.FREQ] = (code[:, codec.FREQ] + move[:, None]).clamp(min=lowest)
+    out[move, codec.FREQ] = (code[move, codec.FREQ] + (notes - have)[move, None]).clamp(min=lowest)
     return out
 
 

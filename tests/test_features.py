@@ -89,12 +89,25 @@ def test_a_bar_of_four_on_the_floor_is_a_loop_and_a_flam_or_a_ride_is_not():
     assert loop_reason(dub) is None
 
 
-def test_numba_is_given_a_cache_it_can_write_when_it_has_none(tmp_path):
+def test_numba_is_given_a_cache_it_can_write_when_it_has_none(tmp_path, monkeypatch):
     # librosa's numba functions are cached beside librosa, else under ~/.cache; a service user
     # with neither writable met numba's "cannot cache function" traceback on the first ingest
+    import os
+    import stat
     import tempfile
     from drummy import numba_cache_dir
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
     assert numba_cache_dir(str(tmp_path), "/nonexistent") is None               # beside librosa: numba's own
     assert numba_cache_dir("/nonexistent/librosa", str(tmp_path)) is None        # ~/.cache can be made
-    where = numba_cache_dir("/nonexistent/librosa", "/nonexistent")
-    assert where is not None and Path(where).parent == Path(tempfile.gettempdir())
+    where = Path(numba_cache_dir("/nonexistent/librosa", "/nonexistent"))
+    mode = os.lstat(where).st_mode
+    assert where.parent == tmp_path / "tmp" and stat.S_ISDIR(mode) and not mode & 0o077   # this user's alone
+    assert numba_cache_dir("/nonexistent/librosa", "/nonexistent") == str(where)           # and kept
+    # numba reads its cache with pickle: a folder of that name others may write to is not used
+    os.chmod(where, 0o777)
+    other = Path(numba_cache_dir("/nonexistent/librosa", "/nonexistent"))
+    assert other != where and other.parent == tmp_path / "tmp" and not os.lstat(other).st_mode & 0o077
+    where.rmdir()
+    where.symlink_to(tmp_path)                                                   # nor a link planted there
+    assert Path(numba_cache_dir("/nonexistent/librosa", "/nonexistent")) not in (where, tmp_path)

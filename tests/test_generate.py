@@ -86,6 +86,8 @@ def test_a_recipe_is_the_same_recipe_in_any_order():
     assert a == b and a.parts == [(0.8, ["snare"]), (0.2, ["hihat"])] and a.name == "snare80-hihat20"
     assert parse_recipe("boom bap+808+Kick", KNOWN) == parse_recipe("kick+808+boom bap", KNOWN)
     assert parse_recipe("808+kick", KNOWN).name == "kick+808"
+    # weights summed in any order give the same shares to the last bit (0.1 + 0.2 + 0.3 != 0.3 + 0.2 + 0.1)
+    assert parse_recipe("kick=0.1,hihat=0.2,808=0.3", KNOWN) == parse_recipe("808=0.3,hihat=0.2,kick=0.1", KNOWN)
 
 
 def test_a_weight_after_a_space_is_an_error_not_an_equal_share():
@@ -95,6 +97,7 @@ def test_a_weight_after_a_space_is_an_error_not_an_equal_share():
         with pytest.raises(RecipeError, match=f"after '=' \\({re.escape(hint)}\\)"):
             parse_recipe(text, KNOWN)
     assert parse_recipe("kick+808", KNOWN).parts == [(1.0, ["kick", "808"])]       # a number that is a label stays one
+    assert parse_recipe("Juno 106", [*KNOWN, "juno"]).parts == [(1.0, ["juno"])]    # a tag's name, as its folder's
 
 
 def test_a_word_for_one_drum_is_not_widened_to_its_whole_type():
@@ -315,6 +318,9 @@ def test_some_hits_of_a_batch_made_alone_are_the_batchs_hits(trained):
     full = g.generate(r, Controls(brightness=0.5, pitch=3), n=6, seed=4)
     for k in (0, 4):
         assert np.array_equal(g.generate(r, Controls(brightness=0.5, pitch=3), n=6, seed=4, keep=[k])[0], full[k])
+    for k in (-1, 6):                                  # not a hit of the batch: said before any work
+        with pytest.raises(ValueError, match="not among the 6 hits"):
+            g.generate(r, n=6, seed=4, keep=[k])
     ref = full[1]
     like = g.like(ref, n=3, seed=2)
     assert np.array_equal(g.like(ref, n=3, seed=2, keep=[2])[0], like[2])
@@ -394,6 +400,7 @@ def test_a_body_is_put_at_the_note_asked_its_course_kept():
     code = torch.full((2, cfg.channels, T), -100.0)
     code[:, codec.AMP] = torch.linspace(-6, -70, T)                            # a falling body ...
     code[:, codec.FREQ] = torch.linspace(np.log2(1.2), np.log2(0.6), T)        # ... sweeping 120 -> 60 Hz
+    code[1, codec.FREQ] = float(np.log2(0.25))                                 # (a 25 Hz one, under the codec's 30)
     want = torch.tensor([np.log2(70 / 100), float("nan")])                     # the second: no note asked
     out = in_tune(code, want)
     assert float(codec.body_note(out[:1])[0]) == pytest.approx(float(want[0]), abs=1e-4)
@@ -420,6 +427,9 @@ def test_variations_and_morphs_are_tuned_and_recipes_are_not(trained, monkeypatc
     ends = [note_of(a[0]), note_of(a[1])]
     assert len(tuned) == 2 and torch.equal(tuned[0], ends[0].expand(2))
     assert torch.allclose(tuned[1], torch.stack([ends[0], (ends[0] + ends[1]) / 2, ends[1]]), equal_nan=True)
+    from conftest import hat, kick                     # a morph from a hat (no note) to a kick: the kick's note
+    g.between(hat(1), kick(1), steps=3)
+    assert torch.isnan(note_of(hat(1))) and torch.equal(tuned[-1], note_of(kick(1)).expand(3))
 
 
 def test_a_body_transposed_far_down_stays_audible(trained, monkeypatch):
