@@ -248,6 +248,20 @@ def transpose(code: torch.Tensor, semitones: torch.Tensor, cfg: CodecConfig = CO
     return out
 
 
+def fade_in(code: torch.Tensor, ms: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
+    """Codes (B, channels, frames) with a sampler's attack: their level (noise bands and body
+    sine) ramped up linearly in amplitude from silence at frame 0 to full at `ms` (B,)
+    milliseconds; a hit with ms 0 is left as it is."""
+    t = torch.arange(code.shape[-1], dtype=code.dtype) * (1000 * cfg.hop / cfg.sr)       # (T,) ms
+    ramp = (t[None] / ms.to(code.dtype).clamp(min=1e-6)[:, None]).clamp(max=1.0)          # (B, T)
+    ramp = torch.where((ms > 0)[:, None], ramp, torch.ones_like(ramp))
+    gain_db = 20 * torch.log10(ramp.clamp(min=1e-5))[:, None]                              # (B, 1, T)
+    out = code.clone()
+    out[:, : cfg.bands] = (code[:, : cfg.bands] + gain_db).clamp(min=cfg.floor_db)
+    out[:, AMP] = (code[:, AMP] + gain_db[:, 0]).clamp(min=cfg.floor_db)
+    return out
+
+
 def body_note(code: torch.Tensor, seconds: float = 0.4, quiet_db: float = -40.0,
               cfg: CodecConfig = CODEC) -> torch.Tensor:
     """Codes (B, channels, frames) -> the note the body sine is heard at, log2(Hz / 100) (B,):

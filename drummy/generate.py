@@ -35,6 +35,7 @@ AUDIO_VERSION = 7    # bump when a change gives a model and seed other audio; --
                      # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
                      # a 4th-order high-pass at 20 Hz)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
+MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
 CONTROL_SPAN = 2.0   # a control of +1 moves its descriptor this many recipe spreads (std) up
 
 
@@ -419,6 +420,10 @@ class Generator:
             # z units -> log Hz of the measured centroid -> log_centroid units
             want = log_centroid(before, cc) + shift[move, 0] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)
+        softer = shift[:, 2] > 0
+        if bool(softer.any()):       # the decoder hardly follows a slower attack: a sampler's attack ramp does
+            ms = torch.expm1(cond[softer, -2] * cfg.control_std[2] + cfg.control_mean[2]).clamp(0, MAX_ATTACK_MS)
+            code[softer] = codec.fade_in(code[softer], ms, cc)
         code = codec.end_tone(codec.gate(code, cfg.gate_db, cc), cc)
         env = codec.envelope_db(code, cc)                      # (n, T), worked out once for both steps below
         ended = codec.end_hit(code, cc, env=env)

@@ -339,3 +339,16 @@ def test_a_bodys_note_is_where_its_glide_spends_its_power():
     note = codec.body_note(code)
     assert float(note[0]) == pytest.approx(np.log2(0.5)) and float(note[1]) == pytest.approx(np.log2(2.0))
     assert torch.isnan(note[2])
+
+
+def test_fade_in_ramps_a_hit_up_over_the_attack_asked():
+    import torch
+    cfg = codec.CODEC
+    code = torch.full((2, cfg.channels, cfg.frames), -20.0)
+    code[:, codec.FREQ] = 0.0
+    out = codec.fade_in(code, torch.tensor([29.0, 0.0]))               # 29 ms: 5 frames of 5.8 ms
+    assert torch.equal(out[1], code[1])                                 # no attack asked: as it was
+    level = out[0, 0]                                                   # (frames,) dB of a band
+    assert float(level[0]) == cfg.floor_db and bool((level[1:6].diff() > 0).all())
+    assert float(level[1]) == pytest.approx(-20 + 20 * np.log10(1 / 5), abs=0.01)    # linear in amplitude
+    assert torch.equal(level[6:], code[0, 0, 6:]) and torch.equal(out[0, codec.FREQ], code[0, codec.FREQ])
