@@ -57,6 +57,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/memorisation.py
 	$(BIN)/python benchmarks/pitch_rise.py
 	$(BIN)/python benchmarks/pitch_control.py
+	$(BIN)/python benchmarks/attack_control.py
 	$(BIN)/python benchmarks/hit_lengths.py
 	$(BIN)/python benchmarks/codec_alternatives.py
 	$(BIN)/python benchmarks/ingest_speed.py
