@@ -263,19 +263,24 @@ def fade_in(code: torch.Tensor, ms: torch.Tensor, cfg: CodecConfig = CODEC) -> t
 
 
 def body_note(code: torch.Tensor, seconds: float = 0.4, quiet_db: float = -40.0,
-              cfg: CodecConfig = CODEC) -> torch.Tensor:
+              cfg: CodecConfig = CODEC, bin_hz: float = 2.0) -> torch.Tensor:
     """Codes (B, channels, frames) -> the note the body sine is heard at, log2(Hz / 100) (B,):
-    the frequency that holds half its power over the first `seconds` after the first frame
-    (a power-weighted median: where a glide spends its energy, as `features.pitch` finds a
-    hit's strongest spectral peak), over the frames louder than quiet_db; NaN for a hit whose
-    sine never is."""
+    as `features.pitch` hears a hit, the strongest peak of its spectrum over the first `seconds`
+    after the first frame, which is where the sine's amplitude, summed over the frames it
+    spends at a frequency, is largest (bins of bin_hz, the frames louder than quiet_db);
+    NaN for a hit whose sine never is."""
     stop = 1 + int(round(seconds * cfg.sr / cfg.hop))
     amp, freq = code[:, AMP, 1:stop], code[:, FREQ, 1:stop]                                 # (B, T)
-    w = torch.where(amp > quiet_db, torch.pow(10.0, amp / 10), torch.zeros_like(amp))
-    f, order = freq.sort(1)
-    c = w.gather(1, order).cumsum(1)                                                        # (B, T)
-    k = (c < c[:, -1:] / 2).sum(1, keepdim=True).clamp(max=f.shape[1] - 1)
-    return torch.where(c[:, -1] > 0, f.gather(1, k)[:, 0], torch.full_like(c[:, -1], float("nan")))
+    w = torch.where(amp > quiet_db, torch.pow(10.0, amp / 20), torch.zeros_like(amp))
+    hz = 100 * torch.pow(2.0, freq.clamp(-4.0, 8.0))
+    bins = int(cfg.sine_fmax / bin_hz) + 2
+    idx = (hz / bin_hz).round().long().clamp(0, bins - 1)
+    hist = torch.zeros(code.shape[0], bins, dtype=w.dtype).scatter_add_(1, idx, w)           # (B, bins)
+    hist = hist + 0.5 * (torch.roll(hist, 1, 1) + torch.roll(hist, -1, 1))                   # a peak between two bins
+    peak = hist.argmax(1, keepdim=True)                                                      # (B, 1)
+    near = (idx - peak).abs() <= 1                                                           # the frames at the peak
+    f = (w * near * hz).sum(1) / (w * near).sum(1).clamp(min=1e-30)
+    return torch.where(w.sum(1) > 0, torch.log2(f / 100), torch.full_like(f, float("nan")))
 
 
 def gate(code: torch.Tensor, threshold_db: float, cfg: CodecConfig = CODEC) -> torch.Tensor:

@@ -518,11 +518,12 @@ def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = co
     references say the note: a recipe draws a training hit's pitch as its condition, a
     level-weighted one, and tuned to that a benchmark model's kicks rose from 55 to 81 Hz
     (median) and one in 12 was heard as a tom (BENCHMARKS.md, session 28)."""
-    have, notes = codec.body_note(code, cfg=cfg), notes.to(code.dtype)
-    move = torch.isfinite(notes) & torch.isfinite(have)
-    out = code.clone()
+    notes, out = notes.to(code.dtype), code.clone()
     lowest = float(np.log2(cfg.sine_fmin / 100))                  # no lower than the lowest body the codec knows
-    out[move, codec.FREQ] = (code[move, codec.FREQ] + (notes - have)[move, None]).clamp(min=lowest)
+    for _ in range(3):               # the note is a peak among frequency bins: moved, it may land a bin off
+        have = codec.body_note(out, cfg=cfg)
+        move = torch.isfinite(notes) & torch.isfinite(have)
+        out[move, codec.FREQ] = (out[move, codec.FREQ] + (notes - have)[move, None]).clamp(min=lowest)
     return out
 
 

@@ -326,7 +326,7 @@ def test_transpose_moves_body_and_noise_and_keeps_the_noises_energy():
     assert float(codec.body_note(out[:1])[0]) == pytest.approx(np.log2(120 / 100), abs=1e-5)
 
 
-def test_a_bodys_note_is_where_its_glide_spends_its_power():
+def test_a_bodys_note_is_where_its_glide_dwells_loudest():
     import torch
     cfg = codec.CODEC
     T = cfg.frames

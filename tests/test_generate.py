@@ -403,7 +403,7 @@ def test_a_body_is_put_at_the_note_asked_its_course_kept():
     code[1, codec.FREQ] = float(np.log2(0.25))                                 # (a 25 Hz one, under the codec's 30)
     want = torch.tensor([np.log2(70 / 100), float("nan")])                     # the second: no note asked
     out = in_tune(code, want)
-    assert float(codec.body_note(out[:1])[0]) == pytest.approx(float(want[0]), abs=1e-4)
+    assert float(codec.body_note(out[:1])[0]) == pytest.approx(float(want[0]), abs=0.01)   # an eighth of a semitone
     sweep = out[0, codec.FREQ] - code[0, codec.FREQ]
     assert float(sweep.max() - sweep.min()) < 1e-5                              # moved whole: its sweep kept
     assert torch.equal(out[1], code[1])
