@@ -10,7 +10,6 @@ benchmarks/results/attack_control.json (one entry per --label).
 from __future__ import annotations
 
 import argparse
-import json
 from datetime import date
 from pathlib import Path
 
@@ -19,8 +18,9 @@ import drummy  # noqa: F401  first: it sets OMP_WAIT_POLICY, read once as torch 
 
 from drummy.features import DESCRIPTOR_NAMES, descriptors
 from drummy.generate import Controls, Generator
-from drummy.library import Workspace, atomic_write_json
+from drummy.library import Workspace
 from drummy.train import vae_path
+from kitset import save_entry
 
 LEVELS = (-1.0, 0.0, 0.5, 1.0)
 
@@ -43,10 +43,7 @@ def main() -> int:
               for a in LEVELS]
         row["median_attack_ms"][t] = dict(zip(map(str, LEVELS), ms))
         print(t, " | ".join(f"{a:+.1f}: {m:5.1f} ms" for a, m in zip(LEVELS, ms)), flush=True)
-    res = Path(__file__).parent / "results" / "attack_control.json"
-    out = json.loads(res.read_text()) if res.exists() else {}
-    out[args.label] = row
-    atomic_write_json(res, out)
+    save_entry("attack_control", args.label, row)
     return 0
 
 

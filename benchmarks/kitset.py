@@ -1,4 +1,5 @@
-"""The benchmarks' real kits: the 14 of Debian's hydrogen-drumkits package, by name.
+"""The benchmarks' real kits: the 14 of Debian's hydrogen-drumkits package, by name (and the
+starter kit, and how a labelled result is saved).
 
 Installing Hydrogen itself adds GMRockKit and TR808EmulationKit to the same folder, which
 shifted every every-other-kit split (train 646 -> 767 hits in vae_blend.py), so the kits are
@@ -35,3 +36,15 @@ def starter_kit(folder: Path, seed: int = 0) -> Path:
     shutil.rmtree(folder, ignore_errors=True)
     write_starter_kit(folder, seed=seed, progress=False)
     return folder
+
+
+def save_entry(results: str, label: str, row: dict) -> Path:
+    """Write `row` under `label` into benchmarks/results/<results>.json, keeping the other
+    labels' entries (runs of several models or code versions side by side)."""
+    import json
+    from drummy.library import atomic_write_json
+    res = Path(__file__).parent / "results" / f"{results}.json"
+    out = json.loads(res.read_text()) if res.exists() else {}
+    out[label] = row
+    atomic_write_json(res, out)
+    return res

@@ -25,8 +25,9 @@ import drummy  # noqa: F401  first: it sets OMP_WAIT_POLICY, read once as torch 
 from drummy import audio
 from drummy.features import DESCRIPTOR_NAMES, descriptors
 from drummy.generate import Controls, Generator
-from drummy.library import Workspace, atomic_write_json
+from drummy.library import Workspace
 from drummy.train import vae_path
+from kitset import save_entry
 
 
 def _d(y: np.ndarray) -> dict:
@@ -87,10 +88,7 @@ def main() -> int:
         if t in g.known:
             row["variation_0"][t] = variations(g, ws, t, args.refs)
             print(t, "like --variation 0:", json.dumps(row["variation_0"][t]), flush=True)
-    res = Path(__file__).parent / "results" / "pitch_control.json"
-    out = json.loads(res.read_text()) if res.exists() else {}
-    out[args.label] = row
-    atomic_write_json(res, out)
+    save_entry("pitch_control", args.label, row)
     return 0
 
 

@@ -490,11 +490,11 @@ def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tenso
     B = code.shape[0]
     seeds = seed if isinstance(seed, torch.Tensor) else torch.arange(B) + seed
     ring, long, need = _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring)
-    wanted = torch.zeros(B, dtype=torch.bool)
-    wanted[list(range(B)) if keep is None else list(keep)] = True
+    wanted = torch.ones(B, dtype=torch.bool) if keep is None else torch.zeros(B, dtype=torch.bool).index_fill_(
+        0, torch.tensor(list(keep), dtype=torch.long), True)
     y = torch.zeros(B, replace(cfg, seconds=max([cfg.seconds, *need.tolist()])).samples)
     rows = torch.nonzero(ring)[:, 0]
-    groups = [(rows[torch.nonzero(need == s)[:, 0]], torch.nonzero(need == s)[:, 0], s) for s in sorted(set(need.tolist()))]
+    groups = [(rows[idx], idx, s) for s in sorted(set(need.tolist())) for idx in [torch.nonzero(need == s)[:, 0]]]
     groups.append((torch.nonzero(~ring)[:, 0], None, cfg.seconds))
     for members, in_long, s in groups:           # hits of one length together, in chunks as `synthesise` cuts them
         sc = replace(cfg, seconds=s)

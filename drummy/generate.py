@@ -456,13 +456,18 @@ class Generator:
     def encode(self, y: np.ndarray, recipe: Recipe | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A reference hit -> (latent mean (latent,), condition (D,)). Its labels are
         the recipe's when given, else none (the latent then carries them)."""
+        return self._encode(y, recipe)[:2]
+
+    def _encode(self, y: np.ndarray, recipe: Recipe | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`encode`, and the note the reference's body is heard at (`codec.body_note`; NaN for none),
+        from the one analysis."""
         from .vae import controls
         cc = self.model.cfg.codec_cfg
         x = codec.normalise(y, cc)
         code = codec.analyse(x, cc)
         lab = self.prior(recipe)[0] if recipe else None
         mu, cond = self.encode_codes(code[None], controls(x, code, cc)[None], lab)
-        return mu[0], cond[0]
+        return mu[0], cond[0], codec.body_note(torch.from_numpy(code)[None], cfg=cc)[0]
 
     @torch.no_grad()
     def encode_codes(self, code: np.ndarray, raw: np.ndarray, lab: torch.Tensor | None = None
@@ -482,32 +487,25 @@ class Generator:
         """n variations of a reference hit: latents drawn near its own, spread by variation."""
         ctl.check()
         gens = hit_streams(seed, n)
-        mu, cond = self.encode(y, recipe)
+        mu, cond, note = self._encode(y, recipe)
         z = mu + 0.5 * ctl.variation * _randn(gens, len(mu))
         std = self.prior(recipe)[2][-4:] if recipe else torch.ones(4) * 0.5
         c = cond.expand(n, -1).clone()
         shift = self._shift(ctl, std)
         c[:, -4:] += 0.3 * ctl.variation * std * _randn(gens, 4) + shift
-        notes = note_of(y, self.model.cfg.codec_cfg).expand(n)
-        return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1), keep, notes)
+        return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1), keep, note.expand(n))
 
     def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0,
                 keep: list[int] | None = None) -> np.ndarray:
         """A morph from hit a to hit b in `steps` hits (a and b included)."""
         if steps < 2:
             raise RecipeError("--steps must be at least 2")
-        za, ca = self.encode(a)
-        zb, cb = self.encode(b)
+        za, ca, na = self._encode(a)
+        zb, cb, nb = self._encode(b)
         t = torch.linspace(0, 1, steps)[:, None]
-        na, nb = (note_of(y, self.model.cfg.codec_cfg) for y in (a, b))
         na, nb = (na if torch.isfinite(na) else nb), (nb if torch.isfinite(nb) else na)   # a hat's end: the tom's note
         return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed), keep=keep,
                            notes=na + t[:, 0] * (nb - na))
-
-
-def note_of(y: np.ndarray, cfg: codec.CodecConfig = codec.CODEC) -> torch.Tensor:
-    """The note a hit's body is heard at (`codec.body_note`), log2(Hz / 100); NaN for none. ()"""
-    return codec.body_note(torch.from_numpy(codec.analyse(codec.normalise(y, cfg), cfg))[None], cfg=cfg)[0]
 
 
 def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = codec.CODEC) -> torch.Tensor:
