@@ -85,6 +85,9 @@ def log_mel(y: np.ndarray, cfg: MelConfig = MEL) -> np.ndarray:
     return np.maximum(db, cfg.floor_db).astype(np.float32)
 
 
+ATTACK_HOP = 64   # the envelope frames the attack and decay descriptors are read on (1.5 ms)
+
+
 def envelope(y: np.ndarray, sr: int = SR, hop: int = 64) -> np.ndarray:
     """RMS envelope with a 1.5 ms hop: (frames,)."""
     n = len(y) // hop
@@ -98,7 +101,7 @@ def descriptors(y: np.ndarray, sr: int = SR) -> np.ndarray:
     """The DESCRIPTORS of a mono hit, in order: (len(DESCRIPTORS),) float32."""
     y = np.asarray(y, np.float64)
     peak = float(np.max(np.abs(y))) + 1e-12
-    hop = 64
+    hop = ATTACK_HOP
     env = envelope(y, sr, hop)
     i_peak = int(np.argmax(env))
     env_peak = env[i_peak] + 1e-12

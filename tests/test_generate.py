@@ -448,6 +448,53 @@ def test_a_softer_attack_is_slower_whatever_the_model_learned(trained):
     assert plain + 3 < soft and plain + 3 < softer, (plain, soft, softer)
 
 
+def _attack_ms(y):
+    from drummy.features import DESCRIPTOR_NAMES, descriptors
+    return float(dict(zip(DESCRIPTOR_NAMES, descriptors(y)))["attack_ms"])
+
+
+def test_the_transient_shaper_raises_an_onset_as_far_as_the_attack_asked_and_no_further():
+    sr = 44100
+    t = np.arange(sr // 2) / sr
+    # a kick whose body peaks at 13 ms after a 1 ms click, as the decoder's kicks do
+    body = np.sin(2 * np.pi * 55 * t) * np.minimum(t / 0.009, 1) * np.exp(-t / 0.15)
+    click = 0.8 * np.random.default_rng(0).standard_normal(len(t)) * np.exp(-t / 0.0008)
+    hat = np.random.default_rng(1).standard_normal(len(t)) * np.exp(-t / 0.03)      # already snappy
+    y = np.stack([body + click, body + click, hat]).astype(np.float32)
+    assert _attack_ms(y[0]) > 5 and _attack_ms(y[2]) < 1.5
+    out = generate.punch(y, np.array([0.0, 0.0, 2.0]), np.array([12.0, 0.0, 12.0]))
+    assert _attack_ms(out[0]) <= 1.5                                     # peaks on its click now
+    assert np.array_equal(out[1], y[1]) and np.array_equal(out[2], y[2])  # not asked / already snappy: as it was
+    raised = 20 * np.log10(np.abs(out[0][:40]).max() / np.abs(y[0][:40]).max())
+    assert 0.5 < raised <= 12.0 + 1e-3                                  # a raise, within the cap
+    assert np.allclose(out[0][sr // 10:], y[0][sr // 10:], rtol=1e-6)      # the body after 100 ms untouched
+    weak = generate.punch(y, np.array([0.0, 0.0, 0.0]), np.array([3.0, 0.0, 0.0]))
+    assert 20 * np.log10(np.abs(weak[0][:40]).max() / np.abs(y[0][:40]).max()) <= 3.0 + 1e-3
+    slow = generate.punch(y, np.array([30.0, 0.0, 0.0]), np.array([12.0, 0.0, 0.0]))
+    assert np.array_equal(slow[0], y[0])                                 # asked slower than it is: nothing to do
+
+
+def test_a_snappier_attack_is_sharper_and_keeps_the_decoders_own_hit(trained, monkeypatch):
+    # Asked for a shorter attack, the decoder could not make an onset sharper than its 5.8 ms
+    # frames (a trained model's kicks stayed at 8.7 ms at --attack -1), and its hats at -1 were
+    # heard as hats 75 % of the time (97 % at 0). A snappier hit is decoded as the plain one
+    # and a transient shaper sharpens it.
+    ws, *_ = trained
+    g = Generator.load(train.vae_path(ws))
+    seen, decode = [], g.model.decode
+    monkeypatch.setattr(g.model, "decode", lambda z, c: seen.append(c.clone()) or decode(z, c))
+    r = g.recipe("kick")
+    plain, snappy, snappiest = (g.generate(r, Controls(attack=a), n=6, seed=2) for a in (0.0, -0.5, -1.0))
+    assert torch.allclose(seen[0], seen[1], atol=1e-6) and torch.allclose(seen[0], seen[2], atol=1e-6)   # no snappier move
+    ms = [np.median([_attack_ms(y) for y in ys]) for ys in (plain, snappy, snappiest)]
+    assert ms[2] <= ms[1] <= ms[0] and ms[2] < ms[0], ms
+    crest = lambda ys: np.median([np.abs(y).max() / np.sqrt(np.mean(y[:4410] ** 2)) for y in ys])  # noqa: E731
+    assert crest(snappiest) > crest(plain)
+    soft = g.generate(r, Controls(attack=0.5), n=6, seed=2)
+    assert not torch.allclose(seen[-1], seen[0], atol=1e-3)             # a softer attack is still the decoder's to make
+    assert np.median([_attack_ms(y) for y in soft]) > ms[0]
+
+
 def test_a_body_transposed_far_down_stays_audible(trained, monkeypatch):
     # --pitch -24 on a kick once put 80 % of it in infrasound: the sine stops at the
     # lowest body the codec knows (30 Hz). Read on the code the audio is rendered from:
