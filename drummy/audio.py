@@ -37,11 +37,15 @@ class AudioError(Exception):
     """A file that cannot be used as a drum hit; the message is one line for the user."""
 
 
-def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[np.ndarray, int]:
-    """Decode any file libsndfile reads into float32 (frames, channels) at its own rate.
+def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS, start: int = 0,
+           end: int | None = None) -> tuple[np.ndarray, int]:
+    """Decode any file libsndfile reads into float32 (frames, channels) at its own rate;
+    with start/end, only its frames start..end-1 (frames @ its own rate; end None: to its
+    end, and an end past it stops there): a slice of it, as a kit's region plays.
 
-    Raises AudioError for unreadable, empty, non-finite or absurdly long files; its
-    message does not name the file, so that callers can name the user's one.
+    Raises AudioError for unreadable, empty, non-finite or absurdly long files (or
+    slices), and a slice that starts past the file's end; its message does not name
+    the file, so that callers can name the user's one.
     """
     path = Path(path)
     if not path.exists():
@@ -85,24 +89,27 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS) -> tuple[n
     if declared is not None and declared - info.frames > info.samplerate // 100:   # over 10 ms missing
         raise AudioError(f"truncated: the file holds {info.frames / info.samplerate:.2f} s of the "
                          f"{declared / info.samplerate:.2f} s its header says (a broken download or copy?)")
-    seconds = info.frames / info.samplerate
+    if start >= info.frames:
+        raise AudioError(f"its slice starts at frame {start}, past the file's end ({info.frames} frames)")
+    stop = info.frames if end is None else min(end, info.frames)
+    seconds = (stop - start) / info.samplerate
     if seconds > max_seconds:
         raise AudioError(f"too long for a one-shot ({seconds:.0f} s > {max_seconds:.0f} s)")
     try:
         if unfinished is not None:
             with open(_os_path(path), "rb") as f:
-                f.seek(unfinished.offset)
-                raw = f.read(unfinished.frames * unfinished.block)
+                f.seek(unfinished.offset + start * unfinished.block)
+                raw = f.read((stop - start) * unfinished.block)
             data, rate = sf.read(io.BytesIO(raw), dtype="float32", always_2d=True, format="RAW", endian="LITTLE",
                                  samplerate=unfinished.samplerate, channels=unfinished.channels,
                                  subtype=unfinished.subtype)
         else:
-            data, rate = sf.read(_os_path(path), dtype="float32", always_2d=True)
+            data, rate = sf.read(_os_path(path), dtype="float32", always_2d=True, start=start, stop=stop)
     except Exception as e:
         raise AudioError(f"cannot decode audio ({first_line(e)})") from None
     if data.size == 0:
         raise AudioError("empty audio (0 samples)")
-    short = info.frames - len(data) > max(rate // 100, 2 * 1152)
+    short = stop - start - len(data) > max(rate // 100, 2 * 1152)
     if short and info.format in ("MP3", "MPEG") and _mp3_states_length(path):
         # an MP3 cut short keeps its Xing header's length and decodes as the shorter sound it
         # holds (up to two MPEG frames short is the decoder's padding, not a cut). Without such
@@ -313,20 +320,21 @@ def trim_leading_silence(y: np.ndarray, threshold_db: float = -50.0, pre_samples
 
 
 def load(path: str | os.PathLike, sr: int = SR, trim: bool = True,
-         max_seconds: float = MAX_SECONDS, stereo: bool = False) -> np.ndarray:
+         max_seconds: float = MAX_SECONDS, stereo: bool = False, start: int = 0, end: int | None = None) -> np.ndarray:
     """Read a file as a mono float32 one-shot at `sr`: (samples,); with `stereo`, a stereo
-    file whose channels differ as (samples, 2), for a beat to play as it is.
+    file whose channels differ as (samples, 2), for a beat to play as it is. With
+    start/end, its slice of frames start..end-1 (`decode`), cut before anything else.
 
-    Raises AudioError for files that are broken, empty, silent, non-finite, too long
-    or too short (judged on the mono fold-down).
+    Raises AudioError for files (or slices) that are broken, empty, silent, non-finite,
+    too long or too short (judged on the mono fold-down).
     """
-    return load_with_rate(path, sr, trim, max_seconds, stereo)[0]
+    return load_with_rate(path, sr, trim, max_seconds, stereo, start, end)[0]
 
 
-def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True,
-                   max_seconds: float = MAX_SECONDS, stereo: bool = False) -> tuple[np.ndarray, int]:
+def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True, max_seconds: float = MAX_SECONDS,
+                   stereo: bool = False, start: int = 0, end: int | None = None) -> tuple[np.ndarray, int]:
     """:func:`load`, also returning the file's own sample rate."""
-    data, rate = decode(path, max_seconds=max_seconds)
+    data, rate = decode(path, max_seconds=max_seconds, start=start, end=end)
     y = resample(to_mono(data), rate, sr)
     if not y.size:
         raise AudioError("too short for a drum hit (no sample left at the model's rate)")

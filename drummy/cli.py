@@ -875,7 +875,7 @@ def cmd_export_kit(args) -> None:
     from .sequencer import label_unknown
     samples = label_unknown(_kit_samples(args.source, args.workspace), _classifier_hook(args.workspace))
     # (a kit's file that is not there has no type either: that is the reason to give)
-    unknown = [(s.origin or str(s.path), "drum type unknown" if Path(s.path).exists() else "no such file")
+    unknown = [(s.shown, "drum type unknown" if Path(s.path).exists() else "no such file")
                for s in samples if s.drum_type not in TYPES]
     if samples and len([u for u in unknown if u[1] == "drum type unknown"]) == len(samples) \
             and _classifier_hook(args.workspace) is None:
@@ -895,7 +895,7 @@ def cmd_export_kit(args) -> None:
     for path, reason in broken:
         print(f"  left out {_shown(path)}: {reason}")
     bad = {str(p) for p, _ in broken}
-    have = {s.drum_type for s in samples if (s.origin or str(s.path)) not in bad}
+    have = {s.drum_type for s in samples if s.shown not in bad}
     if lacking := [t for t in ("kick", "snare", "hihat") if t not in have]:
         hint = f" (make some with `drummy generate --blend {lacking[0]}`)" if args.source is None else ""
         print(f"  the kit has no {', no '.join(lacking)}{hint}")

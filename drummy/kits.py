@@ -35,6 +35,24 @@ class KitSample:
     loose: bool = False       # a file found in a folder, not one a kit file names: it must sound like a one-shot
     velocity: tuple[float, float] | None = None   # the velocity layer it plays in, (low, high) of 0..1 (= MIDI / 127)
     gain: float = 1.0         # the level the kit plays it at (linear): Hydrogen's volumes and gains, SFZ's volume=
+    start: int = 0            # the slice of the file it plays: frames start..end-1 @ the file's own rate
+    end: int | None = None    # (exclusive; None: to the file's end), from an SFZ region's offset= and end=
+
+    def load(self, **kw):
+        """Its audio, its slice only (`audio.load`'s keywords)."""
+        return audio.load(self.path, start=self.start, end=self.end, **kw)
+
+    @property
+    def shown(self) -> str:
+        """The file to name to the user: its origin, else its path and slice (`slice_key`)."""
+        return self.origin or slice_key(self.path, self.start, self.end)
+
+
+def slice_key(path: str | Path, start: int = 0, end: int | None = None) -> str:
+    """A file, or a slice of it, as one string (how the library records it, how it is named to
+    the user): the path alone for the whole file, else `<path>#frames=<start>-<end>` (end
+    exclusive, empty for the file's end)."""
+    return str(path) if (start, end) == (0, None) else f"{path}#frames={start}-{'' if end is None else end}"
 
 
 def is_kit_file(path: str | Path) -> bool:
@@ -317,9 +335,12 @@ def _sfz_note(text: str | None, shift: int) -> int | None:
 
 def _sfz_plays(region: dict[str, str]) -> bool:
     """Whether a player sounds a region as a hit when its key is struck: not a release noise
-    (`trigger=release`), not a velocity range no velocity falls in (lovel > hivel), not an
-    articulation other than the default keyswitch's (`sw_last` against `sw_default`)."""
+    (`trigger=release`), not a silent region (`end=-1`, or 0), not a velocity range no velocity
+    falls in (lovel > hivel), not an articulation other than the default keyswitch's (`sw_last`
+    against `sw_default`)."""
     if region.get("trigger", "attack") in ("release", "release_key"):
+        return False
+    if region.get("end") in ("0", "-1"):        # a silent region (it only chokes others); sfizz plays no end=0 either
         return False
     try:
         if int(region.get("lovel", 0)) > int(region.get("hivel", 127)):
@@ -331,12 +352,30 @@ def _sfz_plays(region: dict[str, str]) -> bool:
     return True
 
 
-def read_sfz(sfz_path: str | Path) -> list[KitSample]:
+def _sfz_slice(region: dict[str, str]) -> tuple[int, int | None] | str:
+    """A region's `offset=`..`end=` as (start, end) frames of its file, end exclusive (SFZ's
+    end is the last frame played; None: to the file's end), or why it plays no slice."""
+    try:
+        start = int(region.get("offset", 0))
+        end = int(region["end"]) + 1 if "end" in region else None
+    except ValueError:
+        return "not whole numbers of frames"
+    if start < 0 or end is not None and end < 0:
+        return "a frame number below 0"
+    if end is not None and end <= start:
+        return "it ends before it starts, so it plays nothing"
+    return start, end
+
+
+def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None) -> list[KitSample]:
     """Samples of an SFZ instrument: each `<region>` a player sounds as a hit (`_sfz_plays`),
     labelled from its key as a General MIDI drum note where the kit is laid out as GM
     (the regions whose names say their type agree with their keys), else from the sample's
     and its group's names. `<control>`'s `default_path`, `note_offset` and `octave_offset`,
-    `<global>/<master>/<group>` inheritance, `#define` and `#include` are honoured."""
+    `<global>/<master>/<group>` inheritance, `#define` and `#include` are honoured. A region
+    playing a slice of its file (`offset=`, `end=`) is a sample of that slice alone; one whose
+    slice cannot be read (`_sfz_slice`) is left out, and added to `skipped` as (`<file>#<its
+    offset= and end=>`, why)."""
     sfz_path = Path(sfz_path)
     text = _sfz_text(sfz_path)
     kit_name = sfz_path.stem
@@ -364,16 +403,23 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
             # no file is named with a NUL (a damaged line, and a path that cannot be opened): it is
             # reported as missing under the name written out, as a region naming any missing file is
             rel = (default_path + sample).replace("\\", "/").replace("\x00", "<NUL>")
-            velocity, gain = _sfz_range(region), _sfz_gain(region)
-            if (rel, velocity, gain) in seen:   # one file on several keys (GM aliases) is one sample, the first
-                continue                        # key's (Drummy's exports write each drum's own key first)
-            seen.add((rel, velocity, gain))
+            velocity, gain, frames = _sfz_range(region), _sfz_gain(region), _sfz_slice(region)
+            if isinstance(frames, str):
+                if skipped is not None:
+                    said = " ".join(f"{k}={region[k]}" for k in ("offset", "end") if k in region)
+                    skipped.append((f"{(sfz_path.parent / rel).resolve()}#{said}",
+                                    f"its region in {sfz_path.name} ({said}): {frames}; left out"))
+                continue
+            if (rel, frames, velocity, gain) in seen:   # one file on several keys (GM aliases) is one sample, the
+                continue                                # first key's (Drummy's exports write each drum's own key first)
+            seen.add((rel, frames, velocity, gain))
             note = _sfz_note(region.get("lokey", region.get("hikey")), shift)
             names = [region.get("group_label", ""), *Path(rel).parent.parts, Path(rel).stem]
             drum_type, tags = labels_from_names(names)
             tags = _with_kit_tag(normalise(kit_name), tags)
             found.append((KitSample(sfz_path.parent / rel, drum_type, tags, kit_name, region.get("group_label", ""),
-                                    note, velocity=velocity, gain=gain), drum_type if drum_type != UNKNOWN else None))
+                                    note, velocity=velocity, gain=gain, start=frames[0], end=frames[1]),
+                          drum_type if drum_type != UNKNOWN else None))
     if not found:
         raise KitError(f"{sfz_path}: no <region> with a sample= in it" + (" (empty file)" if not text.strip() else ""))
     named = [(t, s.note) for s, t in found if t is not None and s.note is not None and type_of_note(s.note) != UNKNOWN]
@@ -394,7 +440,8 @@ def read_sfz(sfz_path: str | Path) -> list[KitSample]:
 
 # --- writing kits ---------------------------------------------------------------------
 # Every writer takes labelled samples (KitSample), copies their audio into the kit
-# atomically (wav/flac/ogg/aiff byte for byte; anything else as 24-bit WAV through audio.write)
+# atomically (wav/flac/ogg/aiff byte for byte; a slice of a file, and anything else, as
+# 24-bit WAV through audio.write)
 # and maps each drum type to its General MIDI note. Samples of unknown type are left
 # out. Reading a written kit back with read_hydrogen / read_sfz (or ingesting its
 # folder) gives the same drum types and the same audio.
@@ -479,14 +526,15 @@ def _players_read(src: Path) -> bool:
     return info.subtype not in ("FLOAT", "DOUBLE") or audio.sample_peak(audio.decode(src)[0]) <= 1.0
 
 
-def _place_audio(src: Path, dest_stem: Path) -> Path:
-    """Copy src beside dest_stem with its own extension, or transcode it to a 24-bit
-    WAV with its own rate when kit players may not play it as it is (`_players_read`):
-    more than two channels are mixed to one, a float file over full scale is brought
-    under it. Returns the file written."""
-    src = Path(src)
-    if not _players_read(src):
-        data, rate = audio.decode(src)
+def _place_audio(s: KitSample, dest_stem: Path) -> Path:
+    """Copy a sample's file beside dest_stem with its own extension, or transcode it to a
+    24-bit WAV with its own rate when kit players may not play it as it is (`_players_read`)
+    or it is a slice of its file (its frames alone, a file of its own: every player reads
+    it, offset= or not): more than two channels are mixed to one, a float file over full
+    scale is brought under it. Returns the file written."""
+    src = Path(s.path)
+    if (s.start, s.end) != (0, None) or not _players_read(src):
+        data, rate = audio.decode(src, start=s.start, end=s.end)
         if data.shape[1] > 2:
             data = audio.to_mono(data)
         return audio.write(dest_stem.with_suffix(".wav"), data, sr=rate, peak_db=None, fade_ms=0, remove_dc=False)
@@ -501,7 +549,7 @@ def write_folder(samples: list[KitSample], outdir: str | Path) -> Path:
     taken: set[str] = set()
     for dtype, group in _by_type(samples).items():
         for s, stem in zip(group, _file_names(group, taken)):
-            _place_audio(s.path, outdir / dtype / stem)
+            _place_audio(s, outdir / dtype / stem)
     return outdir
 
 
@@ -576,7 +624,7 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
             note = slot_note(s)
             if not HYDROGEN_GM_PERC[0] <= note <= HYDROGEN_GM_PERC[1]:   # Hydrogen answers 36 and up: 35 is the kick
                 note = GM_NOTE_OF_TYPE[dtype]
-            by_note.setdefault(dtype, {}).setdefault(note, []).append((_place_audio(s.path, outdir / stem).name,
+            by_note.setdefault(dtype, {}).setdefault(note, []).append((_place_audio(s, outdir / stem).name,
                                                                        s.velocity, s.gain))
     chunks = {note: [fs[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(fs), HYDROGEN_MAX_LAYERS)]
               for notes in by_note.values() for note, fs in notes.items()}
@@ -649,7 +697,7 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
     for dtype, group in _by_type(samples).items():
         for s, stem in zip(group, _file_names(group, taken)):
             by_note.setdefault(dtype, {}).setdefault(slot_note(s), []).append(
-                (_place_audio(s.path, outdir / folder / stem).name, s.velocity, s.gain))
+                (_place_audio(s, outdir / folder / stem).name, s.velocity, s.gain))
     # SFZ's volume= stops at +6 dB: a kit whose levels go past it is turned down whole, keeping its balance
     loudest = max((g for notes in by_note.values() for fs in notes.values() for _, _, g in fs), default=1.0)
     scale = min(1.0, SFZ_MAX_GAIN / loudest) if loudest > 0 else 1.0
@@ -731,13 +779,13 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
     for s in samples:
         try:
             if s.drum_type in TYPES:             # the writers leave other samples out
-                y = audio.load(s.path)
+                y = s.load()
                 if s.loose and (why := loop_reason(y)):      # a loose loop: no hit for a kit, as ingest says
-                    skipped.append((s.origin or str(s.path), why))
+                    skipped.append((s.shown, why))
                     continue
             ok.append(s)
         except audio.AudioError as e:
-            skipped.append((s.origin or str(s.path), str(e)))
+            skipped.append((s.shown, str(e)))
     audio.make_folder(where.parent)
     # the temporary folder beside it is named by a digest of its name: "." + a 250-byte name +
     # a suffix would pass the 255 bytes a file name may have, where the name itself fits

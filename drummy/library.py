@@ -27,7 +27,7 @@ from safetensors.numpy import load_file, save as save_bytes
 from tqdm import tqdm
 
 from . import audio, features
-from .kits import KitError, KitSample, is_kit_file, read_hydrogen, read_sfz, sfz_includes
+from .kits import KitError, KitSample, is_kit_file, read_hydrogen, read_sfz, sfz_includes, slice_key
 from .labels import UNKNOWN, labels_from_names, normalise
 
 AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".opus", ".mp3",
@@ -466,14 +466,14 @@ class Workspace:
             if self.files.get(str(kf), {}).get("reason"):
                 del self.files[str(kf)]
         for job in found:
-            key = str(job.path)
+            key = job.key
             try:
                 st = job.path.stat()
             except OSError as e:
                 report.skipped.append((key, f"cannot read ({e.strerror})"))
-                self.files[key] = {"reason": f"cannot read ({e.strerror})"}
+                self.files[key] = {"reason": f"cannot read ({e.strerror})", **job.kit_entry}
                 continue
-            stamp = {"size": st.st_size, "mtime": st.st_mtime_ns}
+            stamp = {"size": st.st_size, "mtime": st.st_mtime_ns, **job.kit_entry}
             old = self.files.get(key)
             if old and old.get("size") == stamp["size"] and old.get("mtime") == stamp["mtime"] \
                     and (_lasting(old) or old.get("hash") in self.samples and self.stored(old["hash"])):
@@ -499,13 +499,13 @@ class Workspace:
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork") if fork else None,
                                    initializer=_worker, initargs=(os.getpid(), self._lock_fd) if fork else (None, None)
                                    ) if jobs > 1 and len(todo) >= 16 else None
-        work = [(j.path, not j.group.startswith("kit:")) for j, _, _ in todo]
+        work = [(j.path, not j.group.startswith("kit:"), j.start, j.end) for j, _, _ in todo]
         results = pool.map(_decode_job, work, chunksize=4) if pool else map(_decode_job, work)
         dirty = 0
         try:
             for (job, stamp, was), res in tqdm(zip(todo, results), total=len(todo), desc="ingest",
                                                unit="file", mininterval=1.0, disable=not progress or len(todo) < 20):
-                key = str(job.path)
+                key = job.key
                 if was and (isinstance(res, str) or res[2] != was):   # its sound changed: the old one goes
                     self._forget_path(key, was)                       # (only touched: it keeps its labels)
                 if isinstance(res, str):
@@ -520,7 +520,7 @@ class Workspace:
                     report.repaired += 1
                 if h in self.samples:
                     s = self.samples[h]
-                    if key != s.path and not Path(s.path).exists():   # moved or renamed: it goes by its new name
+                    if key != s.path and not Path(_file_of(s.path)).exists():   # moved or renamed: by its new name
                         self.files.pop(s.path, None)
                         s.also_at = [p for p in s.also_at if p != key]
                         s.copies.pop(key, None)
@@ -532,7 +532,8 @@ class Workspace:
                         self._relabel(s, key, job)
                         report.unchanged += not repaired
                         continue
-                    gone = None if key in s.also_at else next((p for p in s.also_at if not Path(p).exists()), None)
+                    gone = None if key in s.also_at else \
+                        next((p for p in s.also_at if not Path(_file_of(p)).exists()), None)
                     if gone is not None:              # a copy moved or renamed: it goes by its new name
                         self.files.pop(gone, None)
                         s.also_at[s.also_at.index(gone)] = key
@@ -555,14 +556,14 @@ class Workspace:
                     dirty = 0
             direct = [str(Path(p).resolve()) for p in paths]
             for job in found:          # a file found only through a link goes when the link does (`_forget_gone`)
-                entry, key = self.files.get(str(job.path)), str(job.path)
+                entry, key = self.files.get(job.key), job.key
                 if entry is not None:
                     if any(key == d or key.startswith(d + "/") for d in direct):
                         entry.pop("via_link", None)
                     else:
                         entry["via_link"] = True
-            report.removed = self._forget_gone(paths, {str(j.path) for j in found} | {k for k, _ in report.skipped},
-                                               linked, dangling)
+            report.removed = self._forget_gone(paths, {j.key for j in found} | {k for k, _ in report.skipped},
+                                               linked, dangling, kits_read)
         finally:
             # A second Ctrl-C waits for this: it broke into the pool's shutdown, nothing
             # was saved though the message said so, and the ingest hung for good.
@@ -616,14 +617,17 @@ class Workspace:
         return any((a == own or own in a.parents) and (a == path or a in path.parents) for a in asked)
 
     def _forget_gone(self, paths: Iterable[str | Path], seen: set[str], linked: Iterable[Path] = (),
-                     dangling: Iterable[str] = ()) -> int:
+                     dangling: Iterable[str] = (), kits_read: Iterable[Path] = ()) -> int:
         """Forget the files recorded under the folders in `paths` that are no longer
         there (deleted by the user), or that are the workspace's stored copies: the
         library follows the folder. Files moved
         elsewhere under them were already followed to their new name. Returns how
         many samples' files went. `linked`: the real folders that links under them led to
         (or a dangling link's target was in). A folder that links under them led to before
-        and none does now (the link removed) takes with it the files found only through it."""
+        and none does now (the link removed) takes with it the files found only through it.
+        A slice of a file (an SFZ region's) goes with its region: when its kit file, read
+        (`kits_read`), no longer plays it, or is gone; not while its kit cannot be read. A
+        file recorded whole goes when a kit plays only slices of it now."""
         asked = {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
         now = {str(p) for p in linked}
         unlinked = []
@@ -639,10 +643,16 @@ class Workspace:
             self.links[target] = sorted(set(self.links.get(target, [])) | asked)
         roots = [r + "/" for r in asked] + [str(p) + "/" for p in linked]
         copies = str(self.root.resolve() / "audio") + "/"   # its stored copies, taken in before that was refused
-        gone = [k for k in self.files if k not in seen and any(k.startswith(r) for r in roots)
-                and (not os.path.lexists(k) or k.startswith(copies) or "hash" not in self.files[k])]   # (a skip
+        read = {str(k) for k in kits_read}
+        gone = [k for k, f in self.files.items() if k not in seen and "kit" in f
+                and (f["kit"] in read or not os.path.lexists(f["kit"]))]
+        gone += [k for k, f in self.files.items() if k not in seen and "kit" not in f
+                 and any(k.startswith(r) for r in roots)
+                 and (not os.path.lexists(k) or k.startswith(copies) or "hash" not in f)]   # (a skip
         # not met again, such as a folder that can be read now, is no longer one)
         gone += [k for k in dict.fromkeys(dangling) if k in self.files and k not in gone and not os.path.lexists(k)]
+        sliced = {_file_of(k) for k in seen} - seen          # files a kit now plays as slices, and not whole:
+        gone += [k for k in self.files if k in sliced and k not in gone]   # the whole file recorded before goes
         gone += [k for k, f in self.files.items() if f.get("via_link") and k not in seen and k not in gone
                  and any(k.startswith(u) for u in unlinked)]
         removed = 0
@@ -742,6 +752,25 @@ class _Job:
     instrument: str = ""                           # a kit sample's instrument, note and level (see KitSample)
     note: int | None = None
     gain: float = 1.0
+    start: int = 0                                 # a kit sample's slice of its file (see KitSample)
+    end: int | None = None
+    kit_file: str = ""                             # the kit file (resolved) that plays it
+
+    @property
+    def key(self) -> str:
+        """What the library records it under: its path, and a slice's frames (`slice_key`)."""
+        return slice_key(self.path, self.start, self.end)
+
+    @property
+    def kit_entry(self) -> dict:
+        """What a slice's record adds: its kit file, whose regions say when it is gone (`_forget_gone`).
+        A whole file's record is as it always was."""
+        return {"kit": self.kit_file} if self.key != str(self.path) else {}
+
+
+def _file_of(key: str) -> str:
+    """The file a library key (`slice_key`) names: the key less a slice's `#frames=...`."""
+    return re.sub(r"#frames=\d+-\d*$", "", key)
 
 
 def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None = None,
@@ -752,18 +781,21 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
     the root they were found under. A kit file that cannot be read is added to
     `skipped` as (path, reason) and its audio files are labelled by their paths
     instead; without a `skipped` list it is an error. The kit files read are added
-    to `kits_read`, if given. With `regions`, a file a kit plays in several velocity layers or
-    at several levels is a job for each (what a beat plays); else one (a sound, for the library)."""
+    to `kits_read`, if given. Each slice of a file a kit plays (SFZ offset=/end=) is a job
+    of its own; a region whose slice cannot be read goes to `skipped`. With `regions`, a file
+    (or slice) a kit plays in several velocity layers or at several levels is a job for each
+    (what a beat plays); else one (a sound, for the library)."""
     jobs: dict = {}
     in_kits: set[Path] = set()
 
-    def kit_job(ks: KitSample) -> None:
-        jobs.setdefault((ks.path.resolve(), ks.velocity, ks.gain) if regions else ks.path.resolve(), _kit_job(ks))
+    def kit_job(ks: KitSample, kit_file: Path) -> None:
+        job = _kit_job(ks, kit_file)
+        jobs.setdefault((job.key, ks.velocity, ks.gain) if regions else job.key, job)
         in_kits.add(ks.path.resolve())
 
     def read_kit(path: Path) -> list[KitSample]:
         try:
-            out = read_hydrogen(path) if path.name == "drumkit.xml" else read_sfz(path)
+            out = read_hydrogen(path) if path.name == "drumkit.xml" else read_sfz(path, skipped)
             if kits_read is not None:
                 kits_read.append(path.resolve())
             return out
@@ -779,7 +811,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
             raise LibraryError(f"no such file or folder: {p}")
         if p.is_file() and is_kit_file(p):
             for ks in read_kit(p):
-                kit_job(ks)
+                kit_job(ks, p)
             continue
         if p.is_file():
             folders = _folder_names(Path(os.path.abspath(p)).parent)
@@ -789,7 +821,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
             t, tags = _labels([*folders[-1:], p.stem], p)            # its folder and its name
             if t == UNKNOWN:
                 t = _labels([*folders, p.stem], p)[0]
-            jobs.setdefault(p.resolve(), _Job(p.resolve(), t, tags, p.parent.name, p.parent.name))
+            jobs.setdefault(str(p.resolve()), _Job(p.resolve(), t, tags, p.parent.name, p.parent.name))
             continue
         root = p.resolve()
         above = _folder_names(root)          # "Kicks/808" ingested as it is still says kick
@@ -799,7 +831,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
         kit_files = [f for f in kit_files if f.resolve() not in parts]   # an #include'd .sfz is part of a kit
         for kf in kit_files:
             for ks in read_kit(kf):  # a missing layer file is reported when ingested
-                kit_job(ks)
+                kit_job(ks, kf)
         for f in everything:
             if f.is_symlink() and not f.exists() and f.suffix.lower() in AUDIO_EXTENSIONS and skipped is not None:
                 skipped.append((str(f), audio.DANGLING))
@@ -808,7 +840,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 continue
             if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."):
                 fr = f.resolve()
-                if fr in jobs or fr in in_kits:
+                if str(fr) in jobs or fr in in_kits:
                     continue
                 rel = f.relative_to(root)
                 if _says_loop([*above, *rel.parent.parts, rel.stem]):
@@ -819,7 +851,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 if t == UNKNOWN:
                     t = _labels([*above, *rel.parent.parts, rel.stem], f)[0]
                 folder = str(rel.parent) if str(rel.parent) != "." else ""
-                jobs[fr] = _Job(fr, t, tags, root.name, f"{root.name}/{folder}".rstrip("/"))
+                jobs[str(fr)] = _Job(fr, t, tags, root.name, f"{root.name}/{folder}".rstrip("/"))
     return list(jobs.values())
 
 
@@ -1049,14 +1081,15 @@ def _lasting(entry: dict) -> bool:
     return bool(reason) and entry.get("rules") == SKIP_RULES and not reason.startswith(audio.UNREADABLE)
 
 
-def _decode_job(job: tuple[Path, bool]):
+def _decode_job(job: tuple[Path, bool, int, int | None]):
     """Decode, hash and featurise one file (runs in a worker process): (path, whether it
-    is a loose file, not a kit's, which must then sound like a one-shot). Returns
+    is a loose file, not a kit's, which must then sound like a one-shot, and the slice of
+    it a kit plays: start, end frames, `audio.decode`). Returns
     (audio, source rate, hash, log-mel, descriptors) or a skip reason. No file stops an
     import: what the decoders or the features raise on it is its skip reason."""
-    path, loose = job
+    path, loose, start, end = job
     try:
-        y, rate = audio.load_with_rate(path)
+        y, rate = audio.load_with_rate(path, start=start, end=end)
         if loose and (reason := features.loop_reason(y)):     # a kit's own sample is a sound it plays, even a roll
             return reason
         h = hashlib.sha1(y.tobytes()).hexdigest()[:16]
@@ -1070,8 +1103,9 @@ def _decode_job(job: tuple[Path, bool]):
     return y, rate, h, mel, desc
 
 
-def _kit_job(ks: KitSample) -> _Job:
-    return _Job(ks.path.resolve(), ks.drum_type, ks.tags, ks.kit, f"kit:{ks.kit}", ks.velocity, ks.instrument, ks.note, ks.gain)
+def _kit_job(ks: KitSample, kit_file: Path) -> _Job:
+    return _Job(ks.path.resolve(), ks.drum_type, ks.tags, ks.kit, f"kit:{ks.kit}", ks.velocity, ks.instrument, ks.note,
+                ks.gain, ks.start, ks.end, str(kit_file.resolve()))
 
 
 def known_types(samples: Iterable[Sample]) -> list[str]:

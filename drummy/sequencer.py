@@ -73,7 +73,7 @@ def folder_samples(folder: str | Path, skipped: list[tuple[str, str]] | None = N
     folder = Path(folder)
     itself = folder.is_file() and is_kit_file(folder)
     return [KitSample(j.path, j.drum_type, j.tags, j.kit, j.instrument, j.note, loose=not j.group.startswith("kit:"),
-                      velocity=j.velocity, gain=j.gain)
+                      velocity=j.velocity, gain=j.gain, start=j.start, end=j.end)
             for j in collect([folder], skipped=None if itself else (skipped if skipped is not None else []), regions=True)]
 
 
@@ -98,7 +98,8 @@ def workspace_samples(ws: Workspace, fill: bool = False) -> list[KitSample]:
             if Path(s.path).name.lower().endswith(REMADE + ".wav"):   # `generate --from`'s copy of a hit
                 continue
             top = Path(s.path).relative_to(gen.resolve()).parts[0]
-            out.append(KitSample(s.path, top if top in TYPES else UNKNOWN, s.tags, s.kit, s.instrument, s.note))
+            out.append(KitSample(s.path, top if top in TYPES else UNKNOWN, s.tags, s.kit, s.instrument, s.note,
+                                 start=s.start, end=s.end))
         if fill and ws.manifest_path.exists():
             have = {s.drum_type for s in out}
             out += [s for s in _library_samples(ws) if s.drum_type in TYPES and s.drum_type not in have]
@@ -134,7 +135,7 @@ def label_unknown(samples: list[KitSample], classify: Classify | None) -> list[K
     ys, ok = [], []
     for i in todo:
         try:
-            ys.append(audio.load(samples[i].path))
+            ys.append(samples[i].load())
             ok.append(i)
         except audio.AudioError:
             pass
@@ -150,9 +151,9 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
     ys, ok, skipped = [], [], []
     first: dict[tuple, str] = {}                              # (audio hash, velocity range, level) -> the file it came in
     for s in samples:
-        shown = s.origin or str(s.path)                       # the user's file, not the workspace's copy
+        shown = s.shown                                       # the user's file, not the workspace's copy
         try:
-            y = audio.load(s.path, stereo=True)               # a stereo kit plays in stereo
+            y = s.load(stereo=True)                           # a stereo kit plays in stereo
         except audio.AudioError as e:
             skipped.append((shown, str(e)))
             continue
@@ -174,7 +175,7 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
     kit = Kit(skipped=skipped)
     for s, y in zip(ok, ys):
         if s.drum_type not in TYPES:
-            kit.skipped.append((s.origin or str(s.path), "drum type unknown"))
+            kit.skipped.append((s.shown, "drum type unknown"))
             continue
         if s.gain != 1.0:                      # the level its kit plays it at
             y = (y * np.float32(s.gain)).astype(np.float32)

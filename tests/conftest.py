@@ -27,6 +27,23 @@ def hat(seed: int = 0, sr: int = SR, seconds: float = 0.15) -> np.ndarray:
     return (0.3 * x * np.exp(-np.arange(n) / sr * rng.uniform(30, 50))).astype(np.float32)
 
 
+def snare(seed: int = 0, sr: int = SR, seconds: float = 0.3) -> np.ndarray:
+    """White noise over a 190 Hz tone, both with a fast decay."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(sr * seconds)) / sr
+    y = rng.standard_normal(len(t)) * np.exp(-t * 25) + 0.8 * np.sin(2 * np.pi * 190 * t) * np.exp(-t * 20)
+    return (0.8 * y / np.abs(y).max()).astype(np.float32)
+
+
+def drum_loop(path: Path, seed: int = 0) -> tuple[np.ndarray, list[int]]:
+    """A kick, a snare and a hat one after the other in one 16-bit file (a chopped loop, or a
+    kit's one file of hits): its audio as read back (frames,) and the frames where each hit
+    starts, then the file's length."""
+    hits = [kick(seed, seconds=0.4), snare(seed), 0.4 * hat(seed)]
+    write(path, np.concatenate(hits))
+    return sf.read(str(path), dtype="float32")[0], np.cumsum([0] + [len(h) for h in hits]).tolist()
+
+
 def write(path: Path, y: np.ndarray, sr: int = SR, subtype: str = "PCM_16", fmt: str | None = None) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(str(path), y, sr, subtype=subtype, format=fmt)

@@ -1,4 +1,5 @@
 import pytest
+import numpy as np
 
 from drummy.kits import KitError, read_hydrogen, read_sfz
 
@@ -187,3 +188,66 @@ def test_hydrogen_mutes_and_mic_levels(tmp_path):
     got = {s.path.name: s for s in read_hydrogen(tmp_path / "drumkit.xml")}
     assert {n: s.gain for n, s in got.items()} == {"close.wav": 1.0, "room.wav": 0.25, "rim.wav": 0.0, "crash20__ride-cup1.wav": 1.0}
     assert note_of(got["crash20__ride-cup1.wav"]) == 53             # the instrument's name before the file's "crash"
+
+
+def _sliced_kit(tmp_path):
+    """kit.sfz chopping loop.wav (a kick, a snare, a hat) over GM keys 36/38/42: its audio, the
+    hits' bounds and the kit file."""
+    from conftest import drum_loop
+    y, (a, b, c, n) = drum_loop(tmp_path / "loop.wav")
+    (tmp_path / "kit.sfz").write_text(
+        f"<region> sample=loop.wav key=36 end={b - 1}\n"                       # end: the last frame played
+        f"<group> offset={b} end={c - 1}\n<region> sample=loop.wav key=38\n"   # inherited from its group
+        "<region> sample=loop.wav key=40\n"                                     # the same slice again: one sample
+        f"<group>\n<region> sample=loop.wav key=42 offset={c}\n"               # to the file's end
+        "<region> sample=loop.wav key=49 end=-1\n")                            # a silent region: plays nothing
+    return y, (a, b, c, n), tmp_path / "kit.sfz"
+
+
+def test_sfz_regions_slicing_one_file_are_a_sample_each(tmp_path):
+    _, (a, b, c, n), sfz = _sliced_kit(tmp_path)
+    got = read_sfz(sfz)
+    assert [(s.path.name, s.note, s.drum_type, s.start, s.end) for s in got] == [
+        ("loop.wav", 36, "kick", 0, b), ("loop.wav", 38, "snare", b, c), ("loop.wav", 42, "hihat", c, None)]
+
+
+def test_sfz_slices_that_cannot_be_read_are_left_out_with_a_reason(tmp_path):
+    (tmp_path / "kit.sfz").write_text(
+        "<region> sample=a.wav key=36 end=99\n<region> sample=a.wav key=38 offset=abc\n"
+        "<region> sample=a.wav key=40 offset=1.5\n<group> offset=-5\n<region> sample=a.wav key=42\n"
+        "<group>\n<region> sample=a.wav key=46 offset=500 end=100\n")
+    skipped = []
+    got = read_sfz(tmp_path / "kit.sfz", skipped)
+    assert [(s.note, s.start, s.end) for s in got] == [(36, 0, 100)]
+    reasons = [why for _, why in skipped]
+    assert len(reasons) == 4 and all(why.startswith("its region in kit.sfz (") for why in reasons)
+    assert "offset=abc" in reasons[0] and "whole numbers" in reasons[0] and "whole numbers" in reasons[1]
+    assert "below 0" in reasons[2] and "plays nothing" in reasons[3]
+    assert [p.rsplit("/", 1)[1] for p, _ in skipped] == ["a.wav#offset=abc", "a.wav#offset=1.5", "a.wav#offset=-5",
+                                                         "a.wav#offset=500 end=100"]
+
+
+def test_a_beat_plays_each_slice_of_a_sliced_file(tmp_path):
+    from drummy import audio, sequencer as S
+    y, (a, b, c, n), sfz = _sliced_kit(tmp_path)
+    kit = S.load_kit(S.folder_samples(sfz))
+    assert sorted(kit) == ["hihat", "kick", "snare"] and kit.skipped == []
+    for t, (lo, hi) in {"kick": (a, b), "snare": (b, c), "hihat": (c, n)}.items():
+        (_, got), = kit[t]
+        assert np.array_equal(got, audio.trim_leading_silence(y[lo:hi]))
+
+
+@pytest.mark.parametrize("fmt", ["folder", "hydrogen", "sfz"])
+def test_a_kit_of_slices_exports_each_slice_as_a_file_that_reads_back_the_same(tmp_path, fmt):
+    import soundfile as sf
+    from drummy import audio, kits
+    from drummy.sequencer import folder_samples
+    y, (a, b, c, n), sfz = _sliced_kit(tmp_path / "src")
+    out, skipped = kits.export_kit(read_sfz(sfz), tmp_path / "out", fmt)
+    assert skipped == []
+    back = {"folder": folder_samples, "hydrogen": read_hydrogen, "sfz": read_sfz}[fmt](out)
+    played = {s.drum_type: s for s in back if s.drum_type in ("kick", "snare", "hihat")}
+    for t, (lo, hi) in {"kick": (a, b), "snare": (b, c), "hihat": (c, n)}.items():
+        s = played[t]
+        assert (s.start, s.end) == (0, None) and sf.info(str(s.path)).frames == hi - lo   # a file of the slice alone
+        assert np.max(np.abs(s.load() - audio.trim_leading_silence(y[lo:hi]))) <= 2.0 ** -23

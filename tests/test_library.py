@@ -782,3 +782,102 @@ def test_a_full_disk_during_ingest_is_one_line_and_keeps_the_samples_read(small_
     ws = Workspace(small_disk / "ws")
     assert ws.features()[0].shape[0] == 24
 
+
+def _sliced_kit(folder: Path, seed: int = 0):
+    """kit.sfz chopping loop.wav into a kick, a snare and a hat on GM keys 36/38/42 (the snare's
+    slice from its <group>), and playing hat.wav whole on 46: the loop's audio and the hits' bounds."""
+    from conftest import drum_loop
+    y, (a, b, c, n) = drum_loop(folder / "loop.wav", seed)
+    write(folder / "hat.wav", hat(3))
+    (folder / "kit.sfz").write_text(f"<region> sample=loop.wav key=36 end={b - 1}\n"
+                                    f"<group> offset={b} end={c - 1}\n<region> sample=loop.wav key=38\n"
+                                    f"<group>\n<region> sample=loop.wav key=42 offset={c}\n"
+                                    "<region> sample=hat.wav key=46\n")
+    return y, (a, b, c, n)
+
+
+def test_an_sfz_slicing_one_file_ingests_each_slice_as_a_sample(tmp_path, capsys, monkeypatch):
+    from drummy import audio, library
+    from drummy.cli import main
+    kit = tmp_path / "kit"
+    y, (a, b, c, n) = _sliced_kit(kit)
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([kit], progress=False)
+    assert (r.added, r.skipped) == (4, [])
+    loop = str((kit / "loop.wav").resolve())
+    by_type = {s.drum_type: s for s in ws.samples.values()}
+    assert {t: s.path for t, s in by_type.items()} == {
+        "kick": f"{loop}#frames=0-{b}", "snare": f"{loop}#frames={b}-{c}", "hihat": f"{loop}#frames={c}-",
+        "open hat": str((kit / "hat.wav").resolve())}                         # a whole file: its path, as ever
+    centroid = features.DESCRIPTOR_NAMES.index("centroid_hz")
+    bright = {}
+    for t, (lo, hi) in {"kick": (a, b), "snare": (b, c), "hihat": (c, n)}.items():
+        h = by_type[t].hash
+        stored = audio.prepare(audio.trim_leading_silence(y[lo:hi]), peak_db=None, fade_ms=0)   # the slice, trimmed
+        assert np.allclose(ws.load_audio(h), stored, atol=1e-7)
+        bright[t] = ws.features([h])[1][0, centroid]
+    assert bright["kick"] < 1000 < bright["snare"] < bright["hihat"]
+    assert main(["library", "-w", str(tmp_path / "ws"), "--json"]) == 0
+    listed = {x["path"] for x in json.loads(capsys.readouterr().out)["items"]}
+    assert f"{loop}#frames={b}-{c}" in listed
+    # ingested again, nothing is decoded
+    monkeypatch.setattr(library, "_decode_job", lambda job: pytest.fail(f"decoded {job[0]} again"))
+    r = Workspace(tmp_path / "ws").ingest([kit], progress=False, jobs=1)
+    assert (r.added, r.unchanged, r.removed, r.skipped) == (0, 4, 0, [])
+
+
+def test_slices_follow_their_file_and_their_regions(tmp_path):
+    kit = tmp_path / "kit"
+    _sliced_kit(kit)
+    (kit / "kit.sfz").write_text("<region> sample=loop.wav key=36\n<region> sample=hat.wav key=46\n")   # the loop whole
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([kit], progress=False)
+    _sliced_kit(kit)                                                        # ... now chopped: its whole sound goes
+    r = Workspace(tmp_path / "ws").ingest([kit], progress=False)
+    ws = Workspace(tmp_path / "ws")
+    assert (r.added, r.removed, len(ws.samples)) == (3, 1, 4) and str((kit / "loop.wav").resolve()) not in ws.files
+    y, (a, b, c, n) = _sliced_kit(kit, seed=5)                              # the file edited: its slices read again
+    os.utime(kit / "loop.wav", ns=(1, 1))
+    r = Workspace(tmp_path / "ws").ingest([kit], progress=False)
+    ws = Workspace(tmp_path / "ws")
+    assert (r.added, r.unchanged, len(ws.samples)) == (3, 1, 4)
+    kick_ = next(s for s in ws.samples.values() if s.drum_type == "kick")
+    from drummy import audio
+    new_kick = audio.prepare(audio.trim_leading_silence(y[a:b]), peak_db=None, fade_ms=0)     # as the store holds it
+    assert np.allclose(ws.load_audio(kick_.hash), new_kick, atol=1e-7)
+    sfz = kit / "kit.sfz"
+    sfz.write_text(sfz.read_text().replace("<region> sample=loop.wav key=38\n", ""))   # the snare's region removed
+    r = Workspace(tmp_path / "ws").ingest([kit], progress=False)
+    ws = Workspace(tmp_path / "ws")
+    assert r.removed == 1 and sorted(s.drum_type for s in ws.samples.values()) == ["hihat", "kick", "open hat"]
+    assert not any(f"#frames={b}-{c}" in k for k in ws.files)
+    sfz.write_text(sfz.read_text().replace(f"<region> sample=loop.wav key=42 offset={c}\n", ""))
+    r = Workspace(tmp_path / "ws").ingest([sfz], progress=False)             # so with the kit file ingested itself
+    assert r.removed == 1 and sorted(s.drum_type for s in Workspace(tmp_path / "ws").samples.values()) == \
+        ["kick", "open hat"]
+    sfz.write_text("")                                                   # a kit file that fails once keeps its slices
+    Workspace(tmp_path / "ws").ingest([kit], progress=False)
+    assert kick_.path in {s.path for s in Workspace(tmp_path / "ws").samples.values()}
+
+
+def test_bad_slices_are_skipped_with_reasons_and_the_import_goes_on(tmp_path):
+    from conftest import drum_loop
+    kit = tmp_path / "kit"
+    y, (a, b, c, n) = drum_loop(kit / "loop.wav")
+    (kit / "kit.sfz").write_text(
+        f"<region> sample=loop.wav key=36 end={b - 1}\n"
+        f"<region> sample=loop.wav key=38 offset={b} end={n + 5000}\n"          # past the file's end: to its end
+        "<region> sample=loop.wav key=40 offset=abc\n<region> sample=loop.wav key=41 offset=-5\n"
+        f"<region> sample=loop.wav key=42 offset={n + 10}\n<region> sample=loop.wav key=43 offset={c} end={b}\n"
+        f"<region> sample=loop.wav key=44 offset={c} end={c + 99}\n")          # 100 frames: 2.3 ms
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([kit], progress=False)
+    assert r.added == 2
+    snare = next(s for s in ws.samples.values() if s.drum_type == "snare")
+    assert snare.path.endswith(f"#frames={b}-{n + 5001}") and snare.duration == pytest.approx((n - b) / SR, abs=0.002)
+    reasons = {p.rsplit("#", 1)[1]: why for p, why in r.skipped}
+    assert len(reasons) == 5 and all("\n" not in why for why in reasons.values())
+    assert "whole numbers" in reasons["offset=abc"] and "below 0" in reasons["offset=-5"]
+    assert f"starts at frame {n + 10}, past the file's end ({n} frames)" in reasons[f"frames={n + 10}-"]
+    assert "plays nothing" in reasons[f"offset={c} end={b}"] and "too short" in reasons[f"frames={c}-{c + 100}"]
+    assert {x["path"] for x in ws.summary()["skipped"]} == {p for p, _ in r.skipped}
