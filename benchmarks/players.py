@@ -7,6 +7,10 @@ Exports the starter kit (seed 0) as a Hydrogen drumkit and as an SFZ, then:
   (a Hydrogen instrument with that midiOutNote and layers, an SFZ region on that key);
 - renders each of those notes alone through the SFZ with sfizz (`sfizz_render`) and
   reads its peak: a note that answers is not silent;
+- plays an SFZ that slices one file (`offset=`/`end=`: a starter kick, snare and hat one after
+  another in one file, on keys 36 / 38 / 42): through sfizz, each key of the sliced kit against
+  the same key of Drummy's export of it, where each slice is a file of its own (the same frames:
+  the same sound, and nothing of the next slice);
 - keeps a multi-layered kit's velocity layers: Millo_MultiLayered3 (hydrogen-drumkits)
   exported both ways, Hydrogen's verdict on it, its kick played at velocities 20 / 60 /
   100 / 127 through sfizz (a different layer each, louder each), and a Drummy beat of 16
@@ -131,10 +135,52 @@ def main() -> int:
     print(f"every note of a type the kit has sounds in both: {res['every_note_answered']}"
           + (f" (missing tools: {', '.join(res['missing_tools'])})" if res["missing_tools"] else ""))
     res["layers"] = velocity_layers(args.work / "layers", args.sfizz)
+    res["slices"] = sliced_kit(args.work / "slices", samples, args.sfizz)
     out = Path(__file__).parent / "results" / "players.json"
     out.write_text(json.dumps(res, indent=1) + "\n")
     print(f"wrote {out}")
     return 0
+
+
+def _sfizz_note(sfizz: str, sfz: Path, note: int, work: Path) -> np.ndarray:
+    """One note (velocity 127) rendered through an SFZ by sfizz: mono (samples,)."""
+    mid = mido.MidiFile()
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    tr += [mido.Message("note_on", channel=9, note=note, velocity=127, time=0),
+           mido.Message("note_off", channel=9, note=note, time=960)]
+    mp, wp = work / f"n{note}.mid", work / f"n{note}.wav"
+    mid.save(mp)
+    subprocess.run([sfizz, "--sfz", str(sfz), "--midi", str(mp), "--wav", str(wp)], capture_output=True, timeout=120)
+    y = sf.read(wp, always_2d=True)[0] if wp.exists() else np.zeros((1, 1))
+    return y.mean(1)
+
+
+def sliced_kit(work: Path, samples: list, sfizz: str | None) -> dict:
+    """A kick, a snare and a hat of the starter kit in one file, sliced by an SFZ; Drummy's
+    reading of it, and sfizz playing it against Drummy's export of it."""
+    from drummy.kits import read_sfz
+    work.mkdir(parents=True, exist_ok=True)
+    hits = [next(s for s in samples if s.drum_type == t) for t in ("kick", "snare", "hihat")]
+    ys = [sf.read(s.path, dtype="float32")[0][:22050] for s in hits]                 # 0.5 s each
+    sf.write(work / "loop.wav", np.concatenate(ys), 44100, subtype="PCM_24")
+    ends = np.cumsum([len(y) for y in ys])
+    (work / "kit.sfz").write_text("<group> sample=loop.wav\n" + "".join(
+        f"<region> key={k} offset={e - len(y)} end={e - 1}\n" for k, y, e in zip((36, 38, 42), ys, ends)))
+    read = read_sfz(work / "kit.sfz")
+    out: dict = {"types": [s.drum_type for s in read], "frames": [[s.start, s.end] for s in read]}
+    exported, _ = export_kit(read, work / "export", "sfz")
+    if sfizz and Path(sfizz).exists():
+        out["sfizz"] = {}
+        for note in (36, 38, 42):
+            a, b = _sfizz_note(sfizz, work / "kit.sfz", note, work), _sfizz_note(sfizz, exported, note, work / "export")
+            n = min(len(a), len(b))
+            diff = 20 * np.log10(np.sqrt(np.mean((a[:n] - b[:n]) ** 2)) / (np.sqrt(np.mean(a[:n] ** 2)) + 1e-12) + 1e-12)
+            out["sfizz"][note] = {"sliced_vs_exported_db": round(float(diff), 1),
+                                  "note_peak_dbfs": round(float(20 * np.log10(np.abs(a).max() + 1e-12)), 1)}
+    print(f"a file sliced by an SFZ: read as {out['types']} (frames {out['frames']}); sfizz, sliced kit against "
+          f"Drummy's export of it (difference re the note, dB; the note's peak, dBFS): {out.get('sfizz', '-')}")
+    return out
 
 
 def velocity_layers(work: Path, sfizz: str | None) -> dict:
