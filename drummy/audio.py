@@ -28,6 +28,7 @@ SR = 44100  # the model rate: every sample in a workspace is mono float32 @ 44.1
 MAX_SECONDS = 30.0  # a one-shot longer than this is a loop, a song or a mistake
 MIN_SECONDS = 0.005  # ... and one shorter than this (after leading silence) is a click or a mistake
 RATES = (1000, 768000)  # sample rates a sound can have: outside them a header is broken (or it is no sound)
+MP3_PREROLL = 4608  # frames an MP3 slice is decoded from before its start (4 MPEG frames; 2 were not always enough)
 MAX_PEAK = 1000.0   # +60 dBFS: a float file may go over full scale, not by this much
 UNREADABLE = "cannot read"   # how a file that could not be opened (permissions) is reported: it may be readable later
 DANGLING = "a link to a file that is not there"
@@ -104,7 +105,11 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS, start: int
                                  samplerate=unfinished.samplerate, channels=unfinished.channels,
                                  subtype=unfinished.subtype)
         else:
-            data, rate = sf.read(_os_path(path), dtype="float32", always_2d=True, start=start, stop=stop)
+            # an MP3 decoder needs the frames before a seek point to get its first ones right (a slice's
+            # attack came out near silent): read from MP3_PREROLL earlier and drop them
+            lead = min(start, MP3_PREROLL) if info.format in ("MP3", "MPEG") else 0
+            data, rate = sf.read(_os_path(path), dtype="float32", always_2d=True, start=start - lead, stop=stop)
+            data = data[lead:]
     except Exception as e:
         raise AudioError(f"cannot decode audio ({first_line(e)})") from None
     if data.size == 0:
@@ -297,6 +302,14 @@ def to_mono(data: np.ndarray) -> np.ndarray:
     if data.shape[1] > 1 and np.abs(mono).max() < 0.25 * loudest.max():
         return data[:, int(np.argmax(loudest))].copy()
     return mono
+
+
+def frames_of(path: str | os.PathLike) -> int | None:
+    """How many frames a file holds, as its header says (None: not a file libsndfile reads)."""
+    try:
+        return int(sf.info(_os_path(Path(path))).frames)
+    except Exception:
+        return None
 
 
 def resample(y: np.ndarray, sr_in: int, sr_out: int = SR) -> np.ndarray:

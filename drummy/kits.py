@@ -410,6 +410,8 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
                     skipped.append((f"{(sfz_path.parent / rel).resolve()}#{said}",
                                     f"its region in {sfz_path.name} ({said}): {frames}; left out"))
                 continue
+            if frames[1] is not None and frames[1] >= (audio.frames_of(sfz_path.parent / rel) or math.inf):
+                frames = (frames[0], None)               # to the file's end (offset=0 end=<its last frame>: all of it)
             if (rel, frames, velocity, gain) in seen:   # one file on several keys (GM aliases) is one sample, the
                 continue                                # first key's (Drummy's exports write each drum's own key first)
             seen.add((rel, frames, velocity, gain))

@@ -627,7 +627,7 @@ class Workspace:
         and none does now (the link removed) takes with it the files found only through it.
         A slice of a file (an SFZ region's) goes with its region: when its kit file, read
         (`kits_read`), no longer plays it, or is gone; not while its kit cannot be read. A
-        file recorded whole goes when a kit plays only slices of it now."""
+        file under them recorded whole goes when a kit plays only slices of it now."""
         asked = {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
         now = {str(p) for p in linked}
         unlinked = []
@@ -651,8 +651,10 @@ class Workspace:
                  and (not os.path.lexists(k) or k.startswith(copies) or "hash" not in f)]   # (a skip
         # not met again, such as a folder that can be read now, is no longer one)
         gone += [k for k in dict.fromkeys(dangling) if k in self.files and k not in gone and not os.path.lexists(k)]
-        sliced = {_file_of(k) for k in seen} - seen          # files a kit now plays as slices, and not whole:
-        gone += [k for k in self.files if k in sliced and k not in gone]   # the whole file recorded before goes
+        # a file under these folders that a kit now plays as slices, and nothing plays whole: the whole file
+        # recorded before goes (not one outside them, another kit's or folder's to keep)
+        sliced = {_file_of(k) for k in seen} - seen
+        gone += [k for k in self.files if k in sliced and k not in gone and any(k.startswith(r) for r in roots)]
         gone += [k for k, f in self.files.items() if f.get("via_link") and k not in seen and k not in gone
                  and any(k.startswith(u) for u in unlinked)]
         removed = 0
