@@ -283,6 +283,33 @@ def body_note(code: torch.Tensor, seconds: float = 0.4, quiet_db: float = -40.0,
     return torch.where(w.sum(1) > 0, torch.log2(f / 100), torch.full_like(f, float("nan")))
 
 
+BALANCE_SECONDS = 0.5   # the start of a hit whose body-tone-to-noise balance is read (`tone_balance`)
+NO_TONE_DB = -60.0      # the balance of a hit with no audible body tone
+
+
+def tone_balance(code: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
+    """Codes (B, channels, frames) in dB -> (B,) dB: the body sine's energy against the noise's
+    over the first BALANCE_SECONDS (`band_power`), NO_TONE_DB..60 (a sine at or under
+    SINE_FLOOR_DB is no tone). Real snares sit near -8 dB (a skin's noise over a faint tone),
+    real toms near +2.5 dB, hats at NO_TONE_DB."""
+    stop = max(1, int(BALANCE_SECONDS * cfg.sr / cfg.hop))
+    noise, sine = band_power(code[..., :stop], cfg)
+    sine = torch.where(code[:, AMP, :stop] <= SINE_FLOOR_DB, torch.zeros_like(sine), sine)
+    ratio = sine.sum(1) / noise.sum((1, 2)).clamp(min=1e-30)
+    return (10 * torch.log10(ratio.clamp(min=1e-30))).clamp(NO_TONE_DB, 60.0)
+
+
+def no_more_tonal(code: torch.Tensor, balance_db: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
+    """Codes (B, channels, frames) whose body sine is turned down, the whole hit through, as far as
+    makes its `tone_balance` no higher than balance_db (B,); the noise is untouched."""
+    excess = (tone_balance(code, cfg) - balance_db).clamp(min=0.0)                        # (B,) dB
+    if not bool((excess > 0).any()):
+        return code
+    out = code.clone()
+    out[:, AMP] = (code[:, AMP] - excess[:, None]).clamp(min=cfg.floor_db)
+    return out
+
+
 def gate(code: torch.Tensor, threshold_db: float, cfg: CodecConfig = CODEC) -> torch.Tensor:
     """A noise gate on codes (B, channels, frames): noise bands quieter than threshold_db
     (dB, as in the code) drop to the floor; the body sine is untouched. A decoder

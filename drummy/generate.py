@@ -38,6 +38,8 @@ RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymba
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
 PUNCH_DB = 12.0     # the most --attack -1 raises a hit's onset by (a transient shaper's attack, turned fully up)
 PUNCH_MS = 3.0      # ... and how fast that raise dies away (its time constant)
+ONSET_FADE_MS = 0.5       # every written hit fades in over this (`finish`): its first sample would click
+BALANCE_MARGIN_DB = 6.0   # how much more tonal than the real hit it was conditioned on a generated hit may be
 CONTROL_SPAN = 2.0   # a control of +1 moves its descriptor this many recipe spreads (std) up
 
 
@@ -182,27 +184,36 @@ def punch(y: np.ndarray, target_ms: np.ndarray, max_db: np.ndarray, sr: int = co
           step_db: float = 0.5) -> np.ndarray:
     """A transient shaper for hits that start on their onset, (n, samples): each hit's first
     milliseconds raised by a gain that dies away over PUNCH_MS, by as little as makes
-    `features.descriptors` read its attack at target_ms (n,) or less, in step_db steps and at
-    most max_db (n,) dB. A hit with max_db 0, or already that snappy, is left as it is.
-    (The decoder cannot make an onset sharper than its 5.8 ms frames: asked for a shorter
-    attack, its kicks stayed at 8.7 ms and its hats stopped sounding like hats.)"""
+    `features.descriptors` read its attack, once `finish` has faded it in, at target_ms (n,)
+    or one envelope frame (1.5 ms), whichever is longer, in step_db steps and at most max_db
+    (n,) dB. Where no gain up to max_db gets there, the gain that gets nearest (and none, if
+    none gets nearer than the hit as it is: a swell stays a swell). A hit with max_db 0, or
+    already that snappy, is left as it is. (The decoder cannot make an onset sharper than its
+    5.8 ms frames: asked for a shorter attack, its kicks stayed at 8.7 ms and its hats
+    stopped sounding like hats.)"""
     from .features import ATTACK_HOP, envelope
     if not (max_db > 0).any():
         return y
     out = y.copy()
-    head = min(y.shape[-1], 64 * ATTACK_HOP)                       # the raise is under 1e-13 dB beyond it
+    frames = min(y.shape[-1] // ATTACK_HOP, 64)                     # the raise is under 1e-13 dB beyond them
+    head = frames * ATTACK_HOP
     rise = np.exp(-np.arange(y.shape[-1]) / sr / (PUNCH_MS / 1000))           # (samples,)
+    k = min(head, int(ONSET_FADE_MS / 1000 * sr))                   # `finish`'s fade-in, which the file will have
+    fade = np.ones(head)
+    fade[:k] = np.sin(np.linspace(0, np.pi / 2, k + 2)[1:-1]) ** 2
     frame_ms = 1000 * ATTACK_HOP / sr
     for i in np.flatnonzero(max_db > 0):
-        gains = 10 ** (np.arange(0, max_db[i] + 1e-9, step_db) / 20)[:, None] - 1   # (G, 1)
-        heads = y[i, :head] * (1 + gains * rise[:head])                                # (G, head)
-        tail = envelope(y[i, head:], sr, ATTACK_HOP).max(initial=0.0) if y.shape[-1] >= head + ATTACK_HOP else 0.0
-        want = np.floor(max(float(target_ms[i]), 0.0) / frame_ms)
-        for g, h in zip(gains[:, 0], heads):
-            env = np.append(envelope(h, sr, ATTACK_HOP), tail)
-            top = int(np.argmax(env))
-            if top - np.flatnonzero(env >= 0.1 * env[top])[0] <= want:
-                break
+        gains = 10 ** (np.arange(0, max_db[i] + 1e-9, step_db) / 20) - 1                 # (G,)
+        heads = y[i, :head] * fade * (1 + gains[:, None] * rise[:head])                  # (G, head)
+        env = np.sqrt(np.mean(heads.reshape(len(gains), frames, ATTACK_HOP).astype(np.float64) ** 2, 2))  # (G, frames)
+        tail = envelope(y[i, head:], sr, ATTACK_HOP) if y.shape[-1] - head >= ATTACK_HOP else np.zeros(1)
+        full = np.concatenate([env, np.broadcast_to(tail, (len(gains), len(tail)))], 1)    # (G, frames + tail)
+        top = full.argmax(1)
+        onset = (full >= 0.1 * full.max(1, keepdims=True)).argmax(1)
+        attack = top - onset                                                              # (G,) frames
+        want = max(np.floor(max(float(target_ms[i]), 0.0) / frame_ms), 1)
+        met = np.flatnonzero(attack <= want)
+        g = gains[met[0]] if len(met) else gains[int(attack.argmin())]                 # the first of the nearest
         out[i] = y[i] * (1 + g * rise)
     return out
 
@@ -283,6 +294,7 @@ class Generator:
     path: str = ""
     hash: str = ""
     extra: dict = field(default_factory=dict)
+    balance_of: torch.Tensor | None = None   # (N,) the training samples' `codec.tone_balance`, dB (older models: none)
     _parts: dict = field(default_factory=dict, repr=False, compare=False)   # `_part`'s and `prior`'s cache
 
     @classmethod
@@ -290,7 +302,7 @@ class Generator:
         from .vae import load, model_hash
         model, extra, tensors = load(path)
         return cls(model, tensors["data.labels"].float(), tensors["data.controls"].float(),
-                   str(path), model_hash(path), extra)
+                   str(path), model_hash(path), extra, tensors.get("data.balance"))
 
     @property
     def labels(self) -> list[str]:
@@ -355,6 +367,15 @@ class Generator:
         for every hit or a list of n, one per hit."""
         return self._conditions(recipe, _per_hit(ctl, n), hit_streams(seed, n))[0]
 
+    def _balance(self, parts: list[tuple[float, torch.Tensor]]) -> torch.Tensor | None:
+        """(n,) dB: the most tonal hits may be whose recipe parts are (weight, the training rows (n,) each
+        hit drew its descriptors from): BALANCE_MARGIN_DB over the rows' `codec.tone_balance` mixed by
+        weight as powers; None for a model saved without them."""
+        if self.balance_of is None:
+            return None
+        power = sum(w * torch.pow(10.0, self.balance_of[rows] / 10) for w, rows in parts)
+        return 10 * torch.log10(power.clamp(min=1e-30)) + BALANCE_MARGIN_DB
+
     def _conditions(self, recipe: Recipe, ctls: list[Controls], gens: list[torch.Generator]
                     ) -> tuple[torch.Tensor, torch.Tensor]:
         """:meth:`conditions` for one Controls and one random stream per hit, and the
@@ -362,15 +383,18 @@ class Generator:
         n = len(ctls)
         lab, mean, std = self.prior(recipe)
         c = torch.zeros(n, len(mean))                                       # (n, K): [tone,] 4 controls
+        drawn = []                                                          # (weight, training rows (n,)) per part
         for w, labs in recipe.parts:
             pool = self._part(labs)[1]                                       # (M, K)
-            c += w * pool[_picks(len(pool), gens)]
+            pick = _picks(len(pool), gens)
+            c += w * pool[pick]
+            drawn.append((w, torch.nonzero(self._matches(labs))[:, 0][pick]))
         c[:, -4:] += 0.25 * std[-4:] * _randn(gens, 4)                      # the tone column is not jittered
         variation = torch.tensor([x.variation for x in ctls])[:, None]      # (n, 1)
         c = mean + variation * (c - mean)
         shift = torch.stack([self._shift(x, std[-4:]) for x in ctls])        # (n, 4)
         c[:, -4:] += shift
-        return torch.cat([lab.expand(n, -1), c], 1), shift
+        return torch.cat([lab.expand(n, -1), c], 1), shift, self._balance(drawn)
 
     def sources(self, recipe: Recipe, n: int, seed: int = 0) -> torch.Tensor:
         """(n, parts): the training sample (a row of labels_of, in the order of the model's
@@ -400,7 +424,8 @@ class Generator:
     @torch.no_grad()
     def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
                shift: torch.Tensor | None = None, keep: list[int] | None = None,
-               notes: torch.Tensor | None = None, snap: torch.Tensor | None = None) -> np.ndarray:
+               notes: torch.Tensor | None = None, snap: torch.Tensor | None = None,
+               balance: torch.Tensor | None = None) -> np.ndarray:
         """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1:
         1 s, or as long as the longest hit that still sounds at 1 s rings out (up to
         RING_SECONDS, `codec.render`; the others are padded with silence). Each hit is
@@ -417,14 +442,18 @@ class Generator:
         that as asked (within ±6 dB/octave), whatever the model learned. Hits asked for a
         short attack start on their peak (`peak_frames`). snap (n,), 0..1: how far --attack
         asks each hit to be snappier (-attack); such a hit is made without the move, and a
-        transient shaper (`punch`, up to snap x PUNCH_DB) takes it to the attack asked."""
+        transient shaper (`punch`, up to snap x PUNCH_DB) takes it to the attack asked.
+        balance (n,) dB: the most tonal each hit may be (`codec.no_more_tonal`; `_balance`). The
+        decoder overdoes a body tone: a quarter of one model's snares rang as a sine over a faint
+        noise (real snares' tone sits 8 dB under their noise), and were heard as toms."""
         if keep is not None and not all(0 <= k < len(z) for k in keep):
             raise ValueError(f"keep {keep} is not among the {len(z)} hits of the batch")
         with _one_thread(len(z) <= SMALL_BATCH):
-            return self._decode(z, cond, seeds, shift, keep, notes, snap)
+            return self._decode(z, cond, seeds, shift, keep, notes, snap, balance)
 
     def _decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor, shift: torch.Tensor | None,
-                keep: list[int] | None, notes: torch.Tensor | None, snap: torch.Tensor | None) -> np.ndarray:
+                keep: list[int] | None, notes: torch.Tensor | None, snap: torch.Tensor | None,
+                balance: torch.Tensor | None) -> np.ndarray:
         cfg = self.model.cfg
         cc = cfg.codec_cfg
         peak = self.peak_frames(cond)                                                   # (n,)
@@ -446,6 +475,7 @@ class Generator:
 
         def made(idx, cond):         # the code of hits idx: decoded, in tune (`notes`), transposed as asked
             code = code_of(z[idx], cond, peak[idx])
+            code = code if balance is None else codec.no_more_tonal(code, balance[idx], cc)
             code = code if notes is None else in_tune(code, notes[idx], cc)
             move = semitones[idx] != 0
             if bool(move.any()):
@@ -486,10 +516,11 @@ class Generator:
         for x in ctls:
             x.check()
         gens = hit_streams(seed, n)
-        cond, shift = self._conditions(recipe, ctls, gens)
+        cond, shift, balance = self._conditions(recipe, ctls, gens)
         variation = torch.tensor([x.variation for x in ctls])[:, None]
         z = variation * _randn(gens, self.model.cfg.latent)
-        return self.decode(z, cond, torch.arange(n) + seed * 100_003, shift, keep, snap=_snap(ctls)), cond
+        return self.decode(z, cond, torch.arange(n) + seed * 100_003, shift, keep, snap=_snap(ctls),
+                           balance=balance), cond
 
     def generate(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
                  seed: int = 0, keep: list[int] | None = None) -> np.ndarray:
@@ -569,15 +600,14 @@ def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = co
     return out
 
 
-def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: float = 10.0,
-           fade_in_ms: float = 0.5) -> np.ndarray:
+def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: float = 10.0) -> np.ndarray:
     """Trim leading silence and the tail below floor_db (relative to peak), and fade
-    in over fade_in_ms: a generated hit starts at full level on its first sample
+    in over ONSET_FADE_MS: a generated hit starts at full level on its first sample
     (its noise's first frame is centred there), which clicks; half a millisecond
     keeps the attack. The writer adds the fade-out, headroom and DC removal."""
     from .audio import trim_leading_silence
     y = trim_leading_silence(np.asarray(y, np.float32)).copy()
-    k = min(len(y), int(fade_in_ms / 1000 * sr))
+    k = min(len(y), int(ONSET_FADE_MS / 1000 * sr))
     y[:k] *= np.sin(np.linspace(0, np.pi / 2, k + 2)[1:-1]) ** 2
     env = np.abs(y)
     above = np.flatnonzero(env >= env.max() * 10 ** (floor_db / 20))

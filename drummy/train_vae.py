@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from tqdm import tqdm
 
+from . import codec
 from .library import PREVIOUS_VAE, LibraryError, Workspace, vae_path
 from .labels import TYPES, UNKNOWN
 from .train import group_split
@@ -302,7 +303,8 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                "best_val_loss": state["best"] if math.isfinite(state["best"]) else None, "history": state["history"], "train_config": asdict(cfg),
                "train_hashes": [samples[i].hash for i in ti], "val_hashes": [samples[i].hash for i in vi]}
     data = {"data.labels": torch.from_numpy(V.multi_hot([label_sets[i] for i in ti], vocab)).to(torch.uint8),
-            "data.controls": cond[ti, len(vocab):].clone()}
+            "data.controls": cond[ti, len(vocab):].clone(),
+            "data.balance": codec.tone_balance(torch.from_numpy(codes[ti]).float(), mcfg.codec_cfg)}   # (`Generator._balance`)
     with interrupts_held():
         keep_previous(ws, cfg.warmup, metrics)
         V.save(model, vae_path(ws), metrics, data)

@@ -352,3 +352,20 @@ def test_fade_in_ramps_a_hit_up_over_the_attack_asked():
     assert float(level[0]) == cfg.floor_db and bool((level[1:6].diff() > 0).all())
     assert float(level[1]) == pytest.approx(-20 + 20 * np.log10(1 / 5), abs=0.01)    # linear in amplitude
     assert torch.equal(level[6:], code[0, 0, 6:]) and torch.equal(out[0, codec.FREQ], code[0, codec.FREQ])
+
+
+def test_tone_balance_reads_a_body_tone_against_the_noise_and_turns_only_the_tone_down():
+    cfg = codec.CODEC
+    t = np.arange(SR // 2) / SR
+    rng = np.random.default_rng(0)
+    noise = rng.standard_normal(len(t)) * np.exp(-t / 0.08)
+    tom = np.sin(2 * np.pi * 110 * t) * np.exp(-t / 0.3) + 0.1 * noise     # a tone over a little noise
+    snare = 0.1 * np.sin(2 * np.pi * 190 * t) * np.exp(-t / 0.1) + noise  # a faint tone under the noise
+    code = torch.from_numpy(np.stack([codec.analyse(codec.normalise(y)) for y in (tom, snare, hat(0))]))
+    bal = codec.tone_balance(code)
+    assert float(bal[0]) > 5 and -40 < float(bal[1]) < -10 and float(bal[2]) == codec.NO_TONE_DB
+    out = codec.no_more_tonal(code, torch.tensor([-10.0, 0.0, -10.0]))
+    assert float(codec.tone_balance(out)[0]) == pytest.approx(-10.0, abs=0.2)             # turned down to the cap
+    assert torch.equal(out[1:], code[1:])                                                 # under their caps: as they were
+    assert torch.equal(out[0, : cfg.bands], code[0, : cfg.bands]) and torch.equal(out[0, codec.FREQ], code[0, codec.FREQ])
+    assert float((code[0, codec.AMP] - out[0, codec.AMP]).max()) > 10                     # the tone, the whole hit through
