@@ -33,7 +33,8 @@ from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brig
 AUDIO_VERSION = 8    # bump when a change gives a model and seed other audio; --from refuses older sidecars
                      # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
                      # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
-                     # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's)
+                     # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's, a recipe's
+                     # hit no more tonal than its source + 6 dB)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
 PUNCH_DB = 12.0     # the most --attack -1 raises a hit's onset by (a transient shaper's attack, turned fully up)
