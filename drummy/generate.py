@@ -444,9 +444,11 @@ class Generator:
         short attack start on their peak (`peak_frames`). snap (n,), 0..1: how far --attack
         asks each hit to be snappier (-attack); such a hit is made without the move, and a
         transient shaper (`punch`, up to snap x PUNCH_DB) takes it to the attack asked.
-        balance (n,) dB: the most tonal each hit may be (`codec.no_more_tonal`; `_balance`). The
-        decoder overdoes a body tone: a quarter of one model's snares rang as a sine over a faint
-        noise (real snares' tone sits 8 dB under their noise), and were heard as toms."""
+        balance (n,) dB: the most tonal each hit may be (`codec.no_more_tonal`): BALANCE_MARGIN_DB
+        over the real hit it was conditioned on (`_balance`) or its reference's (variations,
+        morphs). The decoder overdoes a body tone: a quarter of one model's snares rang as a sine
+        over a faint noise (real snares' tone sits 8 dB under their noise), and were heard as toms;
+        its variations of toms and kicks rang 16-19 dB more tonal than the hits they varied."""
         if keep is not None and not all(0 <= k < len(z) for k in keep):
             raise ValueError(f"keep {keep} is not among the {len(z)} hits of the batch")
         with _one_thread(len(z) <= SMALL_BATCH):
@@ -533,16 +535,18 @@ class Generator:
         the recipe's when given, else none (the latent then carries them)."""
         return self._encode(y, recipe)[:2]
 
-    def _encode(self, y: np.ndarray, recipe: Recipe | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """`encode`, and the note the reference's body is heard at (`codec.body_note`; NaN for none),
-        from the one analysis."""
+    def _encode(self, y: np.ndarray, recipe: Recipe | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`encode`, the note the reference's body is heard at (`codec.body_note`; NaN for none)
+        and its `codec.tone_balance`, from the one analysis."""
         from .vae import controls
         cc = self.model.cfg.codec_cfg
         x = codec.normalise(y, cc)
         code = codec.analyse(x, cc)
         lab = self.prior(recipe)[0] if recipe else None
         mu, cond = self.encode_codes(code[None], controls(x, code, cc)[None], lab)
-        return mu[0], cond[0], codec.body_note(torch.from_numpy(code)[None], cfg=cc)[0]
+        c = torch.from_numpy(code)[None]
+        return mu[0], cond[0], codec.body_note(c, cfg=cc)[0], codec.tone_balance(c, cc)[0].float()
 
     @torch.no_grad()
     def encode_codes(self, code: np.ndarray, raw: np.ndarray, lab: torch.Tensor | None = None
@@ -562,26 +566,27 @@ class Generator:
         """n variations of a reference hit: latents drawn near its own, spread by variation."""
         ctl.check()
         gens = hit_streams(seed, n)
-        mu, cond, note = self._encode(y, recipe)
+        mu, cond, note, balance = self._encode(y, recipe)
         z = mu + 0.5 * ctl.variation * _randn(gens, len(mu))
         std = self.prior(recipe)[2][-4:] if recipe else torch.ones(4) * 0.5
         c = cond.expand(n, -1).clone()
         shift = self._shift(ctl, std)
         c[:, -4:] += 0.3 * ctl.variation * std * _randn(gens, 4) + shift
         return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1), keep, note.expand(n),
-                           _snap([ctl] * n))
+                           _snap([ctl] * n), (balance + BALANCE_MARGIN_DB).expand(n))
 
     def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0,
                 keep: list[int] | None = None) -> np.ndarray:
         """A morph from hit a to hit b in `steps` hits (a and b included)."""
         if steps < 2:
             raise RecipeError("--steps must be at least 2")
-        za, ca, na = self._encode(a)
-        zb, cb, nb = self._encode(b)
+        za, ca, na, ba = self._encode(a)
+        zb, cb, nb, bb = self._encode(b)
         t = torch.linspace(0, 1, steps)[:, None]
         na, nb = (na if torch.isfinite(na) else nb), (nb if torch.isfinite(nb) else na)   # a hat's end: the tom's note
+        power = (1 - t[:, 0]) * torch.pow(10.0, ba / 10) + t[:, 0] * torch.pow(10.0, bb / 10)   # (steps,)
         return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed), keep=keep,
-                           notes=na + t[:, 0] * (nb - na))
+                           notes=na + t[:, 0] * (nb - na), balance=10 * torch.log10(power) + BALANCE_MARGIN_DB)
 
 
 def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = codec.CODEC) -> torch.Tensor:
