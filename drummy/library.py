@@ -563,7 +563,7 @@ class Workspace:
                     else:
                         entry["via_link"] = True
             report.removed = self._forget_gone(paths, {j.key for j in found} | {k for k, _ in report.skipped},
-                                               linked, dangling, kits_read)
+                                               linked, dangling, kits_read, {j.key: set(j.kits) for j in found if j.kits})
         finally:
             # A second Ctrl-C waits for this: it broke into the pool's shutdown, nothing
             # was saved though the message said so, and the ingest hung for good.
@@ -617,7 +617,8 @@ class Workspace:
         return any((a == own or own in a.parents) and (a == path or a in path.parents) for a in asked)
 
     def _forget_gone(self, paths: Iterable[str | Path], seen: set[str], linked: Iterable[Path] = (),
-                     dangling: Iterable[str] = (), kits_read: Iterable[Path] = ()) -> int:
+                     dangling: Iterable[str] = (), kits_read: Iterable[Path] = (),
+                     plays: dict[str, set[str]] | None = None) -> int:
         """Forget the files recorded under the folders in `paths` that are no longer
         there (deleted by the user), or that are the workspace's stored copies: the
         library follows the folder. Files moved
@@ -625,8 +626,9 @@ class Workspace:
         many samples' files went. `linked`: the real folders that links under them led to
         (or a dangling link's target was in). A folder that links under them led to before
         and none does now (the link removed) takes with it the files found only through it.
-        A slice of a file (an SFZ region's) goes with its region: when its kit file, read
-        (`kits_read`), no longer plays it, or is gone; not while its kit cannot be read. A
+        A slice of a file (an SFZ region's) goes with its regions: when none of the kit files
+        that played it does any more, read (`kits_read`; `plays`: slice key -> the kits that play
+        it now), or gone from the folders ingested; not while its kit cannot be read. A
         file under them recorded whole goes when a kit plays only slices of it now."""
         asked = {str(Path(p).resolve()) for p in paths if Path(p).is_dir()}
         now = {str(p) for p in linked}
@@ -643,10 +645,17 @@ class Workspace:
             self.links[target] = sorted(set(self.links.get(target, [])) | asked)
         roots = [r + "/" for r in asked] + [str(p) + "/" for p in linked]
         copies = str(self.root.resolve() / "audio") + "/"   # its stored copies, taken in before that was refused
-        read = {str(k) for k in kits_read}
-        gone = [k for k, f in self.files.items() if k not in seen and "kit" in f
-                and (f["kit"] in read or not os.path.lexists(f["kit"]))]
-        gone += [k for k, f in self.files.items() if k not in seen and "kit" not in f
+        read, plays = {str(k) for k in kits_read}, plays or {}
+        gone = []
+        for k, f in self.files.items():           # a slice goes when none of the kits that played it still does
+            if "kits" in f:
+                kits = (set(f["kits"]) - read) | plays.get(k, set())
+                kits = {x for x in kits if os.path.lexists(x) or not any(x.startswith(r) for r in roots)}
+                if kits:
+                    f["kits"] = sorted(kits)
+                else:
+                    gone.append(k)
+        gone += [k for k, f in self.files.items() if k not in seen and "kits" not in f
                  and any(k.startswith(r) for r in roots)
                  and (not os.path.lexists(k) or k.startswith(copies) or "hash" not in f)]   # (a skip
         # not met again, such as a folder that can be read now, is no longer one)
@@ -756,7 +765,7 @@ class _Job:
     gain: float = 1.0
     start: int = 0                                 # a kit sample's slice of its file (see KitSample)
     end: int | None = None
-    kit_file: str = ""                             # the kit file (resolved) that plays it
+    kits: list[str] = field(default_factory=list)  # the kit files (resolved) that play it
 
     @property
     def key(self) -> str:
@@ -767,7 +776,7 @@ class _Job:
     def kit_entry(self) -> dict:
         """What a slice's record adds: its kit file, whose regions say when it is gone (`_forget_gone`).
         A whole file's record is as it always was."""
-        return {"kit": self.kit_file} if self.key != str(self.path) else {}
+        return {"kits": sorted(set(self.kits))} if self.key != str(self.path) else {}
 
 
 def _file_of(key: str) -> str:
@@ -792,7 +801,9 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
 
     def kit_job(ks: KitSample, kit_file: Path) -> None:
         job = _kit_job(ks, kit_file)
-        jobs.setdefault((job.key, ks.velocity, ks.gain) if regions else job.key, job)
+        kept = jobs.setdefault((job.key, ks.velocity, ks.gain) if regions else job.key, job)
+        if kept is not job:                        # another kit plays it too
+            kept.kits += job.kits
         in_kits.add(ks.path.resolve())
 
     def read_kit(path: Path) -> list[KitSample]:
@@ -1107,7 +1118,7 @@ def _decode_job(job: tuple[Path, bool, int, int | None]):
 
 def _kit_job(ks: KitSample, kit_file: Path) -> _Job:
     return _Job(ks.path.resolve(), ks.drum_type, ks.tags, ks.kit, f"kit:{ks.kit}", ks.velocity, ks.instrument, ks.note,
-                ks.gain, ks.start, ks.end, str(kit_file.resolve()))
+                ks.gain, ks.start, ks.end, [str(kit_file.resolve())])
 
 
 def known_types(samples: Iterable[Sample]) -> list[str]:

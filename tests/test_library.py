@@ -906,3 +906,26 @@ def test_a_region_of_all_of_a_file_is_the_file_and_a_slice_leaves_other_folders_
         r = Workspace(tmp_path / "ws").ingest([tmp_path / "A"], progress=False)
         assert (r.added, r.removed) == (0, 0)
     assert loop in Workspace(tmp_path / "ws").files
+
+
+def test_a_slice_two_kits_play_stays_while_either_does(tmp_path):
+    # a slice's record named one kit: when that kit dropped the region, the slice went though the
+    # other kit still played it
+    from conftest import drum_loop
+    y, (a, b, c, n) = drum_loop(tmp_path / "shared" / "loop.wav")
+    for name in ("K1", "K2"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / f"{name}.sfz").write_text(f"<region> sample=../shared/loop.wav key=36 end={b - 1}\n"
+                                                     f"<region> sample=../shared/loop.wav key=38 offset={b} end={c - 1}\n")
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tmp_path / "K1", tmp_path / "K2"], progress=False)
+    snare_key = f"{(tmp_path / 'shared' / 'loop.wav').resolve()}#frames={b}-{c}"
+    assert snare_key in ws.files
+    k1 = tmp_path / "K1" / "K1.sfz"
+    k1.write_text(k1.read_text().split("\n")[0] + "\n")                # K1 no longer plays the snare
+    r = Workspace(tmp_path / "ws").ingest([tmp_path / "K1"], progress=False)
+    assert r.removed == 0 and snare_key in Workspace(tmp_path / "ws").files
+    k2 = tmp_path / "K2" / "K2.sfz"
+    k2.write_text(k2.read_text().split("\n")[0] + "\n")                # ... nor K2: it goes
+    r = Workspace(tmp_path / "ws").ingest([tmp_path / "K2"], progress=False)
+    assert r.removed == 1 and snare_key not in Workspace(tmp_path / "ws").files
