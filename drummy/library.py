@@ -458,10 +458,11 @@ class Workspace:
         kits_read: list[Path] = []
         linked: list[Path] = []                          # folders reached through links: their files can go too
         dangling: list[str] = []                         # and the files that dangling links pointed at
-        found = collect(paths, report.skipped, kits_read, linked, dangling)
+        region_skips: dict[str, str] = {}                # a kit's region it could not read -> the kit
+        found = collect(paths, report.skipped, kits_read, linked, dangling, region_skips=region_skips)
         found = [j for j in found if self._takes_in(j.path, paths)]
         for key, reason in report.skipped:              # kit files that cannot be read, dangling links: `library` lists them
-            self.files[key] = {"reason": reason}
+            self.files[key] = {"reason": reason, **({"kits": [region_skips[key]]} if key in region_skips else {})}
         for kf in kits_read:                             # ... until they can
             if self.files.get(str(kf), {}).get("reason"):
                 del self.files[str(kf)]
@@ -563,7 +564,9 @@ class Workspace:
                     else:
                         entry["via_link"] = True
             report.removed = self._forget_gone(paths, {j.key for j in found} | {k for k, _ in report.skipped},
-                                               linked, dangling, kits_read, {j.key: set(j.kits) for j in found if j.kits})
+                                               linked, dangling, kits_read,
+                                               {**{k: {kit} for k, kit in region_skips.items()},
+                                                **{j.key: set(j.kits) for j in found if j.kits}})
         finally:
             # A second Ctrl-C waits for this: it broke into the pool's shutdown, nothing
             # was saved though the message said so, and the ingest hung for good.
@@ -786,14 +789,16 @@ def _file_of(key: str) -> str:
 
 def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None = None,
             kits_read: list[Path] | None = None, linked: list[Path] | None = None,
-            dangling: list[str] | None = None, regions: bool = False) -> list[_Job]:
+            dangling: list[str] | None = None, regions: bool = False,
+            region_skips: dict[str, str] | None = None) -> list[_Job]:
     """Every audio file under `paths`, labelled. Files a kit file (drumkit.xml, .sfz)
     points at take the kit's labels; the rest are labelled from their path below
     the root they were found under. A kit file that cannot be read is added to
     `skipped` as (path, reason) and its audio files are labelled by their paths
     instead; without a `skipped` list it is an error. The kit files read are added
     to `kits_read`, if given. Each slice of a file a kit plays (SFZ offset=/end=) is a job
-    of its own; a region whose slice cannot be read goes to `skipped`. With `regions`, a file
+    of its own; a region whose slice cannot be read goes to `skipped` (and, with `region_skips`,
+    its key to its kit file there). With `regions`, a file
     (or slice) a kit plays in several velocity layers or at several levels is a job for each
     (what a beat plays); else one (a sound, for the library)."""
     jobs: dict = {}
@@ -808,7 +813,10 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
 
     def read_kit(path: Path) -> list[KitSample]:
         try:
+            before = len(skipped) if skipped is not None else 0
             out = read_hydrogen(path) if path.name == "drumkit.xml" else read_sfz(path, skipped)
+            if region_skips is not None and skipped is not None:     # its regions it could not read
+                region_skips.update((key, str(path.resolve())) for key, _ in skipped[before:])
             if kits_read is not None:
                 kits_read.append(path.resolve())
             return out

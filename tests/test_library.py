@@ -929,3 +929,20 @@ def test_a_slice_two_kits_play_stays_while_either_does(tmp_path):
     k2.write_text(k2.read_text().split("\n")[0] + "\n")                # ... nor K2: it goes
     r = Workspace(tmp_path / "ws").ingest([tmp_path / "K2"], progress=False)
     assert r.removed == 1 and snare_key not in Workspace(tmp_path / "ws").files
+
+
+def test_a_bad_regions_reason_goes_once_its_kit_is_mended(tmp_path):
+    # the reason stayed in `library`'s skipped list for good when the file was outside the folder ingested
+    from conftest import drum_loop
+    y, (a, b, c, n) = drum_loop(tmp_path / "shared" / "take.wav")
+    kit = tmp_path / "K" / "k.sfz"
+    kit.parent.mkdir()
+    kit.write_text(f"<region> sample=../shared/take.wav key=36 end={b - 1}\n<region> sample=../shared/take.wav key=38 offset=abc\n")
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([kit.parent], progress=False)
+    assert len(r.skipped) == 1 and any("offset=abc" in p for p, _ in ws.skipped)
+    r = Workspace(tmp_path / "ws").ingest([kit.parent], progress=False)     # still bad: still listed
+    assert any("offset=abc" in p for p, _ in Workspace(tmp_path / "ws").skipped)
+    kit.write_text(f"<region> sample=../shared/take.wav key=36 end={b - 1}\n<region> sample=../shared/take.wav key=38 offset={b}\n")
+    Workspace(tmp_path / "ws").ingest([kit.parent], progress=False)
+    assert not any("offset=abc" in p for p, _ in Workspace(tmp_path / "ws").skipped)
