@@ -633,45 +633,59 @@ def cmd_evaluate(args) -> None:
     print(f"wrote {path}")
 
 
+def _read_hit(f: Path):
+    """A file for `classify` (`audio.load`), a link to a file that is gone said to be one."""
+    from . import audio
+    if f.is_symlink() and not f.exists():
+        raise audio.AudioError(audio.DANGLING)
+    return audio.load(f)
+
+
 def cmd_classify(args) -> None:
     from . import audio, features
     from . import classifier as clf
-    from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, classifier_path, walk
+    from .kits import KitError, is_kit_file
+    from .library import AUDIO_EXTENSIONS, LibraryError, Workspace, classifier_path, collect, walk
     model = clf.load(classifier_path(Workspace(args.workspace)))
-    files: list[Path] = []
+    items: list[tuple[str, object]] = []                 # (what to name, how to read it)
     for p in args.paths:
         if not p.exists() and not p.is_symlink():        # a link to a file that is gone is listed as one
             raise LibraryError(f"no such file or folder: {p}")
+        if p.is_file() and is_kit_file(p):               # a kit: the sounds it plays (an SFZ's slices too)
+            try:
+                items += [(j.key, lambda j=j: audio.load(j.path, start=j.start, end=j.end)) for j in collect([p])]
+            except (KitError, LibraryError) as e:
+                raise LibraryError(str(e)) from None
+            continue
         # a folder's audio files as ingest finds them: no ._ resource forks, no __MACOSX (and
         # links to files that are gone, to say so)
-        files += [f for f in walk(p) if f.suffix.lower() in AUDIO_EXTENSIONS and (f.is_file() or f.is_symlink())
-                  and not f.name.startswith(".")] if p.is_dir() else [p]
-    if not files:
+        files = [f for f in walk(p) if f.suffix.lower() in AUDIO_EXTENSIONS and (f.is_file() or f.is_symlink())
+                 and not f.name.startswith(".")] if p.is_dir() else [p]
+        items += [(str(f), lambda f=f: _read_hit(f)) for f in files]
+    if not items:
         raise LibraryError("no audio files in " + ", ".join(str(p) for p in args.paths))
     results, ys, ok = {}, [], []
-    for f in files:
+    for f, read in items:
         try:
-            if f.is_symlink() and not f.exists():
-                raise audio.AudioError(audio.DANGLING)
-            y = audio.load(f)
+            y = read()
         except audio.AudioError as e:
-            results[f] = {"path": str(f), "error": str(e)}
+            results[f] = {"path": f, "error": str(e)}
             continue
         if reason := features.loop_reason(y):       # ingest's rule: a drum type is a one-shot's
-            results[f] = {"path": str(f), "error": reason}
+            results[f] = {"path": f, "error": reason}
             continue
         ys.append(y)
         ok.append(f)
     if not ok:
         first = next(iter(results.values()))
-        raise LibraryError(f"none of the {len(files)} files is a one-shot Drummy could read "
+        raise LibraryError(f"none of the {len(items)} files is a one-shot Drummy could read "
                            f"({first['path']}: {first['error']})")
     probs = clf.classify_audio(model, ys)
     for f, p in zip(ok, probs):
         order = p.argsort()[::-1]
-        results[f] = {"path": str(f), "type": model.cfg.classes[order[0]],
+        results[f] = {"path": f, "type": model.cfg.classes[order[0]],
                       "probabilities": {model.cfg.classes[i]: round(float(p[i]), 4) for i in order}}
-    results = [results[f] for f in files]                  # in the order the files were given
+    results = [results[f] for f, _ in items]               # in the order the files were given
     if args.json:
         print(json.dumps(results, indent=1))
         return

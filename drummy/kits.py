@@ -367,6 +367,28 @@ def _sfz_slice(region: dict[str, str]) -> tuple[int, int | None] | str:
     return start, end
 
 
+def _any_case(base: Path, rel: str) -> Path:
+    """base / rel, each part of rel matched regardless of case where no file or folder has it
+    exactly, as sfizz finds a sample (kits made on Windows write `Samples\\KICK.WAV` for
+    samples/Kick.wav); base / rel itself where nothing matches (reported missing as named)."""
+    exact = base / rel
+    if exact.exists():
+        return exact
+    here = base
+    for part in Path(rel).parts:
+        if (here / part).exists() or part in ("..", "."):
+            here = here / part
+            continue
+        try:
+            match = next((n for n in sorted(os.listdir(here)) if n.lower() == part.lower()), None)
+        except OSError:
+            return exact
+        if match is None:
+            return exact
+        here = here / match
+    return here
+
+
 def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None) -> list[KitSample]:
     """Samples of an SFZ instrument: each `<region>` a player sounds as a hit (`_sfz_plays`),
     labelled from its key as a General MIDI drum note where the kit is laid out as GM
@@ -403,14 +425,15 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
             # no file is named with a NUL (a damaged line, and a path that cannot be opened): it is
             # reported as missing under the name written out, as a region naming any missing file is
             rel = (default_path + sample).replace("\\", "/").replace("\x00", "<NUL>")
+            where = _any_case(sfz_path.parent, rel)
             velocity, gain, frames = _sfz_range(region), _sfz_gain(region), _sfz_slice(region)
             if isinstance(frames, str):
                 if skipped is not None:
                     said = " ".join(f"{k}={region[k]}" for k in ("offset", "end") if k in region)
-                    skipped.append((f"{(sfz_path.parent / rel).resolve()}#{said}",
+                    skipped.append((f"{where.resolve()}#{said}",
                                     f"its region in {sfz_path.name} ({said}): {frames}; left out"))
                 continue
-            if frames[1] is not None and frames[1] >= (audio.frames_of(sfz_path.parent / rel) or math.inf):
+            if frames[1] is not None and frames[1] >= (audio.frames_of(where) or math.inf):
                 frames = (frames[0], None)               # to the file's end (offset=0 end=<its last frame>: all of it)
             if (rel, frames, velocity, gain) in seen:   # one file on several keys (GM aliases) is one sample, the
                 continue                                # first key's (Drummy's exports write each drum's own key first)
@@ -419,7 +442,7 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
             names = [region.get("group_label", ""), *Path(rel).parent.parts, Path(rel).stem]
             drum_type, tags = labels_from_names(names)
             tags = _with_kit_tag(normalise(kit_name), tags)
-            found.append((KitSample(sfz_path.parent / rel, drum_type, tags, kit_name, region.get("group_label", ""),
+            found.append((KitSample(where, drum_type, tags, kit_name, region.get("group_label", ""),
                                     note, velocity=velocity, gain=gain, start=frames[0], end=frames[1]),
                           drum_type if drum_type != UNKNOWN else None))
     if not found:
@@ -427,9 +450,16 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
     named = [(t, s.note) for s, t in found if t is not None and s.note is not None and type_of_note(s.note) != UNKNOWN]
     agree = _gm_agreeing(named)
     gm = agree > 0.5 * len(named) or not named             # one drum per white key, a snare on middle C: no GM kit
+    # a file sliced onto three or more keys in a row is a chopped loop (an MPC's or a slicer's: slice 1
+    # on 36, 2 on 37, ...): its keys count slices, they name no drums (slices on 36, 38, 42 are a kit's)
+    keys: dict[Path, set] = {}
+    for s, _ in found:
+        if (s.start, s.end) != (0, None) and s.note is not None:
+            keys.setdefault(s.path, set()).add(s.note)
+    chopped = {p for p, k in keys.items() if len(k) >= 3 and max(k) - min(k) + 1 == len(k)}
     out = []
     for s, named_type in found:
-        key_type = type_of_note(s.note) if s.note is not None else UNKNOWN
+        key_type = type_of_note(s.note) if s.note is not None and s.path not in chopped else UNKNOWN
         if gm and key_type != UNKNOWN:
             # the key decides, but within the hats the name may be more specific: an open hat on the
             # closed hat's key (a pedal CC picks it in the player)

@@ -258,3 +258,22 @@ def test_torch_threads_sleep_while_they_wait_unless_the_user_says_otherwise():
     mine = subprocess.run([sys.executable, "-c", code], env={**clean, "OMP_WAIT_POLICY": "ACTIVE"},
                           capture_output=True, text=True, check=True)
     assert mine.stdout.strip() == "ACTIVE"
+
+
+def test_classify_hears_the_sounds_a_kit_file_plays(tmp_path, tiny_library, capsys):
+    # `classify kit.sfz` said "not a readable audio file" though ingest reads kits
+    from conftest import drum_loop
+    ws = str(tmp_path / "ws")
+    assert main(["ingest", str(tiny_library), "-w", ws]) == 0
+    assert main(["train", "classifier", "-w", ws, "--steps", "4", "--epochs", "1", "--members", "1"]) == 0
+    capsys.readouterr()
+    y, (a, b, c, n) = drum_loop(tmp_path / "loop.wav")
+    (tmp_path / "kit.sfz").write_text(f"<region> sample=loop.wav key=36 end={b - 1}\n"
+                                      f"<region> sample=loop.wav key=38 offset={b} end={c - 1}\n"
+                                      "<region> sample=gone.wav key=42\n")
+    assert main(["classify", str(tmp_path / "kit.sfz"), "-w", ws, "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    loop = str((tmp_path / "loop.wav").resolve())
+    assert [r["path"] for r in got] == [f"{loop}#frames=0-{b}", f"{loop}#frames={b}-{c}",
+                                        str((tmp_path / "gone.wav").resolve())]
+    assert "type" in got[0] and "type" in got[1] and "error" in got[2]

@@ -251,3 +251,30 @@ def test_a_kit_of_slices_exports_each_slice_as_a_file_that_reads_back_the_same(t
         s = played[t]
         assert (s.start, s.end) == (0, None) and sf.info(str(s.path)).frames == hi - lo   # a file of the slice alone
         assert np.max(np.abs(s.load() - audio.trim_leading_silence(y[lo:hi]))) <= 2.0 ** -23
+
+
+def test_sfz_paths_are_found_whatever_their_case_as_players_find_them(tmp_path):
+    # a kit made on Windows names `Samples\KICK.WAV` for samples/Kick.wav: sfizz plays it, Drummy
+    # reported both regions missing
+    from conftest import kick, snare, write
+    write(tmp_path / "samples" / "Kick.wav", kick(0))
+    write(tmp_path / "samples" / "Snare Hard.wav", snare(0))
+    (tmp_path / "case.sfz").write_text("<control> default_path=Samples\\\n<region> sample=KICK.WAV key=36\n"
+                                       "<region> sample=snare hard.wav key=38\n<region> sample=gone.wav key=42\n")
+    got = {s.note: s for s in read_sfz(tmp_path / "case.sfz")}
+    assert got[36].path == tmp_path / "samples" / "Kick.wav" and got[38].path == tmp_path / "samples" / "Snare Hard.wav"
+    assert got[42].path == tmp_path / "Samples" / "gone.wav"              # missing: reported as the kit names it
+
+
+def test_a_loop_chopped_onto_keys_in_a_row_is_not_labelled_by_those_keys(tmp_path):
+    # a slicer's layout (slice 1 on 36, 2 on 37, ...) read as GM drums named 5 of 7 slices wrongly
+    from conftest import drum_loop
+    y, (a, b, c, n) = drum_loop(tmp_path / "loop.wav")
+    cuts = np.linspace(0, n, 8).astype(int)
+    (tmp_path / "chop.sfz").write_text("".join(f"<region> sample=loop.wav key={36 + i} offset={lo} end={hi - 1}\n"
+                                               for i, (lo, hi) in enumerate(zip(cuts[:-1], cuts[1:]))))
+    assert {s.drum_type for s in read_sfz(tmp_path / "chop.sfz")} == {"unknown"}
+    (tmp_path / "kit.sfz").write_text(f"<region> sample=loop.wav key=36 end={b - 1}\n"      # a kit's own slices
+                                      f"<region> sample=loop.wav key=38 offset={b} end={c - 1}\n"
+                                      f"<region> sample=loop.wav key=42 offset={c}\n")
+    assert [s.drum_type for s in read_sfz(tmp_path / "kit.sfz")] == ["kick", "snare", "hihat"]
