@@ -349,6 +349,21 @@ _NOT_DRUMS = {"vocal", "vocals", "vox", "voice", "voices", "chop", "chops", "fx"
 _PACK_WORDS = {"kit", "kits", "pack", "packs", "collection", "vol", "drum", "drums", "library", "essentials"}
 
 
+def not_drums(names: list[str]) -> bool:
+    """Whether names (folders, general first, then a file's stem) put a sound in a folder of things
+    that are not drum hits (`_NOT_DRUMS`: "Vocals/", "FX/Sweeps/") with no drum folder below it, as
+    `labels_from_names` reads them: the classifier is not asked to give it a drum type."""
+    out = False
+    for i, name in enumerate(names):
+        words = set(normalise(name).split())
+        t, says = _typed(name)
+        if words & _NOT_DRUMS and (t is None or not says) and not words & {"drum", "drums"}:
+            out = True
+        elif t is not None and i < len(names) - 1:
+            out = False
+    return out
+
+
 def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
     """(type, tags) from names ordered general -> specific (folders, then the file
     stem). The most specific name that mentions a type decides the type, unless a

@@ -1,5 +1,6 @@
 from dataclasses import replace
 
+from pathlib import Path
 import numpy as np
 import pytest
 import torch
@@ -269,3 +270,17 @@ def test_predict_embed_is_predict_and_embed_in_one_pass():
         x = torch.from_numpy(mels)
         assert np.allclose(probs, torch.exp(model.eval()(x)).numpy(), atol=1e-6)
         assert np.allclose(emb, model.embed(x).numpy(), atol=1e-6)
+
+
+def test_auto_label_leaves_sounds_in_folders_of_no_drums_unknown(tmp_path, tiny_library):
+    # `Vocals/Vox Chop Hey`, `FX/Sweeps/Uplifter` came out as predicted snares, and the generator learnt them
+    from conftest import hat, kick, write
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    train.train_classifier(ws, train.TrainConfig(epochs=4, batch=4, max_steps=8), progress=False)
+    write(tmp_path / "pack" / "Vocals" / "Vox Chop Hey.wav", kick(77))
+    write(tmp_path / "pack" / "FX" / "Sweeps" / "Uplifter.wav", hat(78))
+    write(tmp_path / "pack" / "Misc" / "Thing 2.wav", kick(80))
+    ws.ingest([tmp_path / "pack"], progress=False)
+    changed = {Path(s.path).name for s, _, _ in train.auto_label(ws, min_confidence=0.0)}
+    assert changed == {"Thing 2.wav"}

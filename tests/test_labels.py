@@ -173,3 +173,12 @@ def test_gm_notes_and_note_names():
     assert parse_note("c4") == 60 and parse_note("C#2") == 37 and parse_note("eb2") == 39
     with pytest.raises(ValueError):
         parse_note("h2")
+
+
+def test_not_drums_reads_folders_as_labels_from_names_does():
+    from drummy.labels import not_drums
+    assert not_drums(["Vocals", "Vox Chop Hey"]) and not_drums(["FX", "Sweeps", "Uplifter"])
+    assert not not_drums(["FX", "Kicks", "Hit 1"])                       # a drum folder below: drums
+    assert not not_drums(["Drum & Bass", "Thing"]) and not not_drums(["Misc", "Thing 2"])
+    for names in (["Vocals", "Vox Chop Hey"], ["FX", "Kicks", "Hit 1"]):
+        assert (labels_from_names(names)[0] == "unknown") == not_drums(names)
