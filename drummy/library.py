@@ -471,8 +471,11 @@ class Workspace:
             try:
                 st = job.path.stat()
             except OSError as e:
-                report.skipped.append((key, f"cannot read ({e.strerror})"))
-                self.files[key] = {"reason": f"cannot read ({e.strerror})", **job.kit_entry}
+                why = f"cannot read ({e.strerror})"
+                if isinstance(e, FileNotFoundError) and job.kits:     # a kit names a file it does not have
+                    why = f"not there, though {' and '.join(sorted({Path(k).name for k in job.kits}))} names it"
+                report.skipped.append((key, why))
+                self.files[key] = {"reason": why, **job.kit_entry}
                 continue
             stamp = {"size": st.st_size, "mtime": st.st_mtime_ns, **job.kit_entry}
             old = self.files.get(key)
