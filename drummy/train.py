@@ -159,39 +159,39 @@ def fit(mels: np.ndarray, labels: np.ndarray, classes: list[str], cfg: TrainConf
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=max(total, 1), pct_start=0.15)
     history = {"epoch": [], "train_loss": [], "val_acc": [], "val_balanced_acc": []}
     step = 0
-    bar = tqdm(total=total, desc="train classifier", unit="step", mininterval=1.0, disable=not progress)
-    t0 = time.time()
-    for epoch in range(cfg.epochs):
-        model.train()
-        order = torch.multinomial(draw, len(X), replacement=True, generator=gen)
-        losses = []
-        for i in range(0, len(X), cfg.batch):
-            idx = order[i:i + cfg.batch]
-            if len(idx) < 2:
-                continue
-            logits = model(augment(X[idx], gen))
-            loss = F.cross_entropy(logits, Y[idx], weight=class_w, label_smoothing=0.05)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            sched.step()
-            losses.append(loss.item())
-            step += 1
-            bar.update(1)
-            bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+    # a with block: Ctrl-C closes the bar before the message, which landed on its line
+    with tqdm(total=total, desc="train classifier", unit="step", mininterval=1.0, disable=not progress) as bar:
+        t0 = time.time()
+        for epoch in range(cfg.epochs):
+            model.train()
+            order = torch.multinomial(draw, len(X), replacement=True, generator=gen)
+            losses = []
+            for i in range(0, len(X), cfg.batch):
+                idx = order[i:i + cfg.batch]
+                if len(idx) < 2:
+                    continue
+                logits = model(augment(X[idx], gen))
+                loss = F.cross_entropy(logits, Y[idx], weight=class_w, label_smoothing=0.05)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                sched.step()
+                losses.append(loss.item())
+                step += 1
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
+                if step >= total:
+                    break
+            history["epoch"].append(epoch + 1)
+            history["train_loss"].append(float(np.mean(losses)) if losses else float("nan"))
+            if val is not None and len(val[0]):
+                pred = clf.predict(model, val[0]).argmax(1)
+                acc = float((pred == val[1]).mean())
+                bal = balanced_accuracy(val[1], pred, len(classes))
+                history["val_acc"].append(acc)
+                history["val_balanced_acc"].append(bal)
             if step >= total:
                 break
-        history["epoch"].append(epoch + 1)
-        history["train_loss"].append(float(np.mean(losses)) if losses else float("nan"))
-        if val is not None and len(val[0]):
-            pred = clf.predict(model, val[0]).argmax(1)
-            acc = float((pred == val[1]).mean())
-            bal = balanced_accuracy(val[1], pred, len(classes))
-            history["val_acc"].append(acc)
-            history["val_balanced_acc"].append(bal)
-        if step >= total:
-            break
-    bar.close()
     history["seconds"] = time.time() - t0
     history["steps"] = step
     return model.eval(), history

@@ -277,3 +277,18 @@ def test_classify_hears_the_sounds_a_kit_file_plays(tmp_path, tiny_library, caps
     assert [r["path"] for r in got] == [f"{loop}#frames=0-{b}", f"{loop}#frames={b}-{c}",
                                         str((tmp_path / "gone.wav").resolve())]
     assert "type" in got[0] and "type" in got[1] and "error" in got[2]
+
+
+def test_ctrl_c_in_training_leaves_its_message_on_a_line_of_its_own(tmp_path, tiny_library, capsys, monkeypatch):
+    # the message landed on the progress bar's line, and the bar was drawn again after it
+    from drummy import train
+    ws = str(tmp_path / "ws")
+    assert main(["ingest", str(tiny_library), "-w", ws]) == 0
+    calls, real = [], train.augment
+    monkeypatch.setattr(train, "augment", lambda x, g: calls.append(1) or (real(x, g) if len(calls) < 3
+                                                                              else (_ for _ in ()).throw(KeyboardInterrupt)))
+    capsys.readouterr()
+    assert main(["train", "classifier", "-w", ws, "--steps", "20", "--epochs", "4", "--members", "1"]) == 128 + 2
+    err = capsys.readouterr().err
+    before, _, after = err.partition("drummy: interrupted")
+    assert after and (before == "" or before.endswith("\n")) and "train classifier" not in after
