@@ -331,3 +331,10 @@ def test_a_slice_decodes_as_the_same_frames_of_the_whole_file(tmp_path, ext, fmt
         part, rate = audio.decode(p, start=start, end=end)
         assert rate == SR and part.shape == (end - start, 2)
         assert np.abs(part - whole[start:end]).max() < 1e-4
+
+
+def test_a_file_of_one_sample_is_too_short_not_silent(tmp_path):
+    p = tmp_path / "one.wav"
+    sf.write(p, np.array([0.9], np.float32), SR)
+    with pytest.raises(audio.AudioError, match="too short for a drum hit"):
+        audio.load(p)
