@@ -351,8 +351,8 @@ def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True, max
     y = resample(to_mono(data), rate, sr)
     if not y.size:
         raise AudioError("too short for a drum hit (no sample left at the model's rate)")
-    if len(y) < MIN_SECONDS * sr:          # before the silence check: one full-scale sample was called silent
-        raise AudioError(f"too short for a drum hit ({1000 * len(y) / sr:.2f} ms in all; at least "
+    if len(y) < MIN_SECONDS * sr and float(np.max(np.abs(y))) >= 10 ** (-80 / 20):   # one full-scale sample is
+        raise AudioError(f"too short for a drum hit ({1000 * len(y) / sr:.2f} ms in all; at least "  # no DC offset
                          f"{1000 * MIN_SECONDS:g} ms)")
     if float(np.max(np.abs(y - y.mean()))) < 10 ** (-80 / 20):   # a constant (DC) is no sound: it is written as zeros
         raise AudioError("silent (peak below -80 dBFS once any DC offset is taken out)")
