@@ -29,6 +29,7 @@ MAX_SECONDS = 30.0  # a one-shot longer than this is a loop, a song or a mistake
 MIN_SECONDS = 0.005  # ... and one shorter than this (after leading silence) is a click or a mistake
 RATES = (1000, 768000)  # sample rates a sound can have: outside them a header is broken (or it is no sound)
 MP3_PREROLL = 4608  # frames an MP3 slice is decoded from before its start (4 MPEG frames; 2 were not always enough)
+_DAMAGED = ("lost sync", "psf_fseek", "Internal ")   # libsndfile's words for a file its decoder lost its way in
 MAX_PEAK = 1000.0   # +60 dBFS: a float file may go over full scale, not by this much
 UNREADABLE = "cannot read"   # how a file that could not be opened (permissions) is reported: it may be readable later
 DANGLING = "a link to a file that is not there"
@@ -111,7 +112,10 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS, start: int
             data, rate = sf.read(_os_path(path), dtype="float32", always_2d=True, start=start - lead, stop=stop)
             data = data[lead:]
     except Exception as e:
-        raise AudioError(f"cannot decode audio ({first_line(e)})") from None
+        said = first_line(e)
+        if any(k in said for k in _DAMAGED):     # a decoder's own words for a file cut short or damaged
+            raise AudioError(f"damaged or cut short (the decoder says: {said})") from None
+        raise AudioError(f"cannot decode audio ({said})") from None
     if data.size == 0:
         raise AudioError("empty audio (0 samples)")
     short = stop - start - len(data) > max(rate // 100, 2 * 1152)

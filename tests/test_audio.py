@@ -338,3 +338,11 @@ def test_a_file_of_one_sample_is_too_short_not_silent(tmp_path):
     sf.write(p, np.array([0.9], np.float32), SR)
     with pytest.raises(audio.AudioError, match="too short for a drum hit"):
         audio.load(p)
+
+
+def test_a_flac_cut_short_is_called_damaged_not_by_its_decoders_words(tmp_path):
+    p = tmp_path / "cut.flac"
+    sf.write(p, (np.random.default_rng(0).standard_normal(SR) * 0.3).astype(np.float32), SR, subtype="PCM_24")
+    p.write_bytes(p.read_bytes()[: p.stat().st_size // 2])
+    with pytest.raises(audio.AudioError, match="^damaged or cut short"):
+        audio.load(p)
