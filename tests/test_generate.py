@@ -1156,3 +1156,36 @@ def test_hits_carry_no_infrasound(trained):
         power = np.abs(np.fft.rfft(h)) ** 2
         assert power[np.fft.rfftfreq(len(h), 1 / sr) < 15].sum() < 0.02 * power.sum()
 
+
+
+def test_a_version_7_recipe_hit_is_remade_where_version_8_makes_it_the_same(trained, tmp_path, capsys):
+    # version 8 refused every version-7 sidecar, though it changed a recipe's hit only at a snappier
+    # --attack or with a model that keeps tone balances
+    from drummy import vae
+    ws, *_ = trained
+    root = tmp_path / "ws"
+    shutil.copytree(ws.root, root)
+    model, extra, tensors = vae.load(train.vae_path(Workspace(root)))
+    plain = root / "models" / "plain.safetensors"                      # a model trained before balances were kept
+    vae.save(model, plain, extra, {k: v for k, v in tensors.items() if k != "data.balance"})
+    g = Generator.load(plain)
+    assert g.balance_of is None
+    for attack, ok in ((0.5, True), (-1.0, False)):
+        out = tmp_path / f"hits{attack}"
+        ys = g.generate(g.recipe("kick"), Controls(attack=attack), n=2, seed=4)
+        meta = generate.sidecar(g, "blend", recipe="kick", recipe_parts=g.recipe("kick").parts,
+                                controls=Controls(attack=attack), seed=4, n=2)
+        paths = generate.write_hits(ys, out, "kick", {**meta, "model": str(plain), "audio_version": 7})
+        capsys.readouterr()
+        rc = main(["generate", "-w", str(root), "--from", str(paths[1].with_suffix(".json"))])
+        assert (rc == 0) == ok, capsys.readouterr().err
+        if ok:
+            assert np.array_equal(audio.decode(paths[1].with_suffix(".again.wav"))[0], audio.decode(paths[1])[0])
+    # ... and a model with balances makes other audio: refused
+    ys = Generator.load(train.vae_path(Workspace(root))).generate(g.recipe("kick"), Controls(), n=2, seed=4)
+    gb = Generator.load(train.vae_path(Workspace(root)))
+    meta = generate.sidecar(gb, "blend", recipe="kick", recipe_parts=gb.recipe("kick").parts, controls=Controls(),
+                            seed=4, n=2)
+    paths = generate.write_hits(ys, tmp_path / "balanced", "kick", {**meta, "audio_version": 7})
+    assert main(["generate", "-w", str(root), "--from", str(paths[1].with_suffix(".json"))]) == 2
+    assert "cannot be remade exactly" in capsys.readouterr().err
