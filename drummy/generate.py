@@ -181,6 +181,13 @@ def infrasound_out(y: np.ndarray, sr: int) -> np.ndarray:
     return sosfilt(_highpass(sr), y, axis=-1).astype(np.float32)
 
 
+def _onset_fade(sr: int, n: int) -> np.ndarray:
+    """The gain ramp every written hit of n samples starts with (`finish`): ONSET_FADE_MS of sin²,
+    or all n where it is shorter: (min(n, ONSET_FADE_MS in samples),)."""
+    k = min(n, int(ONSET_FADE_MS / 1000 * sr))
+    return np.sin(np.linspace(0, np.pi / 2, k + 2)[1:-1]) ** 2
+
+
 def punch(y: np.ndarray, target_ms: np.ndarray, max_db: np.ndarray, sr: int = codec.SR,
           step_db: float = 0.5) -> np.ndarray:
     """A transient shaper for hits that start on their onset, (n, samples): each hit's first
@@ -199,9 +206,9 @@ def punch(y: np.ndarray, target_ms: np.ndarray, max_db: np.ndarray, sr: int = co
     frames = min(y.shape[-1] // ATTACK_HOP, 64)                     # the raise is under 1e-13 dB beyond them
     head = frames * ATTACK_HOP
     rise = np.exp(-np.arange(y.shape[-1]) / sr / (PUNCH_MS / 1000))           # (samples,)
-    k = min(head, int(ONSET_FADE_MS / 1000 * sr))                   # `finish`'s fade-in, which the file will have
+    ramp = _onset_fade(sr, head)                                    # `finish`'s fade-in, which the file will have
     fade = np.ones(head)
-    fade[:k] = np.sin(np.linspace(0, np.pi / 2, k + 2)[1:-1]) ** 2
+    fade[:len(ramp)] = ramp
     frame_ms = 1000 * ATTACK_HOP / sr
     for i in np.flatnonzero(max_db > 0):
         gains = 10 ** (np.arange(0, max_db[i] + 1e-9, step_db) / 20) - 1                 # (G,)
@@ -266,6 +273,13 @@ def _one_thread(enabled: bool):
     finally:
         if torch.get_num_threads() != before:
             torch.set_num_threads(before)
+
+
+def _tone_cap(mix: list[tuple[float | torch.Tensor, torch.Tensor]]) -> torch.Tensor:
+    """(n,) dB: the most tonal a hit may be (`codec.no_more_tonal`): BALANCE_MARGIN_DB over the
+    `codec.tone_balance`s it mixes ((weight, balances (n,) dB) pairs), mixed by weight as powers."""
+    power = sum(w * torch.pow(10.0, b / 10) for w, b in mix)
+    return 10 * torch.log10(power.clamp(min=1e-30)) + BALANCE_MARGIN_DB
 
 
 def _snap(ctls: list[Controls]) -> torch.Tensor:
@@ -370,17 +384,13 @@ class Generator:
 
     def _balance(self, parts: list[tuple[float, torch.Tensor]]) -> torch.Tensor | None:
         """(n,) dB: the most tonal hits may be whose recipe parts are (weight, the training rows (n,) each
-        hit drew its descriptors from): BALANCE_MARGIN_DB over the rows' `codec.tone_balance` mixed by
-        weight as powers; None for a model saved without them."""
-        if self.balance_of is None:
-            return None
-        power = sum(w * torch.pow(10.0, self.balance_of[rows] / 10) for w, rows in parts)
-        return 10 * torch.log10(power.clamp(min=1e-30)) + BALANCE_MARGIN_DB
+        hit drew its descriptors from) (`_tone_cap`); None for a model saved without balances."""
+        return None if self.balance_of is None else _tone_cap([(w, self.balance_of[rows]) for w, rows in parts])
 
     def _conditions(self, recipe: Recipe, ctls: list[Controls], gens: list[torch.Generator]
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """:meth:`conditions` for one Controls and one random stream per hit, and the
-        timbre controls' part of them (n, 4)."""
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """:meth:`conditions` for one Controls and one random stream per hit, the timbre
+        controls' part of them (n, 4), and each hit's tone cap (`_balance`; None without)."""
         n = len(ctls)
         lab, mean, std = self.prior(recipe)
         c = torch.zeros(n, len(mean))                                       # (n, K): [tone,] 4 controls
@@ -584,9 +594,8 @@ class Generator:
         zb, cb, nb, bb = self._encode(b)
         t = torch.linspace(0, 1, steps)[:, None]
         na, nb = (na if torch.isfinite(na) else nb), (nb if torch.isfinite(nb) else na)   # a hat's end: the tom's note
-        power = (1 - t[:, 0]) * torch.pow(10.0, ba / 10) + t[:, 0] * torch.pow(10.0, bb / 10)   # (steps,)
         return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed), keep=keep,
-                           notes=na + t[:, 0] * (nb - na), balance=10 * torch.log10(power) + BALANCE_MARGIN_DB)
+                           notes=na + t[:, 0] * (nb - na), balance=_tone_cap([(1 - t[:, 0], ba), (t[:, 0], bb)]))
 
 
 def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = codec.CODEC) -> torch.Tensor:
@@ -613,8 +622,8 @@ def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: 
     keeps the attack. The writer adds the fade-out, headroom and DC removal."""
     from .audio import trim_leading_silence
     y = trim_leading_silence(np.asarray(y, np.float32)).copy()
-    k = min(len(y), int(ONSET_FADE_MS / 1000 * sr))
-    y[:k] *= np.sin(np.linspace(0, np.pi / 2, k + 2)[1:-1]) ** 2
+    fade = _onset_fade(sr, len(y))
+    y[:len(fade)] *= fade
     env = np.abs(y)
     above = np.flatnonzero(env >= env.max() * 10 ** (floor_db / 20))
     end = min(len(y), int(above[-1]) + 1 + int(fade_ms / 1000 * sr)) if len(above) else len(y)

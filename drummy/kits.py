@@ -55,6 +55,11 @@ def slice_key(path: str | Path, start: int = 0, end: int | None = None) -> str:
     return str(path) if (start, end) == (0, None) else f"{path}#frames={start}-{'' if end is None else end}"
 
 
+def file_of_key(key: str) -> str:
+    """The file a `slice_key` names: the key less a slice's `#frames=...`."""
+    return re.sub(r"#frames=\d+-\d*$", "", key)
+
+
 def is_kit_file(path: str | Path) -> bool:
     """Whether a file's name makes it a kit file Drummy reads: a Hydrogen drumkit.xml or an .sfz."""
     path = Path(path)

@@ -27,7 +27,7 @@ from safetensors.numpy import load_file, save as save_bytes
 from tqdm import tqdm
 
 from . import audio, features
-from .kits import KitError, KitSample, is_kit_file, read_hydrogen, read_sfz, sfz_includes, slice_key
+from .kits import KitError, KitSample, file_of_key, is_kit_file, read_hydrogen, read_sfz, sfz_includes, slice_key
 from .labels import UNKNOWN, labels_from_names, normalise
 
 AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".opus", ".mp3",
@@ -524,7 +524,7 @@ class Workspace:
                     report.repaired += 1
                 if h in self.samples:
                     s = self.samples[h]
-                    if key != s.path and not Path(_file_of(s.path)).exists():   # moved or renamed: by its new name
+                    if key != s.path and not Path(file_of_key(s.path)).exists():   # moved or renamed: by its new name
                         self.files.pop(s.path, None)
                         s.also_at = [p for p in s.also_at if p != key]
                         s.copies.pop(key, None)
@@ -537,7 +537,7 @@ class Workspace:
                         report.unchanged += not repaired
                         continue
                     gone = None if key in s.also_at else \
-                        next((p for p in s.also_at if not Path(_file_of(p)).exists()), None)
+                        next((p for p in s.also_at if not Path(file_of_key(p)).exists()), None)
                     if gone is not None:              # a copy moved or renamed: it goes by its new name
                         self.files.pop(gone, None)
                         s.also_at[s.also_at.index(gone)] = key
@@ -668,7 +668,7 @@ class Workspace:
         gone += [k for k in dict.fromkeys(dangling) if k in self.files and k not in gone and not os.path.lexists(k)]
         # a file under these folders that a kit now plays as slices, and nothing plays whole: the whole file
         # recorded before goes (not one outside them, another kit's or folder's to keep)
-        sliced = {_file_of(k) for k in seen} - seen
+        sliced = {file_of_key(k) for k in seen} - seen
         gone += [k for k in self.files if k in sliced and k not in gone and any(k.startswith(r) for r in roots)]
         gone += [k for k, f in self.files.items() if f.get("via_link") and k not in seen and k not in gone
                  and any(k.startswith(u) for u in unlinked)]
@@ -783,11 +783,6 @@ class _Job:
         """What a slice's record adds: its kit file, whose regions say when it is gone (`_forget_gone`).
         A whole file's record is as it always was."""
         return {"kits": sorted(set(self.kits))} if self.key != str(self.path) else {}
-
-
-def _file_of(key: str) -> str:
-    """The file a library key (`slice_key`) names: the key less a slice's `#frames=...`."""
-    return re.sub(r"#frames=\d+-\d*$", "", key)
 
 
 def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None = None,

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from . import classifier as clf
-from .library import LibraryError, Sample, Workspace, _file_of, classifier_path, vae_path  # noqa: F401  (the paths are re-exported)
+from .kits import file_of_key
+from .library import LibraryError, Sample, Workspace, classifier_path, vae_path  # noqa: F401  (the paths are re-exported)
 from .labels import UNKNOWN, not_drums
 
 
@@ -419,8 +420,10 @@ def auto_label(ws: Workspace, min_confidence: float = 0.5) -> list[tuple[Sample,
 def _auto_label(ws: Workspace, model: clf.DrumClassifier, min_confidence: float) -> list[tuple[Sample, str, float]]:
     # a sound whose folders say it is no drum ("Vocals/Vox Chop Hey", "FX/Sweeps/Uplifter") is not
     # given the drum type it sounds most like (they were: snares, and the generator learnt them)
-    todo = [s for s in ws.samples.values() if (s.drum_type == UNKNOWN or s.predicted)
-            and not not_drums([*Path(_file_of(s.path)).parent.parts[-3:], Path(_file_of(s.path)).stem])]
+    def names(s: Sample) -> list[str]:                     # its file's last three folders and its name
+        f = Path(file_of_key(s.path))
+        return [*f.parent.parts[-3:], f.stem]
+    todo = [s for s in ws.samples.values() if (s.drum_type == UNKNOWN or s.predicted) and not not_drums(names(s))]
     if not todo:
         return []
     probs = np.concatenate([clf.classify_audio(model, [ws.load_audio(s.hash) for s in todo[i:i + 256]])  # any level
