@@ -378,13 +378,20 @@ def _train_vae(args) -> None:
               + f" ({', '.join(m['val_groups'][:4])}{' …' if len(m['val_groups']) > 4 else ''})")
     else:
         print(f"  nothing held out, so nothing to stop early on (it trained for its whole budget): {NO_SPLIT}")
-    if h.get("val_recon"):
-        print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out {min(h['val_recon']):.0f} (best)")
+    if h.get("val_recon"):       # a run shorter than the warm-up keeps its last weights, not its best
+        best = m.get("best_val_loss") is not None
+        print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out "
+              f"{min(h['val_recon']) if best else h['val_recon'][-1]:.0f}{' (best)' if best else ''}")
     if m["steps"] < cfg.warmup and m["stopped"] in ("minutes", "steps"):   # a busy machine's minute: 50 steps
         print(f"drummy: warning: only {m['steps']} steps, short of the {cfg.warmup} the generator needs to settle; "
               f"its hits will sound rough. Train it with more --minutes or --steps"
               + (f"; the model before it is kept as {m['replaced']} (rename it back to use it)" if "replaced" in m else ""),
               file=sys.stderr)
+    if "dropped" in m:
+        from .library import PREVIOUS_VAE
+        print(f"drummy: warning: the model this one replaces had only {m['dropped']} steps and is not kept: "
+              f"{vae_path(ws).with_name(PREVIOUS_VAE)} keeps the trained one before it, so hits made with the "
+              f"short one can no longer be remade with --from", file=sys.stderr)
     print(f"saved {vae_path(ws)}" + (f" (the model before it: {m['replaced']})" if "replaced" in m else ""))
 
 
@@ -448,21 +455,40 @@ def cmd_generate(args) -> None:
         # the recipe as typed: parsed again, it gives the very same weights (the rounded text need not)
         meta = sidecar(gen, "blend", recipe=args.blend, recipe_parts=recipe.parts, controls=ctl, n=n, seed=args.seed)
         folder = dominant_type(gen, recipe)
+    keep = _sounding(ys)
     if args.out is None and recipe is not None and not names_a_type(recipe):
         # `--blend 808` makes 808 kicks, hats and claps: each goes where its type is heard
         classify = _classifier_hook(ws.root, min_confidence=0.0)
         if classify is None:   # the recipe's lean is no hit's type: an 808 blend holds kicks, hats and claps
             print(f"drummy: no classifier to hear which drum type each hit is, so they go to generated/blend/ "
                   f"(`drummy train classifier -w {ws.root}`, then generate again, files them by type)", file=sys.stderr)
-        heard = classify([finish(y) for y in ys]) if classify else ["blend"] * len(ys)
+        heard = classify([finish(ys[i]) for i in keep]) if classify else ["blend"] * len(keep)
         for t in dict.fromkeys(heard):
-            idx = [i for i, h in enumerate(heard) if h == t]
+            idx = [i for i, h in zip(keep, heard) if h == t]
             paths = write_hits(ys[idx], ws.root / "generated" / t, stem, meta, indices=idx)
             print(f"wrote {_written(paths)} to {ws.root / 'generated' / t}/")
         return
     out = args.out or ws.root / "generated" / folder
-    paths = write_hits(ys, out, stem, meta)
+    paths = write_hits(ys[keep], out, stem, meta, indices=keep)
     print(f"wrote {_written(paths)} to {out}/")
+
+
+def _sounding(ys) -> list[int]:
+    """The hits of a batch that make a sound, said aloud when one does not: a generator trained
+    briefly, asked far from its training hits, can decode a hit all under its noise gate, and a
+    file of silence is no hit. Every hit silent is an error."""
+    import numpy as np
+    from .library import ModelError
+    keep = [i for i, y in enumerate(ys) if np.any(y)]
+    silent = [i + 1 for i, y in enumerate(ys) if not np.any(y)]
+    why = "came out silent: the generator decoded nothing above its noise gate (a model trained longer, or " \
+          "controls nearer 0, make sound)"
+    if not keep:
+        raise ModelError(f"every hit {why}")
+    if silent:
+        print(f"drummy: left out hit{'s' * (len(silent) > 1)} {', '.join(map(str, silent))} of {len(ys)}: "
+              f"{'they' if len(silent) > 1 else 'it'} {why}", file=sys.stderr)
+    return keep
 
 
 def _written(paths: list) -> str:
@@ -563,13 +589,15 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         raise not_a_sidecar(e) from None
     older = RecipeError(f"{path} was made by Drummy {meta.get('drummy', '?')} with draws and synthesis of version "
                         f"{made_by}; this Drummy's are version {AUDIO_VERSION}, so the hit cannot be remade exactly")
-    # version 8 changed a recipe's hit only where it asked for a snappier attack or its model keeps the
-    # training hits' tone balances (models trained since): a version-7 recipe hit otherwise is the same
+    # each version changed some hits only: an older hit outside them is remade the same, to the bit
+    #   9: a slower --attack (its ramp now comes after the noise gate, which silenced short hats whole)
+    #   8: a recipe's snappier --attack, and models that keep the training hits' tone balances (trained since)
     try:
-        as_seven = made_by == 7 and mode == "blend" and float(meta["controls"].get("attack", 0)) >= 0
+        attack = float((meta.get("controls") or {}).get("attack", 0))
     except MALFORMED as e:
         raise not_a_sidecar(e) from None
-    if made_by != AUDIO_VERSION and not as_seven:
+    same = {AUDIO_VERSION: True, 8: attack <= 0, 7: mode == "blend" and attack == 0}.get(made_by, False)
+    if not same:
         raise older
     found = [p for p in dict.fromkeys(candidates) if p.is_file()]
     model = next((p for p in found if model_hash(p) == want), None)
@@ -586,7 +614,7 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         if digest is not None and ref.is_file() and file_hash(ref) != digest:
             raise RecipeError(f"{ref} has changed since {path} was made from it, so the hit cannot be remade exactly")
     gen = Generator.load(model)
-    if made_by != AUDIO_VERSION and gen.balance_of is not None:
+    if made_by == 7 and gen.balance_of is not None:
         raise older
     try:
         if mode == "blend":
@@ -606,18 +634,33 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     except MALFORMED as e:
         raise not_a_sidecar(e) from None
     own = Path(path).with_suffix(".wav")
-    if out is None:
-        out = own.with_suffix(REMADE + ".wav") if own.exists() else own
-    elif out.suffix.lower() not in AUDIO_EXTENSIONS:
-        out = out / own.name
-        if out.exists():       # a hit of that name there may be another one: go beside it
-            out = out.with_suffix(REMADE + ".wav")
-    elif out.exists():         # a file named by the user: theirs, not ours to replace
-        raise RecipeError(f"-o {out} exists; remove it or name another file (or give a folder: the hit goes beside)")
+    if out is not None and out.suffix.lower() in AUDIO_EXTENSIONS:
+        if out.exists():       # a file named by the user: theirs, not ours to replace
+            raise RecipeError(f"-o {out} exists; remove it or name another file (or give a folder: the hit goes beside)")
+    else:                      # the hit's own name, or beside a file of that name (the hit, or another one)
+        base = own if out is None else out / own.name
+        out = base.with_suffix(REMADE + ".wav") if base.exists() else base
+        if out.exists() and not _same_file(out, y):    # a producer's file (an edit of the hit?): not ours to replace
+            raise RecipeError(f"{base} and {out} both exist, and {out.name} is other audio; move it away, "
+                              f"or give -o a folder or a new file name")
     if ws.in_store(out):
         raise RecipeError(f"-o {out} is in the workspace's sample store ({ws.root / 'audio'}); write the hit elsewhere")
+    if out.exists():
+        print(f"{out} is this hit already, to the bit: nothing written")
+        return
     audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
     print(f"wrote {out}")
+
+
+def _same_file(path: Path, y) -> bool:
+    """Whether the hit file at path is what `generate` writes of the hit y, to the bit."""
+    import tempfile
+    from . import audio
+    from .generate import finish
+    with tempfile.TemporaryDirectory() as tmp:
+        mine = Path(tmp) / "hit.wav"
+        audio.write(mine, finish(y), peak_db=-1.0, fade_ms=10)
+        return path.is_file() and path.read_bytes() == mine.read_bytes()
 
 
 def cmd_evaluate(args) -> None:

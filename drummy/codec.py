@@ -541,8 +541,9 @@ def _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring):
     if not bool(ring.any()):
         return ring, code[:0], torch.zeros(0)
     long, lc = ring_out(code[ring], cfg, ring_seconds)                              # (R, C, lc.frames)
-    if gate_db is not None:
-        long = gate(long, gate_db, lc)
+    if gate_db is not None:      # the extension only: the hit's own second is the caller's to gate (or fade after)
+        edge = cfg.sine_fft // (2 * cfg.hop)                                        # where `ring_out` takes over
+        long = torch.cat([long[..., : cfg.frames - edge], gate(long[..., cfg.frames - edge:], gate_db, lc)], -1)
     env = envelope_db(long, lc)                                                     # (R, T)
     alive = env > env.amax(1, keepdim=True) - below_db
     last = env.shape[1] - alive.flip(1).long().argmax(1)                            # (R,) frames sounding

@@ -512,6 +512,12 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     if len(train.types) < 2 or len(ho.types) < 2:
         raise LibraryError("not enough real hits to evaluate against; ingest more kits or folders")
     outdir = Path(outdir) if outdir else ws.root / "report"
+    if ws.in_store(outdir):
+        raise LibraryError(f"-o {outdir} is the workspace's sample store; write the report elsewhere")
+    ours, theirs = _report_files(outdir)
+    if theirs:                          # a producer's own report.md or metrics.json: not ours to write over
+        raise LibraryError(f"{outdir} holds {', '.join(theirs)} that no Drummy report wrote (or edited since); "
+                           f"give -o another folder, or move {'them' if len(theirs) > 1 else 'it'} away")
     audio.writable_folder(outdir)       # checked before minutes of measuring
     rep, raw = evaluate(gen, judge, train, ho, n=n, seed=seed, progress=progress)
     if progress:
@@ -523,15 +529,36 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     # run stopped while plotting leaves the earlier report whole, not half of each.
     import shutil
     import tempfile
-    from .library import atomic_write_json
+    from .library import atomic_write_json, plan_run, record_run
     tmp = Path(tempfile.mkdtemp(dir=outdir, prefix=".report.drummy-"))
     try:
         plots = plot_report(gen, rep, raw, ho, train, tmp)
         write_report(rep, gen, tmp, plots, note)
         # NaN (a figure too few hits give) as null: strict JSON readers refuse NaN
         atomic_write_json(tmp / "metrics.json", _no_nan({"metrics": rep.metrics, "tables": rep.tables}))
-        for f in sorted(tmp.iterdir()):
-            os.replace(f, outdir / f.name)
+        made = [outdir / f.name for f in sorted(tmp.iterdir())]
+        plan_run(outdir, REPORT_MANIFEST, made, ours)      # a run stopped among the moves leaves them ours
+        for f in made:
+            os.replace(tmp / f.name, f)
+        record_run(outdir, REPORT_MANIFEST, made, ours)    # ... and a plot not made this time goes
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return outdir / "report.md", rep
+
+
+REPORT_FILES = ("report.md", "metrics.json", "spectrograms.png", "blend_curves.png", "latent_map.png",
+                "training_curves.png", "control_response.png")
+REPORT_MANIFEST = ".drummy-report.json"   # the report files a run wrote, and their hashes (`library.record_run`)
+
+
+def _report_files(outdir: Path) -> tuple[set[str], list[str]]:
+    """The report files in outdir an earlier report wrote, and those it did not (or that were
+    edited since: a producer's now), which a report must not write over. A report written
+    before reports recorded their files is known by its title."""
+    from .library import earlier_run
+    ours, others = earlier_run(outdir, REPORT_MANIFEST)
+    report = outdir / "report.md"
+    if not (outdir / REPORT_MANIFEST).exists() and report.is_file() and \
+            report.read_text(errors="replace").startswith("# Blend generator evaluation\n"):
+        ours |= {f for f in others if f in REPORT_FILES}
+    return ours, [f for f in REPORT_FILES if f in set(others) - ours]

@@ -100,6 +100,8 @@ def envelope(y: np.ndarray, sr: int = SR, hop: int = 64) -> np.ndarray:
 def descriptors(y: np.ndarray, sr: int = SR) -> np.ndarray:
     """The DESCRIPTORS of a mono hit, in order: (len(DESCRIPTORS),) float32."""
     y = np.asarray(y, np.float64)
+    if not np.any(y):   # silence (a generator can decode one) has no attack, tail or spectrum
+        return np.array([-np.inf, -np.inf] + [np.nan] * 6 + [len(y) / sr], dtype=np.float32)
     peak = float(np.max(np.abs(y))) + 1e-12
     hop = ATTACK_HOP
     env = envelope(y, sr, hop)

@@ -30,7 +30,7 @@ from .library import ModelError
 from .labels import GM_NOTE_OF_TYPE, SYNONYMS, TYPES, gm_note_of, labels_from_names, normalise
 from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
-AUDIO_VERSION = 8    # bump when a change gives a model and seed other audio; --from refuses older sidecars
+AUDIO_VERSION = 9    # bump when a change gives a model and seed other audio; --from refuses older sidecars
                      # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
                      # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
                      # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's, a recipe's
@@ -505,11 +505,14 @@ class Generator:
             # z units -> log Hz of the measured centroid -> log_centroid units
             want = log_centroid(before, cc) + shift[move, 0] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)
+        # the gate goes before the attack ramp: it is set against the hit as decoded, and a short hat
+        # ramped up over 100 ms fell under it whole and was written as a file of silence
+        code = codec.gate(code, cfg.gate_db, cc)
         softer = shift[:, 2] > 0
         if bool(softer.any()):       # the decoder hardly follows a slower attack: a sampler's attack ramp does
             ms = torch.expm1(cond[softer, -2] * cfg.control_std[2] + cfg.control_mean[2]).clamp(0, MAX_ATTACK_MS)
             code[softer] = codec.fade_in(code[softer], ms, cc)
-        code = codec.end_tone(codec.gate(code, cfg.gate_db, cc), cc)
+        code = codec.end_tone(code, cc)
         env = codec.envelope_db(code, cc)                      # (n, T), worked out once for both steps below
         ended = codec.end_hit(code, cc, env=env)
         # a hit end_hit cut is silent at its end and cannot ring; the others' envelope is unchanged

@@ -330,21 +330,25 @@ def keep_previous(ws: Workspace, warmup: int, metrics: dict) -> None:
     """Copy the blend model a new one is about to replace beside it (`PREVIOUS_VAE`): a short
     run by mistake (`--steps 1`) replaced a trained model for good. Copied, not moved,
     so a save that fails (a full disk) leaves the model as it was. A model of fewer than
-    `warmup` steps does not push out a trained one kept there (two short runs in a row).
-    Records the kept copy's path in metrics["replaced"] when there was a model to replace."""
+    `warmup` steps does not push out a trained one kept there (two short runs in a row): it
+    is dropped, and metrics["dropped"] holds its steps. Records the kept copy's path in
+    metrics["replaced"] when there was a model to replace and it was kept."""
     import shutil
     from .audio import atomic_write
     path = vae_path(ws)
     previous = path.with_name(PREVIOUS_VAE)
     if not path.exists():
         return
-    metrics["replaced"] = str(previous)
-    try:
-        rough = json.loads(path.with_suffix(".json").read_text()).get("steps", 0) < warmup
-    except (OSError, ValueError, AttributeError, TypeError):     # no readable record: kept as it is
-        rough = False
-    if rough and previous.exists():
+
+    def steps(model: Path) -> int:    # a model with no readable record counts as trained: it is kept
+        try:
+            return int(json.loads(model.with_suffix(".json").read_text()).get("steps", 0))
+        except (OSError, ValueError, AttributeError, TypeError):
+            return warmup
+    if (n := steps(path)) < warmup and previous.exists() and steps(previous) >= warmup:
+        metrics["dropped"] = n
         return
+    metrics["replaced"] = str(previous)
     for suffix in (".json", ".safetensors"):
         src = path.with_suffix(suffix)
         if src.exists():

@@ -226,9 +226,18 @@ def test_a_generator_stopped_before_it_settles_says_so(tmp_path, tiny_library, c
     assert f"(the model before it: {kept})" in out
     assert kept.read_bytes() == first and model.read_bytes() != first
     assert json.loads(kept.with_suffix(".json").read_text())["steps"] == 4
-    # a second short run replaces the short one and leaves the one kept before it
+    # a short model replaced by another short one is kept in its place: hits made with it are remade
+    second = model.read_bytes()
     assert main(["train", "vae", "-w", ws, "--steps", "2", "--seed", "2"]) == 0
-    assert kept.read_bytes() == first and f"kept as {kept}" in capsys.readouterr().err
+    assert kept.read_bytes() == second and f"kept as {kept}" in capsys.readouterr().err
+    # ... but not in place of a trained one: it is dropped, and said to be (it said "kept")
+    record = json.loads(kept.with_suffix(".json").read_text())
+    kept.with_suffix(".json").write_text(json.dumps({**record, "steps": 600}))      # a trained model, as far as it goes
+    assert main(["train", "vae", "-w", ws, "--steps", "2", "--seed", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert kept.read_bytes() == second and "kept as" not in err and "(the model before it" not in out
+    assert f"the model this one replaces had only 2 steps and is not kept: {kept} keeps the trained one" in err
+    assert "held out" in out and "(best)" not in out        # a run this short keeps its last weights, not its best
 
 
 def test_auto_label_without_a_classifier_imports_nothing(tmp_path, tiny_library, capsys):

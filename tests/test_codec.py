@@ -282,6 +282,24 @@ def test_render_rings_out_only_the_hits_that_need_it_and_each_alike_in_any_batch
 
 
 
+def test_render_gates_the_ring_out_only_and_leaves_the_hit_itself_to_its_caller():
+    # the generator gates a hit and then ramps a slower --attack in; render gated the whole of a
+    # ringing hit again, after the ramp, and a short hat ramped up over 100 ms came out as silence
+    boom = torch.from_numpy(codec.analyse(_boom()))[None]
+    quiet = boom.clone()
+    quiet[:, : codec.AMP] -= 30                                             # the boom 30 dB down: under a -60 dB gate in part
+    quiet[:, : codec.AMP] = quiet[:, : codec.AMP].clamp(min=codec.CODEC.floor_db)
+    quiet[:, codec.AMP] = codec.CODEC.floor_db                              # its noise alone, no body sine
+    assert codec.rings(quiet).tolist() == [True] and bool((quiet[:, : codec.CODEC.bands] < -60).any())
+    y = codec.render(quiet, seed=torch.tensor([3]), gate_db=-60.0)[0]
+    long, lc = codec.ring_out(quiet, seconds=3.0)
+    own = codec.synthesise(long, lc, seed=3)[0]
+    assert torch.allclose(y[: SR * 9 // 10], own[: SR * 9 // 10], atol=1e-6)   # the hit as its code has it ...
+    gated = codec.synthesise(codec.gate(long, -60.0, lc), lc, seed=3)[0]
+    assert not torch.allclose(y[: SR * 9 // 10], gated[: SR * 9 // 10], atol=1e-4)
+    assert torch.allclose(y[SR + SR // 10:], gated[SR + SR // 10: len(y)], atol=1e-6)   # ... and its ring-out gated
+
+
 def test_some_hits_of_a_batch_render_bit_for_bit_as_in_the_whole_batch():
     # what `--from` remakes one hit with. A hit synthesised alone differed from the same hit in
     # its batch in the last bit (torch rounds by a value's place in a tensor), so each kept hit

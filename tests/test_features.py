@@ -111,3 +111,10 @@ def test_numba_is_given_a_cache_it_can_write_when_it_has_none(tmp_path, monkeypa
     where.rmdir()
     where.symlink_to(tmp_path)                                                   # nor a link planted there
     assert Path(numba_cache_dir("/nonexistent/librosa", "/nonexistent")) not in (where, tmp_path)
+
+
+def test_silence_has_no_attack_tail_or_spectrum_and_does_not_raise():
+    # a generator can decode a silent hit; `drummy evaluate` measured one and stopped with an IndexError
+    d = dict(zip(DESCRIPTOR_NAMES, features.descriptors(np.zeros(SR // 2, np.float32))))
+    assert d["peak_db"] == -np.inf and d["rms_db"] == -np.inf and d["duration_s"] == 0.5
+    assert all(np.isnan(d[k]) for k in ("attack_ms", "decay_ms", "centroid_hz", "flatness", "pitch_hz", "low_high_db"))
