@@ -289,8 +289,12 @@ def cmd_ingest(args) -> None:
         print(f"  skipped {_shown(path)}: {reason}")
     if args.auto_label:
         from .train import auto_label
-        changed = auto_label(ws, 0.5 if args.min_confidence is None else args.min_confidence)
-        print(f"auto-labelled {len(changed)} samples")
+        least = 0.5 if args.min_confidence is None else args.min_confidence
+        changed = auto_label(ws, least)
+        left = sum(s.drum_type == "unknown" for s in ws.samples.values())
+        print(f"auto-labelled {len(changed)} samples" + (
+            f"; {left} stay unknown (heard with under {least:.0%} confidence, or filed under a folder that names "
+            f"no drum; `drummy library -w {ws.root} --json` lists them)" if left else ""))
         for s, t, c in changed:
             print(f"  {s.path}: {t} ({c:.0%}, predicted)")
 
@@ -353,7 +357,7 @@ def cmd_train(args) -> None:
     from .train import confusion_png_path, mixups
     if top := mixups(m["classes"], m["confusion"]) if "confusion" in m else []:
         print("  most mixed up: " + ", ".join(f"{t} heard as {h} {n}x" for t, h, n in top)
-              + f"; the files are listed under \"misheard\" in {classifier_path(ws).with_suffix('.json')}")
+              + f"; the files are listed under metrics.misheard in {classifier_path(ws).with_suffix('.json')}")
         print(f"  confusion matrix: {confusion_png_path(ws)}")
     print(f"saved {classifier_path(ws)}")
 
@@ -378,6 +382,10 @@ def _train_vae(args) -> None:
               + f" ({', '.join(m['val_groups'][:4])}{' …' if len(m['val_groups']) > 4 else ''})")
     else:
         print(f"  nothing held out, so nothing to stop early on (it trained for its whole budget): {NO_SPLIT}")
+    from .generate import Generator
+    gen = Generator.load(vae_path(ws))
+    if lost := [x for x in gen.labels if x not in gen.known]:    # a recipe would learn of them only by an error
+        print(f"  labels only on held-out samples, so no recipe can ask for them: {', '.join(lost)}")
     if h.get("val_recon"):       # a run shorter than the warm-up keeps its last weights, not its best
         best = m.get("best_val_loss") is not None
         print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out "
@@ -664,7 +672,7 @@ def _same_file(path: Path, y) -> bool:
 
 
 def cmd_evaluate(args) -> None:
-    from .evaluate import evaluate_workspace
+    from .evaluate import BLEND_RISE, evaluate_workspace
     from .library import LibraryError, Workspace
     if args.n < 2:
         raise LibraryError("-n must be at least 2 (hits per drum type to compare)")
@@ -680,7 +688,9 @@ def cmd_evaluate(args) -> None:
     print(f"Fréchet ratio {m.get('frechet_ratio', float('nan')):.2f}, diversity {m.get('diversity_ratio', float('nan')):.2f}, "
           f"memorised {m['memorised_share']:.1%}, {m['ms_per_hit']:.1f} ms per hit")
     for name, s in rep.tables["blend"].items():
-        print(f"blend {name}: P = " + " ".join(f"{p:.2f}" for p in s["p_b"]) + f"  (Spearman {s['spearman']:.2f})")
+        flat = s["rise"] < BLEND_RISE
+        print(f"blend {name}: P = " + " ".join(f"{p:.2f}" for p in s["p_b"]) + f"  (Spearman {s['spearman']:.2f}"
+              + (f"; flat: P({name.split('->')[1]}) rises {s['rise']:.2f}, less than {BLEND_RISE})" if flat else ")"))
     print("controls: " + ", ".join(f"{k[13:]} {v:.2f}" for k, v in m.items() if k.startswith("control_corr_")))
     print(f"wrote {path}")
 
@@ -745,8 +755,14 @@ def cmd_classify(args) -> None:
         if "error" in r:
             print(f"{_shown(r['path'])}: skipped ({r['error']})")
         else:
-            top = list(r["probabilities"].items())[:3]
-            print(f"{r['path']}: {r['type']}  (" + ", ".join(f"{t} {p:.0%}" for t, p in top) + ")")
+            print(_heard(r["path"], list(r["probabilities"].items())[:3]))
+
+
+def _heard(path: str, top: list[tuple[str, float]]) -> str:
+    """`classify`'s line for a file: its type and its top probabilities; "snare?" for an answer under
+    50 %, which `--auto-label` would leave unknown."""
+    unsure = "?  (unsure: " if top[0][1] < 0.5 else "  ("
+    return f"{path}: {top[0][0]}{unsure}" + ", ".join(f"{t} {p:.0%}" for t, p in top) + ")"
 
 
 def _classifier_hook(workspace: Path, min_confidence: float = 0.5):

@@ -98,15 +98,36 @@ def _resolve(label: str, known: list[str], held: tuple[str, ...] = ()) -> str:
     for cand in cands:
         if cand in known:
             return cand
+    spaced = {k.replace(" ", ""): k for k in known}                 # `boombap` for the tag `boom bap`
+    if n.replace(" ", "") in spaced and " " not in n:
+        return spaced[n.replace(" ", "")]
     if any(cand in held for cand in cands):
         raise RecipeError(f"label {label!r} is only on samples the generator held out to validate itself "
                           "(kits or folders it never trained on), so it has no sound for it")
     shown = ", ".join(known[:60]) + (" …" if len(known) > 60 else "")
     wider = f"; `{broader}` asks for any {broader}" if broader in known else ""
+    if not wider and (parts := _words_of(n, known)):                 # `808 kick`: two labels in one part
+        wider = f"; for a hit that is all of them, join them with +: {'+'.join(parts)}"
     err = RecipeError(f"unknown label {label!r}{wider}; this model knows: {shown}")
     err.label = label                                   # for the CLI to say why, from the library
     err.broader = broader if broader in known else None
     raise err
+
+
+def _words_of(n: str, known: list[str]) -> list[str] | None:
+    """A normalised label of several words read as two or more known labels in a row (`808 kick` ->
+    808, kick; `boom bap kick` -> boom bap, kick), or None."""
+    words = n.split()
+    if len(words) < 2:
+        return None
+    for cut in range(len(words) - 1, 0, -1):          # the longest first label that is known, then the rest
+        head = " ".join(words[:cut])
+        first = head if head in known else SYNONYMS.get(head) if SYNONYMS.get(head) in known else None
+        rest = " ".join(words[cut:])
+        last = [rest] if rest in known else [SYNONYMS[rest]] if SYNONYMS.get(rest) in known else _words_of(rest, known)
+        if first and last:
+            return [first, *last]
+    return None
 
 
 def _narrower(label: str, drum_type: str) -> bool:
@@ -638,16 +659,17 @@ def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr:
     """Write hits as <stem>_<i>.wav (24-bit, -1 dBFS peak, faded) with a JSON
     sidecar each: the sidecar plus the hit's index regenerates it exactly. Hits
     already there under those names are replaced only by the same hits made again;
-    otherwise the new ones go under <stem>-2, -3, … (`free_stem`). `indices` are the
+    otherwise the new ones go under <stem>-2, -3, … (`_placed`). `indices` are the
     hits' numbers in the batch they were made in (default 0, 1, …), when a batch is
     written to several folders."""
     from . import audio
     from .library import atomic_write_json, file_hash
     outdir = Path(outdir)
     indices = list(range(len(ys))) if indices is None else [int(i) for i in indices]
-    stem, digits = _free_stem(outdir, short_stem(stem), len(ys), sidecar, indices)
+    placed = _placed(outdir, short_stem(stem), sidecar, indices)
     paths = []
     for i, y in zip(indices, ys):
+        stem, digits = placed[i]
         path = outdir / hit_name(stem, i, sidecar, digits)
         # the sidecar first: a run stopped between the two leaves a hit the same command knows as its own
         atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i})
@@ -723,6 +745,25 @@ def free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int]
     same name or `kick=80.4` after `kick=80` would otherwise write over hits a producer
     may have kept, with no model left to make them again."""
     return _free_stem(outdir, stem, n, sidecar, indices)[0]
+
+
+def _placed(outdir: Path, stem: str, sidecar: dict, indices: list[int]) -> dict[int, tuple[str, int]]:
+    """Where each hit of a batch goes: (stem, digits) per index. A hit made before under stem,
+    stem-2, … (as written: not edited since) is written again there; the others go together under
+    the first of them where they replace nothing (`free_stem`). Run again after a producer edited
+    one hit in place, a command rewrites its other hits where they are and puts only that one
+    beside (it copied the whole set, and a beat then found every other hit twice)."""
+    where: dict[int, tuple[str, int]] = {}
+    k = 1
+    while True:
+        s = stem if k == 1 else f"{stem}-{k}"
+        digits = numbered_digits(outdir, s)
+        path = {i: outdir / hit_name(s, i, sidecar, digits) for i in indices if i not in where}
+        where |= {i: (s, digits) for i, p in path.items() if p.exists() and same_hit(p, sidecar, i)}
+        rest = [i for i in path if i not in where]
+        if all(same_hit(path[i], sidecar, i) for i in rest):
+            return where | {i: (s, digits) for i in rest}
+        k += 1
 
 
 def _free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int] | None) -> tuple[str, int]:

@@ -357,10 +357,10 @@ def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: 
     (model, metrics). partial: where each finished net is kept, and taken up again
     by a run on the same data and settings (`_Partial`); None keeps nothing."""
     done = _Partial(partial, samples, classes, cfg)
-    if done.runs or done.members:
-        k = len(done.runs) + len(done.members)
-        print(f"drummy: resuming the interrupted training: {k} net{'s' * (k > 1)} finished before it stopped",
-              file=sys.stderr)
+    if done.runs or done.members:        # counted as trained: each of --members nets is a validation run and a kept net
+        r, m = len(done.runs), len(done.members)
+        print(f"drummy: resuming the interrupted training: {r} of {cfg.members} validation run{'s' * (cfg.members > 1)}"
+              f" and {m} of {cfg.members} net{'s' * (cfg.members > 1)} finished before it stopped", file=sys.stderr)
     index = {c: i for i, c in enumerate(classes)}
     mels, _ = ws.features([s.hash for s in samples])
     row = {s.hash: i for i, s in enumerate(samples)}

@@ -264,7 +264,8 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                 run.append((loss.item(), rec.item(), k.item()))
                 rng = (torch.get_rng_state(), gen.get_state())
                 bar.update(1)
-                bar.set_postfix(recon=f"{run[-1][1]:.1f}", kl=f"{run[-1][2]:.1f}", best=f"{state['best']:.1f}", refresh=False)
+                best = f"{state['best']:.1f}" if math.isfinite(state["best"]) else "–"     # none kept before the warm-up
+                bar.set_postfix(recon=f"{run[-1][1]:.1f}", kl=f"{run[-1][2]:.1f}", best=best, refresh=False)
                 if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
                     h = state["history"]
                     m = np.mean(run, 0)

@@ -166,7 +166,9 @@ def load(path: str | Path) -> tuple[BlendVAE, dict, dict[str, torch.Tensor]]:
     from safetensors import safe_open
     path = Path(path)
     if not path.exists():
-        raise ModelError(f"no blend model at {path}; run `drummy train vae -w {path.parent.parent}` first")
+        ws = path.parent.parent
+        first = "" if (ws / "library.json").exists() else f"`drummy ingest FOLDER -w {ws}`, then "
+        raise ModelError(f"no blend model at {path}; run {first}`drummy train vae -w {ws}` first")
     try:
         with safe_open(str(path), "pt") as f:
             meta = f.metadata() or {}

@@ -125,6 +125,10 @@ def test_ingest_library_json_and_classify(tmp_path, tiny_library, capsys):
     assert len(lines) == 3 and "a link to a file that is not there" in lines[0]
     assert "groove.wav: skipped (several hits (8 over 3.5 s): a loop or a phrase" in lines[1]
     assert lines[2].startswith(str(tmp_path / "mixed" / "kick.wav") + ": ")
+    # an answer under 50 % says it is unsure (where --auto-label leaves a sample unknown)
+    from drummy.cli import _heard
+    assert _heard("a.wav", [("snare", 0.41), ("tom", 0.4)]) == "a.wav: snare?  (unsure: snare 41%, tom 40%)"
+    assert _heard("a.wav", [("snare", 0.5), ("tom", 0.3)]) == "a.wav: snare  (snare 50%, tom 30%)"
     # named beside a good file, the link is listed as it is in a folder (it stopped the run)
     assert main(["classify", str(tmp_path / "mixed" / "kick.wav"), str(tmp_path / "mixed" / "gone.wav"), "-w", ws]) == 0
     lines = capsys.readouterr().out.splitlines()
@@ -216,7 +220,10 @@ def test_a_generator_stopped_before_it_settles_says_so(tmp_path, tiny_library, c
     out, err = capsys.readouterr()
     assert "warning: only 4 steps, short of the 500" in err and "more --minutes or --steps" in err
     import re                                   # which sounds it held out, per type, and from where
-    assert re.search(r"held out to validate: hihat 4 of 8, kick 4 of 8 \(lib/hihat/\d+, lib/kick/\d+\)", out), out
+    held = re.search(r"held out to validate: hihat 4 of 8, kick 4 of 8 \(lib/hihat/(\d+), lib/kick/(\d+)\)", out)
+    assert held, out
+    lost = "labels only on held-out samples, so no recipe can ask for them"   # a style held out whole: its tag
+    assert (f"{lost}: {held[1]}\n" in out) if held[1] == held[2] else (lost not in out), out
     model = tmp_path / "ws" / "models" / "vae.safetensors"
     first = model.read_bytes()
     assert main(["train", "vae", "-w", ws, "--steps", "2", "--seed", "1"]) == 0    # a short run by mistake

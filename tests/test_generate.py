@@ -114,6 +114,18 @@ def test_a_word_for_one_drum_is_not_widened_to_its_whole_type():
     assert parse_recipe("cowbell", [*known, "cowbell"]).parts == [(1.0, ["cowbell"])]    # a label of its own: itself
 
 
+def test_two_labels_typed_as_one_point_to_plus_and_a_tag_is_found_without_its_space():
+    # `--blend "808 kick"` said only "unknown label"; `boombap` missed the tag `boom bap` (boom-bap found it)
+    known = ["kick", "snare", "808", "boom bap"]
+    for text, hint in (("808 kick", "808+kick"), ("boom bap kick", "boom bap+kick"), ("bd 808", "kick+808")):
+        with pytest.raises(RecipeError, match=re.escape(f"for a hit that is all of them, join them with +: {hint};")):
+            parse_recipe(text, known)
+    with pytest.raises(RecipeError) as e:
+        parse_recipe("cowbell kick", known)
+    assert "join them" not in str(e.value)
+    assert parse_recipe("boombap", known).parts == parse_recipe("boom bap", known).parts == [(1.0, ["boom bap"])]
+
+
 def test_controls_are_checked():
     with pytest.raises(RecipeError, match="--brightness"):
         Controls(brightness=2).check()
@@ -834,8 +846,11 @@ def test_cli_generate_errors(trained, capsys, tmp_path):
     assert "unknown label 'unknown'; this model knows" in capsys.readouterr().err
     assert main(["generate", "-w", str(ws.root)]) == 2
     assert "--blend" in capsys.readouterr().err
-    assert main(["generate", "-w", str(ws.root / "nothing"), "--blend", "kick"]) == 2
-    assert "drummy train vae" in capsys.readouterr().err
+    assert main(["generate", "-w", str(ws.root / "nothing"), "--blend", "kick"]) == 2   # no library there yet either
+    assert f"run `drummy ingest FOLDER -w {ws.root / 'nothing'}`, then `drummy train vae" in capsys.readouterr().err
+    bare = shutil.copytree(ws.root, tmp_path / "bare", ignore=shutil.ignore_patterns("vae*"))   # a library, no model
+    assert main(["generate", "-w", str(bare), "--blend", "kick"]) == 2
+    assert f"; run `drummy train vae -w {bare}` first" in capsys.readouterr().err
     for args, needle in ((["--blend", ""], "empty recipe"), (["--blend", "kick", "-n", "1001"], "at most 1000"),
                          (["--blend", "kick", "--seed", str(2 ** 64)], "must be 0 to"),
                          (["--from", "x.json", "-n", "3"], "-n cannot go with it"),
@@ -1026,14 +1041,18 @@ def test_a_hit_edited_in_place_is_not_replaced_by_the_same_command(trained, tmp_
     mine, other = out / "kick_s6_01.wav", out / "kick_s6_02.wav"
     y, sr = sf.read(mine)
     sf.write(mine, 0.5 * y, sr, subtype="PCM_16")
-    edited, untouched = mine.read_bytes(), other.stat().st_mtime_ns
+    edited, untouched = mine.read_bytes(), other.read_bytes()
     assert main(cmd) == 0
-    assert mine.read_bytes() == edited                             # the producer's, left as it is
-    assert sorted(p.name for p in out.glob("*.wav")) == ["kick_s6-2_01.wav", "kick_s6-2_02.wav",
-                                                         "kick_s6_01.wav", "kick_s6_02.wav"]
-    assert other.stat().st_mtime_ns == untouched
+    assert mine.read_bytes() == edited                             # the producer's, left as it is ...
+    # ... and only it goes beside: the whole set did, and a beat then found the other hits twice
+    assert sorted(p.name for p in out.glob("*.wav")) == ["kick_s6-2_01.wav", "kick_s6_01.wav", "kick_s6_02.wav"]
+    assert other.read_bytes() == untouched and (out / "kick_s6-2_01.json").exists()
     assert main(cmd) == 0                                          # and again: the same hits, replaced in place
-    assert len(list(out.glob("*.wav"))) == 4
+    assert len(list(out.glob("*.wav"))) == 3 and mine.read_bytes() == edited
+    meta = json.loads((out / "kick_s6_02.json").read_text())      # other hits under those names (another model's)
+    ys = np.stack([audio.decode(out / "kick_s6_02.wav")[0][:, 0]] * 2)
+    other = generate.write_hits(ys, out, "kick_s6", {**meta, "model_hash": "0123456789abcdef"})
+    assert [p.name for p in other] == ["kick_s6-3_01.wav", "kick_s6-3_02.wav"]     # ... go together, beside all
 
 
 def test_conditions_take_one_controls_per_hit(trained):
@@ -1140,6 +1159,14 @@ def test_evaluate_takes_as_few_as_two_hits_per_type(trained, tmp_path, capsys):
         raise ValueError(c)
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text(), parse_constant=refuse)
     assert metrics["metrics"]["frechet_ratio"] > 0
+
+
+def test_a_flat_blend_sweep_is_no_response_whatever_its_order():
+    # on a tiny library P(snare) went 0.49 0.49 0.50 0.50 0.50 from 0 to 100 % snare: Spearman 1.00, "met"
+    from drummy.evaluate import BLEND_RISE, _blend_met
+    assert _blend_met({"spearman": 1.0, "rise": 0.01}) == "**not met**: flat (P(B) rises 0.01)"
+    assert _blend_met({"spearman": 1.0, "rise": BLEND_RISE}) == "met"
+    assert _blend_met({"spearman": 0.9, "rise": 0.8}) == "**not met**"
 
 
 def test_generated_hits_ingested_again_take_their_tags_from_the_recipe(trained, tmp_path):
