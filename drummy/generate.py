@@ -104,7 +104,7 @@ def _resolve(label: str, known: list[str], held: tuple[str, ...] = ()) -> str:
     if any(cand in held for cand in cands):
         raise RecipeError(f"label {label!r} is only on samples the generator held out to validate itself "
                           "(kits or folders it never trained on), so it has no sound for it")
-    shown = ", ".join(known[:60]) + (" …" if len(known) > 60 else "")
+    shown = ", ".join(known[:60]) + (f" … and {len(known) - 60} more (`drummy library` lists them)" if len(known) > 60 else "")
     wider = f"; `{broader}` asks for any {broader}" if broader in known else ""
     if not wider and (parts := _words_of(n, known)):                 # `808 kick`: two labels in one part
         wider = f"; for a hit that is all of them, join them with +: {'+'.join(parts)}"

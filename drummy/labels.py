@@ -144,7 +144,9 @@ _STOP_WORDS = {"loop", "loops", "one", "shot", "shots", "oneshot", "oneshots", "
                "and", "unsorted", "misc", "miscellaneous", "various", "assorted", "untitled", "splice", "sounds",
                "expansion", "expansions", "user", "consolidate", "consolidated", "round", "robin",
                "roundrobin", "key", "of", "to", "no", "prod", "by", "the", "final", "edit", "bip", "programs", "w",
-               "with"}
+               "with",
+               # where a file sits on a computer, not what it is ("~/Desktop/my-snare.wav", "Downloads/")
+               "my", "desktop", "downloads", "download", "documents", "users", "home"}
 _KEY = re.compile(r"[a-g](b|s|sharp|flat)?(m|min|minor|maj|major)?")
 
 

@@ -124,6 +124,9 @@ def test_two_labels_typed_as_one_point_to_plus_and_a_tag_is_found_without_its_sp
         parse_recipe("cowbell kick", known)
     assert "join them" not in str(e.value)
     assert parse_recipe("boombap", known).parts == parse_recipe("boom bap", known).parts == [(1.0, ["boom bap"])]
+    many = [f"tag{i}" for i in range(70)]                 # a long list is cut, and says by how much and where the rest is
+    with pytest.raises(RecipeError, match=re.escape("tag59 … and 10 more (`drummy library` lists them)")):
+        parse_recipe("cowbell", many)
 
 
 def test_controls_are_checked():
@@ -227,6 +230,11 @@ def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(
     m = TV.train_vae(ws, dataclasses.replace(cfg, steps=5), progress=False, on_step=seen.append)
     assert seen == [4, 5] and m["steps"] == 5                # 3 steps kept though no checkpoint was due
     assert "resuming the interrupted run at step 3" in capsys.readouterr().err
+    _interrupt(ws, cfg, at=3)                                # ... and with a smaller one, it says it ends there
+    seen = []
+    m = TV.train_vae(ws, dataclasses.replace(cfg, steps=2), progress=False, on_step=seen.append)
+    assert seen == [] and m["steps"] == 3
+    assert "at step 3; that is past the 2 steps asked, so it ends there, as it was" in capsys.readouterr().err
     _interrupt(ws, cfg, at=3)
     ckpt = ws.root / "models" / "vae.checkpoint.safetensors"
     ckpt.write_bytes(ckpt.read_bytes()[:100])                # a crash mid-copy, a full disk

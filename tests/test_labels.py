@@ -182,3 +182,10 @@ def test_not_drums_reads_folders_as_labels_from_names_does():
     assert not not_drums(["Drum & Bass", "Thing"]) and not not_drums(["Misc", "Thing 2"])
     for names in (["Vocals", "Vox Chop Hey"], ["FX", "Kicks", "Hit 1"]):
         assert (labels_from_names(names)[0] == "unknown") == not_drums(names)
+
+
+def test_where_a_file_sits_on_a_computer_is_no_tag():
+    # a producer's `~/Desktop/my-snare.wav` and `Downloads/` gave the tags desktop, my, downloads,
+    # which became recipe labels
+    assert labels_from_path("Desktop/my-snare.wav") == ("snare", [])
+    assert labels_from_path("Downloads/Users/home/Documents/Kicks/808 boom.wav") == ("kick", ["808", "boom"])
