@@ -386,10 +386,8 @@ def _train_vae(args) -> None:
     gen = Generator.load(vae_path(ws))
     if lost := [x for x in gen.labels if x not in gen.known]:    # a recipe would learn of them only by an error
         print(f"  labels only on held-out samples, so no recipe can ask for them: {', '.join(lost)}")
-    if h.get("val_recon"):       # a run shorter than the warm-up keeps its last weights, not its best
-        best = m.get("best_val_loss") is not None
-        print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out "
-              f"{min(h['val_recon']) if best else h['val_recon'][-1]:.0f}{' (best)' if best else ''}")
+    if h.get("val_recon"):
+        print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out {_kept_recon(h, m, cfg.warmup)}")
     if m["steps"] < cfg.warmup and m["stopped"] in ("minutes", "steps"):   # a busy machine's minute: 50 steps
         print(f"drummy: warning: only {m['steps']} steps, short of the {cfg.warmup} the generator needs to settle; "
               f"its hits will sound rough. Train it with more --minutes or --steps"
@@ -401,6 +399,13 @@ def _train_vae(args) -> None:
               f"{vae_path(ws).with_name(PREVIOUS_VAE)} keeps the trained one before it, so hits made with the "
               f"short one can no longer be remade with --from", file=sys.stderr)
     print(f"saved {vae_path(ws)}" + (f" (the model before it: {m['replaced']})" if "replaced" in m else ""))
+
+
+def _kept_recon(h: dict, m: dict, warmup: int) -> str:
+    """The held-out reconstruction error of the model a training kept: at its best validation after
+    the warm-up ("(best)"), else at its last. It printed the lowest of all, from before the warm-up too."""
+    kept = [j for j, (st, v) in enumerate(zip(h["step"], h["val_loss"])) if st >= warmup and v == m.get("best_val_loss")]
+    return f"{h['val_recon'][kept[0]]:.0f} (best)" if kept else f"{h['val_recon'][-1]:.0f}"
 
 
 def cmd_generate(args) -> None:
@@ -473,11 +478,11 @@ def cmd_generate(args) -> None:
         heard = classify([finish(ys[i]) for i in keep]) if classify else ["blend"] * len(keep)
         for t in dict.fromkeys(heard):
             idx = [i for i, h in zip(keep, heard) if h == t]
-            paths = write_hits(ys[idx], ws.root / "generated" / t, stem, meta, indices=idx)
+            paths = write_hits([ys[i] for i in idx], ws.root / "generated" / t, stem, meta, indices=idx)
             print(f"wrote {_written(paths)} to {ws.root / 'generated' / t}/")
         return
     out = args.out or ws.root / "generated" / folder
-    paths = write_hits(ys[keep], out, stem, meta, indices=keep)
+    paths = write_hits([ys[i] for i in keep], out, stem, meta, indices=keep)     # no copy of a 1000-hit batch
     print(f"wrote {_written(paths)} to {out}/")
 
 
@@ -567,7 +572,7 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     sidecar's path is gone (a moved workspace, another working folder); either way its
     hash must match."""
     from . import audio
-    from .generate import AUDIO_VERSION, Controls, Generator, RecipeError, finish
+    from .generate import AUDIO_VERSION, Controls, Generator, RecipeError, finish, same_audio
     from .library import AUDIO_EXTENSIONS, PREVIOUS_VAE, REMADE, sidecar_of, vae_path
     from .vae import model_hash
     MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError)             # what a damaged or edited sidecar raises
@@ -597,14 +602,10 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         raise not_a_sidecar(e) from None
     older = RecipeError(f"{path} was made by Drummy {meta.get('drummy', '?')} with draws and synthesis of version "
                         f"{made_by}; this Drummy's are version {AUDIO_VERSION}, so the hit cannot be remade exactly")
-    # each version changed some hits only: an older hit outside them is remade the same, to the bit
-    #   9: a slower --attack (its ramp now comes after the noise gate, which silenced short hats whole)
-    #   8: a recipe's snappier --attack, and models that keep the training hits' tone balances (trained since)
-    try:
-        attack = float((meta.get("controls") or {}).get("attack", 0))
+    try:                  # each version changed some hits only: an older hit outside them is remade the same
+        same = same_audio(made_by, mode, meta.get("controls"))
     except MALFORMED as e:
         raise not_a_sidecar(e) from None
-    same = {AUDIO_VERSION: True, 8: attack <= 0, 7: mode == "blend" and attack == 0}.get(made_by, False)
     if not same:
         raise older
     found = [p for p in dict.fromkeys(candidates) if p.is_file()]
@@ -688,7 +689,7 @@ def cmd_evaluate(args) -> None:
     print(f"Fréchet ratio {m.get('frechet_ratio', float('nan')):.2f}, diversity {m.get('diversity_ratio', float('nan')):.2f}, "
           f"memorised {m['memorised_share']:.1%}, {m['ms_per_hit']:.1f} ms per hit")
     for name, s in rep.tables["blend"].items():
-        flat = s["rise"] < BLEND_RISE
+        flat = s["spearman"] >= 0.95 and s["rise"] < BLEND_RISE        # as the report reads it (`_blend_met`)
         print(f"blend {name}: P = " + " ".join(f"{p:.2f}" for p in s["p_b"]) + f"  (Spearman {s['spearman']:.2f}"
               + (f"; flat: P({name.split('->')[1]}) rises {s['rise']:.2f}, less than {BLEND_RISE})" if flat else ")"))
     print("controls: " + ", ".join(f"{k[13:]} {v:.2f}" for k, v in m.items() if k.startswith("control_corr_")))

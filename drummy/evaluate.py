@@ -571,10 +571,15 @@ def _report_files(outdir: Path) -> tuple[set[str], list[str]]:
     """The report files in outdir an earlier report wrote, and those it did not (or that were
     edited since: a producer's now), which a report must not write over. A report written
     before reports recorded their files is known by its title."""
+    import json
     from .library import earlier_run
-    ours, others = earlier_run(outdir, REPORT_MANIFEST)
+    ours, others = earlier_run(outdir, REPORT_MANIFEST, only=REPORT_FILES)
+    try:
+        json.loads((outdir / REPORT_MANIFEST).read_text())
+        recorded = True
+    except (OSError, ValueError):    # none, or damaged: the report there is known by its title
+        recorded = False
     report = outdir / "report.md"
-    if not (outdir / REPORT_MANIFEST).exists() and report.is_file() and \
-            report.read_text(errors="replace").startswith("# Blend generator evaluation\n"):
-        ours |= {f for f in others if f in REPORT_FILES}
+    if not recorded and report.is_file() and report.read_text(errors="replace").startswith("# Blend generator evaluation\n"):
+        ours |= set(others)
     return ours, [f for f in REPORT_FILES if f in set(others) - ours]

@@ -34,7 +34,7 @@ AUDIO_VERSION = 9    # bump when a change gives a model and seed other audio; --
                      # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
                      # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
                      # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's, a recipe's
-                     # hit no more tonal than its source + 6 dB)
+                     # hit no more tonal than its source + 6 dB; 9: a slower --attack's ramp after the noise gate)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
 PUNCH_DB = 12.0     # the most --attack -1 raises a hit's onset by (a transient shaper's attack, turned fully up)
@@ -114,20 +114,27 @@ def _resolve(label: str, known: list[str], held: tuple[str, ...] = ()) -> str:
     raise err
 
 
-def _words_of(n: str, known: list[str]) -> list[str] | None:
-    """A normalised label of several words read as two or more known labels in a row (`808 kick` ->
-    808, kick; `boom bap kick` -> boom bap, kick), or None."""
+def _words_of(n: str, known: list[str], most: int = 6) -> list[str] | None:
+    """A normalised label of 2 to `most` words read as as many different known labels in a row
+    (`808 kick` -> 808, kick; `boom bap kick` -> boom bap, kick), or None. A word for one drum
+    (`cowbell`) is not widened to its type, as `_resolve` does not widen it."""
     words = n.split()
-    if len(words) < 2:
+    if not 2 <= len(words) <= most:       # a pasted phrase of 24 words took 9 s to try every split
         return None
-    for cut in range(len(words) - 1, 0, -1):          # the longest first label that is known, then the rest
-        head = " ".join(words[:cut])
-        first = head if head in known else SYNONYMS.get(head) if SYNONYMS.get(head) in known else None
-        rest = " ".join(words[cut:])
-        last = [rest] if rest in known else [SYNONYMS[rest]] if SYNONYMS.get(rest) in known else _words_of(rest, known)
-        if first and last:
-            return [first, *last]
-    return None
+
+    def label(text: str) -> str | None:
+        wide = SYNONYMS.get(text)
+        return text if text in known else wide if wide in known and not _narrower(text, wide) else None
+
+    def split(i: int) -> list[str] | None:   # words[i:] as known labels, the longest first label first
+        for cut in range(len(words), i, -1):
+            if (first := label(" ".join(words[i:cut]))) is not None:
+                rest = [] if cut == len(words) else split(cut)
+                if rest is not None and first not in rest:
+                    return [first, *rest]
+        return None
+    parts = split(0)
+    return parts if parts and len(parts) > 1 else None
 
 
 def _narrower(label: str, drum_type: str) -> bool:
@@ -654,7 +661,7 @@ def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: 
     return y[:end]
 
 
-def write_hits(ys: np.ndarray, outdir: str | Path, stem: str, sidecar: dict, sr: int = codec.SR,
+def write_hits(ys: np.ndarray | list[np.ndarray], outdir: str | Path, stem: str, sidecar: dict, sr: int = codec.SR,
                indices: list[int] | None = None) -> list[Path]:
     """Write hits as <stem>_<i>.wav (24-bit, -1 dBFS peak, faded) with a JSON
     sidecar each: the sidecar plus the hit's index regenerates it exactly. Hits
@@ -702,14 +709,27 @@ def numbered_digits(outdir: Path, stem: str) -> int:
     return max([2] + [len(m.group(1)) for m in found if m])
 
 
+def same_audio(version, mode: str, controls) -> bool:
+    """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
+    version since changed some hits only: 9 a slower --attack; 8 a recipe's snappier --attack and any
+    hit of a model that keeps tone balances (so `--from` also asks a version-7 hit's model to keep
+    none; a model that made a version-7 hit was trained before balances were kept). Malformed
+    controls raise what `--from` reports as a damaged sidecar."""
+    if type(version) is not int:
+        return False
+    attack = float((controls or {}).get("attack", 0))
+    return {AUDIO_VERSION: True, 8: attack <= 0, 7: mode == "blend" and attack == 0}.get(version, False)
+
+
 def same_hit(path: Path, sidecar: dict, i: int) -> bool:
     """Whether hit i of a batch with this sidecar may be written at path: nothing is
     there, or the same hit made before (`free_stem`), as it was written: a hit edited in
     place since (its file no longer the one its sidecar's hash names) is the producer's."""
     from .library import file_hash
 
-    def ours(d: dict) -> dict:   # what decides a hit's audio, as its JSON sidecar reads back
-        return {k: v for k, v in d.items() if k not in ("n", "drummy", "recipe", "recipe_parts", "audio_hash")}
+    def ours(d: dict) -> dict:   # what decides a hit's audio, as its JSON sidecar reads back; an earlier
+        return {k: v for k, v in d.items()     # audio version too, where it makes the same (`same_audio`)
+                if k not in ("n", "drummy", "recipe", "recipe_parts", "audio_hash", "audio_version")}
 
     def same_recipe(a: dict, b: dict) -> bool:   # as typed, or as parsed (Kick=100 is kick)
         return a.get("recipe") == b.get("recipe") or (
@@ -719,11 +739,13 @@ def same_hit(path: Path, sidecar: dict, i: int) -> bool:
         return True
     try:
         old, new = json.loads(path.with_suffix(".json").read_text()), json.loads(json.dumps({**sidecar, "index": i}))
-        if not (ours(old) == ours(new) and same_recipe(old, new)):
+        if not (ours(old) == ours(new) and same_recipe(old, new) and (
+                old.get("audio_version") == new.get("audio_version")
+                or same_audio(old.get("audio_version", 1), old.get("mode"), old.get("controls")))):
             return False
         # a sidecar from before hashes were kept, or a run stopped before the hash: the file is taken as written
         return "audio_hash" not in old or not path.exists() or file_hash(path) == old["audio_hash"]
-    except (OSError, ValueError, AttributeError):      # unreadable, or not a sidecar of ours
+    except (OSError, ValueError, AttributeError, TypeError):      # unreadable, or not a sidecar of ours
         return False
 
 
@@ -754,14 +776,19 @@ def _placed(outdir: Path, stem: str, sidecar: dict, indices: list[int]) -> dict[
     one hit in place, a command rewrites its other hits where they are and puts only that one
     beside (it copied the whole set, and a beat then found every other hit twice)."""
     where: dict[int, tuple[str, int]] = {}
-    k = 1
-    while True:
+    pattern = re.compile(re.escape(stem) + r"-(\d+)_\d+")
+    ks = {1} | {int(m[1]) for f in outdir.glob(glob.escape(stem) + "-*_*.json") if (m := pattern.fullmatch(f.stem))}
+    for k in sorted(ks):             # the hits made before, wherever they went
         s = stem if k == 1 else f"{stem}-{k}"
         digits = numbered_digits(outdir, s)
         path = {i: outdir / hit_name(s, i, sidecar, digits) for i in indices if i not in where}
         where |= {i: (s, digits) for i, p in path.items() if p.exists() and same_hit(p, sidecar, i)}
-        rest = [i for i in path if i not in where]
-        if all(same_hit(path[i], sidecar, i) for i in rest):
+    k = 1
+    while True:                      # ... and the others, together
+        s = stem if k == 1 else f"{stem}-{k}"
+        digits = numbered_digits(outdir, s)
+        rest = {i: outdir / hit_name(s, i, sidecar, digits) for i in indices if i not in where}
+        if all(same_hit(p, sidecar, i) for i, p in rest.items()):
             return where | {i: (s, digits) for i in rest}
         k += 1
 

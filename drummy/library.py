@@ -118,18 +118,22 @@ def file_hash(path: str | Path, chars: int | None = 16) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:chars]
 
 
-def earlier_run(folder: Path, manifest: str) -> tuple[set[str], list[str]]:
+def earlier_run(folder: Path, manifest: str, only: Iterable[str] | None = None) -> tuple[set[str], list[str]]:
     """For a folder a command fills and, run again, replaces as a set (stems, a starter
     kit): the files an earlier run recorded in folder/manifest, and the other files
     there (relative paths, sorted), which the command must refuse to write among. A
     recorded file that has been edited since (its hash differs) is the producer's now,
     and counts among the others. Files an earlier run recorded as written beside its set
-    (a beat's mix among its stems) are in neither."""
+    (a beat's mix among its stems) are in neither. `only`: look at these files alone, not the
+    whole folder."""
     data = _manifest(folder, manifest)
     ours, beside, hashes = set(data["files"]), set(data["beside"]), data["hashes"]
     edited = {r for r in ours if r in hashes and (folder / r).is_file() and file_hash(folder / r) != hashes[r]}
     ours -= edited
-    present = {str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file()} if folder.is_dir() else set()
+    if only is not None:        # the names the command writes, where the folder may be big (`evaluate -o ~/Documents`)
+        present = {r for r in only if (folder / r).is_file()}
+    else:
+        present = {str(f.relative_to(folder)) for f in folder.rglob("*") if f.is_file()} if folder.is_dir() else set()
     return ours, sorted(present - ours - beside - {manifest, ".DS_Store"})
 
 

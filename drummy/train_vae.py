@@ -346,7 +346,7 @@ def keep_previous(ws: Workspace, warmup: int, metrics: dict) -> None:
     def steps(model: Path) -> int:    # a model with no readable record counts as trained: it is kept
         try:
             return int(json.loads(model.with_suffix(".json").read_text()).get("steps", 0))
-        except (OSError, ValueError, AttributeError, TypeError):
+        except (OSError, ValueError, AttributeError, TypeError, OverflowError):     # "steps": Infinity
             return warmup
     if (n := steps(path)) < warmup and previous.exists() and steps(previous) >= warmup:
         metrics["dropped"] = n

@@ -247,6 +247,13 @@ def test_a_generator_stopped_before_it_settles_says_so(tmp_path, tiny_library, c
     assert "held out" in out and "(best)" not in out        # a run this short keeps its last weights, not its best
 
 
+def test_the_reconstruction_error_printed_is_the_kept_models():
+    from drummy.cli import _kept_recon
+    h = {"step": [250, 500, 750, 1000], "val_loss": [5.0, 7.0, 6.0, 6.5], "val_recon": [1897, 2032, 1990, 2001]}
+    assert _kept_recon(h, {"best_val_loss": 6.0}, warmup=500) == "1990 (best)"     # not step 250's 1897
+    assert _kept_recon(h, {"best_val_loss": None}, warmup=5000) == "2001"           # none kept: the last
+
+
 def test_auto_label_without_a_classifier_imports_nothing(tmp_path, tiny_library, capsys):
     ws = tmp_path / "ws"
     assert main(["ingest", str(tiny_library), "-w", str(ws), "--auto-label"]) == 2

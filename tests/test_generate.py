@@ -116,13 +116,14 @@ def test_a_word_for_one_drum_is_not_widened_to_its_whole_type():
 
 def test_two_labels_typed_as_one_point_to_plus_and_a_tag_is_found_without_its_space():
     # `--blend "808 kick"` said only "unknown label"; `boombap` missed the tag `boom bap` (boom-bap found it)
-    known = ["kick", "snare", "808", "boom bap"]
+    known = ["kick", "snare", "808", "boom bap", "perc"]
     for text, hint in (("808 kick", "808+kick"), ("boom bap kick", "boom bap+kick"), ("bd 808", "kick+808")):
         with pytest.raises(RecipeError, match=re.escape(f"for a hit that is all of them, join them with +: {hint};")):
             parse_recipe(text, known)
-    with pytest.raises(RecipeError) as e:
-        parse_recipe("cowbell kick", known)
-    assert "join them" not in str(e.value)
+    for text in ("cowbell kick", "kick kick", " ".join(["snare"] * 30)):   # no widening, no repeat, no 30-word search
+        with pytest.raises(RecipeError) as e:                               # (cowbell kick offered perc+kick)
+            parse_recipe(text, known)
+        assert "join them" not in str(e.value), text
     assert parse_recipe("boombap", known).parts == parse_recipe("boom bap", known).parts == [(1.0, ["boom bap"])]
     many = [f"tag{i}" for i in range(70)]                 # a long list is cut, and says by how much and where the rest is
     with pytest.raises(RecipeError, match=re.escape("tag59 … and 10 more (`drummy library` lists them)")):
@@ -241,6 +242,18 @@ def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(
     seen = []
     TV.train_vae(ws, cfg, progress=False, on_step=seen.append)
     assert seen == [1, 2, 3, 4] and f"checkpoint {ckpt} is damaged; starting over" in capsys.readouterr().err
+
+
+def test_a_model_whose_record_cannot_be_read_is_kept_when_replaced(tmp_path):
+    # "steps": Infinity (json reads it) raised OverflowError after the whole training, and lost the new model
+    ws = Workspace(tmp_path / "ws")
+    models = ws.root / "models"
+    models.mkdir(parents=True)
+    (models / "vae.safetensors").write_bytes(b"old model")
+    (models / "vae.json").write_text('{"steps": Infinity}')
+    metrics = {}
+    TV.keep_previous(ws, 500, metrics)
+    assert (models / "vae.previous.safetensors").read_bytes() == b"old model" and "replaced" in metrics
 
 
 def test_the_weights_average_forgets_the_random_start_and_follows_a_steady_drift():
@@ -952,6 +965,8 @@ def test_a_report_does_not_write_over_a_producers_files(trained, tmp_path):
     assert {"report.md", "metrics.json"} <= ours and theirs == []
     (mine / REPORT_MANIFEST).unlink()                            # a report made before reports kept a record
     assert "report.md" in _report_files(mine)[0] and _report_files(mine)[1] == []
+    (mine / REPORT_MANIFEST).write_text("{damaged")              # ... or whose record was damaged since
+    assert "report.md" in _report_files(mine)[0] and _report_files(mine)[1] == []
     evaluate_workspace(ws, mine, n=2, progress=False)
     with open(mine / "report.md", "a") as f:                     # annotated by the producer since: theirs now
         f.write("my notes\n")
@@ -1057,6 +1072,10 @@ def test_a_hit_edited_in_place_is_not_replaced_by_the_same_command(trained, tmp_
     assert other.read_bytes() == untouched and (out / "kick_s6-2_01.json").exists()
     assert main(cmd) == 0                                          # and again: the same hits, replaced in place
     assert len(list(out.glob("*.wav"))) == 3 and mine.read_bytes() == edited
+    mine.unlink()                                                  # the edit thrown away: its hit is at -2 already
+    mine.with_suffix(".json").unlink()
+    assert main(cmd) == 0
+    assert sorted(p.name for p in out.glob("*.wav")) == ["kick_s6-2_01.wav", "kick_s6_02.wav"]
     meta = json.loads((out / "kick_s6_02.json").read_text())      # other hits under those names (another model's)
     ys = np.stack([audio.decode(out / "kick_s6_02.wav")[0][:, 0]] * 2)
     other = generate.write_hits(ys, out, "kick_s6", {**meta, "model_hash": "0123456789abcdef"})
@@ -1260,6 +1279,16 @@ def test_an_older_hit_is_remade_where_this_version_makes_it_the_same(trained, tm
             assert np.array_equal(audio.decode(paths[1].with_suffix(".again.wav"))[0], audio.decode(paths[1])[0])
         else:
             assert "cannot be remade exactly" in err
+        # ... and the same command run again after the upgrade replaces such a hit where it is, and
+        # only such a hit: a set it would remake otherwise goes beside (it copied every earlier set)
+        again = generate.write_hits(ys, out, "kick", {**meta, "model": str(model_path)})
+        same = attack <= 0 if version == 8 else attack == 0              # (a version-7 hit's model kept no balances)
+        assert [p.name for p in again] == (["kick_01.wav", "kick_02.wav"] if same else
+                                           ["kick-2_01.wav", "kick-2_02.wav"]), (version, attack)
+    side = paths[1].with_suffix(".json")                              # a damaged version: an error, not a traceback
+    side.write_text(json.dumps({**json.loads(side.read_text()), "audio_version": [9]}))
+    assert main(["generate", "-w", str(root), "--from", str(side)]) == 2
+    assert "cannot be remade exactly" in capsys.readouterr().err
 
 
 def test_a_hit_that_comes_out_silent_is_left_out_and_said(trained, tmp_path, capsys, monkeypatch):
