@@ -575,7 +575,7 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     from .generate import AUDIO_VERSION, Controls, Generator, RecipeError, finish, same_audio
     from .library import AUDIO_EXTENSIONS, PREVIOUS_VAE, REMADE, sidecar_of, vae_path
     from .vae import model_hash
-    MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError)             # what a damaged or edited sidecar raises
+    MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError)   # a damaged or edited sidecar's
     not_a_sidecar = lambda e: RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})")  # noqa: E731
     if Path(path).suffix.lower() in AUDIO_EXTENSIONS:      # the hit itself, not its sidecar
         raise RecipeError(f"{path} is a hit; --from takes the .json sidecar beside it ({sidecar_of(path)})")
@@ -689,7 +689,7 @@ def cmd_evaluate(args) -> None:
     print(f"Fréchet ratio {m.get('frechet_ratio', float('nan')):.2f}, diversity {m.get('diversity_ratio', float('nan')):.2f}, "
           f"memorised {m['memorised_share']:.1%}, {m['ms_per_hit']:.1f} ms per hit")
     for name, s in rep.tables["blend"].items():
-        flat = s["spearman"] >= 0.95 and s["rise"] < BLEND_RISE        # as the report reads it (`_blend_met`)
+        flat = not s["spearman"] < 0.95 and s["rise"] < BLEND_RISE     # as the report reads it (`_blend_met`)
         print(f"blend {name}: P = " + " ".join(f"{p:.2f}" for p in s["p_b"]) + f"  (Spearman {s['spearman']:.2f}"
               + (f"; flat: P({name.split('->')[1]}) rises {s['rise']:.2f}, less than {BLEND_RISE})" if flat else ")"))
     print("controls: " + ", ".join(f"{k[13:]} {v:.2f}" for k, v in m.items() if k.startswith("control_corr_")))

@@ -312,7 +312,7 @@ BLEND_RISE = 0.2   # a sweep whose P(B) rises less than this from 0 % to 100 % B
 def _blend_met(sweep: dict) -> str:
     """A blend sweep's verdict: monotonic (Spearman) and a response at all. On a tiny library one rose
     from 0.49 to 0.50 in order, and read "met"."""
-    if sweep["spearman"] >= 0.95 and sweep.get("rise", 1.0) < BLEND_RISE:
+    if not sweep["spearman"] < 0.95 and sweep.get("rise", 1.0) < BLEND_RISE:   # NaN: all equal, the flattest
         return f"**not met**: flat (P(B) rises {sweep['rise']:.2f})"
     return _met(sweep["spearman"], (">=", 0.95))
 
@@ -571,15 +571,10 @@ def _report_files(outdir: Path) -> tuple[set[str], list[str]]:
     """The report files in outdir an earlier report wrote, and those it did not (or that were
     edited since: a producer's now), which a report must not write over. A report written
     before reports recorded their files is known by its title."""
-    import json
-    from .library import earlier_run
+    from .library import earlier_run, read_manifest
     ours, others = earlier_run(outdir, REPORT_MANIFEST, only=REPORT_FILES)
-    try:
-        json.loads((outdir / REPORT_MANIFEST).read_text())
-        recorded = True
-    except (OSError, ValueError):    # none, or damaged: the report there is known by its title
-        recorded = False
-    report = outdir / "report.md"
-    if not recorded and report.is_file() and report.read_text(errors="replace").startswith("# Blend generator evaluation\n"):
+    report = outdir / "report.md"            # no record, or a damaged one: the report there is known by its title
+    if read_manifest(outdir, REPORT_MANIFEST) is None and report.is_file() and \
+            report.read_text(errors="replace").startswith("# Blend generator evaluation\n"):
         ours |= set(others)
     return ours, [f for f in REPORT_FILES if f in set(others) - ours]

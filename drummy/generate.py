@@ -14,6 +14,7 @@ spread. A recipe mixes its parts' conditions and priors by weight.
 from __future__ import annotations
 
 import glob
+import itertools
 import json
 import math
 import re
@@ -104,7 +105,7 @@ def _resolve(label: str, known: list[str], held: tuple[str, ...] = ()) -> str:
     if any(cand in held for cand in cands):
         raise RecipeError(f"label {label!r} is only on samples the generator held out to validate itself "
                           "(kits or folders it never trained on), so it has no sound for it")
-    shown = ", ".join(known[:60]) + (f" … and {len(known) - 60} more (`drummy library` lists them)" if len(known) > 60 else "")
+    shown = ", ".join(known[:60]) + (f" … and {len(known) - 60} more" if len(known) > 60 else "")
     wider = f"; `{broader}` asks for any {broader}" if broader in known else ""
     if not wider and (parts := _words_of(n, known)):                 # `808 kick`: two labels in one part
         wider = f"; for a hit that is all of them, join them with +: {'+'.join(parts)}"
@@ -745,7 +746,7 @@ def same_hit(path: Path, sidecar: dict, i: int) -> bool:
             return False
         # a sidecar from before hashes were kept, or a run stopped before the hash: the file is taken as written
         return "audio_hash" not in old or not path.exists() or file_hash(path) == old["audio_hash"]
-    except (OSError, ValueError, AttributeError, TypeError):      # unreadable, or not a sidecar of ours
+    except (OSError, ValueError, AttributeError, TypeError, OverflowError):   # unreadable, or not a sidecar of ours
         return False
 
 
@@ -771,26 +772,28 @@ def free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int]
 
 def _placed(outdir: Path, stem: str, sidecar: dict, indices: list[int]) -> dict[int, tuple[str, int]]:
     """Where each hit of a batch goes: (stem, digits) per index. A hit made before under stem,
-    stem-2, … (as written: not edited since) is written again there; the others go together under
-    the first of them where they replace nothing (`free_stem`). Run again after a producer edited
+    stem-2, … (as written: not edited since) is written again there; the others go together, beside
+    those if they replace nothing there, else under the first stem where they replace nothing
+    (`free_stem`): never among another model's set. Run again after a producer edited
     one hit in place, a command rewrites its other hits where they are and puts only that one
     beside (it copied the whole set, and a beat then found every other hit twice)."""
     where: dict[int, tuple[str, int]] = {}
     pattern = re.compile(re.escape(stem) + r"-(\d+)_\d+")
     ks = {1} | {int(m[1]) for f in outdir.glob(glob.escape(stem) + "-*_*.json") if (m := pattern.fullmatch(f.stem))}
+    used = []                        # the stems that hold them
     for k in sorted(ks):             # the hits made before, wherever they went
         s = stem if k == 1 else f"{stem}-{k}"
         digits = numbered_digits(outdir, s)
         path = {i: outdir / hit_name(s, i, sidecar, digits) for i in indices if i not in where}
-        where |= {i: (s, digits) for i, p in path.items() if p.exists() and same_hit(p, sidecar, i)}
-    k = 1
-    while True:                      # ... and the others, together
-        s = stem if k == 1 else f"{stem}-{k}"
+        found = {i: (s, digits) for i, p in path.items() if p.exists() and same_hit(p, sidecar, i)}
+        where |= found
+        used += [k] * bool(found)
+    for k in itertools.chain(used, itertools.count(1)):   # ... and the others together: beside this batch's
+        s = stem if k == 1 else f"{stem}-{k}"              # own hits first (not among another model's set)
         digits = numbered_digits(outdir, s)
         rest = {i: outdir / hit_name(s, i, sidecar, digits) for i in indices if i not in where}
         if all(same_hit(p, sidecar, i) for i, p in rest.items()):
             return where | {i: (s, digits) for i in rest}
-        k += 1
 
 
 def _free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int] | None) -> tuple[str, int]:

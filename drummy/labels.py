@@ -144,9 +144,10 @@ _STOP_WORDS = {"loop", "loops", "one", "shot", "shots", "oneshot", "oneshots", "
                "and", "unsorted", "misc", "miscellaneous", "various", "assorted", "untitled", "splice", "sounds",
                "expansion", "expansions", "user", "consolidate", "consolidated", "round", "robin",
                "roundrobin", "key", "of", "to", "no", "prod", "by", "the", "final", "edit", "bip", "programs", "w",
-               "with",
-               # where a file sits on a computer, not what it is ("~/Desktop/my-snare.wav", "Downloads/")
-               "my", "desktop", "downloads", "download", "documents", "users", "home"}
+               "with", "my"}
+# Folders that say where a file sits on a computer, not what it is ("~/Desktop/my-snare.wav"): no
+# tags when a folder is named just that ("Download Festival/", "Home Studio/" keep their words)
+_PLACES = {"desktop", "downloads", "documents", "my documents", "music", "my music"}
 _KEY = re.compile(r"[a-g](b|s|sharp|flat)?(m|min|minor|maj|major)?")
 
 
@@ -370,6 +371,7 @@ def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
     """(type, tags) from names ordered general -> specific (folders, then the file
     stem). The most specific name that mentions a type decides the type, unless a
     folder above it holds no drums (`_NOT_DRUMS`, and no drum word of its own)."""
+    names = [n for n in names[:-1] if normalise(n) not in _PLACES] + names[-1:]
     drum_type = UNKNOWN
     tags: list[str] = []
     decided, strong, blocked = 0, False, False

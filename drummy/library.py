@@ -188,14 +188,19 @@ def inside(folder: Path, paths: Iterable[str | Path]) -> set[str]:
     return {str(Path(p).resolve().relative_to(base)) for p in paths if Path(p).resolve().is_relative_to(base)}
 
 
-def _manifest(folder: Path, manifest: str) -> dict:
-    """A run manifest's files, beside files and hashes; empty ones when it is missing or damaged."""
+def read_manifest(folder: Path, manifest: str) -> dict | None:
+    """A run manifest's files, beside files and hashes; None when it is missing or damaged."""
     try:
         data = json.loads((folder / manifest).read_text())
         return {"files": list(data["files"]), "beside": list(data.get("beside", [])),
                 "hashes": dict(data.get("hashes", {}))}
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return {"files": [], "beside": [], "hashes": {}}
+        return None
+
+
+def _manifest(folder: Path, manifest: str) -> dict:
+    """`read_manifest`, with empty lists for a missing or damaged one."""
+    return read_manifest(folder, manifest) or {"files": [], "beside": [], "hashes": {}}
 
 
 def _beside(folder: Path, manifest: str, beside: Iterable[str | Path]) -> set[str]:

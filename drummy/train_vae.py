@@ -169,7 +169,7 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             else:                                          # a checkpoint from before they were kept
                 gen.manual_seed(cfg.seed + state["step"])
             print(f"drummy: resuming the interrupted run at step {state['step']}" + (
-                f"; that is past the {cfg.steps} steps asked, so it ends there, as it was (more --steps train it on)"
+                f"; that reaches the {cfg.steps}-step limit, so it ends there, as it was (more --steps train it on)"
                 if state["step"] >= cfg.steps else ""), file=sys.stderr)
 
     def save_checkpoint():

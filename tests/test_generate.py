@@ -125,8 +125,8 @@ def test_two_labels_typed_as_one_point_to_plus_and_a_tag_is_found_without_its_sp
             parse_recipe(text, known)
         assert "join them" not in str(e.value), text
     assert parse_recipe("boombap", known).parts == parse_recipe("boom bap", known).parts == [(1.0, ["boom bap"])]
-    many = [f"tag{i}" for i in range(70)]                 # a long list is cut, and says by how much and where the rest is
-    with pytest.raises(RecipeError, match=re.escape("tag59 … and 10 more (`drummy library` lists them)")):
+    many = [f"tag{i}" for i in range(70)]                 # a long list is cut, and says by how much
+    with pytest.raises(RecipeError, match=re.escape("tag59 … and 10 more")):
         parse_recipe("cowbell", many)
 
 
@@ -235,7 +235,7 @@ def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(
     seen = []
     m = TV.train_vae(ws, dataclasses.replace(cfg, steps=2), progress=False, on_step=seen.append)
     assert seen == [] and m["steps"] == 3
-    assert "at step 3; that is past the 2 steps asked, so it ends there, as it was" in capsys.readouterr().err
+    assert "at step 3; that reaches the 2-step limit, so it ends there, as it was" in capsys.readouterr().err
     _interrupt(ws, cfg, at=3)
     ckpt = ws.root / "models" / "vae.checkpoint.safetensors"
     ckpt.write_bytes(ckpt.read_bytes()[:100])                # a crash mid-copy, a full disk
@@ -611,6 +611,19 @@ def test_written_hits_are_daw_ready(trained, tmp_path):
         assert meta["model_hash"] == g.hash and meta["recipe"] == "kick=100" and meta["index"] in (0, 1)
 
 
+def test_a_bigger_batch_goes_beside_its_own_hits_not_among_another_models(tmp_path):
+    rng = np.random.default_rng(1)
+    hits = (rng.standard_normal((4, 4410)) * np.exp(-np.arange(4410) / 500)).astype(np.float32)
+    a = {"model_hash": "a", "mode": "blend", "recipe": "kick", "seed": 1, "n": 2}
+    b = {**a, "model_hash": "b"}
+    generate.write_hits(hits[:2], tmp_path, "kick_s1", a)                    # model A's two hits
+    assert [p.name for p in generate.write_hits(hits[:2], tmp_path, "kick_s1", b)] == ["kick_s1-2_01.wav",
+                                                                                      "kick_s1-2_02.wav"]
+    more = generate.write_hits(hits, tmp_path, "kick_s1", {**b, "n": 4})     # B again, -n 4: its 3 and 4 went to A's
+    assert [p.name for p in more] == [f"kick_s1-2_0{i}.wav" for i in range(1, 5)]
+    assert sorted(p.name for p in tmp_path.glob("kick_s1_*.wav")) == ["kick_s1_01.wav", "kick_s1_02.wav"]
+
+
 def test_hits_of_a_big_batch_list_in_their_order():
     assert generate.hit_name("kick_s0", 0, {"n": 10}) == "kick_s0_01.wav"
     names = [generate.hit_name("kick_s0", i, {"n": 120}) for i in range(120)]
@@ -965,8 +978,9 @@ def test_a_report_does_not_write_over_a_producers_files(trained, tmp_path):
     assert {"report.md", "metrics.json"} <= ours and theirs == []
     (mine / REPORT_MANIFEST).unlink()                            # a report made before reports kept a record
     assert "report.md" in _report_files(mine)[0] and _report_files(mine)[1] == []
-    (mine / REPORT_MANIFEST).write_text("{damaged")              # ... or whose record was damaged since
-    assert "report.md" in _report_files(mine)[0] and _report_files(mine)[1] == []
+    for damaged in ("{damaged", "{}", "null", '{"files": null}'):   # ... or whose record was damaged since
+        (mine / REPORT_MANIFEST).write_text(damaged)
+        assert "report.md" in _report_files(mine)[0] and _report_files(mine)[1] == [], damaged
     evaluate_workspace(ws, mine, n=2, progress=False)
     with open(mine / "report.md", "a") as f:                     # annotated by the producer since: theirs now
         f.write("my notes\n")
@@ -1194,6 +1208,7 @@ def test_a_flat_blend_sweep_is_no_response_whatever_its_order():
     assert _blend_met({"spearman": 1.0, "rise": 0.01}) == "**not met**: flat (P(B) rises 0.01)"
     assert _blend_met({"spearman": 1.0, "rise": BLEND_RISE}) == "met"
     assert _blend_met({"spearman": 0.9, "rise": 0.8}) == "**not met**"
+    assert _blend_met({"spearman": float("nan"), "rise": 0.0}).startswith("**not met**: flat")   # all equal
 
 
 def test_generated_hits_ingested_again_take_their_tags_from_the_recipe(trained, tmp_path):
@@ -1289,6 +1304,9 @@ def test_an_older_hit_is_remade_where_this_version_makes_it_the_same(trained, tm
     side.write_text(json.dumps({**json.loads(side.read_text()), "audio_version": [9]}))
     assert main(["generate", "-w", str(root), "--from", str(side)]) == 2
     assert "cannot be remade exactly" in capsys.readouterr().err
+    side.write_text(side.read_text().replace('"n": 2', '"n": Infinity'))    # json reads it; int() overflows
+    assert main(["generate", "-w", str(root), "--from", str(side)]) == 2
+    assert "is not a Drummy sidecar (OverflowError" in capsys.readouterr().err
 
 
 def test_a_hit_that_comes_out_silent_is_left_out_and_said(trained, tmp_path, capsys, monkeypatch):

@@ -188,4 +188,6 @@ def test_where_a_file_sits_on_a_computer_is_no_tag():
     # a producer's `~/Desktop/my-snare.wav` and `Downloads/` gave the tags desktop, my, downloads,
     # which became recipe labels
     assert labels_from_path("Desktop/my-snare.wav") == ("snare", [])
-    assert labels_from_path("Downloads/Users/home/Documents/Kicks/808 boom.wav") == ("kick", ["808", "boom"])
+    assert labels_from_path("Downloads/Documents/Music/Kicks/808 boom.wav") == ("kick", ["808", "boom"])
+    # ... but a name with more in it keeps its words (a first version dropped them anywhere)
+    assert labels_from_path("Home Studio/Download Festival/Kick 1.wav") == ("kick", ["home studio", "download festival"])
