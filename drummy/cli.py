@@ -102,6 +102,32 @@ _count.__name__, _seed.__name__, _minutes.__name__, _share.__name__ = "count", "
 _hits.__name__, _bars.__name__, _pairs.__name__ = "count", "count", "count"  # named in argparse's messages
 
 
+EXAMPLES = {   # each subcommand's --help shows these (the tests check that each parses)
+    "starter-kit": ["drummy starter-kit my-kit --seed 0"],
+    "ingest": ["drummy ingest ~/Samples my-kit -w work", "drummy ingest ~/Unsorted -w work --auto-label"],
+    "library": ["drummy library -w work", "drummy library -w work --json"],
+    "train": ["drummy train classifier -w work", "drummy train vae -w work --minutes 10"],
+    "generate": ['drummy generate -w work --blend "snare=80,hihat=20" -n 10 --seed 1',
+                 "drummy generate -w work --blend kick+808 --decay 1 --pitch -3",
+                 "drummy generate -w work --like my-snare.wav -n 8 --variation 0.3",
+                 "drummy generate -w work --between kick.wav tom.wav --steps 6",
+                 "drummy generate -w work --from work/generated/snare/snare80-hihat20_s1_03.json"],
+    "evaluate": ["drummy evaluate -w work", "drummy evaluate -w work -o report --heldout other-work"],
+    "classify": ["drummy classify new-hits/ -w work", "drummy classify kit.sfz -w work --json"],
+    "beat": ["drummy beat -w work --pattern house --bars 8 -o beat.wav --stems stems",
+             "drummy beat --kit MyKit --pattern groove.mid --bpm 92 -o groove.wav --master punchy"],
+    "export-kit": ["drummy export-kit -w work --format hydrogen -o MyKit",
+                   "drummy export-kit -w work --format sfz -o MyKitSfz"],
+}
+
+
+def _command(sub, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help says what it does and shows how it is used."""
+    return sub.add_parser(name, help=help, description=help[0].upper() + help[1:] + ".",
+                          epilog="examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name]),
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def build_parser() -> argparse.ArgumentParser:
     ap = _Parser(prog="drummy", description="Grow new drum sounds from the samples you own.")
     from importlib.metadata import PackageNotFoundError, version
@@ -111,12 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
         ap.add_argument("--version", action="version", version="drummy (not installed)")
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("starter-kit", help="synthesise the built-in labelled starter kit into a folder")
+    p = _command(sub, "starter-kit", "synthesise the built-in labelled starter kit into a folder")
     p.add_argument("outdir", type=_path)
     p.add_argument("--seed", type=_seed, default=0, help="which kit (default 0; the same seed, the same kit)")
     p.add_argument("--per-class", type=_count, default=40, help="hits per drum type (default 40)")
 
-    p = sub.add_parser("ingest", help="add sample folders, files, Hydrogen kits or .sfz kits to the library")
+    p = _command(sub, "ingest", "add sample folders, files, Hydrogen kits or .sfz kits to the library")
     p.add_argument("paths", nargs="+", type=_path)
     _ws_arg(p)
     p.add_argument("--auto-label", action="store_true", help="label unknown samples with the trained classifier")
@@ -124,11 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="--auto-label: the classifier's least probability to label a sample (0..1, default 0.5)")
     p.add_argument("--jobs", type=_count, default=None, help="worker processes (default: all cores)")
 
-    p = sub.add_parser("library", help="show drum types, tags, counts and skipped files")
+    p = _command(sub, "library", "show drum types, tags, counts and skipped files")
     _ws_arg(p)
     p.add_argument("--json", action="store_true", help="machine-readable output: the summary, and every sample under `items`")
 
-    p = sub.add_parser("train", help="train a model on the workspace's library (classifier or vae)")
+    p = _command(sub, "train", "train a model on the workspace's library: classifier (drum types) or vae "
+                               "(the blend generator)")
     p.add_argument("model", choices=["classifier", "vae"])
     _ws_arg(p)
     p.add_argument("--epochs", type=_count, default=None, help="classifier: passes over the data (default 30)")
@@ -138,7 +165,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fresh", action="store_true", help="ignore what an interrupted run kept (vae: its checkpoint; classifier: its finished nets)")
     p.add_argument("--seed", type=_seed, default=0, help="initial weights, split and draws (default 0)")
 
-    p = sub.add_parser("generate", help="new hits from a recipe of labels, a reference hit or a morph")
+    p = _command(sub, "generate", "new hits from a recipe of labels, a reference hit or a morph")
     _ws_arg(p)
     p.add_argument("--blend", metavar="RECIPE",
                    help='labels with weights: "snare=80,hihat=20", "kick+808", "kick"')
@@ -158,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", type=_path, default=None,
                    help="output folder (default: <workspace>/generated/<type>/); with --from, a folder or a .wav")
 
-    p = sub.add_parser("evaluate", help="measure the blend generator and write report.md with plots")
+    p = _command(sub, "evaluate", "measure the blend generator and write report.md with plots")
     _ws_arg(p)
     p.add_argument("-o", "--out", type=_path, default=None, help="report folder (default: <workspace>/report)")
     p.add_argument("--heldout", type=_path, metavar="WORKSPACE",
@@ -166,13 +193,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=_pairs, default=60, help=f"generated hits per drum type (default 60, 2 to {MAX_HITS})")
     p.add_argument("--seed", type=_seed, default=0, help="the generated hits' draws (default 0)")
 
-    p = sub.add_parser("classify", help="print the drum type of audio files")
+    p = _command(sub, "classify", "print the drum type of audio files")
     p.add_argument("paths", nargs="+", type=_path)
     _ws_arg(p)
     p.add_argument("--json", action="store_true", help="machine-readable output: type and probabilities per file")
 
     from .patterns import BUILTINS
-    p = sub.add_parser("beat", help="render a beat from a pattern with the workspace's hits or a kit folder")
+    p = _command(sub, "beat", "render a beat from a pattern with the workspace's hits or a kit folder")
     _ws_arg(p)
     p.add_argument("--kit", type=_path, metavar="DIR",
                    help="samples to play: a folder, Hydrogen kit or SFZ (default: the workspace's generated "
@@ -190,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="master chain preset (default clean)")
     p.add_argument("--seed", type=_seed, default=0, help="sample choice and humanise (default 0)")
 
-    p = sub.add_parser("export-kit", help="export hits as a type folder, a Hydrogen drumkit or an SFZ instrument")
+    p = _command(sub, "export-kit", "export hits as a type folder, a Hydrogen drumkit or an SFZ instrument")
     p.add_argument("source", nargs="?", type=_path, metavar="DIR",
                    help="a folder of samples, a drumkit.xml or an .sfz (default: the workspace's generated hits, else its library)")
     _ws_arg(p)

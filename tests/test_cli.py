@@ -315,3 +315,21 @@ def test_ctrl_c_in_training_leaves_its_message_on_a_line_of_its_own(tmp_path, ti
     err = capsys.readouterr().err
     before, _, after = err.partition("drummy: interrupted")
     assert after and (before == "" or before.endswith("\n")) and "train classifier" not in after
+
+
+def test_every_command_says_what_it_does_and_shows_examples_that_parse(capsys):
+    # no subcommand's --help had a description or an example (a producer's walkthrough of the README)
+    import shlex
+    from drummy.cli import EXAMPLES, build_parser
+    parser = build_parser()
+    commands = parser._subparsers._group_actions[0].choices
+    assert set(EXAMPLES) == set(commands)
+    for name, examples in EXAMPLES.items():
+        with pytest.raises(SystemExit):
+            main([name, "--help"])
+        out = capsys.readouterr().out
+        assert "examples:\n" in out and out.split("\n\n")[1][0].isupper(), name     # a description line first
+        for e in examples:
+            words = shlex.split(e)
+            assert words[:2] == ["drummy", name] and e in out
+            parser.parse_args(words[1:])                      # each one a valid command line
