@@ -520,7 +520,7 @@ def _sounding(ys) -> list[int]:
     import numpy as np
     from .library import ModelError
     keep = [i for i, y in enumerate(ys) if np.any(y)]
-    silent = [i + 1 for i, y in enumerate(ys) if not np.any(y)]
+    silent = sorted(set(range(1, len(ys) + 1)) - {i + 1 for i in keep})
     why = "came out silent: the generator decoded nothing above its noise gate (a model trained longer, or " \
           "controls nearer 0, make sound)"
     if not keep:
@@ -700,7 +700,7 @@ def _same_file(path: Path, y) -> bool:
 
 
 def cmd_evaluate(args) -> None:
-    from .evaluate import BLEND_RISE, evaluate_workspace
+    from .evaluate import BLEND_RISE, evaluate_workspace, flat
     from .library import LibraryError, Workspace
     if args.n < 2:
         raise LibraryError("-n must be at least 2 (hits per drum type to compare)")
@@ -716,9 +716,8 @@ def cmd_evaluate(args) -> None:
     print(f"Fréchet ratio {m.get('frechet_ratio', float('nan')):.2f}, diversity {m.get('diversity_ratio', float('nan')):.2f}, "
           f"memorised {m['memorised_share']:.1%}, {m['ms_per_hit']:.1f} ms per hit")
     for name, s in rep.tables["blend"].items():
-        flat = not s["spearman"] < 0.95 and s["rise"] < BLEND_RISE     # as the report reads it (`_blend_met`)
         print(f"blend {name}: P = " + " ".join(f"{p:.2f}" for p in s["p_b"]) + f"  (Spearman {s['spearman']:.2f}"
-              + (f"; flat: P({name.split('->')[1]}) rises {s['rise']:.2f}, less than {BLEND_RISE})" if flat else ")"))
+              + (f"; flat: P({name.split('->')[1]}) rises {s['rise']:.2f}, less than {BLEND_RISE})" if flat(s) else ")"))
     print("controls: " + ", ".join(f"{k[13:]} {v:.2f}" for k, v in m.items() if k.startswith("control_corr_")))
     print(f"wrote {path}")
 

@@ -309,10 +309,15 @@ TARGETS = {  # metric -> (comparison, target) from the issue
 BLEND_RISE = 0.2   # a sweep whose P(B) rises less than this from 0 % to 100 % B is flat, whatever its order
 
 
+def flat(sweep: dict) -> bool:
+    """A sweep in order (or all equal: Spearman NaN) whose P(B) hardly rises: no response. On a tiny
+    library one rose from 0.49 to 0.50 in order, and read "met"."""
+    return not sweep["spearman"] < 0.95 and sweep.get("rise", 1.0) < BLEND_RISE
+
+
 def _blend_met(sweep: dict) -> str:
-    """A blend sweep's verdict: monotonic (Spearman) and a response at all. On a tiny library one rose
-    from 0.49 to 0.50 in order, and read "met"."""
-    if not sweep["spearman"] < 0.95 and sweep.get("rise", 1.0) < BLEND_RISE:   # NaN: all equal, the flattest
+    """A blend sweep's verdict: monotonic (Spearman) and a response at all (`flat`)."""
+    if flat(sweep):
         return f"**not met**: flat (P(B) rises {sweep['rise']:.2f})"
     return _met(sweep["spearman"], (">=", 0.95))
 

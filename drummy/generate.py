@@ -788,24 +788,20 @@ def _placed(outdir: Path, stem: str, sidecar: dict, indices: list[int]) -> dict[
         found = {i: (s, digits) for i, p in path.items() if p.exists() and same_hit(p, sidecar, i)}
         where |= found
         used += [k] * bool(found)
-    for k in itertools.chain(used, itertools.count(1)):   # ... and the others together: beside this batch's
-        s = stem if k == 1 else f"{stem}-{k}"              # own hits first (not among another model's set)
-        digits = numbered_digits(outdir, s)
-        rest = {i: outdir / hit_name(s, i, sidecar, digits) for i in indices if i not in where}
-        if all(same_hit(p, sidecar, i) for i, p in rest.items()):
-            return where | {i: (s, digits) for i in rest}
+    rest = [i for i in indices if i not in where]     # ... and the others together: beside this batch's own
+    return where | dict.fromkeys(rest, _free_stem(outdir, stem, len(rest), sidecar, rest, first=used))
 
 
-def _free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int] | None) -> tuple[str, int]:
-    """`free_stem` and the digits its hits are numbered with there (`numbered_digits`)."""
-    k = 1
-    while True:
+def _free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int] | None,
+               first: list[int] = ()) -> tuple[str, int]:
+    """`free_stem` and the digits its hits are numbered with there (`numbered_digits`). The
+    stems numbered `first` are tried before stem, stem-2, … (`_placed`: a batch's own hits' stems)."""
+    for k in itertools.chain(first, itertools.count(1)):
         s = stem if k == 1 else f"{stem}-{k}"
         digits = numbered_digits(outdir, s)
         if all(same_hit(outdir / hit_name(s, i, sidecar, digits), sidecar, i)
                for i in (range(n) if indices is None else indices)):
             return s, digits
-        k += 1
 
 
 def sidecar(gen: Generator, mode: str, **kw) -> dict:
