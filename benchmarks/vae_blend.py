@@ -3,7 +3,9 @@
 Builds two workspaces: `train` = the starter kit + every other Hydrogen kit (in
 name order, as in classifier_unseen_kits.py) and `heldout` = the other kits.
 Trains the classifier (the judge, once, again when its TrainConfig, the
-classifier code or the training hits changed: <work>/judge.json) and then the blend generator on `train`
+classifier code or the training hits changed: <work>/judge.json), a second one with another
+seed (<work>/judge-seed1.json: it reads the memorised share of hits that passed the
+memorisation guard, which asks the first) and then the blend generator on `train`
 only, once per training seed, and runs `drummy evaluate` against every hit of
 `heldout` after each. One seed's figures do not hold for the next (seed 1 missed
 a Fréchet line that seed 0 met), so a line counts as met only if every seed meets it.
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import shutil
 import sys
@@ -60,6 +63,13 @@ LINES = [
     ("decay corr", lambda r: r["metrics"]["control_corr_decay"], (">=", 0.8)),
     ("ms per hit", lambda r: r["metrics"]["ms_per_hit"], ("<=", 10.0)),
     ("s per 100 hits", lambda r: r["metrics"]["s_per_100_hits"], ("<=", 1.0)),
+    # the memorisation guard (`drummy/novelty.py`): the same lines without it, read by a second
+    # judge it never asked (another seed's classifier), and its cost
+    ("memorised share, no guard", lambda r: r["metrics"]["memorised_share_unguarded"], ("<=", 0.02)),
+    ("memorised, second judge", lambda r: r["second_judge"]["memorised_share"], ("<=", 0.02)),
+    ("memorised, 2nd judge, no guard", lambda r: r["second_judge"]["memorised_share_unguarded"], ("<=", 0.02)),
+    ("ms per hit, guarded", lambda r: r["metrics"]["ms_per_hit_guarded"], ("<=", 10.0)),
+    ("s per 100 hits, guarded", lambda r: r["metrics"]["s_per_100_hits_guarded"], ("<=", 1.0)),
     ("training minutes", lambda r: r["train_seconds_incl_analysis"] / 60, ("<=", 15.0)),
 ]
 
@@ -83,6 +93,62 @@ def judge_fingerprint(cfg: TrainConfig) -> dict:
             "code": {m: hashlib.sha256((src / m).read_bytes()).hexdigest()[:16] for m in JUDGE_CODE}}
 
 
+def judge(train_ws: Workspace, work: Path, seed: int) -> Path:
+    """The workspace's classifier trained with this seed (seed 0: the workspace's own, the judge
+    `evaluate` uses; others kept beside it as models/judge-seed<S>), trained again when its
+    fingerprint (config, code, training hits) changed."""
+    cfg = TrainConfig(seed=seed)
+    fingerprint = judge_fingerprint(cfg)
+    fingerprint["data"] = hashlib.sha256(json.dumps(sorted((h, s.drum_type) for h, s in train_ws.samples.items()))
+                                         .encode()).hexdigest()[:16]             # what it hears, not only how
+    own = classifier_path(train_ws)
+    path = own if seed == 0 else own.with_name(f"judge-seed{seed}.safetensors")
+    stamp = work / ("judge.json" if seed == 0 else f"judge-seed{seed}.json")
+    if path.exists() and stamp.exists() and json.loads(stamp.read_text()) == fingerprint:
+        return path
+    print(f"training the judge with seed {seed} ...", flush=True)                 # none yet, or an older one
+    aside = {s: own.with_name(f"judge-aside{s}") for s in (".safetensors", ".json")}
+    if seed != 0 and own.exists():
+        for s, a in aside.items():
+            shutil.copyfile(own.with_suffix(s), a)
+    train_classifier(train_ws, cfg, progress=False, resume=False)
+    if seed != 0:
+        for s, a in aside.items():
+            shutil.copyfile(own.with_suffix(s), path.with_suffix(s))
+            if a.exists():
+                os.replace(a, own.with_suffix(s))
+    atomic_write_json(stamp, fingerprint)
+    return path
+
+
+def second_judge(train_ws: Workspace, held_ws: Workspace, path: Path, types: list[str], n: int, seed: int) -> dict:
+    """The memorised share (and type shares) of `evaluate`'s type sets, guarded and not, as another
+    classifier hears them: the guard asks the workspace's classifier, so its own figure partly
+    measures the guard itself."""
+    from drummy import classifier as clf
+    from drummy import novelty
+    from drummy.evaluate import RealSet
+    from drummy.generate import Controls, Generator, unguarded
+    gen = Generator.load(vae_path(train_ws))
+    gen.guard = novelty.for_workspace(train_ws, gen, progress=False)
+    train_h = [h for h in gen.extra["train_hashes"] if h in train_ws.samples]
+    train = RealSet.from_workspace(train_ws, train_h)
+    heldout = RealSet.from_workspace(held_ws, sorted(set(held_ws.samples) - set(train_h)))
+    j = novelty.Judge(clf.load(path), train.audio)
+    e_tr, e_ho = j(train.audio)[1], j(heldout.audio)[1]
+    line = float(np.percentile(novelty.nearest(e_ho, e_tr), 5))
+    out, classes = {}, j.model.cfg.classes
+    for key, ctx in (("", lambda: __import__("contextlib").nullcontext()), ("_unguarded", lambda: unguarded(gen))):
+        near, share = [], {}
+        with ctx():
+            for i, t in enumerate(types):
+                p, e = j(gen.generate(gen.recipe(t), Controls(), n=n, seed=seed + i))
+                near.append(novelty.nearest(e, e_tr) < line)
+                share[t] = float((p.argmax(1) == classes.index(t)).mean()) if t in classes else float("nan")
+        out["memorised_share" + key], out["type_share" + key] = float(np.concatenate(near).mean()), share
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kits", type=Path, default=Path("/usr/share/hydrogen/data/drumkits"))
@@ -104,14 +170,8 @@ def main() -> int:
     train_ws, held_ws = Workspace(args.work / "train"), Workspace(args.work / "heldout")
     train_ws.ingest([starter] + kits[0::2], progress=False)
     held_ws.ingest(kits[1::2], progress=False)
-    judge_cfg, stamp = TrainConfig(seed=0), args.work / "judge.json"
-    fingerprint = judge_fingerprint(judge_cfg)
-    fingerprint["data"] = hashlib.sha256(json.dumps(sorted((h, s.drum_type) for h, s in train_ws.samples.items()))
-                                         .encode()).hexdigest()[:16]             # what it hears, not only how
-    if not classifier_path(train_ws).exists() or not stamp.exists() or json.loads(stamp.read_text()) != fingerprint:
-        print("training the judge (the workspace's classifier) ...", flush=True)   # none yet, or an older one
-        train_classifier(train_ws, judge_cfg, progress=False)
-        atomic_write_json(stamp, fingerprint)
+    judge(train_ws, args.work, 0)                      # the workspace's classifier: evaluate's judge, the guard's ear
+    other = judge(train_ws, args.work, 1)
     res = Path(__file__).parent / "results" / "vae_blend.json"
     res.parent.mkdir(exist_ok=True)
     before = {r["seed"]: r for r in json.loads(res.read_text())["runs"]} if res.exists() else {}
@@ -142,7 +202,8 @@ def main() -> int:
         runs.append({"seed": seed, "model_hash": model_hash(kept), "evaluated_only": args.evaluate_only,
                      "report": str(path), "train_hits": m["train_samples"], "val_hits": m["val_samples"],
                      "train_seconds_incl_analysis": round(train_s, 1), "steps": m["steps"], "stopped": m["stopped"],
-                     "metrics": rep.metrics, "tables": rep.tables})
+                     "metrics": rep.metrics, "tables": rep.tables,
+                     "second_judge": second_judge(train_ws, held_ws, other, rep.metrics["types"], args.n, seed)})
         print(f"seed {seed}: " + json.dumps({name: round(get(runs[-1]), 3) for name, get, _ in LINES}), flush=True)
         runs.sort(key=lambda r: r["seed"])
         out = {"date": str(date.today()), "machine": f"{platform.machine()} {torch.get_num_threads()} threads",

@@ -168,7 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = _command(sub, "generate", "new hits from a recipe of labels, a reference hit or a morph")
     _ws_arg(p)
     p.add_argument("--blend", metavar="RECIPE",
-                   help='labels with weights: "snare=80,hihat=20", "kick+808", "kick"')
+                   help='labels with weights: "snare=80,hihat=20", "kick+808", "kick" (with a classifier '
+                        'trained, a hit too near a training hit is drawn again)')
     p.add_argument("--like", type=_path, metavar="FILE", help="variations of this reference hit")
     p.add_argument("--between", type=_path, nargs=2, metavar=("A", "B"), help="morph hit A into hit B")
     p.add_argument("--steps", type=_pairs, default=None, help="--between: hits in the morph, ends included (default 5)")
@@ -438,6 +439,7 @@ def _kept_recon(h: dict, m: dict, warmup: int) -> str:
 def cmd_generate(args) -> None:
     from .generate import Controls, Generator, RecipeError, dominant_type, finish, names_a_type, sidecar, write_hits
     from .library import AUDIO_EXTENSIONS, Workspace, vae_path
+    from .novelty import MAX_DRAWS
     ws = Workspace(args.workspace)
     if args.from_ is not None:
         given = [f for f, v in (("--blend", args.blend), ("--like", args.like), ("--between", args.between),
@@ -490,10 +492,18 @@ def cmd_generate(args) -> None:
                        recipe_parts=recipe.parts if recipe else None, controls=ctl, n=n, seed=args.seed)
         folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref, args.like)
     else:
+        from .novelty import for_workspace
+        gen.guard = for_workspace(ws, gen)
         ys = gen.generate(recipe, ctl, n=n, seed=args.seed)
+        if gen.redrawn[0]:
+            print(f"{gen.redrawn[0]} of the {n} hits sat nearer a training hit than real hits of different kits "
+                  f"do, and {'were' if gen.redrawn[0] > 1 else 'was'} drawn again"
+                  + (f"; {gen.redrawn[1]} still did after {MAX_DRAWS} draws, and the farthest draw is kept"
+                     if gen.redrawn[1] else ""), file=sys.stderr)
         stem = recipe.name + _controls_suffix(ctl) + f"_s{args.seed}"
         # the recipe as typed: parsed again, it gives the very same weights (the rounded text need not)
-        meta = sidecar(gen, "blend", recipe=args.blend, recipe_parts=recipe.parts, controls=ctl, n=n, seed=args.seed)
+        meta = sidecar(gen, "blend", recipe=args.blend, recipe_parts=recipe.parts, controls=ctl, n=n, seed=args.seed,
+                       **({"guard": gen.guard.stamp()} if gen.guard else {}))
         folder = dominant_type(gen, recipe)
     keep = _sounding(ys)
     if args.out is None and recipe is not None and not names_a_type(recipe):
@@ -652,6 +662,8 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     gen = Generator.load(model)
     if made_by == 7 and gen.balance_of is not None:
         raise older
+    if meta.get("guard") is not None:       # drawn past the memorisation guard: the same classifier must judge again
+        gen.guard = _guard_again(meta["guard"], model, gen, path)
     try:
         if mode == "blend":
             recipe = gen.recipe(meta["recipe"])
@@ -688,6 +700,28 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     print(f"wrote {out}")
 
 
+def _guard_again(stamp: dict, model: Path, gen, path: Path):
+    """The memorisation guard a sidecar's hit passed, rebuilt from the classifier beside its
+    model; an error where that classifier, or the guard's line, is not the same any more."""
+    from .generate import RecipeError
+    from .library import Workspace, classifier_path, file_hash
+    from .novelty import for_workspace
+    ws = Workspace(model.parent.parent)
+    cpath = classifier_path(ws)
+    if not isinstance(stamp, dict) or "classifier_hash" not in stamp or "threshold" not in stamp:
+        raise RecipeError(f"{path} is not a Drummy sidecar (its guard reads {stamp!r})")
+    if not cpath.is_file() or file_hash(cpath) != stamp["classifier_hash"]:
+        raise RecipeError(f"{path}'s hit was checked against its training hits by the classifier with hash "
+                          f"{stamp['classifier_hash']} (the memorisation guard), and "
+                          + (f"the classifier at {cpath} has changed since" if cpath.is_file() else f"none is at {cpath}")
+                          + ", so the hit cannot be remade exactly")
+    guard = for_workspace(ws, gen)
+    if guard is None or guard.threshold != stamp["threshold"]:
+        raise RecipeError(f"the memorisation guard's line for {path}'s hit has moved (its model's training hits "
+                          f"in {ws.root} have changed), so the hit cannot be remade exactly")
+    return guard
+
+
 def _same_file(path: Path, y) -> bool:
     """Whether the hit file at path is what `generate` writes of the hit y, to the bit."""
     import tempfile
@@ -714,7 +748,10 @@ def cmd_evaluate(args) -> None:
     share = ", ".join(f"{t} {v:.0%}" for t, v in rep.tables["type_share"].items())
     print(f"classified as requested: {share}")
     print(f"Fréchet ratio {m.get('frechet_ratio', float('nan')):.2f}, diversity {m.get('diversity_ratio', float('nan')):.2f}, "
-          f"memorised {m['memorised_share']:.1%}, {m['ms_per_hit']:.1f} ms per hit")
+          f"memorised {m['memorised_share']:.1%}" + (f" ({m['memorised_share_unguarded']:.1%} before the memorisation "
+          f"guard drew {m['guard_redrawn']:.0%} of the hits again)" if "guard_redrawn" in m else "")
+          + f", {m['ms_per_hit']:.1f} ms per hit" + (f" ({m['ms_per_hit_guarded']:.1f} ms guarded)"
+                                                     if "ms_per_hit_guarded" in m else ""))
     for name, s in rep.tables["blend"].items():
         print(f"blend {name}: P = " + " ".join(f"{p:.2f}" for p in s["p_b"]) + f"  (Spearman {s['spearman']:.2f}"
               + (f"; flat: P({name.split('->')[1]}) rises {s['rise']:.2f}, less than {BLEND_RISE})" if flat(s) else ")"))

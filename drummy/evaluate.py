@@ -26,6 +26,7 @@ directions of a 512-d space):
 """
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -38,8 +39,9 @@ import torch
 from scipy import linalg, stats
 
 from . import classifier as clf
-from . import audio, codec, features
-from .generate import Controls, Generator
+from . import audio, codec, features, novelty
+from .generate import Controls, Generator, unguarded
+from .novelty import MAX_DRAWS, Judge, nearest
 from .vae import CONTROLS, controls as measure_controls
 
 SWEEP = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -107,33 +109,6 @@ def mean_pairwise(e: np.ndarray) -> float:
     return float(d.sum() / max(n * (n - 1), 1))
 
 
-def nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance from each row of a to its nearest row of b: (len(a),)."""
-    return np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1)).min(1)
-
-
-class Judge:
-    """The classifier as a critic: probabilities and projected embeddings of audio."""
-
-    def __init__(self, model: clf.DrumClassifier, reference: np.ndarray, dims: int = 32):
-        self.model = model
-        emb = self._embed(reference)
-        self.mean = emb.mean(0)
-        _, _, vt = np.linalg.svd(emb - self.mean, full_matrices=False)
-        self.axes = vt[:dims].T                                    # (embed_dim, dims)
-
-    def _mels(self, ys: np.ndarray) -> np.ndarray:
-        return np.stack([features.log_mel(y) for y in ys])
-
-    def _embed(self, ys: np.ndarray) -> np.ndarray:
-        return clf.embed(self.model, self._mels(ys))
-
-    def __call__(self, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(probabilities (N, classes), projected embeddings (N, dims))."""
-        probs, emb = clf.predict_embed(self.model, self._mels(ys))
-        return probs, (emb - self.mean) @ self.axes
-
-
 def _measure(y: np.ndarray) -> np.ndarray:
     """The CONTROLS measured on a generated hit (`vae.controls`), log units: (4,)."""
     x = codec.normalise(y)
@@ -157,10 +132,15 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
     steps = len(types) + len(blends) * len(SWEEP) + 3 * 5 + 2
     bar = tqdm(total=steps, desc="evaluate", unit="batch", disable=not progress, mininterval=1.0)
 
-    # 1. per type: share, embeddings
-    gen_audio, gen_emb, share, heard = {}, {}, {}, {}
+    # 1. per type: share, embeddings (and, with the memorisation guard, the first draws it passed or redrew)
+    gen_audio, gen_emb, share, heard, first = {}, {}, {}, {}, {}
+    redrawn = np.zeros(2, int)
     for i, t in enumerate(types):
         ys = gen.generate(gen.recipe(t), Controls(), n=n, seed=seed + i)
+        redrawn += gen.redrawn
+        if gen.guard is not None:
+            with unguarded(gen):
+                first[t] = judge(gen.generate(gen.recipe(t), Controls(), n=n, seed=seed + i))[1]
         p, e = judge(ys)
         gen_audio[t], gen_emb[t] = ys, e
         counts = np.bincount(p.argmax(1), minlength=len(classes))                       # (classes,)
@@ -206,6 +186,11 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
     all_gen = np.concatenate([gen_emb[t] for t in types])
     d_gen = nearest(all_gen, e_tr)
     rep.metrics["memorised_share"] = float((d_gen < thresh).mean())
+    if first:
+        rep.metrics["memorised_share_unguarded"] = float((nearest(np.concatenate([first[t] for t in types]), e_tr)
+                                                          < thresh).mean())
+        rep.metrics["guard_redrawn"], rep.metrics["guard_still_near"] = (float(k / len(all_gen)) for k in redrawn)
+        rep.metrics["guard_threshold"] = gen.guard.threshold
     # Per type too: a generated kick counts when it is closer to a training kick than 95%
     # of real unseen kicks are (kicks sit far tighter together in the embedding than cymbals).
     mem, flags = {}, []
@@ -252,15 +237,17 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
         m = max(n // 3, 2)
         rng = np.random.default_rng(seed + 100 + i)
         v = np.stack([rng.permutation(np.repeat(levels, m)) for _ in CONTROLS], 1)    # (5m, 4)
-        ys, cond = gen.sample(recipe, [Controls(brightness=b, decay=d, attack=a, pitch=6 * p)
-                                       for b, d, a, p in v.tolist()], len(v), seed=seed + 100 + i)
+        with unguarded(gen):   # first draws: a hit moved by --pitch is read against itself unmoved below
+            ys, cond = gen.sample(recipe, [Controls(brightness=b, decay=d, attack=a, pitch=6 * p)
+                                           for b, d, a, p in v.tolist()], len(v), seed=seed + 100 + i)
         req = cond[:, -4:].numpy() * np.array(cfg.control_std) + np.array(cfg.control_mean)
         got = np.stack([_measure(y) for y in ys])
         # --pitch moves a hit from where it was: its pitch is read as the shift from the
         # same hit unmoved (octaves), on the hits asked to move
         moved = np.flatnonzero(v[:, 3] != 0)
-        ys0, _ = gen.sample(recipe, [Controls(brightness=b, decay=d, attack=a) for b, d, a, _ in v.tolist()],
-                            len(v), seed=seed + 100 + i)
+        with unguarded(gen):
+            ys0, _ = gen.sample(recipe, [Controls(brightness=b, decay=d, attack=a) for b, d, a, _ in v.tolist()],
+                                len(v), seed=seed + 100 + i)
         req[:, 3] = np.nan
         req[moved, 3] = 6 * v[moved, 3] / 12
         got[moved, 3] -= [_measure(ys0[j])[3] for j in moved]
@@ -279,21 +266,23 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
             rep.metrics[f"control_corr_{name}"] = float(np.mean(list(resp[name].values())))
     raw["control_scatter"] = scatter
 
-    # 7. speed (model load excluded): single hits of the first three types in turn
+    # 7. speed (model load excluded): single hits of the first three types in turn; the generator's
+    # own, then with the memorisation guard (which runs the classifier on every hit, and draws again)
     recipes = [gen.recipe(t) for t in types[:3]]
-    one = []
-    for k in range(61):
-        t0 = time.perf_counter()
-        gen.generate(recipes[k % len(recipes)], Controls(), n=1, seed=k)
-        one.append(time.perf_counter() - t0)
-    bar.update(1)
-    recipe = recipes[0]
-    gen.generate(recipe, Controls(), n=100, seed=1)      # untimed: the first batch of a new size allocates
-    t0 = time.perf_counter()
-    gen.generate(recipe, Controls(), n=100, seed=0)
-    rep.metrics["ms_per_hit"] = float(np.median(one[1:]) * 1000)
-    rep.metrics["s_per_100_hits"] = float(time.perf_counter() - t0)
-    bar.update(1)
+    for suffix in ("", "_guarded") if gen.guard is not None else ("",):
+        with (unguarded(gen) if suffix == "" else contextlib.nullcontext()):
+            one = []
+            for k in range(61):
+                t0 = time.perf_counter()
+                gen.generate(recipes[k % len(recipes)], Controls(), n=1, seed=k)
+                one.append(time.perf_counter() - t0)
+            recipe = recipes[0]
+            gen.generate(recipe, Controls(), n=100, seed=1)      # untimed: the first batch of a new size allocates
+            t0 = time.perf_counter()
+            gen.generate(recipe, Controls(), n=100, seed=0)
+            rep.metrics["s_per_100_hits" + suffix] = float(time.perf_counter() - t0)
+            rep.metrics["ms_per_hit" + suffix] = float(np.median(one[1:]) * 1000)
+    bar.update(2)
     bar.close()
     rep.metrics["types"] = list(types)
     return rep, raw
@@ -455,7 +444,8 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
     for key, fmt in (("frechet_ratio", "{:.2f}"), ("diversity_ratio", "{:.2f}"), ("memorised_share", "{:.1%}"),
                      ("control_corr_brightness", "{:.2f}"), ("control_corr_decay", "{:.2f}"),
                      ("control_corr_attack", "{:.2f}"), ("control_corr_pitch", "{:.2f}"),
-                     ("ms_per_hit", "{:.1f} ms"), ("s_per_100_hits", "{:.2f} s")):
+                     ("ms_per_hit", "{:.1f} ms"), ("s_per_100_hits", "{:.2f} s"),
+                     ("ms_per_hit_guarded", "{:.1f} ms"), ("s_per_100_hits_guarded", "{:.2f} s")):
         if key in m:
             rule = TARGETS.get(key)
             tgt = (f"{rule[0].replace('<=', '≤').replace('>=', '≥')} " + (fmt.format(rule[1]) if "%" in fmt else f"{rule[1]:g}")
@@ -470,6 +460,15 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
               f"{m.get('diversity_ratio_vs_train', float('nan')):.2f}. Memorised with one threshold per type "
               f"instead of the global one ({m.get('memorised_threshold', float('nan')):.2f}): "
               f"{m.get('memorised_share_per_type', float('nan')):.1%}.", "",
+              *(["The hits above passed the memorisation guard (`drummy/novelty.py`), as `drummy generate`'s do: "
+                 f"{m['guard_redrawn']:.0%} of the type sets' first draws sat nearer a training hit than "
+                 f"{m['guard_threshold']:.2f} (the 5th percentile of real training hits' distances to other kits) "
+                 f"and were drawn again, and {m['guard_still_near']:.0%} were still as near after "
+                 f"{MAX_DRAWS} draws (the farthest draw is kept). Memorised without the guard: "
+                 f"{m['memorised_share_unguarded']:.1%}. \"ms per hit\" is the generator's own speed; "
+                 "\"guarded\" adds the classifier's check of every hit and the draws again. The control "
+                 "response is read on first draws, so a hit moved by --pitch is compared with itself unmoved.", ""]
+                if "guard_redrawn" in m else []),
               "## Blend sweeps (mean classifier P(B))", "", "| sweep | " + " | ".join(f"{w:.0%}" for w in SWEEP) + " | ρ |",
               "|---|" + "---|" * (len(SWEEP) + 1)]
     for name, s in t.get("blend", {}).items():
@@ -518,6 +517,7 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     from .library import classifier_path, vae_path
     gen = Generator.load(vae_path(ws))
     judge = clf.load(classifier_path(ws))
+    gen.guard = novelty.for_workspace(ws, gen, progress)      # what `drummy generate` writes passes it
     train_h = [h for h in gen.extra.get("train_hashes", []) if h in ws.samples]
     train = RealSet.from_workspace(ws, train_h)
     if heldout is not None:

@@ -31,11 +31,12 @@ from .library import ModelError
 from .labels import GM_NOTE_OF_TYPE, SYNONYMS, TYPES, gm_note_of, labels_from_names, normalise
 from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
-AUDIO_VERSION = 9    # bump when a change gives a model and seed other audio; --from refuses older sidecars
+AUDIO_VERSION = 10   # bump when a change gives a model and seed other audio; --from refuses older sidecars
                      # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
                      # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
                      # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's, a recipe's
-                     # hit no more tonal than its source + 6 dB; 9: a slower --attack's ramp after the noise gate)
+                     # hit no more tonal than its source + 6 dB; 9: a slower --attack's ramp after the noise gate;
+                     # 10: a recipe's hit too near a training hit is drawn again, `novelty`: its sidecar says "guard")
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
 PUNCH_DB = 12.0     # the most --attack -1 raises a hit's onset by (a transient shaper's attack, turned fully up)
@@ -262,11 +263,16 @@ def _highpass(sr: int) -> np.ndarray:
     return butter(4, 20.0, "highpass", fs=sr, output="sos")
 
 
-def hit_streams(seed: int, n: int) -> list[torch.Generator]:
+def hit_streams(seed: int, n: int, rows: list[int] | None = None, draw: int = 0) -> list[torch.Generator]:
     """One random stream per hit: hit i of a seed draws the same numbers whatever n is,
-    so `-n 4` and `-n 40` with one seed share their first four hits."""
-    return [torch.Generator().manual_seed(int(np.random.SeedSequence([seed, i]).generate_state(1)[0]))
-            for i in range(n)]
+    so `-n 4` and `-n 40` with one seed share their first four hits. draw > 0: the streams
+    of hits `rows`' later draws (`Generator.sample`'s memorisation guard)."""
+    rows = range(n) if rows is None else rows
+    key = (lambda i: [seed, i]) if draw == 0 else (lambda i: [seed, i, draw])
+    return [torch.Generator().manual_seed(int(np.random.SeedSequence(key(i)).generate_state(1)[0])) for i in rows]
+
+
+REDRAW_NOISE = 7_777_777   # a later draw's noise seeds are the first's plus this many per draw
 
 
 def _randn(gens: list[torch.Generator], k: int) -> torch.Tensor:
@@ -321,6 +327,16 @@ def _picks(size: int, gens: list[torch.Generator]) -> torch.Tensor:
     return torch.stack([torch.randint(size, (), generator=g) for g in gens])
 
 
+@contextmanager
+def unguarded(gen: "Generator"):
+    """The generator without its memorisation guard for a while: its hits' first draws."""
+    guard, gen.guard = gen.guard, None
+    try:
+        yield gen
+    finally:
+        gen.guard = guard
+
+
 def _per_hit(ctl: Controls | list[Controls], n: int) -> list[Controls]:
     """One Controls for every hit, or a list of n, as a list of n."""
     ctls = [ctl] * n if isinstance(ctl, Controls) else list(ctl)
@@ -340,6 +356,8 @@ class Generator:
     extra: dict = field(default_factory=dict)
     balance_of: torch.Tensor | None = None   # (N,) the training samples' `codec.tone_balance`, dB (older models: none)
     _parts: dict = field(default_factory=dict, repr=False, compare=False)   # `_part`'s and `prior`'s cache
+    guard: object = field(default=None, repr=False, compare=False)   # a `novelty.Guard` recipes' hits must pass, or None
+    redrawn: tuple[int, int] = (0, 0)   # the last `sample`: hits the guard drew again, and those still near after all draws
 
     @classmethod
     def load(cls, path: str | Path) -> "Generator":
@@ -556,16 +574,49 @@ class Generator:
                seed: int = 0, keep: list[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
         """n new hits of a recipe and the conditions they were decoded from:
         ((n, samples) float32 at cfg.sr, (n, D)). ctl is one Controls for all hits
-        or one per hit. Deterministic in seed."""
+        or one per hit. Deterministic in seed (and in the guard's classifier). With a `guard`,
+        a hit nearer a training hit than real hits of different kits are to each other is
+        drawn again (`novelty`); `redrawn` then says how many were, and how many stayed near."""
         ctls = _per_hit(ctl, n)
         for x in ctls:
             x.check()
-        gens = hit_streams(seed, n)
+        ys, cond = self._draw(recipe, ctls, hit_streams(seed, n), torch.arange(n) + seed * 100_003, keep)
+        self.redrawn = (0, 0)
+        if self.guard is None:
+            return ys, cond
+        # the memorisation guard (`novelty`): a hit too near a training hit is drawn again, from its own streams
+        from .novelty import MAX_DRAWS
+        rows = list(range(n)) if keep is None else list(keep)
+        dist, again = self.guard.distance(ys), set()                                  # (len(rows),)
+        for r in range(1, MAX_DRAWS):
+            near = np.nonzero(dist < self.guard.threshold)[0]
+            if not len(near):
+                break
+            idx = [rows[j] for j in near]
+            # one hit at a time: `--from` remakes a hit to the bit, and a batch's decode differs in the last bits
+            made = [self._draw(recipe, [ctls[i]], hit_streams(seed, n, [i], r),
+                               torch.tensor([i + seed * 100_003 + r * REDRAW_NOISE])) for i in idx]
+            width = max(y.shape[1] for y, _ in made)
+            y2 = np.stack([np.pad(y[0], (0, width - y.shape[1])) for y, _ in made])
+            c2 = torch.cat([c for _, c in made])
+            d2 = self.guard.distance(y2)
+            farther = d2 > dist[near]                               # the first draw past the line, else the farthest
+            width = max(ys.shape[1], y2.shape[1])
+            ys, y2 = (np.pad(y, ((0, 0), (0, width - y.shape[1]))) for y in (ys, y2))
+            ys[near[farther]], dist[near[farther]] = y2[farther], d2[farther]
+            cond[torch.tensor(idx)[torch.from_numpy(farther)]] = c2[torch.from_numpy(farther)]
+            again.update(near.tolist())
+        self.redrawn = (len(again), int((dist < self.guard.threshold).sum()))
+        return ys, cond
+
+    def _draw(self, recipe: Recipe, ctls: list[Controls], gens: list[torch.Generator],
+              seeds: torch.Tensor, keep: list[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
+        """Hits of a recipe from one random stream (gens) and noise seed (seeds) each:
+        (audio (len(keep or gens), samples), conditions (len(gens), D))."""
         cond, shift, balance = self._conditions(recipe, ctls, gens)
         variation = torch.tensor([x.variation for x in ctls])[:, None]
         z = variation * _randn(gens, self.model.cfg.latent)
-        return self.decode(z, cond, torch.arange(n) + seed * 100_003, shift, keep, snap=_snap(ctls),
-                           balance=balance), cond
+        return self.decode(z, cond, seeds, shift, keep, snap=_snap(ctls), balance=balance), cond
 
     def generate(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
                  seed: int = 0, keep: list[int] | None = None) -> np.ndarray:
@@ -712,14 +763,15 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 def same_audio(version, mode: str, controls) -> bool:
     """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
-    version since changed some hits only: 9 a slower --attack; 8 a recipe's snappier --attack and any
+    version since changed some hits only: 10 none (a hit drawn past the memorisation guard says so in its
+    sidecar, which a version-9 Drummy does not read); 9 a slower --attack; 8 a recipe's snappier --attack and any
     hit of a model that keeps tone balances (so `--from` also asks a version-7 hit's model to keep
     none; a model that made a version-7 hit was trained before balances were kept). Malformed
     controls raise what `--from` reports as a damaged sidecar."""
     if type(version) is not int:
         return False
     attack = float((controls or {}).get("attack", 0))
-    return {AUDIO_VERSION: True, 8: attack <= 0, 7: mode == "blend" and attack == 0}.get(version, False)
+    return {AUDIO_VERSION: True, 9: True, 8: attack <= 0, 7: mode == "blend" and attack == 0}.get(version, False)
 
 
 def same_hit(path: Path, sidecar: dict, i: int) -> bool:

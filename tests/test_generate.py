@@ -648,6 +648,39 @@ def test_a_smaller_batch_after_a_big_one_keeps_its_numbering(tmp_path):
     assert len(list((tmp_path / "new").glob("*.json"))) == 120
 
 
+def test_the_memorisation_guard_draws_near_hits_again(trained):
+    import dataclasses
+    from drummy import novelty
+    ws, *_ = trained
+    gen = Generator.load(train.vae_path(ws))
+    r = gen.recipe("kick")
+    plain = gen.generate(r, n=6, seed=2)
+    guard = novelty.for_workspace(ws, gen, progress=False)
+    assert guard is not None and novelty.guard_path(ws).exists()
+    gen.guard = dataclasses.replace(guard, threshold=0.0)           # a line every hit clears: the generator's own hits
+    assert np.array_equal(gen.generate(r, n=6, seed=2), plain) and gen.redrawn == (0, 0)
+    gen.guard = dataclasses.replace(guard, threshold=np.inf)        # one none clears: every hit drawn MAX_DRAWS times, the farthest kept
+    ys = gen.generate(r, n=6, seed=2)
+    assert gen.redrawn == (6, 6)
+    first, kept = guard.distance(plain), guard.distance(ys)
+    assert (kept >= first - 1e-4).all() and (kept > first + 1e-4).any()      # never nearer, some farther
+    for i in (1, 4):                                                 # a hit alone (`--from`) is that hit of the batch
+        alone = gen.generate(r, n=6, seed=2, keep=[i])[0]
+        assert np.array_equal(alone, ys[i][:len(alone)]) and not ys[i][len(alone):].any()
+    gen.guard = guard                                                # the real line: only hits all of whose draws were near stay near
+    ys = gen.generate(r, n=6, seed=2)
+    assert int((guard.distance(ys) < guard.threshold).sum()) == gen.redrawn[1]
+    # the guard is kept per model and classifier: another model's is worked out again
+    from safetensors import safe_open
+
+    def kept_for() -> str:
+        with safe_open(str(novelty.guard_path(ws)), "np") as f:
+            return json.loads(f.metadata()["key"])["vae_hash"]
+    assert kept_for() == gen.hash
+    assert novelty.for_workspace(ws, dataclasses.replace(gen, hash="another"), progress=False).threshold == guard.threshold
+    assert kept_for() == "another"
+
+
 def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
     ws, *_ = trained
     out = tmp_path / "hits"
@@ -655,6 +688,13 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, tmp_path, capsys):
                  "--brightness", "0.5", "-o", str(out)]) == 0
     wavs = sorted(out.glob("*.wav"))
     assert [p.name for p in wavs] == ["kick80-hihat20_bright+0.5_s3_01.wav", "kick80-hihat20_bright+0.5_s3_02.wav"]
+    stamp = json.loads(wavs[1].with_suffix(".json").read_text())["guard"]      # passed the memorisation guard
+    assert set(stamp) == {"classifier_hash", "threshold"} and stamp["threshold"] > 0
+    other = tmp_path / "other-classifier.json"        # judged by a classifier that is not the workspace's any more
+    other.write_text(json.dumps({**json.loads(wavs[1].with_suffix(".json").read_text()),
+                                 "guard": {**stamp, "classifier_hash": "0" * 16}}))
+    assert main(["generate", "-w", str(ws.root), "--from", str(other), "-o", str(tmp_path / "x.wav")]) == 2
+    assert "the classifier at" in capsys.readouterr().err and not (tmp_path / "x.wav").exists()
     assert main(["generate", "-w", str(ws.root), "--from", str(wavs[1].with_suffix(".json"))]) == 0
     again = wavs[1].with_suffix(".again.wav")
     assert np.array_equal(audio.decode(again)[0], audio.decode(wavs[1])[0])
@@ -928,6 +968,9 @@ def test_evaluate_writes_a_report(trained, tmp_path):
     for png in ("spectrograms.png", "latent_map.png", "training_curves.png", "control_response.png"):
         assert (tmp_path / "report" / png).stat().st_size > 1000 and png in text
     assert 0 <= rep.metrics["memorised_share"] <= 1 and set(rep.tables["type_share"]) == {"kick", "hihat"}
+    m = rep.metrics                                             # what `generate` writes passed the memorisation guard
+    assert 0 <= m["memorised_share_unguarded"] <= 1 and 0 <= m["guard_still_near"] <= m["guard_redrawn"] <= 1
+    assert m["ms_per_hit_guarded"] > 0 and "memorisation guard" in text and "Memorised without the guard" in text
     real = rep.tables["type_share_real"]
     assert set(real) == {"kick", "hihat"} and all(0 <= v <= 1 for r in real.values() for v in r.values())
     assert "(real train " in text

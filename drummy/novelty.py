@@ -1,0 +1,143 @@
+"""The memorisation guard: a generated hit that sits closer to a training hit than real
+hits of different kits sit to each other is drawn again.
+
+Distances are the quality metrics' own: the classifier's embedding, projected onto the
+main axes of the training hits' embeddings (`Judge`). The threshold is what the
+training library itself shows: each training hit's distance to its nearest hit of
+another kit (of another folder, in a library of one kit), at the GUARD_PERCENTILE-th
+percentile. A hit under it is drawn again, with a fresh draw of its recipe's
+conditions and latent, up to MAX_DRAWS draws in all; the first draw that clears the
+threshold is kept, else the farthest. Each hit's draws come from its own random
+streams (`generate.hit_streams`), so a hit is the same in any batch and its first draw
+is the hit an unguarded generator makes.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from . import classifier as clf
+from . import codec, features
+
+GUARD_PERCENTILE = 5.0   # the share of real cross-kit neighbours that may sit closer than a generated hit may
+MAX_DRAWS = 8            # draws per hit, the first included (a benchmark model's kicks: a third still sat under
+                         # the memorised line after 4 draws, 5 % after 8; BENCHMARKS, session 31)
+DIMS = 32                # principal axes of the embedding that distances are measured on
+
+
+def nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance from each row of a to its nearest row of b: (len(a),)."""
+    if len(a) == 0 or len(b) == 0:
+        return np.full(len(a), np.inf)
+    return np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1)).min(1)
+
+
+class Judge:
+    """The classifier as a critic: probabilities and projected embeddings of audio."""
+
+    def __init__(self, model: clf.DrumClassifier, reference: np.ndarray | None = None, dims: int = DIMS,
+                 mean: np.ndarray | None = None, axes: np.ndarray | None = None):
+        self.model = model
+        if reference is not None:
+            emb = self._embed(reference)
+            mean = emb.mean(0)
+            _, _, vt = np.linalg.svd(emb - mean, full_matrices=False)
+            axes = vt[:dims].T
+        self.mean, self.axes = mean, axes                              # (embed_dim,), (embed_dim, dims)
+
+    def _mels(self, ys: np.ndarray) -> np.ndarray:
+        return np.stack([features.log_mel(y) for y in ys])
+
+    def _embed(self, ys: np.ndarray) -> np.ndarray:
+        return clf.embed(self.model, self._mels(ys))
+
+    def __call__(self, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(probabilities (N, classes), projected embeddings (N, dims))."""
+        probs, emb = clf.predict_embed(self.model, self._mels(ys))
+        return probs, (emb - self.mean) @ self.axes
+
+
+def cross_kit_distances(emb: np.ndarray, units: list[str]) -> np.ndarray:
+    """Each hit's distance to its nearest hit of another unit (kit or folder): (N,)."""
+    units_ = np.asarray(units)
+    return np.array([nearest(emb[i:i + 1], emb[units_ != units_[i]])[0] for i in range(len(emb))])
+
+
+def units_of(kits: list[str], groups: list[str]) -> list[str] | None:
+    """What counts as "another kit": the kits, where the training hits come from two or
+    more; else their folders; None where all come from one folder (nothing to compare with)."""
+    for units in (kits, groups):
+        if len(set(units)) >= 2:
+            return list(units)
+    return None
+
+
+@dataclass
+class Guard:
+    judge: Judge
+    train: np.ndarray              # (N, dims) the training hits' projected embeddings
+    threshold: float               # a generated hit nearer than this to a training hit is drawn again
+    classifier_hash: str
+
+    def distance(self, ys: np.ndarray) -> np.ndarray:
+        """Each hit's distance to its nearest training hit: (n,)."""
+        return nearest(self.judge(ys)[1], self.train) if len(ys) else np.zeros(0)
+
+    def stamp(self) -> dict:
+        """What a hit's sidecar keeps of the guard that passed it (`generate.sidecar`)."""
+        return {"classifier_hash": self.classifier_hash, "threshold": self.threshold}
+
+
+def build(model: clf.DrumClassifier, train_audio: np.ndarray, units: list[str], classifier_hash: str,
+          percentile: float = GUARD_PERCENTILE) -> Guard:
+    """A guard from the classifier and the generator's training hits (N, samples), normalised
+    as the metrics take them, with the kit (or folder) each comes from."""
+    judge = Judge(model, train_audio)
+    emb = judge(train_audio)[1]
+    threshold = float(np.percentile(cross_kit_distances(emb, units), percentile))
+    return Guard(judge, emb.astype(np.float32), threshold, classifier_hash)
+
+
+def guard_path(ws) -> Path:
+    from .library import vae_path
+    return vae_path(ws).with_name("guard.safetensors")
+
+
+def for_workspace(ws, gen, progress: bool = True) -> Guard | None:
+    """The guard for a workspace's generator and classifier: read from models/guard.safetensors,
+    or worked out (a few seconds) and kept there when either model has changed. None where the
+    workspace has no classifier, or its training hits come from a single folder."""
+    import sys
+    from safetensors import SafetensorError, safe_open
+    from safetensors.numpy import save
+    from .library import atomic_write_bytes, classifier_path, file_hash
+    cpath = classifier_path(ws)
+    if not cpath.exists():
+        return None
+    chash, path = file_hash(cpath), guard_path(ws)
+    key = {"vae_hash": gen.hash, "classifier_hash": chash, "percentile": GUARD_PERCENTILE, "dims": DIMS}
+    model = clf.load(cpath)
+    try:
+        with safe_open(str(path), "np") as f:
+            meta = f.metadata() or {}
+            if json.loads(meta.get("key", "{}")) == key:
+                t = {k: f.get_tensor(k) for k in ("mean", "axes", "train")}
+                return Guard(Judge(model, mean=t["mean"], axes=t["axes"]), t["train"], float(meta["threshold"]), chash)
+    except (OSError, ValueError, KeyError, SafetensorError):
+        pass                                              # none yet, an older one, or damaged: worked out again
+    hashes = [h for h in gen.extra.get("train_hashes", []) if h in ws.samples]
+    units = units_of([ws.samples[h].kit or "" for h in hashes], [ws.samples[h].group for h in hashes])
+    if units is None:
+        return None
+    if progress:
+        print(f"measuring the {len(hashes)} training hits for the memorisation guard (once per model and "
+              f"classifier) ...", file=sys.stderr, flush=True)
+    audio = np.stack([codec.normalise(ws.load_audio(h)).astype(np.float32) for h in hashes])
+    guard = build(model, audio, units, chash)
+    atomic_write_bytes(path, save({"mean": np.asarray(guard.judge.mean, np.float32),
+                                   "axes": np.ascontiguousarray(guard.judge.axes, np.float32), "train": guard.train},
+                                  metadata={"key": json.dumps(key), "threshold": repr(guard.threshold)}))
+    return guard
