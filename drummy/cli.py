@@ -471,6 +471,7 @@ def cmd_generate(args) -> None:
         recipe = gen.recipe(args.blend) if args.blend is not None else None
     except RecipeError as e:
         raise RecipeError(_why_unknown(ws, gen, e)) from None
+    draws = None               # the draw the memorisation guard kept of each hit (recipes only)
     if args.between is not None:
         steps = 5 if args.steps is None else args.steps
         a, b = (_load_ref(p) for p in args.between)
@@ -492,12 +493,12 @@ def cmd_generate(args) -> None:
                        recipe_parts=recipe.parts if recipe else None, controls=ctl, n=n, seed=args.seed)
         folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref, args.like)
     else:
-        from .novelty import for_workspace
-        gen.guard = for_workspace(ws, gen)
+        gen.guard = _guard(ws, gen)
         ys = gen.generate(recipe, ctl, n=n, seed=args.seed)
+        draws = gen.draws
         if gen.redrawn[0]:
-            print(f"{gen.redrawn[0]} of the {n} hits sat nearer a training hit than real hits of different kits "
-                  f"do, and {'were' if gen.redrawn[0] > 1 else 'was'} drawn again"
+            print(f"{gen.redrawn[0]} of the {n} hits sat nearer a training hit than real drums of a type from "
+                  f"different kits do, and {'were' if gen.redrawn[0] > 1 else 'was'} drawn again"
                   + (f"; {gen.redrawn[1]} still did after {MAX_DRAWS} draws, and the farthest draw is kept"
                      if gen.redrawn[1] else ""), file=sys.stderr)
         stem = recipe.name + _controls_suffix(ctl) + f"_s{args.seed}"
@@ -515,12 +516,28 @@ def cmd_generate(args) -> None:
         heard = classify([finish(ys[i]) for i in keep]) if classify else ["blend"] * len(keep)
         for t in dict.fromkeys(heard):
             idx = [i for i, h in zip(keep, heard) if h == t]
-            paths = write_hits([ys[i] for i in idx], ws.root / "generated" / t, stem, meta, indices=idx)
+            paths = write_hits([ys[i] for i in idx], ws.root / "generated" / t, stem, meta, indices=idx,
+                               draws=draws and [draws[i] for i in idx])
             print(f"wrote {_written(paths)} to {ws.root / 'generated' / t}/")
         return
     out = args.out or ws.root / "generated" / folder
-    paths = write_hits([ys[i] for i in keep], out, stem, meta, indices=keep)     # no copy of a 1000-hit batch
+    paths = write_hits([ys[i] for i in keep], out, stem, meta, indices=keep,     # no copy of a 1000-hit batch
+                       draws=draws and [draws[i] for i in keep])
     print(f"wrote {_written(paths)} to {out}/")
+
+
+def _guard(ws, gen):
+    """The memorisation guard for a recipe's hits (`novelty.for_workspace`), or None with a word
+    why where it cannot be worked out: a recipe is still made, of first draws."""
+    from .audio import AudioError
+    from .library import ModelError
+    from .novelty import for_workspace
+    try:
+        return for_workspace(ws, gen)
+    except (ModelError, AudioError, OSError) as e:
+        print(f"drummy: no memorisation guard this time ({e}); the hits are the generator's first draws, "
+              f"unchecked against its training hits", file=sys.stderr)
+        return None
 
 
 def _sounding(ys) -> list[int]:
@@ -628,7 +645,7 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
             raise ValueError(f"{made} hits made; Drummy makes 1 to {MAX_HITS} at a time")
         if not 0 <= i < made:
             raise ValueError(f"index {i} is outside the {made} hits made")
-        for key in ("index", "seed", "n", "steps"):          # whole numbers in range, as the CLI takes them
+        for key in ("index", "seed", "n", "steps", "draw"):  # whole numbers in range, as the CLI takes them
             v = meta.get(key, 0)
             if type(v) is not int or not 0 <= v <= MAX_SEED:
                 raise ValueError(f"{key} {v!r} is not a whole number from 0 to {MAX_SEED}")
@@ -662,15 +679,15 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     gen = Generator.load(model)
     if made_by == 7 and gen.balance_of is not None:
         raise older
-    if meta.get("guard") is not None:       # drawn past the memorisation guard: the same classifier must judge again
-        gen.guard = _guard_again(meta["guard"], model, gen, path)
     try:
         if mode == "blend":
             recipe = gen.recipe(meta["recipe"])
             if "recipe_parts" in meta and [[w, labs] for w, labs in recipe.parts] != \
                     [[w, list(labs)] for w, labs in meta["recipe_parts"]]:       # one of them was edited
                 raise ValueError(f"its recipe {meta['recipe']!r} is not the recipe it was made from")
-            ys = gen.generate(recipe, Controls(**meta["controls"]), n=int(meta["n"]), seed=int(meta["seed"]), keep=[i])
+            # the draw the memorisation guard kept: made again as it was, with no classifier asked
+            ys = gen.generate(recipe, Controls(**meta["controls"]), n=int(meta["n"]), seed=int(meta["seed"]), keep=[i],
+                              draw=meta.get("draw", 0))
         elif mode == "like":
             r = gen.recipe(meta["recipe"]) if meta.get("recipe") else None
             ys = gen.like(_load_ref(meta["like"], one_shot=False), Controls(**meta["controls"]), n=int(meta["n"]),
@@ -698,28 +715,6 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         return
     audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
     print(f"wrote {out}")
-
-
-def _guard_again(stamp: dict, model: Path, gen, path: Path):
-    """The memorisation guard a sidecar's hit passed, rebuilt from the classifier beside its
-    model; an error where that classifier, or the guard's line, is not the same any more."""
-    from .generate import RecipeError
-    from .library import Workspace, classifier_path, file_hash
-    from .novelty import for_workspace
-    ws = Workspace(model.parent.parent)
-    cpath = classifier_path(ws)
-    if not isinstance(stamp, dict) or "classifier_hash" not in stamp or "threshold" not in stamp:
-        raise RecipeError(f"{path} is not a Drummy sidecar (its guard reads {stamp!r})")
-    if not cpath.is_file() or file_hash(cpath) != stamp["classifier_hash"]:
-        raise RecipeError(f"{path}'s hit was checked against its training hits by the classifier with hash "
-                          f"{stamp['classifier_hash']} (the memorisation guard), and "
-                          + (f"the classifier at {cpath} has changed since" if cpath.is_file() else f"none is at {cpath}")
-                          + ", so the hit cannot be remade exactly")
-    guard = for_workspace(ws, gen)
-    if guard is None or guard.threshold != stamp["threshold"]:
-        raise RecipeError(f"the memorisation guard's line for {path}'s hit has moved (its model's training hits "
-                          f"in {ws.root} have changed), so the hit cannot be remade exactly")
-    return guard
 
 
 def _same_file(path: Path, y) -> bool:

@@ -462,10 +462,12 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
               f"{m.get('memorised_share_per_type', float('nan')):.1%}.", "",
               *(["The hits above passed the memorisation guard (`drummy/novelty.py`), as `drummy generate`'s do: "
                  f"{m['guard_redrawn']:.0%} of the type sets' first draws sat nearer a training hit than "
-                 f"{m['guard_threshold']:.2f} (the 5th percentile of real training hits' distances to other kits) "
+                 f"{m['guard_threshold']:.2f} (the 5th percentile of real training hits' distances to the same type in other kits) "
                  f"and were drawn again, and {m['guard_still_near']:.0%} were still as near after "
                  f"{MAX_DRAWS} draws (the farthest draw is kept). Memorised without the guard: "
-                 f"{m['memorised_share_unguarded']:.1%}. \"ms per hit\" is the generator's own speed; "
+                 f"{m['memorised_share_unguarded']:.1%}. The guard asks the classifier this report judges with, "
+                 "so the memorised share above is partly its own doing (`benchmarks/vae_blend.py` reads it with "
+                 "a second classifier too). \"ms per hit\" is the generator's own speed; "
                  "\"guarded\" adds the classifier's check of every hit and the draws again. The control "
                  "response is read on first draws, so a hit moved by --pitch is compared with itself unmoved.", ""]
                 if "guard_redrawn" in m else []),

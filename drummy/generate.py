@@ -358,6 +358,7 @@ class Generator:
     _parts: dict = field(default_factory=dict, repr=False, compare=False)   # `_part`'s and `prior`'s cache
     guard: object = field(default=None, repr=False, compare=False)   # a `novelty.Guard` recipes' hits must pass, or None
     redrawn: tuple[int, int] = (0, 0)   # the last `sample`: hits the guard drew again, and those still near after all draws
+    draws: list = field(default_factory=list)   # ... and the draw each of its hits is (0: the first)
 
     @classmethod
     def load(cls, path: str | Path) -> "Generator":
@@ -571,31 +572,35 @@ class Generator:
         return y / np.maximum(np.abs(y).max(1, keepdims=True), 1e-6)
 
     def sample(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
-               seed: int = 0, keep: list[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
+               seed: int = 0, keep: list[int] | None = None, draw: int = 0) -> tuple[np.ndarray, torch.Tensor]:
         """n new hits of a recipe and the conditions they were decoded from:
         ((n, samples) float32 at cfg.sr, (n, D)). ctl is one Controls for all hits
         or one per hit. Deterministic in seed (and in the guard's classifier). With a `guard`,
         a hit nearer a training hit than real hits of different kits are to each other is
-        drawn again (`novelty`); `redrawn` then says how many were, and how many stayed near."""
+        drawn again (`novelty`); `redrawn` then says how many were, and how many stayed near, and
+        `draws` which draw each hit is. draw > 0 makes that draw of the one hit in `keep`, unguarded
+        (a sidecar's "draw": `--from`); its conditions are then (1, D)."""
         ctls = _per_hit(ctl, n)
         for x in ctls:
             x.check()
+        rows = list(range(n)) if keep is None else list(keep)
+        if draw:                                # what the guard kept of a hit (`--from`)
+            if len(rows) != 1:
+                raise ValueError("a later draw is made for one kept hit at a time")
+            return self._later(recipe, ctls, seed, n, rows[0], draw)
         ys, cond = self._draw(recipe, ctls, hit_streams(seed, n), torch.arange(n) + seed * 100_003, keep)
-        self.redrawn = (0, 0)
+        self.redrawn, self.draws = (0, 0), [0] * len(rows)
         if self.guard is None:
             return ys, cond
         # the memorisation guard (`novelty`): a hit too near a training hit is drawn again, from its own streams
         from .novelty import MAX_DRAWS
-        rows = list(range(n)) if keep is None else list(keep)
         dist, again = self.guard.distance(ys), set()                                  # (len(rows),)
         for r in range(1, MAX_DRAWS):
             near = np.nonzero(dist < self.guard.threshold)[0]
             if not len(near):
                 break
             idx = [rows[j] for j in near]
-            # one hit at a time: `--from` remakes a hit to the bit, and a batch's decode differs in the last bits
-            made = [self._draw(recipe, [ctls[i]], hit_streams(seed, n, [i], r),
-                               torch.tensor([i + seed * 100_003 + r * REDRAW_NOISE])) for i in idx]
+            made = [self._later(recipe, ctls, seed, n, i, r) for i in idx]
             width = max(y.shape[1] for y, _ in made)
             y2 = np.stack([np.pad(y[0], (0, width - y.shape[1])) for y, _ in made])
             c2 = torch.cat([c for _, c in made])
@@ -605,9 +610,18 @@ class Generator:
             ys, y2 = (np.pad(y, ((0, 0), (0, width - y.shape[1]))) for y in (ys, y2))
             ys[near[farther]], dist[near[farther]] = y2[farther], d2[farther]
             cond[torch.tensor(idx)[torch.from_numpy(farther)]] = c2[torch.from_numpy(farther)]
+            for j in near[farther]:
+                self.draws[j] = r
             again.update(near.tolist())
         self.redrawn = (len(again), int((dist < self.guard.threshold).sum()))
         return ys, cond
+
+    def _later(self, recipe: Recipe, ctls: list[Controls], seed: int, n: int, i: int, r: int
+               ) -> tuple[np.ndarray, torch.Tensor]:
+        """Draw r > 0 of hit i of a batch of n: ((1, samples), (1, D)). Made alone, as `--from`
+        makes it again: a batch's decode differs from a single hit's in the last bits."""
+        return self._draw(recipe, [ctls[i]], hit_streams(seed, n, [i], r),
+                          torch.tensor([i + seed * 100_003 + r * REDRAW_NOISE]))
 
     def _draw(self, recipe: Recipe, ctls: list[Controls], gens: list[torch.Generator],
               seeds: torch.Tensor, keep: list[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
@@ -619,9 +633,9 @@ class Generator:
         return self.decode(z, cond, seeds, shift, keep, snap=_snap(ctls), balance=balance), cond
 
     def generate(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
-                 seed: int = 0, keep: list[int] | None = None) -> np.ndarray:
-        """n new hits of a recipe: (n, samples) float32 at cfg.sr. Deterministic in seed."""
-        return self.sample(recipe, ctl, n, seed, keep)[0]
+                 seed: int = 0, keep: list[int] | None = None, draw: int = 0) -> np.ndarray:
+        """n new hits of a recipe: (n, samples) float32 at cfg.sr. Deterministic in seed (`sample`)."""
+        return self.sample(recipe, ctl, n, seed, keep, draw)[0]
 
     def encode(self, y: np.ndarray, recipe: Recipe | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """A reference hit -> (latent mean (latent,), condition (D,)). Its labels are
@@ -714,27 +728,29 @@ def finish(y: np.ndarray, sr: int = codec.SR, floor_db: float = -60.0, fade_ms: 
 
 
 def write_hits(ys: np.ndarray | list[np.ndarray], outdir: str | Path, stem: str, sidecar: dict, sr: int = codec.SR,
-               indices: list[int] | None = None) -> list[Path]:
+               indices: list[int] | None = None, draws: list[int] | None = None) -> list[Path]:
     """Write hits as <stem>_<i>.wav (24-bit, -1 dBFS peak, faded) with a JSON
     sidecar each: the sidecar plus the hit's index regenerates it exactly. Hits
     already there under those names are replaced only by the same hits made again;
     otherwise the new ones go under <stem>-2, -3, … (`_placed`). `indices` are the
     hits' numbers in the batch they were made in (default 0, 1, …), when a batch is
-    written to several folders."""
+    written to several folders; `draws` (one per hit) the draw the memorisation guard kept of
+    each, said in its sidecar where it is not the first (`Generator.sample`)."""
     from . import audio
     from .library import atomic_write_json, file_hash
     outdir = Path(outdir)
     indices = list(range(len(ys))) if indices is None else [int(i) for i in indices]
     placed = _placed(outdir, short_stem(stem), sidecar, indices)
     paths = []
-    for i, y in zip(indices, ys):
+    for k, (i, y) in enumerate(zip(indices, ys)):
         stem, digits = placed[i]
         path = outdir / hit_name(stem, i, sidecar, digits)
+        own = {**sidecar, "index": i, **({"draw": int(draws[k])} if draws is not None and draws[k] else {})}
         # the sidecar first: a run stopped between the two leaves a hit the same command knows as its own
-        atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i})
+        atomic_write_json(path.with_suffix(".json"), own)
         audio.write(path, finish(y, sr), sr=sr, peak_db=-1.0, fade_ms=10)
         # ... then with the file's hash: a hit edited in place since is no longer one to replace
-        atomic_write_json(path.with_suffix(".json"), {**sidecar, "index": i, "audio_hash": file_hash(path)})
+        atomic_write_json(path.with_suffix(".json"), {**own, "audio_hash": file_hash(path)})
         paths.append(path)
         for narrow in range(2, len(path.stem) - len(stem) - 1):     # the same hit under fewer digits (-n 4, then -n 150)
             old = outdir / f"{stem}_{i + 1:0{narrow}d}.wav"
@@ -782,7 +798,8 @@ def same_hit(path: Path, sidecar: dict, i: int) -> bool:
 
     def ours(d: dict) -> dict:   # what decides a hit's audio, as its JSON sidecar reads back; an earlier
         return {k: v for k, v in d.items()     # audio version too, where it makes the same (`same_audio`)
-                if k not in ("n", "drummy", "recipe", "recipe_parts", "audio_hash", "audio_version")}
+                if k not in ("n", "drummy", "recipe", "recipe_parts", "audio_hash", "audio_version",
+                             "draw")}    # which draw the guard kept follows from the rest
 
     def same_recipe(a: dict, b: dict) -> bool:   # as typed, or as parsed (Kick=100 is kick)
         return a.get("recipe") == b.get("recipe") or (

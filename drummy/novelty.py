@@ -3,9 +3,9 @@ hits of different kits sit to each other is drawn again.
 
 Distances are the quality metrics' own: the classifier's embedding, projected onto the
 main axes of the training hits' embeddings (`Judge`). The threshold is what the
-training library itself shows: each training hit's distance to its nearest hit of
-another kit (of another folder, in a library of one kit), at the GUARD_PERCENTILE-th
-percentile. A hit under it is drawn again, with a fresh draw of its recipe's
+training library itself shows: each training hit's distance to its nearest hit of the
+same drum type from another kit (another folder, in a library of one kit), at the
+GUARD_PERCENTILE-th percentile. A hit under it is drawn again, with a fresh draw of its recipe's
 conditions and latent, up to MAX_DRAWS draws in all; the first draw that clears the
 threshold is kept, else the farthest. Each hit's draws come from its own random
 streams (`generate.hit_streams`), so a hit is the same in any batch and its first draw
@@ -13,6 +13,7 @@ is the hit an unguarded generator makes.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +27,17 @@ GUARD_PERCENTILE = 5.0   # the share of real cross-kit neighbours that may sit c
 MAX_DRAWS = 8            # draws per hit, the first included (a benchmark model's kicks: a third still sat under
                          # the memorised line after 4 draws, 5 % after 8; BENCHMARKS, session 31)
 DIMS = 32                # principal axes of the embedding that distances are measured on
+SILENT = 1e-4            # a hit's peak under this (its peak is 1 where it sounds) is no hit
+GUARD_VERSION = 2        # bump when the embedding or the line changes: a kept guard is then worked out again
 
 
-def nearest(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Distance from each row of a to its nearest row of b: (len(a),)."""
+def nearest(a: np.ndarray, b: np.ndarray, chunk: int = 64) -> np.ndarray:
+    """Distance from each row of a to its nearest row of b: (len(a),); inf where b is empty.
+    Rows of a in chunks: a thousand hits against ten thousand at once is gigabytes."""
     if len(a) == 0 or len(b) == 0:
         return np.full(len(a), np.inf)
-    return np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1)).min(1)
+    return np.concatenate([np.sqrt(((a[i:i + chunk, None] - b[None]) ** 2).sum(-1)).min(1)
+                           for i in range(0, len(a), chunk)])
 
 
 class Judge:
@@ -41,11 +46,13 @@ class Judge:
     def __init__(self, model: clf.DrumClassifier, reference: np.ndarray | None = None, dims: int = DIMS,
                  mean: np.ndarray | None = None, axes: np.ndarray | None = None):
         self.model = model
+        self.reference = None                                          # (N, dims) the reference audio, projected
         if reference is not None:
             emb = self._embed(reference)
             mean = emb.mean(0)
             _, _, vt = np.linalg.svd(emb - mean, full_matrices=False)
             axes = vt[:dims].T
+            self.reference = (emb - mean) @ axes
         self.mean, self.axes = mean, axes                              # (embed_dim,), (embed_dim, dims)
 
     def _mels(self, ys: np.ndarray) -> np.ndarray:
@@ -60,17 +67,25 @@ class Judge:
         return probs, (emb - self.mean) @ self.axes
 
 
-def cross_kit_distances(emb: np.ndarray, units: list[str]) -> np.ndarray:
-    """Each hit's distance to its nearest hit of another unit (kit or folder): (N,)."""
-    units_ = np.asarray(units)
-    return np.array([nearest(emb[i:i + 1], emb[units_ != units_[i]])[0] for i in range(len(emb))])
+def cross_kit_distances(emb: np.ndarray, units: list[str], types: list[str]) -> np.ndarray:
+    """Each hit's distance to its nearest hit of the same drum type from another unit (kit
+    or folder): (N,); NaN for a hit whose type comes from one unit only. Of the same type: in
+    a library filed by type (Kicks/, Snares/), a hit's nearest of another folder is another
+    drum, far further than one kit's kick from another's."""
+    units_, types_ = np.asarray(units), np.asarray(types)
+    out = np.full(len(emb), np.nan)
+    for i in range(len(emb)):
+        other = (types_ == types_[i]) & (units_ != units_[i])
+        if other.any():
+            out[i] = nearest(emb[i:i + 1], emb[other])[0]
+    return out
 
 
-def units_of(kits: list[str], groups: list[str]) -> list[str] | None:
-    """What counts as "another kit": the kits, where the training hits come from two or
-    more; else their folders; None where all come from one folder (nothing to compare with)."""
+def units_of(kits: list[str], groups: list[str], types: list[str]) -> list[str] | None:
+    """What counts as "another kit": the kits, where some drum type comes from two or more;
+    else the folders, where one does; None where no type does (nothing to compare with)."""
     for units in (kits, groups):
-        if len(set(units)) >= 2:
+        if any(len({u for u, t in zip(units, types) if t == t_}) >= 2 for t_ in set(types)):
             return list(units)
     return None
 
@@ -83,21 +98,25 @@ class Guard:
     classifier_hash: str
 
     def distance(self, ys: np.ndarray) -> np.ndarray:
-        """Each hit's distance to its nearest training hit: (n,)."""
-        return nearest(self.judge(ys)[1], self.train) if len(ys) else np.zeros(0)
+        """Each hit's distance to its nearest training hit: (n,); -inf for a silent one (all
+        under the noise gate: far from every real hit, and no hit to keep)."""
+        if not len(ys):
+            return np.zeros(0)
+        d = nearest(self.judge(ys)[1], self.train)
+        return np.where(np.abs(ys).max(1) > SILENT, d, -np.inf)
 
     def stamp(self) -> dict:
         """What a hit's sidecar keeps of the guard that passed it (`generate.sidecar`)."""
         return {"classifier_hash": self.classifier_hash, "threshold": self.threshold}
 
 
-def build(model: clf.DrumClassifier, train_audio: np.ndarray, units: list[str], classifier_hash: str,
-          percentile: float = GUARD_PERCENTILE) -> Guard:
+def build(model: clf.DrumClassifier, train_audio: np.ndarray, units: list[str], types: list[str],
+          classifier_hash: str, percentile: float = GUARD_PERCENTILE) -> Guard:
     """A guard from the classifier and the generator's training hits (N, samples), normalised
-    as the metrics take them, with the kit (or folder) each comes from."""
+    as the metrics take them, with the kit (or folder) and drum type of each."""
     judge = Judge(model, train_audio)
-    emb = judge(train_audio)[1]
-    threshold = float(np.percentile(cross_kit_distances(emb, units), percentile))
+    emb = judge.reference
+    threshold = float(np.nanpercentile(cross_kit_distances(emb, units, types), percentile))
     return Guard(judge, emb.astype(np.float32), threshold, classifier_hash)
 
 
@@ -118,7 +137,12 @@ def for_workspace(ws, gen, progress: bool = True) -> Guard | None:
     if not cpath.exists():
         return None
     chash, path = file_hash(cpath), guard_path(ws)
-    key = {"vae_hash": gen.hash, "classifier_hash": chash, "percentile": GUARD_PERCENTILE, "dims": DIMS}
+    hashes = [h for h in gen.extra.get("train_hashes", []) if h in ws.samples]
+    kits, groups = [ws.samples[h].kit or "" for h in hashes], [ws.samples[h].group for h in hashes]
+    types = [ws.samples[h].drum_type for h in hashes]
+    hits = hashlib.sha256(json.dumps([hashes, kits, groups, types]).encode()).hexdigest()[:16]
+    key = {"version": GUARD_VERSION, "vae_hash": gen.hash, "classifier_hash": chash, "hits": hits,
+           "percentile": GUARD_PERCENTILE, "dims": DIMS}
     model = clf.load(cpath)
     try:
         with safe_open(str(path), "np") as f:
@@ -128,16 +152,19 @@ def for_workspace(ws, gen, progress: bool = True) -> Guard | None:
                 return Guard(Judge(model, mean=t["mean"], axes=t["axes"]), t["train"], float(meta["threshold"]), chash)
     except (OSError, ValueError, KeyError, SafetensorError):
         pass                                              # none yet, an older one, or damaged: worked out again
-    hashes = [h for h in gen.extra.get("train_hashes", []) if h in ws.samples]
-    units = units_of([ws.samples[h].kit or "" for h in hashes], [ws.samples[h].group for h in hashes])
+    units = units_of(kits, groups, types)
     if units is None:
         return None
     if progress:
         print(f"measuring the {len(hashes)} training hits for the memorisation guard (once per model and "
               f"classifier) ...", file=sys.stderr, flush=True)
     audio = np.stack([codec.normalise(ws.load_audio(h)).astype(np.float32) for h in hashes])
-    guard = build(model, audio, units, chash)
-    atomic_write_bytes(path, save({"mean": np.asarray(guard.judge.mean, np.float32),
-                                   "axes": np.ascontiguousarray(guard.judge.axes, np.float32), "train": guard.train},
-                                  metadata={"key": json.dumps(key), "threshold": repr(guard.threshold)}))
+    guard = build(model, audio, units, types, chash, GUARD_PERCENTILE)
+    try:                                                  # kept for next time where it can be: a read-only
+        atomic_write_bytes(path, save({"mean": np.asarray(guard.judge.mean, np.float32),      # models/ folder
+                                       "axes": np.ascontiguousarray(guard.judge.axes, np.float32),
+                                       "train": guard.train},
+                                      metadata={"key": json.dumps(key), "threshold": repr(guard.threshold)}))
+    except OSError:
+        pass
     return guard

@@ -8,32 +8,41 @@ from drummy import codec, novelty
 
 
 def test_another_kit_is_a_kit_else_a_folder_else_nothing():
-    assert novelty.units_of(["a", "b", "a"], ["x", "x", "y"]) == ["a", "b", "a"]
-    assert novelty.units_of(["a", "a", "a"], ["x", "y", "y"]) == ["x", "y", "y"]    # one kit: its folders
-    assert novelty.units_of(["a", "a"], ["x", "x"]) is None                          # nothing to compare with
+    types = ["kick", "kick", "snare"]
+    assert novelty.units_of(["a", "b", "a"], ["x", "x", "y"], types) == ["a", "b", "a"]
+    assert novelty.units_of(["a", "a", "a"], ["x", "y", "y"], types) == ["x", "y", "y"]     # one kit: its folders
+    assert novelty.units_of(["a", "a"], ["x", "x"], ["kick", "kick"]) is None                # nothing to compare with
+    # a pack filed by type (Pack/Kicks, Pack/Snares): no drum has one of its kind elsewhere
+    assert novelty.units_of(["Pack"] * 4, ["Pack/Kicks", "Pack/Kicks", "Pack/Snares", "Pack/Snares"],
+                            ["kick", "kick", "snare", "snare"]) is None
 
 
-def test_cross_kit_distance_skips_the_hits_own_kit():
-    emb = np.array([[0.0, 0], [0.1, 0], [3.0, 4], [3.0, 5]])       # two velocity layers per kit
-    d = novelty.cross_kit_distances(emb, ["a", "a", "b", "b"])
-    assert np.allclose(d, [5.0, np.hypot(2.9, 4), np.hypot(2.9, 4), np.hypot(2.9, 5)])
+def test_cross_kit_distance_is_to_the_same_type_of_another_kit():
+    emb = np.array([[0.0, 0], [0.1, 0], [3.0, 4], [3.0, 5], [0.0, 0.2]])   # two layers of a kick per kit, and a snare
+    d = novelty.cross_kit_distances(emb, ["a", "a", "b", "b", "b"], ["kick"] * 4 + ["snare"])
+    assert np.allclose(d[:4], [5.0, np.hypot(2.9, 4), np.hypot(2.9, 4), np.hypot(2.9, 5)])
+    assert np.isnan(d[4])                  # the only snare: its nearest of another kit would be a kick, 0.2 away
     assert novelty.nearest(np.zeros((2, 2)), np.zeros((0, 2))).tolist() == [np.inf, np.inf]
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((150, 4)), rng.standard_normal((70, 4))       # in chunks, as all at once
+    assert np.array_equal(novelty.nearest(a, b, chunk=64), np.sqrt(((a[:, None] - b[None]) ** 2).sum(-1)).min(1))
 
 
 def _hits() -> tuple[np.ndarray, list[str]]:
     ys = [kick(i) for i in range(4)] + [hat(i) for i in range(4)] + [snare(i) for i in range(4)]
     units = ["kit a", "kit b"] * 6
-    return np.stack([codec.normalise(y).astype(np.float32) for y in ys]), units
+    return np.stack([codec.normalise(y).astype(np.float32) for y in ys]), units, ["kick"] * 4 + ["hihat"] * 4 + ["snare"] * 4
 
 
 def test_a_training_hit_itself_is_too_near_and_the_line_is_the_kits_own_spread():
     torch.manual_seed(0)
     model = clf.DrumClassifier(clf.ClassifierConfig(classes=["hihat", "kick", "snare"])).eval()
-    audio, units = _hits()
-    guard = novelty.build(model, audio, units, "c0ffee")
-    cross = novelty.cross_kit_distances(guard.train, units)
-    assert guard.threshold == np.percentile(cross, novelty.GUARD_PERCENTILE) and guard.threshold > 0
+    audio, units, types = _hits()
+    guard = novelty.build(model, audio, units, types, "c0ffee")
+    assert guard.threshold > 0 and np.allclose(guard.train, guard.judge(audio)[1], atol=1e-4)
     assert guard.distance(audio[:3]).max() < 1e-3 < guard.threshold     # a copy of a training hit: drawn again
+    # a silent draw is far from every hit, and no hit: it never wins as "the farthest"
+    assert guard.distance(np.zeros((1, audio.shape[1]), np.float32))[0] == -np.inf
     assert guard.stamp() == {"classifier_hash": "c0ffee", "threshold": guard.threshold}
     # the same projection rebuilt from its stored parts (`for_workspace`'s cache) measures the same
     again = novelty.Guard(novelty.Judge(model, mean=guard.judge.mean, axes=guard.judge.axes), guard.train,
