@@ -532,12 +532,17 @@ def _guard(ws, gen):
     from .audio import AudioError
     from .library import ModelError
     from .novelty import for_workspace
+    from .library import classifier_path
     try:
-        return for_workspace(ws, gen)
+        guard = for_workspace(ws, gen)
     except (ModelError, AudioError, OSError) as e:
         print(f"drummy: no memorisation guard this time ({e}); the hits are the generator's first draws, "
               f"unchecked against its training hits", file=sys.stderr)
         return None
+    if guard is None and classifier_path(ws).exists():
+        print("drummy: no memorisation guard: no drum type of the generator's training hits comes from two kits "
+              "or folders, so there is no line to keep new hits from; they are its first draws", file=sys.stderr)
+    return guard
 
 
 def _sounding(ys) -> list[int]:
@@ -628,6 +633,7 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     from . import audio
     from .generate import AUDIO_VERSION, Controls, Generator, RecipeError, finish, same_audio
     from .library import AUDIO_EXTENSIONS, PREVIOUS_VAE, REMADE, sidecar_of, vae_path
+    from .novelty import MAX_DRAWS
     from .vae import model_hash
     MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError)   # a damaged or edited sidecar's
     not_a_sidecar = lambda e: RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})")  # noqa: E731
@@ -650,6 +656,8 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
             if type(v) is not int or not 0 <= v <= MAX_SEED:
                 raise ValueError(f"{key} {v!r} is not a whole number from 0 to {MAX_SEED}")
         made_by = meta.get("audio_version", 1)
+        if meta.get("draw", 0) and not (mode == "blend" and meta.get("guard") and meta["draw"] < MAX_DRAWS):
+            raise ValueError(f"draw {meta['draw']} is not one the memorisation guard keeps")
     except OSError as e:
         raise RecipeError(f"cannot read {path} ({e.strerror or e})") from None
     except MALFORMED as e:

@@ -584,12 +584,12 @@ class Generator:
         for x in ctls:
             x.check()
         rows = list(range(n)) if keep is None else list(keep)
+        self.redrawn, self.draws = (0, 0), [draw] * len(rows)
         if draw:                                # what the guard kept of a hit (`--from`)
             if len(rows) != 1:
                 raise ValueError("a later draw is made for one kept hit at a time")
             return self._later(recipe, ctls, seed, n, rows[0], draw)
         ys, cond = self._draw(recipe, ctls, hit_streams(seed, n), torch.arange(n) + seed * 100_003, keep)
-        self.redrawn, self.draws = (0, 0), [0] * len(rows)
         if self.guard is None:
             return ys, cond
         # the memorisation guard (`novelty`): a hit too near a training hit is drawn again, from its own streams
@@ -613,7 +613,7 @@ class Generator:
             for j in near[farther]:
                 self.draws[j] = r
             again.update(near.tolist())
-        self.redrawn = (len(again), int((dist < self.guard.threshold).sum()))
+        self.redrawn = (len(again), int((np.isfinite(dist) & (dist < self.guard.threshold)).sum()))   # silent: not "near"
         return ys, cond
 
     def _later(self, recipe: Recipe, ctls: list[Controls], seed: int, n: int, i: int, r: int

@@ -127,8 +127,9 @@ def guard_path(ws) -> Path:
 
 def for_workspace(ws, gen, progress: bool = True) -> Guard | None:
     """The guard for a workspace's generator and classifier: read from models/guard.safetensors,
-    or worked out (a few seconds) and kept there when either model has changed. None where the
-    workspace has no classifier, or its training hits come from a single folder."""
+    or worked out (a few seconds) and kept there when either model or the library has changed.
+    None where the workspace has no classifier, or no drum type of the generator's training hits
+    comes from two kits or folders (`units_of`)."""
     import sys
     from safetensors import SafetensorError, safe_open
     from safetensors.numpy import save

@@ -661,12 +661,14 @@ def two_kits(trained, monkeypatch):
     novelty.guard_path(ws).unlink(missing_ok=True)
 
 
-def test_no_guard_where_no_drum_has_one_of_its_kind_elsewhere(trained):
+def test_no_guard_where_no_drum_has_one_of_its_kind_elsewhere(trained, tmp_path, capsys):
     from drummy import novelty
     ws, *_ = trained
     gen = Generator.load(train.vae_path(ws))
     novelty.guard_path(ws).unlink(missing_ok=True)
     assert novelty.for_workspace(ws, gen, progress=False) is None and not novelty.guard_path(ws).exists()
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "1", "-o", str(tmp_path)]) == 0
+    assert "no memorisation guard: no drum type" in capsys.readouterr().err      # said, not silently skipped
 
 
 def test_the_memorisation_guard_draws_near_hits_again(trained, two_kits):
@@ -721,6 +723,11 @@ def test_a_hit_the_guard_drew_again_is_remade_without_the_classifier(trained, tw
     sides = {p: json.loads(p.read_text()) for p in sorted(out.glob("*.json"))}
     redrawn = [p for p, m in sides.items() if m.get("draw", 0) > 0]
     assert redrawn and all(m["guard"]["threshold"] > 0 for m in sides.values())
+    bad = tmp_path / "bad.json"                                     # a draw the guard never keeps is no sidecar of ours
+    for edit in ({"draw": novelty.MAX_DRAWS}, {"guard": None}):
+        bad.write_text(json.dumps({**sides[redrawn[0]], **edit}))
+        assert main(["generate", "-w", str(ws.root), "--from", str(bad), "-o", str(tmp_path / "bad.wav")]) == 2
+        assert "is not a Drummy sidecar" in capsys.readouterr().err
     kept = classifier_path(ws).read_bytes()                         # the classifier gone: the sidecar's draw is enough
     classifier_path(ws).unlink()
     try:
