@@ -751,8 +751,10 @@ def cmd_evaluate(args) -> None:
     share = ", ".join(f"{t} {v:.0%}" for t, v in rep.tables["type_share"].items())
     print(f"classified as requested: {share}")
     print(f"Fréchet ratio {m.get('frechet_ratio', float('nan')):.2f}, diversity {m.get('diversity_ratio', float('nan')):.2f}, "
-          f"memorised {m['memorised_share']:.1%}" + (f" ({m['memorised_share_unguarded']:.1%} before the memorisation "
-          f"guard drew {m['guard_redrawn']:.0%} of the hits again)" if "guard_redrawn" in m else "")
+          f"memorised {m['memorised_share']:.1%}" + (
+              (f" ({m['memorised_share_unguarded']:.1%} before the memorisation guard drew {m['guard_redrawn']:.0%} of "
+               f"the hits again)" if m["guard_redrawn"] else " (the memorisation guard drew no hit again)")
+              if "guard_redrawn" in m else "")
           + f", {m['ms_per_hit']:.1f} ms per hit" + (f" ({m['ms_per_hit_guarded']:.1f} ms guarded)"
                                                      if "ms_per_hit_guarded" in m else ""))
     for name, s in rep.tables["blend"].items():
