@@ -24,6 +24,7 @@ models/vae-seed<S>.safetensors. Results: benchmarks/results/vae_blend.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import os
@@ -138,7 +139,7 @@ def second_judge(train_ws: Workspace, held_ws: Workspace, path: Path, types: lis
     e_tr, e_ho = j(train.audio)[1], j(heldout.audio)[1]
     line = float(np.percentile(novelty.nearest(e_ho, e_tr), 5))
     out, classes = {}, j.model.cfg.classes
-    for key, ctx in (("", lambda: __import__("contextlib").nullcontext()), ("_unguarded", lambda: unguarded(gen))):
+    for key, ctx in (("", contextlib.nullcontext), ("_unguarded", lambda: unguarded(gen))):
         near, share = [], {}
         with ctx():
             for i, t in enumerate(types):

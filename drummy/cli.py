@@ -530,9 +530,8 @@ def _guard(ws, gen):
     """The memorisation guard for a recipe's hits (`novelty.for_workspace`), or None with a word
     why where it cannot be worked out: a recipe is still made, of first draws."""
     from .audio import AudioError
-    from .library import ModelError
+    from .library import ModelError, classifier_path
     from .novelty import for_workspace
-    from .library import classifier_path
     try:
         guard = for_workspace(ws, gen)
     except (ModelError, AudioError, OSError) as e:

@@ -268,8 +268,9 @@ def hit_streams(seed: int, n: int, rows: list[int] | None = None, draw: int = 0)
     so `-n 4` and `-n 40` with one seed share their first four hits. draw > 0: the streams
     of hits `rows`' later draws (`Generator.sample`'s memorisation guard)."""
     rows = range(n) if rows is None else rows
-    key = (lambda i: [seed, i]) if draw == 0 else (lambda i: [seed, i, draw])
-    return [torch.Generator().manual_seed(int(np.random.SeedSequence(key(i)).generate_state(1)[0])) for i in rows]
+    later = [draw] if draw else []
+    return [torch.Generator().manual_seed(int(np.random.SeedSequence([seed, i] + later).generate_state(1)[0]))
+            for i in rows]
 
 
 REDRAW_NOISE = 7_777_777   # a later draw's noise seeds are the first's plus this many per draw
@@ -601,13 +602,12 @@ class Generator:
                 break
             idx = [rows[j] for j in near]
             made = [self._later(recipe, ctls, seed, n, i, r) for i in idx]
-            width = max(y.shape[1] for y, _ in made)
+            width = max([ys.shape[1]] + [y.shape[1] for y, _ in made])          # hits that ring out are longer
+            ys = np.pad(ys, ((0, 0), (0, width - ys.shape[1])))
             y2 = np.stack([np.pad(y[0], (0, width - y.shape[1])) for y, _ in made])
             c2 = torch.cat([c for _, c in made])
             d2 = self.guard.distance(y2)
             farther = d2 > dist[near]                               # the first draw past the line, else the farthest
-            width = max(ys.shape[1], y2.shape[1])
-            ys, y2 = (np.pad(y, ((0, 0), (0, width - y.shape[1]))) for y in (ys, y2))
             ys[near[farther]], dist[near[farther]] = y2[farther], d2[farther]
             cond[torch.tensor(idx)[torch.from_numpy(farther)]] = c2[torch.from_numpy(farther)]
             for j in near[farther]:
