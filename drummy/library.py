@@ -17,6 +17,7 @@ import sys
 from collections import Counter
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Iterable
@@ -579,11 +580,17 @@ class Workspace:
                                                linked, dangling, kits_read,
                                                {**{k: {kit} for k, kit in region_skips.items()},
                                                 **{j.key: set(j.kits) for j in found if j.kits}})
+        except BrokenProcessPool:
+            raise LibraryError(f"a worker decoding the files died (a crash in a decoder); the {report.added} samples "
+                               f"added so far are kept: run the same ingest again to go on") from None
         finally:
             # A second Ctrl-C waits for this: it broke into the pool's shutdown, nothing
             # was saved though the message said so, and the ingest hung for good.
             with audio.interrupts_held():
                 if pool:
+                    if getattr(pool, "_broken", False):   # a worker died: Python 3.11's shutdown then waits for
+                        for proc in list((getattr(pool, "_processes", None) or {}).values()):   # the others,
+                            proc.kill()                   # blocked sending results no one reads, for good
                     pool.shutdown(cancel_futures=True)
                 self._save_all()
         return report

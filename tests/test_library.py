@@ -946,3 +946,34 @@ def test_a_bad_regions_reason_goes_once_its_kit_is_mended(tmp_path):
     kit.write_text(f"<region> sample=../shared/take.wav key=36 end={b - 1}\n<region> sample=../shared/take.wav key=38 offset={b}\n")
     Workspace(tmp_path / "ws").ingest([kit.parent], progress=False)
     assert not any("offset=abc" in p for p, _ in Workspace(tmp_path / "ws").skipped)
+
+
+def test_a_worker_that_crashes_stops_ingest_with_a_clear_error_not_a_hang(tmp_path):
+    """A decoding worker died (a segfault in a forked worker); Python 3.11's pool then waited for
+    the other worker for ever, itself blocked sending results no one read. Run in a subprocess,
+    so that a hang is a failed test, not a stuck suite."""
+    import subprocess
+    import sys
+    import textwrap
+    from conftest import kick, write
+    for i in range(40):
+        write(tmp_path / "lib" / "kick" / f"k{i:02d}.wav", kick(i))
+    code = textwrap.dedent(f"""
+        import os, signal, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from drummy import library
+        real = library._decode_job
+        def crash(job):
+            if job[0].name == "k05.wav":
+                os.kill(os.getpid(), signal.SIGSEGV)
+            return real(job)
+        library._decode_job = crash
+        try:
+            library.Workspace({str(tmp_path / 'ws')!r}).ingest([{str(tmp_path / 'lib')!r}], progress=False, jobs=2)
+        except library.LibraryError as e:
+            print("ERROR", e)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert "ERROR a worker decoding the files died" in out.stdout, out.stderr[-2000:]
+    r = Workspace(tmp_path / "ws").ingest([tmp_path / "lib"], progress=False, jobs=2)    # run again: it goes on
+    assert len(Workspace(tmp_path / "ws").samples) == 40 and not r.skipped
