@@ -16,8 +16,12 @@ $(BIN)/python:
 	$(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+# numba compiles librosa's code once, here, in one process: two processes compiling it at
+# once can write a cache that crashes a later run (numba#10128; a fresh clone's ingest lost a
+# worker to it).
 $(STAMP): $(BIN)/python pyproject.toml constraints.txt
 	$(BIN)/pip install -q --no-compile -c constraints.txt -e '.[dev]'
+	$(BIN)/python -c "from drummy import features; features.warm_up()"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -62,7 +62,7 @@ def main() -> None:
             for s in ss:
                 y = ws.load_audio(s.hash)
                 y = F.fit_length(np.asarray(y, np.float32), int(F.MEL.seconds * F.MEL.sr))
-                mel = F._mel_basis(F.MEL) @ F.stft_power(y, F.MEL.n_fft, F.MEL.hop)
+                mel = F.mel_basis(F.MEL) @ F.stft_power(y, F.MEL.n_fft, F.MEL.hop)
                 db = 10 * np.log10(np.maximum(mel, 1e-20))
                 out.append(np.maximum(db - db.max(), F.MEL.floor_db).astype(np.float32))
             return np.stack(out)

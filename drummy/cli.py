@@ -245,9 +245,13 @@ def main(argv: list[str] | None = None) -> int:
         return _main(argv)
     before = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _main(argv)
+        rc = _main(argv)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
+    if argv is None and rc in (128 + signal.SIGINT, 128 + signal.SIGTERM):   # the program, stopped and saved: one
+        for sig in (signal.SIGINT, signal.SIGTERM):                          # more Ctrl-C as it exits killed it by
+            signal.signal(sig, signal.SIG_IGN)                               # the signal, not with this code
+    return rc
 
 
 def _main(argv: list[str] | None) -> int:

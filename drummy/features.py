@@ -52,7 +52,7 @@ DESCRIPTOR_NAMES = tuple(DESCRIPTORS)
 _mel_basis_cache: dict[MelConfig, np.ndarray] = {}
 
 
-def _mel_basis(cfg: MelConfig) -> np.ndarray:
+def mel_basis(cfg: MelConfig) -> np.ndarray:
     if cfg not in _mel_basis_cache:
         _mel_basis_cache[cfg] = librosa.filters.mel(sr=cfg.sr, n_fft=cfg.n_fft, n_mels=cfg.n_mels,
                                                     fmin=cfg.fmin, fmax=cfg.fmax)
@@ -80,7 +80,7 @@ def log_mel(y: np.ndarray, cfg: MelConfig = MEL) -> np.ndarray:
     """Log-mel of the first cfg.seconds of a hit: (n_mels, frames) float32 in dB,
     absolute (a quiet hit looks quiet), clipped at cfg.floor_db."""
     y = fit_length(np.asarray(y, np.float32), int(cfg.seconds * cfg.sr))
-    mel = _mel_basis(cfg) @ stft_power(y, cfg.n_fft, cfg.hop)  # (n_mels, frames)
+    mel = mel_basis(cfg) @ stft_power(y, cfg.n_fft, cfg.hop)  # (n_mels, frames)
     db = 10 * np.log10(np.maximum(mel, 1e-12)) - 10 * np.log10(cfg.n_fft / 4)  # ~0 dB for a full-scale sine
     return np.maximum(db, cfg.floor_db).astype(np.float32)
 
@@ -175,6 +175,17 @@ def loop_reason(y: np.ndarray, sr: int = SR) -> str | None:
         if not np.all(np.diff(peaks) <= -1.5):    # ... not one hit's tempo-synced echoes, each quieter than the last
             return f"{len(t)} hits on a steady beat ({60 / gaps.mean():.0f} bpm): a loop, not a one-shot"
     return None
+
+
+def warm_up(sr: int = SR) -> None:
+    """Run every feature once on a made-up loop, so that librosa's numba code is compiled in
+    this process (or read from numba's cache). Ingest does it before it forks its workers,
+    which then inherit it compiled. On a fresh install both workers compiled it at once, and
+    numba's cache of librosa's gufuncs has a race between processes (numba#10128): one ingest
+    in six lost a worker to a call through a null pointer."""
+    t = np.arange(3 * sr) / sr
+    y = (np.sin(2 * np.pi * 110 * t) * np.exp(-(t % 0.4) * 20)).astype(np.float32)   # a hit every 0.4 s
+    loop_reason(y, sr), log_mel(y), descriptors(y, sr)
 
 
 def pitch(y: np.ndarray, sr: int = SR, fmin: float = 30.0, fmax: float = 1000.0,

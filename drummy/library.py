@@ -510,9 +510,12 @@ class Workspace:
         # `_worker` closes the lock the fork copied, and dies with this process. Elsewhere the
         # workers inherit neither, and the platform's default stands.
         fork = sys.platform.startswith("linux")
+        pooled = jobs > 1 and len(todo) >= 16
+        if pooled:   # librosa's numba code compiled here, once: forked workers inherit it, others read its cache
+            features.warm_up()
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork") if fork else None,
                                    initializer=_worker, initargs=(os.getpid(), self._lock_fd) if fork else (None, None)
-                                   ) if jobs > 1 and len(todo) >= 16 else None
+                                   ) if pooled else None
         work = [(j.path, not j.group.startswith("kit:"), j.start, j.end) for j, _, _ in todo]
         results = pool.map(_decode_job, work, chunksize=4) if pool else map(_decode_job, work)
         dirty = 0

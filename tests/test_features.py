@@ -118,3 +118,44 @@ def test_silence_has_no_attack_tail_or_spectrum_and_does_not_raise():
     d = dict(zip(DESCRIPTOR_NAMES, features.descriptors(np.zeros(SR // 2, np.float32))))
     assert d["peak_db"] == -np.inf and d["rms_db"] == -np.inf and d["duration_s"] == 0.5
     assert all(np.isnan(d[k]) for k in ("attack_ms", "decay_ms", "centroid_hz", "flatness", "pitch_hz", "low_high_db"))
+
+
+WORKER_AFTER_WARM_UP = """
+import os, sys
+import numpy as np
+import numba.core.dispatcher
+from drummy import features
+{warm}
+def refuse(self, sig):
+    raise RuntimeError(f"numba compiled {{self.py_func.__name__}} in the worker")
+numba.core.dispatcher.Dispatcher.compile = refuse     # what a forked worker must not do ...
+pid = os.fork()
+if pid == 0:
+    rng = np.random.default_rng(0)
+    t = np.arange(2 * 44100) / 44100
+    y = (rng.standard_normal(len(t)) * np.exp(-(t % 0.3) * 30)).astype(np.float32)   # hat hits, not the warm-up's
+    before = set(sys.modules)
+    try:
+        features.loop_reason(y), features.descriptors(y), features.log_mel(y)
+    except Exception as e:
+        print(e)
+        os._exit(3)
+    # ... nor build librosa's gufuncs (numba's cache of them races between processes), which its
+    # lazily imported modules do as they are imported
+    late = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in ("librosa", "numba"))
+    print(*late)
+    os._exit(4 if late else 0)
+sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))
+"""
+
+
+def test_forked_ingest_workers_find_librosas_numba_code_compiled():
+    # two workers compiling it at once, on a fresh install, raced on numba's cache (numba#10128): 1 ingest in 6 crashed
+    import subprocess
+    import sys
+    run = lambda warm: subprocess.run([sys.executable, "-c", WORKER_AFTER_WARM_UP.format(warm=warm)],
+                                      capture_output=True, text=True, timeout=300)
+    done = run("features.warm_up()")
+    assert done.returncode == 0, done.stdout + done.stderr
+    cold = run("")                                     # the check itself: without the warm-up the worker does both
+    assert cold.returncode in (3, 4) and ("numba compiled" in cold.stdout or "librosa." in cold.stdout)
