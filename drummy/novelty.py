@@ -21,14 +21,14 @@ from pathlib import Path
 import numpy as np
 
 from . import classifier as clf
-from . import codec, features
+from . import codec
 
 GUARD_PERCENTILE = 5.0   # the share of real cross-kit neighbours that may sit closer than a generated hit may
 MAX_DRAWS = 8            # draws per hit, the first included (a benchmark model's kicks: a third still sat under
                          # the memorised line after 4 draws, 5 % after 8; BENCHMARKS, session 31)
 DIMS = 32                # principal axes of the embedding that distances are measured on
 SILENT = 1e-4            # a hit's peak under this (its peak is 1 where it sounds) is no hit
-GUARD_VERSION = 2        # bump when the embedding or the line changes: a kept guard is then worked out again
+GUARD_VERSION = 3        # bump when the embedding or the line changes: a kept guard is then worked out again
 
 
 def nearest(a: np.ndarray, b: np.ndarray, chunk: int = 64) -> np.ndarray:
@@ -56,7 +56,7 @@ class Judge:
         self.mean, self.axes = mean, axes                              # (embed_dim,), (embed_dim, dims)
 
     def _mels(self, ys: np.ndarray) -> np.ndarray:
-        return np.stack([features.log_mel(y) for y in ys])
+        return clf.log_mels(ys)
 
     def _embed(self, ys: np.ndarray) -> np.ndarray:
         return clf.embed(self.model, self._mels(ys))

@@ -291,3 +291,32 @@ def test_auto_label_leaves_sounds_in_folders_of_no_drums_unknown(tmp_path, tiny_
     assert main(["ingest", str(tmp_path / "pack"), "-w", str(ws.root), "--auto-label", "--min-confidence", "0"]) == 0
     assert f"auto-labelled 0 samples; 2 stay unknown (heard with under 0% confidence, or filed under a folder " \
            f"that names no drum; `drummy library -w {ws.root} --json` lists them)" in capsys.readouterr().out
+
+
+def test_log_mels_are_features_log_mel_for_a_batch():
+    rng = np.random.default_rng(1)
+    t = np.arange(70_000) / features.MEL.sr
+    ys = [np.zeros(500, np.float32),                                                  # silence, shorter than a frame
+          (0.5 * np.sin(2 * np.pi * 60 * t[:30_000]) * np.exp(-t[:30_000] * 8)).astype(np.float32),
+          (rng.standard_normal(70_000) * np.exp(-t * 30)).astype(np.float32)]         # longer than a second
+    got = clf.log_mels(ys)
+    want = np.stack([features.log_mel(y) for y in ys])
+    assert got.shape == want.shape == (3, features.MEL.n_mels, features.MEL.frames)
+    assert np.abs(got - want).max() < 1e-3
+    assert got[0].max() == features.MEL.floor_db and got[2].max() > -30           # not all floor
+    assert clf.log_mels([]).shape == (0, features.MEL.n_mels, features.MEL.frames)
+
+
+def test_inference_folds_batch_norm_into_the_convolutions_and_reads_the_same():
+    torch.manual_seed(0)
+    model = clf.DrumClassifier(clf.ClassifierConfig(classes=["kick", "snare", "hihat"], members=2))
+    for bn in (m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)):   # trained-looking statistics
+        bn.running_mean.uniform_(-1, 1), bn.running_var.uniform_(0.2, 3), bn.weight.data.uniform_(0.5, 2)
+        bn.bias.data.uniform_(-0.5, 0.5)
+    model.eval()
+    x = torch.rand(4, model.cfg.n_mels, model.cfg.frames) * 80 - 80
+    with torch.no_grad():
+        fast = model.embed(x)                      # the folded path
+    plain = model.embed(x).detach()                # with grad: the modules' own (training) graph
+    assert (fast - plain).abs().max() < 1e-4 * plain.abs().max()
+    assert not torch.equal(fast, torch.zeros_like(fast))
