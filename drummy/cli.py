@@ -248,9 +248,8 @@ def main(argv: list[str] | None = None) -> int:
         rc = _main(argv)
     finally:
         signal.signal(signal.SIGTERM, signal.SIG_DFL if before is None else before)
-    if argv is None and rc in (128 + signal.SIGINT, 128 + signal.SIGTERM):   # the program, stopped and saved: one
-        for sig in (signal.SIGINT, signal.SIGTERM):                          # more Ctrl-C as it exits killed it by
-            signal.signal(sig, signal.SIG_IGN)                               # the signal, not with this code
+    if argv is None and rc == 128 + signal.SIGINT:    # the program, stopped and saved: one more Ctrl-C as it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)    # exits killed it by the signal, not with this code
     return rc
 
 

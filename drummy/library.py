@@ -510,16 +510,15 @@ class Workspace:
         # `_worker` closes the lock the fork copied, and dies with this process. Elsewhere the
         # workers inherit neither, and the platform's default stands.
         fork = sys.platform.startswith("linux")
-        pooled = jobs > 1 and len(todo) >= 16
-        if pooled:   # librosa's numba code compiled here, once: forked workers inherit it, others read its cache
-            features.warm_up()
-        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork") if fork else None,
-                                   initializer=_worker, initargs=(os.getpid(), self._lock_fd) if fork else (None, None)
-                                   ) if pooled else None
-        work = [(j.path, not j.group.startswith("kit:"), j.start, j.end) for j, _, _ in todo]
-        results = pool.map(_decode_job, work, chunksize=4) if pool else map(_decode_job, work)
-        dirty = 0
+        pooled, pool, dirty = jobs > 1 and len(todo) >= 16, None, 0
         try:
+            if pooled:   # librosa's numba code compiled here, once: forked workers inherit it, others read the cache
+                features.warm_up()
+                pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork") if fork else None,
+                                           initializer=_worker,
+                                           initargs=(os.getpid(), self._lock_fd) if fork else (None, None))
+            work = [(j.path, not j.group.startswith("kit:"), j.start, j.end) for j, _, _ in todo]
+            results = pool.map(_decode_job, work, chunksize=4) if pool else map(_decode_job, work)
             for (job, stamp, was), res in tqdm(zip(todo, results), total=len(todo), desc="ingest",
                                                unit="file", mininterval=1.0, disable=not progress or len(todo) < 20):
                 key = job.key

@@ -977,3 +977,22 @@ def test_a_worker_that_crashes_stops_ingest_with_a_clear_error_not_a_hang(tmp_pa
     assert "ERROR a worker decoding the files died" in out.stdout, out.stderr[-2000:]
     r = Workspace(tmp_path / "ws").ingest([tmp_path / "lib"], progress=False, jobs=2)    # run again: it goes on
     assert len(Workspace(tmp_path / "ws").samples) == 40 and not r.skipped
+
+
+def test_ingest_compiles_librosas_numba_code_before_it_starts_its_workers(tmp_path, monkeypatch):
+    # both workers compiling it at once raced on numba's cache and crashed one (numba#10128)
+    from concurrent.futures import ProcessPoolExecutor
+    from conftest import kick, write
+    from drummy import features, library
+    calls = []
+    monkeypatch.setattr(features, "warm_up", lambda: calls.append(library.ProcessPoolExecutor))
+    started = []
+    monkeypatch.setattr(library, "ProcessPoolExecutor",
+                        lambda *a, **k: started.append(len(calls)) or ProcessPoolExecutor(*a, **k))
+    for i in range(20):
+        write(tmp_path / "lib" / "kick" / f"k{i:02d}.wav", kick(i))
+    assert Workspace(tmp_path / "ws").ingest([tmp_path / "lib"], progress=False, jobs=2).added == 20
+    assert started == [1] and len(calls) == 1                          # warmed once, before the pool
+    write(tmp_path / "lib" / "kick" / "new.wav", kick(99))
+    assert Workspace(tmp_path / "ws").ingest([tmp_path / "lib"], progress=False, jobs=2).added == 1
+    assert len(calls) == 1                                             # one new file: no workers, no warm-up
