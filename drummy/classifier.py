@@ -210,8 +210,7 @@ def log_mels(ys: list[np.ndarray] | np.ndarray, cfg: features.MelConfig = featur
             spec = torch.stft(x, cfg.n_fft, cfg.hop, window=window, center=True, pad_mode="constant",
                               return_complex=True)                                  # (B, bins, frames)
             mel = basis @ (spec.real ** 2 + spec.imag ** 2)                          # (B, n_mels, frames)
-            db = 10 * torch.log10(mel.clamp_min(1e-12)) - 10 * np.log10(cfg.n_fft / 4)
-            out.append(db.clamp_min(cfg.floor_db).numpy())
+        out.append(features.mel_db(mel.numpy(), cfg))
     return np.concatenate(out)
 
 

@@ -80,7 +80,11 @@ def log_mel(y: np.ndarray, cfg: MelConfig = MEL) -> np.ndarray:
     """Log-mel of the first cfg.seconds of a hit: (n_mels, frames) float32 in dB,
     absolute (a quiet hit looks quiet), clipped at cfg.floor_db."""
     y = fit_length(np.asarray(y, np.float32), int(cfg.seconds * cfg.sr))
-    mel = mel_basis(cfg) @ stft_power(y, cfg.n_fft, cfg.hop)  # (n_mels, frames)
+    return mel_db(mel_basis(cfg) @ stft_power(y, cfg.n_fft, cfg.hop), cfg)   # (n_mels, frames)
+
+
+def mel_db(mel: np.ndarray, cfg: MelConfig = MEL) -> np.ndarray:
+    """Mel power (..., n_mels, frames) -> float32 dB, clipped at cfg.floor_db (`log_mel`)."""
     db = 10 * np.log10(np.maximum(mel, 1e-12)) - 10 * np.log10(cfg.n_fft / 4)  # ~0 dB for a full-scale sine
     return np.maximum(db, cfg.floor_db).astype(np.float32)
 
