@@ -1,5 +1,6 @@
 """Drummy: grow new drum sounds out of the samples you already own."""
 import os
+from contextlib import contextmanager
 
 __version__ = "0.1.0"
 
@@ -43,6 +44,79 @@ def _private_dir(name: str) -> str:
         if stat.S_ISDIR(st.st_mode) and st.st_uid == uid and not st.st_mode & 0o077:
             return path
     return tempfile.mkdtemp(prefix=f"{name}-")
+
+
+def librosa_caches() -> list[str]:
+    """The folders where numba may keep librosa's compiled code: each librosa source folder's
+    __pycache__, and its folder under NUMBA_CACHE_DIR and under numba's user cache (named
+    as numba names it: the folder's name and the SHA-1 of its path)."""
+    import hashlib
+    from importlib.util import find_spec
+    spec = find_spec("librosa")
+    if spec is None or not spec.origin:
+        return []
+    roots = [os.environ.get("NUMBA_CACHE_DIR", "")]
+    try:
+        from numba.misc.appdirs import AppDirs
+        roots.append(AppDirs(appname="numba", appauthor=False).user_cache_dir)
+    except Exception:                        # not where this numba keeps it: the other places still count
+        pass
+    out = []
+    for folder, dirs, _ in os.walk(os.path.dirname(os.path.abspath(spec.origin))):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        sub = f"{os.path.basename(folder)}_{hashlib.sha1(folder.encode()).hexdigest()}"
+        out += [os.path.join(folder, "__pycache__")] + [os.path.join(r, sub) for r in roots if r]
+    return out
+
+
+def clear_librosa_cache(folders: list[str]) -> int:
+    """Delete numba's cache files (.nbi, .nbc) in these folders; how many went."""
+    gone = 0
+    for folder in folders:
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            if name.endswith((".nbi", ".nbc")):
+                try:
+                    os.remove(os.path.join(folder, name))
+                    gone += 1
+                except OSError:
+                    pass
+    return gone
+
+
+@contextmanager
+def numba_lock(folders: list[str] | None = None):
+    """Held while a process compiles librosa's numba code or reads it from numba's cache
+    (`features.warm_up`). Two processes compiling it at once can write a cache that crashes
+    every later reader with a call through a null pointer (numba#10128): with the lock, a
+    second Drummy waits for the first. A holder that died inside (such a crash) leaves its
+    mark in the lock file, and the next holder deletes librosa's cache first (in folders,
+    default `librosa_caches()`), so that the crash happens once, not on every run."""
+    try:
+        import fcntl
+        fd = os.open(os.path.join(_private_dir("drummy-numba"), "warm-up.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    except (ImportError, OSError):           # no lock to be had (not POSIX, no temp folder): as before
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if os.pread(fd, 16, 0).startswith(b"warming"):
+            import sys
+            gone = clear_librosa_cache(librosa_caches() if folders is None else folders)
+            print(f"drummy: the last run died while it loaded librosa's numba code, as a damaged numba cache "
+                  f"makes it (numba#10128); deleted that cache ({gone} files), compiling it again "
+                  f"(half a minute) ...", file=sys.stderr, flush=True)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, b"warming", 0)
+        try:
+            yield
+        finally:                             # an exception is no crash; a segfault never gets here
+            os.ftruncate(fd, 0)
+    finally:
+        os.close(fd)                         # and the lock with it
 
 
 def _numba_cache() -> None:

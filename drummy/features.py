@@ -151,6 +151,7 @@ def strong_onsets(y: np.ndarray, sr: int = SR, hop: int = 441) -> np.ndarray:
     """Times (s) of the separate hits in y: onsets that reach within 12 dB of its peak
     and rise 6 dB or more out of what came before (bursts under 80 ms apart, as in a
     clap or a flam, count once)."""
+    warm_up()                                                               # numba's code, under its lock
     rms = librosa.feature.rms(y=y, frame_length=1024, hop_length=hop, center=True)[0]
     db = 20 * np.log10(rms + 1e-9)                                          # (frames,)
     found: list[int] = [0] if db[:6].max() >= db.max() - 12 else []    # a hit right at the start (trimmed)
@@ -181,15 +182,29 @@ def loop_reason(y: np.ndarray, sr: int = SR) -> str | None:
     return None
 
 
+_warm = False   # librosa's numba code is compiled (or read from numba's cache) in this process
+
+
 def warm_up(sr: int = SR) -> None:
     """Run every feature once on a made-up loop, so that librosa's numba code is compiled in
-    this process (or read from numba's cache). Ingest does it before it forks its workers,
-    which then inherit it compiled. On a fresh install both workers compiled it at once, and
-    numba's cache of librosa's gufuncs has a race between processes (numba#10128): one ingest
-    in six lost a worker to a call through a null pointer."""
-    t = np.arange(3 * sr) / sr
-    y = (np.sin(2 * np.pi * 110 * t) * np.exp(-(t % 0.4) * 20)).astype(np.float32)   # a hit every 0.4 s
-    loop_reason(y, sr), log_mel(y), descriptors(y, sr)
+    this process (or read from numba's cache), once per process and under `drummy.numba_lock`.
+    Ingest does it before it forks its workers, which then inherit it compiled; any other
+    process does it at its first feature that needs numba (`strong_onsets`). Two processes
+    compiling it at once race on numba's cache (numba#10128): on a fresh install one ingest in
+    six lost a worker to a call through a null pointer."""
+    global _warm
+    if _warm:
+        return
+    from . import numba_lock
+    with numba_lock():
+        _warm = True                 # first: the features below ask for it again
+        try:
+            t = np.arange(3 * sr) / sr
+            y = (np.sin(2 * np.pi * 110 * t) * np.exp(-(t % 0.4) * 20)).astype(np.float32)   # a hit every 0.4 s
+            loop_reason(y, sr), log_mel(y), descriptors(y, sr)
+        except BaseException:
+            _warm = False
+            raise
 
 
 def pitch(y: np.ndarray, sr: int = SR, fmin: float = 30.0, fmax: float = 1000.0,
