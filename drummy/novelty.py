@@ -137,14 +137,18 @@ def for_workspace(ws, gen, progress: bool = True) -> Guard | None:
     cpath = classifier_path(ws)
     if not cpath.exists():
         return None
-    chash, path = file_hash(cpath), guard_path(ws)
+    path = guard_path(ws)
+    for _ in range(3):               # the hash of the file loaded: `train classifier` may replace it meanwhile
+        chash = file_hash(cpath)
+        model = clf.load(cpath)
+        if file_hash(cpath) == chash:
+            break
     hashes = [h for h in gen.extra.get("train_hashes", []) if h in ws.samples]
     kits, groups = [ws.samples[h].kit or "" for h in hashes], [ws.samples[h].group for h in hashes]
     types = [ws.samples[h].drum_type for h in hashes]
     hits = hashlib.sha256(json.dumps([hashes, kits, groups, types]).encode()).hexdigest()[:16]
     key = {"version": GUARD_VERSION, "vae_hash": gen.hash, "classifier_hash": chash, "hits": hits,
            "percentile": GUARD_PERCENTILE, "dims": DIMS}
-    model = clf.load(cpath)
     try:
         with safe_open(str(path), "np") as f:
             meta = f.metadata() or {}

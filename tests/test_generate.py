@@ -710,6 +710,35 @@ def test_the_memorisation_guard_draws_near_hits_again(trained, two_kits):
     assert kept_for() == "another"
 
 
+def test_the_guard_is_keyed_by_the_classifier_it_loaded(trained, two_kits, monkeypatch, tmp_path):
+    # `train classifier` replacing the file between its hash and its load kept a guard measured
+    # with the new classifier under the old one's hash, and stamped hits' sidecars with it
+    import torch
+    from drummy import classifier as clf, novelty
+    from drummy.library import classifier_path, file_hash
+    ws, *_ = trained
+    cpath = classifier_path(ws)
+    before = cpath.read_bytes()
+    other = clf.load(cpath)
+    with torch.no_grad():
+        next(other.parameters()).add_(0.1)
+    clf.save(other, tmp_path / "other.safetensors")
+    real_load, calls = clf.load, []
+
+    def retrained_meanwhile(path):
+        if not calls:
+            cpath.write_bytes((tmp_path / "other.safetensors").read_bytes())
+        calls.append(path)
+        return real_load(path)
+    monkeypatch.setattr(clf, "load", retrained_meanwhile)
+    try:
+        guard = novelty.for_workspace(ws, Generator.load(train.vae_path(ws)), progress=False)
+        assert guard.classifier_hash == file_hash(tmp_path / "other.safetensors")
+        assert torch.equal(next(guard.judge.model.parameters()), next(other.parameters()))
+    finally:
+        cpath.write_bytes(before)
+
+
 def test_a_hit_the_guard_drew_again_is_remade_without_the_classifier(trained, two_kits, tmp_path, capsys, monkeypatch):
     from drummy import novelty
     from drummy.library import classifier_path
