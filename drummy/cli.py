@@ -544,6 +544,10 @@ def _guard(ws, gen):
     if guard is None and classifier_path(ws).exists():
         print("drummy: no memorisation guard: no drum type of the generator's training hits comes from two kits "
               "or folders, so there is no line to keep new hits from; they are its first draws", file=sys.stderr)
+    elif guard is None:
+        print(f"drummy: no memorisation guard: it hears hits with the classifier, and {ws.root} has none yet "
+              f"(`drummy train classifier -w {ws.root}`); the hits are the generator's first draws, unchecked "
+              f"against its training hits", file=sys.stderr)
     return guard
 
 

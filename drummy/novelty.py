@@ -165,11 +165,13 @@ def for_workspace(ws, gen, progress: bool = True) -> Guard | None:
               f"classifier) ...", file=sys.stderr, flush=True)
     audio = np.stack([codec.normalise(ws.load_audio(h)).astype(np.float32) for h in hashes])
     guard = build(model, audio, units, types, chash, GUARD_PERCENTILE)
-    try:                                                  # kept for next time where it can be: a read-only
+    try:                                                  # kept for next time where it can be: not in a read-only
         atomic_write_bytes(path, save({"mean": np.asarray(guard.judge.mean, np.float32),      # models/ folder
                                        "axes": np.ascontiguousarray(guard.judge.axes, np.float32),
                                        "train": guard.train},
                                       metadata={"key": json.dumps(key), "threshold": repr(guard.threshold)}))
-    except OSError:
-        pass
+    except OSError as e:
+        if progress:
+            print(f"drummy: the memorisation guard cannot be kept in {path.parent} ({e.strerror or e}), so it is "
+                  f"measured again on every run", file=sys.stderr, flush=True)
     return guard

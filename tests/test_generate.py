@@ -739,6 +739,19 @@ def test_the_guard_is_keyed_by_the_classifier_it_loaded(trained, two_kits, monke
         cpath.write_bytes(before)
 
 
+def test_a_guard_that_cannot_be_kept_says_so(trained, two_kits, monkeypatch, capsys):
+    # a read-only models/ folder: it was measured again on every run, under "once per model and classifier"
+    from drummy import library, novelty
+    ws, *_ = trained
+
+    def read_only(path, data):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(library, "atomic_write_bytes", read_only)
+    assert novelty.for_workspace(ws, Generator.load(train.vae_path(ws))) is not None
+    err = capsys.readouterr().err
+    assert "cannot be kept in" in err and "Permission denied" in err and not novelty.guard_path(ws).exists()
+
+
 def test_a_hit_the_guard_drew_again_is_remade_without_the_classifier(trained, two_kits, tmp_path, capsys, monkeypatch):
     from drummy import novelty
     from drummy.library import classifier_path
@@ -763,6 +776,9 @@ def test_a_hit_the_guard_drew_again_is_remade_without_the_classifier(trained, tw
         for p in redrawn:
             assert main(["generate", "-w", str(ws.root), "--from", str(p), "-o", str(tmp_path / p.with_suffix(".wav").name)]) == 0
             assert (tmp_path / p.with_suffix(".wav").name).read_bytes() == p.with_suffix(".wav").read_bytes()
+        capsys.readouterr()                                         # a recipe without one: made, and said so
+        assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "1", "-o", str(tmp_path / "no")]) == 0
+        assert "no memorisation guard: it hears hits with the classifier" in capsys.readouterr().err
         classifier_path(ws).write_bytes(b"not a classifier")        # a damaged one: a recipe is still made, unguarded
         assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "2", "--seed", "8",
                      "-o", str(tmp_path / "unguarded")]) == 0
