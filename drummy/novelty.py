@@ -40,6 +40,13 @@ def nearest(a: np.ndarray, b: np.ndarray, chunk: int = 64) -> np.ndarray:
                            for i in range(0, len(a), chunk)])
 
 
+def project(emb: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
+    """Embeddings (N, embed_dim) on the axes (embed_dim, dims): (N, dims). Not by BLAS, whose
+    last bits move with its thread count: a guard worked out under OMP_NUM_THREADS=1 read
+    another line, and a rerun of the same command wrote its hits again beside the first."""
+    return np.einsum("ne,ed->nd", emb - mean, axes)
+
+
 class Judge:
     """The classifier as a critic: probabilities and projected embeddings of audio."""
 
@@ -48,11 +55,13 @@ class Judge:
         self.model = model
         self.reference = None                                          # (N, dims) the reference audio, projected
         if reference is not None:
+            from threadpoolctl import threadpool_limits
             emb = self._embed(reference)
             mean = emb.mean(0)
-            _, _, vt = np.linalg.svd(emb - mean, full_matrices=False)
+            with threadpool_limits(1, user_api="blas"):               # the same axes at any thread count
+                _, _, vt = np.linalg.svd(emb - mean, full_matrices=False)
             axes = vt[:dims].T
-            self.reference = (emb - mean) @ axes
+            self.reference = project(emb, mean, axes)
         self.mean, self.axes = mean, axes                              # (embed_dim,), (embed_dim, dims)
 
     def _mels(self, ys: np.ndarray) -> np.ndarray:
@@ -64,7 +73,7 @@ class Judge:
     def __call__(self, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(probabilities (N, classes), projected embeddings (N, dims))."""
         probs, emb = clf.predict_embed(self.model, self._mels(ys))
-        return probs, (emb - self.mean) @ self.axes
+        return probs, project(emb, self.mean, self.axes)
 
 
 def cross_kit_distances(emb: np.ndarray, units: list[str], types: list[str]) -> np.ndarray:

@@ -49,3 +49,24 @@ def test_a_training_hit_itself_is_too_near_and_the_line_is_the_kits_own_spread()
                           guard.threshold, "c0ffee")
     other = np.stack([codec.normalise(snare(40)).astype(np.float32)])
     assert np.allclose(again.distance(other), guard.distance(other), atol=1e-4)
+
+
+def test_the_guard_is_the_same_at_any_blas_thread_count():
+    # its axes and projection by BLAS moved in their last bits with OMP_NUM_THREADS: a guard worked out
+    # again read another line, and the same command's hits, the same audio, were written again beside
+    from threadpoolctl import threadpool_limits
+    torch.manual_seed(0)
+    model = clf.DrumClassifier(clf.ClassifierConfig(classes=["hihat", "kick", "snare"], members=3)).eval()
+    rng = np.random.default_rng(0)
+    t = np.arange(44100 // 2) / 44100
+    audio = np.stack([(rng.standard_normal(len(t)) * np.exp(-t * rng.uniform(5, 60))
+                       + np.sin(2 * np.pi * rng.uniform(40, 400) * t) * np.exp(-t * rng.uniform(3, 30)))
+                      .astype(np.float32) for _ in range(300)])
+    units, types = [f"kit {i % 5}" for i in range(300)], [("kick", "snare", "hihat")[i % 3] for i in range(300)]
+    guards = []
+    for threads in (1, 2):
+        with threadpool_limits(threads):
+            guards.append(novelty.build(model, audio, units, types, "c0ffee"))
+            guards[-1] = (guards[-1], guards[-1].distance(audio[:40]))
+    (a, da), (b, db) = guards
+    assert a.threshold == b.threshold and np.array_equal(a.train, b.train) and np.array_equal(da, db)
