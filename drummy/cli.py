@@ -718,10 +718,13 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
             raise RecipeError(f"-o {out} exists; remove it or name another file (or give a folder: the hit goes beside)")
     else:                      # the hit's own name, or beside a file of that name (the hit, or another one)
         base = own if out is None else out / own.name
-        out = base.with_suffix(REMADE + ".wav") if base.exists() else base
-        if out.exists() and not _same_file(out, y):    # a producer's file (an edit of the hit?): not ours to replace
-            raise RecipeError(f"{base} and {out} both exist, and {out.name} is other audio; move it away, "
-                              f"or give -o a folder or a new file name")
+        if not (base.exists() and _same_file(base, y)):    # the hit there already: no copy of it beside
+            out = base.with_suffix(REMADE + ".wav") if base.exists() else base
+            if out.exists() and not _same_file(out, y):    # a producer's file (an edit of the hit?): not ours to replace
+                raise RecipeError(f"{base} and {out} both exist, and {out.name} is other audio; move it away, "
+                                  f"or give -o a folder or a new file name")
+        else:
+            out = base
     if ws.in_store(out):
         raise RecipeError(f"-o {out} is in the workspace's sample store ({ws.root / 'audio'}); write the hit elsewhere")
     if out.exists():
@@ -729,6 +732,18 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         return
     audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
     print(f"wrote {out}")
+    want = meta.get("audio_hash")
+    if isinstance(want, str) and file_hash(out) != want:   # said, not claimed the same: another machine, library or version
+        diff = ""
+        if own.is_file() and file_hash(own) == want:
+            import numpy as np
+            a, b = audio.decode(own)[0], audio.decode(out)[0]
+            n = max(len(a), len(b))
+            worst = float(np.abs(np.pad(a, (0, n - len(a))) - np.pad(b, (0, n - len(b)))).max())
+            diff = f"; the largest difference is {20 * np.log10(max(worst, 1e-12)):.0f} dBFS"
+        print(f"drummy: {out.name} is not, to the bit, the hit {Path(path).name} records (made by Drummy "
+              f"{meta.get('drummy', '?')}, audio version {made_by}; another machine or library can round "
+              f"differently){diff}", file=sys.stderr)
 
 
 def _same_file(path: Path, y) -> bool:
