@@ -72,6 +72,8 @@ _CONFIGS = 16       # configs cached: the base one and one per ring-out length (
 @lru_cache(maxsize=_CONFIGS)
 def band_centres(cfg: CodecConfig) -> np.ndarray:
     """(bands,) Hz, read-only."""
+    from .features import warm_up
+    warm_up()                        # librosa's modules load numba's cache of their code: under its lock
     out = librosa.mel_frequencies(cfg.bands, fmin=cfg.fmin, fmax=cfg.fmax)
     out.setflags(write=False)
     return out

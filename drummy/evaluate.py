@@ -333,6 +333,8 @@ def plot_report(gen: Generator, rep: Report, raw: dict, heldout: RealSet, train:
         atomic_write_bytes(outdir / name, buf.getvalue())
         return name
 
+    features.warm_up()               # librosa's modules load numba's cache of their code: under its lock
+
     def spec(ax, y, title):
         y = y[: codec.SR // 2]
         S = librosa.power_to_db(features.stft_power(y, 1024, 128) + 1e-18, ref=np.max)

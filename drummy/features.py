@@ -54,6 +54,7 @@ _mel_basis_cache: dict[MelConfig, np.ndarray] = {}
 
 def mel_basis(cfg: MelConfig) -> np.ndarray:
     if cfg not in _mel_basis_cache:
+        warm_up()                    # librosa's modules load numba's cache of their code: under its lock
         _mel_basis_cache[cfg] = librosa.filters.mel(sr=cfg.sr, n_fft=cfg.n_fft, n_mels=cfg.n_mels,
                                                     fmin=cfg.fmin, fmax=cfg.fmax)
     return _mel_basis_cache[cfg]
@@ -123,6 +124,7 @@ def descriptors(y: np.ndarray, sr: int = SR) -> np.ndarray:
     # Spectral shape over the first 1.5 s, weighted by frame energy.
     seg = y[: int(1.5 * sr)].astype(np.float32)
     power = stft_power(fit_length(seg, max(len(seg), 2048)), 2048, 512) + 1e-20
+    warm_up()                        # librosa's modules load numba's cache of their code: under its lock
     freqs = librosa.fft_frequencies(sr=sr, n_fft=2048)
     w = power.sum(axis=0)
     w = w / (w.sum() + 1e-20)
@@ -187,7 +189,7 @@ _warm = False   # librosa's numba code is compiled (or read from numba's cache) 
 
 def warm_up(sr: int = SR) -> None:
     """Run every feature once on a made-up loop, so that librosa's numba code is compiled in
-    this process (or read from numba's cache), once per process and under `drummy.numba_lock`.
+    this process (or read from numba's cache), once per process and under `numba_cache.numba_lock`.
     Ingest does it before it forks its workers, which then inherit it compiled; any other
     process does it at its first feature that needs numba (`strong_onsets`). Two processes
     compiling it at once race on numba's cache (numba#10128): on a fresh install one ingest in
@@ -195,7 +197,7 @@ def warm_up(sr: int = SR) -> None:
     global _warm
     if _warm:
         return
-    from . import numba_lock
+    from .numba_cache import numba_lock
     with numba_lock():
         _warm = True                 # first: the features below ask for it again
         try:
