@@ -13,7 +13,6 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from safetensors.torch import load_file
 
 from . import features
 from .library import ModelError  # noqa: F401  (raised here; defined without torch so the CLI can catch it cheaply)
@@ -135,28 +134,39 @@ def save(model: DrumClassifier, path: str | Path, metrics: dict | None = None) -
 
 def load(path: str | Path) -> DrumClassifier:
     """Rebuild a classifier from its safetensors file (no pickles involved)."""
+    return load_hashed(path)[0]
+
+
+def load_hashed(path: str | Path) -> tuple[DrumClassifier, str]:
+    """`load`, and the hash (`library.file_hash`) of the very bytes it was built from: the file
+    read once, so that a `train classifier` replacing it meanwhile cannot pair one classifier's
+    weights with another's hash."""
+    from safetensors.torch import load as from_bytes
+    from .library import bytes_hash
     path = Path(path)
     if not path.exists():
         raise ModelError(f"no trained classifier at {path}; "
                          f"run `drummy train classifier -w {path.parent.parent}` first")
-    from safetensors import SafetensorError, safe_open
     try:
-        with safe_open(str(path), "pt") as f:
-            meta = f.metadata() or {}
+        data = path.read_bytes()
+        size = int.from_bytes(data[:8], "little")                 # safetensors: 8-byte header size, JSON header
+        meta = json.loads(data[8:8 + size]).get("__metadata__") or {}
         raw = json.loads(meta["config"])
         raw["channels"] = tuple(raw["channels"])
         cfg = ClassifierConfig(**raw)
         model = DrumClassifier(cfg)
-        state = load_file(str(path))
+        state = from_bytes(data)
         if not any(k.startswith("members.") for k in state):  # saved before ensembles: one net
             state = {f"members.0.{k}": v for k, v in state.items()}
         model.load_state_dict(state)
-    except (KeyError, ValueError, TypeError, RuntimeError, SafetensorError) as e:
+    except OSError as e:
+        raise ModelError(f"cannot read {path} ({e.strerror or e})") from None
+    except Exception as e:     # JSON, keys, shapes, safetensors' own errors: a damaged or foreign file
         raise ModelError(f"{path} is not a Drummy classifier, or is damaged ({str(e)[:100]}); "
                          f"run `drummy train classifier -w {path.parent.parent}` again") from None
     if cfg.mel_config != features.MEL.to_dict():
         raise ModelError(f"{path} was trained on other features; retrain it")
-    return model.eval()
+    return model.eval(), bytes_hash(data)
 
 
 def predict(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> np.ndarray:

@@ -116,7 +116,12 @@ def atomic_write_json(path: Path, obj) -> None:
 
 def file_hash(path: str | Path, chars: int | None = 16) -> str:
     """sha256 of a file's bytes, hex, cut to `chars` (None: whole)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:chars]
+    return bytes_hash(Path(path).read_bytes(), chars)
+
+
+def bytes_hash(data: bytes, chars: int | None = 16) -> str:
+    """`file_hash` of bytes already read."""
+    return hashlib.sha256(data).hexdigest()[:chars]
 
 
 def earlier_run(folder: Path, manifest: str, only: Iterable[str] | None = None) -> tuple[set[str], list[str]]:

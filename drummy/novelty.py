@@ -142,16 +142,12 @@ def for_workspace(ws, gen, progress: bool = True) -> Guard | None:
     import sys
     from safetensors import SafetensorError, safe_open
     from safetensors.numpy import save
-    from .library import atomic_write_bytes, classifier_path, file_hash
+    from .library import atomic_write_bytes, classifier_path
     cpath = classifier_path(ws)
     if not cpath.exists():
         return None
     path = guard_path(ws)
-    for _ in range(3):               # the hash of the file loaded: `train classifier` may replace it meanwhile
-        chash = file_hash(cpath)
-        model = clf.load(cpath)
-        if file_hash(cpath) == chash:
-            break
+    model, chash = clf.load_hashed(cpath)      # one read: `train classifier` may replace the file meanwhile
     hashes = [h for h in gen.extra.get("train_hashes", []) if h in ws.samples]
     kits, groups = [ws.samples[h].kit or "" for h in hashes], [ws.samples[h].group for h in hashes]
     types = [ws.samples[h].drum_type for h in hashes]
