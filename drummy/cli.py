@@ -732,18 +732,26 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         return
     audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
     print(f"wrote {out}")
-    want = meta.get("audio_hash")
-    if isinstance(want, str) and file_hash(out) != want:   # said, not claimed the same: another machine, library or version
-        diff = ""
-        if own.is_file() and file_hash(own) == want:
-            import numpy as np
-            a, b = audio.decode(own)[0], audio.decode(out)[0]
-            n = max(len(a), len(b))
-            worst = float(np.abs(np.pad(a, (0, n - len(a))) - np.pad(b, (0, n - len(b)))).max())
-            diff = f"; the largest difference is {20 * np.log10(max(worst, 1e-12)):.0f} dBFS"
+    want = meta.get("audio_hash")          # the hash of the 24-bit WAV first written: a FLAC or an AIFF never has it
+    if out.suffix.lower() == ".wav" and isinstance(want, str) and file_hash(out) != want:
+        # said, not claimed the same: another machine, numeric library or Drummy rounds differently
         print(f"drummy: {out.name} is not, to the bit, the hit {Path(path).name} records (made by Drummy "
               f"{meta.get('drummy', '?')}, audio version {made_by}; another machine or library can round "
-              f"differently){diff}", file=sys.stderr)
+              f"differently){_difference(own, out) if own.is_file() and file_hash(own) == want else ''}",
+              file=sys.stderr)
+
+
+def _difference(first: Path, again: Path) -> str:
+    """How a remade hit differs from the hit first written: its largest difference in dBFS, and
+    its length where that differs."""
+    import numpy as np
+    from . import audio
+    a, b = audio.decode(first)[0][:, 0], audio.decode(again)[0][:, 0]
+    n = max(len(a), len(b))
+    worst = float(np.abs(np.pad(a, (0, n - len(a))) - np.pad(b, (0, n - len(b)))).max())
+    d = len(b) - len(a)
+    longer = f", and it is {abs(d)} samples {'longer' if d > 0 else 'shorter'}" if d else ""
+    return f"; the largest difference is {20 * np.log10(max(worst, 1e-12)):.0f} dBFS{longer}"
 
 
 def _same_file(path: Path, y) -> bool:

@@ -37,7 +37,7 @@ AUDIO_VERSION = 11   # bump when a change gives a model and seed other audio; --
                      # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's, a recipe's
                      # hit no more tonal than its source + 6 dB; 9: a slower --attack's ramp after the noise gate;
                      # 10: a recipe's hit too near a training hit is drawn again, `novelty`: its sidecar says "guard";
-                     # 11: the true-peak meter no longer reads by BLAS, so one hit in five may be a 24-bit step off)
+                     # 11: the true-peak meter no longer reads by BLAS, so 4-6 hits in 20 may be a 24-bit step off)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
 PUNCH_DB = 12.0     # the most --attack -1 raises a hit's onset by (a transient shaper's attack, turned fully up)
@@ -741,7 +741,8 @@ def write_hits(ys: np.ndarray | list[np.ndarray], outdir: str | Path, stem: str,
     from .library import atomic_write_json, file_hash
     outdir = Path(outdir)
     indices = list(range(len(ys))) if indices is None else [int(i) for i in indices]
-    placed = _placed(outdir, short_stem(stem), sidecar, indices)
+    kept = {i: int(draws[k]) if draws is not None else 0 for k, i in enumerate(indices)}   # index -> draw
+    placed = _placed(outdir, short_stem(stem), sidecar, indices, kept)
     paths = []
     for k, (i, y) in enumerate(zip(indices, ys)):
         stem, digits = placed[i]
@@ -755,7 +756,7 @@ def write_hits(ys: np.ndarray | list[np.ndarray], outdir: str | Path, stem: str,
         paths.append(path)
         for narrow in range(2, len(path.stem) - len(stem) - 1):     # the same hit under fewer digits (-n 4, then -n 150)
             old = outdir / f"{stem}_{i + 1:0{narrow}d}.wav"
-            if old != path and old.exists() and same_hit(old, sidecar, i):
+            if old != path and old.exists() and same_hit(old, sidecar, i, kept[i]):
                 old.unlink()
                 old.with_suffix(".json").unlink(missing_ok=True)
     return paths
@@ -779,9 +780,10 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 
 def same_audio(version, mode: str, controls) -> bool:
-    """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
-    version since changed some hits only: 11 none but by a 24-bit step in level (which `--from` says, as it
-    checks every remade hit against its sidecar's audio hash); 10 none (a hit drawn past the memorisation guard says so in its
+    """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) as it was: to the
+    bit, but for version 10's hits, some of which (4-6 in 20) it writes a 24-bit step louder or softer (11:
+    their level read without BLAS), which `--from` says, as it checks every remade hit against its
+    sidecar's audio hash. Each version since changed some hits only: 10 none (a hit drawn past the memorisation guard says so in its
     sidecar, which a version-9 Drummy does not read); 9 a slower --attack; 8 a recipe's snappier --attack and any
     hit of a model that keeps tone balances (so `--from` also asks a version-7 hit's model to keep
     none; a model that made a version-7 hit was trained before balances were kept). Malformed
@@ -792,20 +794,20 @@ def same_audio(version, mode: str, controls) -> bool:
     return {AUDIO_VERSION: True, 10: True, 9: True, 8: attack <= 0, 7: mode == "blend" and attack == 0}.get(version, False)
 
 
-def same_hit(path: Path, sidecar: dict, i: int) -> bool:
-    """Whether hit i of a batch with this sidecar may be written at path: nothing is
-    there, or the same hit made before (`free_stem`), as it was written: a hit edited in
-    place since (its file no longer the one its sidecar's hash names) is the producer's."""
+def same_hit(path: Path, sidecar: dict, i: int, draw: int = 0) -> bool:
+    """Whether hit i of a batch with this sidecar, the memorisation guard's draw `draw` of it, may
+    be written at path: nothing is there, or the same hit made before (`free_stem`), as it was
+    written: a hit edited in place since (its file no longer the one its sidecar's hash names) is
+    the producer's."""
     from .library import file_hash
 
     def ours(d: dict) -> dict:   # what decides a hit's audio, as its JSON sidecar reads back; an earlier
         out = {k: v for k, v in d.items()      # audio version too, where it makes the same (`same_audio`)
-               if k not in ("n", "drummy", "recipe", "recipe_parts", "audio_hash", "audio_version",
-                            "draw")}    # which draw the guard kept follows from the rest
-        if isinstance(out.get("guard"), dict) and isinstance(out["guard"].get("threshold"), float):
-            # to 4 digits: a guard worked out again (another machine, a copied workspace) reads the line
-            # a few last bits off, and the same command's hits were written again beside the first
-            out["guard"] = {**out["guard"], "threshold": f"{out['guard']['threshold']:.4g}"}
+               if k not in ("n", "drummy", "recipe", "recipe_parts", "audio_hash", "audio_version", "draw")}
+        # not the guard's line: the draw it kept (compared apart) says what it made of it, and a guard
+        # worked out again elsewhere read its line a few last bits off, which put the same hits beside
+        if isinstance(out.get("guard"), dict):
+            out["guard"] = {k: v for k, v in out["guard"].items() if k != "threshold"}
         return out
 
     def same_recipe(a: dict, b: dict) -> bool:   # as typed, or as parsed (Kick=100 is kick)
@@ -816,7 +818,7 @@ def same_hit(path: Path, sidecar: dict, i: int) -> bool:
         return True
     try:
         old, new = json.loads(path.with_suffix(".json").read_text()), json.loads(json.dumps({**sidecar, "index": i}))
-        if not (ours(old) == ours(new) and same_recipe(old, new) and (
+        if not (ours(old) == ours(new) and same_recipe(old, new) and old.get("draw", 0) == draw and (
                 old.get("audio_version") == new.get("audio_version")
                 or same_audio(old.get("audio_version", 1), old.get("mode"), old.get("controls")))):
             return False
@@ -846,13 +848,15 @@ def free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int]
     return _free_stem(outdir, stem, n, sidecar, indices)[0]
 
 
-def _placed(outdir: Path, stem: str, sidecar: dict, indices: list[int]) -> dict[int, tuple[str, int]]:
+def _placed(outdir: Path, stem: str, sidecar: dict, indices: list[int], draws: dict[int, int]
+            ) -> dict[int, tuple[str, int]]:
     """Where each hit of a batch goes: (stem, digits) per index. A hit made before under stem,
     stem-2, … (as written: not edited since) is written again there; the others go together, beside
     those if they replace nothing there, else under the first stem where they replace nothing
     (`free_stem`): never among another model's set. Run again after a producer edited
     one hit in place, a command rewrites its other hits where they are and puts only that one
-    beside (it copied the whole set, and a beat then found every other hit twice)."""
+    beside (it copied the whole set, and a beat then found every other hit twice). draws: the
+    guard's draw of each index (`same_hit`)."""
     where: dict[int, tuple[str, int]] = {}
     pattern = re.compile(re.escape(stem) + r"-(\d+)_\d+")
     ks = {1} | {int(m[1]) for f in outdir.glob(glob.escape(stem) + "-*_*.json") if (m := pattern.fullmatch(f.stem))}
@@ -861,21 +865,21 @@ def _placed(outdir: Path, stem: str, sidecar: dict, indices: list[int]) -> dict[
         s = stem if k == 1 else f"{stem}-{k}"
         digits = numbered_digits(outdir, s)
         path = {i: outdir / hit_name(s, i, sidecar, digits) for i in indices if i not in where}
-        found = {i: (s, digits) for i, p in path.items() if p.exists() and same_hit(p, sidecar, i)}
+        found = {i: (s, digits) for i, p in path.items() if p.exists() and same_hit(p, sidecar, i, draws[i])}
         where |= found
         used += [k] * bool(found)
     rest = [i for i in indices if i not in where]     # ... and the others together: beside this batch's own
-    return where | dict.fromkeys(rest, _free_stem(outdir, stem, len(rest), sidecar, rest, first=used))
+    return where | dict.fromkeys(rest, _free_stem(outdir, stem, len(rest), sidecar, rest, first=used, draws=draws))
 
 
 def _free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int] | None,
-               first: list[int] = ()) -> tuple[str, int]:
+               first: list[int] = (), draws: dict[int, int] | None = None) -> tuple[str, int]:
     """`free_stem` and the digits its hits are numbered with there (`numbered_digits`). The
     stems numbered `first` are tried before stem, stem-2, … (`_placed`: a batch's own hits' stems)."""
     for k in itertools.chain(first, itertools.count(1)):
         s = stem if k == 1 else f"{stem}-{k}"
         digits = numbered_digits(outdir, s)
-        if all(same_hit(outdir / hit_name(s, i, sidecar, digits), sidecar, i)
+        if all(same_hit(outdir / hit_name(s, i, sidecar, digits), sidecar, i, (draws or {}).get(i, 0))
                for i in (range(n) if indices is None else indices)):
             return s, digits
 

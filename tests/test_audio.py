@@ -349,7 +349,7 @@ def test_a_flac_cut_short_is_called_damaged_not_by_its_decoders_words(tmp_path):
 
 
 def test_true_peak_reads_the_same_at_any_blas_thread_count():
-    # read by BLAS, one hit in five came out a 24-bit step louder under OMP_NUM_THREADS=1, and
+    # read by BLAS, 4-6 hits in 20 came out a 24-bit step off under OMP_NUM_THREADS=1, and
     # `generate --from` remade it so, while the README says "to the bit"
     from threadpoolctl import threadpool_limits
     from drummy.audio import true_peak

@@ -333,3 +333,16 @@ def test_every_command_says_what_it_does_and_shows_examples_that_parse(capsys):
             words = shlex.split(e)
             assert words[:2] == ["drummy", name] and e in out
             parser.parse_args(words[1:])                      # each one a valid command line
+
+
+def test_a_remade_hit_that_differs_says_by_how_much(tmp_path):
+    import numpy as np
+    import soundfile as sf
+    from drummy.cli import _difference
+    t = np.arange(1000) / 44100
+    a = (0.5 * np.sin(2 * np.pi * 440 * t) * np.exp(-t * 30)).astype(np.float32)
+    sf.write(tmp_path / "first.wav", a, 44100, subtype="FLOAT")
+    sf.write(tmp_path / "again.wav", a[:-10] * np.float32(1 + 1e-4), 44100, subtype="FLOAT")
+    said = _difference(tmp_path / "first.wav", tmp_path / "again.wav")
+    tail = 20 * np.log10(np.abs(a[-10:]).max())        # the 10 samples it lacks are the most it differs by
+    assert said == f"; the largest difference is {tail:.0f} dBFS, and it is 10 samples shorter"
