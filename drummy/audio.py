@@ -458,9 +458,7 @@ def _gap_peaks(padded: np.ndarray, starts: np.ndarray, taps: np.ndarray, chunk: 
     win = np.lib.stride_tricks.sliding_window_view(padded, taps.shape[1])  # (samples, taps)
     out = np.zeros(len(starts), np.float32)
     for i in range(0, len(starts), chunk):
-        # not by BLAS, whose last bits move with its thread count (a hit written under another one was
-        # a 24-bit step off in 4-6 hits of 20, and `--from` remade it so)
-        out[i:i + chunk] = np.max(np.abs(np.einsum("nt,pt->np", win[starts[i:i + chunk]], taps)), axis=1)
+        out[i:i + chunk] = np.max(np.abs(win[starts[i:i + chunk]] @ taps.T), axis=1)
     return out
 
 

