@@ -134,16 +134,21 @@ def save(model: DrumClassifier, path: str | Path, metrics: dict | None = None) -
 
 def load(path: str | Path) -> DrumClassifier:
     """Rebuild a classifier from its safetensors file (no pickles involved)."""
-    return load_hashed(path)[0]
+    return _load(Path(path))[0]
 
 
 def load_hashed(path: str | Path) -> tuple[DrumClassifier, str]:
     """`load`, and the hash (`library.file_hash`) of the very bytes it was built from: the file
     read once, so that a `train classifier` replacing it meanwhile cannot pair one classifier's
     weights with another's hash."""
-    from safetensors.torch import load as from_bytes
     from .library import bytes_hash
-    path = Path(path)
+    model, data = _load(Path(path))
+    return model, bytes_hash(data)
+
+
+def _load(path: Path) -> tuple[DrumClassifier, bytes]:
+    """The classifier in a safetensors file, and the file's bytes, read once."""
+    from safetensors.torch import load as from_bytes
     if not path.exists():
         raise ModelError(f"no trained classifier at {path}; "
                          f"run `drummy train classifier -w {path.parent.parent}` first")
@@ -166,7 +171,7 @@ def load_hashed(path: str | Path) -> tuple[DrumClassifier, str]:
                          f"run `drummy train classifier -w {path.parent.parent}` again") from None
     if cfg.mel_config != features.MEL.to_dict():
         raise ModelError(f"{path} was trained on other features; retrain it")
-    return model.eval(), bytes_hash(data)
+    return model.eval(), data
 
 
 def predict(model: DrumClassifier, mels: np.ndarray, batch: int = 256) -> np.ndarray:

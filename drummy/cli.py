@@ -718,13 +718,13 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
             raise RecipeError(f"-o {out} exists; remove it or name another file (or give a folder: the hit goes beside)")
     else:                      # the hit's own name, or beside a file of that name (the hit, or another one)
         base = own if out is None else out / own.name
-        if not (base.exists() and _same_file(base, y)):    # the hit there already: no copy of it beside
+        if base.exists() and _same_file(base, y):          # the hit there already: no copy of it beside
+            out = base
+        else:
             out = base.with_suffix(REMADE + ".wav") if base.exists() else base
             if out.exists() and not _same_file(out, y):    # a producer's file (an edit of the hit?): not ours to replace
                 raise RecipeError(f"{base} and {out} both exist, and {out.name} is other audio; move it away, "
                                   f"or give -o a folder or a new file name")
-        else:
-            out = base
     if ws.in_store(out):
         raise RecipeError(f"-o {out} is in the workspace's sample store ({ws.root / 'audio'}); write the hit elsewhere")
     if out.exists():
