@@ -520,8 +520,8 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     from .library import LibraryError
     from .library import classifier_path, vae_path
     gen = Generator.load(vae_path(ws))
-    judge = clf.load(classifier_path(ws))
     gen.guard = novelty.for_workspace(ws, gen, progress)      # what `drummy generate` writes passes it
+    judge = gen.guard.judge.model if gen.guard is not None else clf.load(classifier_path(ws))   # read once
     train_h = [h for h in gen.extra.get("train_hashes", []) if h in ws.samples]
     train = RealSet.from_workspace(ws, train_h)
     if heldout is not None:
