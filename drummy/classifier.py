@@ -15,7 +15,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from . import features
-from .library import ModelError  # noqa: F401  (raised here; defined without torch so the CLI can catch it cheaply)
+from .library import ModelError, shell  # noqa: F401  (ModelError raised here; defined without torch so the CLI can catch it cheaply)
 
 
 @dataclass
@@ -151,7 +151,7 @@ def _load(path: Path) -> tuple[DrumClassifier, bytes]:
     from safetensors.torch import load as from_bytes
     if not path.exists():
         raise ModelError(f"no trained classifier at {path}; "
-                         f"run `drummy train classifier -w {path.parent.parent}` first")
+                         f"run `drummy train classifier -w {shell(path.parent.parent)}` first")
     try:
         data = path.read_bytes()
         size = int.from_bytes(data[:8], "little")                 # safetensors: 8-byte header size, JSON header
@@ -168,7 +168,7 @@ def _load(path: Path) -> tuple[DrumClassifier, bytes]:
         raise ModelError(f"cannot read {path} ({e.strerror or e})") from None
     except Exception as e:     # JSON, keys, shapes, safetensors' own errors: a damaged or foreign file
         raise ModelError(f"{path} is not a Drummy classifier, or is damaged ({str(e)[:100]}); "
-                         f"run `drummy train classifier -w {path.parent.parent}` again") from None
+                         f"run `drummy train classifier -w {shell(path.parent.parent)}` again") from None
     if cfg.mel_config != features.MEL.to_dict():
         raise ModelError(f"{path} was trained on other features; retrain it")
     return model.eval(), data

@@ -14,7 +14,7 @@ import sys
 import threading
 from pathlib import Path
 
-from .library import DEFAULT_WORKSPACE, file_hash
+from .library import DEFAULT_WORKSPACE, file_hash, shell
 
 
 def _ws_arg(p: argparse.ArgumentParser) -> None:
@@ -309,7 +309,7 @@ def cmd_ingest(args) -> None:
         raise ModelError("--min-confidence is for --auto-label; add --auto-label to label samples with the classifier")
     if args.auto_label and not classifier_path(ws).exists():     # before importing anything
         raise ModelError(f"no trained classifier at {classifier_path(ws)} to --auto-label with; run "
-                         f"`drummy train classifier -w {ws.root}` first (or ingest without --auto-label)")
+                         f"`drummy train classifier -w {shell(ws.root)}` first (or ingest without --auto-label)")
     r = ws.ingest(args.paths, jobs=args.jobs)
     moved = f", moved {r.moved}" if r.moved else ""
     moved += f", removed {r.removed} (gone from the folder)" if r.removed else ""
@@ -325,7 +325,7 @@ def cmd_ingest(args) -> None:
         left = sum(s.drum_type == "unknown" for s in ws.samples.values())
         print(f"auto-labelled {len(changed)} samples" + (
             f"; {left} stay unknown (heard with under {least:.0%} confidence, or filed under a folder that names "
-            f"no drum; `drummy library -w {ws.root} --json` lists them)" if left else ""))
+            f"no drum; `drummy library -w {shell(ws.root)} --json` lists them)" if left else ""))
         for s, t, c in changed:
             print(f"  {s.path}: {t} ({c:.0%}, predicted)")
 
@@ -335,7 +335,7 @@ def cmd_library(args) -> None:
     ws = Workspace(args.workspace)
     if not ws.manifest_path.exists():
         from .library import LibraryError
-        raise LibraryError(f"no library in {ws.root}; run `drummy ingest FOLDER -w {ws.root}` first")
+        raise LibraryError(f"no library in {ws.root}; run `drummy ingest FOLDER -w {shell(ws.root)}` first")
     s = ws.summary()
     if args.json:
         print(json.dumps(s, indent=1, ensure_ascii=False))
@@ -515,7 +515,7 @@ def cmd_generate(args) -> None:
         classify = _classifier_hook(ws.root, min_confidence=0.0)
         if classify is None:   # the recipe's lean is no hit's type: an 808 blend holds kicks, hats and claps
             print(f"drummy: no classifier to hear which drum type each hit is, so they go to generated/blend/ "
-                  f"(`drummy train classifier -w {ws.root}`, then generate again, files them by type)", file=sys.stderr)
+                  f"(`drummy train classifier -w {shell(ws.root)}`, then generate again, files them by type)", file=sys.stderr)
         heard = classify([finish(ys[i]) for i in keep]) if classify else ["blend"] * len(keep)
         for t in dict.fromkeys(heard):
             idx = [i for i, h in zip(keep, heard) if h == t]
@@ -546,7 +546,7 @@ def _guard(ws, gen):
               "or folders, so there is no line to keep new hits from; they are its first draws", file=sys.stderr)
     elif guard is None:
         print(f"drummy: no memorisation guard: it hears hits with the classifier, and {ws.root} has none yet "
-              f"(`drummy train classifier -w {ws.root}`); the hits are the generator's first draws, unchecked "
+              f"(`drummy train classifier -w {shell(ws.root)}`); the hits are the generator's first draws, unchecked "
               f"against its training hits", file=sys.stderr)
     return guard
 
@@ -886,7 +886,7 @@ def _unknown_hint(workspace: Path, count: int) -> None:
     """After files left out for want of a drum type: how to have them labelled, when no classifier heard them."""
     if count and _classifier_hook(workspace) is None:
         print(f"  ({_plural(count, 'file')} of unknown type: a trained classifier labels them — `drummy train "
-              f"classifier -w {workspace}` on a library, then run this again with `-w {workspace}`)")
+              f"classifier -w {shell(workspace)}` on a library, then run this again with `-w {shell(workspace)}`)")
 
 
 def _plural(n: int, what: str) -> str:
@@ -1060,8 +1060,8 @@ def cmd_export_kit(args) -> None:
     if samples and len([u for u in unknown if u[1] == "drum type unknown"]) == len(samples) \
             and _classifier_hook(args.workspace) is None:
         raise KitError(f"nothing to export: no name says a drum type for any of the {_plural(len(samples), 'file')}; "
-                       f"a trained classifier labels them (`drummy train classifier -w {args.workspace}` on a library, "
-                       f"then `-w {args.workspace}` here)")
+                       f"a trained classifier labels them (`drummy train classifier -w {shell(args.workspace)}` on a library, "
+                       f"then `-w {shell(args.workspace)}` here)")
     from .library import claim
     with claim(args.out):
         out, broken = export_kit(samples, args.out, args.format, args.name)
@@ -1077,7 +1077,7 @@ def cmd_export_kit(args) -> None:
     bad = {str(p) for p, _ in broken}
     have = {s.drum_type for s in samples if s.shown not in bad}
     if lacking := [t for t in ("kick", "snare", "hihat") if t not in have]:
-        hint = f" (make some with `drummy generate --blend {lacking[0]}`)" if args.source is None else ""
+        hint = f" (make some with `drummy generate --blend {shell(lacking[0])}`)" if args.source is None else ""
         print(f"  the kit has no {', no '.join(lacking)}{hint}")
 
 

@@ -13,6 +13,7 @@ import json
 import multiprocessing
 import os
 import re
+import shlex
 import sys
 from collections import Counter
 from contextlib import contextmanager
@@ -48,6 +49,12 @@ LIBRARY_VERSION = 3
 
 class LibraryError(Exception):
     """A user-facing problem with a workspace or an ingest; one line."""
+
+
+def shell(path) -> str:
+    """A path as a command in a message must give it: quoted where it has a space or a quote
+    (`drummy train vae -w 'My Drums'`), so the command can be copied and run as printed."""
+    return shlex.quote(str(path))
 
 
 @dataclass
@@ -331,7 +338,7 @@ class Workspace:
         """Every sample, by content hash: a model trained on a library does not depend on
         the order its files were ingested in, over one run or many."""
         if not self.samples:
-            raise LibraryError(f"the library in {self.root} is empty; run `drummy ingest FOLDER -w {self.root}` first")
+            raise LibraryError(f"the library in {self.root} is empty; run `drummy ingest FOLDER -w {shell(self.root)}` first")
         return [self.samples[h] for h in sorted(self.samples)]
 
     def load_audio(self, h: str) -> np.ndarray:

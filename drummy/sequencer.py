@@ -27,7 +27,7 @@ from . import audio, features
 from .audio import sample_peak, true_peak
 from .kits import KitSample, is_kit_file, layer_gap, note_of
 from .labels import GM_NOTE_OF_TYPE, TYPES, UNKNOWN, gm_note_of
-from .library import AUDIO_EXTENSIONS, REMADE, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run
+from .library import AUDIO_EXTENSIONS, REMADE, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run, shell
 from .patterns import BEATS_PER_BAR, Pattern, Track, schedule
 
 SR = audio.SR
@@ -106,7 +106,7 @@ def workspace_samples(ws: Workspace, fill: bool = False) -> list[KitSample]:
         return out
     if not ws.manifest_path.exists():
         raise LibraryError(f"no library or generated hits in {ws.root}; give a sample folder, "
-                           f"or run `drummy ingest FOLDER -w {ws.root}` first")
+                           f"or run `drummy ingest FOLDER -w {shell(ws.root)}` first")
     return _library_samples(ws)
 
 

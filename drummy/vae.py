@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .audio import first_line
-from .library import ModelError
+from .library import ModelError, shell
 from .codec import AMP, CODEC, FREQ, CodecConfig, band_centres, band_power, envelope_db, tilt
 
 # Descriptors the generator is conditioned on, and the `features.DESCRIPTORS` they come from.
@@ -167,8 +167,8 @@ def load(path: str | Path) -> tuple[BlendVAE, dict, dict[str, torch.Tensor]]:
     path = Path(path)
     if not path.exists():
         ws = path.parent.parent
-        first = "" if (ws / "library.json").exists() else f"`drummy ingest FOLDER -w {ws}`, then "
-        raise ModelError(f"no blend model at {path}; run {first}`drummy train vae -w {ws}` first")
+        first = "" if (ws / "library.json").exists() else f"`drummy ingest FOLDER -w {shell(ws)}`, then "
+        raise ModelError(f"no blend model at {path}; run {first}`drummy train vae -w {shell(ws)}` first")
     try:
         with safe_open(str(path), "pt") as f:
             meta = f.metadata() or {}
@@ -177,7 +177,7 @@ def load(path: str | Path) -> tuple[BlendVAE, dict, dict[str, torch.Tensor]]:
         model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
     except Exception as e:  # a corrupt or foreign file
         raise ModelError(f"cannot load blend model {path} ({first_line(e)}); "
-                         f"run `drummy train vae -w {path.parent.parent}` again") from e
+                         f"run `drummy train vae -w {shell(path.parent.parent)}` again") from e
     return model.eval(), json.loads(meta.get("extra", "{}")), {k: v for k, v in state.items()
                                                                if not k.startswith("model.")}
 

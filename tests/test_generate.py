@@ -1,5 +1,6 @@
 import json
 import re
+import shlex
 import shutil
 from pathlib import Path
 
@@ -1064,6 +1065,11 @@ def test_cli_generate_errors(trained, capsys, tmp_path):
     bare = shutil.copytree(ws.root, tmp_path / "bare", ignore=shutil.ignore_patterns("vae*"))   # a library, no model
     assert main(["generate", "-w", str(bare), "--blend", "kick"]) == 2
     assert f"; run `drummy train vae -w {bare}` first" in capsys.readouterr().err
+    spaced = tmp_path / "My Drums"                      # the command in the message runs as printed
+    assert main(["generate", "-w", str(spaced), "--blend", "kick"]) == 2
+    said = capsys.readouterr().err.split("`")[1::2]
+    assert [shlex.split(c) for c in said] == [["drummy", "ingest", "FOLDER", "-w", str(spaced)],
+                                             ["drummy", "train", "vae", "-w", str(spaced)]]
     for args, needle in ((["--blend", ""], "empty recipe"), (["--blend", "kick", "-n", "1001"], "at most 1000"),
                          (["--blend", "kick", "--seed", str(2 ** 64)], "must be 0 to"),
                          (["--from", "x.json", "-n", "3"], "-n cannot go with it"),
