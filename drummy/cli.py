@@ -630,6 +630,14 @@ def _controls_suffix(ctl) -> str:
     return ("_" + "_".join(parts)) if parts else ""
 
 
+MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError)   # a damaged or edited sidecar's
+
+
+def _not_a_sidecar(path: Path, e: Exception):
+    from .generate import RecipeError
+    return RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})")
+
+
 def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     """Make one hit again from its sidecar: to `out` (a .wav file or a folder), else back
     to its own file if that is gone, else next to it as <name>.again.wav (which beats and
@@ -637,12 +645,32 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     sidecar's path is gone (a moved workspace, another working folder); either way its
     hash must match."""
     from . import audio
-    from .generate import AUDIO_VERSION, Controls, Generator, RecipeError, finish, same_audio
-    from .library import AUDIO_EXTENSIONS, PREVIOUS_VAE, REMADE, sidecar_of, vae_path
+    from .generate import finish
+    meta, model, made_by = _read_sidecar(path, ws)
+    y = _remake(path, meta, model, made_by)
+    out = _remade_path(path, ws, out, y)
+    if out.exists():
+        print(f"{out} is this hit already, to the bit: nothing written")
+        return
+    audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
+    print(f"wrote {out}")
+    want = meta.get("audio_hash")          # the hash of the 24-bit WAV first written: a FLAC or an AIFF never has it
+    own = Path(path).with_suffix(".wav")
+    if out.suffix.lower() == ".wav" and isinstance(want, str) and file_hash(out) != want:
+        # said, not claimed the same: another machine, numeric library or Drummy rounds differently
+        print(f"drummy: {out.name} is not, to the bit, the hit {Path(path).name} records (made by Drummy "
+              f"{meta.get('drummy', '?')}, audio version {made_by}; another machine or library can round "
+              f"differently){_difference(own, out) if own.is_file() and file_hash(own) == want else ''}",
+              file=sys.stderr)
+
+
+def _read_sidecar(path: Path, ws) -> tuple[dict, Path, int]:
+    """A hit's sidecar, checked: (its fields, the model that made the hit, its audio version).
+    Each reason it cannot be remade exactly is a RecipeError."""
+    from .generate import RecipeError, same_audio
+    from .library import AUDIO_EXTENSIONS, PREVIOUS_VAE, sidecar_of, vae_path
     from .novelty import MAX_DRAWS
     from .vae import model_hash
-    MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError, OverflowError)   # a damaged or edited sidecar's
-    not_a_sidecar = lambda e: RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})")  # noqa: E731
     if Path(path).suffix.lower() in AUDIO_EXTENSIONS:      # the hit itself, not its sidecar
         raise RecipeError(f"{path} is a hit; --from takes the .json sidecar beside it ({sidecar_of(path)})")
     try:
@@ -664,18 +692,13 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         made_by = meta.get("audio_version", 1)
         if meta.get("draw", 0) and not (mode == "blend" and meta.get("guard") and meta["draw"] < MAX_DRAWS):
             raise ValueError(f"draw {meta['draw']} is not one the memorisation guard keeps")
-    except OSError as e:
+        same = same_audio(made_by, mode, meta.get("controls"))   # each version changed some hits only: an
+    except OSError as e:                                          # older hit outside them is remade the same
         raise RecipeError(f"cannot read {path} ({e.strerror or e})") from None
     except MALFORMED as e:
-        raise not_a_sidecar(e) from None
-    older = RecipeError(f"{path} was made by Drummy {meta.get('drummy', '?')} with draws and synthesis of version "
-                        f"{made_by}; this Drummy's are version {AUDIO_VERSION}, so the hit cannot be remade exactly")
-    try:                  # each version changed some hits only: an older hit outside them is remade the same
-        same = same_audio(made_by, mode, meta.get("controls"))
-    except MALFORMED as e:
-        raise not_a_sidecar(e) from None
+        raise _not_a_sidecar(path, e) from None
     if not same:
-        raise older
+        raise _older(path, meta)
     found = [p for p in dict.fromkeys(candidates) if p.is_file()]
     model = next((p for p in found if model_hash(p) == want), None)
     if model is None:
@@ -683,16 +706,29 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         raise RecipeError(f"the model {path} was made with (hash {want}) is not at {where}"
                           + ("; the model there has changed since, so the hit cannot be remade exactly" if found
                              else "; if its workspace has moved, name it with -w"))
-    refs = {"like": ["like"], "between": ["a", "b"]}.get(mode, [])
-    for key in refs:        # sidecars written before references were hashed are taken on trust
-        if not isinstance(meta.get(key), str):
-            raise not_a_sidecar(KeyError(f"a {mode} hit names its reference under {key!r}"))
+    for key in {"like": ["like"], "between": ["a", "b"]}.get(mode, []):
+        if not isinstance(meta.get(key), str):  # sidecars written before references were hashed are taken on trust
+            raise _not_a_sidecar(path, KeyError(f"a {mode} hit names its reference under {key!r}"))
         ref, digest = Path(meta[key]), meta.get(f"{key}_hash")
         if digest is not None and ref.is_file() and file_hash(ref) != digest:
             raise RecipeError(f"{ref} has changed since {path} was made from it, so the hit cannot be remade exactly")
+    return meta, model, made_by
+
+
+def _older(path: Path, meta: dict):
+    from .generate import AUDIO_VERSION, RecipeError
+    return RecipeError(f"{path} was made by Drummy {meta.get('drummy', '?')} with draws and synthesis of version "
+                       f"{meta.get('audio_version', 1)}; this Drummy's are version {AUDIO_VERSION}, so the hit cannot "
+                       f"be remade exactly")
+
+
+def _remake(path: Path, meta: dict, model: Path, made_by: int):
+    """The hit a checked sidecar (`_read_sidecar`) records, made again: (samples,) float32."""
+    from .generate import Controls, Generator
     gen = Generator.load(model)
     if made_by == 7 and gen.balance_of is not None:
-        raise older
+        raise _older(path, meta)
+    mode, i = meta["mode"], int(meta["index"])
     try:
         if mode == "blend":
             recipe = gen.recipe(meta["recipe"])
@@ -709,9 +745,17 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
         else:
             ys = gen.between(_load_ref(meta["a"], one_shot=False), _load_ref(meta["b"], one_shot=False),
                              int(meta["steps"]), seed=int(meta["seed"]), keep=[i])
-        y = ys[0]
     except MALFORMED as e:
-        raise not_a_sidecar(e) from None
+        raise _not_a_sidecar(path, e) from None
+    return ys[0]
+
+
+def _remade_path(path: Path, ws, out: Path | None, y) -> Path:
+    """Where a remade hit y goes: `out` (a file, which must not exist, or a folder), else its own
+    name, else beside it as <name>.again.wav. The hit's own file where that is y to the bit
+    (nothing is then written)."""
+    from .generate import RecipeError
+    from .library import AUDIO_EXTENSIONS, REMADE
     own = Path(path).with_suffix(".wav")
     if out is not None and out.suffix.lower() in AUDIO_EXTENSIONS:
         if out.exists():       # a file named by the user: theirs, not ours to replace
@@ -727,18 +771,7 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
                                   f"or give -o a folder or a new file name")
     if ws.in_store(out):
         raise RecipeError(f"-o {out} is in the workspace's sample store ({ws.root / 'audio'}); write the hit elsewhere")
-    if out.exists():
-        print(f"{out} is this hit already, to the bit: nothing written")
-        return
-    audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
-    print(f"wrote {out}")
-    want = meta.get("audio_hash")          # the hash of the 24-bit WAV first written: a FLAC or an AIFF never has it
-    if out.suffix.lower() == ".wav" and isinstance(want, str) and file_hash(out) != want:
-        # said, not claimed the same: another machine, numeric library or Drummy rounds differently
-        print(f"drummy: {out.name} is not, to the bit, the hit {Path(path).name} records (made by Drummy "
-              f"{meta.get('drummy', '?')}, audio version {made_by}; another machine or library can round "
-              f"differently){_difference(own, out) if own.is_file() and file_hash(own) == want else ''}",
-              file=sys.stderr)
+    return out
 
 
 def _difference(first: Path, again: Path) -> str:
