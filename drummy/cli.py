@@ -649,14 +649,17 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     meta, model, made_by = _read_sidecar(path, ws)
     y = _remake(path, meta, model, made_by)
     out = _remade_path(path, ws, out, y)
-    if out.exists():
-        print(f"{out} is this hit already, to the bit: nothing written")
+    want = meta.get("audio_hash")          # the hash of the 24-bit WAV first written: a FLAC or an AIFF never has it
+    recorded = lambda: out.suffix.lower() != ".wav" or not isinstance(want, str) or file_hash(out) == want  # noqa: E731
+    if out.exists():                       # (an earlier remake on this machine, where it rounds differently)
+        print(f"{out} is this hit already, to the bit: nothing written" if recorded() else
+              f"{out} is this machine's remake of the hit already, to the bit: nothing written (it is not, to the "
+              f"bit, the hit {Path(path).name} records)")
         return
     audio.write(out, finish(y), peak_db=-1.0, fade_ms=10)
     print(f"wrote {out}")
-    want = meta.get("audio_hash")          # the hash of the 24-bit WAV first written: a FLAC or an AIFF never has it
     own = Path(path).with_suffix(".wav")
-    if out.suffix.lower() == ".wav" and isinstance(want, str) and file_hash(out) != want:
+    if not recorded():
         # said, not claimed the same: another machine, numeric library or Drummy rounds differently
         print(f"drummy: {out.name} is not, to the bit, the hit {Path(path).name} records (made by Drummy "
               f"{meta.get('drummy', '?')}, audio version {made_by}; another machine or library can round "

@@ -816,6 +816,13 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, two_kits, tmp_path, c
     capsys.readouterr()                                # the hit is there, as made: no copy of it beside
     assert main(["generate", "-w", str(ws.root), "--from", str(wavs[1].with_suffix(".json"))]) == 0
     assert f"{wavs[1]} is this hit already, to the bit: nothing written" in capsys.readouterr().out
+    side = wavs[1].with_suffix(".json")               # a sidecar from a machine that rounded the hit otherwise
+    record = side.read_text()
+    side.write_text(record.replace(json.loads(record)["audio_hash"], "0" * 16))
+    assert main(["generate", "-w", str(ws.root), "--from", str(side)]) == 0
+    assert f"{wavs[1]} is this machine's remake of the hit already, to the bit: nothing written (it is not, to the " \
+           f"bit, the hit {side.name} records)" in capsys.readouterr().out
+    side.write_text(record)
     again, made = wavs[1].with_suffix(".again.wav"), wavs[1].read_bytes()
     assert not again.exists()
     sf.write(wavs[1], audio.decode(wavs[0])[0], 44100, subtype="PCM_24")   # edited by the producer: the hit goes beside
