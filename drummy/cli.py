@@ -344,7 +344,7 @@ def cmd_library(args) -> None:
     print(f"{s['samples']} samples in {s['workspace']} ({s['predicted']} with predicted types{copies})")
     print("types: " + ", ".join(f"{t} {n}" for t, n in s["types"].items()))
     top = list(s["tags"].items())[:30]
-    print("tags:  " + ", ".join(f"{t} {n}" for t, n in top) + (" …" if len(s["tags"]) > 30 else ""))
+    print("tags:  " + (", ".join(f"{t} {n}" for t, n in top) + (" …" if len(s["tags"]) > 30 else "") if top else "none"))
     if s["skipped"]:
         print(f"skipped {len(s['skipped'])} files:")
         for item in s["skipped"]:
@@ -391,6 +391,12 @@ def cmd_train(args) -> None:
               + f"; the files are listed under metrics.misheard in {classifier_path(ws).with_suffix('.json')}")
         print(f"  confusion matrix: {confusion_png_path(ws)}")
     print(f"saved {classifier_path(ws)}")
+    if rep := m.get("replaced"):
+        was, now = rep.get("val_balanced_accuracy"), m.get("val_balanced_accuracy")
+        worse = isinstance(was, float) and isinstance(now, float) and now < was - 0.05
+        print(f"  the classifier it replaced is kept as {rep['path']}" + (
+            f" (balanced validation accuracy {was:.1%}, this one {now:.1%}: worse; to go back, move it and its "
+            f".json over {classifier_path(ws).name})" if worse else ""))
 
 
 def _train_vae(args) -> None:
@@ -403,7 +409,7 @@ def _train_vae(args) -> None:
     m = train_vae(ws, cfg, resume=not args.fresh)
     h = m["history"]
     print(f"blend generator: {m['train_samples']} training hits, {m['val_samples']} held out "
-          f"({len(m['val_groups'])} kits/folders); {m['steps']} steps in {m['seconds'] / 60:.1f} min ({m['stopped']})")
+          f"({len(m['val_groups'])} kit{'s' * (len(m['val_groups']) != 1)}/folder{'s' * (len(m['val_groups']) != 1)}); {m['steps']} step{'s' * (m['steps'] != 1)} in {m['seconds'] / 60:.1f} min ({m['stopped']})")
     from collections import Counter
     type_of = {h: s.drum_type for h, s in ws.samples.items()}
     held = Counter(type_of.get(x) for x in m["val_hashes"])
@@ -420,7 +426,7 @@ def _train_vae(args) -> None:
     if h.get("val_recon"):
         print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out {_kept_recon(h, m, cfg.warmup)}")
     if m["steps"] < cfg.warmup and m["stopped"] in ("minutes", "steps"):   # a busy machine's minute: 50 steps
-        print(f"drummy: warning: only {m['steps']} steps, short of the {cfg.warmup} the generator needs to settle; "
+        print(f"drummy: warning: only {m['steps']} step{'s' * (m['steps'] != 1)}, short of the {cfg.warmup} the generator needs to settle; "
               f"its hits will sound rough. Train it with more --minutes or --steps"
               + (f"; the model before it is kept as {m['replaced']} (rename it back to use it)" if "replaced" in m else ""),
               file=sys.stderr)
@@ -434,9 +440,14 @@ def _train_vae(args) -> None:
 
 def _kept_recon(h: dict, m: dict, warmup: int) -> str:
     """The held-out reconstruction error of the model a training kept: at its best validation after
-    the warm-up ("(best)"), else at its last. It printed the lowest of all, from before the warm-up too."""
+    the warm-up ("(best)"), else at its last. It printed the lowest of all, from before the warm-up too.
+    With the step it was read at, and a word where the model kept is later than that (a run that
+    ended between validations keeps its last weights, which nothing validated)."""
     kept = [j for j, (st, v) in enumerate(zip(h["step"], h["val_loss"])) if st >= warmup and v == m.get("best_val_loss")]
-    return f"{h['val_recon'][kept[0]]:.0f} (best)" if kept else f"{h['val_recon'][-1]:.0f}"
+    if kept:
+        return f"{h['val_recon'][kept[0]]:.0f} (best, the weights of step {h['step'][kept[0]]})"
+    later = f"; the model kept is step {m['steps']}'s, not validated" if m.get("steps", h["step"][-1]) > h["step"][-1] else ""
+    return f"{h['val_recon'][-1]:.0f} (at step {h['step'][-1]}{later})"
 
 
 def cmd_generate(args) -> None:
@@ -514,8 +525,9 @@ def cmd_generate(args) -> None:
         # `--blend 808` makes 808 kicks, hats and claps: each goes where its type is heard
         classify = _classifier_hook(ws.root, min_confidence=0.0)
         if classify is None:   # the recipe's lean is no hit's type: an 808 blend holds kicks, hats and claps
+            from .train import classifier_advice
             print(f"drummy: no classifier to hear which drum type each hit is, so they go to generated/blend/ "
-                  f"(`drummy train classifier -w {shell(ws.root)}`, then generate again, files them by type)", file=sys.stderr)
+                  f"({classifier_advice(ws)}; with one, generate again files them by type)", file=sys.stderr)
         heard = classify([finish(ys[i]) for i in keep]) if classify else ["blend"] * len(keep)
         for t in dict.fromkeys(heard):
             idx = [i for i, h in zip(keep, heard) if h == t]
@@ -532,6 +544,7 @@ def cmd_generate(args) -> None:
 def _guard(ws, gen):
     """The memorisation guard for a recipe's hits (`novelty.for_workspace`), or None with a word
     why where it cannot be worked out: a recipe is still made, of first draws."""
+    from .train import classifier_advice
     from .audio import AudioError
     from .library import ModelError, classifier_path
     from .novelty import for_workspace
@@ -546,7 +559,7 @@ def _guard(ws, gen):
               "or folders, so there is no line to keep new hits from; they are its first draws", file=sys.stderr)
     elif guard is None:
         print(f"drummy: no memorisation guard: it hears hits with the classifier, and {ws.root} has none yet "
-              f"(`drummy train classifier -w {shell(ws.root)}`); the hits are the generator's first draws, unchecked "
+              f"({classifier_advice(ws)}); the hits are the generator's first draws, unchecked "
               f"against its training hits", file=sys.stderr)
     return guard
 
@@ -814,7 +827,10 @@ def cmd_evaluate(args) -> None:
     path, rep = evaluate_workspace(Workspace(args.workspace), args.out, heldout, n=args.n, seed=args.seed)
     m = rep.metrics
     share = ", ".join(f"{t} {v:.0%}" for t, v in rep.tables["type_share"].items())
-    print(f"classified as requested: {share}")
+    print(f"classified as requested: {share} (of {args.n} hits each)")
+    from .evaluate import doubts
+    for line in doubts(rep.metrics, rep.tables)[:-1]:
+        print(" " + line[1:])
     print(f"Fréchet ratio {m.get('frechet_ratio', float('nan')):.2f}, diversity {m.get('diversity_ratio', float('nan')):.2f}, "
           f"memorised {m['memorised_share']:.1%}" + (
               (f" ({m['memorised_share_unguarded']:.1%} before the memorisation guard drew {m['guard_redrawn']:.0%} of "

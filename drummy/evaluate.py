@@ -42,6 +42,7 @@ from . import classifier as clf
 from . import audio, codec, features, novelty
 from .generate import Controls, Generator, unguarded
 from .novelty import MAX_DRAWS, Judge, nearest
+from .labels import TYPES
 from .vae import CONTROLS, controls as measure_controls
 
 SWEEP = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -285,7 +286,24 @@ def evaluate(gen: Generator, judge_model: clf.DrumClassifier, train: RealSet, he
     bar.update(2)
     bar.close()
     rep.metrics["types"] = list(types)
+    rep.metrics.update(n=n, seed=seed, unjudged=[t for t in gen.known if t in TYPES and t not in types])
     return rep, raw
+
+
+def doubts(m: dict, t: dict) -> list[str]:
+    """Lines on what the report's verdicts cannot say: types the judge hears poorly in real
+    hits, and types it does not know."""
+    out = []
+    for type_, real in t.get("type_share_real", {}).items():
+        if (low := {k: v for k, v in real.items() if v < 0.5}):
+            out.append(f"- The judge hears only {', '.join(f'{v:.0%} of real {k} {type_} hits' for k, v in low.items())} "
+                       f"as {type_}: its verdict on generated {type_} hits says little (train the classifier on more "
+                       f"or other hits).")
+    if m.get("unjudged"):
+        out.append(f"- Not measured: {', '.join(m['unjudged'])} (the judge does not know "
+                   f"{'that type' if len(m['unjudged']) == 1 else 'those types'}, or there are no real hits of "
+                   f"{'it' if len(m['unjudged']) == 1 else 'them'} to compare with).")
+    return out + [""] if out else []
 
 
 TARGETS = {  # metric -> (comparison, target) from the issue
@@ -394,16 +412,16 @@ def plot_report(gen: Generator, rep: Report, raw: dict, heldout: RealSet, train:
         names.append(save(fig, "latent_map.png"))
 
     h = gen.extra.get("history", {})
-    if h.get("step"):
+    if h.get("step"):               # points marked: a short run validated once is one point, not an empty chart
         fig, ax = plt.subplots(1, 2, figsize=(9, 3))
-        ax[0].plot(h["step"], h["train_recon"], label="train")
+        ax[0].plot(h["step"], h["train_recon"], ".-", label="train")
         if h.get("val_recon"):
-            ax[0].plot(h["step"], h["val_recon"], label="validation (unseen kits)")
+            ax[0].plot(h["step"], h["val_recon"], ".-", label="validation (unseen kits)")
         ax[0].set_title("reconstruction error (summed squared, scaled code)", fontsize=8)
         ax[0].set_yscale("log")
-        ax[1].plot(h["step"], h["train_kl"], label="train")
+        ax[1].plot(h["step"], h["train_kl"], ".-", label="train")
         if h.get("val_kl"):
-            ax[1].plot(h["step"], h["val_kl"], label="validation")
+            ax[1].plot(h["step"], h["val_kl"], ".-", label="validation")
         ax[1].set_title("KL (nats per hit)", fontsize=8)
         for a in ax:
             a.set_xlabel("step")
@@ -435,7 +453,9 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
              f"Model `{gen.path}` (hash `{gen.hash}`), trained {ex.get('steps', '?')} steps in "
              f"{ex.get('seconds', 0) / 60:.1f} min on {ex.get('train_samples', '?')} hits "
              f"({ex.get('val_samples', '?')} held out by kit/folder for early stopping; stopped: {ex.get('stopped', '?')}).",
-             note, "", "## Summary", "", "| metric | value | target | |", "|---|---|---|---|"]
+             note, "", f"{m.get('n', '?')} generated hits per drum type (draw seed {m.get('seed', '?')}): a share "
+             f"read on them moves by one hit's {100 / m.get('n', 100):.1f} points.", "",
+             *doubts(m, t), "## Summary", "", "| metric | value | target | |", "|---|---|---|---|"]
     for t_ in m.get("types", []):
         if t_ in t["type_share"]:
             rule = (">=", 0.95) if t_ in ("kick", "snare", "hihat") else None
@@ -455,10 +475,11 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
             lines.append(f"| {key.replace('_', ' ')} | {fmt.format(m[key])} | {tgt} | {_met(m[key], rule) if rule else ''} |")
     for name, s in t.get("blend", {}).items():
         lines.append(f"| blend {name} Spearman | {s['spearman']:.2f} | ≥ 0.95 | {_blend_met(s)} |")
-    lines += ["", f"Fréchet distances (mean of {m.get('frechet_draws', 1)} draws to the held-out type mix): "
-              f"generated↔held-out {m.get('fd_generated', float('nan')):.1f}, "
-              f"train↔held-out {m.get('fd_train', float('nan')):.1f} (± {m.get('fd_train_spread', float('nan')):.1f} "
-              f"from draw to draw). Diversity vs the training hits: "
+    fd = (f"Fréchet distances (mean of {m['frechet_draws']} draw{'s' * (m['frechet_draws'] != 1)} to the held-out type "
+          f"mix): generated↔held-out {m['fd_generated']:.1f}, train↔held-out {m['fd_train']:.1f} (± "
+          f"{m['fd_train_spread']:.1f} from draw to draw)." if "fd_generated" in m else
+          "Fréchet distances: not measured (no drum type has two real hits on both the training and the held-out side).")
+    lines += ["", f"{fd} Diversity vs the training hits: "
               f"{m.get('diversity_ratio_vs_train', float('nan')):.2f}. Memorised with one threshold per type "
               f"instead of the global one ({m.get('memorised_threshold', float('nan')):.2f}): "
               f"{m.get('memorised_share_per_type', float('nan')):.1%}.", "",
@@ -521,6 +542,10 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     from .library import classifier_path, vae_path
     gen = Generator.load(vae_path(ws))
     gen.guard = novelty.for_workspace(ws, gen, progress)      # what `drummy generate` writes passes it
+    if gen.guard is None and not classifier_path(ws).exists():   # the judge: what it takes to have one
+        from .train import classifier_advice
+        raise LibraryError(f"evaluate judges hits with the workspace's classifier, and {ws.root} has none yet "
+                           f"({classifier_advice(ws)})")
     judge = gen.guard.judge.model if gen.guard is not None else clf.load(classifier_path(ws))   # read once
     train_h = [h for h in gen.extra.get("train_hashes", []) if h in ws.samples]
     train = RealSet.from_workspace(ws, train_h)
@@ -535,7 +560,8 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
         ho = RealSet.from_workspace(ws, [h for h in gen.extra.get("val_hashes", []) if h in ws.samples])
         note = f"Real held-out hits: the {len(ho.types)} validation hits (kits/folders the generator never trained on)."
     if len(train.types) < 2 or len(ho.types) < 2:
-        raise LibraryError("not enough real hits to evaluate against; ingest more kits or folders")
+        raise LibraryError("not enough real hits to evaluate against; ingest more kits or folders (the generator holds "
+                           "some out), or compare with the hits of another workspace: --heldout OTHER_WORKSPACE")
     outdir = Path(outdir) if outdir else ws.root / "report"
     if ws.in_store(outdir):
         raise LibraryError(f"-o {outdir} is the workspace's sample store; write the report elsewhere")

@@ -211,17 +211,31 @@ def confusion(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
     return m
 
 
+def too_few(samples: list[Sample], min_per_class: int = 3) -> str | None:
+    """Why these samples cannot train a classifier (one line), or None where they can."""
+    counts = Counter(s.drum_type for s in samples if s.drum_type != UNKNOWN and not s.predicted)
+    if sum(n >= min_per_class for n in counts.values()) >= 2:
+        return None
+    return (f"need at least {min_per_class} labelled samples of each of two drum types or more to train a classifier "
+            f"(found: {', '.join(f'{t} {n}' for t, n in sorted(counts.items())) or 'none'})")
+
+
+def classifier_advice(ws: Workspace) -> str:
+    """How a workspace gets a classifier: the command, or why its library cannot train one."""
+    from .library import shell
+    why = too_few(list(ws.samples.values()))
+    return f"`drummy train classifier -w {shell(ws.root)}`" if why is None else f"the library cannot train one: {why}"
+
+
 def labelled(ws: Workspace, min_per_class: int = 3) -> tuple[list[Sample], list[str]]:
     """Human-labelled samples (not unknown, not predicted) of types with enough examples.
     A sample whose log-mel is not finite (taken in before ingest skipped absurd levels)
     is left out, with a word: one such sample made every weight of a classifier NaN."""
     def enough(samples: list[Sample]) -> list[str]:
+        if why := too_few(samples, min_per_class):
+            raise LibraryError(why)
         counts = Counter(s.drum_type for s in samples)
-        classes = sorted(t for t, n in counts.items() if n >= min_per_class)
-        if len(classes) < 2:
-            raise LibraryError(f"need at least {min_per_class} labelled samples of each of two drum types or more to "
-                               f"train a classifier (found: {', '.join(f'{t} {n}' for t, n in sorted(counts.items())) or 'none'})")
-        return classes
+        return sorted(t for t, n in counts.items() if n >= min_per_class)
     samples = [s for s in ws.require_samples() if s.drum_type != UNKNOWN and not s.predicted]
     classes = enough(samples)
     samples = [s for s in samples if s.drum_type in classes]
@@ -247,20 +261,51 @@ def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: 
     (safetensors + JSON); returns its metrics. Each net is kept as it finishes
     (`classifier_partial_path`), so a run stopped by Ctrl-C goes on from the nets it
     finished when started again on the same library and settings (resume=False: from scratch)."""
+    from .audio import interrupts_held, writable_folder
     ws.require_samples()                   # before the lock makes a folder for a workspace that is not there
     with ws.writing():                     # an ingest meanwhile would train on half a library
+        writable_folder(classifier_path(ws).parent)    # a read-only models/ said now, not after the first net
         samples, classes = labelled(ws, cfg.min_per_class)
         partial = classifier_partial_path(ws)
         if not resume:
             partial.unlink(missing_ok=True)
         model, metrics = fit_ensemble(ws, samples, classes, cfg, progress, partial=partial)
-        clf.save(model, classifier_path(ws), metrics)
-        if "confusion" in metrics:
-            plot_confusion(metrics["classes"], np.array(metrics["confusion"]), confusion_png_path(ws))
-        else:                                     # no held-out kit this time: no earlier classifier's matrix either
-            confusion_png_path(ws).unlink(missing_ok=True)
-        partial.unlink(missing_ok=True)
+        # The classifier, its matrix and the end of the run, as one step: a Ctrl-C in between left a new
+        # classifier beside the old one's matrix. The one it replaces is kept (`keep_previous`).
+        with interrupts_held(deliver=False):
+            keep_previous(ws, metrics)
+            clf.save(model, classifier_path(ws), metrics)
+            if "confusion" in metrics:
+                plot_confusion(metrics["classes"], np.array(metrics["confusion"]), confusion_png_path(ws))
+            else:                                 # no held-out kit this time: no earlier classifier's matrix either
+                confusion_png_path(ws).unlink(missing_ok=True)
+            partial.unlink(missing_ok=True)
     return metrics
+
+
+PREVIOUS = "classifier.previous"      # beside the classifier: the one its last training replaced
+
+
+def keep_previous(ws: Workspace, metrics: dict) -> None:
+    """Copy the classifier a new one is about to replace (and its record) beside it, as
+    classifier.previous.*: a short run by mistake (`--steps 5`) replaced a trained classifier
+    for good, and the guard, `--auto-label` and `evaluate` all hear through it. Records the copy
+    and the replaced one's validation accuracy in metrics["replaced"]."""
+    import shutil
+    from .audio import atomic_write
+    path = classifier_path(ws)
+    if not path.exists():
+        return
+    try:
+        old = json.loads(path.with_suffix(".json").read_text()).get("metrics", {})
+    except (OSError, ValueError, AttributeError):
+        old = {}
+    for suffix in (".json", ".safetensors"):
+        src = path.with_suffix(suffix)
+        if src.exists():
+            atomic_write(path.with_name(PREVIOUS + suffix), lambda tmp, src=src: shutil.copyfile(src, tmp))
+    metrics["replaced"] = {"path": str(path.with_name(PREVIOUS + ".safetensors")),
+                           "val_balanced_accuracy": old.get("val_balanced_accuracy") if isinstance(old, dict) else None}
 
 
 def confusion_png_path(ws: Workspace) -> Path:

@@ -84,11 +84,15 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     weights, config, label statistics, history) and returns its metrics."""
     from safetensors.torch import load_file as load_tensors, save as save_tensors
     from . import vae as V
-    from .audio import interrupts_held
+    from .audio import interrupts_held, writable_folder
     from .library import atomic_write_bytes
     if cfg.steps < 1 or (cfg.minutes is not None and not cfg.minutes > 0):
         # a zero budget would save the untrained starting weights over a trained model
         raise ValueError(f"nothing to train: steps={cfg.steps}, minutes={cfg.minutes}")
+    models = ws.root / "models"
+    writable_folder(models)                # a read-only models/ said now, not after the training
+    for stale in models.glob(f".{_checkpoint_path(ws).stem}.*{_checkpoint_path(ws).suffix}"):
+        stale.unlink(missing_ok=True)      # a checkpoint's temp file left by a kill -9 (the workspace is ours: `writing`)
     samples, label_sets, codes, raw = vae_dataset(ws, cfg.min_tag_count, progress)
     vocab = V.vocabulary(label_sets, cfg.min_tag_count)
     train, val = group_split(samples, cfg.val_fraction, cfg.seed, cfg.val_max_share)
@@ -126,7 +130,9 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
 
     # what the run's course depends on: not its budget, so a resumed run may be given more steps or minutes
     course = {k: v for k, v in asdict(cfg).items() if k not in ("steps", "minutes")}
-    fingerprint = json.dumps({"config": course, "model": mcfg.to_dict(), "train": sorted(samples[i].hash for i in ti)})
+    # ... and its hits: each one's labels and folder too (a hit relabelled while the run was stopped is another condition)
+    hits = lambda idx: sorted([samples[i].hash, samples[i].group, label_sets[i]] for i in idx)  # noqa: E731
+    fingerprint = json.dumps({"config": course, "model": mcfg.to_dict(), "train": hits(ti), "val": hits(vi)})
     fingerprint = hashlib.sha1(fingerprint.encode()).hexdigest()
     state = {"step": 0, "elapsed": 0.0, "best": float("inf"), "since_best": 0, "history": {
         "step": [], "train_loss": [], "train_recon": [], "train_kl": [], "val_loss": [], "val_recon": [], "val_kl": []}}
@@ -169,8 +175,8 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
             else:                                          # a checkpoint from before they were kept
                 gen.manual_seed(cfg.seed + state["step"])
             print(f"drummy: resuming the interrupted run at step {state['step']}" + (
-                f"; that reaches the {cfg.steps}-step limit, so it ends there, as it was (more --steps train it on)"
-                if state["step"] >= cfg.steps else ""), file=sys.stderr)
+                f"; that reaches the {cfg.steps}-step limit, so it ends there, as it was" if state["step"] >= cfg.steps
+                else ""), file=sys.stderr)
 
     def save_checkpoint():
         with interrupts_held():                  # a second Ctrl-C waits for the checkpoint to be in place
@@ -299,6 +305,9 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
         raise
     bar.close()
     state["elapsed"] = time.time() - t_start
+    # The finished run, kept as a checkpoint until the model is saved: a save that fails (a full
+    # disk) or a kill meanwhile loses no training; the same command again resumes at its end and saves.
+    save_checkpoint()
     model.load_state_dict(best_state if best_state is not None else ema)
     model.eval()
     metrics = {"train_samples": len(ti), "val_samples": len(vi), "val_groups": sorted({s.group for s in val}),
@@ -308,10 +317,10 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     data = {"data.labels": torch.from_numpy(V.multi_hot([label_sets[i] for i in ti], vocab)).to(torch.uint8),
             "data.controls": cond[ti, len(vocab):].clone(),
             "data.balance": codec.tone_balance(torch.from_numpy(codes[ti]).float(), mcfg.codec_cfg)}   # (`Generator._balance`)
-    with interrupts_held():
+    with interrupts_held(deliver=False):   # the last step: a Ctrl-C now would only have the run done again
         keep_previous(ws, cfg.warmup, metrics)
         V.save(model, vae_path(ws), metrics, data)
-    ckpt.unlink(missing_ok=True)
+        ckpt.unlink(missing_ok=True)
     return metrics
 
 
@@ -350,6 +359,12 @@ def keep_previous(ws: Workspace, warmup: int, metrics: dict) -> None:
             return warmup
     if (n := steps(path)) < warmup and previous.exists() and steps(previous) >= warmup:
         metrics["dropped"] = n
+        return
+    try:                              # a damaged model is not kept in place of the one kept there
+        from safetensors import SafetensorError, safe_open
+        with safe_open(str(path), "pt"):
+            pass
+    except (SafetensorError, OSError):
         return
     metrics["replaced"] = str(previous)
     for suffix in (".json", ".safetensors"):

@@ -250,8 +250,11 @@ def test_a_generator_stopped_before_it_settles_says_so(tmp_path, tiny_library, c
 def test_the_reconstruction_error_printed_is_the_kept_models():
     from drummy.cli import _kept_recon
     h = {"step": [250, 500, 750, 1000], "val_loss": [5.0, 7.0, 6.0, 6.5], "val_recon": [1897, 2032, 1990, 2001]}
-    assert _kept_recon(h, {"best_val_loss": 6.0}, warmup=500) == "1990 (best)"     # not step 250's 1897
-    assert _kept_recon(h, {"best_val_loss": None}, warmup=5000) == "2001"           # none kept: the last
+    assert _kept_recon(h, {"best_val_loss": 6.0}, warmup=500) == "1990 (best, the weights of step 750)"  # not step 250's 1897
+    assert _kept_recon(h, {"best_val_loss": None, "steps": 1000}, warmup=5000) == "2001 (at step 1000)"  # none kept: the last
+    # --minutes ran out at step 1412, between validations: the figures are step 1000's, and it says so
+    assert _kept_recon(h, {"best_val_loss": None, "steps": 1412}, warmup=5000) == \
+        "2001 (at step 1000; the model kept is step 1412's, not validated)"
 
 
 def test_auto_label_without_a_classifier_imports_nothing(tmp_path, tiny_library, capsys):

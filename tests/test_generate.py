@@ -245,16 +245,137 @@ def test_a_run_resumes_with_a_bigger_budget_and_a_damaged_checkpoint_is_ignored(
     assert seen == [1, 2, 3, 4] and f"checkpoint {ckpt} is damaged; starting over" in capsys.readouterr().err
 
 
+def test_a_finished_run_whose_save_fails_is_kept_and_saved_by_the_same_command_again(trained, tmp_path, monkeypatch,
+                                                                                     capsys):
+    """A full disk at the last save lost the whole training: the finished run is now kept as a
+    checkpoint until its model is saved, and the same command again saves it without training."""
+    import errno
+    import shutil
+    from safetensors.torch import load_file
+    ws, m, _, _ = trained
+    again = Workspace(shutil.copytree(ws.root, tmp_path / "ws"))
+    for f in (again.root / "models").glob("vae*"):
+        f.unlink()
+    cfg = TV.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=100, warmup=2, min_tag_count=2)
+    real = V.save
+
+    def full(*a, **k):
+        raise OSError(errno.ENOSPC, "No space left on device", "vae.safetensors")
+    monkeypatch.setattr(V, "save", full)
+    with pytest.raises(OSError):
+        TV.train_vae(again, cfg, progress=False)
+    monkeypatch.setattr(V, "save", real)
+    seen = []
+    capsys.readouterr()
+    resumed = TV.train_vae(again, cfg, progress=False, on_step=seen.append)
+    assert seen == [] and "resuming the interrupted run at step 6" in capsys.readouterr().err
+    assert resumed["history"] == m["history"] and not (again.root / "models" / "vae.checkpoint.safetensors").exists()
+    a, b = load_file(train.vae_path(ws)), load_file(train.vae_path(again))
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_ctrl_c_during_the_last_save_finishes_it(trained, tmp_path, monkeypatch, ctrl_c_raises):
+    """A Ctrl-C while the model is saved waits for it and is then dropped: "interrupted, run it
+    again" left the checkpoint, and the run again trained anew over the model it had just saved."""
+    import shutil
+    import signal
+    ws, m, _, _ = trained
+    again = Workspace(shutil.copytree(ws.root, tmp_path / "ws"))
+    for f in (again.root / "models").glob("vae*"):
+        f.unlink()
+    real = V.save
+
+    def ctrl_c_then_save(*a, **k):
+        signal.raise_signal(signal.SIGINT)
+        return real(*a, **k)
+    monkeypatch.setattr(V, "save", ctrl_c_then_save)
+    cfg = TV.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
+    done = TV.train_vae(again, cfg, progress=False)              # no KeyboardInterrupt
+    assert done["steps"] == 6 and train.vae_path(again).exists()
+    assert not (again.root / "models" / "vae.checkpoint.safetensors").exists()
+
+
+def test_a_run_relabelled_while_stopped_starts_over(trained, tmp_path, capsys):
+    """The checkpoint's fingerprint holds each hit's labels: a run resumed after hits were
+    relabelled trained on the old conditions, and said nothing."""
+    import shutil
+    ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
+    cfg = TV.VAETrainConfig(steps=4, batch=8, eval_every=2, checkpoint_every=100, warmup=2, min_tag_count=2)
+    _interrupt(ws, cfg, at=3)
+    with ws.writing():               # the kicks' 808 and 909 tags swapped: the same split, vocabulary and counts
+        swap = {"808": "909", "909": "808"}
+        for s in ws.samples.values():
+            if s.drum_type == "kick":
+                s.tags = [swap.get(t, t) for t in s.tags]
+        ws.save()
+    seen = []
+    capsys.readouterr()
+    TV.train_vae(ws, cfg, progress=False, on_step=seen.append)
+    assert seen == [1, 2, 3, 4] and "checkpoint was for another library" in capsys.readouterr().err
+
+
+def test_a_models_folder_that_cannot_be_written_is_said_before_training(trained, tmp_path):
+    import shutil
+    ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
+    shutil.rmtree(ws.root / "models")
+    (ws.root / "models").write_text("a file where the models go")
+    seen = []
+    with pytest.raises(OSError, match="models"):
+        TV.train_vae(ws, TV.VAETrainConfig(steps=4, batch=8, min_tag_count=2), progress=False, on_step=seen.append)
+    assert seen == []
+    with pytest.raises(OSError, match="models"):
+        train.train_classifier(ws, train.TrainConfig(epochs=1, batch=4, max_steps=2), progress=False)
+
+
+def test_a_classifier_trained_again_keeps_the_one_it_replaces(trained, tmp_path, capsys):
+    """A short run by mistake replaced a trained classifier for good, and said nothing."""
+    import shutil
+    ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
+    models = ws.root / "models"
+    before = (models / "classifier.safetensors").read_bytes(), (models / "classifier.json").read_bytes()
+    assert main(["train", "classifier", "-w", str(ws.root), "--steps", "2", "--members", "1", "--fresh"]) == 0
+    out = capsys.readouterr().out
+    assert f"the classifier it replaced is kept as {models / 'classifier.previous.safetensors'}" in out
+    assert ((models / "classifier.previous.safetensors").read_bytes(),
+            (models / "classifier.previous.json").read_bytes()) == before
+    assert (models / "classifier.safetensors").read_bytes() != before[0]
+
+
+def test_advice_to_train_a_classifier_says_when_the_library_cannot_train_one(trained, tmp_path, capsys):
+    """A library of one drum type was told to run `train classifier`, which then refused."""
+    import shutil
+    ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
+    for f in (ws.root / "models").glob("classifier*"):
+        f.unlink()
+    with ws.writing():
+        for s in ws.samples.values():
+            s.drum_type = "kick"
+        ws.save()
+    why = "the library cannot train one: need at least 3 labelled samples of each of two drum types or more to " \
+          "train a classifier (found: kick 20)"
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "1", "-o", str(tmp_path / "out")]) == 0
+    assert why in capsys.readouterr().err
+    assert main(["evaluate", "-w", str(ws.root), "-n", "2"]) == 2
+    assert why in capsys.readouterr().err
+
+
 def test_a_model_whose_record_cannot_be_read_is_kept_when_replaced(tmp_path):
     # "steps": Infinity (json reads it) raised OverflowError after the whole training, and lost the new model
+    from safetensors.torch import save_file
     ws = Workspace(tmp_path / "ws")
     models = ws.root / "models"
     models.mkdir(parents=True)
-    (models / "vae.safetensors").write_bytes(b"old model")
+    save_file({"w": torch.zeros(2)}, str(models / "vae.safetensors"))
+    old = (models / "vae.safetensors").read_bytes()
     (models / "vae.json").write_text('{"steps": Infinity}')
     metrics = {}
     TV.keep_previous(ws, 500, metrics)
-    assert (models / "vae.previous.safetensors").read_bytes() == b"old model" and "replaced" in metrics
+    assert (models / "vae.previous.safetensors").read_bytes() == old and "replaced" in metrics
+    # a damaged model is not kept in place of the one kept before it (it pushed out a sound model)
+    (models / "vae.safetensors").write_bytes(old[:20])
+    metrics = {}
+    TV.keep_previous(ws, 500, metrics)
+    assert (models / "vae.previous.safetensors").read_bytes() == old and "replaced" not in metrics
 
 
 def test_the_weights_average_forgets_the_random_start_and_follows_a_steady_drift():
@@ -1126,6 +1247,7 @@ def test_evaluate_writes_a_report(trained, two_kits, tmp_path):
     real = rep.tables["type_share_real"]
     assert set(real) == {"kick", "hihat"} and all(0 <= v <= 1 for r in real.values() for v in r.values())
     assert "(real train " in text
+    assert "6 generated hits per drum type (draw seed 0): a share read on them moves by one hit's 16.7 points" in text
     heard = rep.tables["heard_as"]                              # each requested type's hits, by what they are heard as
     for t_ in ("kick", "hihat"):
         assert heard[t_].get(t_, 0.0) == pytest.approx(rep.tables["type_share"][t_])
@@ -1395,6 +1517,19 @@ def test_evaluate_takes_as_few_as_two_hits_per_type(trained, tmp_path, capsys):
         raise ValueError(c)
     metrics = json.loads((tmp_path / "r" / "metrics.json").read_text(), parse_constant=refuse)
     assert metrics["metrics"]["frechet_ratio"] > 0
+
+
+def test_the_report_says_what_its_verdicts_cannot_say():
+    """A judge that hears every real kick as a hat read "classified as kick 0 %, not met" as if
+    the generator were at fault; types the judge does not know left the report in silence."""
+    from drummy.evaluate import doubts
+    t = {"type_share_real": {"kick": {"train": 0.0, "heldout": 0.4}, "hihat": {"train": 1.0, "heldout": 0.9}}}
+    lines = doubts({"unjudged": ["clap", "tom"]}, t)
+    assert lines == ["- The judge hears only 0% of real train kick hits, 40% of real heldout kick hits as kick: its "
+                     "verdict on generated kick hits says little (train the classifier on more or other hits).",
+                     "- Not measured: clap, tom (the judge does not know those types, or there are no real hits of "
+                     "them to compare with).", ""]
+    assert doubts({"unjudged": []}, {"type_share_real": {"hihat": {"train": 1.0}}}) == []
 
 
 def test_a_flat_blend_sweep_is_no_response_whatever_its_order():
