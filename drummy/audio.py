@@ -575,11 +575,10 @@ def atomic_write(path: str | os.PathLike, write_to: Callable[[str], object]) -> 
 
 
 @contextmanager
-def interrupts_held(deliver: bool = True):
+def interrupts_held():
     """Ctrl-C (SIGINT) and SIGTERM held back for a block: what arrives meanwhile is raised
-    again, as it would have been, when the block ends; with deliver=False it is dropped (a
-    block that finishes the command: the work is done, and "interrupted, run it again" would
-    start it over). Only the main thread gets signals (a write on another thread is left as it is)."""
+    again, as it would have been, when the block ends. Only the main thread gets signals
+    (a write on another thread is left as it is)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
@@ -591,7 +590,7 @@ def interrupts_held(deliver: bool = True):
     finally:
         for sig, handler in before.items():
             signal.signal(sig, handler)
-        for sig in dict.fromkeys(came if deliver else []):
+        for sig in dict.fromkeys(came):
             signal.raise_signal(sig)
 
 

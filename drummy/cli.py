@@ -272,7 +272,10 @@ def _main(argv: list[str] | None) -> int:
         return 2
     except KeyboardInterrupt as e:
         code = 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
-        if args.cmd in ("ingest", "train"):
+        if getattr(e, "saved", None):     # it came as the model was saved, which finished first
+            print(f"drummy: interrupted as the training ended: {e.saved} is this run's model, saved whole "
+                  f"(nothing to resume)", file=sys.stderr)
+        elif args.cmd in ("ingest", "train"):
             again = "run it again without --fresh" if getattr(args, "fresh", False) else "run the same command"
             kept = "each net finished so far is kept" if getattr(args, "model", None) == "classifier" \
                 else "work done so far is saved"
@@ -291,7 +294,8 @@ def _main(argv: list[str] | None) -> int:
         # A folder that cannot be made or written (a file in the way, no permission,
         # a full disk), a file gone mid-run: the user's to fix, so one line, not a traceback.
         where = f"{e.filename}: " if e.filename else ""
-        full = "; make room and run the same command again (what was saved is kept)" if e.errno == errno.ENOSPC else ""
+        again = "run it again without --fresh" if getattr(args, "fresh", False) else "run the same command again"
+        full = f"; make room and {again} (what was saved is kept)" if e.errno == errno.ENOSPC else ""
         print(f"drummy: error: {where}{e.strerror or e}{full}", file=sys.stderr)
         return 2
 
@@ -395,8 +399,8 @@ def cmd_train(args) -> None:
         was, now = rep.get("val_balanced_accuracy"), m.get("val_balanced_accuracy")
         worse = isinstance(was, float) and isinstance(now, float) and now < was - 0.05
         print(f"  the classifier it replaced is kept as {rep['path']}" + (
-            f" (balanced validation accuracy {was:.1%}, this one {now:.1%}: worse; to go back, move it and its "
-            f".json over {classifier_path(ws).name})" if worse else ""))
+            f" (balanced validation accuracy {was:.1%}, this one {now:.1%}: worse; to go back, move "
+            f"classifier.previous.safetensors and .json back to classifier.safetensors and .json)" if worse else ""))
 
 
 def _train_vae(args) -> None:
@@ -409,7 +413,8 @@ def _train_vae(args) -> None:
     m = train_vae(ws, cfg, resume=not args.fresh)
     h = m["history"]
     print(f"blend generator: {m['train_samples']} training hits, {m['val_samples']} held out "
-          f"({len(m['val_groups'])} kit{'s' * (len(m['val_groups']) != 1)}/folder{'s' * (len(m['val_groups']) != 1)}); {m['steps']} step{'s' * (m['steps'] != 1)} in {m['seconds'] / 60:.1f} min ({m['stopped']})")
+          f"({_plural(len(m['val_groups']), 'kit')}/folder{'s' * (len(m['val_groups']) != 1)}); "
+          f"{_plural(m['steps'], 'step')} in {m['seconds'] / 60:.1f} min ({m['stopped']})")
     from collections import Counter
     type_of = {h: s.drum_type for h, s in ws.samples.items()}
     held = Counter(type_of.get(x) for x in m["val_hashes"])
@@ -426,7 +431,7 @@ def _train_vae(args) -> None:
     if h.get("val_recon"):
         print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out {_kept_recon(h, m, cfg.warmup)}")
     if m["steps"] < cfg.warmup and m["stopped"] in ("minutes", "steps"):   # a busy machine's minute: 50 steps
-        print(f"drummy: warning: only {m['steps']} step{'s' * (m['steps'] != 1)}, short of the {cfg.warmup} the generator needs to settle; "
+        print(f"drummy: warning: only {_plural(m['steps'], 'step')}, short of the {cfg.warmup} the generator needs to settle; "
               f"its hits will sound rough. Train it with more --minutes or --steps"
               + (f"; the model before it is kept as {m['replaced']} (rename it back to use it)" if "replaced" in m else ""),
               file=sys.stderr)
@@ -608,8 +613,8 @@ def _why_unknown(ws, gen, e) -> str:
     return str(e)
 
 
-def _load_ref(path, one_shot: bool = True) -> "np.ndarray":
-    """A reference hit for --like / --between; an error names the file. A loop is refused
+def _load_ref(path, one_shot: bool = True):
+    """A reference hit for --like / --between, mono float32; an error names the file. A loop is refused
     unless it is a sidecar's reference (one_shot=False): what made a hit remakes it."""
     from . import audio
     from .features import loop_reason
@@ -663,7 +668,9 @@ def _regenerate(path: Path, ws, out: Path | None = None) -> None:
     y = _remake(path, meta, model, made_by)
     out = _remade_path(path, ws, out, y)
     want = meta.get("audio_hash")          # the hash of the 24-bit WAV first written: a FLAC or an AIFF never has it
-    recorded = lambda: out.suffix.lower() != ".wav" or not isinstance(want, str) or file_hash(out) == want  # noqa: E731
+
+    def recorded() -> bool:                # the file at out is the hit the sidecar records (where it can tell)
+        return out.suffix.lower() != ".wav" or not isinstance(want, str) or file_hash(out) == want
     if out.exists():                       # (an earlier remake on this machine, where it rounds differently)
         print(f"{out} is this hit already, to the bit: nothing written" if recorded() else
               f"{out} is this machine's remake of the hit already, to the bit: nothing written (it is not, to the "

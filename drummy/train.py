@@ -262,6 +262,7 @@ def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: 
     (`classifier_partial_path`), so a run stopped by Ctrl-C goes on from the nets it
     finished when started again on the same library and settings (resume=False: from scratch)."""
     from .audio import interrupts_held, writable_folder
+    from .library import atomic_write_bytes
     ws.require_samples()                   # before the lock makes a folder for a workspace that is not there
     with ws.writing():                     # an ingest meanwhile would train on half a library
         writable_folder(classifier_path(ws).parent)    # a read-only models/ said now, not after the first net
@@ -270,16 +271,21 @@ def train_classifier(ws: Workspace, cfg: TrainConfig = TrainConfig(), progress: 
         if not resume:
             partial.unlink(missing_ok=True)
         model, metrics = fit_ensemble(ws, samples, classes, cfg, progress, partial=partial)
+        png = confusion_png(metrics["classes"], np.array(metrics["confusion"])) if "confusion" in metrics else None
         # The classifier, its matrix and the end of the run, as one step: a Ctrl-C in between left a new
         # classifier beside the old one's matrix. The one it replaces is kept (`keep_previous`).
-        with interrupts_held(deliver=False):
-            keep_previous(ws, metrics)
-            clf.save(model, classifier_path(ws), metrics)
-            if "confusion" in metrics:
-                plot_confusion(metrics["classes"], np.array(metrics["confusion"]), confusion_png_path(ws))
-            else:                                 # no held-out kit this time: no earlier classifier's matrix either
-                confusion_png_path(ws).unlink(missing_ok=True)
-            partial.unlink(missing_ok=True)
+        try:
+            with interrupts_held():
+                keep_previous(ws, metrics)
+                clf.save(model, classifier_path(ws), metrics)
+                if png is not None:
+                    atomic_write_bytes(confusion_png_path(ws), png)
+                else:                             # no held-out kit this time: no earlier classifier's matrix either
+                    confusion_png_path(ws).unlink(missing_ok=True)
+                partial.unlink(missing_ok=True)
+        except KeyboardInterrupt as e:            # came during the save, which finished: done, not to resume
+            e.saved = classifier_path(ws)
+            raise
     return metrics
 
 
@@ -290,22 +296,33 @@ def keep_previous(ws: Workspace, metrics: dict) -> None:
     """Copy the classifier a new one is about to replace (and its record) beside it, as
     classifier.previous.*: a short run by mistake (`--steps 5`) replaced a trained classifier
     for good, and the guard, `--auto-label` and `evaluate` all hear through it. Records the copy
-    and the replaced one's validation accuracy in metrics["replaced"]."""
+    and the replaced one's validation accuracy in metrics["replaced"]. Not copied: a damaged
+    classifier, nor one that validated worse than the one kept there already (two short runs
+    in a row pushed the trained one out)."""
     import shutil
+    from safetensors import SafetensorError, safe_open
     from .audio import atomic_write
-    path = classifier_path(ws)
-    if not path.exists():
-        return
+    path, previous = classifier_path(ws), classifier_path(ws).with_name(PREVIOUS + ".safetensors")
+
+    def accuracy(model: Path) -> float | None:
+        try:
+            v = json.loads(model.with_suffix(".json").read_text())["metrics"]["val_balanced_accuracy"]
+            return float(v) if isinstance(v, (int, float)) else None
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
     try:
-        old = json.loads(path.with_suffix(".json").read_text()).get("metrics", {})
-    except (OSError, ValueError, AttributeError):
-        old = {}
+        with safe_open(str(path), "pt"):
+            pass
+    except (SafetensorError, OSError):    # none, or damaged
+        return
+    old, kept = accuracy(path), accuracy(previous) if previous.exists() else None
+    if old is not None and kept is not None and old < kept:
+        return
     for suffix in (".json", ".safetensors"):
         src = path.with_suffix(suffix)
         if src.exists():
             atomic_write(path.with_name(PREVIOUS + suffix), lambda tmp, src=src: shutil.copyfile(src, tmp))
-    metrics["replaced"] = {"path": str(path.with_name(PREVIOUS + ".safetensors")),
-                           "val_balanced_accuracy": old.get("val_balanced_accuracy") if isinstance(old, dict) else None}
+    metrics["replaced"] = {"path": str(previous), "val_balanced_accuracy": old}
 
 
 def confusion_png_path(ws: Workspace) -> Path:
@@ -321,13 +338,18 @@ def mixups(classes: list[str], m, top: int = 3) -> list[tuple[str, str, int]]:
 
 
 def plot_confusion(classes: list[str], m: np.ndarray, path: Path) -> None:
+    """`confusion_png`, written to path (atomically)."""
+    from .library import atomic_write_bytes
+    atomic_write_bytes(path, confusion_png(classes, m))
+
+
+def confusion_png(classes: list[str], m: np.ndarray) -> bytes:
     """The validation verdicts as a PNG: rows the labelled type, columns the type heard,
     each row as shares of its files (the counts written in)."""
     import io
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from .library import atomic_write_bytes
     share = m / np.maximum(m.sum(1, keepdims=True), 1)                  # (C, C) rows sum to 1
     fig, ax = plt.subplots(figsize=(1 + 0.6 * len(classes), 0.8 + 0.55 * len(classes)))
     ax.imshow(share, cmap="Blues", vmin=0, vmax=1)
@@ -344,7 +366,7 @@ def plot_confusion(classes: list[str], m: np.ndarray, path: Path) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
     plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    return buf.getvalue()
 
 
 class _Partial:

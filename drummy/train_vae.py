@@ -131,7 +131,8 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     # what the run's course depends on: not its budget, so a resumed run may be given more steps or minutes
     course = {k: v for k, v in asdict(cfg).items() if k not in ("steps", "minutes")}
     # ... and its hits: each one's labels and folder too (a hit relabelled while the run was stopped is another condition)
-    hits = lambda idx: sorted([samples[i].hash, samples[i].group, label_sets[i]] for i in idx)  # noqa: E731
+    def hits(idx):
+        return sorted([samples[i].hash, samples[i].group, label_sets[i]] for i in idx)
     fingerprint = json.dumps({"config": course, "model": mcfg.to_dict(), "train": hits(ti), "val": hits(vi)})
     fingerprint = hashlib.sha1(fingerprint.encode()).hexdigest()
     state = {"step": 0, "elapsed": 0.0, "best": float("inf"), "since_best": 0, "history": {
@@ -221,6 +222,7 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
         w = np.array([min(256, len(vi) - j) for j in range(0, len(vi), 256)], float)
         return [float(np.average([float(o[i]) for o in out], weights=w)) for i in range(3)]
 
+    resumed_at = state["step"]
     budget = None if cfg.minutes is None else cfg.minutes * 60
     bar = tqdm(total=cfg.steps, initial=state["step"], desc="train vae", unit="step", disable=not progress,
                mininterval=1.0)
@@ -307,7 +309,14 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     state["elapsed"] = time.time() - t_start
     # The finished run, kept as a checkpoint until the model is saved: a save that fails (a full
     # disk) or a kill meanwhile loses no training; the same command again resumes at its end and saves.
-    save_checkpoint()
+    # Not where it is already (resumed at its end), and never in the model's way: a disk with room
+    # for the model but not for the checkpoint (several times its size) still gets the model.
+    if state["step"] > resumed_at or not ckpt.exists():
+        try:
+            save_checkpoint()
+        except OSError as e:
+            print(f"drummy: the finished run could not be kept as a checkpoint before its model is saved "
+                  f"({e.strerror or e}); saving the model", file=sys.stderr)
     model.load_state_dict(best_state if best_state is not None else ema)
     model.eval()
     metrics = {"train_samples": len(ti), "val_samples": len(vi), "val_groups": sorted({s.group for s in val}),
@@ -317,10 +326,14 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     data = {"data.labels": torch.from_numpy(V.multi_hot([label_sets[i] for i in ti], vocab)).to(torch.uint8),
             "data.controls": cond[ti, len(vocab):].clone(),
             "data.balance": codec.tone_balance(torch.from_numpy(codes[ti]).float(), mcfg.codec_cfg)}   # (`Generator._balance`)
-    with interrupts_held(deliver=False):   # the last step: a Ctrl-C now would only have the run done again
-        keep_previous(ws, cfg.warmup, metrics)
-        V.save(model, vae_path(ws), metrics, data)
-        ckpt.unlink(missing_ok=True)
+    try:
+        with interrupts_held():             # the model, its predecessor kept and the checkpoint gone: one step
+            keep_previous(ws, cfg.warmup, metrics)
+            V.save(model, vae_path(ws), metrics, data)
+            ckpt.unlink(missing_ok=True)
+    except KeyboardInterrupt as e:          # came during the save, which finished: the run is done, not to resume
+        e.saved = vae_path(ws)
+        raise
     return metrics
 
 

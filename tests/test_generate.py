@@ -274,9 +274,10 @@ def test_a_finished_run_whose_save_fails_is_kept_and_saved_by_the_same_command_a
     assert all(torch.equal(a[k], b[k]) for k in a)
 
 
-def test_a_ctrl_c_during_the_last_save_finishes_it(trained, tmp_path, monkeypatch, ctrl_c_raises):
-    """A Ctrl-C while the model is saved waits for it and is then dropped: "interrupted, run it
-    again" left the checkpoint, and the run again trained anew over the model it had just saved."""
+def test_a_ctrl_c_during_the_last_save_finishes_it(trained, tmp_path, monkeypatch, ctrl_c_raises, capsys):
+    """A Ctrl-C while the model is saved waits for the save to finish, checkpoint removed, and
+    says so: "interrupted, run it again" left the checkpoint, and the run again trained anew over
+    the model it had just saved."""
     import shutil
     import signal
     ws, m, _, _ = trained
@@ -290,9 +291,42 @@ def test_a_ctrl_c_during_the_last_save_finishes_it(trained, tmp_path, monkeypatc
         return real(*a, **k)
     monkeypatch.setattr(V, "save", ctrl_c_then_save)
     cfg = TV.VAETrainConfig(steps=6, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
-    done = TV.train_vae(again, cfg, progress=False)              # no KeyboardInterrupt
-    assert done["steps"] == 6 and train.vae_path(again).exists()
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        TV.train_vae(again, cfg, progress=False)
+    assert stopped.value.saved == train.vae_path(again)
+    assert json.loads(train.vae_path(again).with_suffix(".json").read_text())["steps"] == 6
     assert not (again.root / "models" / "vae.checkpoint.safetensors").exists()
+
+    def stopped_as_it_saved(*a, **k):
+        raise stopped.value
+    monkeypatch.setattr(TV, "train_vae", stopped_as_it_saved)
+    capsys.readouterr()
+    assert main(["train", "vae", "-w", str(again.root)]) == 130
+    assert f"interrupted as the training ended: {train.vae_path(again)} is this run's model, saved whole " \
+           "(nothing to resume)" in capsys.readouterr().err
+
+
+def test_a_checkpoint_that_does_not_fit_does_not_stop_the_model_being_saved(trained, tmp_path, monkeypatch, capsys):
+    import errno
+    import shutil
+    from drummy import library
+    ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
+    for f in (ws.root / "models").glob("vae*"):
+        f.unlink()
+    stale = ws.root / "models" / ".vae.checkpoint.k1ll3d.safetensors"     # a kill -9's temp file
+    stale.write_bytes(b"16 MB of a checkpoint")
+    real = library.atomic_write_bytes
+
+    def no_room_for_checkpoints(path, data):
+        if Path(path).name == "vae.checkpoint.safetensors":
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, data)
+    monkeypatch.setattr(library, "atomic_write_bytes", no_room_for_checkpoints)
+    cfg = TV.VAETrainConfig(steps=4, batch=8, eval_every=2, checkpoint_every=100, warmup=2, min_tag_count=2)
+    m = TV.train_vae(ws, cfg, progress=False)
+    assert m["steps"] == 4 and train.vae_path(ws).exists() and not stale.exists()
+    assert "could not be kept as a checkpoint before its model is saved (No space left on device); saving the " \
+           "model" in capsys.readouterr().err
 
 
 def test_a_run_relabelled_while_stopped_starts_over(trained, tmp_path, capsys):
@@ -314,7 +348,7 @@ def test_a_run_relabelled_while_stopped_starts_over(trained, tmp_path, capsys):
     assert seen == [1, 2, 3, 4] and "checkpoint was for another library" in capsys.readouterr().err
 
 
-def test_a_models_folder_that_cannot_be_written_is_said_before_training(trained, tmp_path):
+def test_a_models_folder_that_cannot_be_written_is_said_before_training(trained, tmp_path, monkeypatch):
     import shutil
     ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
     shutil.rmtree(ws.root / "models")
@@ -323,6 +357,9 @@ def test_a_models_folder_that_cannot_be_written_is_said_before_training(trained,
     with pytest.raises(OSError, match="models"):
         TV.train_vae(ws, TV.VAETrainConfig(steps=4, batch=8, min_tag_count=2), progress=False, on_step=seen.append)
     assert seen == []
+    def trained_a_net(*a, **k):
+        raise AssertionError("trained before finding it could not save")
+    monkeypatch.setattr(train, "fit_ensemble", trained_a_net)
     with pytest.raises(OSError, match="models"):
         train.train_classifier(ws, train.TrainConfig(epochs=1, batch=4, max_steps=2), progress=False)
 
@@ -339,6 +376,37 @@ def test_a_classifier_trained_again_keeps_the_one_it_replaces(trained, tmp_path,
     assert ((models / "classifier.previous.safetensors").read_bytes(),
             (models / "classifier.previous.json").read_bytes()) == before
     assert (models / "classifier.safetensors").read_bytes() != before[0]
+    # a second short run does not push out a better one kept there (this fixture's nets all
+    # validate at 100 %, so the records say which is better)
+    def record_accuracy(name, value):
+        record = json.loads((models / name).read_text())
+        record["metrics"]["val_balanced_accuracy"] = value
+        (models / name).write_text(json.dumps(record))
+    record_accuracy("classifier.json", 0.3)
+    record_accuracy("classifier.previous.json", 0.9)
+    kept = (models / "classifier.previous.safetensors").read_bytes()
+    capsys.readouterr()
+    assert main(["train", "classifier", "-w", str(ws.root), "--steps", "1", "--members", "1", "--fresh"]) == 0
+    assert (models / "classifier.previous.safetensors").read_bytes() == kept
+    assert "replaced is kept as" not in capsys.readouterr().out
+    record_accuracy("classifier.previous.json", 0.2)      # a worse one kept there: the one replaced goes in its place
+    replaced = (models / "classifier.safetensors").read_bytes()
+    assert main(["train", "classifier", "-w", str(ws.root), "--steps", "1", "--members", "1", "--fresh"]) == 0
+    assert (models / "classifier.previous.safetensors").read_bytes() == replaced
+
+
+def test_a_classifier_that_validates_worse_than_the_one_it_replaced_says_so(trained, monkeypatch, capsys):
+    ws, *_ = trained
+    m = json.loads((ws.root / "models" / "classifier.json").read_text())["metrics"]
+    kept = str(ws.root / "models" / "classifier.previous.safetensors")
+    for was, worse in ((0.95, True), (0.6, False)):
+        made = {**m, "val_balanced_accuracy": 0.5, "replaced": {"path": kept, "val_balanced_accuracy": was}}
+        monkeypatch.setattr(train, "train_classifier", lambda *a, **k: made)
+        assert main(["train", "classifier", "-w", str(ws.root)]) == 0
+        out = capsys.readouterr().out
+        assert f"the classifier it replaced is kept as {kept}" in out
+        assert ("(balanced validation accuracy 95.0%, this one 50.0%: worse; to go back, move "
+                "classifier.previous.safetensors and .json back to classifier.safetensors and .json)" in out) == worse
 
 
 def test_advice_to_train_a_classifier_says_when_the_library_cannot_train_one(trained, tmp_path, capsys):
@@ -510,7 +578,6 @@ def test_pitch_moves_by_the_semitones_asked(trained, monkeypatch):
     # +8..+10 semitones for --pitch 12), so the body sine is the unmoved hit's, transposed.
     # A 6-step model's sine is too faint to measure in the audio (whether it sounds at all
     # depends on the initialisation), so this reads the code the audio is rendered from.
-    from drummy import codec
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
     rendered, render = [], codec.render
@@ -526,7 +593,6 @@ def test_pitch_moves_by_the_semitones_asked(trained, monkeypatch):
 def test_pitch_moves_the_noise_too_as_a_sampler_would(trained, monkeypatch):
     # --pitch was the decoder's to follow: a snare asked for +12 came out darker, a hat's
     # noise did not move. Now the hit made without it is transposed, its noise with its body.
-    from drummy import codec
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
     rendered, render = [], codec.render
@@ -548,7 +614,6 @@ def test_pitch_moves_the_noise_too_as_a_sampler_would(trained, monkeypatch):
 def test_a_body_is_put_at_the_note_asked_its_course_kept():
     # the decoder's pitch leans to the library's average: a 144 Hz tom's --variation 0 came
     # out at 86 Hz, a 40 Hz 808's at 58 Hz. A variation's body is moved to its reference's note.
-    from drummy import codec
     from drummy.generate import in_tune
     cfg = codec.CODEC
     T = cfg.frames
@@ -570,7 +635,6 @@ def test_a_body_is_put_at_the_note_asked_its_course_kept():
 def test_variations_and_morphs_are_tuned_and_recipes_are_not(trained, monkeypatch):
     # a recipe's pitch is a training hit's level-weighted one: tuned to it, a benchmark model's
     # kicks rose from 55 to 81 Hz and one in 12 was heard as a tom. A variation keeps its note.
-    from drummy import codec
 
     def note_of(y):                                    # the reference's note, as `codec.body_note` reads its code
         return codec.body_note(torch.from_numpy(codec.analyse(codec.normalise(y)))[None])[0]
@@ -656,7 +720,7 @@ def test_a_snappier_attack_is_sharper_and_keeps_the_decoders_own_hit(trained, mo
 def test_a_recipes_hits_are_no_more_tonal_than_the_real_hits_they_were_drawn_from(trained, monkeypatch):
     # a quarter of one trained model's snares rang as a sine over a faint noise (+11 dB, where
     # real snares' tone sits 8 dB under their noise) and were heard as toms
-    from drummy import codec, vae
+    from drummy import vae
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
     _, _, tensors = vae.load(train.vae_path(ws))
@@ -678,7 +742,6 @@ def test_a_recipes_hits_are_no_more_tonal_than_the_real_hits_they_were_drawn_fro
 def test_variations_and_morphs_are_no_more_tonal_than_their_references(trained, monkeypatch):
     # a seed-3 model's variations of real toms and kicks came out 16-19 dB more tonal than the hits
     # they vary (median): a tom's skin turned into a sine
-    from drummy import codec
     from conftest import hat, kick
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
@@ -697,7 +760,6 @@ def test_a_body_transposed_far_down_stays_audible(trained, monkeypatch):
     # --pitch -24 on a kick once put 80 % of it in infrasound: the sine stops at the
     # lowest body the codec knows (30 Hz). Read on the code the audio is rendered from:
     # a 6-step model's sine may be too faint to measure in the audio.
-    from drummy import codec
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
     rendered, render = [], codec.render
@@ -1450,7 +1512,6 @@ def test_short_attacks_peak_on_the_first_frame(trained, monkeypatch):
     peak to frame 0; a slower attack lets it peak later, as real hits do. Generation
     really decodes through it."""
     import torch
-    from drummy import codec
     ws, *_ = trained
     gen = Generator.load(train.vae_path(ws))
     cfg = gen.model.cfg
