@@ -959,6 +959,10 @@ def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
     from .sequencer import folder_samples, workspace_samples
     if source is None:
         return workspace_samples(Workspace(workspace), fill)
+    if (source / "library.json").is_file() and (source / "audio").is_dir():     # its store's files have hashes for names
+        from .sequencer import SequencerError
+        raise SequencerError(f"{source} is a Drummy workspace, not a kit: give it with -w {shell(source)} (its "
+                             f"generated hits, or its library's samples where it has none)")
     skipped: list[tuple[str, str]] = []
     samples = folder_samples(source, skipped)
     if not samples and not skipped and source.is_dir():
@@ -990,6 +994,12 @@ def cmd_beat(args) -> None:
         raise patterns.PatternError(f"--midi-out writes a MIDI file: name it .mid (got {args.midi_out})")
     if args.midi_out is not None and args.midi_out.resolve() == args.out.resolve():
         raise patterns.PatternError(f"--midi-out {args.midi_out} would replace the beat -o {args.out}")
+    if args.stems is not None:           # (made as a folder before the render, it took the beat's own name)
+        if args.stems.resolve() in {args.out.resolve(), args.midi_out and args.midi_out.resolve()}:
+            raise patterns.PatternError(f"--stems {args.stems} is the name of the beat's own file; give the stems a "
+                                        f"folder of their own (e.g. {args.out.with_suffix('')}-stems)")
+        if there := next((p for p in [args.stems, *args.stems.parents] if p.exists() and not p.is_dir()), None):
+            raise patterns.PatternError(f"--stems {args.stems}: {there} is a file; give the stems a folder")
     source = Path(args.pattern) if Path(args.pattern).is_file() else None
     for flag, target in (("-o", args.out), ("--midi-out", args.midi_out)):
         if source is not None and target is not None and target.exists() and os.path.samefile(target, source):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 from . import audio
-from .labels import (GM_NOTE_OF_TYPE, GM_NOTE_OF_WORDS, TYPES, UNKNOWN, gm_note_of, labels_from_names, normalise,
+from .labels import (GM_NOTE_OF_TYPE, GM_NOTE_OF_WORDS, GM_SIBLING, TYPES, UNKNOWN, gm_note_of, labels_from_names, normalise,
                      parse_note, type_of, type_of_note)
 
 
@@ -522,10 +522,12 @@ def slot_note(s: KitSample) -> int:
 
 def _slot_files(by_note: dict[int, list], note: int, dtype: str) -> list:
     """What a kit's GM slot `note` (of type `dtype`) plays, from its type's files by note: its own,
-    else its type's plain ones, else the nearest drum's of its type (a floor tom slot, a kit of
-    high and low toms); [] for a type the kit lacks."""
-    if by_note.get(note):
-        return by_note[note]
+    else its GM sibling's (Ride 2 the ride, as a beat plays it), else its type's plain ones, else
+    the nearest drum's of its type (a floor tom slot, a kit of high and low toms); [] for a type
+    the kit lacks."""
+    for n in (note, GM_SIBLING.get(note)):
+        if by_note.get(n):
+            return by_note[n]
     main = GM_NOTE_OF_TYPE[dtype]
     if by_note.get(main):
         return by_note[main]
@@ -798,17 +800,21 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
     overwritten or deleted. The kit is written beside OUTDIR and swapped in whole, so
     a failed or interrupted export leaves the earlier one as it was."""
     import tempfile
-    outdir = Path(outdir)
-    where = outdir.absolute()                                # outdir as given names the kit in messages
-    if fmt == "hydrogen" and name not in (None, where.name):
+    outdir = Path(outdir)                                    # as given: it names the kit in messages
+    named = Path(os.path.abspath(outdir))                    # its name: "-o ../MyKit" is MyKit, a link's own name
+    where = outdir.resolve()                                 # where the swap happens: through "..", through a link
+    if where == Path.cwd().resolve() or where in Path.cwd().resolve().parents:   # (to the kit, which is replaced)
+        raise KitError(f"-o {outdir} is the folder you are in, or holds it; the kit is swapped in whole, "
+                       f"so run the export from outside it")
+    if fmt == "hydrogen" and name not in (None, named.name):
         raise KitError(f"Hydrogen finds a kit by its folder's name: export to a folder named {name!r} "
-                       f"(-o {where.parent / name}) instead")
-    name = name or where.name                                # the kit's name, not the temp folder's it is written in
+                       f"(-o {named.parent / name}) instead")
+    name = name or named.name                                # the kit's name, not the temp folder's it is written in
     writers = {"folder": write_folder, "hydrogen": lambda ss, out: write_hydrogen(ss, out, name),
                "sfz": lambda ss, out: write_sfz(ss, out, name)}
     if fmt not in writers:
         raise KitError(f"unknown kit format {fmt!r}; choose from {', '.join(KIT_FORMATS)}")
-    if inside := next((s.path for s in samples if where in Path(s.path).absolute().parents), None):
+    if inside := next((s.path for s in samples if where in Path(s.path).resolve().parents), None):
         raise KitError(f"{outdir} holds the kit's own samples ({inside}); export to a folder outside it")
     _check_previous_export(outdir)
     ok, skipped = [], []
@@ -839,18 +845,18 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
         from .library import atomic_write_json, file_hash
         atomic_write_json(tmp / EXPORT_MANIFEST, {"written": {str(f.relative_to(tmp)): file_hash(f, None) for f in _files(tmp)}})
         tmp.chmod(0o777 & ~audio._umask())                  # mkdtemp makes 0700; a kit is an ordinary folder
-        if outdir.exists():
-            outdir.rename(old)
-        tmp.rename(outdir)
+        if where.exists():
+            where.rename(old)
+        tmp.rename(where)
     except BaseException as e:
-        if old.exists() and not outdir.exists():        # stopped between the two renames
-            old.rename(outdir)
+        if old.exists() and not where.exists():         # stopped between the two renames
+            old.rename(where)
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(e, OSError) and str(tmp) in str(e.filename or ""):    # a full disk while writing the kit
             raise OSError(e.errno, e.strerror, str(outdir)) from None
         raise
     finally:
-        if outdir.exists():                              # the new kit is in place (or the old one back)
+        if where.exists():                               # the new kit is in place (or the old one back)
             shutil.rmtree(old, ignore_errors=True)
     return outdir / out.relative_to(tmp), skipped
 

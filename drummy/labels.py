@@ -99,6 +99,9 @@ GM_NOTES: dict[int, str] = {
 GM_NOTE_OF_TYPE = {"kick": 36, "snare": 38, "clap": 39, "hihat": 42, "open hat": 46,
                    "tom": 45, "cymbal": 49, "perc": 56, UNKNOWN: 60}
 
+# The GM drum map's second crash, second ride, second kick and second snare stand in for the first, and back
+GM_SIBLING = {49: 57, 57: 49, 51: 59, 59: 51, 36: 35, 35: 36, 38: 40, 40: 38}
+
 # Words in a sound's name that say which drum of its type it is, as its General MIDI note: a kit's
 # ride is no crash, its floor tom no high tom, its pedal hat no closed hat. Longest phrase first.
 GM_NOTE_OF_WORDS: dict[str, dict[str, int]] = {
@@ -175,6 +178,8 @@ def normalise(text: str) -> str:
     text = "".join(" " if ord(c) > 127 and unicodedata.category(c)[0] in "PS" else c for c in text)   # – ・ « »
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)       # camelCase
     text = text.lower()
+    text = re.sub(r"(?<![a-z\d])[a-f\d]{8}(?:-[a-f\d]{4}){3}-[a-f\d]{12}(?![a-z\d])", " ", text)   # a UUID
+    text = re.sub(r"(?<![a-z\d])[a-f\d]{6,}(?![a-z\d])", _unless_hex, text)   # a hash: 3f2a9bd1 is no bd
     text = re.sub(r"(?<![a-z])v\d+(?![a-z\d])", " ", text)  # version markers: v2
     text = re.sub(r"(?<![a-z\d])\d{1,2} ?(in|inch|inches|cm|\")(?![a-z])", " ", text)  # sizes: crash 16in, 14"
     text = re.sub(r"(?<=\d{3})s(?![a-z])", "", text)        # plurals of machines: 808s -> 808 (90s stays)
@@ -187,6 +192,15 @@ def normalise(text: str) -> str:
     text = re.sub(r"(?<=[^\W\d_])(?=\d)|(?<=\d)(?!s(?![a-z]))(?=[^\W\d_])", " ", text)  # snare1 -> snare 1 (any script)
     words = [w for w in text.split() if w and not _is_numbering(w)]
     return " ".join(words)
+
+
+def _unless_hex(m: re.Match) -> str:
+    """A run of hex digits that reads as a hash or a UUID (digits and letters alternate three
+    times or more: 3f2a9bd1, 9c1e0cb7) is no words: its letters read "bd" (kick) and "cb"
+    (cowbell). Words and machine codes keep theirs: face808, decade, bd7510."""
+    run = m.group()
+    changes = sum(a.isdigit() != b.isdigit() for a, b in zip(run, run[1:]))
+    return " " if changes >= 3 else run
 
 
 def _undo_surrogates(text: str) -> str:

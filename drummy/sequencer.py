@@ -26,7 +26,7 @@ import numpy as np
 from . import audio, features
 from .audio import sample_peak, true_peak
 from .kits import KitSample, is_kit_file, layer_gap, note_of
-from .labels import GM_NOTE_OF_TYPE, TYPES, UNKNOWN, gm_note_of
+from .labels import GM_NOTE_OF_TYPE, GM_SIBLING, TYPES, UNKNOWN, gm_note_of
 from .library import AUDIO_EXTENSIONS, REMADE, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run, shell
 from .patterns import BEATS_PER_BAR, Pattern, Track, schedule
 
@@ -396,10 +396,6 @@ def missing_tracks(p: Pattern, kit: Kit) -> list[Track]:
 _PLAIN_NOTES = {"hihat": {42}, "cymbal": {49, 57}}
 
 
-# The GM drum map's second crash, second ride, second kick and second snare stand in for the first, and back
-_SIBLING = {49: 57, 57: 49, 51: 59, 59: 51, 36: 35, 35: 36, 38: 40, 40: 38}
-
-
 def track_note(t: Track) -> int | None:
     """The drum of its type a track asks for, as a GM note ("ride" 51, "high tom" 50, a MIDI
     file's note 35), or None for any plain one of its type ("hihat", "tom", "perc")."""
@@ -429,7 +425,7 @@ def track_pools(p: Pattern, kit: Kit) -> list[np.ndarray | None]:
             pool = [i for i, n in enumerate(notes) if plain is None or n is None or n in plain]
         else:
             pool = [i for i, n in enumerate(notes) if n == want] or \
-                [i for i, n in enumerate(notes) if n is not None and n == _SIBLING.get(want)]
+                [i for i, n in enumerate(notes) if n is not None and n == GM_SIBLING.get(want)]
             if not pool:                      # no such drum: the type's plain sounds ("crash" on a ride and a china: none)
                 plain = _PLAIN_NOTES.get(t.drum_type, set())
                 pool = [i for i, n in enumerate(notes) if n is None or n in plain]

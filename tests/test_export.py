@@ -240,6 +240,32 @@ def test_exporting_again_replaces_the_earlier_export_and_nothing_else(tmp_path, 
     assert [p.name for p in mine.iterdir()] == ["snare.wav"]
 
 
+def test_an_export_through_dot_dot_or_a_link_replaces_the_kit_itself(tmp_path, labelled_kit, monkeypatch):
+    """Run from inside a kit, `-o ../MyKit` hid the earlier export under a temp name and left the
+    new one in another (its paths ran through the folder being renamed); an export to a link
+    replaced the link with a folder and left the kit it pointed to as it was."""
+    src = folder_samples(labelled_kit)
+    kits.export_kit(src, tmp_path / "dd" / "MyKit", "folder")
+    kits.export_kit(src, tmp_path / "dd" / "Other", "folder")
+    monkeypatch.chdir(tmp_path / "dd" / "MyKit")
+    with pytest.raises(KitError, match="is the folder you are in, or holds it"):
+        kits.export_kit(src, Path("../MyKit"), "folder")
+    with pytest.raises(KitError, match="is the folder you are in, or holds it"):
+        kits.export_kit(src, Path(".."), "folder")
+    kits.export_kit([s for s in src if s.drum_type == "kick"], Path("../Other"), "folder")
+    assert sorted(p.name for p in (tmp_path / "dd").iterdir()) == ["MyKit", "Other"]      # no temp folder left
+    assert {s.drum_type for s in folder_samples(tmp_path / "dd" / "Other")} == {"kick"}
+    assert len({s.drum_type for s in folder_samples(tmp_path / "dd" / "MyKit")}) > 1       # untouched
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "drumkits").mkdir()
+    (tmp_path / "drumkits" / "Linked").symlink_to(tmp_path / "dd" / "MyKit")    # a kit linked where a player looks
+    out, _ = kits.export_kit([s for s in src if s.drum_type == "kick"], tmp_path / "drumkits" / "Linked", "sfz",
+                             name="Linked")
+    assert (tmp_path / "drumkits" / "Linked").is_symlink() and out.name == "linked.sfz"
+    assert (tmp_path / "dd" / "MyKit" / "linked.sfz").exists()                  # the kit it points to is the new one
+    assert sorted(p.name for p in (tmp_path / "drumkits").iterdir()) == ["Linked"]
+
+
 def test_a_failed_export_leaves_the_earlier_one_and_broken_files_are_left_out(tmp_path, labelled_kit):
     src = folder_samples(labelled_kit)
     out = tmp_path / "kit"
@@ -554,3 +580,22 @@ def test_an_exported_kit_reads_back_with_each_drum_on_its_own_note(tmp_path, fmt
         else kits.write_sfz(read_hydrogen(src / "drumkit.xml"), tmp_path / "sfz", name="gm")
     back = (read_hydrogen if fmt == "hydrogen" else read_sfz)(out)
     assert sorted(kits.note_of(s) or kits.GM_NOTE_OF_TYPE[s.drum_type] for s in back) == sorted(n for _, n in insts.values())
+
+
+def test_a_workspace_given_as_a_kit_is_refused(tmp_path, labelled_kit, capsys):
+    """`drummy export-kit ws -o out` exported the sample store, typed by the hex of its file names."""
+    ws = tmp_path / "ws"
+    assert main(["ingest", str(labelled_kit), "-w", str(ws)]) == 0
+    capsys.readouterr()
+    assert main(["export-kit", str(ws), "-o", str(tmp_path / "out")]) == 2
+    assert f"{ws} is a Drummy workspace, not a kit: give it with -w {ws}" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_slot_plays_its_gm_siblings_sound_as_a_beat_does():
+    # "Ride 2" (59) played the crash in Hydrogen and SFZ exports where the beat plays the ride
+    by_note = {49: ["crash.wav"], 51: ["ride.wav"]}
+    assert kits._slot_files(by_note, 59, "cymbal") == ["ride.wav"]
+    assert kits._slot_files(by_note, 57, "cymbal") == ["crash.wav"]          # Crash 2: the crash
+    assert kits._slot_files(by_note, 51, "cymbal") == ["ride.wav"]
+    assert kits._slot_files({49: ["crash.wav"]}, 59, "cymbal") == ["crash.wav"]   # no ride at all: the plain one

@@ -191,3 +191,14 @@ def test_where_a_file_sits_on_a_computer_is_no_tag():
     assert labels_from_path("Downloads/Documents/Music/Kicks/808 boom.wav") == ("kick", ["808", "boom"])
     # ... but a name with more in it keeps its words (a first version dropped them anywhere)
     assert labels_from_path("Home Studio/Download Festival/Kick 1.wav") == ("kick", ["home studio", "download festival"])
+
+
+def test_hashes_and_uuids_in_file_names_name_no_drum():
+    # a downloaded snare named by a UUID read "bd" (kick) and "cb" (cowbell) in its hex
+    assert labels_from_path("Downloads/3f2a9bd1-7c4e-4b2a-9e1f-0a1b2c3d4e5f.wav") == ("unknown", [])
+    assert labels_from_path("Downloads/9C1E0CB7-2D4F-4E11-8A2B-77AA11BB22CC.wav") == ("unknown", [])
+    assert labels_from_path("snare/a9c0f3c42c97.wav") == ("snare", [])
+    # words and codes made of hex letters keep theirs
+    assert labels_from_path("kick/face808.wav") == ("kick", ["face", "808"])
+    assert labels_from_path("BD7510.wav")[0] == "kick"
+    assert labels_from_path("snare/decade808 01.wav") == ("snare", ["decade", "808"])

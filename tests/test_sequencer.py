@@ -329,6 +329,21 @@ def test_beat_command_writes_beat_stems_and_midi(tmp_path, tiny_library, capsys)
     assert P.load(out / "b.mid") == P.builtin("techno")
 
 
+def test_stems_named_as_the_beat_or_under_a_file_are_refused_before_the_render(tmp_path, tiny_library, capsys):
+    """`-o beat.wav --stems beat.wav` rendered the beat, made a folder named beat.wav, then failed:
+    every later `-o beat.wav` was "a folder"."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.wav").write_bytes(b"RIFF")
+    for stems, said in ((out / "b.wav", "is the name of the beat's own file"), (out / "b.mid", "is the name of the "
+                        "beat's own file"), (out / "mine.wav", "mine.wav is a file"),
+                        (out / "mine.wav" / "sub", "mine.wav is a file")):
+        assert main(["beat", "--kit", str(tiny_library), "--pattern", "techno", "--bars", "1", "-o", str(out / "b.wav"),
+                     "--midi-out", str(out / "b.mid"), "--stems", str(stems), "-w", str(tmp_path / "ws")]) == 2
+        assert said in capsys.readouterr().err
+        assert sorted(p.name for p in out.iterdir()) == ["mine.wav"] and (out / "mine.wav").read_bytes() == b"RIFF"
+
+
 def test_a_beat_file_has_no_dc_and_its_stems_sum_to_it(tmp_path, tiny_library):
     out = tmp_path / "out"
     assert main(["beat", "--kit", str(tiny_library), "--pattern", "boom bap", "--bars", "2", "-o", str(out / "b.wav"),
