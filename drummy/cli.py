@@ -1017,8 +1017,8 @@ def cmd_beat(args) -> None:
         if pattern.bars > most:
             print(f"  the pattern is {pattern.bars} bars long: the beat stops after {most}, the most it can be")
     elif args.bars % pattern.bars:
-        print(f"  the pattern is {pattern.bars} bars long: {args.bars} bars end partway through its "
-              f"{_ordinal(args.bars // pattern.bars + 1)} loop")
+        print(f"  the pattern is {pattern.bars} bars long: {_plural(args.bars, 'bar')} end{'s' * (args.bars == 1)} "
+              f"partway through its {_ordinal(args.bars // pattern.bars + 1)} loop")
     minutes = args.bars * 4 / bpm
     if minutes > MAX_MINUTES:            # 256 bars at 20 bpm: 51 minutes, and 17 GB with stems
         raise patterns.PatternError(f"{args.bars} bars at {bpm:g} bpm is {minutes:.0f} minutes; a beat "

@@ -567,6 +567,8 @@ def test_a_beat_plays_its_pattern_whole_and_never_writes_over_it(tmp_path, tiny_
     said = capsys.readouterr().out
     assert "the pattern is 3 bars long: 2 bars end partway through its 1st loop" in said
     assert "track 'hihat' plays no hit in 2 bars" in said
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", str(grid), "--bars", "1", "-o", str(out)]) == 0
+    assert "the pattern is 3 bars long: 1 bar ends partway through its 1st loop" in capsys.readouterr().out
     # a MIDI take written back over itself would be lost
     take = tmp_path / "take.mid"
     patterns.write_midi(take, patterns.load(str(grid)), bpm=120, bars=3)
