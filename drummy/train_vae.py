@@ -179,7 +179,10 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                 f"; that reaches the {cfg.steps}-step limit, so it ends there, as it was" if state["step"] >= cfg.steps
                 else ""), file=sys.stderr)
 
+    saved = [state["step"]]                      # the step the checkpoint on disk holds (a resumed run's: its own)
+
     def save_checkpoint():
+        saved[0] = state["step"]
         with interrupts_held():                  # a second Ctrl-C waits for the checkpoint to be in place
             sd = opt.state_dict()
             tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
@@ -222,7 +225,6 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
         w = np.array([min(256, len(vi) - j) for j in range(0, len(vi), 256)], float)
         return [float(np.average([float(o[i]) for o in out], weights=w)) for i in range(3)]
 
-    resumed_at = state["step"]
     budget = None if cfg.minutes is None else cfg.minutes * 60
     bar = tqdm(total=cfg.steps, initial=state["step"], desc="train vae", unit="step", disable=not progress,
                mininterval=1.0)
@@ -309,9 +311,9 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     state["elapsed"] = time.time() - t_start
     # The finished run, kept as a checkpoint until the model is saved: a save that fails (a full
     # disk) or a kill meanwhile loses no training; the same command again resumes at its end and saves.
-    # Not where it is already (resumed at its end), and never in the model's way: a disk with room
-    # for the model but not for the checkpoint (several times its size) still gets the model.
-    if state["step"] > resumed_at or not ckpt.exists():
+    # Not where it is already (resumed at its end, or saved at this very step), and never in the model's
+    # way: a disk with room for the model but not for the checkpoint (several times its size) still gets it.
+    if saved[0] != state["step"] or not ckpt.exists():
         try:
             save_checkpoint()
         except OSError as e:

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import re
 import shlex
@@ -272,6 +273,24 @@ def test_a_finished_run_whose_save_fails_is_kept_and_saved_by_the_same_command_a
     assert resumed["history"] == m["history"] and not (again.root / "models" / "vae.checkpoint.safetensors").exists()
     a, b = load_file(train.vae_path(ws)), load_file(train.vae_path(again))
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_run_whose_last_step_was_checkpointed_does_not_write_it_again(trained, tmp_path, monkeypatch):
+    import shutil
+    from drummy import library
+    ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
+    real, written = library.atomic_write_bytes, []
+
+    def counted(path, data):
+        written.append(Path(path).name)
+        return real(path, data)
+    monkeypatch.setattr(library, "atomic_write_bytes", counted)
+    cfg = TV.VAETrainConfig(steps=4, batch=8, eval_every=2, checkpoint_every=2, warmup=2, min_tag_count=2)
+    TV.train_vae(ws, cfg, progress=False, resume=False)
+    assert written.count("vae.checkpoint.safetensors") == 2          # steps 2 and 4, the last not twice
+    written.clear()
+    TV.train_vae(ws, dataclasses.replace(cfg, steps=5, checkpoint_every=100), progress=False, resume=False)
+    assert written.count("vae.checkpoint.safetensors") == 1          # the finished run, before its model
 
 
 def test_a_ctrl_c_during_the_last_save_finishes_it(trained, tmp_path, monkeypatch, ctrl_c_raises, capsys):
