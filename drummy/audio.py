@@ -373,12 +373,13 @@ def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True, max
 
 
 def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
-            fade_ms: float = 5.0, remove_dc: bool = True) -> np.ndarray:
+            fade_ms: float = 5.0, remove_dc: bool = True, cap: bool = True) -> np.ndarray:
     """Make audio safe to ship: DC offset removed, short fade-out, true peak (the
     peak between samples, as a DAW's true-peak meter reads it) set to peak_db.
 
     Works on (samples,) or (samples, channels). peak_db=None keeps the level but
-    still guarantees no sample reaches full scale.
+    still guarantees no sample reaches full scale (cap=False: not even that, for a
+    float file whose level over full scale is meant: a kit's hot drum).
 
     The offset is the median sample, not the mean: a one-shot spends most of its
     samples in its quiet tail, which must end centred on zero. A kick's lopsided
@@ -399,7 +400,7 @@ def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
         peak = true_peak(y.T) if y.size else 0.0
         return y * np.float32(10 ** (peak_db / 20) / peak) if peak > 0 else y
     peak = sample_peak(y)
-    return y * np.float32(10 ** (-0.1 / 20) / peak) if peak > 10 ** (-0.1 / 20) else y
+    return y * np.float32(10 ** (-0.1 / 20) / peak) if cap and peak > 10 ** (-0.1 / 20) else y
 
 
 TRUE_PEAK_SEARCH_DB = 4.5   # true_peak interpolates the gaps this close to the peak read 2x oversampled
@@ -496,16 +497,17 @@ def format_of(path: str | os.PathLike) -> str:
 
 
 def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
-          fade_ms: float = 5.0, subtype: str = "PCM_24", remove_dc: bool = True, software: str | None = None) -> Path:
+          fade_ms: float = 5.0, subtype: str = "PCM_24", remove_dc: bool = True, software: str | None = None,
+          cap: bool = True) -> Path:
     """Write audio atomically (temp file + rename) as 24-bit WAV by default.
 
     y is (samples,) or (samples, channels) float. See :func:`prepare` for the
-    level and fade handling. software: the file's "software" tag (`written_by`
+    level and fade handling (and `cap`). software: the file's "software" tag (`written_by`
     reads it back). Returns the path written.
     """
     path = Path(path)
     fmt = format_of(path)
-    y = prepare(y, sr=sr, peak_db=peak_db, fade_ms=fade_ms, remove_dc=remove_dc)
+    y = prepare(y, sr=sr, peak_db=peak_db, fade_ms=fade_ms, remove_dc=remove_dc, cap=cap)
     if fmt == "OGG":
         subtype = "VORBIS"
 

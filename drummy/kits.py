@@ -565,30 +565,38 @@ def _players_read(src: Path) -> bool:
     return info.subtype not in ("FLOAT", "DOUBLE") or audio.sample_peak(audio.decode(src)[0]) <= 1.0
 
 
-def _place_audio(s: KitSample, dest_stem: Path) -> Path:
+def _place_audio(s: KitSample, dest_stem: Path, bake: bool = False) -> Path:
     """Copy a sample's file beside dest_stem with its own extension, or transcode it to a
     24-bit WAV with its own rate when kit players may not play it as it is (`_players_read`)
     or it is a slice of its file (its frames alone, a file of its own: every player reads
     it, offset= or not): more than two channels are mixed to one, a float file over full
-    scale is brought under it. Returns the file written."""
+    scale is brought under it. bake: the level its kit plays it at (`gain`) goes into the
+    audio, for a kit format with no place for it (a folder): a 32-bit float WAV where that
+    takes it over full scale. Returns the file written."""
     src = Path(s.path)
-    if (s.start, s.end) != (0, None) or not _players_read(src):
+    baked = bake and s.gain > 0 and s.gain != 1.0      # (a muted drum keeps its sound: a folder has no mute)
+    if baked or (s.start, s.end) != (0, None) or not _players_read(src):
         data, rate = audio.decode(src, start=s.start, end=s.end)
         if data.shape[1] > 2:
             data = audio.to_mono(data)
-        return audio.write(dest_stem.with_suffix(".wav"), data, sr=rate, peak_db=None, fade_ms=0, remove_dc=False)
+        data = data * s.gain if baked else data
+        hot = baked and audio.sample_peak(data) > 10 ** (-0.1 / 20)        # over what a 24-bit file holds
+        return audio.write(dest_stem.with_suffix(".wav"), data, sr=rate, peak_db=None, fade_ms=0, remove_dc=False,
+                           subtype="FLOAT" if hot else "PCM_24", cap=not hot)
     dest = dest_stem.with_suffix(src.suffix.lower())
     audio.atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
     return dest
 
 
 def write_folder(samples: list[KitSample], outdir: str | Path) -> Path:
-    """OUTDIR/<type>/<type-tags-NN>.<ext>: a folder `drummy ingest` labels right back."""
+    """OUTDIR/<type>/<type-tags-NN>.<ext>: a folder `drummy ingest` labels right back. Each
+    file holds its kit's level for it (a snare the kit plays 12 dB down is 12 dB down): a
+    folder has nowhere else to keep it, and a beat of the folder then sounds as one of the kit."""
     outdir = Path(outdir)
     taken: set[str] = set()
     for dtype, group in _by_type(samples).items():
         for s, stem in zip(group, _file_names(group, taken)):
-            _place_audio(s, outdir / dtype / stem)
+            _place_audio(s, outdir / dtype / stem, bake=True)
     return outdir
 
 

@@ -543,6 +543,15 @@ def test_a_kits_levels_are_read_played_and_exported(tmp_path):
     assert {s.drum_type: s.gain for s in read_hydrogen(xml)} == {"kick": 1.5, "snare": 1.0}
     sfz = kits.write_sfz(samples, tmp_path / "sfz", name="g")
     assert {s.drum_type: round(s.gain, 4) for s in read_sfz(sfz)} == {"kick": 1.5, "snare": 1.0}
+    # a folder has no place for a level: it goes into the audio (the kick over full scale in a float
+    # WAV), and the folder plays as the kit does (a -12 dB snare came out 21 dB hot against the kick)
+    folder = kits.write_folder(samples, tmp_path / "folder")
+    levels = {s.drum_type: audio.sample_peak(s.load()) for s in folder_samples(folder)}
+    kick_in, snare_in = (audio.sample_peak(audio.decode(tmp_path / "h2" / f)[0]) for f in ("k.wav", "s.wav"))
+    assert levels["kick"] == pytest.approx(1.5 * kick_in, rel=1e-5) and levels["kick"] > 1
+    assert levels["snare"] == pytest.approx(snare_in, rel=1e-5)
+    assert sf.info(str(next((folder / "kick").iterdir()))).subtype == "FLOAT"
+    assert sf.info(str(next((folder / "snare").iterdir()))).subtype == "PCM_16"     # as it was: copied
 
 
 def test_levels_past_sfzs_range_keep_their_balance_and_a_silent_layer_is_left_out(tmp_path):
