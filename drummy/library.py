@@ -100,6 +100,26 @@ def vae_path(ws: "Workspace") -> Path:
 PREVIOUS_VAE = "vae.previous.safetensors"   # beside a blend model: the one its training replaced (`train_vae.keep_previous`)
 
 
+def readable_model(path: Path) -> bool:
+    """Whether a safetensors file is there and its header reads: a damaged model is not kept
+    in place of a sound one (`train.keep_previous`, `train_vae.keep_previous`)."""
+    from safetensors import SafetensorError, safe_open
+    try:
+        with safe_open(str(path), "pt"):
+            return True
+    except (SafetensorError, OSError):
+        return False
+
+
+def copy_model(path: Path, to: Path) -> None:
+    """A model's .safetensors and its .json record copied to `to`'s names, each atomically."""
+    import shutil
+    for suffix in (".json", ".safetensors"):
+        src = path.with_suffix(suffix)
+        if src.exists():
+            audio.atomic_write(to.with_suffix(suffix), lambda tmp, src=src: shutil.copyfile(src, tmp))
+
+
 CACHE_DAMAGE = (SafetensorError, OSError, ValueError, KeyError, IndexError)   # what a cut or foreign cache file raises
 
 

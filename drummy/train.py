@@ -299,9 +299,7 @@ def keep_previous(ws: Workspace, metrics: dict) -> None:
     and the replaced one's validation accuracy in metrics["replaced"]. Not copied: a damaged
     classifier, nor one that validated worse than the one kept there already (two short runs
     in a row pushed the trained one out)."""
-    import shutil
-    from safetensors import SafetensorError, safe_open
-    from .audio import atomic_write
+    from .library import copy_model, readable_model
     path, previous = classifier_path(ws), classifier_path(ws).with_name(PREVIOUS + ".safetensors")
 
     def accuracy(model: Path) -> float | None:
@@ -310,18 +308,12 @@ def keep_previous(ws: Workspace, metrics: dict) -> None:
             return float(v) if isinstance(v, (int, float)) else None
         except (OSError, ValueError, KeyError, TypeError):
             return None
-    try:
-        with safe_open(str(path), "pt"):
-            pass
-    except (SafetensorError, OSError):    # none, or damaged
+    if not readable_model(path):          # none, or damaged
         return
     old, kept = accuracy(path), accuracy(previous) if previous.exists() else None
     if old is not None and kept is not None and old < kept:
         return
-    for suffix in (".json", ".safetensors"):
-        src = path.with_suffix(suffix)
-        if src.exists():
-            atomic_write(path.with_name(PREVIOUS + suffix), lambda tmp, src=src: shutil.copyfile(src, tmp))
+    copy_model(path, previous)
     metrics["replaced"] = {"path": str(previous), "val_balanced_accuracy": old}
 
 

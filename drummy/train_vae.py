@@ -179,10 +179,11 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                 f"; that reaches the {cfg.steps}-step limit, so it ends there, as it was" if state["step"] >= cfg.steps
                 else ""), file=sys.stderr)
 
-    saved = [state["step"]]                      # the step the checkpoint on disk holds (a resumed run's: its own)
+    saved_step = state["step"]                   # the step the checkpoint on disk holds (a resumed run's: its own)
 
     def save_checkpoint():
-        saved[0] = state["step"]
+        nonlocal saved_step
+        saved_step = state["step"]
         with interrupts_held():                  # a second Ctrl-C waits for the checkpoint to be in place
             sd = opt.state_dict()
             tensors = {f"model.{k}": v for k, v in model.state_dict().items()}
@@ -313,7 +314,7 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     # disk) or a kill meanwhile loses no training; the same command again resumes at its end and saves.
     # Not where it is already (resumed at its end, or saved at this very step), and never in the model's
     # way: a disk with room for the model but not for the checkpoint (several times its size) still gets it.
-    if saved[0] != state["step"] or not ckpt.exists():
+    if saved_step != state["step"] or not ckpt.exists():
         try:
             save_checkpoint()
         except OSError as e:
@@ -360,8 +361,7 @@ def keep_previous(ws: Workspace, warmup: int, metrics: dict) -> None:
     `warmup` steps does not push out a trained one kept there (two short runs in a row): it
     is dropped, and metrics["dropped"] holds its steps. Records the kept copy's path in
     metrics["replaced"] when there was a model to replace and it was kept."""
-    import shutil
-    from .audio import atomic_write
+    from .library import copy_model, readable_model
     path = vae_path(ws)
     previous = path.with_name(PREVIOUS_VAE)
     if not path.exists():
@@ -375,14 +375,7 @@ def keep_previous(ws: Workspace, warmup: int, metrics: dict) -> None:
     if (n := steps(path)) < warmup and previous.exists() and steps(previous) >= warmup:
         metrics["dropped"] = n
         return
-    try:                              # a damaged model is not kept in place of the one kept there
-        from safetensors import SafetensorError, safe_open
-        with safe_open(str(path), "pt"):
-            pass
-    except (SafetensorError, OSError):
+    if not readable_model(path):      # a damaged model is not kept in place of the one kept there
         return
     metrics["replaced"] = str(previous)
-    for suffix in (".json", ".safetensors"):
-        src = path.with_suffix(suffix)
-        if src.exists():
-            atomic_write(previous.with_suffix(suffix), lambda tmp, src=src: shutil.copyfile(src, tmp))
+    copy_model(path, previous)
