@@ -23,7 +23,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
-import librosa
+# librosa's conversions and filters, not its top level: those load numba's code (`features.warm_up`)
+from librosa.core.convert import mel_frequencies
 import numpy as np
 import torch
 
@@ -72,9 +73,7 @@ _CONFIGS = 16       # configs cached: the base one and one per ring-out length (
 @lru_cache(maxsize=_CONFIGS)
 def band_centres(cfg: CodecConfig) -> np.ndarray:
     """(bands,) Hz, read-only."""
-    from .features import warm_up
-    warm_up()                        # librosa's modules load numba's cache of their code: under its lock
-    out = librosa.mel_frequencies(cfg.bands, fmin=cfg.fmin, fmax=cfg.fmax)
+    out = mel_frequencies(cfg.bands, fmin=cfg.fmin, fmax=cfg.fmax)
     out.setflags(write=False)
     return out
 

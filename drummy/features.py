@@ -9,6 +9,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import librosa
+# librosa's conversions and mel filters need none of its numba code: they run without
+# `warm_up`'s 2-3 s (its onsets and RMS do not: `strong_onsets`)
+from librosa.core.convert import fft_frequencies
+from librosa.filters import mel as mel_filters
 import numpy as np
 
 from .audio import SR
@@ -54,8 +58,7 @@ _mel_basis_cache: dict[MelConfig, np.ndarray] = {}
 
 def mel_basis(cfg: MelConfig) -> np.ndarray:
     if cfg not in _mel_basis_cache:
-        warm_up()                    # librosa's modules load numba's cache of their code: under its lock
-        _mel_basis_cache[cfg] = librosa.filters.mel(sr=cfg.sr, n_fft=cfg.n_fft, n_mels=cfg.n_mels,
+        _mel_basis_cache[cfg] = mel_filters(sr=cfg.sr, n_fft=cfg.n_fft, n_mels=cfg.n_mels,
                                                     fmin=cfg.fmin, fmax=cfg.fmax)
     return _mel_basis_cache[cfg]
 
@@ -124,8 +127,7 @@ def descriptors(y: np.ndarray, sr: int = SR) -> np.ndarray:
     # Spectral shape over the first 1.5 s, weighted by frame energy.
     seg = y[: int(1.5 * sr)].astype(np.float32)
     power = stft_power(fit_length(seg, max(len(seg), 2048)), 2048, 512) + 1e-20
-    warm_up()                        # librosa's modules load numba's cache of their code: under its lock
-    freqs = librosa.fft_frequencies(sr=sr, n_fft=2048)
+    freqs = fft_frequencies(sr=sr, n_fft=2048)
     w = power.sum(axis=0)
     w = w / (w.sum() + 1e-20)
     centroid = float(np.sum(w * (freqs @ power) / power.sum(axis=0)))

@@ -100,6 +100,28 @@ def test_features_load_numbas_code_under_the_lock_once_per_process(monkeypatch):
     assert entered == [1] and features._warm
 
 
+NO_NUMBA = """
+import numpy as np
+from drummy import codec, features
+t = np.arange(44100) / 44100
+y = (np.sin(2 * np.pi * 180 * t) * np.exp(-t * 20)).astype(np.float32)
+codec.band_centres(codec.CODEC), features.log_mel(y), features.descriptors(y)
+print("warm" if features._warm else "cold")
+"""
+
+
+def test_log_mels_descriptors_and_codec_bands_need_none_of_librosas_numba_code():
+    # generate, classify and beat use only these: loading librosa's numba code (under its lock)
+    # cost each of those commands about a second
+    import os
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, "-c", NO_NUMBA], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "NUMBA_DEBUG_CACHE": "1"})        # numba says what its cache does
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[-1] == "cold" and "[cache]" not in done.stdout + done.stderr
+
+
 def test_silence_has_no_attack_tail_or_spectrum_and_does_not_raise():
     # a generator can decode a silent hit; `drummy evaluate` measured one and stopped with an IndexError
     d = dict(zip(DESCRIPTOR_NAMES, features.descriptors(np.zeros(SR // 2, np.float32))))
