@@ -565,14 +565,15 @@ def _players_read(src: Path) -> bool:
     return info.subtype not in ("FLOAT", "DOUBLE") or audio.sample_peak(audio.decode(src)[0]) <= 1.0
 
 
-def _place_audio(s: KitSample, dest_stem: Path, bake: bool = False) -> Path:
+def _place_audio(s: KitSample, dest_stem: Path, bake: bool = False) -> tuple[Path, float]:
     """Copy a sample's file beside dest_stem with its own extension, or transcode it to a
     24-bit WAV with its own rate when kit players may not play it as it is (`_players_read`)
     or it is a slice of its file (its frames alone, a file of its own: every player reads
     it, offset= or not): more than two channels are mixed to one, a float file over full
     scale is brought under it. bake: the level its kit plays it at (`gain`) goes into the
     audio, for a kit format with no place for it (a folder): a 32-bit float WAV where that
-    takes it over full scale. Returns the file written."""
+    takes it (or the file itself) over full scale. Returns the file written, and the gain
+    the kit must add to play it at its level: how far it was brought under full scale."""
     src = Path(s.path)
     baked = bake and s.gain > 0 and s.gain != 1.0      # (a muted drum keeps its sound: a folder has no mute)
     if baked or (s.start, s.end) != (0, None) or not _players_read(src):
@@ -580,12 +581,13 @@ def _place_audio(s: KitSample, dest_stem: Path, bake: bool = False) -> Path:
         if data.shape[1] > 2:
             data = audio.to_mono(data)
         data = data * s.gain if baked else data
-        hot = baked and audio.sample_peak(data) > 10 ** (-0.1 / 20)        # over what a 24-bit file holds
+        over = audio.sample_peak(data) / 10 ** (-0.1 / 20)                 # over what a 24-bit file holds
+        hot = bake and over > 1            # (a folder keeps it hot, as it keeps a kit's level: in a float file)
         return audio.write(dest_stem.with_suffix(".wav"), data, sr=rate, peak_db=None, fade_ms=0, remove_dc=False,
-                           subtype="FLOAT" if hot else "PCM_24", cap=not hot)
+                           subtype="FLOAT" if hot else "PCM_24", cap=not hot), 1.0 if hot else max(over, 1.0)
     dest = dest_stem.with_suffix(src.suffix.lower())
     audio.atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
-    return dest
+    return dest, 1.0
 
 
 def write_folder(samples: list[KitSample], outdir: str | Path) -> Path:
@@ -671,8 +673,8 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
             note = slot_note(s)
             if not HYDROGEN_GM_PERC[0] <= note <= HYDROGEN_GM_PERC[1]:   # Hydrogen answers 36 and up: 35 is the kick
                 note = GM_NOTE_OF_TYPE[dtype]
-            by_note.setdefault(dtype, {}).setdefault(note, []).append((_place_audio(s, outdir / stem).name,
-                                                                       s.velocity, s.gain))
+            f, lift = _place_audio(s, outdir / stem)
+            by_note.setdefault(dtype, {}).setdefault(note, []).append((f.name, s.velocity, s.gain * lift))
     chunks = {note: [fs[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(fs), HYDROGEN_MAX_LAYERS)]
               for notes in by_note.values() for note, fs in notes.items()}
     more = "perc" in by_note or any(len(c) > 1 for c in chunks.values())   # overflow past 59 would answer bongos
@@ -743,8 +745,8 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
     by_note: dict[str, dict[int, list[tuple[str, tuple[float, float] | None]]]] = {}   # type -> note -> files
     for dtype, group in _by_type(samples).items():
         for s, stem in zip(group, _file_names(group, taken)):
-            by_note.setdefault(dtype, {}).setdefault(slot_note(s), []).append(
-                (_place_audio(s, outdir / folder / stem).name, s.velocity, s.gain))
+            f, lift = _place_audio(s, outdir / folder / stem)
+            by_note.setdefault(dtype, {}).setdefault(slot_note(s), []).append((f.name, s.velocity, s.gain * lift))
     # SFZ's volume= stops at +6 dB: a kit whose levels go past it is turned down whole, keeping its balance
     loudest = max((g for notes in by_note.values() for fs in notes.values() for _, _, g in fs), default=1.0)
     scale = min(1.0, SFZ_MAX_GAIN / loudest) if loudest > 0 else 1.0

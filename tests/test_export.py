@@ -441,6 +441,20 @@ def test_files_players_cannot_play_as_they_are_are_written_so_they_can(tmp_path)
     assert {s.drum_type for s in read_sfz(out)} == {"kick", "snare", "hihat"}
 
 
+@pytest.mark.parametrize("fmt", ["sfz", "hydrogen", "folder"])
+def test_a_float_file_over_full_scale_keeps_its_level_in_the_exported_kit(tmp_path, fmt):
+    # it is written under full scale (players clip it), and was 12 dB quieter with nothing to make up for it
+    root = tmp_path / "mine"
+    write(root / "kick" / "k.wav", 0.5 * kick(1), subtype="PCM_24")
+    write(root / "snare" / "hot.wav", hat(2, seconds=0.3) * 4.0, subtype="FLOAT")      # +12 dBFS
+    source = {s.drum_type: audio.sample_peak(audio.decode(s.path)[0]) for s in folder_samples(root)}
+    out, _ = kits.export_kit(folder_samples(root), tmp_path / "out", fmt, name="out")
+    back = {"sfz": read_sfz, "hydrogen": read_hydrogen, "folder": folder_samples}[fmt](out)
+    played = {s.drum_type: s.gain * audio.sample_peak(audio.decode(s.path)[0]) for s in back}
+    ratio = lambda d: d["snare"] / d["kick"]
+    assert ratio(played) == pytest.approx(ratio(source), rel=1e-3)      # the kit's balance, as it was
+
+
 def test_long_and_accented_kit_names(tmp_path, labelled_kit):
     long = "K" * 240                                   # fits a file name; its temporary sibling must too
     out, _ = kits.export_kit(folder_samples(labelled_kit), tmp_path / long, "hydrogen")
