@@ -614,6 +614,28 @@ def writable_folder(folder: str | os.PathLike) -> None:
         raise OSError(e.errno, e.strerror, str(folder)) from None
 
 
+@contextmanager
+def folders_undone(*folders: str | os.PathLike | None):
+    """The folders this block makes for `folders` (and the parents they lacked) go again if
+    it fails while they are still empty: a Ctrl-C or an error before the first file is
+    written leaves no empty folder where the producer asked for output."""
+    new = set()
+    for f in folders:
+        p = Path(f).absolute() if f is not None else None
+        while p is not None and not (p.exists() or p.is_symlink()) and p != p.parent:
+            new.add(p)
+            p = p.parent
+    try:
+        yield
+    except BaseException:
+        for p in sorted(new, key=lambda p: len(p.parts), reverse=True):     # deepest first
+            try:
+                p.rmdir()                   # only an empty folder: anything written in it stays
+            except OSError:
+                pass
+        raise
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

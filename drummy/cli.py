@@ -1026,8 +1026,10 @@ def cmd_beat(args) -> None:
     # the beat's own files may sit among its stems
     own = [args.out] + ([args.midi_out] if args.midi_out is not None else [])
     from .library import claim
-    with claim(args.out, args.midi_out, args.stems):      # two beats into the same files: the second waits
-        _beat(args, pattern, own)
+    from .audio import folders_undone
+    with claim(args.out, args.midi_out, args.stems), \
+            folders_undone(args.out.parent, args.stems, args.midi_out and args.midi_out.parent):
+        _beat(args, pattern, own)           # (claim: two beats into the same files, the second waits)
 
 
 def _beat(args, pattern, own) -> None:

@@ -496,6 +496,18 @@ def test_stems_of_tracks_whose_names_read_alike_do_not_overwrite(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != S.STEMS_MANIFEST) == sorted(p.name for p in paths)
 
 
+def test_a_beat_stopped_before_its_files_leaves_no_empty_folders(tmp_path, tiny_library, monkeypatch):
+    # a Ctrl-C during the render left the stems folder (and -o's new folders) behind, empty
+    from conftest import interrupt_at
+    (tmp_path / "mine").mkdir()
+    monkeypatch.setattr(S, "render", interrupt_at(1, S.render))
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", "techno", "--bars", "1",
+                 "-o", str(tmp_path / "new" / "deep" / "b.wav"), "--stems", str(tmp_path / "mine" / "stems" / "x"),
+                 "--midi-out", str(tmp_path / "midi" / "b.mid"), "-w", str(tmp_path / "ws")]) == 130
+    assert not (tmp_path / "new").exists() and not (tmp_path / "midi").exists()
+    assert (tmp_path / "mine").is_dir() and not any((tmp_path / "mine").iterdir())     # the producer's own stays
+
+
 def test_stems_stopped_half_way_are_replaced_whole_by_the_same_beat(tmp_path, monkeypatch):
     one = np.full(100, 0.1, np.float32)
     S.write_stems({"crash": one, "hihat": one, "snare": one, "tom": one}, tmp_path)      # an earlier beat
