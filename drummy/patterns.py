@@ -362,10 +362,11 @@ def builtin(name: str) -> Pattern:
 
 
 def load(source: str | Path) -> Pattern:
-    """A built-in name, a pattern .toml file or a General MIDI drum .mid file."""
+    """A built-in name, a pattern .toml file or a General MIDI drum .mid file (.midi, or
+    Windows' RIFF .rmi)."""
     path = Path(source)
     suffix = path.suffix.lower()
-    if suffix in (".toml", ".mid", ".midi"):
+    if suffix in (".toml", ".mid", ".midi", ".rmi"):
         if not path.is_file():
             raise PatternError(f"no such pattern file: {path}")
         if suffix == ".toml":
@@ -593,7 +594,11 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         steps = int(meta.get("steps", 16))
         swing = float(meta.get("swing", 50.0))
     else:
-        steps, swing = _guess_steps([n[0] for n in drums], ppq), 50.0
+        steps = _guess_steps([n[0] for n in drums], ppq)
+        swing = _swing_of([n[0] for n in drums], ppq * BEATS_PER_BAR / steps)
+        if swing > 50:
+            remarks.append(f"played with swing: its off-beat {steps}ths come {round((swing - 50) / 50 * 100)} % of "
+                           f"a step late, read as swing {swing:g}")
     if steps not in STEPS_PER_BAR or not 50 <= swing <= 75:
         raise PatternError("MIDI file has unusable drummy settings (steps/swing)")
     tps = ppq * BEATS_PER_BAR / steps
@@ -630,6 +635,10 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     at = np.array([n[0] for n in drums], dtype=np.float64)
     nearest = np.clip(np.searchsorted(grid, at), 1, len(grid) - 1)
     nearest -= (at - grid[nearest - 1]) <= (grid[nearest] - at)    # ties go to the earlier step
+    off = np.abs(at - grid[nearest])                                # a played take, quantised: said
+    if not meta and (off > ppq / 32).any():
+        remarks.append(f"{_n(int((off > ppq / 32).sum()), 'note')} off the {steps}-step grid (by up to "
+                       f"{int(off.max())} ticks) moved onto it")
     nearest %= bars * steps                                         # a late last hit loops to step 0
 
     # hits go to tracks: by MIDI track when it carries drummy settings, else by drum type
@@ -711,6 +720,22 @@ def _json_or_empty(text: str) -> dict:
     return d if isinstance(d, dict) else {}
 
 
+def _swing_of(ticks: list[int], tps: float) -> float:
+    """The swing (50..75) a file's notes are played with on a grid of `tps` ticks a step:
+    50 + 50 x how late its off-beat steps come, in steps, when they are late alike (their
+    middle half within a tenth of a step) and its on-beat steps are on the grid; else 50.
+    A DAW's swung 16ths, 19-40 ticks late at 480 PPQ, were snapped straight."""
+    phase = (np.asarray(ticks, np.float64) / tps) % 2                # 0: an on-beat step, 1: the off-beat after it
+    on = np.minimum(phase, 2 - phase)[(phase < 0.5) | (phase > 1.75)]
+    late = phase[(phase >= 0.75) & (phase <= 1.6)] - 1
+    if len(late) < 4 or len(on) < 2 or np.median(on) > 0.05:
+        return 50.0
+    q1, delay, q3 = np.percentile(late, [25, 50, 75])
+    if q3 - q1 > 0.1 or delay < 0.06:                               # humanised, not swung; or near straight
+        return 50.0
+    return float(min(75.0, round(2 * (50 + 50 * delay)) / 2))       # to half a percent
+
+
 def _guess_steps(ticks: list[int], ppq: int) -> int:
     """The grid (16, 12 or 32 steps a bar) that the most ticks are within a quarter of
     a 32nd note of, the coarser on a tie (16, then 12, then 32): a 32nd-note roll in a
@@ -740,6 +765,30 @@ def is_ours(path: str | Path) -> bool:
     return False
 
 
+def _track_chunks(data: bytes) -> bytes:
+    """A Standard MIDI File's header and track chunks alone, as mido reads them: the spec
+    has readers skip chunks of other kinds (a Yamaha XF "XFIH" before the tracks was
+    refused), and a Windows RIFF "RMID" file holds one in its "data" chunk. Anything
+    else is returned as it is, for mido to judge."""
+    if data[:4] == b"RIFF" and data[8:12] == b"RMID":
+        at = 12
+        while at + 8 <= len(data):
+            size = int.from_bytes(data[at + 4:at + 8], "little")
+            if data[at:at + 4] == b"data":
+                data = data[at + 8:at + 8 + size]
+                break
+            at += 8 + size + size % 2                                  # RIFF chunks are padded to even sizes
+    if data[:4] != b"MThd":
+        return data
+    kept, at = [], 0
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at + 4:at + 8], "big")
+        if data[at:at + 4] in (b"MThd", b"MTrk") or at + 8 + size > len(data):   # (a cut track: mido says so)
+            kept.append(data[at:at + 8 + size])
+        at += 8 + size
+    return b"".join(kept) + data[at:]
+
+
 def _parse_midi(path: Path):
     """A mido.MidiFile. Names are read as UTF-8 (what drummy writes), else as Latin-1 (other
     tools). A key signature mido cannot decode (a mode of 2, 8 sharps: DAWs write them) is
@@ -747,7 +796,7 @@ def _parse_midi(path: Path):
     an OSError is left to the caller."""
     import mido
     from mido.midifiles.meta import KeySignatureError
-    data = path.read_bytes()
+    data = _track_chunks(path.read_bytes())
     for attempt in range(2):
         try:
             try:

@@ -305,6 +305,30 @@ def test_what_reading_a_daw_midi_file_leaves_out_or_assumes_is_said():
     assert "no notes on channel 10 (General MIDI drums): read channels 1, 2 as drums" in P.from_midi(_midi(elsewhere)).remarks[0]
 
 
+@pytest.mark.parametrize("late", [19, 30, 40])
+def test_a_swung_take_is_read_with_its_swing(late):
+    # a DAW's swung 16ths (480 PPQ: a step is 120 ticks) were snapped straight without a word
+    hats = [e for k in range(16) for e in hit(k * 120 + late * (k % 2), 42)]
+    kicks = [e for k in range(0, 16, 4) for e in hit(k * 120, 36)]
+    p = P.from_midi(_midi(hats + kicks, ppq=480))
+    assert p.steps == 16 and p.swing == pytest.approx(50 + 50 * late / 120, abs=0.25)
+    assert {t.name: sum(map(bool, t.hits)) for t in p.tracks} == {"kick": 4, "hihat": 16} and p.bars == 1
+    assert "played with swing" in " ".join(p.remarks) and "moved onto" not in " ".join(p.remarks)
+    back = P.from_midi(P.to_midi(p))                          # written back on the swung grid it was played on
+    played = sorted(t for t, m in hats if m.type == "note_on")
+    hh = next(tr for tr in P.to_midi(p).tracks if any(m.type == "track_name" and m.name == "hihat" for m in tr))
+    ticks = np.cumsum([m.time for m in hh])[[m.type == "note_on" for m in hh]]
+    assert back == p and np.abs(ticks - played).max() <= 1
+
+
+def test_a_played_take_is_quantised_and_said_so_but_not_read_as_swing():
+    rng = np.random.default_rng(0)
+    hats = [e for k in range(16) for e in hit(max(k * 120 + int(rng.integers(-25, 26)), 0), 42)]
+    p = P.from_midi(_midi(hats + hit(0, 36), ppq=480))
+    assert p.swing == 50 and sum(map(bool, next(t for t in p.tracks if t.name == "hihat").hits)) == 16
+    assert any(r.endswith("moved onto it") and "off the 16-step grid" in r for r in p.remarks)
+
+
 def test_a_32nd_note_roll_keeps_its_notes_and_a_long_last_note_adds_no_bar():
     hats = [e for k in range(16) for e in hit(k * 24, 42)]
     roll = [e for k in range(4) for e in hit(312 + k * 12, 38)]                   # 32nds in beat 4
@@ -349,6 +373,20 @@ def test_a_key_signature_mido_cannot_decode_is_read_as_no_key(tmp_path):
     p = P.load(tmp_path / "daw.mid")
     assert p.bars == 1 and {t.name for t in p.tracks} == {"kick", "hihat"}
     assert not P.is_ours(tmp_path / "daw.mid")                                         # no traceback there either
+
+
+def test_chunks_of_other_kinds_are_skipped_and_a_riff_midi_file_is_read(tmp_path):
+    # the MIDI spec has readers skip unknown chunks; a Yamaha XF "XFIH" chunk before the track was refused
+    groove = [e for k in range(8) for e in hit(k * 48, 36 if k % 4 == 0 else 42)]
+    data = _bytes(_midi(groove))
+    want = P.from_midi(_midi(groove), "x")
+    xf = b"XFIH" + (6).to_bytes(4, "big") + b"\x00" * 6
+    (tmp_path / "xf.mid").write_bytes(data[:14] + xf + data[14:] + b"XFKM" + (3).to_bytes(4, "big") + b"abc")
+    riff = b"RMID" + b"INFO" + (3).to_bytes(4, "little") + b"abc\x00" + b"data" + len(data).to_bytes(4, "little") + data
+    (tmp_path / "win.rmi").write_bytes(b"RIFF" + len(riff).to_bytes(4, "little") + riff)
+    for f in ("xf.mid", "win.rmi"):
+        got = P.load(tmp_path / f)
+        assert dataclasses.replace(got, name="x") == want
 
 
 def test_a_conductor_track_ending_with_the_songs_last_release_adds_no_bar():
