@@ -409,7 +409,9 @@ def schedule(p: Pattern, bpm: float, bars: int, rng: np.random.Generator | None 
 
     Onsets are the grid positions (swing included) rounded to the nearest sample;
     with `rng`, humanise adds Gaussian timing (p.humanise_ms) and velocity
-    (p.humanise_velocity) jitter, clipped at 2.5 std-devs (and at the start of the beat).
+    (p.humanise_velocity) jitter, clipped at 2.5 std-devs. A hit moved before the beat's
+    start keeps its negative onset: the beat loops, and `sequencer.render` plays it at the
+    end of the loop, just before the bar line (the first hit was never early).
     """
     n_steps = bars * p.steps
     pos = grid_positions(n_steps, p.steps, bpm, p.swing, sr)
@@ -422,7 +424,7 @@ def schedule(p: Pattern, bpm: float, bars: int, rng: np.random.Generator | None 
             at = at + np.clip(rng.standard_normal(len(at)), -2.5, 2.5) * p.humanise_ms * sr / 1000
         if rng is not None and p.humanise_velocity > 0:
             v = np.clip(v + np.clip(rng.standard_normal(len(v)), -2.5, 2.5) * p.humanise_velocity, 1, 127)
-        out.append(Hits(np.maximum(np.rint(at), 0).astype(np.int64), v))
+        out.append(Hits(np.rint(at).astype(np.int64), v))
     return out
 
 

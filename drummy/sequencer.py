@@ -585,7 +585,7 @@ def render(p: Pattern, kit: Kit, bpm: float | None = None, bars: int | None = No
                            f" ({bars} bar{'s' * (bars != 1)} of {p.name})", [h.velocities for h in hits])
     n = beat_length(bpm, bars, sr)                                     # samples @ sr
     for h in hits:
-        h.onsets %= n  # a hit humanised past the last sample belongs to the next loop's start
+        h.onsets %= n  # a hit humanised past the last sample (or before the first) belongs to the next loop (the last)
     ends = choke_ends(p, [h.onsets for h in hits], n)
     played = [t for t in p.tracks if kit.get(t.drum_type)]
     eq = eq_kit(preset, kit, {t.drum_type for t in played}, sr)          # the master EQ, on the hits

@@ -195,6 +195,17 @@ def test_humanised_hits_past_the_end_wrap_to_the_start():
     assert min(where) < len(mix) // 2 < max(where)            # some landed late, some wrapped to the start
 
 
+def test_a_humanised_first_hit_may_come_early_at_the_end_of_the_loop():
+    # the very first hit was held at sample 0: never early, where every other hit could be
+    p = replace(one_track([100] + [0] * 15), humanise_ms=20.0)
+    where = []
+    for seed in range(12):
+        mix, _ = S.render(p, click_kit(), bars=1, seed=seed, master="none")
+        (at,) = np.flatnonzero(np.abs(mix[:, 0]) > 0.5)
+        where.append(at if at < len(mix) // 2 else at - len(mix))     # before the bar line: the loop's end
+    assert min(where) < 0 < max(where) and max(np.abs(where)) <= 2.5 * 0.020 * SR + 1
+
+
 def test_split_bus_processing_matches_one_pass():
     rng = np.random.default_rng(0)
     y = (0.3 * rng.standard_normal((2, 5 * SR)) * np.repeat(rng.uniform(0, 1, 50), SR // 10)).astype(np.float32)
