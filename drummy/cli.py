@@ -398,9 +398,12 @@ def cmd_train(args) -> None:
     if rep := m.get("replaced"):
         was, now = rep.get("val_balanced_accuracy"), m.get("val_balanced_accuracy")
         worse = isinstance(was, float) and isinstance(now, float) and now < was - 0.05
+        alike = rep.get("val_groups") == m.get("val_groups")      # validated on the same held-out kits/folders
         print(f"  the classifier it replaced is kept as {rep['path']}" + (
-            f" (balanced validation accuracy {was:.1%}, this one {now:.1%}: worse; to go back, move "
-            f"classifier.previous.safetensors and .json back to classifier.safetensors and .json)" if worse else ""))
+            f" (balanced validation accuracy {was:.1%}, this one {now:.1%}"
+            + (": worse" if alike else ", each on other held-out kits/folders: lower, though not measured alike")
+            + "; to go back, move classifier.previous.safetensors and .json back to classifier.safetensors and "
+              ".json)" if worse else ""))
 
 
 def _train_vae(args) -> None:

@@ -296,25 +296,29 @@ def keep_previous(ws: Workspace, metrics: dict) -> None:
     """Copy the classifier a new one is about to replace (and its record) beside it, as
     classifier.previous.*: a short run by mistake (`--steps 5`) replaced a trained classifier
     for good, and the guard, `--auto-label` and `evaluate` all hear through it. Records the copy
-    and the replaced one's validation accuracy in metrics["replaced"]. Not copied: a damaged
+    and the replaced one's validation accuracy and kits in metrics["replaced"]. Not copied: a damaged
     classifier, nor one that validated worse than the one kept there already (two short runs
     in a row pushed the trained one out)."""
     from .library import copy_model, readable_model
     path, previous = classifier_path(ws), classifier_path(ws).with_name(PREVIOUS + ".safetensors")
 
-    def accuracy(model: Path) -> float | None:
+    def record(model: Path, key: str):
         try:
-            v = json.loads(model.with_suffix(".json").read_text())["metrics"]["val_balanced_accuracy"]
-            return float(v) if isinstance(v, (int, float)) else None
+            return json.loads(model.with_suffix(".json").read_text())["metrics"][key]
         except (OSError, ValueError, KeyError, TypeError):
             return None
+
+    def accuracy(model: Path) -> float | None:
+        v = record(model, "val_balanced_accuracy")
+        return float(v) if isinstance(v, (int, float)) else None
     if not readable_model(path):          # none, or damaged
         return
     old, kept = accuracy(path), accuracy(previous) if previous.exists() else None
     if old is not None and kept is not None and old < kept:
         return
     copy_model(path, previous)
-    metrics["replaced"] = {"path": str(previous), "val_balanced_accuracy": old}
+    # (the kits it was validated on: a library grown since holds others, and the figures do not compare alike)
+    metrics["replaced"] = {"path": str(previous), "val_balanced_accuracy": old, "val_groups": record(path, "val_groups")}
 
 
 def confusion_png_path(ws: Workspace) -> Path:

@@ -395,6 +395,8 @@ def test_a_classifier_trained_again_keeps_the_one_it_replaces(trained, tmp_path,
     assert ((models / "classifier.previous.safetensors").read_bytes(),
             (models / "classifier.previous.json").read_bytes()) == before
     assert (models / "classifier.safetensors").read_bytes() != before[0]
+    replaced = json.loads((models / "classifier.json").read_text())["metrics"]["replaced"]   # what it compares against
+    assert replaced["val_groups"] == json.loads(before[1])["metrics"]["val_groups"]
     # a second short run does not push out a better one kept there (this fixture's nets all
     # validate at 100 %, so the records say which is better)
     def record_accuracy(name, value):
@@ -418,14 +420,17 @@ def test_a_classifier_that_validates_worse_than_the_one_it_replaced_says_so(trai
     ws, *_ = trained
     m = json.loads((ws.root / "models" / "classifier.json").read_text())["metrics"]
     kept = str(ws.root / "models" / "classifier.previous.safetensors")
-    for was, worse in ((0.95, True), (0.6, False)):
-        made = {**m, "val_balanced_accuracy": 0.5, "replaced": {"path": kept, "val_balanced_accuracy": was}}
+    for was, worse, groups in ((0.95, True, m["val_groups"]), (0.6, False, m["val_groups"]), (0.95, True, ["other"])):
+        made = {**m, "val_balanced_accuracy": 0.5,
+                "replaced": {"path": kept, "val_balanced_accuracy": was, "val_groups": groups}}
         monkeypatch.setattr(train, "train_classifier", lambda *a, **k: made)
         assert main(["train", "classifier", "-w", str(ws.root)]) == 0
         out = capsys.readouterr().out
         assert f"the classifier it replaced is kept as {kept}" in out
-        assert ("(balanced validation accuracy 95.0%, this one 50.0%: worse; to go back, move "
-                "classifier.previous.safetensors and .json back to classifier.safetensors and .json)" in out) == worse
+        said = ("(balanced validation accuracy 95.0%, this one 50.0%" + (": worse" if groups == m["val_groups"] else
+                ", each on other held-out kits/folders: lower, though not measured alike") + "; to go back, move "
+                "classifier.previous.safetensors and .json back to classifier.safetensors and .json)")
+        assert (said in out) == worse
 
 
 def test_advice_to_train_a_classifier_says_when_the_library_cannot_train_one(trained, tmp_path, capsys):
