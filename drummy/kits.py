@@ -581,8 +581,9 @@ def _place_audio(s: KitSample, dest_stem: Path, bake: bool = False) -> tuple[Pat
         if data.shape[1] > 2:
             data = audio.to_mono(data)
         data = data * s.gain if baked else data
-        over = audio.sample_peak(data) / 10 ** (-0.1 / 20)                 # over what a 24-bit file holds
-        hot = bake and over > 1            # (a folder keeps it hot, as it keeps a kit's level: in a float file)
+        peak = audio.sample_peak(data)
+        over = peak / 10 ** (-0.1 / 20)                                    # over what a written 24-bit file holds
+        hot = bake and peak > 1            # (a folder keeps it hot, as it keeps a kit's level: in a float file)
         return audio.write(dest_stem.with_suffix(".wav"), data, sr=rate, peak_db=None, fade_ms=0, remove_dc=False,
                            subtype="FLOAT" if hot else "PCM_24", cap=not hot), 1.0 if hot else max(over, 1.0)
     dest = dest_stem.with_suffix(src.suffix.lower())

@@ -453,6 +453,11 @@ def test_a_float_file_over_full_scale_keeps_its_level_in_the_exported_kit(tmp_pa
     played = {s.drum_type: s.gain * audio.sample_peak(audio.decode(s.path)[0]) for s in back}
     ratio = lambda d: d["snare"] / d["kick"]
     assert ratio(played) == pytest.approx(ratio(source), rel=1e-3)      # the kit's balance, as it was
+    if fmt == "folder":       # a float file only where it is over full scale: a sample at 0 dBFS stays 24-bit
+        assert {f.parent.name: sf.info(f).subtype for f in out.rglob("*.wav")} == {"snare": "FLOAT", "kick": "PCM_24"}
+        write(tmp_path / "full.wav", kick(1) / np.abs(kick(1)).max(), subtype="PCM_16")          # normalised: 0 dBFS
+        sliced, _ = kits._place_audio(KitSample(tmp_path / "full.wav", "kick", start=10), tmp_path / "s", bake=True)
+        assert sf.info(sliced).subtype == "PCM_24"                                              # (a slice is written)
 
 
 def test_long_and_accented_kit_names(tmp_path, labelled_kit):
