@@ -206,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="samples to play: a folder, Hydrogen kit or SFZ (default: the workspace's generated "
                         "hits, else its library)")
     p.add_argument("--pattern", required=True,
-                   help=f"a built-in ({', '.join(BUILTINS)}), a pattern FILE.toml or a General MIDI FILE.mid")
+                   help=f"a built-in ({', '.join(BUILTINS)}), a pattern FILE.toml or a General MIDI FILE.mid (.midi, .rmi)")
     p.add_argument("--bpm", type=_bpm, default=None, help="tempo, 20 to 999 (default: the pattern's)")
     p.add_argument("--bars", type=_bars, default=None,
                    help=f"length in bars (default: whole loops of the pattern, at least 8; at most {MAX_BARS})")

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
-# librosa's conversions and filters, not its top level: those load numba's code (`features.warm_up`)
+# librosa's conversions need none of its numba code: no `features.warm_up` (and its lock) here
 from librosa.core.convert import mel_frequencies
 import numpy as np
 import torch

@@ -596,10 +596,9 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         steps = int(meta.get("steps", 16))
         swing = float(meta.get("swing", 50.0))
     else:
-        steps = _guess_steps([n[0] for n in drums], ppq)
-        swing = _swing_of([n[0] for n in drums], ppq * BEATS_PER_BAR / steps)
+        steps, swing = _guess_grid([n[0] for n in drums], ppq)
         if swing > 50:
-            remarks.append(f"played with swing: its off-beat {steps}ths come {round((swing - 50) / 50 * 100)} % of "
+            remarks.append(f"played with swing: its off-beat steps ({steps} a bar) come {round(2 * swing - 100)} % of "
                            f"a step late, read as swing {swing:g}")
     if steps not in STEPS_PER_BAR or not 50 <= swing <= 75:
         raise PatternError("MIDI file has unusable drummy settings (steps/swing)")
@@ -629,19 +628,38 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         empty = int(first // bar_ticks)
         remarks.append(f"the first hit is in bar {empty + 1}: the {_n(empty, 'empty bar')} before it "
                        f"{'are' if empty > 1 else 'is'} part of the loop (trim the clip to leave {'them' if empty > 1 else 'it'} out)")
-    if not meta and drums and (empty := bars - 1 - int(last // bar_ticks)) > 0:    # the drums stop before the song does
-        remarks.append(f"the last hit is in bar {bars - empty} of {bars}: the {_n(empty, 'empty bar')} after it "
-                       f"{'are' if empty > 1 else 'is'} part of the loop (trim the clip to leave {'them' if empty > 1 else 'it'} out)")
+    # a track named for a drum, all its notes on one key that General MIDI gives another sound
+    # (FL Studio exports each channel of its rack on C5, GM's high bongo): read by its name
+    by_name: dict[int, str] = {}
+    for ti in sorted({n[4] for n in drums}) if not meta else []:
+        keys = {n[2] for n in drums if n[4] == ti}
+        named = type_of(names.get(ti, ""))
+        if len(keys) == 1 and named not in (None, UNKNOWN) and type_of_note(min(keys)) != named:
+            by_name[ti] = named
+    if by_name:
+        remarks.append(f"read by {'their names' if len(by_name) > 1 else 'its name'}, not by the key "
+                       f"{'each plays' if len(by_name) > 1 else 'it plays'}: track"
+                       f"{'s' * (len(by_name) > 1)} {_listed([repr(names[ti]) for ti in by_name])}")
     k = np.arange(bars * steps + 1)                                 # + the next loop's first step
     grid = k * tps + np.rint((swing - 50) / 50 * (k % 2) * tps)     # the ticks to_midi writes
     at = np.array([n[0] for n in drums], dtype=np.float64)
     nearest = np.clip(np.searchsorted(grid, at), 1, len(grid) - 1)
     nearest -= (at - grid[nearest - 1]) <= (grid[nearest] - at)    # ties go to the earlier step
-    off = np.abs(at - grid[nearest])                                # a played take, quantised: said
-    if not meta and (off > ppq / 32).any():
-        remarks.append(f"{_n(int((off > ppq / 32).sum()), 'note')} off the {steps}-step grid (by up to "
+    # a played take, quantised: said (of the notes it plays: those on other keys are said to be left out)
+    off = np.abs(at - grid[nearest]) * np.array([type_of_note(n[2]) != UNKNOWN or n[4] in by_name for n in drums], bool)
+    moved = off > max(ppq / 96, 1)                                  # a 384th note: 5 ticks at 480 PPQ, 5 ms at 120 bpm
+    if not meta and swing == 50 and steps == 16 and (eighths := _swing_of(at.tolist(), 2 * tps)) > 50 \
+            and not (np.rint(at / tps) % 2).any():                  # swung 8ths: none on an odd 16th
+        remarks.append(f"played with 8th-note swing (about {eighths:g} %): Drummy swings 16ths, so its off-beat "
+                       f"8ths are played straight")
+    if not meta and moved.any():
+        remarks.append(f"{_n(int(moved.sum()), 'note')} off the {steps}-step grid (by up to "
                        f"{int(off.max())} ticks) moved onto it")
     nearest %= bars * steps                                         # a late last hit loops to step 0
+    # the drums stop before the song does (by where the hits landed: one played just before a bar line is in it)
+    if not meta and drums and (empty := bars - 1 - int(nearest.max() // steps)) > 0:
+        remarks.append(f"the last hit is in bar {bars - empty} of {bars}: the {_n(empty, 'empty bar')} after it "
+                       f"{'are' if empty > 1 else 'is'} part of the loop (trim the clip to leave {'them' if empty > 1 else 'it'} out)")
 
     # hits go to tracks: by MIDI track when it carries drummy settings, else by drum type
     rows: dict[str, dict] = {}
@@ -658,6 +676,8 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         if ours:
             key, dtype = ours[0][0], None                           # its row is there already
         else:
+            if ti in by_name:                                       # on its type's own note from here on
+                note = GM_NOTE_OF_TYPE[by_name[ti]]
             dtype = type_of_note(note)
             if dtype == UNKNOWN:
                 skipped[note] = skipped.get(note, 0) + 1              # not a General MIDI drum note
@@ -724,32 +744,47 @@ def _json_or_empty(text: str) -> dict:
 
 def _swing_of(ticks: list[int], tps: float) -> float:
     """The swing (50..75) a file's notes are played with on a grid of `tps` ticks a step:
-    50 + 50 x how late its off-beat steps come, in steps, when they are late alike (their
-    middle half within a tenth of a step) and its on-beat steps are on the grid; else 50.
-    A DAW's swung 16ths, 19-40 ticks late at 480 PPQ, were snapped straight."""
+    50 + 50 x how much later than its on-beat steps its off-beat steps come, in steps,
+    when they are late alike (their middle half within a fifth of a step), its on-beat
+    steps are together and few notes sit between the two (a triplet fill is no swing);
+    else 50. A DAW's swung 16ths, 19-60 ticks late at 480 PPQ, were snapped straight; a
+    take recorded a few ticks late (latency, a nudged clip) counts from its on-beats."""
     phase = (np.asarray(ticks, np.float64) / tps) % 2                # 0: an on-beat step, 1: the off-beat after it
-    on = np.minimum(phase, 2 - phase)[(phase < 0.5) | (phase > 1.75)]
+    on = phase[(phase < 0.4) | (phase > 1.75)]
+    on = np.where(on > 1, on - 2, on)                                # signed: early on-beats are negative
     late = phase[(phase >= 0.75) & (phase <= 1.6)] - 1
-    if len(late) < 4 or len(on) < 2 or np.median(on) > 0.05:
+    between = int(((phase >= 0.4) & (phase < 0.75)).sum())
+    if len(late) < max(2, len(phase) / 10) or len(on) < 2 or between > len(late) / 4:    # (a stray late note is none)
         return 50.0
-    q1, delay, q3 = np.percentile(late, [25, 50, 75])
-    if q3 - q1 > 0.1 or delay < 0.06:                               # humanised, not swung; or near straight
+    lead = float(np.median(on))                                      # the take's own offset from the grid
+    q1, delay, q3 = np.percentile(late, [25, 50, 75]) - lead
+    if abs(lead) > 0.1 or np.median(np.abs(on - lead)) > 0.1 or q3 - q1 > 0.2:    # loose: humanised, not swung
+        return 50.0
+    noise = (q3 - q1) / 1.35 / np.sqrt(len(late))                    # the median's error, from the take's own spread
+    if delay < max(0.06 if len(late) >= 4 else 0.1, 2.5 * noise):   # near straight (two or three off-beats: clearly not)
         return 50.0
     return float(min(75.0, round(2 * (50 + 50 * delay)) / 2))       # to half a percent
 
 
-def _guess_steps(ticks: list[int], ppq: int) -> int:
-    """The grid (16, 12 or 32 steps a bar) that the most ticks are within a quarter of
-    a 32nd note of, the coarser on a tie (16, then 12, then 32): a 32nd-note roll in a
-    16th-note groove keeps its notes on 32."""
+def _guess_grid(ticks: list[int], ppq: int) -> tuple[int, float]:
+    """The grid (16, 12 or 32 steps a bar) and its swing (`_swing_of`) that the most
+    ticks are within a quarter of a 32nd note of, the coarser on a tie (16, then 12,
+    then 32): a 32nd-note roll in a 16th-note groove keeps its notes on 32, and 16ths
+    swung 75 % are 16ths swung, not straight 32nds."""
     if not ticks:
-        return 16
+        return 16, 50.0
     at = np.asarray(ticks, dtype=np.float64)
-    misfits = []
+    fits = []
     for steps in STEPS_PER_BAR:
         tps = ppq * BEATS_PER_BAR / steps
-        misfits.append(int((np.abs(at / tps - np.rint(at / tps)) * tps > ppq / 32).sum()))
-    return STEPS_PER_BAR[int(np.argmin(misfits))]
+        swing = _swing_of(ticks, tps) if steps != 12 else 50.0     # (12 steps are triplets already: no swing)
+        k = np.arange(int(at.max() // tps) + 2)
+        grid = k * tps + (k % 2) * (swing - 50) / 50 * tps
+        i = np.clip(np.searchsorted(grid, at), 1, len(grid) - 1)
+        off = np.minimum(np.abs(at - grid[i - 1]), np.abs(grid[i] - at))
+        fits.append((int((off > ppq / 32).sum()), steps, swing))
+    misfits, steps, swing = min(fits, key=lambda f: f[0])           # (min keeps the first of a tie)
+    return steps, swing
 
 
 def is_ours(path: str | Path) -> bool:
@@ -780,6 +815,8 @@ def _track_chunks(data: bytes) -> bytes:
                 data = data[at + 8:at + 8 + size]
                 break
             at += 8 + size + size % 2                                  # RIFF chunks are padded to even sizes
+        else:                                                          # (a writer that did not pad them)
+            data = data[data.find(b"MThd"):] if b"MThd" in data else data
     if data[:4] != b"MThd":
         return data
     kept, at = [], 0

@@ -305,7 +305,7 @@ def test_what_reading_a_daw_midi_file_leaves_out_or_assumes_is_said():
     assert "no notes on channel 10 (General MIDI drums): read channels 1, 2 as drums" in P.from_midi(_midi(elsewhere)).remarks[0]
 
 
-@pytest.mark.parametrize("late", [19, 30, 40])
+@pytest.mark.parametrize("late", [19, 30, 40, 45, 50, 60])       # 60: swing 75, where off-beats sit on straight 32nds
 def test_a_swung_take_is_read_with_its_swing(late):
     # a DAW's swung 16ths (480 PPQ: a step is 120 ticks) were snapped straight without a word
     hats = [e for k in range(16) for e in hit(k * 120 + late * (k % 2), 42)]
@@ -321,12 +321,59 @@ def test_a_swung_take_is_read_with_its_swing(late):
     assert back == p and np.abs(ticks - played).max() <= 1
 
 
+@pytest.mark.parametrize("take", ["humanised", "recorded late", "sparse"])
+def test_swing_is_read_from_loose_late_and_sparse_takes(take):
+    rng = np.random.default_rng(1)
+    steps = range(16) if take != "sparse" else [0, 2, 4, 6, 7, 8, 10, 12, 14, 15]     # two off-beats in the bar
+    jitter = (lambda: int(rng.normal(0, 8))) if take == "humanised" else (lambda: 0)
+    shift = 7 if take == "recorded late" else 0                                     # latency: all 7 ticks late
+    bars = 8 if take == "humanised" else 1
+    hats = [e for b in range(bars) for k in steps for e in hit(max(b * 1920 + k * 120 + 40 * (k % 2) + shift + jitter(), 0), 42)]
+    p = P.from_midi(_midi(hats + hit(shift, 36), ppq=480))
+    assert p.steps == 16 and abs(p.swing - 66.7) <= 1.0, p.remarks
+
+
+def test_what_a_drum_track_is_read_as_and_where_a_take_ends_are_said_right():
+    # FL Studio exports each channel of its rack on C5, General MIDI's high bongo: the track names say the drums
+    fl = mido.MidiFile(type=1, ticks_per_beat=96)
+    for name, steps in (("Kick", [0, 8]), ("Snare", [4, 12]), ("Hat", range(0, 16, 2))):
+        fl.tracks.append(mido.MidiTrack([mido.MetaMessage("track_name", name=name)]))
+        now = 0
+        for k in steps:
+            fl.tracks[-1] += [mido.Message("note_on", channel=0, note=60, velocity=100, time=k * 24 - now),
+                              mido.Message("note_off", channel=0, note=60, time=10)]
+            now = k * 24 + 10
+    p = P.from_midi(fl)
+    assert {t.name: (t.drum_type, t.note) for t in p.tracks} == {"kick": ("kick", 36), "snare": ("snare", 38),
+                                                                "hihat": ("hihat", 42)}
+    assert any("read by their names" in r for r in p.remarks)
+    # a crash played just before the bar line of bar 3 is in bar 3: no "empty bar" after the last hit
+    groove = [e for k in range(32) for e in hit(k * 120, 42)] + hit(3840 - 10, 49) + hit(3840 + 480, 42)
+    p = P.from_midi(_midi(groove, ppq=480))
+    assert p.bars == 3 and not any("empty bar" in r for r in p.remarks)
+    # 8th-note swing cannot be played: said; a 12-step take has no swing
+    eighths = [e for k in range(16) for e in hit(k * 240 + 40 * (k % 2), 42)]
+    assert any("8th-note swing" in r for r in P.from_midi(_midi(eighths, ppq=480)).remarks)
+    shuffle = [e for k in range(24) for e in hit(k * 160 + 20 * (k % 2), 42)]            # 12 a bar, every other late
+    assert P.from_midi(_midi(shuffle, ppq=480)).swing == 50
+
+
+def test_a_triplet_fill_in_a_straight_groove_is_no_swing():
+    hats = [e for k in range(0, 16, 2) for e in hit(k * 120, 42)]                      # straight 8ths
+    fill = [e for k in range(12) for e in hit(960 + k * 80, 38)]                       # 16th triplets, beats 3-4
+    p = P.from_midi(_midi(hats + fill + hit(0, 36), ppq=480))
+    assert p.swing == 50 and not any("swing" in r for r in p.remarks)
+
+
 def test_a_played_take_is_quantised_and_said_so_but_not_read_as_swing():
     rng = np.random.default_rng(0)
     hats = [e for k in range(16) for e in hit(max(k * 120 + int(rng.integers(-25, 26)), 0), 42)]
     p = P.from_midi(_midi(hats + hit(0, 36), ppq=480))
     assert p.swing == 50 and sum(map(bool, next(t for t in p.tracks if t.name == "hihat").hits)) == 16
     assert any(r.endswith("moved onto it") and "off the 16-step grid" in r for r in p.remarks)
+    # a note on a key it leaves out is said to be left out, not moved
+    said = P.from_midi(_midi(hit(0, 36) + hit(480, 38) + hit(250, 22), ppq=480)).remarks
+    assert not any("moved onto it" in r for r in said) and any("left out" in r for r in said)
 
 
 def test_a_32nd_note_roll_keeps_its_notes_and_a_long_last_note_adds_no_bar():
