@@ -206,6 +206,16 @@ def test_a_humanised_first_hit_may_come_early_at_the_end_of_the_loop():
     assert min(where) < 0 < max(where) and max(np.abs(where)) <= 2.5 * 0.020 * SR + 1
 
 
+def test_a_sample_that_stops_off_zero_does_not_click_at_its_end():
+    # a library copy whose DC offset was taken from the sound and left on its silence ended at -41 dB, every hit
+    y = (hat(0, seconds=0.1) + 0.01).astype(np.float32)                   # ends 40 dB under its peak, not at 0
+    mix, _ = S.render(one_track([100, 0, 0, 0] * 4), Kit({"kick": [("dc", y)]}), bars=1, master="none")
+    step = np.abs(np.diff(mix[:, 0]))
+    ends = (np.arange(4) * S.beat_length(120, 1) // 4 + len(y) - 1).astype(int)     # each hit's last sample
+    jumps = [step[e - 2:e + 3].max() for e in ends]
+    assert max(jumps) < 0.1 * 0.01 * np.abs(mix).max() / np.abs(y).max()           # a tenth of the step it was
+
+
 def test_split_bus_processing_matches_one_pass():
     rng = np.random.default_rng(0)
     y = (0.3 * rng.standard_normal((2, 5 * SR)) * np.repeat(rng.uniform(0, 1, 50), SR // 10)).astype(np.float32)
