@@ -381,7 +381,8 @@ def cmd_train(args) -> None:
     nets = "1 net" if m["members"] == 1 else f"{m['members']} nets"
     if m.get("val_groups"):
         print(f"classifier: {nets} on all {m['train_samples']} labelled samples; validated by {m['members']} "
-              f"run{'s' * (m['members'] != 1)} holding out kits/folders ({len(m['val_groups'])} in all)")
+              f"run{'s' * (m['members'] != 1)} holding out kits/folders ({len(m['val_groups'])} in all"
+              + (", the same in each" if len(m['val_groups']) == 1 and m['members'] > 1 else "") + ")")
     else:
         print(f"classifier: {nets} on all {m['train_samples']} labelled samples; not validated: {NO_SPLIT}")
     if "val_accuracy" in m:
@@ -391,7 +392,10 @@ def cmd_train(args) -> None:
     from .library import classifier_path
     from .train import confusion_png_path, mixups
     if top := mixups(m["classes"], m["confusion"]) if "confusion" in m else []:
-        print("  most mixed up: " + ", ".join(f"{t} heard as {h} {n}x" for t, h, n in top)
+        # (runs may hold out the same kit: a file heard wrong in each is one file, not three)
+        files = lambda t, h: sum(x["type"] == t and x["heard"] == h for x in m.get("misheard", []))
+        print("  most mixed up: " + ", ".join(f"{t} heard as {h} {n}x" + (f" ({_plural(nf, 'file')})" if (
+            nf := files(t, h)) and nf != n else "") for t, h, n in top)
               + f"; the files are listed under metrics.misheard in {classifier_path(ws).with_suffix('.json')}")
         print(f"  confusion matrix: {confusion_png_path(ws)}")
     print(f"saved {classifier_path(ws)}")

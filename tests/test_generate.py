@@ -433,6 +433,23 @@ def test_a_classifier_that_validates_worse_than_the_one_it_replaced_says_so(trai
         assert (said in out) == worse
 
 
+def test_runs_holding_out_the_same_kit_are_said_so_and_mixups_count_files(trained, monkeypatch, capsys):
+    # 3 runs held out one 16-hit kit: "tom heard as kick 9x" was 3 files, heard wrong in each run
+    ws, *_ = trained
+    m = json.loads((ws.root / "models" / "classifier.json").read_text())["metrics"]
+    classes = m["classes"]
+    conf = np.zeros((len(classes), len(classes)), int)
+    conf[classes.index("kick"), classes.index("hihat")] = 9
+    made = {**m, "members": 3, "val_groups": ["kit:TR808"], "confusion": conf.tolist(),
+            "misheard": [{"path": f"k{i}.wav", "type": "kick", "heard": "hihat"} for i in range(3)]}
+    made.pop("replaced", None)
+    monkeypatch.setattr(train, "train_classifier", lambda *a, **k: made)
+    assert main(["train", "classifier", "-w", str(ws.root)]) == 0
+    out = capsys.readouterr().out
+    assert "validated by 3 runs holding out kits/folders (1 in all, the same in each)" in out
+    assert "kick heard as hihat 9x (3 files)" in out
+
+
 def test_advice_to_train_a_classifier_says_when_the_library_cannot_train_one(trained, tmp_path, capsys):
     """A library of one drum type was told to run `train classifier`, which then refused."""
     import shutil
