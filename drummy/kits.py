@@ -14,8 +14,8 @@ from pathlib import Path
 
 
 from . import audio
-from .labels import (GM_NOTE_OF_TYPE, GM_NOTE_OF_WORDS, GM_SIBLING, TYPES, UNKNOWN, gm_note_of, labels_from_names, normalise,
-                     parse_note, type_of, type_of_note)
+from .labels import (GM_NOTE_OF_TYPE, GM_NOTE_OF_WORDS, GM_SIBLING, TYPES, UNKNOWN, gm_note_of, labels_from_names,
+                     machines_in, normalise, parse_note, type_of, type_of_note)
 
 
 class KitError(Exception):
@@ -189,12 +189,13 @@ def _typed_by_notes(samples: list[KitSample]) -> list[KitSample]:
 
 
 def _with_kit_tag(kit_tag: str, tags: list[str]) -> list[str]:
-    """The kit's name first, then the other tags less those it holds: an SFZ "My Kit.sfz" keeping its
-    audio in "my-kit/" adds no tag "my" of that folder's."""
+    """The kit's name first (and the drum machine it names: `machines_in`), then the other tags
+    less those it holds: an SFZ "My Kit.sfz" keeping its audio in "my-kit/" adds no tag "my" of
+    that folder's."""
     if not kit_tag:
         return tags
     words = set(kit_tag.split())
-    return [kit_tag, *[x for x in tags if not set(x.split()) <= words]]
+    return [kit_tag, *machines_in(kit_tag), *[x for x in tags if not set(x.split()) <= words]]
 
 
 def note_of(s: KitSample) -> int | None:

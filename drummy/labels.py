@@ -223,6 +223,14 @@ _MACHINE_NUMBERS = {"101", "110", "202", "220", "303", "404", "505", "550", "606
                     "5000", "8000", "9000"}
 
 
+def machines_in(phrase: str) -> list[str]:
+    """The drum machines a phrase of several words names by a number of three digits, as
+    Roland's are ("808 emulation kit" -> ["808"]; "sp 1200" and "mpc 1000" stay whole): tags
+    of their own beside the phrase, so a recipe `kick+808` finds a kit named for one."""
+    words = phrase.split()
+    return [w for w in dict.fromkeys(words) if w in _MACHINE_NUMBERS and len(w) == 3] if len(words) > 1 else []
+
+
 def _is_numbering(word: str) -> bool:
     # Bare numbers and version markers are numbering, but for machines' numbers
     if re.fullmatch(r"v?\d{1,2}|0\d+s?|\d+(st|nd|rd|th)?|x\d+", word):
@@ -344,7 +352,7 @@ def tags_of(text: str, known: set[str] = frozenset(), phrase: bool = True) -> li
     words = [w for i, w in enumerate(words) if not _is_noise_word(w) and not (w.isdigit() and words[i + 1:i + 2] == ["bpm"])]
     if not typed and phrase:
         rest = " ".join(w for w in words if w not in known and _wordy(w))
-        return [rest] if rest else []
+        return [rest, *machines_in(rest)] if rest else []
     if not typed:
         return list(dict.fromkeys(w for w in words if w not in known and _wordy(w)))
     words = [(g[1] if (g := _glued(w)) is not None else w) for w in words]

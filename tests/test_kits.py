@@ -35,6 +35,10 @@ def test_hydrogen_kit_labels_from_instrument_names(tmp_path):
         ("hihat-closed-2.flac", "hihat"), ("hihat-open-1.flac", "open hat")]
     assert got[0].path == tmp_path / "tom-0105.wav"
     assert got[0].kit == "Test Kit" and "test kit" in got[0].tags and "hard" in got[0].tags
+    machine = HYDROGEN.replace("<name>Test Kit</name>", "<name>TR808EmulationKit</name>", 1)
+    assert machine != HYDROGEN
+    (tmp_path / "drumkit.xml").write_text(machine)            # Debian's TR-808 kit: `kick+808` found no 808
+    assert read_hydrogen(tmp_path / "drumkit.xml")[0].tags[:2] == ["808 emulation kit", "808"]
     # one instrument's note is no GM layout (most kits leave every note at Hydrogen's default, 60): no note
     assert got[0].note is None
     # velocity layers: the kick's two halves; a layer spanning every velocity (or none given) is no layer;

@@ -51,6 +51,8 @@ from drummy.labels import labels_from_names, labels_from_path, normalise, parse_
     ("Sample Library/Kick 120bpm Loop.wav", "kick", []), ("Long crash 29s.wav", "cymbal", ["long"]),
     ("TR-808 Samples/RS.wav", "perc", ["808"]), ("TR-808/CY 1.wav", "cymbal", ["808"]),
     ("TR 909/RD.wav", "cymbal", ["909"]), ("90s/kick.wav", "kick", ["90s"]),
+    # a pack named for a machine gives the machine's tag too (a recipe `kick+808` finds it)
+    ("Roland TR808 Kit/Kick.wav", "kick", ["roland 808", "808"]), ("909 Mafia/Snare 3.wav", "snare", ["909 mafia", "909"]),
     # a folder of sounds that are no drums names no drum type below it
     ("Vocal Chops/Vox_Ohh_G.wav", "unknown", ["vocal chops", "vox"]),
     ("Vocal Chops/Vox_Chop_Kick_It.wav", "unknown", ["vocal chops", "vox", "chop", "it"]),
