@@ -981,10 +981,7 @@ def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
             print(f"  could not read {_shown(path)} ({reason}): its samples are labelled by their file names")
         else:                        # a loop by its name, a dangling link, a folder that cannot be read
             others.append((path, reason))
-    for path, reason in others[:10]:
-        print(f"  left out {_shown(path)}: {reason}")
-    if len(others) > 10:
-        print(f"  ... and {len(others) - 10} more files left out")
+    _left_out(others)
     return samples
 
 
@@ -1079,10 +1076,7 @@ def _beat(args, pattern, own) -> None:
     if from_library and len(from_library) < len(set(kit) & played):
         which = "that type" if len(from_library) == 1 else "those types"
         print(f"  {', '.join(from_library)}: library samples (no generated hits of {which})")
-    for path, reason in kit.skipped[:10]:
-        print(f"  left out {_shown(path)}: {reason}")
-    if len(kit.skipped) > 10:
-        print(f"  ... and {len(kit.skipped) - 10} more files left out")
+    _left_out(kit.skipped)
     _unknown_hint(args.workspace, sum(why == "drum type unknown" for _, why in kit.skipped))
     for t in pattern.tracks:
         if any(t.hits) and not any(t.hits[: args.bars * pattern.steps]):
@@ -1145,10 +1139,7 @@ def cmd_export_kit(args) -> None:
         out, broken = export_kit(samples, args.out, args.format, args.name)
     kind = {"folder": "a type-folder", "hydrogen": "a Hydrogen", "sfz": "an SFZ"}[args.format]
     print(f"wrote {kind} kit of {len(samples) - len(unknown) - len(broken)} samples: {out}")
-    for path, reason in unknown[:10]:
-        print(f"  left out {_shown(path)}: {reason}")
-    if len(unknown) > 10:
-        print(f"  ... and {len(unknown) - 10} more of unknown drum type or not there")
+    _left_out(unknown, "more of unknown drum type or not there")
     _unknown_hint(args.workspace, sum(why == "drum type unknown" for _, why in unknown))
     for path, reason in broken:
         print(f"  left out {_shown(path)}: {reason}")
@@ -1157,6 +1148,25 @@ def cmd_export_kit(args) -> None:
     if lacking := [t for t in ("kick", "snare", "hihat") if t not in have]:
         hint = f" (make some with `drummy generate --blend {shell(lacking[0])}`)" if args.source is None else ""
         print(f"  the kit has no {', no '.join(lacking)}{hint}")
+
+
+def _left_out(items: list[tuple], more: str = "more files left out") -> None:
+    """What was left out and why: a line a file, but one line for three or more files of one
+    folder left out for one reason (every beat named each of a workspace's morphs, whose
+    blend of two drums is no one type); ten lines at most."""
+    groups: dict[tuple[str, str], list] = {}
+    for path, reason in items:
+        groups.setdefault((str(Path(path).parent), reason), []).append(path)
+    lines: list[tuple[str, int]] = []                     # (line, files it stands for)
+    for (folder, reason), paths in groups.items():
+        if len(paths) >= 3:
+            lines.append((f"  left out {len(paths)} files in {_shown(folder)}: {reason}", len(paths)))
+        else:
+            lines += [(f"  left out {_shown(p)}: {reason}", 1) for p in paths]
+    for line, _ in lines[:10]:
+        print(line)
+    if len(lines) > 10:
+        print(f"  ... and {sum(n for _, n in lines[10:])} {more}")
 
 
 def _shown(path) -> str:

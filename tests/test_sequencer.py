@@ -517,6 +517,18 @@ def test_stems_of_tracks_whose_names_read_alike_do_not_overwrite(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != S.STEMS_MANIFEST) == sorted(p.name for p in paths)
 
 
+def test_files_of_one_folder_left_out_for_one_reason_are_one_line(tmp_path, tiny_library, capsys):
+    # every beat of a workspace named each of its morphs (no one drum type) on a line of its own
+    for i in range(5):
+        write(tiny_library / "morph" / f"morph_a_to_b_s0_{i + 1:02d}.wav", kick(100 + i))
+    write(tiny_library / "x" / "thing.wav", kick(9))
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", "techno", "--bars", "1",
+                 "-o", str(tmp_path / "b.wav"), "-w", str(tmp_path / "ws")]) == 0
+    out = capsys.readouterr().out
+    assert f"left out 5 files in {tiny_library / 'morph'}: drum type unknown" in out
+    assert f"left out {tiny_library / 'x' / 'thing.wav'}: drum type unknown" in out and out.count("left out") == 2
+
+
 def test_a_beat_stopped_before_its_files_leaves_no_empty_folders(tmp_path, tiny_library, monkeypatch):
     # a Ctrl-C during the render left the stems folder (and -o's new folders) behind, empty
     from conftest import interrupt_at
