@@ -437,6 +437,11 @@ def _train_vae(args) -> None:
         print(f"  labels only on held-out samples, so no recipe can ask for them: {', '.join(lost)}")
     if h.get("val_recon"):
         print(f"reconstruction error: train {h['train_recon'][-1]:.0f}, held out {_kept_recon(h, m, cfg.warmup)}")
+        best = [st for st, v in zip(h["step"], h["val_loss"]) if st >= cfg.warmup and v == m.get("best_val_loss")]
+        if best and m["stopped"] in ("minutes", "steps") and best[0] <= m["steps"] / 2:   # (an early stop says so itself)
+            print(f"  the held-out loss did not improve after step {best[0]}: the model kept is that step's, and the "
+                  f"{m['steps'] - best[0]} steps after it fitted the training hits alone (fewer --minutes or --steps "
+                  f"give the same model sooner)")
     if m["steps"] < cfg.warmup and m["stopped"] in ("minutes", "steps"):   # a busy machine's minute: 50 steps
         print(f"drummy: warning: only {_plural(m['steps'], 'step')}, short of the {cfg.warmup} the generator needs to settle; "
               f"its hits will sound rough. Train it with more --minutes or --steps"
@@ -926,7 +931,9 @@ def _heard(path: str, top: list[tuple[str, float]]) -> str:
     """`classify`'s line for a file: its type and its top probabilities; "snare?" for an answer under
     50 %, which `--auto-label` would leave unknown."""
     unsure = "?  (unsure: " if top[0][1] < 0.5 else "  ("
-    return f"{path}: {top[0][0]}{unsure}" + ", ".join(f"{t} {p:.0%}" for t, p in top) + ")"
+    # an unsure 49.6 % read "50 %", as a sure one does: under 50, a share is rounded down
+    shown = lambda p: f"{p:.0%}" if p >= 0.5 or p < 0.495 else "49%"
+    return f"{path}: {top[0][0]}{unsure}" + ", ".join(f"{t} {shown(p)}" for t, p in top) + ")"
 
 
 def _classifier_hook(workspace: Path, min_confidence: float = 0.5):

@@ -479,10 +479,12 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
           f"mix): generated↔held-out {m['fd_generated']:.1f}, train↔held-out {m['fd_train']:.1f} (± "
           f"{m['fd_train_spread']:.1f} from draw to draw)." if "fd_generated" in m else
           "Fréchet distances: not measured (no drum type has two real hits on both the training and the held-out side).")
+    per_type = m.get("memorised_share_per_type", float("nan"))
+    per_type = (f"{per_type:.1%}" if math.isfinite(per_type) else
+                "not measured (no drum type has 5 real held-out hits to set its threshold)")
     lines += ["", f"{fd} Diversity vs the training hits: "
               f"{m.get('diversity_ratio_vs_train', float('nan')):.2f}. Memorised with one threshold per type "
-              f"instead of the global one ({m.get('memorised_threshold', float('nan')):.2f}): "
-              f"{m.get('memorised_share_per_type', float('nan')):.1%}.", "",
+              f"instead of the global one ({m.get('memorised_threshold', float('nan')):.2f}): {per_type}.", "",
               *(["The hits above passed the memorisation guard (`drummy/novelty.py`), as `drummy generate`'s do: "
                  f"{m['guard_redrawn']:.0%} of the type sets' first draws sat nearer a training hit than "
                  f"{m['guard_threshold']:.2f} (the 5th percentile of real training hits' distances to the same type in other kits) "

@@ -278,7 +278,7 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                 rng = (torch.get_rng_state(), gen.get_state())
                 bar.update(1)
                 best = f"{state['best']:.1f}" if math.isfinite(state["best"]) else "–"     # none kept before the warm-up
-                bar.set_postfix(recon=f"{run[-1][1]:.1f}", kl=f"{run[-1][2]:.1f}", best=best, refresh=False)
+                bar.set_postfix(recon=f"{run[-1][1]:.1f}", kl=f"{run[-1][2]:.1f}", best_loss=best, refresh=False)
                 if state["step"] % cfg.eval_every == 0 or state["step"] == cfg.steps:
                     h = state["history"]
                     m = np.mean(run, 0)

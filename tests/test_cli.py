@@ -129,6 +129,7 @@ def test_ingest_library_json_and_classify(tmp_path, tiny_library, capsys):
     from drummy.cli import _heard
     assert _heard("a.wav", [("snare", 0.41), ("tom", 0.4)]) == "a.wav: snare?  (unsure: snare 41%, tom 40%)"
     assert _heard("a.wav", [("snare", 0.5), ("tom", 0.3)]) == "a.wav: snare  (snare 50%, tom 30%)"
+    assert _heard("a.wav", [("snare", 0.4996), ("tom", 0.3)]) == "a.wav: snare?  (unsure: snare 49%, tom 30%)"
     # named beside a good file, the link is listed as it is in a folder (it stopped the run)
     assert main(["classify", str(tmp_path / "mixed" / "kick.wav"), str(tmp_path / "mixed" / "gone.wav"), "-w", ws]) == 0
     lines = capsys.readouterr().out.splitlines()

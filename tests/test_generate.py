@@ -433,6 +433,22 @@ def test_a_classifier_that_validates_worse_than_the_one_it_replaced_says_so(trai
         assert (said in out) == worse
 
 
+def test_a_generator_that_stopped_improving_early_says_the_later_steps_were_not_kept(trained, monkeypatch, capsys):
+    # a 3-minute run kept step 500's weights and said nothing of the 2,000 steps after it
+    import drummy.train_vae as TV
+    ws, *_ = trained
+    m = {k: v for k, v in json.loads(train.vae_path(ws).with_suffix(".json").read_text()).items() if k != "config"}
+    h = {"step": [250, 500, 750, 1000, 2500], "train_recon": [9.0] * 5, "val_recon": [8.0, 5.0, 6.0, 7.0, 8.0],
+         "val_loss": [9.0, 6.0, 7.0, 8.0, 9.0]}
+    for stopped, said in (("minutes", True), ("early stop", False)):
+        made = {**m, "history": h, "best_val_loss": 6.0, "steps": 2500, "stopped": stopped}
+        monkeypatch.setattr(TV, "train_vae", lambda *a, **k: made)
+        assert main(["train", "vae", "-w", str(ws.root), "--steps", "2500"]) == 0
+        out = capsys.readouterr().out
+        assert "held out 5 (best, the weights of step 500)" in out
+        assert ("did not improve after step 500: the model kept is that step's, and the 2000 steps after it" in out) == said
+
+
 def test_runs_holding_out_the_same_kit_are_said_so_and_mixups_count_files(trained, monkeypatch, capsys):
     # 3 runs held out one 16-hit kit: "tom heard as kick 9x" was 3 files, heard wrong in each run
     ws, *_ = trained
@@ -1357,6 +1373,11 @@ def test_evaluate_writes_a_report(trained, two_kits, tmp_path):
         assert sum(heard[t_].values()) == pytest.approx(1.0)
     assert "## What the judge hears each requested type as" in text
     assert "nan" not in text.lower()          # a type too rare to measure reads "–"
+    from drummy.evaluate import write_report    # ... and so does a per-type memorised share with no type to set it
+    from drummy.generate import Generator
+    rep.metrics["memorised_share_per_type"] = float("nan")
+    few = write_report(rep, Generator.load(train.vae_path(ws)), tmp_path / "few", []).read_text()
+    assert "nan" not in few.lower() and "per type instead of the global one" in few and "not measured" in few
     # held-out hits the generator trained on (shared by two kits) are not held out
     trained_on = len(json.loads(train.vae_path(ws).with_suffix(".json").read_text())["train_hashes"])
     other, _ = evaluate_workspace(ws, tmp_path / "report2", heldout=ws, n=6, progress=False)
