@@ -931,7 +931,7 @@ def _heard(path: str, top: list[tuple[str, float]]) -> str:
     """`classify`'s line for a file: its type and its top probabilities; "snare?" for an answer under
     50 %, which `--auto-label` would leave unknown."""
     unsure = "?  (unsure: " if top[0][1] < 0.5 else "  ("
-    # an unsure 49.6 % read "50 %", as a sure one does: under 50, a share is rounded down
+    # an unsure 49.6 % read "50 %", as a sure one does: one under 50 never reads 50
     shown = lambda p: f"{p:.0%}" if p >= 0.5 or p < 0.495 else "49%"
     return f"{path}: {top[0][0]}{unsure}" + ", ".join(f"{t} {shown(p)}" for t, p in top) + ")"
 
@@ -1158,7 +1158,7 @@ def cmd_export_kit(args) -> None:
 
 
 def _left_out(items: list[tuple], more: str = "more files left out") -> None:
-    """What was left out and why: a line a file, but one line for three or more files of one
+    """What was left out and why: a line a file, but one line for three or more samples of one
     folder left out for one reason (every beat named each of a workspace's morphs, whose
     blend of two drums is no one type); ten lines at most."""
     groups: dict[tuple[str, str], list] = {}
@@ -1167,7 +1167,7 @@ def _left_out(items: list[tuple], more: str = "more files left out") -> None:
     lines: list[tuple[str, int]] = []                     # (line, files it stands for)
     for (folder, reason), paths in groups.items():
         if len(paths) >= 3:
-            lines.append((f"  left out {len(paths)} files in {_shown(folder)}: {reason}", len(paths)))
+            lines.append((f"  left out {len(paths)} samples in {_shown(os.path.abspath(folder))}: {reason}", len(paths)))
         else:
             lines += [(f"  left out {_shown(p)}: {reason}", 1) for p in paths]
     for line, _ in lines[:10]:

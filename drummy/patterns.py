@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .audio import SR  # onset times are in samples @ 44.1 kHz
-from .labels import GM_NOTE_OF_TYPE, TYPES, UNKNOWN, normalise, type_of, type_of_note
+from .labels import GM_NOTE_OF_TYPE, TYPES, UNKNOWN, gm_note_of, normalise, type_of, type_of_note
 
 STEPS_PER_BAR = (16, 12, 32)
 BEATS_PER_BAR = 4          # patterns are in 4/4
@@ -628,14 +628,19 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         empty = int(first // bar_ticks)
         remarks.append(f"the first hit is in bar {empty + 1}: the {_n(empty, 'empty bar')} before it "
                        f"{'are' if empty > 1 else 'is'} part of the loop (trim the clip to leave {'them' if empty > 1 else 'it'} out)")
-    # a track named for a drum, all its notes on one key that General MIDI gives another sound
-    # (FL Studio exports each channel of its rack on C5, GM's high bongo): read by its name
-    by_name: dict[int, str] = {}
+    # a track named for a drum, all its notes on one key past the kit's own (FL Studio exports each
+    # channel of its rack on C5, GM's high bongo) or off the map, that is not the key its name gives
+    # it: read by its name, on that key ("Ride" on 51, "Tom Hi" on 50, "Shaker" on 70). A GM drum
+    # track's keys are its own ("Hat" on 46 is an open hat, "Snare" on 37 a side stick).
+    by_name: dict[int, tuple[str, int]] = {}
     for ti in sorted({n[4] for n in drums}) if not meta else []:
         keys = {n[2] for n in drums if n[4] == ti}
         named = type_of(names.get(ti, ""))
-        if len(keys) == 1 and named not in (None, UNKNOWN) and type_of_note(min(keys)) != named:
-            by_name[ti] = named
+        if len(keys) != 1 or named in (None, UNKNOWN) or (key := min(keys)) < 60 and type_of_note(key) != UNKNOWN:
+            continue
+        own = gm_note_of(names[ti], named)                          # None: a plain one of its type
+        if type_of_note(key) != named or own is not None and own != key:
+            by_name[ti] = (named, own or GM_NOTE_OF_TYPE[named])
     if by_name:
         remarks.append(f"read by {'their names' if len(by_name) > 1 else 'its name'}, not by the key "
                        f"{'each plays' if len(by_name) > 1 else 'it plays'}: track"
@@ -676,8 +681,8 @@ def from_midi(mid, name: str = "midi") -> Pattern:
         if ours:
             key, dtype = ours[0][0], None                           # its row is there already
         else:
-            if ti in by_name:                                       # on its type's own note from here on
-                note = GM_NOTE_OF_TYPE[by_name[ti]]
+            if ti in by_name:                                       # on the note its name gives from here on
+                note = by_name[ti][1]
             dtype = type_of_note(note)
             if dtype == UNKNOWN:
                 skipped[note] = skipped.get(note, 0) + 1              # not a General MIDI drum note
@@ -767,9 +772,9 @@ def _swing_of(ticks: list[int], tps: float) -> float:
 
 
 def _guess_grid(ticks: list[int], ppq: int) -> tuple[int, float]:
-    """The grid (16, 12 or 32 steps a bar) and its swing (`_swing_of`) that the most
-    ticks are within a quarter of a 32nd note of, the coarser on a tie (16, then 12,
-    then 32): a 32nd-note roll in a 16th-note groove keeps its notes on 32, and 16ths
+    """The grid (16, 12 or 32 steps a bar) and its swing (`_swing_of`, on 16 steps) that
+    the most ticks are within a quarter of a 32nd note of, the coarser on a tie (16, then
+    12, then 32): a 32nd-note roll in a 16th-note groove keeps its notes on 32, and 16ths
     swung 75 % are 16ths swung, not straight 32nds."""
     if not ticks:
         return 16, 50.0
@@ -777,11 +782,11 @@ def _guess_grid(ticks: list[int], ppq: int) -> tuple[int, float]:
     fits = []
     for steps in STEPS_PER_BAR:
         tps = ppq * BEATS_PER_BAR / steps
-        swing = _swing_of(ticks, tps) if steps != 12 else 50.0     # (12 steps are triplets already: no swing)
-        k = np.arange(int(at.max() // tps) + 2)
-        grid = k * tps + (k % 2) * (swing - 50) / 50 * tps
-        i = np.clip(np.searchsorted(grid, at), 1, len(grid) - 1)
-        off = np.minimum(np.abs(at - grid[i - 1]), np.abs(grid[i] - at))
+        # swing on 16ths only: 12 steps are triplets already, and 32nds swung 75 % are loose 16ths as often as not
+        swing = _swing_of(ticks, tps) if steps == 16 else 50.0
+        k = np.floor(at / tps)[:, None] + np.arange(-1, 3)         # the steps around each note (a damaged
+        grid = k * tps + (k % 2) * (swing - 50) / 50 * tps          # file's hours-late note: no grid of hours)
+        off = np.abs(at[:, None] - grid).min(1)
         fits.append((int((off > ppq / 32).sum()), steps, swing))
     misfits, steps, swing = min(fits, key=lambda f: f[0])           # (min keeps the first of a tie)
     return steps, swing

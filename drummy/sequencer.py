@@ -643,7 +643,7 @@ def _place(dst: np.ndarray, sounds: list[tuple[str, np.ndarray]], onsets: np.nda
             continue
         for c, pg in chans:
             seg = np.multiply(y[:m] if y.ndim == 1 else y[:m, c], np.float32(g * pg), out=tmp[:m])
-            if m < len(y) or m > 4 * fade and seg[-1] != 0:   # choked, or an end off zero: no click
+            if m < len(y) or m > 4 * fade and seg[-8:].any():    # choked, or an end off zero: no click
                 f = min(fade, m)
                 seg[m - f:] *= ramp[fade - f:]
             dst[c, o:o + m] += seg

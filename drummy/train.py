@@ -447,7 +447,7 @@ def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: 
         val_groups |= {s.group for s in val}
         for s, p in zip(val, pv[-1]):                         # a file of one type heard as another
             if classes[p] != s.drum_type:
-                misheard.setdefault(s.hash, {"path": s.path, "type": s.drum_type, "heard": classes[p]})
+                misheard.setdefault((s.hash, classes[p]), {"path": s.path, "type": s.drum_type, "heard": classes[p]})
     members = []
     for k in range(max(1, cfg.members)):
         if k not in done.members:

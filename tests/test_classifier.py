@@ -54,7 +54,7 @@ def test_smoke_train_save_load_and_predict(tmp_path, tiny_library):
     assert m["val_groups"] and all(g.endswith(("808", "909")) for g in m["val_groups"])
     assert m["val_samples"] % 4 == 0 and 0 < m["val_samples"] < 2 * 16
     assert [len(h["epoch"]) for h in m["history"]] == [8, 8]         # validation runs go the distance: no early stop
-    # the files heard as another type: each distinct file once, in the cell of the confusion matrix it fell in
+    # the files heard as another type: each distinct file once per type it was heard as, in the cell it fell in
     cells = {}
     for x in m["misheard"]:
         assert x["type"] != x["heard"] and x["path"].startswith(str(tiny_library))

@@ -358,6 +358,37 @@ def test_what_a_drum_track_is_read_as_and_where_a_take_ends_are_said_right():
     assert P.from_midi(_midi(shuffle, ppq=480)).swing == 50
 
 
+def test_loosely_played_straight_16ths_are_not_read_as_swung_32nds():
+    # a reviewer's take (2 bars of hats, about 16 ms loose) was read as 32nds swung 75 %: 9 hats 31 ms early
+    ticks = [8, 95, 252, 355, 474, 601, 715, 861, 948, 1060, 1187, 1322, 1405, 1542, 1660, 1764, 1915, 2033, 2164,
+             2278, 2383, 2506, 2654, 2745, 2891, 3003, 3111, 3241, 3347, 3497, 3574, 3718]
+    p = P.from_midi(_midi([e for t in ticks for e in hit(t, 42)] + hit(0, 36), ppq=480))
+    assert (p.steps, p.swing) == (16, 50.0)
+    rng = np.random.default_rng(3)
+    for _ in range(50):
+        hats = [e for k in range(32) for e in hit(max(k * 120 + int(rng.normal(0, 16)), 0), 42)]
+        p = P.from_midi(_midi(hats + hit(0, 36), ppq=480))
+        assert not (p.steps == 32 and p.swing > 50), p.remarks
+
+
+def test_a_track_is_read_by_its_name_only_off_the_kits_own_keys():
+    def track(name, note, steps=(0, 4, 8, 12)):
+        tr = mido.MidiTrack([mido.MetaMessage("track_name", name=name)])
+        now = 0
+        for k in steps:
+            tr += [mido.Message("note_on", channel=9, note=note, velocity=100, time=k * 24 - now),
+                   mido.Message("note_off", channel=9, note=note, time=10)]
+            now = k * 24 + 10
+        return tr
+    gm = mido.MidiFile(type=1, ticks_per_beat=96)
+    gm.tracks += [track("Hat", 46), track("Snare", 37), track("Perc", 60)]       # a GM track's keys are its own
+    assert {(t.drum_type, t.note) for t in P.from_midi(gm).tracks} == {("open hat", 46), ("perc", 37), ("perc", 60)}
+    fl = mido.MidiFile(type=1, ticks_per_beat=96)                                # FL Studio: every channel on C5
+    fl.tracks += [track(n, 60, (i,)) for i, n in enumerate(["Ride", "Tom Hi", "Tom Low", "Pedal Hat", "Shaker"])]
+    got = {t.name: t.note for t in P.from_midi(fl).tracks}
+    assert got == {"ride": 51, "high tom": 50, "low tom": 45, "pedal hat": 44, "shaker": 70}
+
+
 def test_a_triplet_fill_in_a_straight_groove_is_no_swing():
     hats = [e for k in range(0, 16, 2) for e in hit(k * 120, 42)]                      # straight 8ths
     fill = [e for k in range(12) for e in hit(960 + k * 80, 38)]                       # 16th triplets, beats 3-4
@@ -464,6 +495,10 @@ def test_a_damaged_delta_time_is_a_clear_error_not_gigabytes():
     groove = [e for k in range(8) for e in hit(k * 48, 36)] + hit(2 ** 27, 36)          # hours later
     with pytest.raises(PatternError, match=r"bars long \(a damaged file\?\)"):
         P.from_midi(_midi(groove))
+    # at 1 tick a beat, the grid guessed from the notes was an array of 2^28 steps: 8 GiB, a MemoryError
+    coarse = [e for k in range(8) for e in hit(k, 36, length=1)] + hit(2 ** 28 - 1, 36, length=1)
+    with pytest.raises(PatternError, match=r"bars long \(a damaged file\?\)"):
+        P.from_midi(_midi(coarse, ppq=1))
 
 
 def test_a_songs_other_tracks_on_channel_1_are_not_drums_and_empty_bars_are_said():

@@ -209,6 +209,7 @@ def test_a_humanised_first_hit_may_come_early_at_the_end_of_the_loop():
 def test_a_sample_that_stops_off_zero_does_not_click_at_its_end():
     # a library copy whose DC offset was taken from the sound and left on its silence ended at -41 dB, every hit
     y = (hat(0, seconds=0.1) + 0.01).astype(np.float32)                   # ends 40 dB under its peak, not at 0
+    y[-1] = 0.0                                                           # ... but for its very last sample
     mix, _ = S.render(one_track([100, 0, 0, 0] * 4), Kit({"kick": [("dc", y)]}), bars=1, master="none")
     step = np.abs(np.diff(mix[:, 0]))
     ends = (np.arange(4) * S.beat_length(120, 1) // 4 + len(y) - 1).astype(int)     # each hit's last sample
@@ -525,7 +526,7 @@ def test_files_of_one_folder_left_out_for_one_reason_are_one_line(tmp_path, tiny
     assert main(["beat", "--kit", str(tiny_library), "--pattern", "techno", "--bars", "1",
                  "-o", str(tmp_path / "b.wav"), "-w", str(tmp_path / "ws")]) == 0
     out = capsys.readouterr().out
-    assert f"left out 5 files in {tiny_library / 'morph'}: drum type unknown" in out
+    assert f"left out 5 samples in {tiny_library / 'morph'}: drum type unknown" in out
     assert f"left out {tiny_library / 'x' / 'thing.wav'}: drum type unknown" in out and out.count("left out") == 2
 
 
