@@ -1097,6 +1097,9 @@ def _beat(args, pattern, own) -> None:
             f" (the beat plays generated hits: make some with `drummy generate --blend {t.drum_type!r}`)" \
             if t.drum_type in learnt else f" (the library has no {t.drum_type} samples to generate one from)"
         print(f"  no {t.drum_type} samples in the kit: track {t.name!r} stays silent{hint}")
+    for t, notes in sequencer.stand_ins(pattern, kit):       # a crash track on a kit of rides plays a ride
+        print(f"  track {t.name!r}: the kit has no {patterns.note_name(sequencer.track_note(t))}; it plays its "
+              f"{' and '.join(patterns.note_name(n) for n in notes)} instead")
     seconds = sequencer.beat_length(args.bpm or pattern.bpm, args.bars) / audio.SR
     if seconds > 60:                         # minutes of audio take a while: say what is happening
         print(f"  rendering {seconds / 60:.1f} minutes of {len(pattern.tracks)} tracks"

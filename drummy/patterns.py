@@ -68,6 +68,11 @@ _NAME_OF_NOTE = {37: "side stick", 44: "pedal hat", 41: "floor tom", 45: "low to
 _CHOKE_OF_TYPE = {"hihat": "hat", "open hat": "hat"}  # closed hats cut open hats
 
 
+def note_name(note: int) -> str:
+    """A General MIDI drum note as a drummer names it ("ride" for 51), else its type and number."""
+    return _NAME_OF_NOTE.get(note) or {v: k for k, v in GM_NOTE_OF_TYPE.items()}.get(note) or f"note {note}"
+
+
 class PatternError(Exception):
     """A pattern that cannot be read or used; the message is one line for the user."""
 

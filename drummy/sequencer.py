@@ -391,6 +391,22 @@ def missing_tracks(p: Pattern, kit: Kit) -> list[Track]:
     return [t for t in p.tracks if not kit.get(t.drum_type)]
 
 
+def stand_ins(p: Pattern, kit: Kit) -> list[tuple[Track, list[int]]]:
+    """Tracks asking for one drum (`track_note`: a crash, a ride, a cowbell) the kit has none of,
+    nor a plain one of its type, so they play its other sounds of that type: (track, the GM notes
+    of the sounds they play instead). A beat's crash played a generated ride and said nothing.
+    Toms are not listed: a tom track takes the nearest tom, as written."""
+    out = []
+    for t in p.tracks:
+        notes = kit.notes.get(t.drum_type) or [None] * len(kit.get(t.drum_type, []))
+        want = track_note(t)
+        if want is None or t.drum_type == "tom" or not notes or None in notes:
+            continue
+        if not {want, GM_SIBLING.get(want)} & set(notes) and not set(notes) & _PLAIN_NOTES.get(t.drum_type, set()):
+            out.append((t, sorted(set(notes))))
+    return out
+
+
 # A track of a type's plain name plays these of its sounds: a hihat track no pedal hat, a cymbal
 # track crashes, not the ride (other types: any of their sounds).
 _PLAIN_NOTES = {"hihat": {42}, "cymbal": {49, 57}}

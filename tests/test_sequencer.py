@@ -783,6 +783,19 @@ def test_a_named_drum_the_kit_lacks_falls_back_to_its_sibling_then_the_plain_one
     assert S.track_pools(crash, kit)[0].tolist() == [0]                 # crash 2 stands in for the crash
     kit.notes["cymbal"] = [None, 51, 52]
     assert S.track_pools(crash, kit)[0].tolist() == [0]                 # the plain cymbal, not the ride or china
+    assert S.stand_ins(crash, kit) == []
+
+
+def test_a_track_playing_another_drum_of_its_type_says_so(tmp_path, capsys):
+    # a beat's crash played a generated ride (the only cymbal) and said nothing
+    kit = Kit({"cymbal": [("ride", _tone(5000)), ("china", _tone(4000))]}, notes={"cymbal": [51, 52]})
+    crash = Pattern("c", (Track("crash", "cymbal", (100,) * 8, note=49), Track("ride", "cymbal", (100,) * 8, note=51)))
+    assert [(t.name, ns) for t, ns in S.stand_ins(crash, kit)] == [("crash", [51, 52])]
+    write(tmp_path / "kit" / "cymbal" / "Ride Jazz.wav", _tone(5000))
+    write(tmp_path / "kit" / "kick" / "k.wav", kick(0))
+    assert main(["beat", "--kit", str(tmp_path / "kit"), "--pattern", "rock", "--bars", "1", "-o",
+                 str(tmp_path / "b.wav"), "-w", str(tmp_path / "ws")]) == 0
+    assert "track 'crash': the kit has no crash; it plays its ride instead" in capsys.readouterr().out
 
 
 def test_a_stereo_file_with_one_side_flipped_plays_as_its_mono_fold_down(tmp_path):
