@@ -143,8 +143,10 @@ def format_grid(hits: tuple[int, ...], steps: int) -> str | list[int]:
 
 
 def default_note(name: str, drum_type: str) -> int:
-    """The GM note a track writes: by a specific name (ride, rim...), else by type."""
-    return _NOTE_OF_NAME.get(normalise(name), GM_NOTE_OF_TYPE[drum_type])
+    """The GM note a track writes: by a specific name, read as a beat reads it to pick the
+    kit's sound (`labels.gm_note_of`: "ht" 50, "ride bell" 53, "tamb" 54; `--midi-out` put
+    "ht", "mt" and "ft" all on the low tom), else by this table (ride, rim ...), else by type."""
+    return gm_note_of(name, drum_type) or _NOTE_OF_NAME.get(normalise(name), GM_NOTE_OF_TYPE[drum_type])
 
 
 def from_dict(d: dict, default_name: str = "pattern") -> Pattern:

@@ -420,6 +420,16 @@ def test_a_32nd_note_roll_keeps_its_notes_and_a_long_last_note_adds_no_bar():
     assert P.from_midi(_midi(late)).bars == 2
 
 
+def test_midi_out_writes_the_drum_a_beat_plays_for_a_tracks_name():
+    # the render read "ht", "mt", "ft" as high, mid and floor toms; --midi-out put all three on the low tom
+    from drummy.sequencer import track_note
+    names = {"ht": "tom", "mt": "tom", "ft": "tom", "tom hi": "tom", "tamb": "perc", "ride bell": "cymbal",
+             "rs": "perc", "cross stick": "perc", "foot hat": "hihat", "hi conga": "perc", "ride": "cymbal"}
+    for name, dtype in names.items():
+        p = P.parse(f'[tracks]\n"{name}" = {{ grid = "x...............", type = "{dtype}" }}')
+        assert p.tracks[0].note == track_note(p.tracks[0]), name
+
+
 def test_read_and_write_midi_files(tmp_path):
     p = P.builtin("trap")
     path = P.write_midi(tmp_path / "beat.mid", p, bars=4)
