@@ -130,6 +130,12 @@ def parse_grid(grid: str | list, steps: int, where: str = "grid") -> tuple[int, 
         raise PatternError(f"{where}: a grid is a string of steps or a list of velocities")
     if not out or len(out) % steps:
         raise PatternError(f"{where}: {len(out)} steps is not a whole number of {steps}-step bars")
+    if isinstance(grid, str) and "|" in grid:     # bars (or beats) marked: a part a step long or short shifts the rest
+        parts = [len([c for c in part if c not in _IGNORED]) for part in grid.split("|")]
+        parts = [n for n in parts if n]
+        if not (all(n % steps == 0 for n in parts) or len(set(parts)) == 1 and steps % parts[0] == 0):
+            raise PatternError(f"{where}: the parts between its | marks have {_listed([str(n) for n in parts])} steps; "
+                               f"each should be a bar ({steps} steps) or a beat")
     return tuple(out)
 
 
@@ -153,7 +159,9 @@ def from_dict(d: dict, default_name: str = "pattern") -> Pattern:
     """Build a Pattern from parsed TOML; raises PatternError with the field at fault."""
     known = {"name", "bpm", "steps", "swing", "humanise", "humanize", "tracks"}
     if unknown := set(d) - known:
-        raise PatternError(f"unknown setting {sorted(unknown)[0]!r} (known: {', '.join(sorted(known))})")
+        first = sorted(unknown)[0]
+        tracks = " (tracks go under a [tracks] line, below the settings)" if type_of(first) is not None else ""
+        raise PatternError(f"unknown setting {first!r} (known: {', '.join(sorted(known))}){tracks}")
     steps = d.get("steps", 16)
     if type(steps) is not int or steps not in STEPS_PER_BAR:
         raise PatternError(f"steps must be 16, 12 or 32 per bar, not {steps!r}")
@@ -179,6 +187,8 @@ def from_dict(d: dict, default_name: str = "pattern") -> Pattern:
     raw = d.get("tracks")
     if not isinstance(raw, dict) or not raw:
         raise PatternError("a pattern needs a [tracks] table, e.g. kick = \"x...x...x...x...\"")
+    if misplaced := sorted(set(raw) & (known - {"tracks"})):       # TOML puts a line below [tracks] into it
+        raise PatternError(f"{misplaced[0]} is a setting of the pattern, not a track: put it above the [tracks] line")
     tracks = tuple(_track(name, spec, steps) for name, spec in raw.items())
     silent = [t.name for t in tracks if not any(t.hits)]        # kept (a stem, a later edit); all silent: `sequencer`'s error
     remarks = [f"track {name!r} is rests only: it plays nothing" for name in silent] if len(silent) < len(tracks) else []
@@ -205,6 +215,8 @@ def _track(name: str, spec, steps: int) -> Track:
     if "grid" not in spec:
         raise PatternError(f"{where}: needs a grid")
     drum_type = spec.get("type") or type_of(name)
+    if isinstance(drum_type, str) and drum_type not in TYPES:
+        drum_type = type_of(drum_type) or drum_type                 # type = "Snare", "hh": as a track's name is read
     if drum_type not in TYPES:
         hint = f"type {drum_type!r} is not a drum type" if drum_type else "cannot tell its drum type from the name"
         raise PatternError(f"{where}: {hint}; set type = one of {', '.join(TYPES)}")

@@ -66,6 +66,9 @@ def test_hats_share_a_choke_group_by_default():
     ('humanise = { velocity = 3 }\nhumanize = { velocity = 9 }\n[tracks]\nkick = "x..............."', "give it once"),
     ('name = { a = 1 }\n[tracks]\nkick = "x..............."', "name must be text"),
     ('humanise = { timing_ms = 10000 }\n[tracks]\nkick = "x..............."', "timing_ms from 0 to 100"),
+    # slips a producer makes: a setting below [tracks] (was "track 'swing': cannot tell its drum type"), no [tracks]
+    ('[tracks]\nkick = "x..............."\nswing = 58', "swing is a setting of the pattern, not a track"),
+    ('kick = "x..............."', "tracks go under a .tracks. line"),
 ])
 def test_bad_patterns_are_clear_errors(text, needle):
     with pytest.raises(PatternError, match=needle):
@@ -418,6 +421,22 @@ def test_a_32nd_note_roll_keeps_its_notes_and_a_long_last_note_adds_no_bar():
     assert p.bars == 2                                                            # the last note-off ends on the bar line
     late = [e for k in range(8) for e in hit(k * 96 + 24, 36, length=96)]        # ... or 3 steps past it
     assert P.from_midi(_midi(late)).bars == 2
+
+
+def test_a_tracks_type_is_read_as_its_name_would_be():
+    p = P.parse('[tracks]\na = { grid = "x...............", type = "Snare" }\nb = { grid = "x...............", type = "hh" }')
+    assert [t.drum_type for t in p.tracks] == ["snare", "hihat"]
+    with pytest.raises(PatternError, match="type '808' is not a drum type"):
+        P.parse('[tracks]\na = { grid = "x...............", type = "808" }')
+
+
+def test_a_bar_mark_in_the_wrong_place_is_an_error_not_a_shifted_bar():
+    # "x...x...x...x.... | x...x...x...x.." (17 + 15 steps) played bar 2's kicks a 16th late, without a word
+    with pytest.raises(PatternError, match=r"the parts between its \| marks have 17, 15 steps"):
+        P.parse_grid("x...x...x...x.... | x...x...x...x..", 16)
+    for fine in ("x...x...x...x... | x...x...x...x...", "x... | x... | x... | x...", "x...x...x...x...|",
+                 "x...x...x...x... | x...x...x...x...x...x...x...x..."):          # bars, beats, a bar then two
+        assert len(P.parse_grid(fine, 16)) % 16 == 0
 
 
 def test_midi_out_writes_the_drum_a_beat_plays_for_a_tracks_name():
