@@ -35,17 +35,18 @@ perc = { grid = "x-x_x-x_x-x_x-x_", type = "perc", choke = "shaker" }
     assert kick.hits[16:21] == (14, 0, 71, 0, 127)
     assert p.bars == 2 and len(ride.hits) == 16      # a one-bar track loops in a two-bar pattern
     assert ride.drum_type == "cymbal" and ride.note == 51 and ride.gain_db == -6 and ride.pan == 0.5
-    assert kick.note == 36 and kick.choke == ""
+    assert kick.note == 36 and kick.choke == "kick"
     assert perc.choke == "shaker" and sum(v > 0 for v in perc.hits) == 8
     assert p.swing == 62 and p.humanise_ms == 3 and p.humanise_velocity == 5
     assert P.parse(P.dump(p)) == p                  # 37 has no character: dumped as a list
     assert isinstance(P.format_grid(ride.hits, 16), list)
 
 
-def test_hats_share_a_choke_group_by_default():
+def test_hats_share_a_choke_group_by_default_and_a_kick_cuts_the_one_before():
     p = P.builtin("house")
     chokes = {t.drum_type: t.choke for t in p.tracks}
-    assert chokes["hihat"] == chokes["open hat"] == "hat" and chokes["kick"] == ""
+    assert chokes["hihat"] == chokes["open hat"] == "hat" and chokes["kick"] == "kick" and chokes["clap"] == ""
+    assert P.parse('[tracks]\nkick = { grid = "x...............", choke = "" }').tracks[0].choke == ""   # off, as asked
 
 
 @pytest.mark.parametrize("text,needle", [

@@ -78,6 +78,18 @@ def test_tracks_of_one_type_share_the_no_repeat_pool():
     assert len(set(a.tolist()) | set(b.tolist())) == 8
 
 
+def test_a_kick_cuts_the_kick_before_it():
+    # an 808's boom was still at -19 dB under the next kick, and the two smeared
+    boom = (np.sin(2 * np.pi * 50 * np.arange(SR) / SR) * np.exp(-np.arange(SR) / SR * 2)).astype(np.float32)
+    p = Pattern("k", (Track("kick", "kick", (100, 0, 0, 0) * 4, choke="kick", note=36),), steps=16, bpm=120.0)
+    _, stems = S.render(p, Kit({"kick": [("boom", boom)]}), bars=1, master="none", stems=True)
+    y = stems["kick"][:, 0]
+    beat = S.beat_length(120, 1) // 4                                       # the next kick starts here
+    before = y[beat - 200: beat - 1]                                         # the first one's last moments
+    assert np.abs(before[-20:]).max() < 0.05 * np.abs(y[:beat]).max()       # faded out as the next one comes
+    assert np.abs(y[beat: beat + 400]).max() > 0.5 * np.abs(y[:beat]).max()  # ... which plays whole
+
+
 def test_closed_hat_chokes_open_hat():
     steps = [0] * 16
     open_, closed = list(steps), list(steps)
