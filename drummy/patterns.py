@@ -70,9 +70,12 @@ _NAME_OF_NOTE = {37: "side stick", 44: "pedal hat", 41: "floor tom", 45: "low to
 _CHOKE_OF_TYPE = {"hihat": "hat", "open hat": "hat", "kick": "kick"}
 
 
+_TYPE_OF_OWN_NOTE = {v: k for k, v in GM_NOTE_OF_TYPE.items()}
+
+
 def note_name(note: int) -> str:
-    """A General MIDI drum note as a drummer names it ("ride" for 51), else its type and number."""
-    return _NAME_OF_NOTE.get(note) or {v: k for k, v in GM_NOTE_OF_TYPE.items()}.get(note) or f"note {note}"
+    """A General MIDI drum note as a drummer names it ("ride" for 51), else its type, else its number."""
+    return _NAME_OF_NOTE.get(note) or _TYPE_OF_OWN_NOTE.get(note) or f"note {note}"
 
 
 class PatternError(Exception):
@@ -674,8 +677,8 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     # a played take, quantised: said (of the notes it plays: those on other keys are said to be left out)
     off = np.abs(at - grid[nearest]) * np.array([type_of_note(n[2]) != UNKNOWN or n[4] in by_name for n in drums], bool)
     moved = off > max(ppq / 96, 1)                                  # a 384th note: 5 ticks at 480 PPQ, 5 ms at 120 bpm
-    if not meta and swing == 50 and steps == 16 and (eighths := _swing_of(at.tolist(), 2 * tps)) > 50 \
-            and not (np.rint(at / tps) % 2).any():                  # swung 8ths: none on an odd 16th
+    if not meta and swing == 50 and steps == 16 and not (np.rint(at / tps) % 2).any() \
+            and (eighths := _swing_of(at.tolist(), 2 * tps)) > 50:  # swung 8ths: none on an odd 16th
         remarks.append(f"played with 8th-note swing (about {eighths:g} %): Drummy swings 16ths, so its off-beat "
                        f"8ths are played straight")
     if not meta and moved.any():

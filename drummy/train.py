@@ -302,23 +302,25 @@ def keep_previous(ws: Workspace, metrics: dict) -> None:
     from .library import copy_model, readable_model
     path, previous = classifier_path(ws), classifier_path(ws).with_name(PREVIOUS + ".safetensors")
 
-    def record(model: Path, key: str):
+    def record(model: Path) -> dict:
         try:
-            return json.loads(model.with_suffix(".json").read_text())["metrics"][key]
+            m = json.loads(model.with_suffix(".json").read_text())["metrics"]
+            return m if isinstance(m, dict) else {}
         except (OSError, ValueError, KeyError, TypeError):
-            return None
+            return {}
 
-    def accuracy(model: Path) -> float | None:
-        v = record(model, "val_balanced_accuracy")
+    def accuracy(m: dict) -> float | None:
+        v = m.get("val_balanced_accuracy")
         return float(v) if isinstance(v, (int, float)) else None
     if not readable_model(path):          # none, or damaged
         return
-    old, kept = accuracy(path), accuracy(previous) if previous.exists() else None
+    replaced = record(path)
+    old, kept = accuracy(replaced), accuracy(record(previous)) if previous.exists() else None
     if old is not None and kept is not None and old < kept:
         return
     copy_model(path, previous)
     # (the kits it was validated on: a library grown since holds others, and the figures do not compare alike)
-    metrics["replaced"] = {"path": str(previous), "val_balanced_accuracy": old, "val_groups": record(path, "val_groups")}
+    metrics["replaced"] = {"path": str(previous), "val_balanced_accuracy": old, "val_groups": replaced.get("val_groups")}
 
 
 def confusion_png_path(ws: Workspace) -> Path:
