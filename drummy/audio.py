@@ -403,6 +403,26 @@ def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
     return y * np.float32(10 ** (-0.1 / 20) / peak) if cap and peak > 10 ** (-0.1 / 20) else y
 
 
+END_FLOOR_DB = -60.0        # a hit whose last samples sit over this (under its peak) stops on a step: a click
+
+
+def ends_off_zero(y: np.ndarray, floor_db: float = END_FLOOR_DB) -> bool:
+    """Whether audio (samples,) or (samples, channels) stops short of silence: its last 8
+    samples' mean level over floor_db under its peak (a recording cut off mid-ring, or a
+    hit whose DC offset was taken out of its sound and its digital silence alike)."""
+    peak = sample_peak(y)
+    return bool(peak > 0 and np.abs(y[-8:]).mean() > peak * 10 ** (floor_db / 20))
+
+
+def fade_end(y: np.ndarray, sr: int = SR, fade_ms: float = 2.0) -> np.ndarray:
+    """A copy of y faded out over its last fade_ms (raised cosine): no step at its end."""
+    y = np.array(y, dtype=np.float32)
+    n = min(int(sr * fade_ms / 1000), y.shape[0])
+    ramp = (np.cos(np.linspace(0, np.pi / 2, n)) ** 2).astype(np.float32)
+    y[len(y) - n:] *= ramp if y.ndim == 1 else ramp[:, None]
+    return y
+
+
 TRUE_PEAK_SEARCH_DB = 4.5   # true_peak interpolates the gaps this close to the peak read 2x oversampled
 
 

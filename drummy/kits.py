@@ -573,15 +573,19 @@ def _place_audio(s: KitSample, dest_stem: Path, bake: bool = False) -> tuple[Pat
     it, offset= or not): more than two channels are mixed to one, a float file over full
     scale is brought under it. bake: the level its kit plays it at (`gain`) goes into the
     audio, for a kit format with no place for it (a folder): a 32-bit float WAV where that
-    takes it (or the file itself) over full scale. Returns the file written, and the gain
+    takes it (or the file itself) over full scale. A workspace's stored copy (`origin`) that
+    stops short of silence is faded over its last 2 ms, as a beat plays it: the store takes
+    a hit's DC offset out, off its digital silence too. Returns the file written, and the gain
     the kit must add to play it at its level: how far it was brought under full scale."""
     src = Path(s.path)
     baked = bake and s.gain > 0 and s.gain != 1.0      # (a muted drum keeps its sound: a folder has no mute)
-    if baked or (s.start, s.end) != (0, None) or not _players_read(src):
+    stops = bool(s.origin) and audio.ends_off_zero(audio.decode(src, start=s.start, end=s.end)[0])
+    if baked or stops or (s.start, s.end) != (0, None) or not _players_read(src):
         data, rate = audio.decode(src, start=s.start, end=s.end)
         if data.shape[1] > 2:
             data = audio.to_mono(data)
         data = data * s.gain if baked else data
+        data = audio.fade_end(data, rate) if stops else data
         peak = audio.sample_peak(data)
         over = peak / 10 ** (-0.1 / 20)                                    # over what a written 24-bit file holds
         hot = bake and peak > 1            # (a folder keeps it hot, as it keeps a kit's level: in a float file)

@@ -342,6 +342,32 @@ def test_export_a_workspace_library_and_label_unknowns(tmp_path, capsys):
     assert [s.drum_type for s in labelled[-2:]] == ["unknown", "perc"]  # unreadable: stays unknown
 
 
+@pytest.mark.parametrize("fmt", ["sfz", "hydrogen", "folder"])
+def test_a_library_hit_whose_offset_ends_off_zero_is_exported_without_a_click(tmp_path, fmt, capsys):
+    # an 808 clap: a DC offset over its sound, then digital silence; the store takes the offset
+    # out of both, so its copy stopped 20 dB under its peak, and the exported kit clicked there
+    n, tail = int(0.3 * 44100), int(0.1 * 44100)
+    rng = np.random.default_rng(3)
+    sound = 0.3 * rng.standard_normal(n) * np.exp(-np.arange(n) / 44100 * 8) + 0.05
+    write(tmp_path / "lib" / "clap" / "808 clap.wav", np.concatenate([sound, np.zeros(tail)]).astype(np.float32))
+    write(tmp_path / "lib" / "kick" / "k.wav", kick(1))
+    ws = tmp_path / "ws"
+    assert main(["ingest", str(tmp_path / "lib"), "-w", str(ws)]) == 0
+    stored = audio.decode(next(Workspace(ws).audio_path(s.hash) for s in Workspace(ws).samples.values()
+                               if s.drum_type == "clap"))[0][:, 0]
+    assert audio.ends_off_zero(stored)                                   # what the store holds (not changed here)
+    assert main(["export-kit", "-w", str(ws), "--format", fmt, "-o", str(tmp_path / "kit")]) == 0
+    back = {"sfz": lambda p: read_sfz(p / "kit.sfz"), "hydrogen": lambda p: read_hydrogen(p / "drumkit.xml"),
+            "folder": folder_samples}[fmt](tmp_path / "kit")
+    for s in back:
+        y = audio.decode(s.path)[0][:, 0]
+        assert np.abs(y[-4:]).max() < 1e-3 * np.abs(y).max(), s.path         # ends at silence
+    clap = next(audio.decode(s.path)[0][:, 0] for s in back if s.drum_type == "clap")
+    scale = np.abs(clap).max() / np.abs(stored).max()                        # (a folder's is its stored level)
+    body = len(stored) - int(0.002 * 44100)
+    assert len(clap) == len(stored) and np.abs(clap[:body] - scale * stored[:body]).max() < 1e-5   # the rest as stored
+
+
 def test_two_exports_into_one_kit_at_once_the_second_waits(tmp_path, labelled_kit, capsys):
     from drummy.library import claim
     out = tmp_path / "Kit"
