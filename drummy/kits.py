@@ -245,8 +245,9 @@ _HEADER = re.compile(r"<(\w+)>")
 _OPCODE = re.compile(r"(\w+)=(.*?)(?=\s+\w+=|\s*<\w+>|\s*$)")
 
 
-_DEFINE = re.compile(r"^\s*#define\s+(\$\w+)\s+(.*?)\s*$")
-_INCLUDE = re.compile(r'^\s*#include\s+"([^"]+)"\s*$')
+# `#define $NAME value` (its value runs to the line's end or the next directive: kits write two defines
+# on a line) and `#include "file"`, anywhere on a line (`<group> #include "regions.txt"`), as sfizz reads them
+_DIRECTIVE = re.compile(r'#define\s+(\$\w+)\s+(.*?)\s*(?=#define\b|#include\b|$)|#include\s+"([^"]+)"')
 
 
 def _sfz_gain(region: dict[str, str]) -> float:
@@ -273,24 +274,26 @@ def _sfz_text(path: Path, top: Path | None = None, defines: dict[str, str] | Non
         text = path.read_text(encoding="utf-8-sig", errors="replace")     # a BOM would hide a first #define
     except OSError as e:
         raise KitError(f"{path}: cannot read ({e.strerror})") from None
+    def put(text: str) -> str:
+        for name in sorted(defines, key=len, reverse=True):   # $DIR2 before $DIR
+            text = text.replace(name, defines[name])
+        return text
+
     lines = []
     for line in re.sub(r"/\*.*?\*/", " ", text, flags=re.S).splitlines():
-        line = line.split("//", 1)[0]
-        m = _DEFINE.match(line)
-        if m:
-            defines[m.group(1)] = m.group(2)
-            continue
-        for name in sorted(defines, key=len, reverse=True):   # $DIR2 before $DIR
-            line = line.replace(name, defines[name])
-        m = _INCLUDE.match(line)
-        if m and depth < 8:
-            inc = top / m.group(1).replace("\\", "/")
-            if included is not None:
-                included.add(inc.resolve())
-            lines.append(_sfz_text(inc, top, defines, depth + 1, included))
-        else:
-            lines.append(line)
-    return "\n".join(lines)
+        line, pos = line.split("//", 1)[0], 0
+        for m in _DIRECTIVE.finditer(line):
+            lines.append(put(line[pos:m.start()]))
+            pos = m.end()
+            if m.group(1):
+                defines[m.group(1)] = put(m.group(2))          # a value naming an earlier define: spelt out
+            elif depth < 8:
+                inc = top / put(m.group(3)).replace("\\", "/")
+                if included is not None:
+                    included.add(inc.resolve())
+                lines.append(_sfz_text(inc, top, defines, depth + 1, included))
+        lines.append(put(line[pos:]))
+    return "\n".join(line for line in lines if line.strip())
 
 
 def sfz_includes(path: str | Path) -> set[Path]:

@@ -111,6 +111,22 @@ def test_sfz_defines_includes_block_comments_and_generators(tmp_path):
         ("samples/a.wav", "snare"), ("elsewhere/b.wav", "kick"), ("samples/hh.wav", "hihat"), ("samples/oh.wav", "open hat")]   # paths: from the main file
 
 
+def test_sfz_directives_anywhere_on_a_line(tmp_path):
+    # as real kits write them (DrumGizmo DRSKit, Naked Drums): two defines on a line, a define naming
+    # another, an include after a header and two on a line; a player reads them all
+    (tmp_path / "Data").mkdir()
+    (tmp_path / "Data" / "macro.txt").write_text("#define $LO 1        #define $HI 63\n#define $SOFT $DIR/kick_soft\n")
+    (tmp_path / "Data" / "kick.txt").write_text("<region> sample=$SOFT.wav lovel=$LO hivel=$HI\n"
+                                                "<region> sample=$DIR/kick_hard.wav lovel=64\n")
+    (tmp_path / "Data" / "snare.txt").write_text("<region> sample=$DIR/snare.wav\n")
+    (tmp_path / "kit.sfz").write_text('#define $DIR samples\n#include "Data/macro.txt" #include "Data/keys.txt"\n'
+                                      '<group> key=36 #include "Data/kick.txt"\n<group> key=38\n#include "Data/snare.txt"\n')
+    (tmp_path / "Data" / "keys.txt").write_text("// nothing but a comment\n")
+    got = [(str(s.path.relative_to(tmp_path)), s.drum_type, s.velocity) for s in read_sfz(tmp_path / "kit.sfz")]
+    assert got == [("samples/kick_soft.wav", "kick", (0.0, 63 / 127)), ("samples/kick_hard.wav", "kick", (64 / 127, 1.0)),
+                   ("samples/snare.wav", "snare", None)]
+
+
 def test_sfz_regions_labelled_from_gm_keys(tmp_path):
     (tmp_path / "kit.sfz").write_text(SFZ)
     got = read_sfz(tmp_path / "kit.sfz")
