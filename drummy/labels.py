@@ -238,6 +238,11 @@ def _is_numbering(word: str) -> bool:
     return False
 
 
+# A snare's wires on or off, said in the name of another drum recorded so ("Rack Tom - Snares Off"): no snare.
+# Alone ("SnareOff", ForzeeStereo's wires-off snare) it names a snare.
+_WIRES = re.compile(r"\bsnares? (?:wires )?(?:on|off)\b")
+
+
 def type_of(text: str) -> str | None:
     """The drum type a single name mentions, or None. `text` may be raw."""
     return _typed(text)[0]
@@ -246,6 +251,10 @@ def type_of(text: str) -> str | None:
 def _typed(text: str) -> tuple[str | None, bool]:
     """(`type_of`, whether a drum word says it rather than only an abbreviation such as CL or OH)."""
     norm = normalise(text)
+    if (bare := _WIRES.sub(" ", norm)) != norm:     # "kick - snares on": how the snare's wires were set while
+        t, says = _typed(bare)                      # the kick was recorded (Jazz Funk Kit's every file)
+        if t is not None:
+            return t, says
     words = norm.split()
     strong: set[str] = set()
     weak: set[str] = set()

@@ -130,6 +130,8 @@ def test_labels_from_path(path, drum_type, tags):
     ("cp", "clap"), ("Hand Clap", "clap"), ("crash", "cymbal"), ("Ride Bell", "cymbal"), ("cym", "cymbal"),
     ("Floor Tom", "tom"), ("tomhi2", "tom"), ("Cowbell", "perc"), ("Snare Rimshot", "snare"),
     ("Zap", None), ("", None),
+    # the snare's wires, said of another drum recorded with them on or off (Jazz Funk Kit), or of the snare itself
+    ("kick - snares on - 1", "kick"), ("Rack Tom - Snares Off - 2", "tom"), ("SnareOff", "snare"), ("Snare Wires Off", "snare"),
 ])
 def test_type_synonyms(name, expected):
     assert type_of(name) == expected
