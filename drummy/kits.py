@@ -469,7 +469,10 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
     out = []
     for s, named_type in found:
         key_type = type_of_note(s.note) if s.note is not None and s.path not in chopped else UNKNOWN
-        if gm and key_type != UNKNOWN:
+        if gm and key_type == "perc" and named_type not in (None, "perc"):
+            pass        # a drum its names call a kit's drum, on a key GM gives a Latin one: its author's word, as in a
+                        # Hydrogen kit (DrumGizmo DRSKit's closed hat on 56, Naked Drums' on 54)
+        elif gm and key_type != UNKNOWN:
             # the key decides, but within the hats the name may be more specific: an open hat on the
             # closed hat's key (a pedal CC picks it in the player)
             s.drum_type = "open hat" if key_type == "hihat" and named_type == "open hat" else key_type

@@ -133,10 +133,22 @@ def test_sfz_regions_labelled_from_gm_keys(tmp_path):
     assert [(s.path.name, s.drum_type, s.note) for s in got] == [
         ("Deep One.wav", "kick", 36), ("other.wav", "kick", 24),  # c1 = 24 (c4 = 60)
         ("closed hat.wav", "hihat", 42),
-        ("mystery snare.wav", "perc", 60),  # GM note 60 (hi bongo) wins over the file name
+        ("mystery snare.wav", "snare", 60),  # a drum its name calls a snare on GM's hi bongo: the name wins
         ("noname.wav", "unknown", None)]
     assert got[0].path == tmp_path / "samples" / "Deep One.wav"
     assert got[0].kit == "kit" and "kit" in got[0].tags
+
+
+def test_sfz_a_named_kit_drum_on_a_latin_percussion_key_keeps_its_name(tmp_path):
+    # DrumGizmo DRSKit's keymap: a GM kit but for its hats on 56 (cowbell) and 58; a tom on 48 stays a tom,
+    # a conga named only by its key stays perc, and a cowbell named so on a tom's key is a tom (the key decides)
+    got = _sfz(tmp_path, "<region> key=36 sample=kick.wav\n<region> key=38 sample=snare.wav\n"
+                         "<region> key=48 sample=tom1.wav\n<region> key=45 sample=tom2.wav\n<region> key=49 sample=crash.wav\n"
+                         "<region> key=51 sample=ride.wav\n"
+                         "<region> key=56 sample=Hihat_closed_1.wav\n<region> key=58 sample=Hihat_open_1.wav\n"
+                         "<region> key=63 sample=hit.wav\n<region> key=47 sample=Cowbell.wav\n")
+    assert [r[:2] for r in got[-4:]] == [("Hihat_closed_1.wav", "hihat"), ("Hihat_open_1.wav", "open hat"),
+                                         ("hit.wav", "perc"), ("Cowbell.wav", "tom")]
 
 
 def test_sfz_velocity_layers_come_from_lovel_hivel_and_are_inherited(tmp_path):
