@@ -83,20 +83,15 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
     kit_tag = normalise(kit_name)
     components = {c_id: _number(comp, "volume") for comp in root.iter() if _local(comp.tag) == "drumkitComponent"
                   for c_id in [next((c.text.strip() for c in comp if _local(c.tag) == "id" and c.text), None)] if c_id}
-    out: list[KitSample] = []
-    seen: dict[str, int] = {}        # a file several instruments play (GM aliases: Tom, Floor Tom ...) is one sample
+    slots: list[list[KitSample]] = []   # one per file: its layers, from the instrument that plays it
+    seen: dict[str, int] = {}        # a file several instruments play (GM aliases: Tom, Floor Tom ...) is one sound
     for inst in root.iter():
         if _local(inst.tag) != "instrument":
             continue
         name = next((c.text or "" for c in inst if _local(c.tag) == "name"), "")
         note_el = next((c.text for c in inst if _local(c.tag) == "midiOutNote"), None)
-        files = [el.text.strip() for el in inst.iter() if _local(el.tag) == "filename" and el.text]
-        layers = {f: v for el in inst.iter() if _local(el.tag) == "layer" and (v := _layer_range(el)) is not None
-                  for f in [next((c.text.strip() for c in el if _local(c.tag) == "filename" and c.text), None)] if f}
-        gains = _hydrogen_gains(inst, components)
-        for f in dict.fromkeys(files):
-            if f in seen and not _plays_better(out[seen[f]], name, note_el):
-                continue
+        mine: dict[str, list[KitSample]] = {}
+        for f, velocity, gain in _hydrogen_layers(inst, components):
             drum_type, tags = labels_from_names([name, Path(f).stem])
             # The instrument name is the kit author's word on what it is; the file
             # name only decides when the instrument name says nothing.
@@ -107,14 +102,17 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
                 t = "open hat"
             drum_type = t if t is not None else drum_type
             tags = _with_kit_tag(kit_tag, tags)
-            ks = KitSample(xml_path.parent / f, drum_type, tags, kit_name, name,
-                           int(note_el) if note_el and note_el.strip().lstrip("-").isdigit() else None,
-                           velocity=layers.get(f), gain=gains.get(f, 1.0))
-            if f in seen:
-                out[seen[f]] = ks
-            else:
-                seen[f] = len(out)
-                out.append(ks)
+            mine.setdefault(f, []).append(KitSample(
+                xml_path.parent / f, drum_type, tags, kit_name, name,
+                int(note_el) if note_el and note_el.strip().lstrip("-").isdigit() else None,
+                velocity=velocity, gain=gain))
+        for f, layers in mine.items():
+            if f not in seen:
+                seen[f] = len(slots)
+                slots.append(layers)
+            elif _plays_better(slots[seen[f]][0], name, note_el):
+                slots[seen[f]] = layers
+    out = [s for layers in slots for s in layers]
     return _typed_by_notes(out)
 
 
@@ -144,24 +142,29 @@ def _number(el, tag: str, default: float = 1.0) -> float:
 MAX_GAIN = 10 ** (24 / 20)   # a kit's level beyond +24 dB is a broken file's, not a mix
 
 
-def _hydrogen_gains(inst, components: dict[str, float] | None = None) -> dict[str, float]:
-    """The level Hydrogen plays each of an instrument's files at: the instrument's volume and gain,
-    its component's gain and the kit's volume for that component (a room mic's 0.25), and its
-    layer's (Millo_MultiLayered3's kick layers: 3, 2.7, 2.4, 1.95), at most MAX_GAIN; 0 for
-    every file of a muted instrument (Hydrogen plays it at no level)."""
+def _hydrogen_layers(inst, components: dict[str, float] | None = None
+                     ) -> list[tuple[str, tuple[float, float] | None, float]]:
+    """What an instrument plays, in order: (file, velocity layer (`_layer_range`), level) for each
+    <layer>, a file in several layers once for each (kit-0.9.3's Kick-Hard.wav in 4, each at its own
+    gain). The level is the instrument's volume and gain, its component's gain and the kit's volume
+    for that component (a room mic's 0.25), and its layer's (Millo_MultiLayered3's kick layers: 3,
+    2.7, 2.4, 1.95), at most MAX_GAIN; 0 for every file of a muted instrument (Hydrogen plays it at
+    no level)."""
     muted = next((c.text for c in inst if _local(c.tag) == "isMuted"), "") or ""
     base = 0.0 if muted.strip().lower() == "true" else _number(inst, "volume") * _number(inst, "gain")
-    out: dict[str, float] = {}
+    out: list[tuple[str, tuple[float, float] | None, float]] = []
     for comp in [c for c in inst if _local(c.tag) == "instrumentComponent"] or [inst]:
         c_id = next((c.text.strip() for c in comp if _local(c.tag) == "component_id" and c.text), None)
         g = base * ((_number(comp, "gain") * (components or {}).get(c_id, 1.0)) if comp is not inst else 1.0)
         for layer in (c for c in comp if _local(c.tag) == "layer"):
             f = next((c.text.strip() for c in layer if _local(c.tag) == "filename" and c.text), None)
             if f:
-                out.setdefault(f, min(g * _number(layer, "gain"), MAX_GAIN))
-    for f in (c.text.strip() for c in inst if _local(c.tag) == "filename" and c.text):   # the old flat format
-        out.setdefault(f, min(base, MAX_GAIN))
-    return out
+                out.append((f, _layer_range(layer), min(g * _number(layer, "gain"), MAX_GAIN)))
+    played = {f for f, _, _ in out}
+    for f in (el.text.strip() for el in inst.iter() if _local(el.tag) == "filename" and el.text):   # the old flat format
+        if f not in played:
+            out.append((f, None, min(base, MAX_GAIN)))
+    return list(dict.fromkeys(out))
 
 
 def _gm_agreeing(typed: list[tuple[str, int]]) -> int:

@@ -1,6 +1,7 @@
 import pytest
 import numpy as np
 
+from drummy import kits
 from drummy.kits import KitError, read_hydrogen, read_sfz
 
 HYDROGEN = """<?xml version="1.0" encoding="UTF-8"?>
@@ -204,6 +205,29 @@ def test_one_file_a_kit_plays_in_two_layers_plays_in_both(tmp_path):
     (tmp_path / "kit.sfz").write_text("<region> sample=s.wav key=38 hivel=63 volume=-12\n<region> sample=s.wav key=38 lovel=64\n")
     kit = S.load_kit(S.folder_samples(tmp_path / "kit.sfz"))
     assert len(kit["snare"]) == 2 and sorted(kit.layers["snare"]) == [(0.0, 63 / 127), (64 / 127, 1.0)]
+
+
+def test_a_hydrogen_file_in_several_layers_plays_in_each_at_its_gain(tmp_path):
+    # Hydrogen's own kit-0.9.3: Kick-Hard.wav in 4 layers at 4 gains. Read as one sample with the last
+    # layer's range and the first's gain, its exported kick was silent under velocity 0.9
+    from drummy import sequencer as S
+    from conftest import kick, write
+    write(tmp_path / "Kick-Hard.wav", kick(0))
+    write(tmp_path / "Snare.wav", kick(1))
+    layers = "".join(f"<layer><min>{lo}</min><max>{hi}</max><gain>{g}</gain><filename>Kick-Hard.wav</filename></layer>"
+                     for lo, hi, g in [(0.9, 1, 3), (0.6, 0.9, 2.7), (0.3, 0.6, 2.4), (0, 0.3, 1.95)])
+    (tmp_path / "drumkit.xml").write_text(f"<drumkit_info><name>kit-0.9.3</name><instrumentList><instrument><name>Kick</name>"
+                                          f"{layers}</instrument><instrument><name>Snare</name><filename>Snare.wav</filename>"
+                                          "</instrument></instrumentList></drumkit_info>")
+    got = [(s.path.name, s.velocity, s.gain) for s in read_hydrogen(tmp_path / "drumkit.xml")]
+    assert got == [("Kick-Hard.wav", (0.9, 1.0), 3.0), ("Kick-Hard.wav", (0.6, 0.9), 2.7), ("Kick-Hard.wav", (0.3, 0.6), 2.4),
+                   ("Kick-Hard.wav", (0.0, 0.3), 1.95), ("Snare.wav", None, 1.0)]
+    kits.export_kit(S.folder_samples(tmp_path / "drumkit.xml"), tmp_path / "out", "hydrogen")
+    back = [s for s in read_hydrogen(tmp_path / "out" / "drumkit.xml") if s.drum_type == "kick"]
+    for v in (0.05, 0.45, 0.75, 0.95):                               # every velocity plays the kick, at its layer's gain
+        playing = [s for s in back if s.velocity is None or s.velocity[0] <= v <= s.velocity[1]]
+        assert playing, v
+    assert sorted({round(s.gain, 2) for s in back}) == [1.95, 2.4, 2.7, 3.0]
 
 
 def test_hydrogen_mutes_and_mic_levels(tmp_path):
