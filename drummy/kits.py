@@ -72,7 +72,7 @@ def _local(tag: str) -> str:
 
 def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
     """Samples of a Hydrogen kit: each instrument's layer files, labelled from the
-    instrument name (the kit name becomes a tag). Handles the old flat format
+    instrument's type (Hydrogen 2's `<type>`), else its name (the kit name becomes a tag). Handles the old flat format
     (`<filename>` directly in `<instrument>`) and newer layered ones."""
     xml_path = Path(xml_path)
     try:
@@ -90,6 +90,7 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
             continue
         name = next((c.text or "" for c in inst if _local(c.tag) == "name"), "")
         note_el = next((c.text for c in inst if _local(c.tag) == "midiOutNote"), None)
+        kind = next((c.text or "" for c in inst if _local(c.tag) == "type"), "")   # Hydrogen 2's "Hi-hat Open"
         mine: dict[str, list[KitSample]] = {}
         for f, velocity, gain in _hydrogen_layers(inst, components):
             drum_type, tags = labels_from_names([name, Path(f).stem])
@@ -97,7 +98,7 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
             # name only decides when the instrument name says nothing.
             # Within the hat family the file may be more specific: a "Pedal HH"
             # whose layers include `hihat-open-1.flac` holds an open hat there.
-            t = type_of(name)
+            t = type_of(kind) or type_of(name)
             if t == "hihat" and type_of(Path(f).stem) == "open hat":
                 t = "open hat"
             drum_type = t if t is not None else drum_type

@@ -230,6 +230,18 @@ def test_a_hydrogen_file_in_several_layers_plays_in_each_at_its_gain(tmp_path):
     assert sorted({round(s.gain, 2) for s in back}) == [1.95, 2.4, 2.7, 3.0]
 
 
+def test_hydrogen_2_instrument_types(tmp_path):
+    # Hydrogen 2's TR808EmulationKit and format-integrity kits: <type> says what a name may not
+    (tmp_path / "drumkit.xml").write_text(
+        "<drumkit_info><name>T</name><instrumentList>"
+        "<instrument><name>Boom</name><type>Kick</type><filename>a.wav</filename></instrument>"
+        "<instrument><name>Hi-Hat</name><type>Hi-hat Open</type><filename>b.wav</filename></instrument>"
+        "<instrument><name>Snare</name><type></type><filename>c.wav</filename></instrument>"
+        "</instrumentList></drumkit_info>")
+    assert [(s.path.name, s.drum_type) for s in read_hydrogen(tmp_path / "drumkit.xml")] == [
+        ("a.wav", "kick"), ("b.wav", "open hat"), ("c.wav", "snare")]
+
+
 def test_hydrogen_mutes_and_mic_levels(tmp_path):
     (tmp_path / "drumkit.xml").write_text(
         "<drumkit_info><name>M</name><componentList><drumkitComponent><id>0</id><volume>1</volume></drumkitComponent>"
