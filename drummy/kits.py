@@ -255,10 +255,11 @@ _DIRECTIVE = re.compile(r'#define\s+(\$\w+)\s+(.*?)\s*(?=#define\b|#include\b|$)
 
 
 def _sfz_gain(region: dict[str, str]) -> float:
-    """A region's level: `volume` (dB, -144..6), plus sfizz's `global_`, `master_` and `group_volume`,
+    """A region's level: `volume` (dB, -144..48 as sfizz reads it: General MIDI banks set +8 to +36 dB
+    on quiet recordings; SFZ 1's +6 flattened their layers' balance), plus sfizz's `global_`, `master_` and `group_volume`,
     and `amplitude` (percent, with its global_, master_ and group_ kin), as SFZ players apply them."""
     try:
-        db = min(max(float(region.get("volume", 0)), -144.0), 6.0) + sum(
+        db = min(max(float(region.get("volume", 0)), -144.0), 48.0) + sum(
             float(region.get(f"{h}_volume", 0)) for h in ("global", "master", "group"))
         amp = math.prod(min(max(float(region.get(f"{h}amplitude", 100)), 0.0), 100.0) / 100
                         for h in ("", "global_", "master_", "group_"))

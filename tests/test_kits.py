@@ -175,6 +175,9 @@ def test_sfz_read_as_players_read_it(tmp_path):
     assert [r[1:3] for r in _sfz(tmp_path, "<control> octave_offset=-1 note_offset=0\n<global> pitch_keycenter=60\n"
                                            "<region> sample=k.wav lokey=48 hikey=48\n<region> sample=s.wav lokey=50 hikey=50\n")] \
         == [("kick", 36), ("snare", 38)]
+    # a volume past SFZ 1's +6 dB, as sfizz plays it (Discord GM bank's tambourine layers at +26 and +16.5 dB)
+    assert [r[4] for r in _sfz(tmp_path, "<region> sample=t1.wav key=54 volume=25.985359 lovel=64\n"
+                                          "<region> sample=t2.wav key=54 volume=16.489954 hivel=63\n")] == [19.919, 6.676]
     # a BOM before a #define on the first line; sfizz's global_/group_volume add to volume
     assert _sfz(tmp_path, "#define $K 36\n<global> global_volume=-12\n<group> group_volume=-6\n<region> sample=x.wav key=$K\n",
                 bom=True) == [("x.wav", "kick", 36, None, 0.126)]
