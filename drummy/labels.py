@@ -422,7 +422,8 @@ def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
         elif t is not None and not (blocked and i == last):     # below such a folder, only a drum folder is drums
             # an abbreviation alone (Hats/CL 01.wav) does not overrule its folder's drum word, unless that says
             # only "perc" (Perc/CP.wav is a clap), and within the hats it refines it (Hats/OH 2.wav is an open hat)
-            parent_strong = strong and drum_type != "perc"
+            # ("Guiro/GURO_HT_01.wav" is a guiro: a folder naming one percussion instrument is no grab-bag)
+            parent_strong = strong and (drum_type != "perc" or gm_note_of(names[decided], "perc") not in (None, 37))
             if says or not parent_strong or {t, drum_type} <= {"hihat", "open hat"}:
                 drum_type, decided, strong, blocked = t, i, says, False
         for tag in tags_of(name, {w for t in tags for w in t.split()}, phrase=i < last):

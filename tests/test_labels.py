@@ -116,6 +116,9 @@ from drummy.labels import labels_from_names, labels_from_path, normalise, parse_
     ("Drums/Synth/Kick.wav", "kick", ["synth"]), ("Perc/Guitar Body Hit.wav", "perc", ["guitar", "body", "hit"]),
     ("Pads/Kick.wav", "kick", ["pads"]), ("Foley/Foley Kick 1.wav", "kick", ["foley"]),
     ("MPC1000/Kick 1.wav", "kick", ["mpc 1000"]), ("Kicks/Kick 808 K.wav", "kick", ["808"]), ("Cowbells/01.wav", "perc", ["cowbell"]),
+    # a folder naming one percussion instrument is not overruled by an abbreviation, as a grab-bag "Perc/" is
+    ("Guiro/Hit/GURO_HTFL_HT_015_01.wav", "perc", ["guiro", "hit", "guro", "htfl"]), ("Conga/CP 2.wav", "perc", ["conga"]),
+    ("Percussion/HT 1.wav", "tom", []),
 ])
 def test_labels_from_path(path, drum_type, tags):
     assert labels_from_path(path) == (drum_type, tags)
