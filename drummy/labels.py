@@ -140,14 +140,16 @@ _RATES = {"11025", "16000", "22050", "24000", "32000", "44100", "48000", "88200"
 
 
 # Words that say how a pack is organised or sold, not how a hit sounds ("Sample Library/One
-# Shots/Drums", "Pack (Free)", "Kick Loop 120bpm", "rr2"), the key it is tuned to ("Kick_Am",
+# Shots/Drums", "Pack (Free)", "Kick Loop 120bpm", "rr2", "Hat_two"), the key it is tuned to ("Kick_Am",
 # "808 F# minor") and how a hat is played once its type says so: never tags.
 _STOP_WORDS = {"loop", "loops", "one", "shot", "shots", "oneshot", "oneshots", "drum", "drums", "library",
                "pack", "packs", "kit", "kits", "free", "vol", "vel", "rr", "bpm", "major", "minor", "maj", "min", "copy",
                "and", "unsorted", "misc", "miscellaneous", "various", "assorted", "untitled", "splice", "sounds",
                "expansion", "expansions", "user", "consolidate", "consolidated", "round", "robin",
                "roundrobin", "key", "of", "to", "no", "prod", "by", "the", "final", "edit", "bip", "programs", "w",
-               "with", "my"}
+               "with", "my",
+               # round robins counted in words (Naked Drums' "HatMic_A2_10_one", "_two" ... "_ten")
+               "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
 # Folders that say where a file sits on a computer, not what it is ("~/Desktop/my-snare.wav"): no
 # tags when a folder is named just that ("Download Festival/", "Home Studio/" keep their words)
 _PLACES = {"desktop", "downloads", "documents", "my documents", "music", "my music"}

@@ -119,6 +119,8 @@ from drummy.labels import labels_from_names, labels_from_path, normalise, parse_
     # a folder naming one percussion instrument is not overruled by an abbreviation, as a grab-bag "Perc/" is
     ("Guiro/Hit/GURO_HTFL_HT_015_01.wav", "perc", ["guiro", "hit", "guro", "htfl"]), ("Conga/CP 2.wav", "perc", ["conga"]),
     ("Percussion/HT 1.wav", "tom", []),
+    # round robins counted in words are numbering, not tags (Naked Drums)
+    ("Snares/Snare Two.wav", "snare", []), ("Hats/HatMic_A2_10_eight.flac", "hihat", ["mic"]),
 ])
 def test_labels_from_path(path, drum_type, tags):
     assert labels_from_path(path) == (drum_type, tags)
