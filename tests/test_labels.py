@@ -136,6 +136,8 @@ def test_labels_from_path(path, drum_type, tags):
     ("Floor Tom", "tom"), ("tomhi2", "tom"), ("Cowbell", "perc"), ("Snare Rimshot", "snare"),
     ("Zap", None), ("", None),
     # the snare's wires, said of another drum recorded with them on or off (Jazz Funk Kit), or of the snare itself
+    ("Charleston Offen", "open hat"), ("Platillo", "cymbal"), ("Tarola", "snare"), ("Standtom", "tom"), ("Kuhglocke", "perc"),
+    ("Hi-hat otwarty", "open hat"), ("HHP 1", "hihat"), ("Xstick", "perc"), ("FTom 2", "tom"),
     ("kick - snares on - 1", "kick"), ("Rack Tom - Snares Off - 2", "tom"), ("SnareOff", "snare"), ("Snare Wires Off", "snare"),
 ])
 def test_type_synonyms(name, expected):
@@ -211,3 +213,9 @@ def test_hashes_and_uuids_in_file_names_name_no_drum():
     assert labels_from_path("kick/face808.wav") == ("kick", ["face", "808"])
     assert labels_from_path("BD7510.wav")[0] == "kick"
     assert labels_from_path("snare/decade808 01.wav") == ("snare", ["decade", "808"])
+
+
+def test_which_drum_of_its_type_a_glued_name_says():
+    from drummy.labels import gm_note_of
+    assert [gm_note_of(n, "tom") for n in ("HTom", "MTom 2", "LTom", "FTom")] == [50, 47, 45, 41]
+    assert gm_note_of("HHP 1", "hihat") == 44
