@@ -149,18 +149,21 @@ def _hydrogen_layers(inst, components: dict[str, float] | None = None
     <layer>, a file in several layers once for each (kit-0.9.3's Kick-Hard.wav in 4, each at its own
     gain). The level is the instrument's volume and gain, its component's gain and the kit's volume
     for that component (a room mic's 0.25), and its layer's (Millo_MultiLayered3's kick layers: 3,
-    2.7, 2.4, 1.95), at most MAX_GAIN; 0 for every file of a muted instrument (Hydrogen plays it at
-    no level)."""
-    muted = next((c.text for c in inst if _local(c.tag) == "isMuted"), "") or ""
-    base = 0.0 if muted.strip().lower() == "true" else _number(inst, "volume") * _number(inst, "gain")
+    2.7, 2.4, 1.95), at most MAX_GAIN; 0 for every file of a muted instrument, component or layer
+    (Hydrogen plays it at no level)."""
+    def muted(el) -> bool:          # an instrument's, and Hydrogen 2's component's and layer's
+        return (next((c.text for c in el if _local(c.tag) == "isMuted"), "") or "").strip().lower() == "true"
+
+    base = 0.0 if muted(inst) else _number(inst, "volume") * _number(inst, "gain")
     out: list[tuple[str, tuple[float, float] | None, float]] = []
     for comp in [c for c in inst if _local(c.tag) == "instrumentComponent"] or [inst]:
         c_id = next((c.text.strip() for c in comp if _local(c.tag) == "component_id" and c.text), None)
         g = base * ((_number(comp, "gain") * (components or {}).get(c_id, 1.0)) if comp is not inst else 1.0)
+        g = 0.0 if comp is not inst and muted(comp) else g
         for layer in (c for c in comp if _local(c.tag) == "layer"):
             f = next((c.text.strip() for c in layer if _local(c.tag) == "filename" and c.text), None)
             if f:
-                out.append((f, _layer_range(layer), min(g * _number(layer, "gain"), MAX_GAIN)))
+                out.append((f, _layer_range(layer), 0.0 if muted(layer) else min(g * _number(layer, "gain"), MAX_GAIN)))
     played = {f for f, _, _ in out}
     for f in (el.text.strip() for el in inst.iter() if _local(el.tag) == "filename" and el.text):   # the old flat format
         if f not in played:

@@ -254,10 +254,14 @@ def test_hydrogen_mutes_and_mic_levels(tmp_path):
         "</layer></instrumentComponent></instrument>"
         "<instrument><name>Snare Rim</name><isMuted>true</isMuted><filename>rim.wav</filename></instrument>"
         "<instrument><name>Ride Cup</name><filename>crash20__ride-cup1.wav</filename></instrument>"
+        "<instrument><name>Tom</name><instrumentComponent><component_id>0</component_id><layer><filename>tom.wav</filename>"
+        "<isMuted>true</isMuted></layer></instrumentComponent><instrumentComponent><component_id>1</component_id>"
+        "<isMuted>true</isMuted><layer><filename>tom room.wav</filename></layer></instrumentComponent></instrument>"
         "</instrumentList></drumkit_info>")
     from drummy.kits import note_of
     got = {s.path.name: s for s in read_hydrogen(tmp_path / "drumkit.xml")}
-    assert {n: s.gain for n, s in got.items()} == {"close.wav": 1.0, "room.wav": 0.25, "rim.wav": 0.0, "crash20__ride-cup1.wav": 1.0}
+    assert {n: s.gain for n, s in got.items()} == {"close.wav": 1.0, "room.wav": 0.25, "rim.wav": 0.0, "crash20__ride-cup1.wav": 1.0,
+                                                   "tom.wav": 0.0, "tom room.wav": 0.0}     # Hydrogen 2 mutes a layer, a mic
     assert note_of(got["crash20__ride-cup1.wav"]) == 53             # the instrument's name before the file's "crash"
 
 
