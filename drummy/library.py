@@ -882,6 +882,9 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
             for ks in read_kit(p):
                 kit_job(ks, p)
             continue
+        if p.is_file() and p.name.lower().endswith(ARCHIVE_EXTENSIONS) and skipped is not None:
+            skipped.append((str(p.resolve()), ARCHIVE))
+            continue
         if p.is_file():
             folders = _folder_names(Path(os.path.abspath(p)).parent)
             if _says_loop([*folders, p.stem]) and skipped is not None:
@@ -906,6 +909,10 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 skipped.append((str(f), audio.DANGLING))
                 if dangling is not None:               # the file it pointed at leaves the library (that file only)
                     dangling.append(os.path.realpath(f))
+                continue
+            if f.name.lower().endswith(ARCHIVE_EXTENSIONS) and not f.name.startswith(".") and skipped is not None \
+                    and f.is_file():                       # a pack left zipped: named, or its samples are lost unsaid
+                skipped.append((str(f.resolve()), ARCHIVE))
                 continue
             if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."):
                 fr = f.resolve()
@@ -1024,6 +1031,9 @@ def _written_recipe(text) -> list:
 # the bins. Hidden folders (.Trashes, .git ...) are left out too.
 _SYSTEM_FOLDERS = {"__macosx", "@eadir", "$recycle.bin", "#recycle", "system volume information", "lost+found"}
 LOOP_BY_NAME = "a loop by its name: Drummy learns one-shots"
+ARCHIVE_EXTENSIONS = (".zip", ".rar", ".7z", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz",   # how packs are sold
+                      ".h2drumkit")                                                        # (and Hydrogen kits)
+ARCHIVE = "an archive: Drummy reads no archives; unpack it and ingest its folder"
 
 
 def walk(root: Path, skipped: list[tuple[str, str]] | None = None, linked: list[Path] | None = None) -> list[Path]:

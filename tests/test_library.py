@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from drummy import features
+from drummy import features, library
 from drummy.library import LIBRARY_VERSION, LibraryError, Workspace
 from conftest import SR, ctrl_c_default, hat, interrupt_at, kick, write
 
@@ -244,6 +244,20 @@ def test_bad_files_are_skipped_with_reasons_and_import_goes_on(tmp_path, tiny_li
     assert "absurd level" in reasons["loud.wav"] and "sample rate of 2147483647 Hz" in reasons["bad rate.wav"]
     assert r.added == 20
     assert {x["path"].split("/")[-1] for x in ws.summary()["skipped"]} == set(reasons)
+
+
+def test_a_pack_left_zipped_is_named_not_lost_unsaid(tmp_path, tiny_library):
+    import zipfile
+    with zipfile.ZipFile(tiny_library / "Snare Pack.zip", "w") as z:
+        z.write(write(tmp_path / "s.wav", hat(1)), "Snares/s.wav")
+    (tiny_library / "Hydrogen Kit.h2drumkit").write_bytes(b"\x1f\x8b not unpacked")
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([tiny_library], progress=False)
+    reasons = {os.path.basename(p): why for p, why in r.skipped}
+    assert set(reasons) == {"Snare Pack.zip", "Hydrogen Kit.h2drumkit"} and all("unpack it" in w for w in reasons.values())
+    assert r.added == len(list(tiny_library.rglob("*.wav")))              # the folder's samples, as without them
+    r = ws.ingest([tiny_library / "Snare Pack.zip"], progress=False)     # given by name: the same word
+    assert [why for _, why in r.skipped] == [library.ARCHIVE]
 
 
 def test_a_broken_kit_file_is_skipped_and_the_import_goes_on(tmp_path, tiny_library):
