@@ -272,7 +272,7 @@ def _sfz_gain(region: dict[str, str]) -> float:
 
 
 def _sfz_text(path: Path, top: Path | None = None, defines: dict[str, str] | None = None, depth: int = 0,
-              included: set[Path] | None = None) -> str:
+              included: set[Path] | None = None, missing: list[Path] | None = None) -> str:
     """An SFZ file's text as a player reads it: /* block comments */ removed, each
     `#define $NAME value` put in where $NAME is used after it, and each `#include "file"`
     replaced by that file (found, like samples, from the top file's folder; 8 deep at most)."""
@@ -299,7 +299,10 @@ def _sfz_text(path: Path, top: Path | None = None, defines: dict[str, str] | Non
                 inc = top / put(m.group(3)).replace("\\", "/")
                 if included is not None:
                     included.add(inc.resolve())
-                lines.append(_sfz_text(inc, top, defines, depth + 1, included))
+                if missing is not None and not inc.is_file():     # a part not there: the rest plays, as in sfizz
+                    missing.append(inc)
+                    continue
+                lines.append(_sfz_text(inc, top, defines, depth + 1, included, missing))
         lines.append(put(line[pos:]))
     return "\n".join(line for line in lines if line.strip())
 
@@ -414,9 +417,15 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
     `<global>/<master>/<group>` inheritance, `#define` and `#include` are honoured. A region
     playing a slice of its file (`offset=`, `end=`) is a sample of that slice alone; one whose
     slice cannot be read (`_sfz_slice`) is left out, and added to `skipped` as (`<file>#<its
-    offset= and end=>`, why)."""
+    offset= and end=>`, why); so is an #include'd file that is not there (the rest of the kit is read,
+    as sfizz reads it; without `skipped`, it is an error)."""
     sfz_path = Path(sfz_path)
-    text = _sfz_text(sfz_path)
+    missing: list[Path] = []
+    text = _sfz_text(sfz_path, missing=missing)
+    if missing and skipped is None:
+        raise KitError(f"{sfz_path}: its #include {missing[0]} is not there")
+    if skipped is not None:
+        skipped += [(str(m), f"#include'd by {sfz_path.name}, and not there: its regions are left out") for m in missing]
     kit_name = sfz_path.stem
     default_path, shift, glob, master, group = "", 0, {}, {}, {}
     found: list[tuple[KitSample, str | None]] = []      # (sample, the type its names give)
@@ -476,8 +485,10 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
     chopped = {p for p, k in keys.items() if len(k) >= 3 and max(k) - min(k) + 1 == len(k)}
     out = []
     for s, named_type in found:
+        # (a side stick, a rim click or a tambourine its names also say is a snare's or a hat's stays percussion)
+        perc_word = gm_note_of(f"{s.instrument} {s.path.parent.name} {s.path.stem}", "perc") is not None
         key_type = type_of_note(s.note) if s.note is not None and s.path not in chopped else UNKNOWN
-        if gm and key_type == "perc" and named_type not in (None, "perc"):
+        if gm and key_type == "perc" and named_type not in (None, "perc") and s.note != 37 and not perc_word:
             pass        # a drum its names call a kit's drum, on a key GM gives a Latin one: its author's word, as in a
                         # Hydrogen kit (DrumGizmo DRSKit's closed hat on 56, Naked Drums' on 54)
         elif gm and key_type != UNKNOWN:
@@ -527,7 +538,8 @@ def _by_type(samples: list[KitSample]) -> dict[str, list[KitSample]]:
 
 
 # The word that names each drum of a type in an exported file ("cymbal-ride-jazz-01"), so that it reads back
-_WORD_OF_NOTE = {n: w for words in GM_NOTE_OF_WORDS.values() for w, n in reversed(list(words.items())) if len(w) > 3}
+_WORD_OF_NOTE = {n: w for words in GM_NOTE_OF_WORDS.values() for w, n in reversed(list(words.items()))
+                 if len(w) > 3 and not w.endswith("tom")}          # (not "ltom": a file named tom-ltom-01)
 
 
 def slot_note(s: KitSample) -> int:
@@ -613,10 +625,16 @@ def _place_audio(s: KitSample, dest_stem: Path, bake: bool = False) -> tuple[Pat
 def write_folder(samples: list[KitSample], outdir: str | Path) -> Path:
     """OUTDIR/<type>/<type-tags-NN>.<ext>: a folder `drummy ingest` labels right back. Each
     file holds its kit's level for it (a snare the kit plays 12 dB down is 12 dB down): a
-    folder has nowhere else to keep it, and a beat of the folder then sounds as one of the kit."""
+    folder has nowhere else to keep it, and a beat of the folder then sounds as one of the kit.
+    A file a kit plays in several velocity layers is written once, at its top layer's level."""
     outdir = Path(outdir)
     taken: set[str] = set()
-    for dtype, group in _by_type(samples).items():
+    top: dict[tuple, KitSample] = {}       # a file in several velocity layers: once, as its top layer plays it
+    for s in samples:
+        key = (str(s.path), s.start, s.end)
+        if key not in top or (s.velocity or (0, 1))[1] > (top[key].velocity or (0, 1))[1]:
+            top[key] = s
+    for dtype, group in _by_type([s for s in samples if top[(str(s.path), s.start, s.end)] is s]).items():
         for s, stem in zip(group, _file_names(group, taken)):
             _place_audio(s, outdir / dtype / stem, bake=True)
     return outdir
@@ -695,6 +713,11 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
                 note = GM_NOTE_OF_TYPE[dtype]
             f, lift = _place_audio(s, outdir / stem)
             by_note.setdefault(dtype, {}).setdefault(note, []).append((f.name, s.velocity, s.gain * lift))
+    # a kit louder than a drumkit.xml reads back (an SFZ bank's +30 dB drum) is turned down whole, its balance kept
+    loudest = max((g for notes in by_note.values() for fs in notes.values() for _, _, g in fs), default=1.0)
+    if loudest > MAX_GAIN:
+        by_note = {t: {n: [(f, v, g * MAX_GAIN / loudest) for f, v, g in fs] for n, fs in notes.items()}
+                   for t, notes in by_note.items()}
     chunks = {note: [fs[i:i + HYDROGEN_MAX_LAYERS] for i in range(0, len(fs), HYDROGEN_MAX_LAYERS)]
               for notes in by_note.values() for note, fs in notes.items()}
     more = "perc" in by_note or any(len(c) > 1 for c in chunks.values())   # overflow past 59 would answer bongos

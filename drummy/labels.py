@@ -76,7 +76,7 @@ SYNONYMS = {**_PLURALS, **SYNONYMS}
 _WEAK = {w for w in SYNONYMS if len(w) <= 2} | {"ohh", "chh"}
 # ... and words that describe a hit of another type as often as they name one ("Snares/Tight Snap.wav",
 # "Kicks/Block Rocker.wav", "Snares/Rim Heavy.wav"): perc alone, they do not overrule a folder's drum word
-_WEAK |= {"snap", "stick", "block", "rim"}
+_WEAK |= {"snap", "stick", "block", "rim", "charleston"}      # (a "Charleston Kick" is a kick)
 
 # Words that start with a drum word and describe a sound, not name one: a "snappy" hit is a
 # snare's or a clap's, a "crashy" one may be anything.
@@ -129,7 +129,7 @@ def gm_note_of(text: str, drum_type: str) -> int | None:
         return None
     norm = f" {normalise(text)} "
     for phrase in sorted(words, key=len, reverse=True):
-        if f" {phrase} " in norm:
+        if any(f" {phrase}{s} " in norm for s in ("", "s", "es")):     # "Congas/", "Rides/", "Crashes/"
             return words[phrase]
     return None
 
@@ -246,7 +246,7 @@ def _is_numbering(word: str) -> bool:
 
 # A snare's wires on or off, said in the name of another drum recorded so ("Rack Tom - Snares Off"): no snare.
 # Alone ("SnareOff", ForzeeStereo's wires-off snare) it names a snare.
-_WIRES = re.compile(r"\bsnares? (?:wires )?(?:on|off)\b")
+_WIRES = re.compile(r"\b(?:snares|snare wires) (?:on|off)\b")
 
 
 def type_of(text: str) -> str | None:

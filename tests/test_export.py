@@ -616,6 +616,10 @@ def test_levels_past_sfzs_range_keep_their_balance_and_a_silent_layer_is_left_ou
     shutil.copy(tmp_path / "src" / "a.wav", tmp_path / "h2" / "a.wav")
     (s,) = read_hydrogen(tmp_path / "h2" / "drumkit.xml")
     assert s.gain == pytest.approx(kits.MAX_GAIN)                       # a broken file's level, not a beat of NaN
+    # a kick at +30 dB (an SFZ bank's) over a snare at 0: a Hydrogen export turns the kit down whole, as SFZ's does
+    loud = [KitSample(tmp_path / "src" / "a.wav", "kick", gain=10 ** (30 / 20)), KitSample(tmp_path / "src" / "b.wav", "snare")]
+    back = {s.drum_type: s.gain for s in read_hydrogen(kits.write_hydrogen(loud, tmp_path / "h2loud"))}
+    assert back["kick"] <= kits.MAX_GAIN and back["kick"] / back["snare"] == pytest.approx(10 ** (30 / 20), rel=1e-3)
 
 
 @pytest.mark.parametrize("fmt", ["hydrogen", "sfz"])

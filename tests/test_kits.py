@@ -126,6 +126,13 @@ def test_sfz_directives_anywhere_on_a_line(tmp_path):
     got = [(str(s.path.relative_to(tmp_path)), s.drum_type, s.velocity) for s in read_sfz(tmp_path / "kit.sfz")]
     assert got == [("samples/kick_soft.wav", "kick", (0.0, 63 / 127)), ("samples/kick_hard.wav", "kick", (64 / 127, 1.0)),
                    ("samples/snare.wav", "snare", None)]
+    # a part that is not there: the rest of the kit, and the part named (sfizz plays the rest too)
+    (tmp_path / "Data" / "snare.txt").unlink()
+    skipped = []
+    assert [s.path.name for s in read_sfz(tmp_path / "kit.sfz", skipped)] == ["kick_soft.wav", "kick_hard.wav"]
+    assert [(p.endswith("snare.txt"), "not there" in why) for p, why in skipped] == [(True, True)]
+    with pytest.raises(KitError, match="snare.txt is not there"):
+        read_sfz(tmp_path / "kit.sfz")
 
 
 def test_sfz_regions_labelled_from_gm_keys(tmp_path):
@@ -147,9 +154,11 @@ def test_sfz_a_named_kit_drum_on_a_latin_percussion_key_keeps_its_name(tmp_path)
                          "<region> key=48 sample=tom1.wav\n<region> key=45 sample=tom2.wav\n<region> key=49 sample=crash.wav\n"
                          "<region> key=51 sample=ride.wav\n"
                          "<region> key=56 sample=Hihat_closed_1.wav\n<region> key=58 sample=Hihat_open_1.wav\n"
-                         "<region> key=63 sample=hit.wav\n<region> key=47 sample=Cowbell.wav\n")
-    assert [r[:2] for r in got[-4:]] == [("Hihat_closed_1.wav", "hihat"), ("Hihat_open_1.wav", "open hat"),
-                                         ("hit.wav", "perc"), ("Cowbell.wav", "tom")]
+                         "<region> key=63 sample=hit.wav\n<region> key=47 sample=Cowbell.wav\n"
+                         "<region> key=37 sample=Snare Side Stick.wav\n<region> key=54 sample=Hihat_Tambourine.wav\n")
+    assert [r[:2] for r in got[-6:]] == [("Hihat_closed_1.wav", "hihat"), ("Hihat_open_1.wav", "open hat"),
+                                         ("hit.wav", "perc"), ("Cowbell.wav", "tom"),
+                                         ("Snare Side Stick.wav", "perc"), ("Hihat_Tambourine.wav", "perc")]   # strokes: the key's
 
 
 def test_sfz_velocity_layers_come_from_lovel_hivel_and_are_inherited(tmp_path):
@@ -231,6 +240,9 @@ def test_a_hydrogen_file_in_several_layers_plays_in_each_at_its_gain(tmp_path):
         playing = [s for s in back if s.velocity is None or s.velocity[0] <= v <= s.velocity[1]]
         assert playing, v
     assert sorted({round(s.gain, 2) for s in back}) == [1.95, 2.4, 2.7, 3.0]
+    kits.export_kit(S.folder_samples(tmp_path / "drumkit.xml"), tmp_path / "folder", "folder")   # no layers in a folder:
+    (kick,) = [s for s in S.folder_samples(tmp_path / "folder") if s.drum_type == "kick"]         # once, at the top one's
+    assert np.abs(kits.audio.decode(kick.path)[0]).max() == pytest.approx(3.0 * np.abs(kits.audio.decode(tmp_path / "Kick-Hard.wav")[0]).max(), rel=1e-3)
 
 
 def test_hydrogen_2_instrument_types(tmp_path):

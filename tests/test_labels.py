@@ -118,6 +118,8 @@ from drummy.labels import labels_from_names, labels_from_path, normalise, parse_
     ("MPC1000/Kick 1.wav", "kick", ["mpc 1000"]), ("Kicks/Kick 808 K.wav", "kick", ["808"]), ("Cowbells/01.wav", "perc", ["cowbell"]),
     # a folder naming one percussion instrument is not overruled by an abbreviation, as a grab-bag "Perc/" is
     ("Guiro/Hit/GURO_HTFL_HT_015_01.wav", "perc", ["guiro", "hit", "guro", "htfl"]), ("Conga/CP 2.wav", "perc", ["conga"]),
+    ("Congas/HT 01.wav", "perc", ["conga"]), ("Perc/Shakers/OH 01.wav", "perc", ["shaker"]),
+    ("Cowbells/HH.wav", "perc", ["cowbell"]),
     ("Percussion/HT 1.wav", "tom", []),
     # round robins counted in words are numbering, not tags (Naked Drums)
     ("Snares/Snare Two.wav", "snare", []), ("Hats/HatMic_A2_10_eight.flac", "hihat", ["mic"]),
@@ -138,7 +140,7 @@ def test_labels_from_path(path, drum_type, tags):
     # the snare's wires, said of another drum recorded with them on or off (Jazz Funk Kit), or of the snare itself
     ("Charleston Offen", "open hat"), ("Platillo", "cymbal"), ("Tarola", "snare"), ("Standtom", "tom"), ("Kuhglocke", "perc"),
     ("Hi-hat otwarty", "open hat"), ("HHP 1", "hihat"), ("Xstick", "perc"), ("FTom 2", "tom"),
-    ("kick - snares on - 1", "kick"), ("Rack Tom - Snares Off - 2", "tom"), ("SnareOff", "snare"), ("Snare Wires Off", "snare"),
+    ("Charleston Kick", "kick"), ("Snare On Rim", "snare"), ("kick - snares on - 1", "kick"), ("Rack Tom - Snares Off - 2", "tom"), ("SnareOff", "snare"), ("Snare Wires Off", "snare"),
 ])
 def test_type_synonyms(name, expected):
     assert type_of(name) == expected
