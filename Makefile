@@ -63,6 +63,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/pitch_control.py
 	$(BIN)/python benchmarks/attack_control.py
 	$(BIN)/python benchmarks/hit_lengths.py
+	$(BIN)/python benchmarks/hit_ends.py
 	$(BIN)/python benchmarks/codec_alternatives.py
 	$(BIN)/python benchmarks/ingest_speed.py
 	$(BIN)/python benchmarks/label_names.py

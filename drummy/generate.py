@@ -31,12 +31,13 @@ from .library import ModelError
 from .labels import GM_NOTE_OF_TYPE, SYNONYMS, TYPES, gm_note_of, labels_from_names, normalise
 from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
-AUDIO_VERSION = 10   # bump when a change gives a model and seed other audio; --from refuses older sidecars
+AUDIO_VERSION = 11   # bump when a change gives a model and seed other audio; --from refuses older sidecars
                      # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
                      # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
                      # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's, a recipe's
                      # hit no more tonal than its source + 6 dB; 9: a slower --attack's ramp after the noise gate;
-                     # 10: a recipe's hit too near a training hit is drawn again, `novelty`: its sidecar says "guard")
+                     # 10: a recipe's hit too near a training hit is drawn again, `novelty`: its sidecar says "guard";
+                     # 11: a hit quieter than real ones is brought to their level before its cuts, `codec.level_up`)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
 PUNCH_DB = 12.0     # the most --attack -1 raises a hit's onset by (a transient shaper's attack, turned fully up)
@@ -360,6 +361,7 @@ class Generator:
     guard: object = field(default=None, repr=False, compare=False)   # a `novelty.Guard` recipes' hits must pass, or None
     redrawn: tuple[int, int] = (0, 0)   # the last `sample`: hits the guard drew again, and those still near after all draws
     draws: list = field(default_factory=list)   # ... and the draw each of its hits is (0: the first)
+    lift: bool = field(default=True, compare=False)   # `codec.level_up` (audio version 11); off: an older hit as made
 
     @classmethod
     def load(cls, path: str | Path) -> "Generator":
@@ -537,7 +539,12 @@ class Generator:
 
         def made(idx, cond):         # the code of hits idx: decoded, in tune (`notes`), transposed as asked
             code = code_of(z[idx], cond, peak[idx])
-            code = code if balance is None else codec.no_more_tonal(code, balance[idx], cc)
+            # a hit quieter than any real one (decoded so, or a tom whose tone the cap turned down 24 dB)
+            # is brought to their level: its noise, tone and end are cut at levels (the gate, `end_tone`)
+            # set against theirs, and its tail stopped 25-35 dB under its peak. The cap again after: a
+            # tone raised over SINE_FLOOR_DB counts in its balance.
+            capped = (lambda c: c) if balance is None else (lambda c: codec.no_more_tonal(c, balance[idx], cc))
+            code = capped(codec.level_up(capped(code), cc)) if self.lift else capped(code)
             code = code if notes is None else in_tune(code, notes[idx], cc)
             move = semitones[idx] != 0
             if bool(move.any()):
@@ -780,7 +787,8 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 def same_audio(version, mode: str, controls) -> bool:
     """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
-    version since changed some hits only: 10 none (a hit drawn past the memorisation guard says so in its
+    version since changed some hits only: 11 those decoded quieter than real hits (`Generator.lift`, off for an older
+    hit, makes them as they were); 10 none (a hit drawn past the memorisation guard says so in its
     sidecar, which a version-9 Drummy does not read); 9 a slower --attack; 8 a recipe's snappier --attack and any
     hit of a model that keeps tone balances (so `--from` also asks a version-7 hit's model to keep
     none; a model that made a version-7 hit was trained before balances were kept). Malformed
@@ -788,7 +796,7 @@ def same_audio(version, mode: str, controls) -> bool:
     if type(version) is not int:
         return False
     attack = float((controls or {}).get("attack", 0))
-    return {AUDIO_VERSION: True, 9: True, 8: attack <= 0, 7: mode == "blend" and attack == 0}.get(version, False)
+    return {AUDIO_VERSION: True, 10: True, 9: True, 8: attack <= 0, 7: mode == "blend" and attack == 0}.get(version, False)
 
 
 def same_hit(path: Path, sidecar: dict, i: int, draw: int = 0) -> bool:

@@ -150,6 +150,27 @@ def test_gate_silences_faint_hiss_and_keeps_the_hit():
     assert tail(gated) < 0.1 * tail(hissy)
 
 
+def test_a_hit_decoded_quieter_than_any_real_one_keeps_its_tail():
+    # a briefly trained decoder's toms came out 20-40 dB under real ones: the gate, end_tone and
+    # synthesise cut at levels set against real hits', and its tail stopped 25 dB under its peak
+    cfg = codec.CODEC
+    code = torch.from_numpy(codec.analyse(codec.normalise(kick(2, seconds=0.8))))[None].float()
+    quiet = code.clone()
+    quiet[:, :codec.FREQ] = torch.where(code[:, :codec.FREQ] > cfg.floor_db, code[:, :codec.FREQ] - 30, code[:, :codec.FREQ])
+    assert float(codec.envelope_db(quiet).amax()) < codec.LEVEL_DB < float(codec.envelope_db(code).amax())
+
+    def length(c):                        # where the written hit falls 60 dB under its peak, in ms
+        y = codec.synthesise(codec.end_tone(codec.gate(c, -60.0)))[0].numpy()
+        return 1000 * np.flatnonzero(np.abs(y) > np.abs(y).max() * 1e-3)[-1] / SR
+
+    assert length(quiet) < 0.7 * length(code)                                      # what it was
+    assert length(codec.level_up(quiet)) == pytest.approx(length(code), rel=0.1)    # now
+    assert torch.equal(codec.level_up(code), code)                                  # a hit at a real level: as it was
+    lifted = codec.level_up(quiet)
+    assert float(codec.envelope_db(lifted).amax()) == pytest.approx(codec.LEVEL_DB, abs=0.01)
+    assert torch.equal(lifted[:, codec.FREQ], quiet[:, codec.FREQ])                # its pitch is its own
+
+
 def test_a_dying_tone_does_not_come_back_as_a_blip():
     cfg = codec.CODEC
     code = torch.from_numpy(codec.analyse(codec.normalise(kick(0))))[None].repeat(2, 1, 1)

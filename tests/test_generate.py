@@ -1718,6 +1718,29 @@ def test_hits_carry_no_infrasound(trained):
 
 
 
+def test_a_hit_made_before_quiet_hits_were_brought_up_is_remade_as_it_was(trained, tmp_path, capsys, monkeypatch):
+    # version 11 brings a hit decoded quieter than real ones to their level (`codec.level_up`); a version-10
+    # sidecar's hit is made again without that, to the bit, and a version-11 one with it
+    import functools
+    monkeypatch.setattr(codec, "level_up", functools.partial(codec.level_up, level_db=60.0))   # every hit here
+    ws, *_ = trained
+    g = Generator.load(train.vae_path(ws))
+    meta = {**generate.sidecar(g, "blend", recipe="kick", recipe_parts=g.recipe("kick").parts, controls=Controls(),
+                               seed=4, n=2), "model": str(train.vae_path(ws))}
+    made = {}
+    for version, lift in ((10, False), (11, True)):
+        g.lift = lift
+        ys = g.generate(g.recipe("kick"), Controls(), n=2, seed=4)
+        made[version] = generate.write_hits(ys, tmp_path / f"v{version}", "kick", {**meta, "audio_version": version})[1]
+    assert made[10].read_bytes() != made[11].read_bytes()                       # the two versions' hits differ
+    for version, path in made.items():
+        kept = path.read_bytes()
+        path.unlink()
+        capsys.readouterr()
+        assert main(["generate", "-w", str(ws.root), "--from", str(path.with_suffix(".json"))]) == 0
+        assert path.read_bytes() == kept, (version, capsys.readouterr().err)
+
+
 def test_an_older_hit_is_remade_where_this_version_makes_it_the_same(trained, tmp_path, capsys):
     # version 8 changed a recipe's hit only at a snappier --attack or with a model that keeps tone
     # balances; version 9 only at a slower --attack. Refusing every older sidecar refused hits it remakes
@@ -1735,6 +1758,7 @@ def test_an_older_hit_is_remade_where_this_version_makes_it_the_same(trained, tm
                                             (balanced, 7, 0.0, False), (balanced, 8, 0.0, True),
                                             (balanced, 8, -1.0, True), (balanced, 8, 0.5, False)):
         g = Generator.load(model_path)
+        g.lift = False                                                 # (version 11 brings quiet hits up)
         out = tmp_path / f"hits-{model_path.stem}-{version}-{attack}"
         ys = g.generate(g.recipe("kick"), Controls(attack=attack), n=2, seed=4)
         meta = generate.sidecar(g, "blend", recipe="kick", recipe_parts=g.recipe("kick").parts,
