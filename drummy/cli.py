@@ -727,7 +727,7 @@ def _read_sidecar(path: Path, ws) -> tuple[dict, Path, int]:
         made_by = meta.get("audio_version", 1)
         if meta.get("draw", 0) and not (mode == "blend" and meta.get("guard") and meta["draw"] < MAX_DRAWS):
             raise ValueError(f"draw {meta['draw']} is not one the memorisation guard keeps")
-        same = same_audio(made_by, mode, meta.get("controls"))   # each version changed some hits only: an
+        same = same_audio(made_by, mode, meta.get("controls"), unlifted=True)   # each version changed some hits only: an
     except OSError as e:                                          # older hit outside them is remade the same
         raise RecipeError(f"cannot read {path} ({e.strerror or e})") from None
     except MALFORMED as e:

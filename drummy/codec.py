@@ -344,6 +344,7 @@ def envelope_db(code: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
     return 10 * torch.log10(noise.sum(1) + sine + 1e-20)
 
 
+MAX_LIFT_DB = 40.0   # a code further under LEVEL_DB than this is a decoder's near-silence (a silent hit, left out), not a hit
 LEVEL_DB = 11.0   # the loudest frame (`envelope_db`) a hit is raised to where it is quieter: the gate, `end_tone`
                   # and `synthesise`'s floor (-60 dB) then sit at least 60 dB under it. Real hits at the codec's
                   # peak: 10-25 dB (the 646 benchmark training hits; median 17.2), their cuts 70-85 dB under
@@ -355,12 +356,13 @@ def level_up(code: torch.Tensor, cfg: CodecConfig = CODEC, level_db: float = LEV
     makes a hit far quieter than any real one (the demo's toms: 16-40 dB under real toms), which
     its written file, brought to -1 dBFS, does not show; but the gate, `end_tone` and `synthesise`
     cut at levels set against real hits', so such a hit lost its tail 25-35 dB under its peak."""
-    lift = (level_db - envelope_db(code, cfg).amax(1)).clamp(min=0)                  # (B,) dB
+    lift = (level_db - envelope_db(code, cfg).amax(1)).nan_to_num(0.0).clamp(min=0)  # (B,) dB
+    lift = torch.where(lift > MAX_LIFT_DB, torch.zeros_like(lift), lift)   # near-silence is no quiet hit: left to the gate
     if not bool((lift > 0).any()):
         return code
     out = code.clone()
     level = code[:, :FREQ]                                                            # (B, bands + 1, T) dB
-    out[:, :FREQ] = torch.where(level > cfg.floor_db, level + lift[:, None, None], level)
+    out[:, :FREQ] = torch.where(level > cfg.floor_db + 0.01, level + lift[:, None, None], level)   # (`synthesise`'s silence)
     return out
 
 

@@ -785,10 +785,11 @@ def numbered_digits(outdir: Path, stem: str) -> int:
     return max([2] + [len(m.group(1)) for m in found if m])
 
 
-def same_audio(version, mode: str, controls) -> bool:
+def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
     version since changed some hits only: 11 those decoded quieter than real hits (`Generator.lift`, off for an older
-    hit, makes them as they were); 10 none (a hit drawn past the memorisation guard says so in its
+    hit, makes them as they were: `unlifted`, as `--from` makes one; a command run again makes hits with it on, so an
+    older set is not replaced in place but goes beside); 10 none (a hit drawn past the memorisation guard says so in its
     sidecar, which a version-9 Drummy does not read); 9 a slower --attack; 8 a recipe's snappier --attack and any
     hit of a model that keeps tone balances (so `--from` also asks a version-7 hit's model to keep
     none; a model that made a version-7 hit was trained before balances were kept). Malformed
@@ -796,7 +797,8 @@ def same_audio(version, mode: str, controls) -> bool:
     if type(version) is not int:
         return False
     attack = float((controls or {}).get("attack", 0))
-    return {AUDIO_VERSION: True, 10: True, 9: True, 8: attack <= 0, 7: mode == "blend" and attack == 0}.get(version, False)
+    return {AUDIO_VERSION: True, 10: unlifted, 9: unlifted, 8: unlifted and attack <= 0,
+            7: unlifted and mode == "blend" and attack == 0}.get(version, False)
 
 
 def same_hit(path: Path, sidecar: dict, i: int, draw: int = 0) -> bool:

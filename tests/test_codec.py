@@ -169,6 +169,11 @@ def test_a_hit_decoded_quieter_than_any_real_one_keeps_its_tail():
     lifted = codec.level_up(quiet)
     assert float(codec.envelope_db(lifted).amax()) == pytest.approx(codec.LEVEL_DB, abs=0.01)
     assert torch.equal(lifted[:, codec.FREQ], quiet[:, codec.FREQ])                # its pitch is its own
+    # a decoder's near-silence (every band at -95 dB) is no quiet hit: left to the gate, not raised into a hiss
+    hush = code.clone()
+    hush[:, :codec.FREQ] = -95.0
+    assert torch.equal(codec.level_up(hush), hush)
+    assert float(codec.synthesise(codec.end_tone(codec.gate(codec.level_up(hush), -60.0))).abs().max()) == 0.0
 
 
 def test_a_dying_tone_does_not_come_back_as_a_blip():

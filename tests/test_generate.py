@@ -1723,6 +1723,7 @@ def test_a_hit_made_before_quiet_hits_were_brought_up_is_remade_as_it_was(traine
     # sidecar's hit is made again without that, to the bit, and a version-11 one with it
     import functools
     monkeypatch.setattr(codec, "level_up", functools.partial(codec.level_up, level_db=60.0))   # every hit here
+    monkeypatch.setattr(codec, "MAX_LIFT_DB", 1000.0)
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
     meta = {**generate.sidecar(g, "blend", recipe="kick", recipe_parts=g.recipe("kick").parts, controls=Controls(),
@@ -1733,12 +1734,16 @@ def test_a_hit_made_before_quiet_hits_were_brought_up_is_remade_as_it_was(traine
         ys = g.generate(g.recipe("kick"), Controls(), n=2, seed=4)
         made[version] = generate.write_hits(ys, tmp_path / f"v{version}", "kick", {**meta, "audio_version": version})[1]
     assert made[10].read_bytes() != made[11].read_bytes()                       # the two versions' hits differ
+    kept_10 = made[10].read_bytes()
     for version, path in made.items():
         kept = path.read_bytes()
         path.unlink()
         capsys.readouterr()
         assert main(["generate", "-w", str(ws.root), "--from", str(path.with_suffix(".json"))]) == 0
         assert path.read_bytes() == kept, (version, capsys.readouterr().err)
+    # the command run again over the version-10 set goes beside it: it was not replaced by other audio
+    again = generate.write_hits([np.zeros(4410, np.float32) + 0.1] * 2, tmp_path / "v10", "kick", meta)
+    assert [p.name for p in again] == ["kick-2_01.wav", "kick-2_02.wav"] and made[10].read_bytes() == kept_10
 
 
 def test_an_older_hit_is_remade_where_this_version_makes_it_the_same(trained, tmp_path, capsys):
@@ -1756,7 +1761,7 @@ def test_an_older_hit_is_remade_where_this_version_makes_it_the_same(trained, tm
     balanced = train.vae_path(Workspace(root))
     for model_path, version, attack, ok in ((plain, 7, 0.0, True), (plain, 7, 0.5, False), (plain, 7, -1.0, False),
                                             (balanced, 7, 0.0, False), (balanced, 8, 0.0, True),
-                                            (balanced, 8, -1.0, True), (balanced, 8, 0.5, False)):
+                                            (balanced, 8, -1.0, True), (balanced, 8, 0.5, False), (balanced, 10, 0.5, True)):
         g = Generator.load(model_path)
         g.lift = False                                                 # (version 11 brings quiet hits up)
         out = tmp_path / f"hits-{model_path.stem}-{version}-{attack}"
@@ -1774,12 +1779,10 @@ def test_an_older_hit_is_remade_where_this_version_makes_it_the_same(trained, tm
             assert paths[1].read_bytes() == kept and "is not, to the bit" not in err
         else:
             assert "cannot be remade exactly" in err
-        # ... and the same command run again after the upgrade replaces such a hit where it is, and
-        # only such a hit: a set it would remake otherwise goes beside (it copied every earlier set)
+        # ... and the same command run again after the upgrade goes beside: it makes hits brought up to
+        # real hits' level (version 11), which an older set's may not be
         again = generate.write_hits(ys, out, "kick", {**meta, "model": str(model_path)})
-        same = attack <= 0 if version == 8 else attack == 0              # (a version-7 hit's model kept no balances)
-        assert [p.name for p in again] == (["kick_01.wav", "kick_02.wav"] if same else
-                                           ["kick-2_01.wav", "kick-2_02.wav"]), (version, attack)
+        assert [p.name for p in again] == ["kick-2_01.wav", "kick-2_02.wav"], (version, attack)
     side = paths[1].with_suffix(".json")                              # a damaged version: an error, not a traceback
     side.write_text(json.dumps({**json.loads(side.read_text()), "audio_version": [9]}))
     assert main(["generate", "-w", str(root), "--from", str(side)]) == 2
