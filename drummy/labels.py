@@ -356,6 +356,7 @@ def tags_of(text: str, known: set[str] = frozenset(), phrase: bool = True) -> li
                   lambda m: m[0] if m[1] in _MACHINE_NUMBERS else " ", normalise(text))
     norm = " ".join(w for w in norm.split() if w not in _FORMAT_WORDS and w not in _RATES)
     own = type_of(text)
+    norm = _WIRES.sub(" ", norm) if own not in (None, "snare") else norm   # "Kick - Snares On": no "on" tag
     typed = own is not None or bool(_phrases_of_type(norm))
     degree = {"semi", "half", "quarter"} if says_open(norm) else set()       # "Hat Semi-Open", "HH Half Open"
     # the drum words go, but for the kind of percussion ("Perc/Tabla 2.wav", "Side Stick", "Snares/Snap.wav")
