@@ -150,6 +150,7 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
     the optional classifier) are listed in `kit.skipped`."""
     ys, ok, skipped = [], [], []
     first: dict[tuple, str] = {}                              # (audio hash, velocity range, level) -> the file it came in
+    sounding = {(str(s.path), s.start, s.end) for s in samples if s.gain > 0}   # a muted layer of a file that plays
     for s in samples:
         shown = s.shown                                       # the user's file, not the workspace's copy
         try:
@@ -162,7 +163,8 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
             continue
         # a pack's one hit in two folders is one sample: --no-repeat would play it twice
         if s.gain <= 0:
-            skipped.append((shown, "its kit plays it at no level (gain 0)"))
+            if (str(s.path), s.start, s.end) not in sounding:    # (in another layer, it is not left out)
+                skipped.append((shown, "its kit plays it at no level (gain 0)"))
             continue
         key = (hashlib.sha1(y.tobytes()).hexdigest(), s.velocity, s.gain)
         if key in first:

@@ -240,6 +240,10 @@ def test_a_hydrogen_file_in_several_layers_plays_in_each_at_its_gain(tmp_path):
         playing = [s for s in back if s.velocity is None or s.velocity[0] <= v <= s.velocity[1]]
         assert playing, v
     assert sorted({round(s.gain, 2) for s in back}) == [1.95, 2.4, 2.7, 3.0]
+    muted = S.folder_samples(tmp_path / "drumkit.xml")
+    muted[1].gain = 0.0                                 # one layer muted (Hydrogen 2): the file plays in the others
+    kit = S.load_kit(muted)
+    assert len(kit["kick"]) == 3 and not any("no level" in why for _, why in kit.skipped)
     kits.export_kit(S.folder_samples(tmp_path / "drumkit.xml"), tmp_path / "folder", "folder")   # no layers in a folder:
     (kick,) = [s for s in S.folder_samples(tmp_path / "folder") if s.drum_type == "kick"]         # once, at the top one's
     assert np.abs(kits.audio.decode(kick.path)[0]).max() == pytest.approx(3.0 * np.abs(kits.audio.decode(tmp_path / "Kick-Hard.wav")[0]).max(), rel=1e-3)
