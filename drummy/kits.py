@@ -409,6 +409,18 @@ def _any_case(base: Path, rel: str) -> Path:
     return here
 
 
+# The keys Roland's GS and General MIDI 2 drum maps add around GM's: High Q, Slap, Scratch, Sticks, clicks
+# (27-34); Shaker, Jingle Bell, Bell Tree, Castanets, Surdo (82-87). A GM bank's SFZ kit plays them there
+# (the Discord GM bank: 13 of 41 samples were unknown). Read in SFZ kits laid out as GM only: in MIDI files
+# and other maps (Superior Drummer, EZdrummer) those notes are other drums.
+_GS_PERC_NOTES = set(range(27, 35)) | set(range(82, 88))
+
+
+def _sfz_key_type(note: int) -> str:
+    """The drum type a GM-laid-out SFZ kit's key gives: GM's, and percussion on GS's and GM2's own keys."""
+    return "perc" if note in _GS_PERC_NOTES else type_of_note(note)
+
+
 def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None) -> list[KitSample]:
     """Samples of an SFZ instrument: each `<region>` a player sounds as a hit (`_sfz_plays`),
     labelled from its key as a General MIDI drum note where the kit is laid out as GM
@@ -487,7 +499,7 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
     for s, named_type in found:
         # (a side stick, a rim click or a tambourine its names also say is a snare's or a hat's stays percussion)
         perc_word = gm_note_of(f"{s.instrument} {s.path.parent.name} {s.path.stem}", "perc") is not None
-        key_type = type_of_note(s.note) if s.note is not None and s.path not in chopped else UNKNOWN
+        key_type = _sfz_key_type(s.note) if s.note is not None and s.path not in chopped else UNKNOWN
         if gm and key_type == "perc" and named_type not in (None, "perc") and s.note != 37 and not perc_word:
             pass        # a drum its names call a kit's drum, on a key GM gives a Latin one: its author's word, as in a
                         # Hydrogen kit (DrumGizmo DRSKit's closed hat on 56, Naked Drums' on 54)

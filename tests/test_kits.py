@@ -159,6 +159,11 @@ def test_sfz_a_named_kit_drum_on_a_latin_percussion_key_keeps_its_name(tmp_path)
     assert [r[:2] for r in got[-6:]] == [("Hihat_closed_1.wav", "hihat"), ("Hihat_open_1.wav", "open hat"),
                                          ("hit.wav", "perc"), ("Cowbell.wav", "tom"),
                                          ("Snare Side Stick.wav", "perc"), ("Hihat_Tambourine.wav", "perc")]   # strokes: the key's
+    # GS's and GM2's own keys in a GM bank (the Discord GM bank): percussion, as a GS module plays them
+    gs = _sfz(tmp_path, "<region> key=36 sample=kick.wav\n<region> key=38 sample=snare.wav\n<region> key=42 sample=hh.wav\n"
+                        "<region> key=84 sample=BellTree_Stroke.wav\n<region> key=31 sample=Snare2_stick.wav\n"
+                        "<region> key=87 sample=Room_Open_Vel1.wav\n", name="gs.sfz")
+    assert [r[:2] for r in gs[3:]] == [("BellTree_Stroke.wav", "perc"), ("Snare2_stick.wav", "perc"), ("Room_Open_Vel1.wav", "perc")]
 
 
 def test_sfz_velocity_layers_come_from_lovel_hivel_and_are_inherited(tmp_path):
