@@ -391,11 +391,7 @@ def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,
         raise AudioError("refusing to write NaN or infinite audio")
     if remove_dc and y.size:
         y = y - np.median(y, axis=0, keepdims=True)
-    n_fade = min(int(sr * fade_ms / 1000), y.shape[0])
-    if n_fade > 0:
-        ramp = np.cos(np.linspace(0, np.pi / 2, n_fade)) ** 2
-        y[-n_fade:] *= ramp if y.ndim == 1 else ramp[:, None]
-    y = y.astype(np.float32)
+    y = fade_end(y, sr, fade_ms).astype(np.float32)
     if peak_db is not None:                # the peak a DAW's meter and a D/A converter see: between the samples
         peak = true_peak(y.T) if y.size else 0.0
         return y * np.float32(10 ** (peak_db / 20) / peak) if peak > 0 else y
@@ -415,10 +411,11 @@ def ends_off_zero(y: np.ndarray, floor_db: float = END_FLOOR_DB) -> bool:
 
 
 def fade_end(y: np.ndarray, sr: int = SR, fade_ms: float = 2.0) -> np.ndarray:
-    """A copy of y faded out over its last fade_ms (raised cosine): no step at its end."""
-    y = np.array(y, dtype=np.float32)
+    """A copy of y (samples,) or (samples, channels) faded out over its last fade_ms (raised
+    cosine): no step at its end. Float64 stays float64 (`prepare`), anything else is float32."""
+    y = np.array(y, dtype=np.float64 if np.asarray(y).dtype == np.float64 else np.float32)
     n = min(int(sr * fade_ms / 1000), y.shape[0])
-    ramp = (np.cos(np.linspace(0, np.pi / 2, n)) ** 2).astype(np.float32)
+    ramp = (np.cos(np.linspace(0, np.pi / 2, n)) ** 2).astype(y.dtype)
     y[len(y) - n:] *= ramp if y.ndim == 1 else ramp[:, None]
     return y
 

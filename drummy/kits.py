@@ -497,10 +497,10 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
     chopped = {p for p, k in keys.items() if len(k) >= 3 and max(k) - min(k) + 1 == len(k)}
     out = []
     for s, named_type in found:
-        # (a side stick, a rim click or a tambourine its names also say is a snare's or a hat's stays percussion)
-        perc_word = gm_note_of(f"{s.instrument} {s.path.parent.name} {s.path.stem}", "perc") is not None
         key_type = _sfz_key_type(s.note) if s.note is not None and s.path not in chopped else UNKNOWN
-        if gm and key_type == "perc" and named_type not in (None, "perc") and s.note != 37 and not perc_word:
+        # (a side stick, a rim click or a tambourine its names also say is a snare's or a hat's stays percussion)
+        if gm and key_type == "perc" and named_type not in (None, "perc") and s.note != 37 \
+                and gm_note_of(f"{s.instrument} {s.path.parent.name} {s.path.stem}", "perc") is None:
             pass        # a drum its names call a kit's drum, on a key GM gives a Latin one: its author's word, as in a
                         # Hydrogen kit (DrumGizmo DRSKit's closed hat on 56, Naked Drums' on 54)
         elif gm and key_type != UNKNOWN:
@@ -617,9 +617,10 @@ def _place_audio(s: KitSample, dest_stem: Path, bake: bool = False) -> tuple[Pat
     the kit must add to play it at its level: how far it was brought under full scale."""
     src = Path(s.path)
     baked = bake and s.gain > 0 and s.gain != 1.0      # (a muted drum keeps its sound: a folder has no mute)
-    stops = bool(s.origin) and audio.ends_off_zero(audio.decode(src, start=s.start, end=s.end)[0])
+    stored = audio.decode(src, start=s.start, end=s.end) if s.origin else None     # read once, where it is
+    stops = stored is not None and audio.ends_off_zero(stored[0])
     if baked or stops or (s.start, s.end) != (0, None) or not _players_read(src):
-        data, rate = audio.decode(src, start=s.start, end=s.end)
+        data, rate = stored or audio.decode(src, start=s.start, end=s.end)
         if data.shape[1] > 2:
             data = audio.to_mono(data)
         data = data * s.gain if baked else data

@@ -882,7 +882,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
             for ks in read_kit(p):
                 kit_job(ks, p)
             continue
-        if p.is_file() and p.name.lower().endswith(ARCHIVE_EXTENSIONS) and skipped is not None:
+        if p.is_file() and _archive(p) and skipped is not None:
             skipped.append((str(p.resolve()), ARCHIVE))
             continue
         if p.is_file():
@@ -910,8 +910,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                 if dangling is not None:               # the file it pointed at leaves the library (that file only)
                     dangling.append(os.path.realpath(f))
                 continue
-            if f.name.lower().endswith(ARCHIVE_EXTENSIONS) and not f.name.startswith(".") and skipped is not None \
-                    and f.is_file():                       # a pack left zipped: named, or its samples are lost unsaid
+            if _archive(f) and skipped is not None and f.is_file():   # a pack left zipped: named, not lost unsaid
                 skipped.append((str(f.resolve()), ARCHIVE))
                 continue
             if f.is_file() and f.suffix.lower() in AUDIO_EXTENSIONS and not f.name.startswith("."):
@@ -1034,6 +1033,10 @@ LOOP_BY_NAME = "a loop by its name: Drummy learns one-shots"
 ARCHIVE_EXTENSIONS = (".zip", ".rar", ".7z", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz",   # how packs are sold
                       ".h2drumkit")                                                        # (and Hydrogen kits)
 ARCHIVE = "an archive: Drummy reads no archives; unpack it and ingest its folder"
+
+
+def _archive(path: Path) -> bool:
+    return path.name.lower().endswith(ARCHIVE_EXTENSIONS) and not path.name.startswith(".")
 
 
 def walk(root: Path, skipped: list[tuple[str, str]] | None = None, linked: list[Path] | None = None) -> list[Path]:
