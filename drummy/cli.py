@@ -528,10 +528,15 @@ def cmd_generate(args) -> None:
         ys = gen.generate(recipe, ctl, n=n, seed=args.seed)
         draws = gen.draws
         if gen.redrawn[0]:
+            asked = gen.asked_type(recipe)
+            asked = asked if asked in gen.guard.judge.model.cfg.classes else None      # one the classifier knows
             print(f"{gen.redrawn[0]} of the {n} hits sat nearer a training hit than real drums of a type from "
-                  f"different kits do, and {'were' if gen.redrawn[0] > 1 else 'was'} drawn again"
-                  + (f"; {gen.redrawn[1]} still did after {MAX_DRAWS} draws, and the farthest draw is kept"
-                     if gen.redrawn[1] else ""), file=sys.stderr)
+                  f"different kits do" + (f", or sounded like another drum than the {asked} asked" if asked else "")
+                  + f", and {'were' if gen.redrawn[0] > 1 else 'was'} drawn again"
+                  + (f"; {gen.redrawn[1]} still sat that near after {MAX_DRAWS} draws" if gen.redrawn[1] else "")
+                  + (f"; {gen.redrawn[2]} still sounded like another drum after {MAX_DRAWS} draws" if gen.redrawn[2]
+                     else "") + ("; the best draw of each is kept" if gen.redrawn[1] or gen.redrawn[2] else ""),
+                  file=sys.stderr)
         stem = recipe.name + _controls_suffix(ctl) + f"_s{args.seed}"
         # the recipe as typed: parsed again, it gives the very same weights (the rounded text need not)
         meta = sidecar(gen, "blend", recipe=args.blend, recipe_parts=recipe.parts, controls=ctl, n=n, seed=args.seed,
@@ -847,14 +852,17 @@ def cmd_evaluate(args) -> None:
     path, rep = evaluate_workspace(Workspace(args.workspace), args.out, heldout, n=args.n, seed=args.seed)
     m = rep.metrics
     share = ", ".join(f"{t} {v:.0%}" for t, v in rep.tables["type_share"].items())
-    print(f"classified as requested: {share} (of {args.n} hits each)")
+    first = rep.tables.get("type_share_unguarded")
+    print(f"classified as requested: {share} (of {args.n} hits each)" + (
+        "; before the guard drew those it heard as another drum again: "
+        + ", ".join(f"{t} {v:.0%}" for t, v in first.items()) if first else ""))
     from .evaluate import doubts
     for line in doubts(rep.metrics, rep.tables)[:-1]:
         print(" " + line[1:])
     print(f"Fréchet ratio {m.get('frechet_ratio', float('nan')):.2f}, diversity {m.get('diversity_ratio', float('nan')):.2f}, "
           f"memorised {m['memorised_share']:.1%}" + (
-              (f" ({m['memorised_share_unguarded']:.1%} before the memorisation guard drew {m['guard_redrawn']:.0%} of "
-               f"the hits again)" if m["guard_redrawn"] else " (the memorisation guard drew no hit again)")
+              (f" ({m['memorised_share_unguarded']:.1%} before the guard drew {m['guard_redrawn']:.0%} of "
+               f"the hits again)" if m["guard_redrawn"] else " (the guard drew no hit again)")
               if "guard_redrawn" in m else "")
           + f", {m['ms_per_hit']:.1f} ms per hit" + (f" ({m['ms_per_hit_guarded']:.1f} ms guarded)"
                                                      if "ms_per_hit_guarded" in m else ""))

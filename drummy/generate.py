@@ -359,7 +359,8 @@ class Generator:
     balance_of: torch.Tensor | None = None   # (N,) the training samples' `codec.tone_balance`, dB (older models: none)
     _parts: dict = field(default_factory=dict, repr=False, compare=False)   # `_part`'s and `prior`'s cache
     guard: object = field(default=None, repr=False, compare=False)   # a `novelty.Guard` recipes' hits must pass, or None
-    redrawn: tuple[int, int] = (0, 0)   # the last `sample`: hits the guard drew again, and those still near after all draws
+    redrawn: tuple[int, int, int] = (0, 0, 0)   # the last `sample`: hits the guard drew again, those still near after
+                                                # all draws, and those still heard as another type than asked
     draws: list = field(default_factory=list)   # ... and the draw each of its hits is (0: the first)
     lift: bool = field(default=True, compare=False)   # `codec.level_up` (audio version 11); off: an older hit as made
 
@@ -584,15 +585,16 @@ class Generator:
         """n new hits of a recipe and the conditions they were decoded from:
         ((n, samples) float32 at cfg.sr, (n, D)). ctl is one Controls for all hits
         or one per hit. Deterministic in seed (and in the guard's classifier). With a `guard`,
-        a hit nearer a training hit than real hits of different kits are to each other is
-        drawn again (`novelty`); `redrawn` then says how many were, and how many stayed near, and
-        `draws` which draw each hit is. draw > 0 makes that draw of the one hit in `keep`, unguarded
+        a hit nearer a training hit than real hits of different kits are to each other, or one the
+        classifier hears as another drum than a one-type recipe asks (`asked_type`), is drawn again
+        (`novelty`); `redrawn` then says how many were, how many stayed near and how many were still
+        heard as another drum, and `draws` which draw each hit is. draw > 0 makes that draw of the one hit in `keep`, unguarded
         (a sidecar's "draw": `--from`); its conditions are then (1, D)."""
         ctls = _per_hit(ctl, n)
         for x in ctls:
             x.check()
         rows = list(range(n)) if keep is None else list(keep)
-        self.redrawn, self.draws = (0, 0), [draw] * len(rows)
+        self.redrawn, self.draws = (0, 0, 0), [draw] * len(rows)
         if draw:                                # what the guard kept of a hit (`--from`)
             if len(rows) != 1:
                 raise ValueError("a later draw is made for one kept hit at a time")
@@ -600,28 +602,39 @@ class Generator:
         ys, cond = self._draw(recipe, ctls, hit_streams(seed, n), torch.arange(n) + seed * 100_003, keep)
         if self.guard is None:
             return ys, cond
-        # the memorisation guard (`novelty`): a hit too near a training hit is drawn again, from its own streams
+        # the guard (`novelty`): a hit too near a training hit, or of a one-type recipe and heard as another
+        # drum, is drawn again, from its own streams
         from .novelty import MAX_DRAWS
-        dist, again = self.guard.distance(ys), set()                                  # (len(rows),)
+        want = self.asked_type(recipe)
+        (dist, heard), again = self.guard.measure(ys, want), set()                     # (len(rows),) each
         for r in range(1, MAX_DRAWS):
-            near = np.nonzero(dist < self.guard.threshold)[0]
-            if not len(near):
+            redo = np.nonzero(~self.guard.passes(dist, heard))[0]
+            if not len(redo):
                 break
-            idx = [rows[j] for j in near]
+            idx = [rows[j] for j in redo]
             made = [self._later(recipe, ctls, seed, n, i, r) for i in idx]
             width = max([ys.shape[1]] + [y.shape[1] for y, _ in made])          # hits that ring out are longer
             ys = np.pad(ys, ((0, 0), (0, width - ys.shape[1])))
             y2 = np.stack([np.pad(y[0], (0, width - y.shape[1])) for y, _ in made])
             c2 = torch.cat([c for _, c in made])
-            d2 = self.guard.distance(y2)
-            farther = d2 > dist[near]                               # the first draw past the line, else the farthest
-            ys[near[farther]], dist[near[farther]] = y2[farther], d2[farther]
-            cond[torch.tensor(idx)[torch.from_numpy(farther)]] = c2[torch.from_numpy(farther)]
-            for j in near[farther]:
+            d2, h2 = self.guard.measure(y2, want)
+            better = self.guard.better(d2, h2, dist[redo], heard[redo])   # the first draw that passes, else the best
+            ys[redo[better]], dist[redo[better]], heard[redo[better]] = y2[better], d2[better], h2[better]
+            cond[torch.tensor(idx)[torch.from_numpy(better)]] = c2[torch.from_numpy(better)]
+            for j in redo[better]:
                 self.draws[j] = r
-            again.update(near.tolist())
-        self.redrawn = (len(again), int((np.isfinite(dist) & (dist < self.guard.threshold)).sum()))   # silent: not "near"
+            again.update(redo.tolist())
+        self.redrawn = (len(again), int((np.isfinite(dist) & (dist < self.guard.threshold)).sum()),  # silent: not "near",
+                        int((np.isfinite(dist) & ~heard).sum()))                                    # nor another drum
         return ys, cond
+
+    def asked_type(self, recipe: Recipe) -> str | None:
+        """The drum type every training hit a recipe draws on is (`kick`, `kick+808`; `808` where the
+        library's 808s are all kicks), else None: a blend of types, or a tag on hits of several."""
+        lab = self.prior(recipe)[0]                                                      # (L,)
+        on = [(x, w) for x, w in zip(self.labels, lab.tolist()) if x in TYPES and w > 1e-6]
+        # all of its weight: a tag on kicks and on hits of no known type is no kick recipe
+        return on[0][0] if len(on) == 1 and on[0][1] > 1 - 1e-6 else None
 
     def _later(self, recipe: Recipe, ctls: list[Controls], seed: int, n: int, i: int, r: int
                ) -> tuple[np.ndarray, torch.Tensor]:

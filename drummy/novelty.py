@@ -1,5 +1,6 @@
 """The memorisation guard: a generated hit that sits closer to a training hit than real
-hits of different kits sit to each other is drawn again.
+hits of different kits sit to each other is drawn again; so is a hit of a one-type recipe
+(`kick`, `kick+808`) that the classifier hears as another drum (a "hihat" it hears as a snare).
 
 Distances are the quality metrics' own: the classifier's embedding, projected onto the
 main axes of the training hits' embeddings (`Judge`). The threshold is what the
@@ -7,7 +8,7 @@ training library itself shows: each training hit's distance to its nearest hit o
 same drum type from another kit (another folder, in a library of one kit), at the
 GUARD_PERCENTILE-th percentile. A hit under it is drawn again, with a fresh draw of its recipe's
 conditions and latent, up to MAX_DRAWS draws in all; the first draw that clears the
-threshold is kept, else the farthest. Each hit's draws come from its own random
+threshold (and is heard as the type asked) is kept, else the best by `Guard.better`. Each hit's draws come from its own random
 streams (`generate.hit_streams`), so a hit is the same in any batch and its first draw
 is the hit an unguarded generator makes.
 """
@@ -109,10 +110,29 @@ class Guard:
     def distance(self, ys: np.ndarray) -> np.ndarray:
         """Each hit's distance to its nearest training hit: (n,); -inf for a silent one (all
         under the noise gate: far from every real hit, and no hit to keep)."""
+        return self.measure(ys)[0]
+
+    def measure(self, ys: np.ndarray, want: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(`distance` (n,), whether the classifier hears each hit as the drum type `want` (n,) bool:
+        True where no type is asked, or the classifier does not know it; False for a silent hit), from
+        one hearing."""
         if not len(ys):
-            return np.zeros(0)
-        d = nearest(self.judge(ys)[1], self.train)
-        return np.where(np.abs(ys).max(1) > SILENT, d, -np.inf)
+            return np.zeros(0), np.zeros(0, bool)
+        probs, emb = self.judge(ys)                                            # (n, classes), (n, dims)
+        d = np.where(np.abs(ys).max(1) > SILENT, nearest(emb, self.train), -np.inf)
+        classes = list(self.judge.model.cfg.classes)
+        heard = probs.argmax(1) == classes.index(want) if want in classes else np.ones(len(ys), bool)
+        return d, heard & (d > -np.inf)          # a silent draw is no drum: never kept over a sounding one for its type
+
+    def passes(self, dist: np.ndarray, heard: np.ndarray) -> np.ndarray:
+        """(n,) bool: a hit past the memorisation line and heard as the type asked."""
+        return (dist >= self.threshold) & heard
+
+    def better(self, d2: np.ndarray, h2: np.ndarray, d1: np.ndarray, h1: np.ndarray) -> np.ndarray:
+        """(n,) bool: whether draw 2 is the one to keep over draw 1. Past the memorisation line comes
+        first (the guard's promise), then heard as the type asked, then the farther."""
+        p2, p1 = d2 >= self.threshold, d1 >= self.threshold
+        return (p2 > p1) | ((p2 == p1) & ((h2 > h1) | ((h2 == h1) & (d2 > d1))))
 
     def stamp(self) -> dict:
         """What a hit's sidecar keeps of the guard that passed it (`generate.sidecar`)."""

@@ -70,3 +70,25 @@ def test_the_guard_is_the_same_at_any_blas_thread_count():
             guards[-1] = (guards[-1], guards[-1].distance(audio[:40]))
     (a, da), (b, db) = guards
     assert a.threshold == b.threshold and np.array_equal(a.train, b.train) and np.array_equal(da, db)
+
+
+def test_the_guard_hears_the_type_asked_and_keeps_the_best_draw():
+    torch.manual_seed(0)
+    model = clf.DrumClassifier(clf.ClassifierConfig(classes=["hihat", "kick", "snare"])).eval()
+    audio, units, types = _hits()
+    guard = novelty.build(model, audio, units, types, "c0ffee")
+    probs, _ = guard.judge(audio)
+    d, heard = guard.measure(audio, "snare")
+    assert np.array_equal(d, guard.distance(audio)) and np.array_equal(heard, probs.argmax(1) == 2)
+    for want in (None, "clap"):             # no type asked, or one the classifier does not know: every hit passes it
+        assert guard.measure(audio, want)[1].all()
+    line = guard.threshold
+    d1, h1 = np.full(5, line / 2), np.array([False, False, True, True, False])     # five hits near the line
+    d2, h2 = np.array([line, line / 4, line / 4, line, line / 3]), np.array([False, True, True, False, False])
+    # past the line beats heard as asked; heard as asked beats farther; else the farther
+    assert guard.better(d2, h2, d1, h1).tolist() == [True, True, False, True, False]
+    assert guard.better(d1, h1, d2, h2).tolist() == [False, False, True, False, True]
+    assert guard.passes(np.array([line, line, line / 2]), np.array([True, False, True])).tolist() == [True, False, False]
+    silent = np.zeros((1, audio.shape[1]), np.float32)               # no drum: never heard as the one asked
+    assert guard.measure(silent, "snare")[1].tolist() == guard.measure(silent, None)[1].tolist() == [False]
+    assert guard.better(np.array([line / 2]), np.array([False]), np.array([-np.inf]), np.array([False])).tolist() == [True]
