@@ -4,8 +4,9 @@ Builds two workspaces: `train` = the starter kit + every other Hydrogen kit (in
 name order, as in classifier_unseen_kits.py) and `heldout` = the other kits.
 Trains the classifier (the judge, once, again when its TrainConfig, the
 classifier code or the training hits changed: <work>/judge.json), a second one with another
-seed (<work>/judge-seed1.json: it reads the memorised share of hits that passed the
-memorisation guard, which asks the first) and then the blend generator on `train`
+seed (<work>/judge-seed1.json) and a third on `heldout` alone (<work>/heldout-judge.json), which
+never heard a training kit: they read the memorised and type shares of hits that passed the
+guard, which asks the first (`drummy/novelty.py`), and then the blend generator on `train`
 only, once per training seed, and runs `drummy evaluate` against every hit of
 `heldout` after each. One seed's figures do not hold for the next (seed 1 missed
 a Fréchet line that seed 0 met), so a line counts as met only if every seed meets it.
@@ -66,6 +67,11 @@ LINES = [
     ("s per 100 hits", lambda r: r["metrics"]["s_per_100_hits"], ("<=", 1.0)),
     # the memorisation guard (`drummy/novelty.py`): the same lines without it, read by a second
     # judge it never asked (another seed's classifier), and its cost
+    # the guard also draws a one-type recipe's hit heard as another drum again: the type shares as a
+    # judge it never asked hears them (the held-out kits' judge, in the JSON, is read against real hits)
+    ("kick share, second judge", lambda r: r["second_judge"]["type_share"]["kick"], (">=", 0.95)),
+    ("snare share, second judge", lambda r: r["second_judge"]["type_share"]["snare"], (">=", 0.95)),
+    ("hihat share, second judge", lambda r: r["second_judge"]["type_share"]["hihat"], (">=", 0.95)),
     ("memorised share, no guard", lambda r: r["metrics"]["memorised_share_unguarded"], ("<=", 0.02)),
     ("memorised, second judge", lambda r: r["second_judge"]["memorised_share"], ("<=", 0.02)),
     ("memorised, 2nd judge, no guard", lambda r: r["second_judge"]["memorised_share_unguarded"], ("<=", 0.02)),
@@ -94,17 +100,17 @@ def judge_fingerprint(cfg: TrainConfig) -> dict:
             "code": {m: hashlib.sha256((src / m).read_bytes()).hexdigest()[:16] for m in JUDGE_CODE}}
 
 
-def judge(train_ws: Workspace, work: Path, seed: int) -> Path:
+def judge(train_ws: Workspace, work: Path, seed: int, stamp: Path | None = None) -> Path:
     """The workspace's classifier trained with this seed (seed 0: the workspace's own, the judge
     `evaluate` uses; others kept beside it as models/judge-seed<S>), trained again when its
-    fingerprint (config, code, training hits) changed."""
+    fingerprint (config, code, training hits) changed. stamp: where the fingerprint is kept."""
     cfg = TrainConfig(seed=seed)
     fingerprint = judge_fingerprint(cfg)
     fingerprint["data"] = hashlib.sha256(json.dumps(sorted((h, s.drum_type) for h, s in train_ws.samples.items()))
                                          .encode()).hexdigest()[:16]             # what it hears, not only how
     own = classifier_path(train_ws)
     path = own if seed == 0 else own.with_name(f"judge-seed{seed}.safetensors")
-    stamp = work / ("judge.json" if seed == 0 else f"judge-seed{seed}.json")
+    stamp = stamp or work / ("judge.json" if seed == 0 else f"judge-seed{seed}.json")
     if path.exists() and stamp.exists() and json.loads(stamp.read_text()) == fingerprint:
         return path
     print(f"training the judge with seed {seed} ...", flush=True)                 # none yet, or an older one
@@ -122,10 +128,12 @@ def judge(train_ws: Workspace, work: Path, seed: int) -> Path:
     return path
 
 
-def second_judge(train_ws: Workspace, held_ws: Workspace, path: Path, types: list[str], n: int, seed: int) -> dict:
-    """The memorised share (and type shares) of `evaluate`'s type sets, guarded and not, as another
-    classifier hears them: the guard asks the workspace's classifier, so its own figure partly
-    measures the guard itself."""
+def other_ears(train_ws: Workspace, held_ws: Workspace, paths: dict[str, Path], types: list[str], n: int,
+               seed: int) -> dict[str, dict]:
+    """The memorised and type shares of `evaluate`'s type sets, guarded and not, as other classifiers
+    hear them: the guard asks the workspace's classifier, so its own figures partly measure the guard
+    itself. Per judge, also the share of real training and held-out hits it hears as their type (what a
+    generated share is read against: the held-out kits' judge never heard the training kits)."""
     from drummy import classifier as clf
     from drummy import novelty
     from drummy.evaluate import RealSet
@@ -135,18 +143,28 @@ def second_judge(train_ws: Workspace, held_ws: Workspace, path: Path, types: lis
     train_h = [h for h in gen.extra["train_hashes"] if h in train_ws.samples]
     train = RealSet.from_workspace(train_ws, train_h)
     heldout = RealSet.from_workspace(held_ws, sorted(set(held_ws.samples) - set(train_h)))
-    j = novelty.Judge(clf.load(path), train.audio)
-    e_tr, e_ho = j(train.audio)[1], j(heldout.audio)[1]
-    line = float(np.percentile(novelty.nearest(e_ho, e_tr), 5))
-    out, classes = {}, j.model.cfg.classes
+    sets = {}
     for key, ctx in (("", contextlib.nullcontext), ("_unguarded", lambda: unguarded(gen))):
-        near, share = [], {}
         with ctx():
-            for i, t in enumerate(types):
-                p, e = j(gen.generate(gen.recipe(t), Controls(), n=n, seed=seed + i))
+            sets[key] = {t: gen.generate(gen.recipe(t), Controls(), n=n, seed=seed + i) for i, t in enumerate(types)}
+    out = {}
+    for name, path in paths.items():
+        j = novelty.Judge(clf.load(path), train.audio)
+        classes = j.model.cfg.classes
+        (p_tr, e_tr), (p_ho, e_ho) = j(train.audio), j(heldout.audio)
+        line = float(np.percentile(novelty.nearest(e_ho, e_tr), 5))
+        real = {}
+        for side, p, ty in (("train", p_tr, np.array(train.types)), ("heldout", p_ho, np.array(heldout.types))):
+            real[side] = {t: float((p[ty == t].argmax(1) == classes.index(t)).mean())
+                          for t in types if t in classes and (ty == t).any()}
+        out[name] = {"real_type_share": real}
+        for key, hits in sets.items():
+            near, share = [], {}
+            for t, ys in hits.items():
+                p, e = j(ys)
                 near.append(novelty.nearest(e, e_tr) < line)
                 share[t] = float((p.argmax(1) == classes.index(t)).mean()) if t in classes else float("nan")
-        out["memorised_share" + key], out["type_share" + key] = float(np.concatenate(near).mean()), share
+            out[name]["memorised_share" + key], out[name]["type_share" + key] = float(np.concatenate(near).mean()), share
     return out
 
 
@@ -172,7 +190,8 @@ def main() -> int:
     train_ws.ingest([starter] + kits[0::2], progress=False)
     held_ws.ingest(kits[1::2], progress=False)
     judge(train_ws, args.work, 0)                      # the workspace's classifier: evaluate's judge, the guard's ear
-    other = judge(train_ws, args.work, 1)
+    ears = {"second_judge": judge(train_ws, args.work, 1),                  # another seed, the same training hits
+            "heldout_judge": judge(held_ws, args.work, 0, args.work / "heldout-judge.json")}   # never heard them
     res = Path(__file__).parent / "results" / "vae_blend.json"
     res.parent.mkdir(exist_ok=True)
     before = {r["seed"]: r for r in json.loads(res.read_text())["runs"]} if res.exists() else {}
@@ -204,8 +223,12 @@ def main() -> int:
                      "report": str(path), "train_hits": m["train_samples"], "val_hits": m["val_samples"],
                      "train_seconds_incl_analysis": round(train_s, 1), "steps": m["steps"], "stopped": m["stopped"],
                      "metrics": rep.metrics, "tables": rep.tables,
-                     "second_judge": second_judge(train_ws, held_ws, other, rep.metrics["types"], args.n, seed)})
+                     **other_ears(train_ws, held_ws, ears, rep.metrics["types"], args.n, seed)})
         print(f"seed {seed}: " + json.dumps({name: round(get(runs[-1]), 3) for name, get, _ in LINES}), flush=True)
+        h = runs[-1]["heldout_judge"]
+        print("  the held-out kits' judge: " + ", ".join(
+            f"{t} {h['type_share'][t]:.0%} (first draws {h['type_share_unguarded'][t]:.0%}; real training "
+            f"{t}s {h['real_type_share']['train'].get(t, float('nan')):.0%})" for t in ("kick", "snare", "hihat")), flush=True)
         runs.sort(key=lambda r: r["seed"])
         out = {"date": str(date.today()), "machine": f"{platform.machine()} {torch.get_num_threads()} threads",
                "heldout_hits": len(held_ws.samples), "seeds": [r["seed"] for r in runs], "summary": summary(runs),
