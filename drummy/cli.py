@@ -528,8 +528,7 @@ def cmd_generate(args) -> None:
         ys = gen.generate(recipe, ctl, n=n, seed=args.seed)
         draws = gen.draws
         if gen.redrawn[0]:
-            asked = gen.asked_type(recipe)
-            asked = asked if asked in gen.guard.judge.model.cfg.classes else None      # one the classifier knows
+            asked = gen.guard.checks(gen.asked_type(recipe))
             print(f"{gen.redrawn[0]} of the {n} hits sat nearer a training hit than real drums of a type from "
                   f"different kits do" + (f", or sounded like another drum than the {asked} asked" if asked else "")
                   + f", and {'were' if gen.redrawn[0] > 1 else 'was'} drawn again"

@@ -467,7 +467,7 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
             rule = (">=", 0.95) if t_ in ("kick", "snare", "hihat") else None
             real = t.get("type_share_real", {}).get(t_, {})
             first = t.get("type_share_unguarded", {})
-            ref = ", ".join([f"first draws {first[t_]:.0%}" for _ in range(t_ in first)]
+            ref = ", ".join(([f"first draws {first[t_]:.0%}"] if t_ in first else [])
                             + [f"real {k} {v:.0%}" for k, v in real.items()])
             lines.append(f"| classified as {t_} | {t['type_share'][t_]:.0%}" + (f" ({ref})" if ref else "") + " | "
                          + (f"≥ 95% | {_met(t['type_share'][t_], rule)} |" if rule else "– | |"))

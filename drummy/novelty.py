@@ -120,9 +120,14 @@ class Guard:
             return np.zeros(0), np.zeros(0, bool)
         probs, emb = self.judge(ys)                                            # (n, classes), (n, dims)
         d = np.where(np.abs(ys).max(1) > SILENT, nearest(emb, self.train), -np.inf)
-        classes = list(self.judge.model.cfg.classes)
-        heard = probs.argmax(1) == classes.index(want) if want in classes else np.ones(len(ys), bool)
+        want = self.checks(want)
+        heard = (probs.argmax(1) == list(self.judge.model.cfg.classes).index(want) if want
+                 else np.ones(len(ys), bool))
         return d, heard & (d > -np.inf)          # a silent draw is no drum: never kept over a sounding one for its type
+
+    def checks(self, want: str | None) -> str | None:
+        """The drum type the guard hears hits for when `want` is asked: it, where the classifier knows it."""
+        return want if want in self.judge.model.cfg.classes else None
 
     def passes(self, dist: np.ndarray, heard: np.ndarray) -> np.ndarray:
         """(n,) bool: a hit past the memorisation line and heard as the type asked."""
