@@ -529,8 +529,10 @@ def cmd_generate(args) -> None:
         draws = gen.draws
         if gen.redrawn[0]:
             asked = gen.guard.checks(gen.asked_type(recipe))
-            print(f"{gen.redrawn[0]} of the {n} hits sat nearer a training hit than real drums of a type from "
-                  f"different kits do" + (f", or sounded like another drum than the {asked} asked" if asked else "")
+            why = (["sat nearer a training hit than real drums of a type from different kits do"]
+                   if gen.guard.threshold is not None else []) + ([f"sounded like another drum than the {asked} asked"]
+                                                                  if asked else [])
+            print(f"{gen.redrawn[0]} of the {n} hits " + (", or ".join(why) or "made no sound")
                   + f", and {'were' if gen.redrawn[0] > 1 else 'was'} drawn again"
                   + (f"; {gen.redrawn[1]} still sat that near after {MAX_DRAWS} draws" if gen.redrawn[1] else "")
                   + (f"; {gen.redrawn[2]} still sounded like another drum after {MAX_DRAWS} draws" if gen.redrawn[2]
@@ -563,11 +565,12 @@ def cmd_generate(args) -> None:
 
 
 def _guard(ws, gen):
-    """The memorisation guard for a recipe's hits (`novelty.for_workspace`), or None with a word
-    why where it cannot be worked out: a recipe is still made, of first draws."""
+    """The memorisation guard for a recipe's hits (`novelty.for_workspace`; only its type check, with a
+    word why, where the library shows no line), or None with a word why where it cannot be worked out:
+    a recipe is still made, of first draws."""
     from .train import classifier_advice
     from .audio import AudioError
-    from .library import ModelError, classifier_path
+    from .library import ModelError
     from .novelty import for_workspace
     try:
         guard = for_workspace(ws, gen)
@@ -575,9 +578,10 @@ def _guard(ws, gen):
         print(f"drummy: no memorisation guard this time ({e}); the hits are the generator's first draws, "
               f"unchecked against its training hits", file=sys.stderr)
         return None
-    if guard is None and classifier_path(ws).exists():
+    if guard is not None and guard.threshold is None:
         print("drummy: no memorisation guard: no drum type of the generator's training hits comes from two kits "
-              "or folders, so there is no line to keep new hits from; they are its first draws", file=sys.stderr)
+              "or folders, so there is no line to keep new hits from; a hit of a one-type recipe heard as another "
+              "drum is still drawn again", file=sys.stderr)
     elif guard is None:
         print(f"drummy: no memorisation guard: it hears hits with the classifier, and {ws.root} has none yet "
               f"({classifier_advice(ws)}); the hits are the generator's first draws, unchecked "

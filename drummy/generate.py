@@ -624,8 +624,8 @@ class Generator:
             for j in redo[better]:
                 self.draws[j] = r
             again.update(redo.tolist())
-        self.redrawn = (len(again), int((np.isfinite(dist) & (dist < self.guard.threshold)).sum()),  # silent: not "near",
-                        int((np.isfinite(dist) & ~heard).sum()))                                    # nor another drum
+        self.redrawn = (len(again), int((np.isfinite(dist) & ~self.guard.past(dist)).sum()),      # silent: not "near",
+                        int(((dist > -np.inf) & ~heard).sum()))                                 # nor another drum
         return ys, cond
 
     def asked_type(self, recipe: Recipe) -> str | None:

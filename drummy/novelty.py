@@ -8,7 +8,10 @@ training library itself shows: each training hit's distance to its nearest hit o
 same drum type from another kit (another folder, in a library of one kit), at the
 GUARD_PERCENTILE-th percentile. A hit under it is drawn again, with a fresh draw of its recipe's
 conditions and latent, up to MAX_DRAWS draws in all; the first draw that clears the
-threshold (and is heard as the type asked) is kept, else the best by `Guard.better`. Each hit's draws come from its own random
+threshold (and is heard as the type asked) is kept, else the best by `Guard.better`.
+A library where no drum type comes from two kits or folders (one pack filed `Kicks/`,
+`Snares/`) shows no such line: its guard (`hearing`) only draws again a hit heard as
+another drum. Each hit's draws come from its own random
 streams (`generate.hit_streams`), so a hit is the same in any batch and its first draw
 is the hit an unguarded generator makes.
 """
@@ -72,9 +75,10 @@ class Judge:
         return clf.embed(self.model, self._mels(ys))
 
     def __call__(self, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(probabilities (N, classes), projected embeddings (N, dims))."""
+        """(probabilities (N, classes), projected embeddings (N, dims); (N, embed_dim) where the
+        judge has no axes: `hearing`'s, which measures no distance)."""
         probs, emb = clf.predict_embed(self.model, self._mels(ys))
-        return probs, project(emb, self.mean, self.axes)
+        return probs, emb if self.axes is None else project(emb, self.mean, self.axes)
 
 
 def cross_kit_distances(emb: np.ndarray, units: list[str], types: list[str]) -> np.ndarray:
@@ -103,9 +107,9 @@ def units_of(kits: list[str], groups: list[str], types: list[str]) -> list[str] 
 @dataclass
 class Guard:
     judge: Judge
-    train: np.ndarray              # (N, dims) the training hits' projected embeddings
-    threshold: float               # a generated hit nearer than this to a training hit is drawn again
-    classifier_hash: str
+    train: np.ndarray              # (N, dims) the training hits' projected embeddings; (0, dims) in `hearing`'s
+    threshold: float | None        # a generated hit nearer than this to a training hit is drawn again; None: no
+    classifier_hash: str           # line to keep hits from (`hearing`), only the type check
 
     def distance(self, ys: np.ndarray) -> np.ndarray:
         """Each hit's distance to its nearest training hit: (n,); -inf for a silent one (all
@@ -129,14 +133,18 @@ class Guard:
         """The drum type the guard hears hits for when `want` is asked: it, where the classifier knows it."""
         return want if want in self.judge.model.cfg.classes else None
 
+    def past(self, dist: np.ndarray) -> np.ndarray:
+        """(n,) bool: a hit past the memorisation line (with no line: a sounding hit)."""
+        return dist >= self.threshold if self.threshold is not None else dist > -np.inf
+
     def passes(self, dist: np.ndarray, heard: np.ndarray) -> np.ndarray:
         """(n,) bool: a hit past the memorisation line and heard as the type asked."""
-        return (dist >= self.threshold) & heard
+        return self.past(dist) & heard
 
     def better(self, d2: np.ndarray, h2: np.ndarray, d1: np.ndarray, h1: np.ndarray) -> np.ndarray:
         """(n,) bool: whether draw 2 is the one to keep over draw 1. Past the memorisation line comes
         first (the guard's promise), then heard as the type asked, then the farther."""
-        p2, p1 = d2 >= self.threshold, d1 >= self.threshold
+        p2, p1 = self.past(d2), self.past(d1)
         return (p2 > p1) | ((p2 == p1) & ((h2 > h1) | ((h2 == h1) & (d2 > d1))))
 
     def stamp(self) -> dict:
@@ -154,6 +162,12 @@ def build(model: clf.DrumClassifier, train_audio: np.ndarray, units: list[str], 
     return Guard(judge, emb.astype(np.float32), threshold, classifier_hash)
 
 
+def hearing(model: clf.DrumClassifier, classifier_hash: str) -> Guard:
+    """A guard with no memorisation line, only the type check: for a library where no drum type
+    comes from two kits or folders, so there is no line to keep hits from (`units_of`)."""
+    return Guard(Judge(model), np.zeros((0, DIMS), np.float32), None, classifier_hash)
+
+
 def guard_path(ws) -> Path:
     from .library import vae_path
     return vae_path(ws).with_name("guard.safetensors")
@@ -162,8 +176,8 @@ def guard_path(ws) -> Path:
 def for_workspace(ws, gen, progress: bool = True) -> Guard | None:
     """The guard for a workspace's generator and classifier: read from models/guard.safetensors,
     or worked out (a few seconds) and kept there when either model or the library has changed.
-    None where the workspace has no classifier, or no drum type of the generator's training hits
-    comes from two kits or folders (`units_of`)."""
+    None where the workspace has no classifier; only the type check (`hearing`) where no drum type
+    of the generator's training hits comes from two kits or folders (`units_of`)."""
     import sys
     from safetensors import SafetensorError, safe_open
     from safetensors.numpy import save
@@ -189,7 +203,7 @@ def for_workspace(ws, gen, progress: bool = True) -> Guard | None:
         pass                                              # none yet, an older one, or damaged: worked out again
     units = units_of(kits, groups, types)
     if units is None:
-        return None
+        return hearing(model, chash)
     if progress:
         print(f"measuring the {len(hashes)} training hits for the memorisation guard (once per model and "
               f"classifier) ...", file=sys.stderr, flush=True)

@@ -92,3 +92,22 @@ def test_the_guard_hears_the_type_asked_and_keeps_the_best_draw():
     silent = np.zeros((1, audio.shape[1]), np.float32)               # no drum: never heard as the one asked
     assert guard.measure(silent, "snare")[1].tolist() == guard.measure(silent, None)[1].tolist() == [False]
     assert guard.better(np.array([line / 2]), np.array([False]), np.array([-np.inf]), np.array([False])).tolist() == [True]
+
+
+def test_a_guard_with_no_line_hears_the_type_alone():
+    # a library filed by type shows no memorisation line (`units_of` None): the classifier still hears each hit
+    torch.manual_seed(0)
+    model = clf.DrumClassifier(clf.ClassifierConfig(classes=["hihat", "kick", "snare"])).eval()
+    audio, units, types = _hits()
+    lined, alone = novelty.build(model, audio, units, types, "c0ffee"), novelty.hearing(model, "c0ffee")
+    assert alone.threshold is None and alone.stamp() == {"classifier_hash": "c0ffee", "threshold": None}
+    d, heard = alone.measure(audio, "snare")
+    assert np.isposinf(d).all() and np.array_equal(heard, lined.measure(audio, "snare")[1])   # the same ear
+    assert alone.passes(d, heard).tolist() == heard.tolist()           # a training hit itself is no nearer than any
+    silent = np.zeros((1, audio.shape[1]), np.float32)
+    ds, hs = alone.measure(silent, None)
+    assert ds.tolist() == [-np.inf] and not alone.passes(ds, hs).any()  # a silent draw is drawn again
+    # heard as asked beats not; a sounding draw beats a silent one; else the first is kept
+    assert alone.better(np.array([np.inf, np.inf, np.inf, np.inf]), np.array([True, False, False, True]),
+                        np.array([np.inf, np.inf, -np.inf, np.inf]), np.array([False, True, False, True])).tolist() \
+        == [True, False, True, False]
