@@ -864,7 +864,9 @@ def cmd_evaluate(args) -> None:
         print(" " + line[1:])
     print(f"Fréchet ratio {m.get('frechet_ratio', float('nan')):.2f}, diversity {m.get('diversity_ratio', float('nan')):.2f}, "
           f"memorised {m['memorised_share']:.1%}" + (
-              (f" ({m['memorised_share_unguarded']:.1%} before the guard drew {m['guard_redrawn']:.0%} of "
+              (f" (no memorisation line in this library; the guard drew {m['guard_redrawn']:.0%} of the hits again "
+               "for their type)" if m.get("guard_threshold") is None else
+               f" ({m['memorised_share_unguarded']:.1%} before the guard drew {m['guard_redrawn']:.0%} of "
                f"the hits again)" if m["guard_redrawn"] else " (the guard drew no hit again)")
               if "guard_redrawn" in m else "")
           + f", {m['ms_per_hit']:.1f} ms per hit" + (f" ({m['ms_per_hit_guarded']:.1f} ms guarded)"

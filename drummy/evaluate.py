@@ -493,16 +493,17 @@ def write_report(rep: Report, gen: Generator, outdir: Path, plots: list[str], no
     lines += ["", f"{fd} Diversity vs the training hits: "
               f"{m.get('diversity_ratio_vs_train', float('nan')):.2f}. Memorised with one threshold per type "
               f"instead of the global one ({m.get('memorised_threshold', float('nan')):.2f}): {per_type}.", "",
-              *(["The hits above passed the memorisation guard (`drummy/novelty.py`), as `drummy generate`'s do: "
-                 f"{m['guard_redrawn']:.0%} of the type sets' first draws "
-                 + (f"sat nearer a training hit than {m['guard_threshold']:.2f} (the 5th percentile of real training "
-                    "hits' distances to the same type in other kits) or were heard as another drum than the type asked"
-                    if m.get("guard_threshold") is not None else
-                    "were heard as another drum than the type asked (no drum type of the training hits comes from two "
-                    "kits or folders, so the guard has no memorisation line)")
-                 + ", and were drawn again; after "
+              *([("The hits above passed the memorisation guard (`drummy/novelty.py`), as `drummy generate`'s do: "
+                 f"{m['guard_redrawn']:.0%} of the type sets' first draws sat nearer a training hit than "
+                 f"{m['guard_threshold']:.2f} (the 5th percentile of real training hits' distances to the same type in "
+                 "other kits) or were heard as another drum than the type asked, and were drawn again; after "
                  f"{MAX_DRAWS} draws {m['guard_still_near']:.0%} were still as near and "
-                 f"{m.get('guard_still_other_type', float('nan')):.0%} still heard as another drum (the best draw is kept). "
+                 if m.get("guard_threshold") is not None else
+                 "The hits above passed the guard's type check (`drummy/novelty.py`), as `drummy generate`'s do: no "
+                 "drum type of the training hits comes from two kits or folders, so there is no memorisation line, "
+                 f"and {m['guard_redrawn']:.0%} of the type sets' first draws were heard as another drum than the type "
+                 f"asked (or made no sound) and were drawn again; after {MAX_DRAWS} draws ")
+                 + f"{m.get('guard_still_other_type', float('nan')):.0%} still heard as another drum (the best draw is kept). "
                  f"Memorised without the guard: {m['memorised_share_unguarded']:.1%}; the first draws' shares heard as the "
                  "type asked are in the summary. The guard asks the classifier this report judges with, "
                  "so the memorised and type shares above are partly its own doing (`benchmarks/vae_blend.py` reads "

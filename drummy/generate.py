@@ -822,13 +822,11 @@ def same_hit(path: Path, sidecar: dict, i: int, draw: int = 0) -> bool:
     from .library import file_hash
 
     def ours(d: dict) -> dict:   # what decides a hit's audio, as its JSON sidecar reads back; an earlier
-        out = {k: v for k, v in d.items()      # audio version too, where it makes the same (`same_audio`)
-               if k not in ("n", "drummy", "recipe", "recipe_parts", "audio_hash", "audio_version", "draw")}
-        # not the guard's line: the draw it kept (compared apart) says what it made of it, and a guard
-        # worked out again elsewhere read its line a few last bits off, which put the same hits beside
-        if isinstance(out.get("guard"), dict):
-            out["guard"] = {k: v for k, v in out["guard"].items() if k != "threshold"}
-        return out
+        # not the guard: the draw it kept (compared apart) says what it made of the hit. A guard worked out
+        # again elsewhere read its line a few last bits off, and a set made with none (before a classifier,
+        # or before a library with no memorisation line got the type check) is the same where its draw is
+        return {k: v for k, v in d.items()      # audio version too, where it makes the same (`same_audio`)
+                if k not in ("n", "drummy", "recipe", "recipe_parts", "audio_hash", "audio_version", "draw", "guard")}
 
     def same_recipe(a: dict, b: dict) -> bool:   # as typed, or as parsed (Kick=100 is kick)
         return a.get("recipe") == b.get("recipe") or (

@@ -892,8 +892,9 @@ def test_a_smaller_batch_after_a_big_one_keeps_its_numbering(tmp_path):
 @pytest.fixture
 def two_kits(trained, monkeypatch):
     """The fixture's library is one folder per type and style, and its generator trained on one
-    style of each type: no drum has one of its kind from elsewhere, so there is no guard. Its
-    hits are dealt into two kits, as if they came from two; the guard kept is dropped after."""
+    style of each type: no drum has one of its kind from elsewhere, so its guard has no memorisation
+    line (only the type check). Its hits are dealt into two kits, as if they came from two; the guard
+    kept is dropped after."""
     from drummy import novelty
     ws = trained[0]
     novelty.guard_path(ws).unlink(missing_ok=True)
@@ -926,7 +927,9 @@ def test_only_the_type_check_where_no_drum_has_one_of_its_kind_elsewhere(trained
     from drummy import classifier as clf
     from drummy.library import classifier_path
     r, n, seed = gen.recipe("kick"), 4, 2
-    every = [[gen.generate(r, n=n, seed=seed, keep=[i], draw=d)[0] for d in range(novelty.MAX_DRAWS)] for i in range(n)]
+    first = gen.generate(r, n=n, seed=seed)                              # as the guard hears them: the batch's
+    every = [[first[i]] + [gen.generate(r, n=n, seed=seed, keep=[i], draw=d)[0] for d in range(1, novelty.MAX_DRAWS)]
+             for i in range(n)]
     for torch_seed in range(40):
         torch.manual_seed(torch_seed)
         model = clf.DrumClassifier(clf.ClassifierConfig(classes=["hihat", "kick"])).eval()
@@ -955,6 +958,22 @@ def test_only_the_type_check_where_no_drum_has_one_of_its_kind_elsewhere(trained
         again = tmp_path / "again" / p.with_suffix(".wav").name
         assert main(["generate", "-w", str(ws.root), "--from", str(p), "-o", str(again)]) == 0
         assert again.read_bytes() == p.with_suffix(".wav").read_bytes()
+    # a set made with no guard (before a classifier was trained, or before this library got the type check),
+    # made again with it: the hits whose draw is the same are replaced in place, not written again beside
+    hats = tmp_path / "hats"
+    clf_files = [(f, f.read_bytes()) for f in files]
+    for f in files:
+        f.unlink()
+    try:
+        assert main(["generate", "-w", str(ws.root), "--blend", "hihat", "-n", "3", "--seed", "5", "-o", str(hats)]) == 0
+    finally:
+        for f, b in clf_files:
+            f.write_bytes(b)
+    before = {p.name: p.read_bytes() for p in hats.glob("*.wav")}
+    assert len(before) == 3 and all("guard" not in json.loads(p.read_text()) for p in hats.glob("*.json"))
+    assert main(["generate", "-w", str(ws.root), "--blend", "hihat", "-n", "3", "--seed", "5", "-o", str(hats)]) == 0
+    assert {p.name: p.read_bytes() for p in hats.glob("*.wav")} == before      # the fixture hears them all as hats
+    assert all(json.loads(p.read_text())["guard"]["threshold"] is None for p in hats.glob("*.json"))
 
 
 def test_the_memorisation_guard_draws_near_hits_again(trained, two_kits):
@@ -1758,6 +1777,7 @@ def test_evaluate_takes_as_few_as_two_hits_per_type(trained, tmp_path, capsys):
             main(["evaluate", "-w", str(ws.root), "-n", n])
         assert f"-n: must be at least 2 (got {n})" in capsys.readouterr().err
     assert main(["evaluate", "-w", str(ws.root), "-n", "2", "-o", str(tmp_path / "r")]) == 0
+    assert "no memorisation line in this library; the guard drew" in capsys.readouterr().out
     assert (tmp_path / "r" / "spectrograms.png").stat().st_size > 1000
     def refuse(c):                                        # what a strict JSON reader (Node's) does with NaN
         raise ValueError(c)
@@ -1765,7 +1785,9 @@ def test_evaluate_takes_as_few_as_two_hits_per_type(trained, tmp_path, capsys):
     assert metrics["metrics"]["frechet_ratio"] > 0
     # the fixture's library is filed by type: its guard has no memorisation line, only the type check
     assert metrics["metrics"]["guard_threshold"] is None and metrics["metrics"]["guard_redrawn"] > 0
-    assert "so the guard has no memorisation line" in (tmp_path / "r" / "report.md").read_text()
+    text = (tmp_path / "r" / "report.md").read_text()
+    assert "passed the guard's type check" in text and "so there is no memorisation line" in text
+    assert "still as near" not in text and "None" not in text
 
 
 def test_the_report_says_what_its_verdicts_cannot_say():
