@@ -114,8 +114,14 @@ class Pattern:
 
 # --- the text format ------------------------------------------------------------------
 
+def _at(i: int, steps: int) -> str:
+    """Step i (from 0) of a grid, as a producer counts it: "bar 2, step 5"."""
+    return f"bar {i // steps + 1}, step {i % steps + 1}"
+
+
 def parse_grid(grid: str | list, steps: int, where: str = "grid") -> tuple[int, ...]:
-    """Step characters or a list of velocities -> velocities (0 = rest), whole bars."""
+    """Step characters or a list of velocities -> velocities (0 = rest), whole bars. An error
+    says where in the grid it is (bar and step): a 4-bar line is 64 characters."""
     if isinstance(grid, str):
         out = []
         for ch in grid:
@@ -126,15 +132,20 @@ def parse_grid(grid: str | list, steps: int, where: str = "grid") -> tuple[int, 
             elif ch in VELOCITY_OF_CHAR:
                 out.append(VELOCITY_OF_CHAR[ch])
             else:
-                raise PatternError(f"{where}: unknown step character {ch!r} (use . x X o g 1-9)")
+                raise PatternError(f"{where}: unknown step character {ch!r} at {_at(len(out), steps)} "
+                                   "(use . x X o g 1-9)")
     elif isinstance(grid, list) and all(isinstance(v, int) and not isinstance(v, bool) for v in grid):
         out = list(grid)
-        if any(not 0 <= v <= 127 for v in out):
-            raise PatternError(f"{where}: velocities must be 0..127")
+        bad = [i for i, v in enumerate(out) if not 0 <= v <= 127]
+        if bad:
+            raise PatternError(f"{where}: velocity {out[bad[0]]} at {_at(bad[0], steps)}: velocities must be 0..127")
     else:
         raise PatternError(f"{where}: a grid is a string of steps or a list of velocities")
     if not out or len(out) % steps:
-        raise PatternError(f"{where}: {len(out)} steps is not a whole number of {steps}-step bars")
+        bars, extra = divmod(len(out), steps)
+        near = (f": {steps - extra} short of {bars + 1} bar{'s' * (bars > 0)}"
+                + (f", or {extra} over {bars}" if bars else "") if out else "")
+        raise PatternError(f"{where}: {len(out)} steps is not a whole number of {steps}-step bars{near}")
     if isinstance(grid, str) and "|" in grid:     # bars (or beats) marked: a part a step long or short shifts the rest
         parts = [len([c for c in part if c not in _IGNORED]) for part in grid.split("|")]
         parts = [n for n in parts if n]

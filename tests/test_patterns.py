@@ -76,6 +76,18 @@ def test_bad_patterns_are_clear_errors(text, needle):
         P.parse(text)
 
 
+@pytest.mark.parametrize("grid,needle", [
+    # a 4-bar line is 64 characters: the error says where, as a producer counts (bars and steps from 1)
+    ('"x...x...x...x... x...x...x...x... x...x.q.x...x..."', "unknown step character 'q' at bar 3, step 7 "),
+    ('[100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 90, 0, 130]', "velocity 130 at bar 2, step 3: velocities"),
+    ('"x...x...x...x... x...x...x...x.."', "31 steps is not a whole number of 16-step bars: 1 short of 2 bars, or 15 over 1"),
+    ('"x...x..."', "8 steps is not a whole number of 16-step bars: 8 short of 1 bar$"),
+])
+def test_a_grid_error_says_where_it_is(grid, needle):
+    with pytest.raises(PatternError, match=needle):
+        P.parse(f"[tracks]\nkick = {grid}")
+
+
 def test_unknown_builtin_lists_the_builtins(tmp_path):
     with pytest.raises(PatternError) as e:
         P.load("hosue")
