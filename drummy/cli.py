@@ -212,6 +212,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"length in bars (default: whole loops of the pattern, at least 8; at most {MAX_BARS})")
     p.add_argument("-o", "--out", type=_path, required=True, help="the beat: a stereo 24-bit .wav (or .flac, .aiff; .ogg is Vorbis)")
     p.add_argument("--no-repeat", action="store_true", help="never play the same sample twice")
+    p.add_argument("--lock", metavar="TRACKS", default=None,
+                   help="one sample for every hit of these tracks, as a drum machine's pad: track names or drum "
+                        "types, comma-separated, or all (which sample: --seed; by name: sample = in a pattern file)")
     p.add_argument("--stems", type=_path, metavar="DIR", help="also write one WAV per track (before mastering)")
     p.add_argument("--midi-out", type=_path, metavar="FILE.mid", help="also write the pattern as General MIDI (on its grid: without the pattern's humanise)")
     p.add_argument("--master", choices=["clean", "punchy", "lofi", "none"], default="clean",
@@ -1030,6 +1033,8 @@ def cmd_beat(args) -> None:
         if source is not None and target is not None and target.exists() and os.path.samefile(target, source):
             raise patterns.PatternError(f"{flag} {target} is the --pattern file: it would be replaced; write it elsewhere")
     pattern = patterns.load(args.pattern)
+    if args.lock is not None:
+        pattern = patterns.locked(pattern, args.lock)
     for remark in pattern.remarks:       # what reading a MIDI file left out or assumed
         print(f"  {remark}")
     if args.bpm is None and not 20 <= pattern.bpm <= 999:

@@ -30,7 +30,7 @@ import json
 import math
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +92,8 @@ class Track:
     pan: float = 0.0               # -1 left .. +1 right (constant-power)
     choke: str = ""                # choke group; "" = none
     note: int = 0                  # General MIDI note for MIDI out
+    sample: str = ""               # play only the kit's sounds of its type whose name holds this ("" = any)
+    lock: bool = False             # one sound for every hit (drawn by the seed), as a drum machine's pad
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ def _track(name: str, spec, steps: int) -> Track:
     where = f"track {name!r}"
     if not isinstance(spec, dict):
         spec = {"grid": spec}
-    known = {"grid", "type", "gain_db", "pan", "choke", "note"}
+    known = {"grid", "type", "gain_db", "pan", "choke", "note", "sample", "lock"}
     if unknown := set(spec) - known:
         raise PatternError(f"{where}: unknown setting {sorted(unknown)[0]!r} (known: {', '.join(sorted(known))})")
     if "grid" not in spec:
@@ -248,7 +250,30 @@ def _track(name: str, spec, steps: int) -> Track:
     gain_db = _number(spec.get("gain_db", 0.0), f"{where}: gain_db")
     if not -60 <= gain_db <= 24:
         raise PatternError(f"{where}: gain_db must be between -60 and 24 dB")
-    return Track(name, drum_type, parse_grid(spec["grid"], steps, where), gain_db, pan, choke, note)
+    sample = spec.get("sample", "")
+    if not isinstance(sample, str):
+        raise PatternError(f"{where}: sample is (part of) a sound's name, e.g. sample = \"kick_s0_03\"")
+    lock = spec.get("lock", False)
+    if not isinstance(lock, bool):
+        raise PatternError(f"{where}: lock is true (one sound for every hit) or false")
+    return Track(name, drum_type, parse_grid(spec["grid"], steps, where), gain_db, pan, choke, note,
+                 sample.strip(), lock)
+
+
+def locked(p: Pattern, which: str) -> Pattern:
+    """The pattern with `lock` on the tracks `which` names (`--lock kick,snare`): track names or drum
+    types, comma-separated, or "all"."""
+    asked = [w.strip() for w in which.split(",") if w.strip()]
+    if not asked:
+        raise PatternError("--lock needs track names or drum types (e.g. --lock kick,snare), or all")
+    known = {t.name.casefold() for t in p.tracks} | {t.drum_type for t in p.tracks}
+    if unknown := [w for w in asked if w.casefold() != "all" and w.casefold() not in known
+                   and type_of(w) not in known]:
+        raise PatternError(f"--lock {unknown[0]!r}: pattern {p.name!r} has no such track (its tracks: "
+                           f"{', '.join(t.name for t in p.tracks)})")
+    want = {w.casefold() for w in asked} | {type_of(w) for w in asked if type_of(w)}
+    return replace(p, tracks=tuple(replace(t, lock=True) if "all" in want or t.name.casefold() in want
+                                   or t.drum_type in want else t for t in p.tracks))
 
 
 def parse(text: str, default_name: str = "pattern") -> Pattern:
@@ -282,6 +307,10 @@ def dump(p: Pattern) -> str:
             extra.append(f"choke = {_toml_str(t.choke)}")
         if t.note != default_note(t.name, t.drum_type):
             extra.append(f"note = {t.note}")
+        if t.sample:
+            extra.append(f"sample = {_toml_str(t.sample)}")
+        if t.lock:
+            extra.append("lock = true")
         key = _toml_key(t.name)
         lines.append(f"{key} = {{ grid = {grid_toml}, {', '.join(extra)} }}" if extra else f"{key} = {grid_toml}")
     return "\n".join(lines) + "\n"

@@ -465,6 +465,20 @@ def track_pools(p: Pattern, kit: Kit) -> list[np.ndarray | None]:
     return out
 
 
+def named_pool(t: Track, kit: Kit) -> np.ndarray | None:
+    """The indices into kit[t's type] of the sounds whose name holds t.sample (any case), None for all of
+    them; SequencerError, with the names it could be, where none does."""
+    names = [name for name, _ in kit.get(t.drum_type, [])]
+    if not names:
+        return None                          # the type is missing: the track is silent, and said so
+    pool = [i for i, name in enumerate(names) if t.sample.casefold() in name.casefold()]
+    if not pool:
+        shown = ", ".join(sorted(set(names))[:8]) + (" …" if len(set(names)) > 8 else "")
+        raise SequencerError(f"track {t.name!r}: no {t.drum_type} sound in the kit is named like {t.sample!r} "
+                             f"(its {t.drum_type} sounds: {shown})")
+    return np.array(pool) if len(pool) < len(names) else None
+
+
 def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Generator,
                    no_repeat: bool = False, context: str = "",
                    velocities: list[np.ndarray] | None = None) -> list[np.ndarray]:
@@ -477,8 +491,12 @@ def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Gener
     With no_repeat no sample is used twice in the whole beat (tracks of one type
     share their samples; the narrowest pools draw first); SequencerError says how many
     are missing. Types whose tracks all draw from all their sounds draw as they always
-    did: the pooled ones draw from a generator of their own."""
-    pools = track_pools(p, kit)
+    did: the pooled ones draw from a generator of their own. A track's `sample` narrows
+    its pool to the sounds so named; `lock` plays one of its pool on every hit."""
+    pools = [named_pool(t, kit) if t.sample else pool for t, pool in zip(p.tracks, track_pools(p, kit))]
+    if no_repeat and (locked := [t.name for t, n in zip(p.tracks, counts) if t.lock and n > 1 and kit.get(t.drum_type)]):
+        raise SequencerError(f"--no-repeat plays a different sample on every hit, and track {locked[0]!r} locks one "
+                             "(lock = true, or --lock): drop one of the two")
     pooled = {t.drum_type for t, pool in zip(p.tracks, pools) if pool is not None}
     need: dict[str, int] = {}
     for t, n in zip(p.tracks, counts):
@@ -506,15 +524,22 @@ def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Gener
         took = taken.setdefault(t.drum_type, set())
         r = own if t.drum_type in pooled else rng
         where = f"{context} ({t.name} {n} hits)"
-        if layers and velocities is not None and any(v is not None for v in layers):
+        if t.lock:                          # one sound: of a layered drum, the layer of its loudest hit
+            loud = max(velocities[ti][:n], default=127) if velocities is not None else 127
+            i = (_by_velocity(layers, float(loud) / 127, r, took, no_repeat, cand, where)
+                 if layers and any(v is not None for v in layers) else int(cand[r.integers(len(cand))]))
+            out[ti] = np.full(n, i, dtype=np.int64)
+            took.add(i)
+        elif layers and velocities is not None and any(v is not None for v in layers):
             out[ti] = np.array([_by_velocity(layers, float(v) / 127, r, took, no_repeat, cand, where)
                                 for v in velocities[ti][:n]], dtype=np.int64)
         elif t.drum_type not in pooled:
             out[ti] = draws[t.drum_type][used[t.drum_type]:used[t.drum_type] + n]
             used[t.drum_type] += n
         elif no_repeat:
-            free = r.permutation([i for i in cand if i not in took] or [i for i in range(len(kit[t.drum_type]))
-                                                                       if i not in took])
+            free = r.permutation([i for i in cand if i not in took] or ([] if t.sample else   # named: those only
+                                                                       [i for i in range(len(kit[t.drum_type]))
+                                                                        if i not in took]))
             if len(free) < n:
                 raise _short_kit(context, f" (hits > samples: {t.name} {n} > {len(free)})")
             out[ti] = free[:n].astype(np.int64)

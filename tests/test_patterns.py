@@ -70,10 +70,25 @@ def test_hats_share_a_choke_group_by_default_and_a_kick_cuts_the_one_before():
     # slips a producer makes: a setting below [tracks] (was "track 'swing': cannot tell its drum type"), no [tracks]
     ('[tracks]\nkick = "x..............."\nswing = 58', "swing is a setting of the pattern, not a track"),
     ('kick = "x..............."', "tracks go under a .tracks. line"),
+    ('[tracks]\nkick = { grid = "x...............", lock = "yes" }', "lock is true .one sound for every hit. or false"),
+    ('[tracks]\nkick = { grid = "x...............", sample = 3 }', "sample is .part of. a sound's name"),
 ])
 def test_bad_patterns_are_clear_errors(text, needle):
     with pytest.raises(PatternError, match=needle):
         P.parse(text)
+
+
+def test_a_track_can_lock_one_sound_or_name_it():
+    p = P.parse('[tracks]\nkick = { grid = "x...x...x...x...", sample = " kick_s0_03 ", lock = true }\nhh = "x.x.x.x.x.x.x.x."')
+    assert (p.tracks[0].sample, p.tracks[0].lock, p.tracks[1].sample, p.tracks[1].lock) == ("kick_s0_03", True, "", False)
+    assert P.parse(P.dump(p)) == p and "lock" not in P.dump(p).splitlines()[-1]
+    house = P.builtin("house")                                   # --lock: by track name, drum type or all
+    assert [t.lock for t in P.locked(house, "Kick, hats").tracks] == [t.drum_type in ("kick", "hihat") for t in house.tracks]
+    assert all(t.lock for t in P.locked(house, "all").tracks)
+    for bad, needle in (("cowbell", "--lock 'cowbell': pattern 'house' has no such track .its tracks: kick, clap"),
+                        (" , ", "--lock needs track names")):
+        with pytest.raises(PatternError, match=needle):
+            P.locked(house, bad)
 
 
 @pytest.mark.parametrize("grid,needle", [

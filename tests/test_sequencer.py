@@ -78,6 +78,47 @@ def test_tracks_of_one_type_share_the_no_repeat_pool():
     assert len(set(a.tolist()) | set(b.tolist())) == 8
 
 
+def test_a_locked_track_plays_one_sound_and_a_named_one_only_those_so_named():
+    # a drum machine's pad plays one sample: a house kick drawn anew on every hit was a different drum each beat
+    kit = Kit({"kick": [(f"kick_s0_{i:02d}.wav", kick(i)) for i in range(8)] + [("808 boom.wav", kick(9))],
+               "hihat": [(f"h{i}", hat(i)) for i in range(4)]})
+    p = Pattern("two", (Track("kick", "kick", (100, 0, 0, 0) * 4, lock=True), Track("hihat", "hihat", (0, 0, 90, 0) * 4)))
+    chosen = set()
+    for seed in range(6):
+        kicks, hats = S.choose_samples(p, kit, [16, 16], np.random.default_rng(seed))
+        assert len(set(kicks.tolist())) == 1 and len(kicks) == 16 and len(set(hats.tolist())) > 1   # the hats still vary
+        chosen.add(int(kicks[0]))
+    assert len(chosen) > 1                                                  # which one: the seed's
+    mix, stems = S.render(p, kit, bars=2, master="none", stems=True, seed=1)
+    y = stems["kick"][:, 0]
+    beat = S.beat_length(120, 2) // 8                                       # a quarter note: one kick each
+    hits = np.stack([y[i * beat: i * beat + 2000] for i in range(8)])
+    assert np.allclose(hits, hits[0], atol=1e-6) and np.abs(hits[0]).max() > 0.1   # the same kick, 8 times
+    # sample = "808": the sounds whose name holds it (any case); with lock, one of them
+    named = replace(p, tracks=(replace(p.tracks[0], sample="808", lock=False), p.tracks[1]))
+    assert set(S.choose_samples(named, kit, [16, 16], np.random.default_rng(0))[0].tolist()) == {8}
+    s0 = replace(p, tracks=(replace(p.tracks[0], sample="KICK_S0_0"), p.tracks[1]))
+    assert all(len(set(S.choose_samples(s0, kit, [16, 16], np.random.default_rng(k))[0].tolist())) == 1
+               and S.choose_samples(s0, kit, [16, 16], np.random.default_rng(k))[0][0] < 8 for k in range(4))
+    with pytest.raises(SequencerError, match=r"track 'kick': no kick sound in the kit is named like 'clap' "
+                                             r"\(its kick sounds: 808 boom.wav, kick_s0_00.wav"):
+        S.choose_samples(replace(p, tracks=(replace(p.tracks[0], sample="clap"), p.tracks[1])), kit, [16, 16],
+                         np.random.default_rng(0))
+    # --no-repeat: a lock of more than one hit is the opposite; a named pool is not eked out with others
+    with pytest.raises(SequencerError, match=r"--no-repeat plays a different sample on every hit, and track 'kick' locks one"):
+        S.choose_samples(p, kit, [16, 16], np.random.default_rng(0), no_repeat=True)
+    assert S.choose_samples(p, kit, [1, 4], np.random.default_rng(0), no_repeat=True)[0].shape == (1,)
+    with pytest.raises(SequencerError, match="--no-repeat needs a different sample"):
+        S.choose_samples(named, kit, [2, 4], np.random.default_rng(0), no_repeat=True)
+    # a layered drum, locked: the layer of its loudest hit, on every hit
+    soft, loud = np.full(2000, 0.1, np.float32), np.full(2000, 0.9, np.float32)
+    layered = Kit({"kick": [("soft", soft), ("loud", loud), ("loud 2", loud)]},
+                  layers={"kick": [(0.0, 0.5), (0.5, 1.0), (0.5, 1.0)]})
+    one = one_track([127, 40] * 8, lock=True)
+    picks = S.choose_samples(one, layered, [16], np.random.default_rng(0), velocities=[np.array([127, 40] * 8)])[0]
+    assert len(set(picks.tolist())) == 1 and picks[0] in (1, 2)
+
+
 def test_a_kick_cuts_the_kick_before_it():
     # an 808's boom was still at -19 dB under the next kick, and the two smeared
     boom = (np.sin(2 * np.pi * 50 * np.arange(SR) / SR) * np.exp(-np.arange(SR) / SR * 2)).astype(np.float32)
@@ -461,6 +502,15 @@ def test_beat_command_errors_are_one_line(tmp_path, tiny_library, capsys):
                  "-o", str(tmp_path / "b.wav")]) == 2
     err = capsys.readouterr().err
     assert "--no-repeat" in err and "kick 16 > 8" in err and len(err.strip().splitlines()) == 1
+    for lock, needle in (("cowbell", "--lock 'cowbell': pattern 'house' has no such track"),
+                         ("kick", "--no-repeat plays a different sample on every hit, and track 'kick' locks one")):
+        assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "1", "--lock", lock,
+                     "--no-repeat", "-o", str(tmp_path / "b.wav")]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and len(err.strip().splitlines()) == 1 and not (tmp_path / "b.wav").exists()
+    assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "--bars", "2", "--lock", "kick,hihat",
+                 "-o", str(tmp_path / "locked.wav")]) == 0
+    assert sf.info(str(tmp_path / "locked.wav")).frames == S.beat_length(P.builtin("house").bpm, 2)
     assert main(["beat", "--kit", str(tiny_library), "--pattern", "house", "-o", str(tmp_path / "b.mp3")]) == 2
     err = capsys.readouterr().err
     assert "cannot write .mp3" in err and len(err.strip().splitlines()) == 1
