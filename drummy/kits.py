@@ -573,14 +573,33 @@ def _slot_files(by_note: dict[int, list], note: int, dtype: str) -> list:
     return by_note[min(by_note, key=lambda n: abs(n - note))] if by_note else []
 
 
+def _generated(s: KitSample) -> bool:
+    """Whether a sample is a hit `drummy generate` wrote: a Drummy sidecar beside it."""
+    import json
+    side = Path(s.origin or s.path).with_suffix(".json")
+    try:
+        meta = json.loads(side.read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(meta, dict) and "drummy" in meta and "mode" in meta
+
+
 def _file_names(samples: list[KitSample], taken: set[str]) -> list[str]:
     """A unique, descriptive file stem per sample: type, its drum, tags, number ("kick-808-boom-01",
-    "cymbal-ride-jazz-01")."""
+    "cymbal-ride-jazz-01"); a generated hit keeps its own name, which says its recipe, controls, seed
+    and number ("snare80-hihat20_s0_03"): "clap-07" named nothing a producer could make again."""
     out = []
     for s in samples:
+        # as generate wrote it, bar characters a kit file's name might trip on: ingest reads a blend's
+        # type from it (snare80-hihat20_s0_03 is a snare, `library._name_recipe`), which a slug would lose
+        own = re.sub(r"[^A-Za-z0-9+._-]+", "-", Path(s.origin or s.path).stem)[:100].strip("-.") if _generated(s) else ""
+        if own and own not in taken:
+            taken.add(own)
+            out.append(own)
+            continue
         drum = _WORD_OF_NOTE.get(note_of(s) or 0, "")
         words = " ".join([s.drum_type, drum, *[t for t in s.tags if t != normalise(s.kit)]]).split()
-        base = _slug(" ".join(list(dict.fromkeys(words))[:6]))
+        base = own or _slug(" ".join(list(dict.fromkeys(words))[:6]))      # (two hits of one name: numbered)
         i = 1
         while f"{base}-{i:02d}" in taken:
             i += 1

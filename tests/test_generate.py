@@ -1812,6 +1812,29 @@ def test_a_flat_blend_sweep_is_no_response_whatever_its_order():
     assert _blend_met({"spearman": float("nan"), "rise": 0.0}).startswith("**not met**: flat")   # all equal
 
 
+def test_an_exported_kit_of_generated_hits_keeps_their_names(trained, tmp_path):
+    # "clap-07.wav" in Hydrogen named nothing a producer could make again; the hit's own name says its recipe
+    from drummy import kits
+    from drummy.sequencer import folder_samples
+    ws = trained[0]
+    gen = tmp_path / "gen"
+    for blend in ("kick=70,hihat=30", "kick+808"):
+        assert main(["generate", "-w", str(ws.root), "--blend", blend, "-n", "2", "--seed", "3", "-o", str(gen / "kick")]) == 0
+    ref = next((ws.root / "audio").rglob("*.flac"), None) or next((ws.root / "audio").rglob("*.wav"))
+    assert main(["generate", "-w", str(ws.root), "--like", ref.as_posix(), "-n", "1", "-o", str(gen / "kick")]) == 0
+    from conftest import kick, write
+    write(gen / "kick" / "mine.wav", kick(5))                        # a producer's own, no sidecar: named as ever
+    for fmt in ("folder", "hydrogen", "sfz"):
+        kits.export_kit(folder_samples(gen), tmp_path / fmt, fmt)
+        names = sorted(p.stem for p in (tmp_path / fmt).rglob("*.wav"))
+        assert {"kick70-hihat30_s3_01", "kick70-hihat30_s3_02", "kick+808_s3_01", "kick+808_s3_02"} <= set(names), names
+        assert any(n.startswith("like_") and " " not in n for n in names) and "mine" not in names and len(names) == 6
+    again = Workspace(tmp_path / "ws2")                  # the sidecars stay behind: the names still say the types
+    again.ingest([tmp_path / "folder"], progress=False)  # (a kick blend's name's last type word is no hihat)
+    got = {Path(s.path).stem: (s.drum_type, s.tags) for s in again.samples.values()}
+    assert got["kick70-hihat30_s3_01"][0] == "kick" and got["kick+808_s3_01"] == ("kick", ["808"])
+
+
 def test_generated_hits_ingested_again_take_their_tags_from_the_recipe(trained, tmp_path):
     """A producer drops generated hits into their library: the sidecar's recipe gives the
     tags, not the file name's seed, controls or "like"; the type folder gives the type."""
