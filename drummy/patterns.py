@@ -143,17 +143,21 @@ def parse_grid(grid: str | list, steps: int, where: str = "grid") -> tuple[int, 
             raise PatternError(f"{where}: velocity {out[bad[0]]} at {_at(bad[0], steps)}: velocities must be 0..127")
     else:
         raise PatternError(f"{where}: a grid is a string of steps or a list of velocities")
-    if not out or len(out) % steps:
-        bars, extra = divmod(len(out), steps)
-        near = (f": {steps - extra} short of {bars + 1} bar{'s' * (bars > 0)}"
-                + (f", or {extra} over {bars}" if bars else "") if out else "")
-        raise PatternError(f"{where}: {len(out)} steps is not a whole number of {steps}-step bars{near}")
+    if not out:
+        raise PatternError(f"{where}: the grid is empty (a bar of rests is {'.' * steps})")
     if isinstance(grid, str) and "|" in grid:     # bars (or beats) marked: a part a step long or short shifts the rest
         parts = [len([c for c in part if c not in _IGNORED]) for part in grid.split("|")]
         parts = [n for n in parts if n]
         if not (all(n % steps == 0 for n in parts) or len(set(parts)) == 1 and steps % parts[0] == 0):
+            common = max(parts, key=lambda n: (parts.count(n), n % steps == 0))   # bars, or beats: the odd part out
+            k = next((i for i, n in enumerate(parts) if (n % steps if common % steps == 0 else n != common)), 0)
             raise PatternError(f"{where}: the parts between its | marks have {_listed([str(n) for n in parts])} steps; "
-                               f"each should be a bar ({steps} steps) or a beat")
+                               f"each should be a bar ({steps} steps) or a beat: part {k + 1} is not")
+    if len(out) % steps:
+        bars, extra = divmod(len(out), steps)
+        raise PatternError(f"{where}: {len(out)} steps is not a whole number of {steps}-step bars: "
+                           f"{steps - extra} short of {bars + 1} bar{'s' * (bars > 0)}"
+                           + (f", or {extra} over {bars} bar{'s' * (bars > 1)}" if bars else ""))
     return tuple(out)
 
 
@@ -261,19 +265,24 @@ def _track(name: str, spec, steps: int) -> Track:
 
 
 def locked(p: Pattern, which: str) -> Pattern:
-    """The pattern with `lock` on the tracks `which` names (`--lock kick,snare`): track names or drum
-    types, comma-separated, or "all"."""
+    """The pattern with `lock` on the tracks `which` names (`--lock kick,snare`), comma-separated: a track's
+    name locks that track; a drum type (`hats`, `kick`) that no track is named, every track of it; "all"."""
     asked = [w.strip() for w in which.split(",") if w.strip()]
     if not asked:
         raise PatternError("--lock needs track names or drum types (e.g. --lock kick,snare), or all")
-    known = {t.name.casefold() for t in p.tracks} | {t.drum_type for t in p.tracks}
-    if unknown := [w for w in asked if w.casefold() != "all" and w.casefold() not in known
-                   and type_of(w) not in known]:
-        raise PatternError(f"--lock {unknown[0]!r}: pattern {p.name!r} has no such track (its tracks: "
-                           f"{', '.join(t.name for t in p.tracks)})")
-    want = {w.casefold() for w in asked} | {type_of(w) for w in asked if type_of(w)}
-    return replace(p, tracks=tuple(replace(t, lock=True) if "all" in want or t.name.casefold() in want
-                                   or t.drum_type in want else t for t in p.tracks))
+    names = {t.name.casefold() for t in p.tracks}
+    lock: set[int] = set()
+    for w in asked:
+        key = w.casefold()
+        # a drum of its own (crash, ride, floor tom) is no type: --lock crash on a pattern with a ride is a slip
+        by_type = type_of(w) if key not in _NOTE_OF_NAME else None
+        hit = {i for i, t in enumerate(p.tracks) if key == "all" or t.name.casefold() == key
+               or key not in names and by_type is not None and t.drum_type == by_type}
+        if not hit:
+            raise PatternError(f"--lock {w!r}: pattern {p.name!r} has no such track (its tracks: "
+                               f"{', '.join(t.name for t in p.tracks)})")
+        lock |= hit
+    return replace(p, tracks=tuple(replace(t, lock=True) if i in lock else t for i, t in enumerate(p.tracks)))
 
 
 def parse(text: str, default_name: str = "pattern") -> Pattern:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -465,17 +466,24 @@ def track_pools(p: Pattern, kit: Kit) -> list[np.ndarray | None]:
     return out
 
 
+def _words(name: str) -> str:
+    """A sound's name as `sample =` matches it: any case, `_`, `-` and spaces alike ("909 punch 03.wav"
+    holds "Punch_03")."""
+    return " ".join(re.split(r"[\s_-]+", name.casefold())).strip()
+
+
 def named_pool(t: Track, kit: Kit) -> np.ndarray | None:
-    """The indices into kit[t's type] of the sounds whose name holds t.sample (any case), None for all of
+    """The indices into kit[t's type] of the sounds whose name holds t.sample (`_words`), None for all of
     them; SequencerError, with the names it could be, where none does."""
     names = [name for name, _ in kit.get(t.drum_type, [])]
     if not names:
         return None                          # the type is missing: the track is silent, and said so
-    pool = [i for i, name in enumerate(names) if t.sample.casefold() in name.casefold()]
-    if not pool:
-        shown = ", ".join(sorted(set(names))[:8]) + (" …" if len(set(names)) > 8 else "")
+    pool = [i for i, name in enumerate(names) if _words(t.sample) in _words(name)]
+    if not pool:                             # the names without their numbers: "808 boom 01" .. "08" is one
+        families = list(dict.fromkeys(re.sub(r"[\s_-]*\d+$", "", Path(n).stem) or n for n in sorted(names)))
+        shown = ", ".join(families[:8]) + (f" and {len(families) - 8} more" if len(families) > 8 else "")
         raise SequencerError(f"track {t.name!r}: no {t.drum_type} sound in the kit is named like {t.sample!r} "
-                             f"(its {t.drum_type} sounds: {shown})")
+                             f"(its {len(names)} {t.drum_type} sounds: {shown})")
     return np.array(pool) if len(pool) < len(names) else None
 
 
@@ -509,6 +517,8 @@ def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Gener
         have = len(kit[dtype])
         draws[dtype] = rng.permutation(have)[:n] if no_repeat else rng.integers(0, have, size=n)
     own = rng.spawn(1)[0] if pooled else rng       # spawning leaves rng's stream as it was
+    # a locked track's sound: by the seed alone, not by the beat's length or the other tracks' hits
+    pad = rng.spawn(1)[0] if any(t.lock for t in p.tracks) else None
     order = list(range(len(p.tracks)))
     if no_repeat and pooled:
         order.sort(key=lambda ti: len(pools[ti]) if pools[ti] is not None else np.inf)
@@ -524,13 +534,20 @@ def choose_samples(p: Pattern, kit: Kit, counts: list[int], rng: np.random.Gener
         took = taken.setdefault(t.drum_type, set())
         r = own if t.drum_type in pooled else rng
         where = f"{context} ({t.name} {n} hits)"
-        if t.lock:                          # one sound: of a layered drum, the layer of its loudest hit
-            loud = max(velocities[ti][:n], default=127) if velocities is not None else 127
-            i = (_by_velocity(layers, float(loud) / 127, r, took, no_repeat, cand, where)
-                 if layers and any(v is not None for v in layers) else int(cand[r.integers(len(cand))]))
-            out[ti] = np.full(n, i, dtype=np.int64)
-            took.add(i)
-        elif layers and velocities is not None and any(v is not None for v in layers):
+        layered = bool(layers) and velocities is not None and any(v is not None for v in layers)
+        if t.lock and not no_repeat:        # (with it, a locked track has one hit at most: drawn as any other)
+            # one sound, as a pad plays it; of a layered drum, that drum, its layers by each hit's velocity
+            i = int(cand[pad.integers(len(cand))])
+            if layered:
+                names = [name for name, _ in kit[t.drum_type]]
+                drum = np.array([j for j in cand if names[j] == names[i]])
+                out[ti] = np.array([_by_velocity(layers, float(v) / 127, pad, set(), False, drum, where)
+                                    for v in velocities[ti][:n]], dtype=np.int64)
+            else:
+                out[ti] = np.full(n, i, dtype=np.int64)
+            if t.drum_type not in pooled:
+                used[t.drum_type] += n      # its draws go unplayed: the type's other tracks draw as they would
+        elif layered:
             out[ti] = np.array([_by_velocity(layers, float(v) / 127, r, took, no_repeat, cand, where)
                                 for v in velocities[ti][:n]], dtype=np.int64)
         elif t.drum_type not in pooled:

@@ -85,6 +85,12 @@ def test_a_track_can_lock_one_sound_or_name_it():
     house = P.builtin("house")                                   # --lock: by track name, drum type or all
     assert [t.lock for t in P.locked(house, "Kick, hats").tracks] == [t.drum_type in ("kick", "hihat") for t in house.tracks]
     assert all(t.lock for t in P.locked(house, "all").tracks)
+    two = P.parse('[tracks]\nkick = "x..............."\nkick2 = { grid = "..x.............", type = "kick" }\n'
+                  'ride = "x.x.x.x.x.x.x.x."\ncrash = "x..............."')
+    assert [t.lock for t in P.locked(two, "kick2").tracks] == [False, True, False, False]     # that track alone
+    assert [t.lock for t in P.locked(two, "kicks, Ride").tracks] == [True, True, True, False]  # a type: all of it
+    with pytest.raises(PatternError, match="--lock 'china': pattern 'pattern' has no such track"):
+        P.locked(two, "china")                                 # a drum of its own is not its type: not the ride
     for bad, needle in (("cowbell", "--lock 'cowbell': pattern 'house' has no such track .its tracks: kick, clap"),
                         (" , ", "--lock needs track names")):
         with pytest.raises(PatternError, match=needle):
@@ -95,7 +101,10 @@ def test_a_track_can_lock_one_sound_or_name_it():
     # a 4-bar line is 64 characters: the error says where, as a producer counts (bars and steps from 1)
     ('"x...x...x...x... x...x...x...x... x...x.q.x...x..."', "unknown step character 'q' at bar 3, step 7 "),
     ('[100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 90, 0, 130]', "velocity 130 at bar 2, step 3: velocities"),
-    ('"x...x...x...x... x...x...x...x.."', "31 steps is not a whole number of 16-step bars: 1 short of 2 bars, or 15 over 1"),
+    ('"x...x...x...x... x...x...x...x.."', "31 steps is not a whole number of 16-step bars: 1 short of 2 bars, or 15 over 1 bar$"),
+    ('"x...x...x...x.. | x...x...x...x..."', r"the parts between its \| marks have 15, 16 steps; each should be a bar \(16 steps\) or a beat: part 1 is not$"),   # which bar is short
+    ('"x...|x..|x...|x..."', r"have 4, 3, 4, 4 steps; each should be a bar \(16 steps\) or a beat: part 2 is not$"),
+    ('""', r"the grid is empty \(a bar of rests is \.{16}\)"),
     ('"x...x..."', "8 steps is not a whole number of 16-step bars: 8 short of 1 bar$"),
 ])
 def test_a_grid_error_says_where_it_is(grid, needle):

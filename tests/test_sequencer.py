@@ -100,8 +100,10 @@ def test_a_locked_track_plays_one_sound_and_a_named_one_only_those_so_named():
     s0 = replace(p, tracks=(replace(p.tracks[0], sample="KICK_S0_0"), p.tracks[1]))
     assert all(len(set(S.choose_samples(s0, kit, [16, 16], np.random.default_rng(k))[0].tolist())) == 1
                and S.choose_samples(s0, kit, [16, 16], np.random.default_rng(k))[0][0] < 8 for k in range(4))
+    assert set(S.choose_samples(replace(named, tracks=(replace(p.tracks[0], sample="Boom"),) + p.tracks[1:]), kit,
+                                [16, 16], np.random.default_rng(0))[0].tolist()) == {8}
     with pytest.raises(SequencerError, match=r"track 'kick': no kick sound in the kit is named like 'clap' "
-                                             r"\(its kick sounds: 808 boom.wav, kick_s0_00.wav"):
+                                             r"\(its 9 kick sounds: 808 boom, kick_s0\)"):
         S.choose_samples(replace(p, tracks=(replace(p.tracks[0], sample="clap"), p.tracks[1])), kit, [16, 16],
                          np.random.default_rng(0))
     # --no-repeat: a lock of more than one hit is the opposite; a named pool is not eked out with others
@@ -110,13 +112,28 @@ def test_a_locked_track_plays_one_sound_and_a_named_one_only_those_so_named():
     assert S.choose_samples(p, kit, [1, 4], np.random.default_rng(0), no_repeat=True)[0].shape == (1,)
     with pytest.raises(SequencerError, match="--no-repeat needs a different sample"):
         S.choose_samples(named, kit, [2, 4], np.random.default_rng(0), no_repeat=True)
-    # a layered drum, locked: the layer of its loudest hit, on every hit
+    # which one is the seed's alone: not the beat's length, nor the other tracks' hits
+    for seed in range(5):
+        first = S.choose_samples(p, kit, [4, 4], np.random.default_rng(seed))[0][0]
+        assert all(S.choose_samples(p, kit, [k, h], np.random.default_rng(seed))[0][0] == first
+                   for k, h in ((16, 4), (32, 64), (9, 0)))
+    # --no-repeat with a locked track of one hit: still never the same sample twice
+    two = Pattern("2", (Track("kick", "kick", (100,) + (0,) * 15, lock=True), Track("kick2", "kick", (0, 0, 100, 0) * 4)))
+    for seed in range(40):
+        a, b = S.choose_samples(two, kit, [1, 8], np.random.default_rng(seed), no_repeat=True)
+        assert len(set(a.tolist()) | set(b.tolist())) == 9
+    # a layered drum, locked: that drum, its layers by each hit's velocity (a pad with velocity layers)
     soft, loud = np.full(2000, 0.1, np.float32), np.full(2000, 0.9, np.float32)
-    layered = Kit({"kick": [("soft", soft), ("loud", loud), ("loud 2", loud)]},
-                  layers={"kick": [(0.0, 0.5), (0.5, 1.0), (0.5, 1.0)]})
+    layered = Kit({"kick": [("Kick A", soft), ("Kick A", loud), ("Kick B", soft), ("Kick B", loud)]},
+                  layers={"kick": [(0.0, 0.5), (0.5, 1.0), (0.0, 0.5), (0.5, 1.0)]})
     one = one_track([127, 40] * 8, lock=True)
-    picks = S.choose_samples(one, layered, [16], np.random.default_rng(0), velocities=[np.array([127, 40] * 8)])[0]
-    assert len(set(picks.tolist())) == 1 and picks[0] in (1, 2)
+    drums = set()
+    for seed in range(8):
+        picks = S.choose_samples(one, layered, [16], np.random.default_rng(seed), velocities=[np.array([127, 40] * 8)])[0]
+        assert len(set(picks[::2].tolist())) == len(set(picks[1::2].tolist())) == 1      # one drum ...
+        assert picks[0] in (1, 3) and picks[1] == picks[0] - 1                          # ... loud and soft
+        drums.add(int(picks[0]))
+    assert drums == {1, 3}
 
 
 def test_a_kick_cuts_the_kick_before_it():
