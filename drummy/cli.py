@@ -527,7 +527,7 @@ def cmd_generate(args) -> None:
                        recipe_parts=recipe.parts if recipe else None, controls=ctl, n=n, seed=args.seed)
         folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref, args.like)
     else:
-        gen.guard = _guard(ws, gen)
+        gen.guard = _guard(ws, gen, recipe)
         ys = gen.generate(recipe, ctl, n=n, seed=args.seed)
         draws = gen.draws
         if gen.redrawn[0]:
@@ -567,7 +567,7 @@ def cmd_generate(args) -> None:
     print(f"wrote {_written(paths)} to {out}/")
 
 
-def _guard(ws, gen):
+def _guard(ws, gen, recipe):
     """The memorisation guard for a recipe's hits (`novelty.for_workspace`; only its type check, with a
     word why, where the library shows no line), or None with a word why where it cannot be worked out:
     a recipe is still made, of first draws."""
@@ -582,9 +582,11 @@ def _guard(ws, gen):
               f"unchecked against its training hits", file=sys.stderr)
         return None
     if guard is not None and guard.threshold is None:
+        asked = guard.checks(gen.asked_type(recipe))
         print("drummy: no memorisation guard: no drum type of the generator's training hits comes from two kits "
-              "or folders, so there is no line to keep new hits from; a hit of a one-type recipe heard as another "
-              "drum is still drawn again", file=sys.stderr)
+              "or folders, so there is no line to keep new hits from; " + (
+                  f"a hit heard as another drum than the {asked} asked is still drawn again" if asked else
+                  "the hits are its first draws (a blend is not checked for its type)"), file=sys.stderr)
     elif guard is None:
         print(f"drummy: no memorisation guard: it hears hits with the classifier, and {ws.root} has none yet "
               f"({classifier_advice(ws)}); the hits are the generator's first draws, unchecked "
@@ -867,8 +869,8 @@ def cmd_evaluate(args) -> None:
         print(" " + line[1:])
     print(f"Fréchet ratio {m.get('frechet_ratio', float('nan')):.2f}, diversity {m.get('diversity_ratio', float('nan')):.2f}, "
           f"memorised {m['memorised_share']:.1%}" + (
-              (f" (no memorisation line in this library; the guard drew {m['guard_redrawn']:.0%} of the hits again "
-               "for their type)" if m.get("guard_threshold") is None else
+              (f" (by this report's line; the guard has none in this library, and drew {m['guard_redrawn']:.0%} of "
+               "the hits again for their type)" if m.get("guard_threshold") is None else
                f" ({m['memorised_share_unguarded']:.1%} before the guard drew {m['guard_redrawn']:.0%} of "
                f"the hits again)" if m["guard_redrawn"] else " (the guard drew no hit again)")
               if "guard_redrawn" in m else "")

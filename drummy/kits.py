@@ -647,9 +647,9 @@ def _place_audio(s: KitSample, dest_stem: Path, bake: bool = False) -> tuple[Pat
         peak = audio.sample_peak(data)
         over = peak / 10 ** (-0.1 / 20)                                    # over what a written 24-bit file holds
         hot = bake and peak > 1            # (a folder keeps it hot, as it keeps a kit's level: in a float file)
-        return audio.write(dest_stem.with_suffix(".wav"), data, sr=rate, peak_db=None, fade_ms=0, remove_dc=False,
+        return audio.write(dest_stem.with_name(dest_stem.name + ".wav"), data, sr=rate, peak_db=None, fade_ms=0, remove_dc=False,
                            subtype="FLOAT" if hot else "PCM_24", cap=not hot), 1.0 if hot else max(over, 1.0)
-    dest = dest_stem.with_suffix(src.suffix.lower())
+    dest = dest_stem.with_name(dest_stem.name + src.suffix.lower())   # (not with_suffix: "bright-0.5_s2_01" has a dot)
     audio.atomic_write(dest, lambda tmp: shutil.copyfile(src, tmp))
     return dest, 1.0
 

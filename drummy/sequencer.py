@@ -466,19 +466,25 @@ def track_pools(p: Pattern, kit: Kit) -> list[np.ndarray | None]:
     return out
 
 
-def _words(name: str) -> str:
-    """A sound's name as `sample =` matches it: any case, `_`, `-` and spaces alike ("909 punch 03.wav"
-    holds "Punch_03")."""
-    return " ".join(re.split(r"[\s_-]+", name.casefold())).strip()
+def _words(name: str) -> list[str]:
+    """A sound's name as `sample =` reads it: its words, in any case, `_`, `-` and spaces alike, an audio
+    file's extension left off ("909 punch 03.wav": 909, punch, 03)."""
+    if Path(name).suffix.lower() in AUDIO_EXTENSIONS:
+        name = Path(name).stem
+    return [w for w in re.split(r"[\s_-]+", name.casefold()) if w]
 
 
 def named_pool(t: Track, kit: Kit) -> np.ndarray | None:
-    """The indices into kit[t's type] of the sounds whose name holds t.sample (`_words`), None for all of
-    them; SequencerError, with the names it could be, where none does."""
+    """The indices into kit[t's type] of the sounds t.sample names: those whose name it is, else those
+    whose name holds its words in a row (`_words`: "punch" is every 909 punch; "clap_s1_02" is not
+    clap_s1_023); None for all of them; SequencerError, with the names it could be, where none does."""
     names = [name for name, _ in kit.get(t.drum_type, [])]
     if not names:
         return None                          # the type is missing: the track is silent, and said so
-    pool = [i for i, name in enumerate(names) if _words(t.sample) in _words(name)]
+    want = _words(t.sample)
+    words = [_words(n) for n in names]
+    pool = [i for i, w in enumerate(words) if w == want] or \
+        [i for i, w in enumerate(words) if any(w[k:k + len(want)] == want for k in range(len(w) - len(want) + 1))]
     if not pool:                             # the names without their numbers: "808 boom 01" .. "08" is one
         families = list(dict.fromkeys(re.sub(r"[\s_-]*\d+$", "", Path(n).stem) or n for n in sorted(names)))
         shown = ", ".join(families[:8]) + (f" and {len(families) - 8} more" if len(families) > 8 else "")

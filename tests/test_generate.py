@@ -952,6 +952,9 @@ def test_only_the_type_check_where_no_drum_has_one_of_its_kind_elsewhere(trained
     err = capsys.readouterr().err
     assert "no memorisation guard: no drum type" in err and "still drawn again" in err      # said, not silently skipped
     assert "sounded like another drum than the kick asked" in err and "sat nearer" not in err
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick=50,hihat=50", "-n", "1", "-o", str(tmp_path / "mix")]) == 0
+    err = capsys.readouterr().err                                     # a blend: nothing to check its type against
+    assert "the hits are its first draws (a blend is not checked for its type)" in err and "still drawn" not in err
     sides = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
     assert sorted(m.get("draw", 0) for m in sides) == sorted(want) and all(m["guard"]["threshold"] is None for m in sides)
     for p in sorted(out.glob("*.json")):                              # `--from` makes each kept draw again, no classifier asked
@@ -1777,7 +1780,7 @@ def test_evaluate_takes_as_few_as_two_hits_per_type(trained, tmp_path, capsys):
             main(["evaluate", "-w", str(ws.root), "-n", n])
         assert f"-n: must be at least 2 (got {n})" in capsys.readouterr().err
     assert main(["evaluate", "-w", str(ws.root), "-n", "2", "-o", str(tmp_path / "r")]) == 0
-    assert "no memorisation line in this library; the guard drew" in capsys.readouterr().out
+    assert "by this report's line; the guard has none in this library, and drew" in capsys.readouterr().out
     assert (tmp_path / "r" / "spectrograms.png").stat().st_size > 1000
     def refuse(c):                                        # what a strict JSON reader (Node's) does with NaN
         raise ValueError(c)
@@ -1820,6 +1823,9 @@ def test_an_exported_kit_of_generated_hits_keeps_their_names(trained, tmp_path):
     gen = tmp_path / "gen"
     for blend in ("kick=70,hihat=30", "kick+808"):
         assert main(["generate", "-w", str(ws.root), "--blend", blend, "-n", "2", "--seed", "3", "-o", str(gen / "kick")]) == 0
+    # a control's decimal point is no file extension: all five went to one kick_bright-0.wav, the last one kept
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "--brightness", "-0.5", "-n", "3", "--seed", "2",
+                 "-o", str(gen / "kick")]) == 0
     ref = next((ws.root / "audio").rglob("*.flac"), None) or next((ws.root / "audio").rglob("*.wav"))
     assert main(["generate", "-w", str(ws.root), "--like", ref.as_posix(), "-n", "1", "-o", str(gen / "kick")]) == 0
     from conftest import kick, write
@@ -1828,7 +1834,8 @@ def test_an_exported_kit_of_generated_hits_keeps_their_names(trained, tmp_path):
         kits.export_kit(folder_samples(gen), tmp_path / fmt, fmt)
         names = sorted(p.stem for p in (tmp_path / fmt).rglob("*.wav"))
         assert {"kick70-hihat30_s3_01", "kick70-hihat30_s3_02", "kick+808_s3_01", "kick+808_s3_02"} <= set(names), names
-        assert any(n.startswith("like_") and " " not in n for n in names) and "mine" not in names and len(names) == 6
+        assert any(n.startswith("like_") and " " not in n for n in names) and "mine" not in names and len(names) == 9
+        assert {"kick_bright-0.5_s2_01", "kick_bright-0.5_s2_02", "kick_bright-0.5_s2_03"} <= set(names), names
     again = Workspace(tmp_path / "ws2")                  # the sidecars stay behind: the names still say the types
     again.ingest([tmp_path / "folder"], progress=False)  # (a kick blend's name's last type word is no hihat)
     got = {Path(s.path).stem: (s.drum_type, s.tags) for s in again.samples.values()}
