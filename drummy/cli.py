@@ -505,6 +505,9 @@ def cmd_generate(args) -> None:
         recipe = gen.recipe(args.blend) if args.blend is not None else None
     except RecipeError as e:
         raise RecipeError(_why_unknown(ws, gen, e)) from None
+    if recipe is not None and recipe.typed_total is not None and abs(recipe.typed_total - 100) > 0.5:
+        print(f"drummy: the weights of {args.blend!r} add up to {recipe.typed_total:g} %, so they are read as "
+              + ", ".join(f"{'+'.join(labs)} {w:.0%}" for w, labs in recipe.parts), file=sys.stderr)
     draws = None               # the draw the memorisation guard kept of each hit (recipes only)
     if args.between is not None:
         steps = 5 if args.steps is None else args.steps

@@ -54,6 +54,7 @@ class RecipeError(ModelError):
 @dataclass
 class Recipe:
     parts: list[tuple[float, list[str]]]    # (weight summing to 1, labels)
+    typed_total: float | None = field(default=None, compare=False)   # the weights as typed add up to (percent)
 
     @property
     def name(self) -> str:
@@ -175,6 +176,7 @@ def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Rec
         marked.append(bool(m) and weight.endswith("%"))
     if not parts:
         raise RecipeError("empty recipe; give labels such as 'snare=80,hihat=20' or 'kick'")
+    weights_typed = list(weights)
     if all(w is None for w in weights):
         weights = [1.0] * len(parts)
     elif any(w is None for w in weights):
@@ -197,8 +199,10 @@ def parse_recipe(text: str, known: list[str], held: tuple[str, ...] = ()) -> Rec
     merged: dict[tuple[str, ...], list[float]] = {}    # "kick=50,kick=50" is "kick"; a 0 % part is no part
     for w, labs in zip(weights, parts):
         merged.setdefault(tuple(sorted(dict.fromkeys(labs), key=order)), []).append(w)
+    given = any(w is not None for w in weights_typed)
+    percent = any(w > 1 for w in weights) or any(marked)
     return Recipe([(math.fsum(merged[k]) / total, list(k)) for k in sorted(merged, key=lambda k: [order(lab) for lab in k])
-                   if math.fsum(merged[k]) > 0])
+                   if math.fsum(merged[k]) > 0], typed_total=(total if percent else 100 * total) if given else None)
 
 
 def infrasound_out(y: np.ndarray, sr: int) -> np.ndarray:

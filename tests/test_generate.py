@@ -49,6 +49,11 @@ def test_recipe_weights_are_normalised():
     assert [labs for _, labs in frac] == [["snare"], ["hihat"]] and [w for w, _ in frac] == pytest.approx([0.8, 0.2])
     assert parse_recipe("Snare: 3, HH: 1", KNOWN).parts == [(0.75, ["snare"]), (0.25, ["hihat"])]
     assert r.name == "snare80-hihat20"
+    # what the weights typed add up to, in percent: generate says when that is not 100 (110 % read as 73/27)
+    for text, total in (("snare=80,hihat=20", 100), ("snare=0.8,hihat=0.2", 100), ("snare=80,hihat=30", 110),
+                        ("snare=50%,hihat=20%", 70), ("snare=0.5,hihat=0.2", 70), ("Snare: 3, HH: 1", 4),
+                        ("snare", None), ("snare,hihat", None)):
+        assert parse_recipe(text, KNOWN).typed_total == (pytest.approx(total) if total else None), text
 
 
 def test_recipe_joins_labels_and_takes_single_labels():
@@ -955,6 +960,9 @@ def test_only_the_type_check_where_no_drum_has_one_of_its_kind_elsewhere(trained
     assert main(["generate", "-w", str(ws.root), "--blend", "kick=50,hihat=50", "-n", "1", "-o", str(tmp_path / "mix")]) == 0
     err = capsys.readouterr().err                                     # a blend: nothing to check its type against
     assert "the hits are its first draws (a blend is not checked for its type)" in err and "still drawn" not in err
+    assert "add up to" not in err
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick=80,hihat=30", "-n", "1", "-o", str(tmp_path / "mix")]) == 0
+    assert "the weights of 'kick=80,hihat=30' add up to 110 %, so they are read as kick 73%, hihat 27%" in capsys.readouterr().err
     sides = [json.loads(p.read_text()) for p in sorted(out.glob("*.json"))]
     assert sorted(m.get("draw", 0) for m in sides) == sorted(want) and all(m["guard"]["threshold"] is None for m in sides)
     for p in sorted(out.glob("*.json")):                              # `--from` makes each kept draw again, no classifier asked
