@@ -557,7 +557,7 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
     """Evaluate the workspace's blend generator against its held-out split (or
     against every sample of another workspace `heldout`) and write report.md
     with its plots into outdir (default <workspace>/report)."""
-    from .library import LibraryError
+    from .library import LibraryError, shell
     from .library import classifier_path, vae_path
     gen = Generator.load(vae_path(ws))
     gen.guard = novelty.for_workspace(ws, gen, progress)      # what `drummy generate` writes passes it
@@ -579,8 +579,11 @@ def evaluate_workspace(ws, outdir: str | Path | None = None, heldout=None, n: in
         ho = RealSet.from_workspace(ws, [h for h in gen.extra.get("val_hashes", []) if h in ws.samples])
         note = f"Real held-out hits: the {len(ho.types)} validation hits (kits/folders the generator never trained on)."
     if len(train.types) < 2 or len(ho.types) < 2:
-        raise LibraryError("not enough real hits to evaluate against; ingest more kits or folders (the generator holds "
-                           "some out), or compare with the hits of another workspace: --heldout OTHER_WORKSPACE")
+        why = ("the generator held no hits out (each drum type sits in one kit or folder): ingest more kits or "
+               f"folders and train it again (drummy train vae -w {shell(ws.root)})" if heldout is None and not ho.types
+               else "ingest more kits or folders (the generator holds some out)")
+        raise LibraryError(f"not enough real hits to evaluate against; {why}, or compare with the hits of another "
+                           "workspace: --heldout OTHER_WORKSPACE")
     outdir = Path(outdir) if outdir else ws.root / "report"
     if ws.in_store(outdir):
         raise LibraryError(f"-o {outdir} is the workspace's sample store; write the report elsewhere")

@@ -1801,6 +1801,23 @@ def test_evaluate_takes_as_few_as_two_hits_per_type(trained, tmp_path, capsys):
     assert "still as near" not in text and "None" not in text
 
 
+def test_evaluate_on_a_generator_that_held_nothing_out_says_what_to_do(trained, tmp_path, capsys):
+    # one pack filed by type: the generator holds no kit out, and "ingest more kits" alone did not help
+    from safetensors import safe_open
+    from safetensors.numpy import save_file
+    ws, *_ = trained
+    copy = tmp_path / "ws"
+    shutil.copytree(ws.root, copy)
+    model = train.vae_path(Workspace(copy))
+    with safe_open(str(model), "np") as f:
+        meta, tensors = f.metadata(), {k: f.get_tensor(k) for k in f.keys()}
+    save_file(tensors, str(model), metadata={**meta, "extra": json.dumps({**json.loads(meta["extra"]), "val_hashes": []})})
+    assert main(["evaluate", "-w", str(copy), "-n", "2", "-o", str(tmp_path / "r")]) == 2
+    err = capsys.readouterr().err
+    assert "the generator held no hits out (each drum type sits in one kit or folder): ingest more kits or folders " \
+           f"and train it again (drummy train vae -w {copy})" in err and "--heldout OTHER_WORKSPACE" in err
+
+
 def test_the_report_says_what_its_verdicts_cannot_say():
     """A judge that hears every real kick as a hat read "classified as kick 0 %, not met" as if
     the generator were at fault; types the judge does not know left the report in silence."""
