@@ -562,12 +562,12 @@ def cmd_generate(args) -> None:
             idx = [i for i, h in zip(keep, heard) if h == t]
             paths = write_hits([ys[i] for i in idx], ws.root / "generated" / t, stem, meta, indices=idx,
                                draws=draws and [draws[i] for i in idx])
-            print(f"wrote {_written(paths)} to {ws.root / 'generated' / t}/")
+            print(f"wrote {_written(paths, stem)} to {ws.root / 'generated' / t}/")
         return
     out = args.out or ws.root / "generated" / folder
     paths = write_hits([ys[i] for i in keep], out, stem, meta, indices=keep,     # no copy of a 1000-hit batch
                        draws=draws and [draws[i] for i in keep])
-    print(f"wrote {_written(paths)} to {out}/")
+    print(f"wrote {_written(paths, stem)} to {out}/")
 
 
 def _guard(ws, gen, recipe):
@@ -615,11 +615,20 @@ def _sounding(ys) -> list[int]:
     return keep
 
 
-def _written(paths: list) -> str:
-    """What write_hits wrote: '4 hits (kick_s0_01.wav … with a .json sidecar each)', or '1 hit (… and its sidecar)'."""
-    if len(paths) == 1:
-        return f"1 hit ({Path(paths[0]).name} and its .json sidecar)"
-    return f"{len(paths)} hits ({Path(paths[0]).name} … with a .json sidecar each)"
+def _written(paths: list, stem: str) -> str:
+    """What write_hits wrote: '4 hits (kick_s0_01.wav … with a .json sidecar each)', or '1 hit (… and its sidecar)';
+    and the hits that went beside others of their names (`generate._placed`: a hit edited since, or made otherwise),
+    which a producer would look for under the first name."""
+    from .generate import short_stem
+    mine = [p for p in paths if Path(p).name.startswith(short_stem(stem) + "_")]
+    beside = [p for p in paths if p not in mine]
+    first = Path((mine or paths)[0]).name
+    said = f"1 hit ({first} and its .json sidecar)" if len(paths) == 1 else \
+        f"{len(paths)} hits ({first} … with a .json sidecar each)"
+    if beside:
+        said += (f"; {len(beside)} of them beside earlier hits of their names that are not these (edited since, or "
+                 f"made otherwise): {Path(beside[0]).name}" + (" …" if len(beside) > 1 else ""))
+    return said
 
 
 def _why_unknown(ws, gen, e) -> str:

@@ -1662,7 +1662,7 @@ def test_hits_stopped_half_way_are_completed_under_their_names_by_the_same_comma
     assert sorted(p.name for p in (tmp_path / "out").glob("*.wav")) == [f"kick_s4_{i:02d}.wav" for i in range(1, 6)]
 
 
-def test_a_hit_edited_in_place_is_not_replaced_by_the_same_command(trained, tmp_path):
+def test_a_hit_edited_in_place_is_not_replaced_by_the_same_command(trained, tmp_path, capsys):
     # running a command again replaced its hits with the same hits, even one the producer had
     # since edited (a gain change, saved over it): only the sidecars were compared
     ws, *_ = trained
@@ -1673,7 +1673,10 @@ def test_a_hit_edited_in_place_is_not_replaced_by_the_same_command(trained, tmp_
     y, sr = sf.read(mine)
     sf.write(mine, 0.5 * y, sr, subtype="PCM_16")
     edited, untouched = mine.read_bytes(), other.read_bytes()
+    capsys.readouterr()
     assert main(cmd) == 0
+    assert "wrote 2 hits (kick_s6_02.wav … with a .json sidecar each); 1 of them beside earlier hits of their names " \
+           "that are not these (edited since, or made otherwise): kick_s6-2_01.wav to" in capsys.readouterr().out
     assert mine.read_bytes() == edited                             # the producer's, left as it is ...
     # ... and only it goes beside: the whole set did, and a beat then found the other hits twice
     assert sorted(p.name for p in out.glob("*.wav")) == ["kick_s6-2_01.wav", "kick_s6_01.wav", "kick_s6_02.wav"]
