@@ -787,6 +787,7 @@ def _remake(path: Path, meta: dict, model: Path, made_by: int):
     from .generate import Controls, Generator
     gen = Generator.load(model)
     gen.lift = made_by >= 11                     # an older hit: made as it was, not brought to real hits' level
+    gen.hush = made_by >= 12                     # ... nor cut over 20 kHz
     if made_by == 7 and gen.balance_of is not None:
         raise _older(path, meta)
     mode, i = meta["mode"], int(meta["index"])

@@ -31,13 +31,14 @@ from .library import ModelError
 from .labels import GM_NOTE_OF_TYPE, SYNONYMS, TYPES, gm_note_of, labels_from_names, normalise
 from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
-AUDIO_VERSION = 11   # bump when a change gives a model and seed other audio; --from refuses older sidecars
+AUDIO_VERSION = 12   # bump when a change gives a model and seed other audio; --from refuses older sidecars
                      # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
                      # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
                      # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's, a recipe's
                      # hit no more tonal than its source + 6 dB; 9: a slower --attack's ramp after the noise gate;
                      # 10: a recipe's hit too near a training hit is drawn again, `novelty`: its sidecar says "guard";
-                     # 11: a hit quieter than real ones is brought to their level before its cuts, `codec.level_up`)
+                     # 11: a hit quieter than real ones is brought to their level before its cuts, `codec.level_up`;
+                     # 12: nothing above 20 kHz, `audible`)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
 PUNCH_DB = 12.0     # the most --attack -1 raises a hit's onset by (a transient shaper's attack, turned fully up)
@@ -268,6 +269,23 @@ def _highpass(sr: int) -> np.ndarray:
     return butter(4, 20.0, "highpass", fs=sr, output="sos")
 
 
+def audible(y: np.ndarray, sr: int) -> np.ndarray:
+    """(n, samples) hits less what lies under 20 Hz (`infrasound_out`) and over 20 kHz (an 8th-order
+    Butterworth low-pass: flat to 19 kHz, -47 dB at 21 kHz). Nobody hears up there, and real recorded hats
+    hold at most 3 % of their energy there (16 Hydrogen kits); a generated hat held up to 78 %, which its
+    peak normalisation paid for: it sounded 15 dB quieter than its neighbours (BENCHMARKS, session 38)."""
+    from scipy.signal import sosfilt
+    return sosfilt(_band(sr), y, axis=-1).astype(np.float32)
+
+
+@lru_cache(maxsize=4)
+def _band(sr: int) -> np.ndarray:
+    """audible's filters in one cascade, designed once per rate (no low-pass where 20 kHz is not under Nyquist)."""
+    from scipy.signal import butter
+    low = butter(8, 20000.0, "lowpass", fs=sr, output="sos") if sr > 2 * 20500 else np.zeros((0, 6))
+    return np.concatenate([_highpass(sr), low])
+
+
 def hit_streams(seed: int, n: int, rows: list[int] | None = None, draw: int = 0) -> list[torch.Generator]:
     """One random stream per hit: hit i of a seed draws the same numbers whatever n is,
     so `-n 4` and `-n 40` with one seed share their first four hits. draw > 0: the streams
@@ -367,6 +385,7 @@ class Generator:
                                                 # all draws, and those still heard as another type than asked
     draws: list = field(default_factory=list)   # ... and the draw each of its hits is (0: the first)
     lift: bool = field(default=True, compare=False)   # `codec.level_up` (audio version 11); off: an older hit as made
+    hush: bool = field(default=True, compare=False)   # `audible`'s low-pass (audio version 12); off: an older hit as made
 
     @classmethod
     def load(cls, path: str | Path) -> "Generator":
@@ -581,7 +600,8 @@ class Generator:
         ring = codec.rings(ended, cc, env=env) & ~cut
         y = codec.render(ended, cc, seeds, RING_SECONDS, cfg.gate_db, ring=ring, keep=keep).numpy()
         rows = everyone if keep is None else torch.tensor(keep, dtype=torch.long)
-        y = punch(infrasound_out(y, codec.SR), attack_ms[rows].numpy(), PUNCH_DB * snap[rows].numpy())
+        y = audible(y, codec.SR) if self.hush else infrasound_out(y, codec.SR)   # (an older hit: as it was made)
+        y = punch(y, attack_ms[rows].numpy(), PUNCH_DB * snap[rows].numpy())
         return y / np.maximum(np.abs(y).max(1, keepdims=True), 1e-6)
 
     def sample(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
@@ -804,7 +824,8 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
-    version since changed some hits only: 11 those decoded quieter than real hits (`Generator.lift`, off for an older
+    version since changed some hits only: 12 those with sound over 20 kHz (`audible`, off for an older hit as
+    `Generator.lift` is); 11 those decoded quieter than real hits (`Generator.lift`, off for an older
     hit, makes them as they were: `unlifted`, as `--from` makes one; a command run again makes hits with it on, so an
     older set is not replaced in place but goes beside); 10 none (a hit drawn past the memorisation guard says so in its
     sidecar, which a version-9 Drummy does not read); 9 a slower --attack; 8 a recipe's snappier --attack and any
@@ -814,7 +835,7 @@ def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     if type(version) is not int:
         return False
     attack = float((controls or {}).get("attack", 0))
-    return {AUDIO_VERSION: True, 10: unlifted, 9: unlifted, 8: unlifted and attack <= 0,
+    return {AUDIO_VERSION: True, 11: unlifted, 10: unlifted, 9: unlifted, 8: unlifted and attack <= 0,
             7: unlifted and mode == "blend" and attack == 0}.get(version, False)
 
 
