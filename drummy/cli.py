@@ -627,7 +627,8 @@ def _written(paths: list, stem: str) -> str:
         f"{len(paths)} hits ({first} … with a .json sidecar each)"
     if beside:
         said += (f"; {len(beside)} of them beside earlier hits of their names that are not these (edited since, or "
-                 f"made otherwise): {Path(beside[0]).name}" + (" …" if len(beside) > 1 else ""))
+                 f"made otherwise: another model, another recipe or an older Drummy): {Path(beside[0]).name}"
+                 + (" …" if len(beside) > 1 else ""))
     return said
 
 

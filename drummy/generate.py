@@ -280,7 +280,9 @@ def audible(y: np.ndarray, sr: int) -> np.ndarray:
 
 @lru_cache(maxsize=4)
 def _band(sr: int) -> np.ndarray:
-    """audible's filters in one cascade, designed once per rate (no low-pass where 20 kHz is not under Nyquist)."""
+    """audible's filters in one cascade, designed once per rate (no low-pass where 20 kHz is not under Nyquist).
+    Its figures are at 44.1 kHz, the one rate hits are made at (`codec.SR`): a higher rate's Nyquist warps it less,
+    and it falls more slowly past 20 kHz."""
     from scipy.signal import butter
     low = butter(8, 20000.0, "lowpass", fs=sr, output="sos") if sr > 2 * 20500 else np.zeros((0, 6))
     return np.concatenate([_highpass(sr), low])
@@ -824,8 +826,8 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
-    version since changed some hits only: 12 those with sound over 20 kHz (`audible`, off for an older hit as
-    `Generator.lift` is); 11 those decoded quieter than real hits (`Generator.lift`, off for an older
+    version since changed some hits only: 12 every hit, in its last bits at least (`audible`'s low-pass, off for an
+    older hit as `Generator.lift` is); 11 those decoded quieter than real hits (`Generator.lift`, off for an older
     hit, makes them as they were: `unlifted`, as `--from` makes one; a command run again makes hits with it on, so an
     older set is not replaced in place but goes beside); 10 none (a hit drawn past the memorisation guard says so in its
     sidecar, which a version-9 Drummy does not read); 9 a slower --attack; 8 a recipe's snappier --attack and any

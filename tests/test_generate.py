@@ -1676,7 +1676,8 @@ def test_a_hit_edited_in_place_is_not_replaced_by_the_same_command(trained, tmp_
     capsys.readouterr()
     assert main(cmd) == 0
     assert "wrote 2 hits (kick_s6_02.wav … with a .json sidecar each); 1 of them beside earlier hits of their names " \
-           "that are not these (edited since, or made otherwise): kick_s6-2_01.wav to" in capsys.readouterr().out
+           "that are not these (edited since, or made otherwise: another model, another recipe or an older Drummy): " \
+           "kick_s6-2_01.wav to" in capsys.readouterr().out
     assert mine.read_bytes() == edited                             # the producer's, left as it is ...
     # ... and only it goes beside: the whole set did, and a beat then found the other hits twice
     assert sorted(p.name for p in out.glob("*.wav")) == ["kick_s6-2_01.wav", "kick_s6_01.wav", "kick_s6_02.wav"]
