@@ -575,13 +575,8 @@ def _slot_files(by_note: dict[int, list], note: int, dtype: str) -> list:
 
 def _generated(s: KitSample) -> bool:
     """Whether a sample is a hit `drummy generate` wrote: a Drummy sidecar beside it."""
-    import json
-    side = Path(s.origin or s.path).with_suffix(".json")
-    try:
-        meta = json.loads(side.read_text())
-    except (OSError, ValueError, UnicodeDecodeError):
-        return False
-    return isinstance(meta, dict) and "drummy" in meta and "mode" in meta
+    from .library import drummy_sidecar
+    return drummy_sidecar(s.origin or s.path) is not None
 
 
 def _file_names(samples: list[KitSample], taken: set[str]) -> list[str]:

@@ -957,18 +957,24 @@ def sidecar_of(hit: str | Path) -> Path:
     return own
 
 
-def _recipe_labels(path: Path) -> tuple[str, list[str]] | None:
-    """(drum type or unknown, tags) of the recipe in a generated hit's sidecar
-    (`<stem>.json` as `generate` writes it); (unknown, []) for a variation or a morph.
-    None when the file has no such sidecar."""
+def drummy_sidecar(hit: str | Path) -> dict | None:
+    """The JSON sidecar `generate` wrote for a hit (`sidecar_of`), read; None where the file has none."""
     try:
-        side = sidecar_of(path)
+        side = sidecar_of(hit)
         if side.stat().st_size > 1 << 16:
             return None
         meta = json.loads(side.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(meta, dict) or "drummy" not in meta or "mode" not in meta:
+    return meta if isinstance(meta, dict) and "drummy" in meta and "mode" in meta else None
+
+
+def _recipe_labels(path: Path) -> tuple[str, list[str]] | None:
+    """(drum type or unknown, tags) of the recipe in a generated hit's sidecar
+    (`<stem>.json` as `generate` writes it); (unknown, []) for a variation or a morph.
+    None when the file has no such sidecar."""
+    meta = drummy_sidecar(path)
+    if meta is None:
         return None
     parts = meta.get("recipe_parts")          # the model's own labels, as it resolved them
     if not (isinstance(parts, list) and all(isinstance(p, list) and len(p) == 2 and isinstance(p[1], list)
