@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 from . import audio
-from .labels import (GM_NOTE_OF_TYPE, GM_NOTE_OF_WORDS, GM_SIBLING, TYPES, UNKNOWN, gm_note_of, labels_from_names,
+from .labels import (GM_NOTE_OF_TYPE, GM_NOTE_OF_WORDS, GM_SIBLING, TYPES, UNKNOWN, gm_note_of,
                      machines_in, normalise, parse_note, type_of, type_of_note)
 
 
@@ -75,6 +75,7 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
     instrument's type (Hydrogen 2's `<type>`), else its name (the kit name becomes a tag). Handles the old flat format
     (`<filename>` directly in `<instrument>`) and newer layered ones."""
     xml_path = Path(xml_path)
+    from .library import file_labels                     # (a generated hit's tags: its sidecar's recipe)
     try:
         root = ET.parse(xml_path).getroot()
     except (ET.ParseError, OSError) as e:
@@ -93,7 +94,7 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
         kind = next((c.text or "" for c in inst if _local(c.tag) == "type"), "")   # Hydrogen 2's "Hi-hat Open"
         mine: dict[str, list[KitSample]] = {}
         for f, velocity, gain in _hydrogen_layers(inst, components):
-            drum_type, tags = labels_from_names([name, Path(f).stem])
+            drum_type, tags = file_labels([name, Path(f).stem], xml_path.parent / f)
             # The instrument name is the kit author's word on what it is; the file
             # name only decides when the instrument name says nothing.
             # Within the hat family the file may be more specific: a "Pedal HH"
@@ -432,6 +433,7 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
     offset= and end=>`, why); so is an #include'd file that is not there (the rest of the kit is read,
     as sfizz reads it; without `skipped`, it is an error)."""
     sfz_path = Path(sfz_path)
+    from .library import file_labels                     # (a generated hit's tags: its sidecar's recipe)
     missing: list[Path] = []
     text = _sfz_text(sfz_path, missing=missing)
     if missing and skipped is None:
@@ -478,7 +480,7 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
             seen.add((rel, frames, velocity, gain))
             note = _sfz_note(region.get("lokey", region.get("hikey")), shift)
             names = [region.get("group_label", ""), *Path(rel).parent.parts, Path(rel).stem]
-            drum_type, tags = labels_from_names(names)
+            drum_type, tags = file_labels(names, where)
             tags = _with_kit_tag(normalise(kit_name), tags)
             found.append((KitSample(where, drum_type, tags, kit_name, region.get("group_label", ""),
                                     note, velocity=velocity, gain=gain, start=frames[0], end=frames[1]),
@@ -619,6 +621,18 @@ def _players_read(src: Path) -> bool:
 
 
 def _place_audio(s: KitSample, dest_stem: Path, bake: bool = False) -> tuple[Path, float]:
+    """`_place_hit`, and a generated hit's JSON sidecar beside it under its new name: the kit's
+    copy can be made again (`generate --from`), and ingest reads its recipe's labels from it,
+    not its name's controls and numbers as tags ("bright", "s5")."""
+    from .library import sidecar_of
+    placed = _place_hit(s, dest_stem, bake)
+    if _generated(s):
+        side = sidecar_of(s.origin or s.path)
+        audio.atomic_write(placed[0].with_suffix(".json"), lambda tmp: shutil.copyfile(side, tmp))
+    return placed
+
+
+def _place_hit(s: KitSample, dest_stem: Path, bake: bool = False) -> tuple[Path, float]:
     """Copy a sample's file beside dest_stem with its own extension, or transcode it to a
     24-bit WAV with its own rate when kit players may not play it as it is (`_players_read`)
     or it is a slice of its file (its frames alone, a file of its own: every player reads

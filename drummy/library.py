@@ -890,9 +890,9 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
             if _says_loop([*folders, p.stem]) and skipped is not None:
                 skipped.append((str(p.resolve()), LOOP_BY_NAME))
                 continue
-            t, tags = _labels([*folders[-1:], p.stem], p)            # its folder and its name
+            t, tags = file_labels([*folders[-1:], p.stem], p)            # its folder and its name
             if t == UNKNOWN:
-                t = _labels([*folders, p.stem], p)[0]
+                t = file_labels([*folders, p.stem], p)[0]
             jobs.setdefault(str(p.resolve()), _Job(p.resolve(), t, tags, p.parent.name, p.parent.name))
             continue
         root = p.resolve()
@@ -922,15 +922,15 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
                     if skipped is not None:
                         skipped.append((str(fr), LOOP_BY_NAME))
                     continue
-                t, tags = _labels([*rel.parent.parts, rel.stem], f)
+                t, tags = file_labels([*rel.parent.parts, rel.stem], f)
                 if t == UNKNOWN:
-                    t = _labels([*above, *rel.parent.parts, rel.stem], f)[0]
+                    t = file_labels([*above, *rel.parent.parts, rel.stem], f)[0]
                 folder = str(rel.parent) if str(rel.parent) != "." else ""
                 jobs[str(fr)] = _Job(fr, t, tags, root.name, f"{root.name}/{folder}".rstrip("/"))
     return list(jobs.values())
 
 
-def _labels(names: list[str], path: Path) -> tuple[str, list[str]]:
+def file_labels(names: list[str], path: Path) -> tuple[str, list[str]]:
     """(type, tags) from folder names and a file's stem (the last name). A hit Drummy
     generated, with its sidecar beside it, takes its tags from its recipe, not from its
     name (`kick+808_decay+1_s3_01.wav` is tagged 808, not decay or s3), and its type from

@@ -1,4 +1,5 @@
 import dataclasses
+import glob
 import json
 import re
 import shlex
@@ -1865,10 +1866,38 @@ def test_an_exported_kit_of_generated_hits_keeps_their_names(trained, tmp_path):
         assert {"kick70-hihat30_s3_01", "kick70-hihat30_s3_02", "kick+808_s3_01", "kick+808_s3_02"} <= set(names), names
         assert any(n.startswith("like_") and " " not in n for n in names) and "mine" not in names and len(names) == 9
         assert {"kick_bright-0.5_s2_01", "kick_bright-0.5_s2_02", "kick_bright-0.5_s2_03"} <= set(names), names
-    again = Workspace(tmp_path / "ws2")                  # the sidecars stay behind: the names still say the types
-    again.ingest([tmp_path / "folder"], progress=False)  # (a kick blend's name's last type word is no hihat)
+        for name in names:                               # each hit's sidecar went with it, under its new name
+            if not name.startswith("kick-"):
+                side = next((tmp_path / fmt).rglob(glob.escape(name) + ".json"))
+                assert json.loads(side.read_text())["mode"] in ("blend", "like"), side
+    assert len(list((tmp_path / "sfz").rglob("*_*.json"))) == 8          # none for the producer's own
+    again = Workspace(tmp_path / "ws2")                  # (a kick blend's name's last type word is no hihat)
+    again.ingest([tmp_path / "folder"], progress=False)
     got = {Path(s.path).stem: (s.drum_type, s.tags) for s in again.samples.values()}
     assert got["kick70-hihat30_s3_01"][0] == "kick" and got["kick+808_s3_01"] == ("kick", ["808"])
+    (like,) = [k for k in got if k.startswith("like_")]      # its tags from its sidecar: none from "like", "var"
+    assert got[like] == ("kick", []), got[like]
+
+
+def test_an_exported_kit_of_generated_hits_ingests_with_their_recipes_tags(trained, tmp_path):
+    # an SFZ kit of generated hits read back tagged "bright", "s5" and "01" from the file names: the sidecars stayed behind
+    from drummy import kits
+    from drummy.sequencer import folder_samples
+    ws = trained[0]
+    gen = tmp_path / "gen"
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "--brightness", "0.5", "--pitch", "-2", "-n", "2",
+                 "--seed", "5", "-o", str(gen / "kick")]) == 0
+    for fmt in ("folder", "sfz", "hydrogen"):
+        kits.export_kit(folder_samples(gen), tmp_path / fmt, fmt)
+        again = Workspace(tmp_path / f"ws-{fmt}")
+        again.ingest([tmp_path / fmt], progress=False)
+        assert len(again.samples) == 2
+        for s in again.samples.values():
+            assert s.drum_type == "kick" and not {"bright", "pitch", "s5", "01", "02"} & set(s.tags), (fmt, s.tags)
+        side = next((tmp_path / fmt).rglob("kick_bright+0.5_pitch-2_s5_01.json"))
+        assert main(["generate", "-w", str(ws.root), "--from", str(side), "-o", str(tmp_path / f"again-{fmt}")]) == 0
+        remade = next((tmp_path / f"again-{fmt}").rglob("*.wav"))           # the kit's hit, made again to the bit
+        assert remade.read_bytes() == side.with_suffix(".wav").read_bytes()
 
 
 def test_generated_hits_ingested_again_take_their_tags_from_the_recipe(trained, tmp_path):
