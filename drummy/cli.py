@@ -511,7 +511,7 @@ def cmd_generate(args) -> None:
     draws = None               # the draw the memorisation guard kept of each hit (recipes only)
     if args.between is not None:
         steps = 5 if args.steps is None else args.steps
-        a, b = (_load_ref(p) for p in args.between)
+        (a, a_offset), (b, b_offset) = (_load_ref(p) for p in args.between)
         import numpy as np
         if len(a) == len(b) and np.array_equal(a, b):
             raise RecipeError(f"--between {args.between[0]} and {args.between[1]} are the same sound: a morph "
@@ -520,14 +520,15 @@ def cmd_generate(args) -> None:
         stem = f"morph_{args.between[0].stem.strip()}_to_{args.between[1].stem.strip()}_s{args.seed}"
         meta = sidecar(gen, "between", a=str(args.between[0].resolve()), b=str(args.between[1].resolve()),
                        a_hash=file_hash(args.between[0]), b_hash=file_hash(args.between[1]), steps=steps,
-                       seed=args.seed)
+                       seed=args.seed, **_offsets(a=a_offset, b=b_offset))
         folder = "morph"
     elif args.like is not None:
-        ref = _load_ref(args.like)
+        ref, offset = _load_ref(args.like)
         ys = gen.like(ref, ctl, n=n, seed=args.seed, recipe=recipe)
         stem = f"like_{args.like.stem}" + (f"_{recipe.name}" if recipe else "") + _controls_suffix(ctl) + f"_s{args.seed}"
         meta = sidecar(gen, "like", like=str(args.like.resolve()), like_hash=file_hash(args.like), recipe=args.blend,
-                       recipe_parts=recipe.parts if recipe else None, controls=ctl, n=n, seed=args.seed)
+                       recipe_parts=recipe.parts if recipe else None, controls=ctl, n=n, seed=args.seed,
+                       **_offsets(like=offset))
         folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref, args.like)
     else:
         gen.guard = _guard(ws, gen, recipe)
@@ -651,18 +652,28 @@ def _why_unknown(ws, gen, e) -> str:
     return str(e)
 
 
-def _load_ref(path, one_shot: bool = True):
-    """A reference hit for --like / --between, mono float32; an error names the file. A loop is refused
+def _load_ref(path, one_shot: bool = True, centre: bool = True):
+    """A reference hit for --like / --between, mono float32, and the DC offset taken out of it
+    (`audio.dc_offset`; 0.0 for none: a sidecar says it only where there was one, and a hit whose
+    sidecar does not was made with it kept: centre=False); an error names the file. A loop is refused
     unless it is a sidecar's reference (one_shot=False): what made a hit remakes it."""
     from . import audio
     from .features import loop_reason
     try:
-        y = audio.load(path)
+        y = audio.load(path, centre=centre)
+        offset = audio.dc_offset(audio.load(path, trim=False, centre=False)) if centre else 0.0
     except audio.AudioError as e:
         raise audio.AudioError(f"{path}: {e}") from None
     if one_shot and (why := loop_reason(y)) is not None:           # its variations would be one hit of it, or a smear of several
         raise audio.AudioError(f"{path}: {why}; give one hit")
-    return y
+    return y, offset
+
+
+def _offsets(**offsets: float) -> dict:
+    """The sidecar's word on references that had a DC offset taken out ({"like_offset": 0.02});
+    none for the others, whose sidecars read as before it was taken out (a command run again
+    replaces their hits in place: the same hits)."""
+    return {f"{k}_offset": round(v, 6) for k, v in offsets.items() if v}
 
 
 def _heard_type(ws, y, path: Path | None = None) -> str:
@@ -803,11 +814,11 @@ def _remake(path: Path, meta: dict, model: Path, made_by: int):
                               draw=meta.get("draw", 0))
         elif mode == "like":
             r = gen.recipe(meta["recipe"]) if meta.get("recipe") else None
-            ys = gen.like(_load_ref(meta["like"], one_shot=False), Controls(**meta["controls"]), n=int(meta["n"]),
-                          seed=int(meta["seed"]), recipe=r, keep=[i])
+            ref = _load_ref(meta["like"], False, "like_offset" in meta)[0]   # (a sidecar saying none: made with it kept)
+            ys = gen.like(ref, Controls(**meta["controls"]), n=int(meta["n"]), seed=int(meta["seed"]), recipe=r, keep=[i])
         else:
-            ys = gen.between(_load_ref(meta["a"], one_shot=False), _load_ref(meta["b"], one_shot=False),
-                             int(meta["steps"]), seed=int(meta["seed"]), keep=[i])
+            a, b = (_load_ref(meta[k], False, f"{k}_offset" in meta)[0] for k in ("a", "b"))
+            ys = gen.between(a, b, int(meta["steps"]), seed=int(meta["seed"]), keep=[i])
     except MALFORMED as e:
         raise _not_a_sidecar(path, e) from None
     return ys[0]

@@ -790,8 +790,7 @@ def write_hits(ys: np.ndarray | list[np.ndarray], outdir: str | Path, stem: str,
     placed = _placed(outdir, short_stem(stem), sidecar, indices, kept)
     paths = []
     for k, (i, y) in enumerate(zip(indices, ys)):
-        stem, digits = placed[i]
-        path = outdir / hit_name(stem, i, sidecar, digits)
+        path = outdir / placed[i]
         own = {**sidecar, "index": i, **({"draw": int(draws[k])} if draws is not None and draws[k] else {})}
         # the sidecar first: a run stopped between the two leaves a hit the same command knows as its own
         atomic_write_json(path.with_suffix(".json"), own)
@@ -799,11 +798,6 @@ def write_hits(ys: np.ndarray | list[np.ndarray], outdir: str | Path, stem: str,
         # ... then with the file's hash: a hit edited in place since is no longer one to replace
         atomic_write_json(path.with_suffix(".json"), {**own, "audio_hash": file_hash(path)})
         paths.append(path)
-        for narrow in range(2, len(path.stem) - len(stem) - 1):     # the same hit under fewer digits (-n 4, then -n 150)
-            old = outdir / f"{stem}_{i + 1:0{narrow}d}.wav"
-            if old != path and old.exists() and same_hit(old, sidecar, i, kept[i]):
-                old.unlink()
-                old.with_suffix(".json").unlink(missing_ok=True)
     return paths
 
 
@@ -893,28 +887,34 @@ def free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int]
     return _free_stem(outdir, stem, n, sidecar, indices)[0]
 
 
-def _placed(outdir: Path, stem: str, sidecar: dict, indices: list[int], draws: dict[int, int]
-            ) -> dict[int, tuple[str, int]]:
-    """Where each hit of a batch goes: (stem, digits) per index. A hit made before under stem,
-    stem-2, … (as written: not edited since) is written again there; the others go together, beside
+def _placed(outdir: Path, stem: str, sidecar: dict, indices: list[int], draws: dict[int, int]) -> dict[int, str]:
+    """Where each hit of a batch goes: its file name per index. A hit made before under stem,
+    stem-2, … (as written: not edited since) is written again there, under the name it has, so
+    `-n 200` after `-n 10` keeps _01 … _10 (a beat's `sample =` line or a DAW's project names them)
+    and numbers the new ones _011 … _200; the others go together, beside
     those if they replace nothing there, else under the first stem where they replace nothing
     (`free_stem`): never among another model's set. Run again after a producer edited
     one hit in place, a command rewrites its other hits where they are and puts only that one
     beside (it copied the whole set, and a beat then found every other hit twice). draws: the
     guard's draw of each index (`same_hit`)."""
-    where: dict[int, tuple[str, int]] = {}
+    where: dict[int, str] = {}
     pattern = re.compile(re.escape(stem) + r"-(\d+)_\d+")
     ks = {1} | {int(m[1]) for f in outdir.glob(glob.escape(stem) + "-*_*.json") if (m := pattern.fullmatch(f.stem))}
     used = []                        # the stems that hold them
-    for k in sorted(ks):             # the hits made before, wherever they went
+    for k in sorted(ks):             # the hits made before, wherever they went, under as many digits as they have
         s = stem if k == 1 else f"{stem}-{k}"
         digits = numbered_digits(outdir, s)
-        path = {i: outdir / hit_name(s, i, sidecar, digits) for i in indices if i not in where}
-        found = {i: (s, digits) for i, p in path.items() if p.exists() and same_hit(p, sidecar, i, draws[i])}
+        found = {}
+        for i in [i for i in indices if i not in where]:
+            wide = hit_name(s, i, sidecar, digits)                  # (its digits: len(wide) - len(s) - 5)
+            names = dict.fromkeys([wide, *(f"{s}_{i + 1:0{d}d}.wav" for d in range(len(wide) - len(s) - 6, 1, -1))])
+            found |= {i: f for f in reversed(names)         # (the name it would get last: it wins where both are there)
+                      if (outdir / f).exists() and same_hit(outdir / f, sidecar, i, draws[i])}
         where |= found
         used += [k] * bool(found)
     rest = [i for i in indices if i not in where]     # ... and the others together: beside this batch's own
-    return where | dict.fromkeys(rest, _free_stem(outdir, stem, len(rest), sidecar, rest, first=used, draws=draws))
+    s, digits = _free_stem(outdir, stem, len(rest), sidecar, rest, first=used, draws=draws)
+    return where | {i: hit_name(s, i, sidecar, digits) for i in rest}
 
 
 def _free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int] | None,

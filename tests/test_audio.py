@@ -148,6 +148,29 @@ def test_a_hit_on_a_dc_offset_is_still_a_hit(tmp_path):
     assert np.max(np.abs(y - y.mean())) > 0.3
 
 
+def test_a_dc_offset_is_taken_out_before_the_silence_is_trimmed(tmp_path):
+    # a snare on a +0.02 offset loaded 0.3 s of "silence" and analysed as another drum (a producer's hunt)
+    y = np.concatenate([np.zeros(SR * 3 // 10, np.float32), kick(3, seconds=1.5)])
+    clean = audio.load(write(tmp_path / "clean.wav", y, subtype="FLOAT"))
+    for offset in (0.05, -0.02):
+        got = audio.load(write(tmp_path / "offset.wav", y + offset, subtype="FLOAT"))
+        assert len(got) == len(clean) and np.max(np.abs(got - clean)) < 1e-5, offset
+        tail = audio.load(write(tmp_path / "tail.wav", kick(3, seconds=1.5) + offset, subtype="FLOAT"))
+        assert np.max(np.abs(tail - kick(3, seconds=1.5))) < 1e-4          # its quiet tail alone says the offset
+        kept = audio.load(tmp_path / "offset.wav", centre=False)         # (as a variation made before heard it)
+        assert abs(float(np.median(kept[-SR // 10:])) - offset) < 1e-6
+
+
+def test_a_lopsided_hit_is_no_dc_offset(tmp_path):
+    # an 808 cymbal's body sits mostly above zero (its median 12 % of its peak) and its tail ends on zero:
+    # taking the median out, as a DC offset, would leave that tail off zero
+    t = np.arange(SR * 8 // 100) / SR                   # 60 ms of body, 10 ms down to silence, 10 ms of it
+    y = (np.clip((0.07 - t) / 0.01, 0, 1) * (0.6 + 0.4 * np.sin(2 * np.pi * 3000 * t))).astype(np.float32)
+    assert np.median(y) > 0.3 and y[-40:].max() == 0 and audio.dc_offset(y) == 0.0
+    assert np.array_equal(audio.load(write(tmp_path / "cym.wav", y, subtype="FLOAT"), trim=False), y)
+    assert audio.dc_offset(np.full(SR, 0.5, np.float32)) == 0.5 and audio.dc_offset(np.zeros(9)) == 0.0
+
+
 @pytest.mark.parametrize("case,reason", [
     ("empty", "empty"), ("silent", "silent"), ("dc", "silent"), ("nan", "nan"), ("long", "too long"), ("click", "too short"),
     ("text", "not a readable audio file"), ("truncated", ""), ("missing", "no such file"), ("folder", "a folder, not an audio file"),

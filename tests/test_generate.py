@@ -890,9 +890,17 @@ def test_a_smaller_batch_after_a_big_one_keeps_its_numbering(tmp_path):
     other = generate.write_hits(hits[:4], tmp_path / "new", "kick_s0", {**meta, "n": 4})
     assert other[0].name == "kick_s0_01.wav"
     (tmp_path / "new" / "kick_s0_2024.wav").write_bytes(b"")                # a producer's file, no sidecar: not ours
-    bigger = generate.write_hits(hits, tmp_path / "new", "kick_s0", {**meta, "n": 120})   # and the other way round
-    assert bigger[0].name == "kick_s0_001.wav" and not (tmp_path / "new" / "kick_s0_01.wav").exists()
-    assert len(list((tmp_path / "new").glob("*.json"))) == 120
+    before = {p.name: p.read_bytes() for p in (tmp_path / "new").glob("kick_s0_0?.wav")}
+    # and the other way round: the four keep their names (renamed _001 …, a beat or a DAW project naming _01 lost it)
+    bigger = generate.write_hits(hits, tmp_path / "new", "kick_s0", {**meta, "n": 120})
+    assert [p.name for p in bigger[:5]] == ["kick_s0_01.wav", "kick_s0_02.wav", "kick_s0_03.wav", "kick_s0_04.wav",
+                                            "kick_s0_005.wav"] and bigger[-1].name == "kick_s0_120.wav"
+    assert {p.name: p.read_bytes() for p in (tmp_path / "new").glob("kick_s0_0?.wav")} == before
+    assert len(list((tmp_path / "new").glob("*.json"))) == 120 and not (tmp_path / "new" / "kick_s0_001.wav").exists()
+    for n in (120, 4, 7):                                           # run again, any -n: each hit where it is
+        again = generate.write_hits(hits[:n], tmp_path / "new", "kick_s0", {**meta, "n": n})
+        assert [p.name for p in again] == [p.name for p in bigger[:n]]
+    assert len(list((tmp_path / "new").glob("*.wav"))) == 121
 
 
 @pytest.fixture
@@ -1380,6 +1388,34 @@ def test_regenerating_is_exact_from_any_folder_and_a_moved_model(trained, tmp_pa
         assert main(["generate", "-w", str(root), "--from", str(p)]) == 2
         err = capsys.readouterr().err
         assert err.startswith("drummy: error: ") and err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_a_reference_on_a_dc_offset_makes_the_variations_of_the_reference_without_it(trained, tmp_path):
+    # a snare on a +0.02 offset (-34 dBFS) gave variations 160 ms longer, heard as another drum: nothing took it out
+    from conftest import snare, write
+    ws = trained[0]
+    y = np.concatenate([np.zeros(4410, np.float32), snare(2)])
+    refs = {"clean": write(tmp_path / "clean.wav", y, subtype="FLOAT"),
+            "offset": write(tmp_path / "offset.wav", y + 0.02, subtype="FLOAT")}
+    made = {}
+    for name, ref in refs.items():
+        assert main(["generate", "-w", str(ws.root), "--like", str(ref), "-n", "2", "--variation", "0",
+                     "-o", str(tmp_path / name)]) == 0
+        made[name] = sorted((tmp_path / name).glob("*.wav"))
+    for a, b in zip(made["clean"], made["offset"]):
+        ya, yb = audio.load(a, trim=False), audio.load(b, trim=False)
+        assert len(ya) == len(yb) and np.max(np.abs(ya - yb)) < 1e-3
+    sides = [json.loads(p.with_suffix(".json").read_text()) for p in made["offset"] + made["clean"]]
+    assert [s_.get("like_offset") for s_ in sides] == [0.02, 0.02, None, None]
+    side = made["offset"][0].with_suffix(".json")
+    assert main(["generate", "-w", str(ws.root), "--from", str(side), "-o", str(tmp_path / "again.wav")]) == 0
+    assert (tmp_path / "again.wav").read_bytes() == made["offset"][0].read_bytes()
+    # a variation made before the offset came out (its sidecar says none) is made again as it was: with it
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps({k: v for k, v in json.loads(side.read_text()).items() if k not in ("like_offset", "audio_hash")}))
+    assert main(["generate", "-w", str(ws.root), "--from", str(old), "-o", str(tmp_path / "old.wav")]) == 0
+    assert np.max(np.abs(audio.load(tmp_path / "old.wav", trim=False)[:4000]
+                         - audio.load(made["offset"][0], trim=False)[:4000])) > 1e-3
 
 
 def test_variations_and_morphs_say_their_seed_and_refuse_what_they_ignore(trained, tmp_path, capsys):
