@@ -339,12 +339,13 @@ def trim_leading_silence(y: np.ndarray, threshold_db: float = -50.0, pre_samples
 def dc_offset(y: np.ndarray, sr: int = SR, quiet_db: float = -40.0, least_db: float = -40.0) -> float:
     """The level a hit sits at where nothing sounds, its DC offset: the median of its first 5 ms or
     its last 10 ms where they are quiet (spanning no more than quiet_db of its peak; the stiller of the
-    two where both are). 0.0 where neither end is quiet, or where the offset is under least_db of the
-    peak. Not the median of the whole hit, which a short lopsided hit holds well off zero (an 808
+    two where both are). 0.0 where neither end is quiet, where the offset is under least_db of the
+    peak, or in a sound under 50 ms (its ends would be the hit itself). Not the median of the whole hit, which a short lopsided hit holds well off zero (an 808
     cymbal's: 12 % of its peak, its tail ending on zero); recorded kits' ends sit under -44 dB."""
     y = np.asarray(y)
     peak = float(np.max(np.abs(y))) if y.size else 0.0
-    ends = [e for e in (y[:int(0.005 * sr)], y[-int(0.010 * sr):]) if e.size and np.ptp(e) <= peak * 10 ** (quiet_db / 20)]
+    ends = [e for e in (y[:int(0.005 * sr)], y[-int(0.010 * sr):])
+            if len(y) >= 0.05 * sr and np.ptp(e) <= peak * 10 ** (quiet_db / 20)]
     offset = float(np.median(min(ends, key=np.ptp))) if ends else 0.0
     return offset if abs(offset) >= peak * 10 ** (least_db / 20) and peak > 0 else 0.0
 

@@ -169,6 +169,7 @@ def test_a_lopsided_hit_is_no_dc_offset(tmp_path):
     assert np.median(y) > 0.3 and y[-40:].max() == 0 and audio.dc_offset(y) == 0.0
     assert np.array_equal(audio.load(write(tmp_path / "cym.wav", y, subtype="FLOAT"), trim=False), y)
     assert audio.dc_offset(np.full(SR, 0.5, np.float32)) == 0.5 and audio.dc_offset(np.zeros(9)) == 0.0
+    assert audio.dc_offset(np.full(SR // 50, 0.5, np.float32)) == 0.0       # 20 ms: its ends are all there is
 
 
 @pytest.mark.parametrize("case,reason", [
