@@ -1870,6 +1870,11 @@ def test_the_report_says_what_its_verdicts_cannot_say():
                      "- Not measured: clap, tom (the judge does not know those types, or there are no real hits of "
                      "them to compare with).", ""]
     assert doubts({"unjudged": []}, {"type_share_real": {"hihat": {"train": 1.0}}}) == []
+    # another library as held-out hits (`--heldout`): "memorised 81 %, not met" where the guard found none too near
+    far = doubts({"memorised_threshold": 9.03, "guard_threshold": 2.44, "guard_still_near": 0.0}, {})
+    assert len(far) == 2 and "farther than 9.03" in far[0] and "0% of the hits sit nearer" in far[0]
+    for m in ({"memorised_threshold": 2.99, "guard_threshold": 2.44}, {"memorised_threshold": 9.0, "guard_threshold": None}):
+        assert doubts(m, {}) == []                                     # a demo's own held-out kits; no guard line
 
 
 def test_a_flat_blend_sweep_is_no_response_whatever_its_order():
