@@ -679,14 +679,37 @@ def _offsets(**offsets: float) -> dict:
 def _heard_type(ws, y, path: Path | None = None) -> str:
     """The drum type of a reference hit, so variations land in generated/<type>/ where
     the sequencer and kit export find them: the type its name gives it in the library
-    when it is a library sample, else the one the workspace's classifier hears;
-    "variations" when there is no classifier yet."""
+    when it is a library sample, else the one its Hydrogen kit (a drumkit.xml beside it)
+    or its folder and file name give it, as ingest would label it, else the one the
+    workspace's classifier hears, said where it is unsure; "variations" when there is no
+    classifier yet. A kit's "Hi Hat Opened" went to generated/cymbal/, heard at 29 %."""
     from .labels import TYPES
     h = ws.files.get(str(path.resolve()), {}).get("hash") if path is not None else None   # the library's own files
     if h in ws.samples and not ws.samples[h].predicted and ws.samples[h].drum_type in TYPES:
         return ws.samples[h].drum_type
+    if path is not None and (named := _named_type(path)) in TYPES:
+        return named
     classify = _classifier_hook(ws.root, min_confidence=0.0)
-    return classify([y])[0] if classify else "variations"
+    if classify is None:
+        return "variations"
+    heard = classify([y])[0]
+    if path is not None and _classifier_hook(ws.root)([y])[0] is None:
+        print(f"drummy: the classifier is unsure which drum {path.name} is (it leans to {heard}), and its name does "
+              f"not say: its variations go to generated/{heard}/ (-o FOLDER puts them elsewhere)", file=sys.stderr)
+    return heard
+
+
+def _named_type(path: Path) -> str:
+    """The drum type a file's Hydrogen kit (a drumkit.xml beside it) gives it, else its folder's and its own name."""
+    from .kits import KitError, read_hydrogen
+    from .library import file_labels
+    kit = path.parent / "drumkit.xml"
+    if kit.is_file():
+        try:
+            return next((k.drum_type for k in read_hydrogen(kit) if k.path.resolve() == path.resolve()), "unknown")
+        except (KitError, OSError):
+            pass
+    return file_labels([path.parent.name, path.stem], path)[0]
 
 
 def _controls_suffix(ctl) -> str:

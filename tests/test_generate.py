@@ -1308,18 +1308,21 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, two_kits, tmp_path, c
     assert made[0].with_suffix(".again.wav").exists()
     from drummy.sequencer import workspace_samples
     assert [Path(s.path).name for s in workspace_samples(ws) if s.drum_type == "hihat"] == [made[0].name]
-    # variations of a reference go by the type the classifier hears in it ...
+    # variations of a reference its name gives no type go by the type the classifier hears in it ...
     from drummy import classifier as clf
     heard = clf.load(train.classifier_path(ws))
-    verdict = heard.cfg.classes[int(clf.classify_audio(heard, [audio.load(wavs[0])])[0].argmax())]
+    ref = tmp_path / "refs" / "ref.wav"
+    ref.parent.mkdir()
+    ref.write_bytes(wavs[0].read_bytes())                              # (no sidecar: its recipe says no type)
+    verdict = heard.cfg.classes[int(clf.classify_audio(heard, [audio.load(ref)])[0].argmax())]
     before = len(list((ws.root / "generated" / verdict).glob("*.wav")))
-    assert main(["generate", "-w", str(ws.root), "--like", str(wavs[0]), "-n", "2"]) == 0
+    assert main(["generate", "-w", str(ws.root), "--like", str(ref), "-n", "2"]) == 0
     assert len(list((ws.root / "generated" / verdict).glob("like_*.wav"))) == 2
     assert len(list((ws.root / "generated" / verdict).glob("*.wav"))) == before + 2
     # ... and into variations/ while there is no classifier
     train.classifier_path(ws).rename(ws.root / "clf.bak")
     try:
-        assert main(["generate", "-w", str(ws.root), "--like", str(wavs[0]), "-n", "1"]) == 0
+        assert main(["generate", "-w", str(ws.root), "--like", str(ref), "-n", "1"]) == 0
         assert len(list((ws.root / "generated" / "variations").glob("like_*.wav"))) == 1
         # a recipe naming no type (808 kicks and 808 hats) is not filed under the type it leans to
         kicks = len(list((ws.root / "generated" / "kick").glob("*.wav")))
@@ -1330,6 +1333,26 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, two_kits, tmp_path, c
         assert "no classifier to hear which drum type each hit is" in capsys.readouterr().err
     finally:
         (ws.root / "clf.bak").rename(train.classifier_path(ws))
+
+
+def test_variations_go_where_the_references_kit_or_name_says_else_where_it_is_heard(trained, tmp_path, capsys):
+    # a Hydrogen kit's "Hi Hat Opened" went to generated/cymbal/, which the classifier heard at 29 %
+    from conftest import kick, write
+    ws = trained[0]
+    gen = ["generate", "-w", str(ws.root), "-n", "1", "--like"]
+    assert main(gen + [str(write(tmp_path / "refs" / "Snares" / "thing.wav", kick(4)))]) == 0     # its folder says
+    assert len(list((ws.root / "generated" / "snare").glob("like_thing_*.wav"))) == 1
+    kit = tmp_path / "Kit"                                                # its kit says, whatever its name
+    write(kit / "HH2_01.wav", kick(4))
+    (kit / "drumkit.xml").write_text('<drumkit_info><name>Kit</name><instrumentList><instrument><id>0</id>'
+                                     '<name>Hi Hat Opened</name><layer><filename>HH2_01.wav</filename></layer>'
+                                     '</instrument></instrumentList></drumkit_info>')
+    assert main(gen + [str(kit / "HH2_01.wav")]) == 0
+    assert len(list((ws.root / "generated" / "open hat").glob("like_HH2_01_*.wav"))) == 1
+    # a name that says nothing: the classifier's verdict (this one knows two types, so it is never unsure)
+    capsys.readouterr()
+    assert main(gen + [str(write(tmp_path / "refs" / "thing2.wav", kick(4)))]) == 0
+    assert "generated/kick/" in capsys.readouterr().out
 
 
 def test_hits_already_written_are_never_written_over_by_other_hits(trained, tmp_path, capsys):
@@ -2119,3 +2142,4 @@ def test_a_hit_that_comes_out_silent_is_left_out_and_said(trained, tmp_path, cap
     monkeypatch.setattr(Generator, "generate", lambda self, *a, **k: 0 * real(self, *a, **k))
     assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "2", "-o", str(tmp_path / "none")]) == 2
     assert "every hit came out silent" in capsys.readouterr().err and not (tmp_path / "none").exists()
+
