@@ -807,6 +807,9 @@ def _read_sidecar(path: Path, ws) -> tuple[dict, Path, int]:
         ref, digest = Path(meta[key]), meta.get(f"{key}_hash")
         if digest is not None and ref.is_file() and file_hash(ref) != digest:
             raise RecipeError(f"{ref} has changed since {path} was made from it, so the hit cannot be remade exactly")
+        if not ref.exists() and not ref.is_symlink():        # (a dangling link: `audio.load` says so)
+            raise RecipeError(f"{path} was made from {ref}, which is not there: put the file back there "
+                              f"(moved, or renamed?) to remake the hit")
     return meta, model, made_by
 
 

@@ -1472,6 +1472,10 @@ def test_variations_and_morphs_say_their_seed_and_refuse_what_they_ignore(traine
     for side in (side, next(out.glob("morph_*_s0_01.json"))):
         assert main(["generate", "-w", str(ws.root), "--from", str(side)]) == 2
         assert "has changed since" in capsys.readouterr().err
+    hit.unlink()                                                        # moved away: said, with what to do
+    for side in (side, next(out.glob("morph_*_s0_01.json"))):
+        assert main(["generate", "-w", str(ws.root), "--from", str(side)]) == 2
+        assert f"was made from {hit.resolve()}, which is not there: put the file back" in capsys.readouterr().err
     hit.write_bytes(kept)
     # an edited sidecar asking for more hits than Drummy makes is refused, not run out of memory
     big = tmp_path / "big.json"
