@@ -388,7 +388,7 @@ def plot_report(gen: Generator, rep: Report, raw: dict, heldout: RealSet, train:
     types = raw["types"]
     k = 3
     fig, axes = plt.subplots(len(types), 2 * k, figsize=(2.2 * 2 * k, 2.1 * len(types)), squeeze=False)
-    fig.subplots_adjust(hspace=0.6)
+    fig.subplots_adjust(hspace=0.6, top=1 - 0.7 / fig.get_figheight())   # (the default top left 1.8 in blank)
     ho_types = np.array(heldout.types)
     for r, t in enumerate(types):
         for j in range(k):
@@ -404,7 +404,8 @@ def plot_report(gen: Generator, rep: Report, raw: dict, heldout: RealSet, train:
                 axes[r, k + j].axis("off")
     axes[-1, 0].set_xlabel("ms", fontsize=7)
     axes[-1, 0].set_ylabel("kHz", fontsize=7)
-    fig.suptitle("first 0.5 s, log frequency (kHz), dB re peak: generated (left) vs real held-out (right)", fontsize=9)
+    fig.suptitle("first 0.5 s, log frequency (kHz), dB re peak: generated (left) vs real held-out (right)", fontsize=9,
+                 y=1 - 0.2 / fig.get_figheight())
     names.append(save(fig, "spectrograms.png"))
 
     if rep.tables.get("blend"):
