@@ -39,8 +39,16 @@ class KitSample:
     end: int | None = None    # (exclusive; None: to the file's end), from an SFZ region's offset= and end=
 
     def load(self, **kw):
-        """Its audio, its slice only (`audio.load`'s keywords)."""
-        return audio.load(self.path, start=self.start, end=self.end, **kw)
+        """Its audio, its slice only (`audio.load`'s keywords). A workspace's stored copy that is
+        gone or damaged is named as such, with what repairs it: the producer's own file (`origin`),
+        which a beat or an export names, is whole ("no such file" sent one to look for a sample it had)."""
+        try:
+            return audio.load(self.path, start=self.start, end=self.end, **kw)
+        except audio.AudioError as e:
+            if not self.origin:
+                raise
+            raise audio.AudioError(f"the workspace's copy of it, {self.path}, is gone or damaged ({e}); "
+                                   f"`drummy ingest` its file again to repair it") from None
 
     @property
     def shown(self) -> str:
@@ -80,6 +88,9 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
         root = ET.parse(xml_path).getroot()
     except (ET.ParseError, OSError) as e:
         raise KitError(f"{xml_path}: not a readable drumkit.xml ({e})") from None
+    if _local(root.tag) != "drumkit_info":        # well-formed XML of something else: said, not an empty kit
+        raise KitError(f"{xml_path}: not a Hydrogen drumkit (its root element is <{_local(root.tag)}>, "
+                       f"not <drumkit_info>)")
     kit_name = next((c.text or "" for c in root if _local(c.tag) == "name"), xml_path.parent.name)
     kit_tag = normalise(kit_name)
     components = {c_id: _number(comp, "volume") for comp in root.iter() if _local(comp.tag) == "drumkitComponent"
@@ -115,6 +126,8 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
             elif _plays_better(slots[seen[f]][0], name, note_el):
                 slots[seen[f]] = layers
     out = [s for layers in slots for s in layers]
+    if not out:
+        raise KitError(f"{xml_path}: no instrument with a sample file in it")
     return _typed_by_notes(out)
 
 

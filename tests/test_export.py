@@ -657,3 +657,25 @@ def test_a_slot_plays_its_gm_siblings_sound_as_a_beat_does():
     assert kits._slot_files(by_note, 57, "cymbal") == ["crash.wav"]          # Crash 2: the crash
     assert kits._slot_files(by_note, 51, "cymbal") == ["ride.wav"]
     assert kits._slot_files({49: ["crash.wav"]}, 59, "cymbal") == ["crash.wav"]   # no ride at all: the plain one
+
+
+def test_a_workspace_copy_gone_or_damaged_is_named_not_the_producers_file(tmp_path, tiny_library, capsys):
+    # a beat and an export said "left out .../cymbal acoustic 03.wav: no such file" of a file that was there
+    from drummy.sequencer import workspace_samples
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    samples = sorted(workspace_samples(ws), key=lambda s: s.origin)
+    gone, cut = samples[0], samples[1]
+    Path(gone.path).unlink()
+    Path(cut.path).write_bytes(Path(cut.path).read_bytes()[:100])
+    for s in (gone, cut):
+        assert Path(s.origin).is_file()
+        with pytest.raises(audio.AudioError, match=r"the workspace's copy of it, .*, is gone or damaged .*"
+                                                    r"`drummy ingest` its file again to repair it"):
+            s.load()
+    assert main(["export-kit", "-w", str(ws.root), "-o", str(tmp_path / "kit")]) == 0
+    out = capsys.readouterr().out
+    for s in (gone, cut):
+        assert f"{s.origin}: the workspace's copy of it, {s.path}, is gone or damaged" in out, out
+    ws.ingest([tiny_library], progress=False)                           # ... and the ingest it names repairs it
+    assert gone.load().size and cut.load().size
