@@ -1,3 +1,4 @@
+import re
 import pytest
 import numpy as np
 
@@ -374,3 +375,18 @@ def test_a_loop_chopped_onto_keys_in_a_row_is_not_labelled_by_those_keys(tmp_pat
                                       f"<region> sample=loop.wav key=38 offset={b} end={c - 1}\n"
                                       f"<region> sample=loop.wav key=42 offset={c}\n")
     assert [s.drum_type for s in read_sfz(tmp_path / "kit.sfz")] == ["kick", "snare", "hihat"]
+
+
+@pytest.mark.parametrize("text,why", [
+    ("<html><body>hi</body></html>", "not a Hydrogen drumkit (its root element is <html>, not <drumkit_info>)"),
+    ("<drumkit_info><name>Empty</name><instrumentList/></drumkit_info>", "no instrument with a sample file in it"),
+])
+def test_a_drumkit_xml_of_something_else_or_of_nothing_is_said(tmp_path, text, why):
+    # ingest said "added 0, skipped 0" of a web page saved as drumkit.xml
+    from drummy.library import Workspace
+    (tmp_path / "kit").mkdir()
+    (tmp_path / "kit" / "drumkit.xml").write_text(text)
+    with pytest.raises(KitError, match=re.escape(why)):
+        read_hydrogen(tmp_path / "kit" / "drumkit.xml")
+    r = Workspace(tmp_path / "ws").ingest([tmp_path / "kit"], progress=False)
+    assert [(p, w) for p, w in r.skipped] == [(str((tmp_path / "kit" / "drumkit.xml").resolve()), why)]
