@@ -45,6 +45,7 @@ class ModelError(Exception):
 # refuses a library written in a newer format rather than drop what it does not know on its next
 # save. Bump it whenever Sample gains a field.
 LIBRARY_VERSION = 3
+_STORE_TEMP = re.compile(r"\.[0-9a-f]{16}\.[a-z0-9_]{8}\.wav")    # a stored copy's temp file (`audio.atomic_write`)
 
 
 class LibraryError(Exception):
@@ -486,6 +487,9 @@ class Workspace:
             if not Path(p).exists() and not Path(p).is_symlink():
                 raise LibraryError(f"no such file or folder: {p}")
         with self.writing():
+            for tmp in (self.root / "audio").glob(".*.wav"):   # a copy being written when a kill -9 came
+                if _STORE_TEMP.fullmatch(tmp.name):              # (`audio.atomic_write`'s; only ingest writes here)
+                    tmp.unlink(missing_ok=True)
             return self._ingest(paths, progress, save_every, jobs)
 
     def _ingest(self, paths: Iterable[str | Path], progress: bool = True,
@@ -1095,18 +1099,23 @@ def walk(root: Path, skipped: list[tuple[str, str]] | None = None, linked: list[
     return out
 
 
+_PACK_WORDS = {"pack", "packs", "kit", "kits", "vol", "volume", "collection", "bundle", "masters", "edition", "free"}
+
+
 def _says_loop(names: list[str]) -> bool:
     """Whether a file's names (its folders, general first, then its own) call it a loop:
     its own name saying "loop", or the nearest folder that says "loop(s)" or "one shot(s)"
     saying "loop(s)" as its first or last word ("Loops/Kicks/", "Drum Loops/"; not "Drum
-    Loops & One Shots/One Shots/Kicks/", nor a vendor's "Producer Loops - Trap Essentials/")."""
+    Loops & One Shots/One Shots/Kicks/", nor a vendor's "Producer Loops - Trap Essentials/").
+    A pack's name says nothing of what is in it ("Loops Pack/Kicks/", "Loop Masters Free Pack/
+    Drum Hits/": their one-shots were left out as loops)."""
     if {"loop", "loops"} & set(normalise(names[-1]).split()):
         return True
     for name in reversed(names[:-1]):
         words = normalise(name).split()
         if {"shot", "shots", "oneshot", "oneshots"} & set(words):
             return False
-        if words and {words[0], words[-1]} & {"loop", "loops"}:
+        if words and {words[0], words[-1]} & {"loop", "loops"} and not _PACK_WORDS & set(words):
             return True
     return False
 

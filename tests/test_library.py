@@ -498,6 +498,13 @@ def test_a_pack_named_loops_keeps_its_one_shots(tmp_path):
     ws = Workspace(tmp_path / "ws")
     r = ws.ingest([lib], progress=False)
     assert [Path(s.path).name for s in ws.samples.values()] == ["Kick 1.wav"] and len(r.skipped) == 1
+    # a pack's name says nothing of what is in it: these one-shots were left out as loops
+    for i, folder in enumerate(["Loops Pack/Kicks", "Loop Masters Free Pack/Drum Hits/Kicks", "Loops Vol 2/Kicks"]):
+        write(tmp_path / "packs" / folder / "Kick 3.wav", kick(10 + i))
+    write(tmp_path / "packs" / "Loops Pack" / "Loops" / "Kick 4.wav", kick(20))    # ... but its Loops folder does
+    write(tmp_path / "packs" / "Drum Loops" / "Kick 5.wav", kick(21))
+    r = ws.ingest([tmp_path / "packs"], progress=False)
+    assert len(ws.samples) == 4 and sorted(Path(p).name for p, _ in r.skipped) == ["Kick 4.wav", "Kick 5.wav"]
 
 
 def test_what_a_copy_gave_goes_with_it(tmp_path):
@@ -1010,3 +1017,15 @@ def test_ingest_compiles_librosas_numba_code_before_it_starts_its_workers(tmp_pa
     write(tmp_path / "lib" / "kick" / "new.wav", kick(99))
     assert Workspace(tmp_path / "ws").ingest([tmp_path / "lib"], progress=False, jobs=2).added == 1
     assert started == [1]                   # one new file: no workers (its features load numba's code, under the lock)
+
+
+def test_a_copy_half_written_when_ingest_was_killed_is_cleared_by_the_next(tmp_path, tiny_library):
+    # a kill -9 mid-write left audio/.55fe16cfa4270ef4.6yf3d0cg.wav in the store for good
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    half = ws.root / "audio" / ".55fe16cfa4270ef4.6yf3d0cg.wav"
+    half.write_bytes(b"RIFF")
+    other = ws.root / "audio" / ".notes.wav"                          # not a name Drummy writes: left alone
+    other.write_bytes(b"x")
+    ws.ingest([tiny_library], progress=False)
+    assert not half.exists() and other.exists()
