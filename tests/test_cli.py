@@ -175,6 +175,11 @@ def test_an_output_folder_that_cannot_be_made_is_one_clear_line(tmp_path, capsys
 
 @pytest.mark.parametrize("args,needle", [
     (["starter-kit", "out", "--per-class", "-2"], "--per-class: must be at least 1"),
+    # no upper bound filled memory at 35 MB/s, writing nothing, until the machine killed it
+    (["starter-kit", "out", "--per-class", "100000000"], "--per-class: must be at most 1000"),
+    (["train", "classifier", "--epochs", "1000000000"], "--epochs: must be at most 1000"),
+    (["train", "classifier", "--members", "100"], "--members: must be at most 16"),
+    (["train", "vae", "--steps", "99999999999999999999"], "--steps: must be at most 1000000"),
     (["beat", "--pattern", "house", "-o", "x.wav", "--seed", "-1"], "--seed: must be 0 to 999999999"),
     (["train", "vae", "--minutes", "0"], "--minutes: must be more than 0"),   # 0 minutes saved an untrained model
     (["train", "classifier", "--epochs", "0"], "--epochs: must be at least 1"),
