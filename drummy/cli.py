@@ -1087,6 +1087,11 @@ def cmd_beat(args) -> None:
     if args.out.is_dir():
         raise patterns.PatternError(f"-o {args.out} is a folder: name the beat's file (e.g. {args.out / 'beat.wav'})")
     audio.format_of(args.out)
+    from .library import Workspace
+    for flag, where in (("-o", args.out), ("--midi-out", args.midi_out), ("--stems", args.stems)):
+        if where is not None and Workspace(args.workspace).in_store(where):     # as generate and evaluate refuse it
+            raise patterns.PatternError(f"{flag} {where} is in the workspace's sample store "
+                                        f"({Path(args.workspace) / 'audio'}); write the beat elsewhere")
     if args.midi_out is not None and args.midi_out.suffix.lower() not in (".mid", ".midi"):
         raise patterns.PatternError(f"--midi-out writes a MIDI file: name it .mid (got {args.midi_out})")
     if args.midi_out is not None and args.midi_out.resolve() == args.out.resolve():

@@ -486,6 +486,9 @@ class Workspace:
         for p in paths:                  # before the lock makes the workspace's folder
             if not Path(p).exists() and not Path(p).is_symlink():
                 raise LibraryError(f"no such file or folder: {p}")
+            if self.in_store(p):         # (it read "added 0, skipped 0", saying nothing)
+                raise LibraryError(f"{p} is this workspace's sample store: Drummy's own copies of the samples "
+                                   f"already in it; ingest the folders they came from")
         with self.writing():
             for tmp in (self.root / "audio").glob(".*.wav"):   # a copy being written when a kill -9 came
                 if _STORE_TEMP.fullmatch(tmp.name):              # (`audio.atomic_write`'s; only ingest writes here)

@@ -1029,3 +1029,18 @@ def test_a_copy_half_written_when_ingest_was_killed_is_cleared_by_the_next(tmp_p
     other.write_bytes(b"x")
     ws.ingest([tiny_library], progress=False)
     assert not half.exists() and other.exists()
+
+
+def test_the_store_is_no_folder_to_ingest_or_to_write_a_beat_to(tmp_path, tiny_library, capsys):
+    # `ingest work/audio` read "added 0, skipped 0"; `beat -o work/audio/b.wav` wrote a beat among the copies
+    from drummy.cli import main
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    with pytest.raises(LibraryError, match="is this workspace's sample store"):
+        ws.ingest([ws.root / "audio"], progress=False)
+    beat, store, mine = ["beat", "-w", str(ws.root), "--pattern", "house", "--bars", "1"], ws.root / "audio", tmp_path / "b.wav"
+    for extra in (["-o", str(store / "b.wav")], ["-o", str(mine), "--midi-out", str(store / "b.mid")],
+                  ["-o", str(mine), "--stems", str(store / "stems")]):
+        assert main(beat + extra) == 2
+        assert f"{extra[-2]} {extra[-1]} is in the workspace's sample store" in capsys.readouterr().err
+    assert sorted(p.suffix for p in (ws.root / "audio").iterdir()) == [".wav"] * 16
