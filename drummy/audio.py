@@ -86,7 +86,7 @@ def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS, start: int
         info = unfinished
     if not RATES[0] <= info.samplerate <= RATES[1]:
         raise AudioError(f"its header gives a sample rate of {info.samplerate} Hz, which no audio has "
-                         f"({RATES[0] // 1000} to {RATES[1] // 1000} kHz): a broken file?")
+                         f"(Drummy reads {RATES[0] / 1000:g} to {RATES[1] / 1000:g} kHz): a broken file?")
     declared = _declared_frames(path, info.frames)
     if declared is not None and declared - info.frames > info.samplerate // 100:   # over 10 ms missing
         raise AudioError(f"truncated: the file holds {info.frames / info.samplerate:.2f} s of the "

@@ -586,7 +586,9 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     16, 12 or 32 steps per bar that fits them, 16 when none does.
     """
     ppq = mid.ticks_per_beat
-    if ppq <= 0:      # mido reads an SMPTE division (frames per second x ticks per frame) as negative
+    if ppq == 0:      # (it was called SMPTE-timed)
+        raise PatternError("the MIDI file's header gives 0 ticks a beat, which times nothing: a broken file?")
+    if ppq < 0:       # mido reads an SMPTE division (frames per second x ticks per frame) as negative
         raise PatternError("the MIDI file is timed in SMPTE frames, not in beats; export it with beat-based "
                            "(PPQ) timing")
     meta: dict = {}

@@ -241,6 +241,10 @@ def test_a_midi_file_timed_in_smpte_frames_is_refused():
     mid.save(file=buf)
     with pytest.raises(PatternError, match="SMPTE"):
         P.from_midi(mido.MidiFile(file=io.BytesIO(buf.getvalue())))
+    zero = bytearray(buf.getvalue())
+    zero[12:14] = b"\x00\x00"                                      # a division of 0: no timing at all, not SMPTE
+    with pytest.raises(PatternError, match="gives 0 ticks a beat, which times nothing"):
+        P.from_midi(mido.MidiFile(file=io.BytesIO(bytes(zero))))
 
 
 def test_midi_out_is_general_midi_on_channel_10():
