@@ -641,6 +641,14 @@ def make_folder(folder: str | os.PathLike) -> None:
         Path(folder).mkdir(parents=True, exist_ok=True)
     except FileExistsError:
         raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(folder)) from None
+    except FileNotFoundError as e:     # /proc's "No such file or directory", of a folder made in it
+        at = Path(e.filename or folder)
+        if at.parent.is_dir():
+            raise OSError(e.errno, NO_MAKING, str(at.parent)) from None
+        raise
+
+
+NO_MAKING = "a folder no file can be made in"
 
 
 def writable_folder(folder: str | os.PathLike) -> None:
@@ -649,8 +657,9 @@ def writable_folder(folder: str | os.PathLike) -> None:
     make_folder(folder)
     try:
         tempfile.TemporaryFile(dir=folder).close()
-    except OSError as e:
-        raise OSError(e.errno, e.strerror, str(folder)) from None
+    except OSError as e:          # (/proc says "No such file or directory" of a file made in it)
+        why = NO_MAKING if e.errno == errno.ENOENT and Path(folder).is_dir() else e.strerror
+        raise OSError(e.errno, why, str(folder)) from None
 
 
 @contextmanager

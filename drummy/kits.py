@@ -2,6 +2,7 @@
 and written (with plain type folders) from them."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import math
 import os
@@ -945,7 +946,8 @@ def export_kit(samples: list[KitSample], outdir: str | Path, fmt: str = "folder"
     try:
         tmp = Path(tempfile.mkdtemp(dir=where.parent, prefix=f".drummy-{tag}-"))
     except OSError as e:                                 # the folder the user named, not our temp folder's name
-        raise OSError(e.errno, e.strerror, str(where.parent)) from None
+        why = audio.NO_MAKING if e.errno == errno.ENOENT and where.parent.is_dir() else e.strerror
+        raise OSError(e.errno, why, str(where.parent)) from None
     old = tmp.with_name(tmp.name + ".old")
     try:
         out = writers[fmt](ok, tmp)

@@ -3,6 +3,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -59,6 +60,18 @@ def test_unwritable_workspace_is_a_clear_error(tmp_path, tiny_library):
     blocker.write_text("a file where a folder should be")
     r = run("ingest", str(tiny_library), "-w", str(blocker / "ws"))
     assert r.returncode == 2 and "not writable" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="a /proc to write into")
+def test_a_folder_nothing_can_be_made_in_is_said_so(tmp_path, tiny_library, capsys):
+    # "/proc: No such file or directory" of /proc, which is there
+    ws = str(tmp_path / "ws")
+    assert main(["ingest", str(tiny_library), "-w", ws]) == 0
+    for args in (["beat", "-w", ws, "--pattern", "house", "--bars", "1", "-o", "/proc/b.wav"],
+                 ["export-kit", "-w", ws, "-o", "/proc/kit"], ["starter-kit", "/proc/kit", "--per-class", "1"]):
+        capsys.readouterr()
+        assert main(args) == 2
+        assert capsys.readouterr().err.strip().splitlines()[-1] == "drummy: error: /proc: a folder no file can be made in"
 
 
 def test_a_library_with_one_folder_per_type_says_it_cannot_be_validated(tmp_path, capsys):
