@@ -64,7 +64,11 @@ _NOTE_OF_NAME = {"ride": 51, "crash": 49, "china": 52, "splash": 55, "rim": 37, 
 # and a crash, or a floor and a high tom, come back out on their own notes.
 _NAME_OF_NOTE = {37: "side stick", 44: "pedal hat", 41: "floor tom", 45: "low tom", 47: "mid tom",
                  50: "high tom", 49: "crash", 51: "ride", 52: "china", 55: "splash", 54: "tambourine",
-                 56: "cowbell", 70: "shaker", 63: "conga", 60: "bongo", 75: "clave", 76: "woodblock"}
+                 56: "cowbell", 70: "shaker", 63: "conga", 60: "bongo", 75: "clave", 76: "woodblock",
+                 40: "snare 2", 53: "ride bell", 57: "crash 2", 59: "ride 2"}
+# GM's second drums: a track of that name plays that drum (a kit's rimshot on 40, its second crash);
+# `labels.gm_note_of` reads them as the first, since a file "Crash 2.wav" is as often a second take
+_SECOND_DRUMS = {"snare 2": 40, "crash 2": 57, "ride 2": 59}
 # closed hats cut open hats; a kick cuts the kick before it, as a drum machine's kick voice does (an
 # 808's boom was still at -19 dB under the next kick, and the two smeared)
 _CHOKE_OF_TYPE = {"hihat": "hat", "open hat": "hat", "kick": "kick"}
@@ -174,6 +178,9 @@ def default_note(name: str, drum_type: str) -> int:
     """The GM note a track writes: by a specific name, read as a beat reads it to pick the
     kit's sound (`labels.gm_note_of`: "ht" 50, "ride bell" 53, "tamb" 54; `--midi-out` put
     "ht", "mt" and "ft" all on the low tom), else by this table (ride, rim ...), else by type."""
+    second = _SECOND_DRUMS.get(normalise(name))
+    if second is not None and type_of_note(second) == drum_type:
+        return second
     return gm_note_of(name, drum_type) or _NOTE_OF_NAME.get(normalise(name), GM_NOTE_OF_TYPE[drum_type])
 
 
@@ -579,9 +586,10 @@ def from_midi(mid, name: str = "midi") -> Pattern:
     Files written by :func:`to_midi` come back exactly (their settings travel in
     text meta events). Other files are read as General MIDI drums: notes on
     channel 10 (any channel when channel 10 is empty) become one track per drum
-    type (kick 35/36, snare 38/40, clap 39, hat 42, open hat 46, other toms, cymbals
+    type (kick 35/36, snare 38, clap 39, hat 42, open hat 46, other toms, cymbals
     and percussion), but for the notes a drummer keeps apart (crash 49, ride 51,
-    pedal hat 44, floor/low/mid/high tom, side stick, cowbell ...: `_NAME_OF_NOTE`),
+    pedal hat 44, floor/low/mid/high tom, side stick, cowbell, the second snare 40 (a
+    kit's rimshot), crash 2, ride 2, ride bell ...: `_NAME_OF_NOTE`),
     which get a track each of that name and write their own note back; hits snap to the nearest step of the first grid of
     16, 12 or 32 steps per bar that fits them, 16 when none does.
     """

@@ -27,7 +27,7 @@ import numpy as np
 from . import audio, features
 from .audio import sample_peak, true_peak
 from .kits import KitSample, is_kit_file, layer_gap, note_of
-from .labels import GM_NOTE_OF_TYPE, GM_SIBLING, TYPES, UNKNOWN, gm_note_of
+from .labels import GM_NOTE_OF_TYPE, GM_SIBLING, TYPES, UNKNOWN, gm_note_of, type_of_note
 from .library import AUDIO_EXTENSIONS, REMADE, LibraryError, Workspace, collect, earlier_run, inside, plan_run, record_run, shell
 from .patterns import BEATS_PER_BAR, Pattern, Track, schedule
 
@@ -412,12 +412,16 @@ def stand_ins(p: Pattern, kit: Kit) -> list[tuple[Track, list[int]]]:
 
 # A track of a type's plain name plays these of its sounds: a hihat track no pedal hat, a cymbal
 # track crashes, not the ride (other types: any of their sounds).
-_PLAIN_NOTES = {"hihat": {42}, "cymbal": {49, 57}}
+_PLAIN_NOTES = {"hihat": {42}, "cymbal": {49, 57}, "snare": {38}}      # (a snare track no rimshot on 40)
 
 
 def track_note(t: Track) -> int | None:
     """The drum of its type a track asks for, as a GM note ("ride" 51, "high tom" 50, a MIDI
-    file's note 35), or None for any plain one of its type ("hihat", "tom", "perc")."""
+    file's note 35), or None for any plain one of its type ("hihat", "tom", "perc"): its own
+    note where that is a drum of its type other than the plain one ("crash 2" on 57, a MIDI
+    file's ride 2 on 59: the name alone read them as the first), else its name's."""
+    if t.note and t.note != GM_NOTE_OF_TYPE.get(t.drum_type) and type_of_note(t.note) == t.drum_type:
+        return t.note
     named = gm_note_of(t.name, t.drum_type)
     if named is not None:
         return named

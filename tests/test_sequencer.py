@@ -886,3 +886,34 @@ def test_a_stereo_file_with_one_side_flipped_plays_as_its_mono_fold_down(tmp_pat
     write(tmp_path / "flip.wav", np.stack([kick(0), -kick(0)], 1))
     y = audio.load(tmp_path / "flip.wav", stereo=True)
     assert y.ndim == 1 and np.abs(y).max() > 0.5                        # L+R would cancel to nothing
+
+
+def test_a_midi_files_snare_and_second_snare_play_the_kits_own_sounds_of_each(tmp_path):
+    # GMRockKit's rimshot (note 40) played 4 of 8 hits of a MIDI file's snare on 38, and its snare 3 of 8
+    # on 40; a crash 2 and a ride 2 on 57 and 59 played the ride bell (merged into one cymbal track)
+    import io
+    import mido
+    sounds = {"snare.wav": ("Snare", 38, 200), "rim.wav": ("Snare Rimshot", 40, 900),
+              "crash.wav": ("Crash", 49, 3000), "crash2.wav": ("Crash 2", 57, 3300),
+              "ride2.wav": ("Ride 2", 59, 5000), "bell.wav": ("Bell", 53, 6000)}
+    insts = ""
+    for f, (name, note, hz) in sounds.items():
+        write(tmp_path / "kit" / f, _tone(hz), subtype="FLOAT")
+        insts += (f"<instrument><name>{name}</name><midiOutNote>{note}</midiOutNote>"
+                  f"<layer><filename>{f}</filename></layer></instrument>")
+    (tmp_path / "kit" / "drumkit.xml").write_text(f"<drumkit_info><name>R</name><instrumentList>{insts}"
+                                                  "</instrumentList></drumkit_info>")
+    kit = S.load_kit(S.folder_samples(tmp_path / "kit"))
+    mid = mido.MidiFile(type=0, ticks_per_beat=96)
+    tr = mido.MidiTrack()
+    mid.tracks.append(tr)
+    for k in range(16):
+        note = (38, 40, 57, 59)[k % 4]
+        tr += [mido.Message("note_on", channel=9, note=note, velocity=100, time=0 if k == 0 else 14),
+               mido.Message("note_off", channel=9, note=note, time=10)]
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    p = P.from_midi(mido.MidiFile(file=io.BytesIO(buf.getvalue())))
+    picks = S.choose_samples(p, kit, [sum(1 for h in t.hits if h) for t in p.tracks], np.random.default_rng(0))
+    heard = {t.name: {kit[t.drum_type][i][0] for i in pick} for t, pick in zip(p.tracks, picks)}
+    assert heard == {"snare": {"Snare"}, "snare 2": {"Snare Rimshot"}, "crash 2": {"Crash 2"}, "ride 2": {"Ride 2"}}
