@@ -906,10 +906,8 @@ def _placed(outdir: Path, stem: str, sidecar: dict, indices: list[int], draws: d
         digits = numbered_digits(outdir, s)
         found = {}
         for i in [i for i in indices if i not in where]:
-            wide = hit_name(s, i, sidecar, digits)                  # (its digits: len(wide) - len(s) - 5)
-            names = dict.fromkeys([wide, *(f"{s}_{i + 1:0{d}d}.wav" for d in range(len(wide) - len(s) - 6, 1, -1))])
-            found |= {i: f for f in reversed(names)         # (the name it would get last: it wins where both are there)
-                      if (outdir / f).exists() and same_hit(outdir / f, sidecar, i, draws[i])}
+            found |= {i: f for f in reversed(_names(s, i, sidecar, digits))    # (the name it would get last: it wins
+                      if (outdir / f).exists() and same_hit(outdir / f, sidecar, i, draws[i])}   # where both are there)
         where |= found
         used += [k] * bool(found)
     rest = [i for i in indices if i not in where]     # ... and the others together: beside this batch's own
@@ -924,9 +922,18 @@ def _free_stem(outdir: Path, stem: str, n: int, sidecar: dict, indices: list[int
     for k in itertools.chain(first, itertools.count(1)):
         s = stem if k == 1 else f"{stem}-{k}"
         digits = numbered_digits(outdir, s)
-        if all(same_hit(outdir / hit_name(s, i, sidecar, digits), sidecar, i, (draws or {}).get(i, 0))
-               for i in (range(n) if indices is None else indices)):
+        # under any of the names hit i may have there: a retrained model's _001 … went in among an earlier
+        # model's _01 … _10, _011 … _200 (the set grown), and a remake of an edited _05 to _005
+        if all(same_hit(outdir / f, sidecar, i, (draws or {}).get(i, 0))
+               for i in (range(n) if indices is None else indices) for f in _names(s, i, sidecar, digits)):
             return s, digits
+
+
+def _names(stem: str, i: int, sidecar: dict, digits: int) -> list[str]:
+    """The names hit i may have under stem: the one it gets (`hit_name`), then with fewer digits, as a
+    smaller batch wrote it before a bigger one (`_placed`: it keeps that name)."""
+    wide = hit_name(stem, i, sidecar, digits)                       # (its digits: len(wide) - len(stem) - 5)
+    return list(dict.fromkeys([wide, *(f"{stem}_{i + 1:0{d}d}.wav" for d in range(len(wide) - len(stem) - 6, 1, -1))]))
 
 
 def sidecar(gen: Generator, mode: str, **kw) -> dict:

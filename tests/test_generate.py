@@ -901,6 +901,9 @@ def test_a_smaller_batch_after_a_big_one_keeps_its_numbering(tmp_path):
         again = generate.write_hits(hits[:n], tmp_path / "new", "kick_s0", {**meta, "n": n})
         assert [p.name for p in again] == [p.name for p in bigger[:n]]
     assert len(list((tmp_path / "new").glob("*.wav"))) == 121
+    # another model's hits go beside the grown set, not in among it as _001 … beside its _01 …
+    other = generate.write_hits(hits[:4], tmp_path / "new", "kick_s0", {**meta, "model_hash": "m2", "n": 4})
+    assert [p.name for p in other] == [f"kick_s0-2_0{i}.wav" for i in range(1, 5)]
 
 
 @pytest.fixture
