@@ -336,42 +336,56 @@ def trim_leading_silence(y: np.ndarray, threshold_db: float = -50.0, pre_samples
     return y[start:]
 
 
-def dc_offset(y: np.ndarray, sr: int = SR, quiet_db: float = -40.0, least_db: float = -40.0) -> float:
-    """The level a hit sits at where nothing sounds, its DC offset: the median of its first 5 ms or
-    its last 10 ms where they are quiet (spanning no more than quiet_db of its peak; the stiller of the
-    two where both are). 0.0 where neither end is quiet, where the offset is under least_db of the
-    peak, or in a sound under 50 ms (its ends would be the hit itself). Not the median of the whole hit, which a short lopsided hit holds well off zero (an 808
+def dc_offset(y: np.ndarray, sr: int = SR, least_db: float = -40.0) -> float:
+    """The level a hit sits at where nothing sounds, its DC offset: the median of its quiet
+    start or end (`_still_end`), where that is least_db of its peak or more; else 0.0. Not
+    the median of the whole hit, which a short lopsided hit holds well off zero (an 808
     cymbal's: 12 % of its peak, its tail ending on zero); recorded kits' ends sit under -44 dB."""
     y = np.asarray(y)
+    end = _still_end(y, sr, least_db)
+    return float(np.median(y[end])) if end is not None else 0.0
+
+
+def _still_end(y: np.ndarray, sr: int = SR, least_db: float = -40.0, quiet_db: float = -40.0) -> slice | None:
+    """Where a hit of 100 ms or more sits still off zero: its first 10 ms, else its last 50 ms,
+    spanning no more than quiet_db of its peak and off zero by least_db of it or more. The start
+    first: its offset is what keeps the silence before the hit from being trimmed, whatever its
+    end does (faded to digital zero by an editor). The end's 50 ms are a 20 Hz cycle: an 808
+    cut mid-ring at 2 % is no offset, though 10 ms of it sat still at +1.8 %."""
     peak = float(np.max(np.abs(y))) if y.size else 0.0
-    ends = [e for e in (y[:int(0.005 * sr)], y[-int(0.010 * sr):])
-            if len(y) >= 0.05 * sr and np.ptp(e) <= peak * 10 ** (quiet_db / 20)]
-    offset = float(np.median(min(ends, key=np.ptp))) if ends else 0.0
-    return offset if abs(offset) >= peak * 10 ** (least_db / 20) and peak > 0 else 0.0
+    if len(y) < 0.1 * sr or peak == 0:
+        return None
+    for end in (slice(0, int(0.010 * sr)), slice(len(y) - int(0.050 * sr), len(y))):
+        e = y[end]
+        if np.ptp(e) <= peak * 10 ** (quiet_db / 20) and abs(float(np.median(e))) >= peak * 10 ** (least_db / 20):
+            return end
+    return None
 
 
 def load(path: str | os.PathLike, sr: int = SR, trim: bool = True,
          max_seconds: float = MAX_SECONDS, stereo: bool = False, start: int = 0, end: int | None = None,
-         centre: bool = True) -> np.ndarray:
+         offset: float | None = None) -> np.ndarray:
     """Read a file as a mono float32 one-shot at `sr`: (samples,); with `stereo`, a stereo
     file whose channels differ as (samples, 2), for a beat to play as it is. With
     start/end, its slice of frames start..end-1 (`decode`), cut before anything else.
-    A DC offset (`dc_offset`) is taken out before the leading silence is trimmed and
-    before anything hears it (centre=False: kept, as a variation made before was).
+    A DC offset is taken out before the leading silence is trimmed and before anything
+    hears it: `offset`, else the one `dc_offset` finds (0.0: none, as a variation made
+    before offsets were taken out heard its reference).
 
     Raises AudioError for files (or slices) that are broken, empty, silent, non-finite,
     too long or too short (judged on the mono fold-down).
     """
-    return load_with_rate(path, sr, trim, max_seconds, stereo, start, end, centre)[0]
+    return load_with_rate(path, sr, trim, max_seconds, stereo, start, end, offset)[0]
 
 
 def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True, max_seconds: float = MAX_SECONDS,
-                   stereo: bool = False, start: int = 0, end: int | None = None, centre: bool = True
+                   stereo: bool = False, start: int = 0, end: int | None = None, offset: float | None = None
                    ) -> tuple[np.ndarray, int]:
     """:func:`load`, also returning the file's own sample rate."""
     data, rate = decode(path, max_seconds=max_seconds, start=start, end=end)
     y = resample(to_mono(data), rate, sr)
-    if centre and (offset := dc_offset(y, sr)):          # (its silence would be no silence, its body off centre)
+    offset = dc_offset(y, sr) if offset is None else offset     # (its silence would be no silence, its body off centre)
+    if offset:
         y = y - np.float32(offset)
     if not y.size:
         raise AudioError("too short for a drum hit (no sample left at the model's rate)")
@@ -388,8 +402,8 @@ def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True, max
     if stereo and data.ndim == 2 and data.shape[1] == 2 and not np.array_equal(data[:, 0], data[:, 1]) \
             and np.abs(data.mean(axis=1)).max() >= 0.25 * np.abs(data).max():    # one side flipped: as to_mono hears it
         both = resample(np.ascontiguousarray(data), rate, sr)           # (samples, 2), trimmed as the mono one
-        if centre:
-            both = both - np.array([dc_offset(both[:, c], sr) for c in range(2)], np.float32)
+        if offset and (end := _still_end(resample(to_mono(data), rate, sr), sr)) is not None:   # at the mono's end
+            both = both - np.median(both[end], axis=0).astype(np.float32)
         return np.ascontiguousarray(both[whole - len(y):][:len(y)]), rate
     return y, rate
 

@@ -668,16 +668,16 @@ def _why_unknown(ws, gen, e) -> str:
     return str(e)
 
 
-def _load_ref(path, one_shot: bool = True, centre: bool = True):
-    """A reference hit for --like / --between, mono float32, and the DC offset taken out of it
-    (`audio.dc_offset`; 0.0 for none: a sidecar says it only where there was one, and a hit whose
-    sidecar does not was made with it kept: centre=False); an error names the file. A loop is refused
-    unless it is a sidecar's reference (one_shot=False): what made a hit remakes it."""
+def _load_ref(path, one_shot: bool = True, offset: float | None = None):
+    """A reference hit for --like / --between, mono float32, and the DC offset taken out of it:
+    `offset` as a sidecar records it (0.0 for a sidecar that records none: its hit was made with
+    any kept, or there was none), else the one `audio.dc_offset` finds; an error names the file. A
+    loop is refused unless it is a sidecar's reference (one_shot=False): what made a hit remakes it."""
     from . import audio
     from .features import loop_reason
     try:
-        y = audio.load(path, centre=centre)
-        offset = audio.dc_offset(audio.load(path, trim=False, centre=False)) if centre else 0.0
+        y = audio.load(path, offset=offset)
+        offset = audio.dc_offset(audio.load(path, trim=False, offset=0.0)) if offset is None else offset
     except audio.AudioError as e:
         raise audio.AudioError(f"{path}: {e}") from None
     if one_shot and (why := loop_reason(y)) is not None:           # its variations would be one hit of it, or a smear of several
@@ -689,7 +689,7 @@ def _offsets(**offsets: float) -> dict:
     """The sidecar's word on references that had a DC offset taken out ({"like_offset": 0.02});
     none for the others, whose sidecars read as before it was taken out (a command run again
     replaces their hits in place: the same hits)."""
-    return {f"{k}_offset": round(v, 6) for k, v in offsets.items() if v}
+    return {f"{k}_offset": v for k, v in offsets.items() if v}        # (unrounded: a remake takes out the same)
 
 
 def _heard_type(ws, y, path: Path | None = None) -> str:
@@ -856,10 +856,10 @@ def _remake(path: Path, meta: dict, model: Path, made_by: int):
                               draw=meta.get("draw", 0))
         elif mode == "like":
             r = gen.recipe(meta["recipe"]) if meta.get("recipe") else None
-            ref = _load_ref(meta["like"], False, "like_offset" in meta)[0]   # (a sidecar saying none: made with it kept)
+            ref = _load_ref(meta["like"], False, float(meta.get("like_offset", 0.0)))[0]   # as recorded, not found again
             ys = gen.like(ref, Controls(**meta["controls"]), n=int(meta["n"]), seed=int(meta["seed"]), recipe=r, keep=[i])
         else:
-            a, b = (_load_ref(meta[k], False, f"{k}_offset" in meta)[0] for k in ("a", "b"))
+            a, b = (_load_ref(meta[k], False, float(meta.get(f"{k}_offset", 0.0)))[0] for k in ("a", "b"))
             ys = gen.between(a, b, int(meta["steps"]), seed=int(meta["seed"]), keep=[i])
     except MALFORMED as e:
         raise _not_a_sidecar(path, e) from None

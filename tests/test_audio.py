@@ -157,7 +157,7 @@ def test_a_dc_offset_is_taken_out_before_the_silence_is_trimmed(tmp_path):
         assert len(got) == len(clean) and np.max(np.abs(got - clean)) < 1e-5, offset
         tail = audio.load(write(tmp_path / "tail.wav", kick(3, seconds=1.5) + offset, subtype="FLOAT"))
         assert np.max(np.abs(tail - kick(3, seconds=1.5))) < 1e-4          # its quiet tail alone says the offset
-        kept = audio.load(tmp_path / "offset.wav", centre=False)         # (as a variation made before heard it)
+        kept = audio.load(tmp_path / "offset.wav", offset=0.0)           # (as a variation made before heard it)
         assert abs(float(np.median(kept[-SR // 10:])) - offset) < 1e-6
 
 
@@ -371,3 +371,25 @@ def test_a_flac_cut_short_is_called_damaged_not_by_its_decoders_words(tmp_path):
     with pytest.raises(audio.AudioError, match="^damaged or cut short"):
         audio.load(p)
 
+
+
+def test_an_offset_start_counts_whatever_the_end_does_and_a_ringing_808_is_no_offset(tmp_path):
+    # a review's cases: an editor faded the offset snare's tail to digital zero, and the stiller end (the
+    # zero) said "no offset", its 150 ms of silence kept; a 30 Hz 808 cut mid-ring lost a false +1.8 %
+    rng = np.random.default_rng(2)
+    hit = np.concatenate([np.zeros(SR * 15 // 100), kick(5)]) + 0.02 + rng.uniform(-3e-4, 3e-4, SR * 15 // 100 + SR // 2)
+    hit[-SR // 50:] = 0                                                 # faded to digital zero
+    assert audio.dc_offset(hit.astype(np.float32)) == pytest.approx(0.02, abs=1e-3)
+    assert len(audio.load(write(tmp_path / "faded.wav", hit, subtype="FLOAT"))) < SR // 2 + 200
+    for hz in (30, 35, 40):
+        for cut in np.arange(0.6, 1.6, 0.01):
+            t = np.arange(int(cut * SR)) / SR
+            assert audio.dc_offset((np.sin(2 * np.pi * hz * t) * np.exp(-t / 0.25)).astype(np.float32)) == 0.0
+
+
+def test_a_stereo_hit_is_centred_channel_by_channel(tmp_path):
+    # hard left, with the interface's offset on both sides: the faint right kept +0.02 (judged by its own peak)
+    y = np.concatenate([np.zeros(SR // 10), kick(1, seconds=1.0)])
+    both = np.stack([y, 0.05 * y], 1) + 0.02 + np.random.default_rng(1).uniform(-5e-4, 5e-4, (len(y), 2))   # and hiss
+    got = audio.load(write(tmp_path / "st.wav", both, subtype="FLOAT"), stereo=True)
+    assert got.shape[1] == 2 and np.abs(np.median(got[-SR // 20:], axis=0)).max() < 3e-4
