@@ -528,8 +528,9 @@ class Workspace:
                 continue
             stamp = {"size": st.st_size, "mtime": st.st_mtime_ns, **job.kit_entry}
             old = self.files.get(key)
-            if old and old.get("size") == stamp["size"] and old.get("mtime") == stamp["mtime"] \
-                    and (_lasting(old) or old.get("hash") in self.samples and self.stored(old["hash"])):
+            if old and old.get("size") == stamp["size"] and old.get("mtime") == stamp["mtime"] and (
+                    _lasting(old) or old.get("hash") in self.samples and self.stored(old["hash"])
+                    and old.get("decode", 1) == DECODE_RULES):   # (decoded by older rules: once more, by today's)
                 if old.get("reason"):                     # still broken: reported as skipped, not unchanged
                     report.skipped.append((key, old["reason"]))
                 else:
@@ -568,7 +569,7 @@ class Workspace:
                     self.files[key] = {**stamp, "reason": res, "rules": SKIP_RULES}
                     continue
                 y, rate, h, mel, desc = res
-                self.files[key] = {**stamp, "hash": h}
+                self.files[key] = {**stamp, "hash": h, "decode": DECODE_RULES}
                 repaired = h in self.samples and not self.stored(h)
                 if repaired:
                     self._store(h, y, mel, desc, feats)
@@ -1171,6 +1172,10 @@ def _worker(parent: int | None, lock_fd: int | None) -> None:
 # The rules that skip a file, in their version: a file skipped under older rules is tried
 # again (its size and date alone would keep it skipped after an upgrade that reads it).
 SKIP_RULES = 2
+# how files are decoded (`audio.load`): a file decoded by older rules is decoded again, so its copy and
+# hash are today's (2: a DC offset taken out before trimming; a copy of an offset file ingested after it
+# got another hash than the file ingested before, and the library held the one sound twice)
+DECODE_RULES = 2
 
 
 def _lasting(entry: dict) -> bool:

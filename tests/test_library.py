@@ -1044,3 +1044,21 @@ def test_the_store_is_no_folder_to_ingest_or_to_write_a_beat_to(tmp_path, tiny_l
         assert main(beat + extra) == 2
         assert f"{extra[-2]} {extra[-1]} is in the workspace's sample store" in capsys.readouterr().err
     assert sorted(p.suffix for p in (ws.root / "audio").iterdir()) == [".wav"] * 16
+
+
+def test_files_decoded_by_older_rules_are_decoded_again(tmp_path, tiny_library):
+    # a copy of an offset file ingested after offsets were taken out got another hash than the file
+    # ingested before: the library held one sound twice. Entries say the rules that decoded them
+    import json
+    from drummy.library import DECODE_RULES
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    manifest = json.loads(ws.manifest_path.read_text())
+    assert {e["decode"] for e in manifest["files"].values()} == {DECODE_RULES}
+    for e in manifest["files"].values():                              # as an older Drummy wrote them
+        del e["decode"]
+    ws.manifest_path.write_text(json.dumps(manifest))
+    again = Workspace(ws.root)
+    r = again.ingest([tiny_library], progress=False)
+    assert r.unchanged == 16 and r.added == 0                         # the same sounds, decoded once more
+    assert {e["decode"] for e in json.loads(ws.manifest_path.read_text())["files"].values()} == {DECODE_RULES}
