@@ -545,7 +545,7 @@ def cmd_generate(args) -> None:
         meta = sidecar(gen, "like", like=str(args.like.resolve()), like_hash=file_hash(args.like), recipe=args.blend,
                        recipe_parts=recipe.parts if recipe else None, controls=ctl, n=n, seed=args.seed,
                        **_offsets(like=offset))
-        folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref, args.like)
+        folder = dominant_type(gen, recipe) if recipe else _heard_type(ws, ref, args.like) if args.out is None else ""
     else:
         gen.guard = _guard(ws, gen, recipe)
         ys = gen.generate(recipe, ctl, n=n, seed=args.seed)
@@ -705,11 +705,13 @@ def _heard_type(ws, y, path: Path | None = None) -> str:
         return ws.samples[h].drum_type
     if path is not None and (named := _named_type(path)) in TYPES:
         return named
-    classify = _classifier_hook(ws.root, min_confidence=0.0)
-    if classify is None:
+    sure = _classifier_hook(ws.root)
+    if sure is None:
         return "variations"
-    heard = classify([y])[0]
-    if path is not None and _classifier_hook(ws.root)([y])[0] is None:
+    if (heard := sure([y])[0]) is not None:
+        return heard
+    heard = _classifier_hook(ws.root, min_confidence=0.0)([y])[0]
+    if path is not None:
         print(f"drummy: the classifier is unsure which drum {path.name} is (it leans to {heard}), and its name does "
               f"not say: its variations go to generated/{heard}/ (-o FOLDER puts them elsewhere)", file=sys.stderr)
     return heard
@@ -721,8 +723,10 @@ def _named_type(path: Path) -> str:
     from .library import file_labels
     kit = path.parent / "drumkit.xml"
     if kit.is_file():
-        try:
-            return next((k.drum_type for k in read_hydrogen(kit) if k.path.resolve() == path.resolve()), "unknown")
+        try:                                       # (a file beside a kit that does not play it: by its names)
+            for k in read_hydrogen(kit):
+                if k.path.resolve() == path.resolve():
+                    return k.drum_type
         except (KitError, OSError):
             pass
     return file_labels([path.parent.name, path.stem], path)[0]

@@ -313,7 +313,7 @@ def doubts(m: dict, t: dict) -> list[str]:
                        f"as {type_}: its verdict on generated {type_} hits says little (train the classifier on more "
                        f"or other hits).")
     near, line = m.get("memorised_threshold"), m.get("guard_threshold")
-    if near is not None and line and near > FAR_HELDOUT * line:
+    if near is not None and line and near > FAR_HELDOUT * line and "guard_still_near" in m:
         out.append(f"- The held-out hits sit far from the training hits: 95 % of them are farther than {near:.2f} from "
                    f"every training hit, where real training hits sit {line:.2f} from the same type in another kit "
                    f"(the guard's line). The memorised share counts every hit nearer than {near:.2f}, so it says how "

@@ -1361,6 +1361,8 @@ def _variations_go_where_their_names_say(ws, tmp_path, capsys, kick, write):
                                      '</instrument></instrumentList></drumkit_info>')
     assert main(gen + [str(kit / "HH2_01.wav")]) == 0
     assert len(list((ws.root / "generated" / "open hat").glob("like_HH2_01_*.wav"))) == 1
+    assert main(gen + [str(write(kit / "Snare Top.wav", kick(4)))]) == 0     # beside the kit, not in it: its name
+    assert len(list((ws.root / "generated" / "snare").glob("like_Snare Top_*.wav"))) == 1
     # a name that says nothing: the classifier's verdict (this one knows two types, so it is never unsure)
     capsys.readouterr()
     assert main(gen + [str(write(tmp_path / "refs" / "thing2.wav", kick(4)))]) == 0
