@@ -329,6 +329,11 @@ class Workspace:
         afresh first. Two ingests at once each saved the library as they had read it, and
         the second one lost the first one's samples; now the second is told to wait."""
         import fcntl
+        if self.root.is_dir() and not self.manifest_path.exists() and (theirs := sorted(
+                p.name for p in self.root.iterdir() if p.name not in _OWN_NAMES and not p.name.startswith("."))):
+            raise LibraryError(f"workspace {self.root} is a folder of other files ({', '.join(theirs[:3])}"
+                               f"{' …' if len(theirs) > 3 else ''}), not one Drummy made: its copies and models would "
+                               f"go among them; -w names a new folder or a workspace")
         self.ensure_writable()
         with open(self.root / ".lock", "a") as f:
             try:
@@ -1176,6 +1181,9 @@ SKIP_RULES = 2
 # hash are today's (2: a DC offset taken out before trimming; a copy of an offset file ingested after it
 # got another hash than the file ingested before, and the library held the one sound twice)
 DECODE_RULES = 2
+# what a workspace holds: a folder with anything else in it (and no library.json) is not one (`writing`):
+# `ingest ~/Samples -w ~/Samples` put the store and models among a producer's own samples
+_OWN_NAMES = {"audio", "models", "generated", "report", "library.json", "features.safetensors", "codes.safetensors"}
 
 
 def _lasting(entry: dict) -> bool:

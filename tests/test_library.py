@@ -1062,3 +1062,13 @@ def test_files_decoded_by_older_rules_are_decoded_again(tmp_path, tiny_library):
     r = again.ingest([tiny_library], progress=False)
     assert r.unchanged == 16 and r.added == 0                         # the same sounds, decoded once more
     assert {e["decode"] for e in json.loads(ws.manifest_path.read_text())["files"].values()} == {DECODE_RULES}
+
+
+def test_a_folder_of_the_producers_own_is_no_workspace(tmp_path, tiny_library):
+    # `ingest lib -w lib` put the store, the caches and the models among the producer's samples
+    with pytest.raises(LibraryError, match=r"is a folder of other files \(hihat, kick\), not one Drummy made"):
+        Workspace(tiny_library).ingest([tiny_library], progress=False)
+    assert sorted(p.name for p in tiny_library.iterdir()) == ["hihat", "kick"]
+    (tmp_path / "empty").mkdir()                                      # a new folder, or a workspace, is fine
+    for ws in (tmp_path / "empty", tmp_path / "empty"):
+        assert Workspace(ws).ingest([tiny_library], progress=False).unchanged in (0, 16)
