@@ -7,6 +7,7 @@ handled in exactly one place.
 from __future__ import annotations
 
 import errno
+import hashlib
 import io
 import os
 import re
@@ -564,12 +565,14 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float |
     if fmt == "OGG":
         subtype = "VORBIS"
 
-    def encode(tmp: str, z: np.ndarray) -> None:
+    def encode(tmp: str, z: np.ndarray, comment: str | None = None) -> None:
         try:
             with sf.SoundFile(_os_path(Path(tmp)), "w", sr, 1 if z.ndim == 1 else z.shape[1],
                               subtype=subtype, format=fmt) as f:
                 if software:
                     f.software = software
+                if comment:
+                    f.comment = comment
                 f.write(z)
         except sf.LibsndfileError as e:      # libsndfile says "System error." for a full disk
             full = shutil.disk_usage(Path(tmp).parent).free < 2 * z.size * 4 + (1 << 20)
@@ -578,6 +581,8 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float |
 
     def write_to(tmp: str) -> None:
         encode(tmp, y)
+        if software and fmt != "OGG":          # its samples' fingerprint in its comment (the same samples again)
+            encode(tmp, y, SIGNED + _samples_hash(tmp))
         if fmt != "OGG":
             return
         # a lossy codec's error adds peaks: a master at -0.36 dBTP decoded at +0.04. The file is
@@ -591,6 +596,28 @@ def write(path: str | os.PathLike, y: np.ndarray, sr: int = SR, peak_db: float |
             z = (z * (want / got * OGG_MARGIN)).astype(np.float32)
             encode(tmp, z)
     return atomic_write(path, write_to)
+
+
+SIGNED = "drummy samples "     # a file's comment: the fingerprint of the samples Drummy wrote into it
+
+
+def _samples_hash(path: str | os.PathLike) -> str:
+    """A fingerprint of a lossless file's samples, as stored (integers for a PCM file)."""
+    with sf.SoundFile(_os_path(Path(path))) as f:
+        data = f.read(dtype="float32" if f.subtype in ("FLOAT", "DOUBLE") else "int32")
+    return hashlib.sha1(data.tobytes()).hexdigest()[:16]
+
+
+def edited_since(path: str | os.PathLike) -> bool:
+    """Whether a file Drummy wrote with a `software` tag (`write`) no longer holds the samples it
+    wrote: an editor that kept the tag kept a beat Drummy would replace. False for a file with no
+    fingerprint (an Ogg, or one written before they were), taken as written."""
+    try:
+        with sf.SoundFile(_os_path(Path(path))) as f:
+            said = f.comment or ""
+        return said.startswith(SIGNED) and said[len(SIGNED):] != _samples_hash(path)
+    except (sf.LibsndfileError, RuntimeError, OSError, TypeError):
+        return True
 
 
 def written_by(path: str | os.PathLike) -> str:

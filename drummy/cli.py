@@ -1163,6 +1163,9 @@ def _beat(args, pattern, own) -> None:
     if there(args.out) and not (args.out.is_file() and audio.written_by(args.out).startswith(BEAT_SOFTWARE)):
         raise patterns.PatternError(f"-o {args.out} exists and is not a beat Drummy wrote (or one from before "
                                     "Drummy marked its beats); remove it or choose another name")
+    if there(args.out) and audio.edited_since(args.out):     # (an editor kept the tag: the edit is the producer's)
+        raise patterns.PatternError(f"-o {args.out} is a beat Drummy wrote, edited since; remove it or choose "
+                                    "another name")
     if args.midi_out is not None and there(args.midi_out) and not (args.midi_out.is_file()
                                                                   and patterns.is_ours(args.midi_out)):
         raise patterns.PatternError(f"--midi-out {args.midi_out} exists and is not a MIDI file Drummy wrote, or its "

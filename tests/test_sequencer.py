@@ -496,6 +496,19 @@ def test_a_beat_never_writes_over_a_file_it_did_not_write(tmp_path, tiny_library
     edited = (tmp_path / "b.mid").read_bytes()
     assert main([*base, "-o", str(tmp_path / "b.flac"), "--midi-out", str(tmp_path / "b.mid")]) == 2
     assert "or its notes were edited since" in capsys.readouterr().err and (tmp_path / "b.mid").read_bytes() == edited
+    # ... and a beat edited by a tool that keeps its tag (it was written over, the edit lost)
+    for name in ("b.wav", "b.flac"):
+        assert main([*base, "-o", str(tmp_path / name)]) == 0
+        assert main([*base, "-o", str(tmp_path / name)]) == 0                   # its own, as written: replaced
+        with sf.SoundFile(str(tmp_path / name)) as f:
+            tags, sub, fmt, y = (f.software, f.comment), f.subtype, f.format, f.read(dtype="float32")
+        with sf.SoundFile(str(tmp_path / name), "w", SR, y.shape[1], subtype=sub, format=fmt) as f:
+            f.software, f.comment = tags
+            f.write(y * 0.5)                                                     # the producer's edit, tags kept
+        kept = (tmp_path / name).read_bytes()
+        assert main([*base, "-o", str(tmp_path / name)]) == 2
+        assert "is a beat Drummy wrote, edited since" in capsys.readouterr().err
+        assert (tmp_path / name).read_bytes() == kept
 
 
 def test_a_beat_is_never_written_into_the_kit_it_plays(tmp_path, tiny_library, capsys):
