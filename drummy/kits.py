@@ -810,14 +810,16 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     return xml
 
 
-def _sfz_velocities(ranges: list[tuple[float, float]]) -> list[tuple[tuple[float, float], tuple[int, int]]]:
-    """Velocity layers (0..1) as SFZ (layer, (lovel, hivel)) runs that never overlap and
-    cover 0..127: an SFZ player sounds every region a velocity falls in at once, where
-    Hydrogen and Drummy's beats pick one. Each velocity goes to the narrowest layer that
-    holds it (the nearest when none does); a layer may get several runs, or none."""
-    def pick(v: int) -> tuple[float, float]:
-        return min(ranges, key=lambda r: (layer_gap(r, v / 127) > 1e-9, layer_gap(r, v / 127), r[1] - r[0]))
-    runs: list[tuple[tuple[float, float], tuple[int, int]]] = []
+def _sfz_velocities(ranges: list[tuple[float, float]]) -> list[tuple[tuple, tuple[int, int]]]:
+    """Velocity layers (0..1) as SFZ runs ((the layers, in `ranges`' order), (lovel, hivel)) that never
+    overlap and cover 0..127: an SFZ player sounds every region a velocity falls in at once, where
+    Hydrogen and Drummy's beats pick one of the layers holding it. So each run holds every layer that
+    holds its velocities, for one round robin among them (two instruments merged on one key, a kit's
+    open and semi-open hats, played only the narrower at some velocities), else the nearest layer."""
+    def pick(v: int) -> tuple:
+        held = tuple(r for r in ranges if layer_gap(r, v / 127) <= 1e-9)
+        return held or (min(ranges, key=lambda r: (layer_gap(r, v / 127), r[1] - r[0])),)
+    runs: list[tuple[tuple, tuple[int, int]]] = []
     for v in range(128):
         r = pick(v)
         if runs and runs[-1][0] == r:
@@ -864,17 +866,17 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
         for f, v, _ in files:
             layers.setdefault(v, []).append(f)
         anywhere = layers.pop(None, [])   # files of no layer play at every velocity: in each layer's round robin
-        runs = [(None, (0, 127))] if not layers else _sfz_velocities(list(layers))
-        # a layer no velocity went to (a wider one, overlapping narrower ones) joins the round robin
-        # of the runs inside its range, else of the nearest: no sample of the kit goes unplayed
+        runs = [((), (0, 127))] if not layers else _sfz_velocities(list(layers))
+        # a layer no velocity went to (one no velocity falls in, as Hydrogen's min > max) joins the
+        # round robin of the runs inside its range, else of the nearest: no sample of the kit goes unplayed
         extra: dict[int, list[str]] = {}
-        for v in set(layers) - {r for r, _ in runs}:
+        for v in set(layers) - {r for rs, _ in runs for r in rs}:
             inside_v = [i for i, (_, (lo, hi)) in enumerate(runs) if layer_gap(v, (lo + hi) / 254) == 0]
             for i in inside_v or [min(range(len(runs)), key=lambda i: layer_gap(v, sum(runs[i][1]) / 254))]:
                 extra.setdefault(i, []).extend(layers[v])
-        for ri, (v, (lo, hi)) in enumerate(runs):
-            fs = layers.get(v, []) + extra.get(ri, []) + anywhere
-            vel = "" if v is None else f" lovel={lo} hivel={hi}"
+        for ri, (held, (lo, hi)) in enumerate(runs):
+            fs = [f for v in held for f in layers[v]] + extra.get(ri, []) + anywhere
+            vel = "" if not layers else f" lovel={lo} hivel={hi}"
             robin = len(fs) <= SFZ_MAX_ROUND_ROBIN
             lines.append(head + vel + (f" seq_length={len(fs)}" if robin and len(fs) > 1 else ""))
             for i, f in enumerate(fs):

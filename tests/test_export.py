@@ -432,10 +432,12 @@ def test_a_full_disk_during_export_names_the_kit_folder_and_leaves_nothing(small
 
 
 def test_sfz_layers_cover_every_velocity_once_however_a_kit_nests_them():
-    runs = kits._sfz_velocities([(0, 100 / 127), (10 / 127, 90 / 127), (50 / 127, 60 / 127)])
+    a, b, c = (0, 100 / 127), (10 / 127, 90 / 127), (50 / 127, 60 / 127)
+    runs = kits._sfz_velocities([a, b, c])
     assert [r for _, r in runs] == [(0, 9), (10, 49), (50, 60), (61, 90), (91, 127)]
-    assert [v for v, _ in runs][2] == (50 / 127, 60 / 127)            # the narrowest layer holding a velocity
-    assert runs[-1][0] == (0, 100 / 127)                                # above every layer: the nearest
+    # every layer holding a velocity, in one round robin, as Hydrogen's and Drummy's beats pick among them
+    # (GMRockKit's open and semi-open hats, merged on 46, played only the narrower at some velocities)
+    assert [v for v, _ in runs] == [(a,), (a, b), (a, b, c), (a, b), (a,)]   # above every layer: the nearest
 
 
 def test_a_type_mixing_layered_and_unlayered_samples_has_them_in_each_layer(tmp_path):
