@@ -36,6 +36,7 @@ class KitSample:
     loose: bool = False       # a file found in a folder, not one a kit file names: it must sound like a one-shot
     velocity: tuple[float, float] | None = None   # the velocity layer it plays in, (low, high) of 0..1 (= MIDI / 127)
     gain: float = 1.0         # the level the kit plays it at (linear): Hydrogen's volumes and gains, SFZ's volume=
+    pan: float = 0.0          # where its kit places it: -1 left .. 1 right (Hydrogen's pan, SFZ's pan=)
     start: int = 0            # the slice of the file it plays: frames start..end-1 @ the file's own rate
     end: int | None = None    # (exclusive; None: to the file's end), from an SFZ region's offset= and end=
 
@@ -104,6 +105,7 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
         name = next((c.text or "" for c in inst if _local(c.tag) == "name"), "")
         note_el = next((c.text for c in inst if _local(c.tag) == "midiOutNote"), None)
         kind = next((c.text or "" for c in inst if _local(c.tag) == "type"), "")   # Hydrogen 2's "Hi-hat Open"
+        pan = _hydrogen_pan(inst)
         mine: dict[str, list[KitSample]] = {}
         for f, velocity, gain in _hydrogen_layers(inst, components):
             drum_type, tags = file_labels([name, Path(f).stem], xml_path.parent / f)
@@ -119,7 +121,7 @@ def read_hydrogen(xml_path: str | Path) -> list[KitSample]:
             mine.setdefault(f, []).append(KitSample(
                 xml_path.parent / f, drum_type, tags, kit_name, name,
                 int(note_el) if note_el and note_el.strip().lstrip("-").isdigit() else None,
-                velocity=velocity, gain=gain))
+                velocity=velocity, gain=gain, pan=pan))
         for f, layers in mine.items():
             if f not in seen:
                 seen[f] = len(slots)
@@ -156,6 +158,24 @@ def _number(el, tag: str, default: float = 1.0) -> float:
 
 
 MAX_GAIN = 10 ** (24 / 20)   # a kit's level beyond +24 dB is a broken file's, not a mix
+
+
+def _hydrogen_pan(inst) -> float:
+    """An instrument's place in the kit's stereo image, -1 left .. 1 right: Hydrogen 1.2's `<pan>`,
+    else the older `<pan_L>` and `<pan_R>` (each side's level, 1 and 1 in the centre: pan_R - pan_L)."""
+    def value(tag: str) -> float | None:
+        text = next((c.text for c in inst if _local(c.tag) == tag), None)
+        try:
+            v = float(text) if text is not None else None
+        except ValueError:
+            return None
+        return v if v is not None and math.isfinite(v) else None
+
+    pan = value("pan")
+    if pan is None:
+        left, right = value("pan_L"), value("pan_R")
+        pan = (right - left) if left is not None and right is not None else 0.0
+    return min(max(pan, -1.0), 1.0)
 
 
 def _hydrogen_layers(inst, components: dict[str, float] | None = None
@@ -270,6 +290,15 @@ _OPCODE = re.compile(r"(\w+)=(.*?)(?=\s+\w+=|\s*<\w+>|\s*$)")
 # `#define $NAME value` (its value runs to the line's end or the next directive: kits write two defines
 # on a line) and `#include "file"`, anywhere on a line (`<group> #include "regions.txt"`), as sfizz reads them
 _DIRECTIVE = re.compile(r'#define\s+(\$\w+)\s+(.*?)\s*(?=#define\b|#include\b|$)|#include\s+"([^"]+)"')
+
+
+def _sfz_pan(region: dict[str, str]) -> float:
+    """A region's `pan` (-100 left .. 100 right) as -1 .. 1."""
+    try:
+        pan = float(region.get("pan", 0))
+    except ValueError:
+        return 0.0
+    return min(max(pan / 100, -1.0), 1.0) if math.isfinite(pan) else 0.0
 
 
 def _sfz_gain(region: dict[str, str]) -> float:
@@ -497,7 +526,8 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
             drum_type, tags = file_labels(names, where)
             tags = _with_kit_tag(normalise(kit_name), tags)
             found.append((KitSample(where, drum_type, tags, kit_name, region.get("group_label", ""),
-                                    note, velocity=velocity, gain=gain, start=frames[0], end=frames[1]),
+                                    note, velocity=velocity, gain=gain, pan=_sfz_pan(region), start=frames[0],
+                                    end=frames[1]),
                           drum_type if drum_type != UNKNOWN else None))
     if not found:
         raise KitError(f"{sfz_path}: no <region> with a sample= in it" + (" (empty file)" if not text.strip() else ""))
@@ -761,6 +791,7 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
     insts = sub(root, "instrumentList")
     taken: set[str] = set()
     by_note: dict[str, dict[int, list[tuple[str, tuple[float, float] | None]]]] = {}   # type -> note -> files
+    pan_of: dict[str, float] = {}                                                       # file -> its kit's pan
     for dtype, group in _by_type(samples).items():
         for s, stem in zip(group, _file_names(group, taken)):
             note = slot_note(s)
@@ -768,6 +799,7 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
                 note = GM_NOTE_OF_TYPE[dtype]
             f, lift = _place_audio(s, outdir / stem)
             by_note.setdefault(dtype, {}).setdefault(note, []).append((f.name, s.velocity, s.gain * lift))
+            pan_of[f.name] = s.pan
     # a kit louder than a drumkit.xml reads back (an SFZ bank's +30 dB drum) is turned down whole, its balance kept
     loudest = max((g for notes in by_note.values() for fs in notes.values() for _, _, g in fs), default=1.0)
     if loudest > MAX_GAIN:
@@ -783,9 +815,11 @@ def write_hydrogen(samples: list[KitSample], outdir: str | Path, name: str | Non
                     for t, notes in by_note.items() for n in notes for ci, c in enumerate(chunks[n]) if ci]
     for inst_id, (note, dtype, label, files) in enumerate(instruments):
         inst = sub(insts, "instrument")
+        pan = sum(pan_of[f] for f, _, _ in files) / len(files) if files else 0.0    # where the kit placed them
         # element order follows Hydrogen's drumkit.xsd
         for tag, value in [("id", inst_id), ("name", label), ("volume", 1), ("isMuted", "false"),
-                           ("isSoloed", "false"), ("pan_L", 1), ("pan_R", 1), ("pitchOffset", 0),
+                           ("isSoloed", "false"), ("pan_L", f"{min(1.0, 1 - pan):.6g}"),
+                           ("pan_R", f"{min(1.0, 1 + pan):.6g}"), ("pitchOffset", 0),
                            ("randomPitchFactor", 0), ("gain", 1), ("applyVelocity", "true"),
                            ("filterActive", "false"), ("filterCutoff", 1), ("filterResonance", 0),
                            ("Attack", 0), ("Decay", 0), ("Sustain", 1), ("Release", 1000),
@@ -843,10 +877,12 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
              f"<control> default_path={folder}/", "", "<global> loop_mode=one_shot", ""]
     taken: set[str] = set()
     by_note: dict[str, dict[int, list[tuple[str, tuple[float, float] | None]]]] = {}   # type -> note -> files
+    pan_of: dict[str, float] = {}                                                       # file -> its kit's pan
     for dtype, group in _by_type(samples).items():
         for s, stem in zip(group, _file_names(group, taken)):
             f, lift = _place_audio(s, outdir / folder / stem)
             by_note.setdefault(dtype, {}).setdefault(slot_note(s), []).append((f.name, s.velocity, s.gain * lift))
+            pan_of[f.name] = s.pan
     # SFZ's volume= stops at +6 dB: a kit whose levels go past it is turned down whole, keeping its balance
     loudest = max((g for notes in by_note.values() for fs in notes.values() for _, _, g in fs), default=1.0)
     scale = min(1.0, SFZ_MAX_GAIN / loudest) if loudest > 0 else 1.0
@@ -888,7 +924,8 @@ def write_sfz(samples: list[KitSample], outdir: str | Path, name: str | None = N
                     pick = f" lorand={i / len(fs):.6f} hirand={(i + 1) / len(fs):.6f}"
                 g = level[f]
                 vol = "" if abs(g - 1) < 1e-6 else f" volume={max(20 * math.log10(g), -144) if g > 0 else -144:.3f}"
-                lines.append(f"<region> sample={f}{pick}{vol}")
+                pan = f" pan={100 * pan_of[f]:.6g}" if pan_of[f] else ""
+                lines.append(f"<region> sample={f}{pick}{vol}{pan}")
         lines.append("")
     sfz = outdir / f"{folder}.sfz"
     audio.atomic_write(sfz, lambda tmp: Path(tmp).write_text("\n".join(lines), encoding="utf-8"))

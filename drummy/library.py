@@ -832,6 +832,7 @@ class _Job:
     instrument: str = ""                           # a kit sample's instrument, note and level (see KitSample)
     note: int | None = None
     gain: float = 1.0
+    pan: float = 0.0
     start: int = 0                                 # a kit sample's slice of its file (see KitSample)
     end: int | None = None
     kits: list[str] = field(default_factory=list)  # the kit files (resolved) that play it
@@ -1218,7 +1219,7 @@ def _decode_job(job: tuple[Path, bool, int, int | None]):
 
 def _kit_job(ks: KitSample, kit_file: Path) -> _Job:
     return _Job(ks.path.resolve(), ks.drum_type, ks.tags, ks.kit, f"kit:{ks.kit}", ks.velocity, ks.instrument, ks.note,
-                ks.gain, ks.start, ks.end, [str(kit_file.resolve())])
+                ks.gain, ks.pan, ks.start, ks.end, [str(kit_file.resolve())])
 
 
 def known_types(samples: Iterable[Sample]) -> list[str]:

@@ -48,14 +48,17 @@ class Kit(dict):
     `layers` the velocity layer (low, high) of 0..1 of each sound, by type, None for
     one that plays at any velocity (a type with no entry: all of them); `notes` which
     drum of its type each sound is, as a GM note (`kits.note_of`: a ride, a floor tom), None
-    for a plain one (a type with no entry: all plain)."""
+    for a plain one (a type with no entry: all plain); `pans` where its kit places each sound,
+    -1 left .. 1 right (a type with no entry: all centred)."""
 
     def __init__(self, sounds: dict | Iterable = (), skipped: Iterable[tuple[str, str]] = (),
-                 layers: dict[str, list] | None = None, notes: dict[str, list] | None = None):
+                 layers: dict[str, list] | None = None, notes: dict[str, list] | None = None,
+                 pans: dict[str, list] | None = None):
         super().__init__(sounds)
         self.skipped: list[tuple[str, str]] = list(skipped)
         self.layers: dict[str, list[tuple[float, float] | None]] = dict(layers or {})
         self.notes: dict[str, list[int | None]] = dict(notes or {})
+        self.pans: dict[str, list[float]] = dict(pans or {})
 
 
 # A classifier hook: mono hits -> a drum type for each, or None where it is unsure.
@@ -74,7 +77,7 @@ def folder_samples(folder: str | Path, skipped: list[tuple[str, str]] | None = N
     folder = Path(folder)
     itself = folder.is_file() and is_kit_file(folder)
     return [KitSample(j.path, j.drum_type, j.tags, j.kit, j.instrument, j.note, loose=not j.group.startswith("kit:"),
-                      velocity=j.velocity, gain=j.gain, start=j.start, end=j.end)
+                      velocity=j.velocity, gain=j.gain, pan=j.pan, start=j.start, end=j.end)
             for j in collect([folder], skipped=None if itself else (skipped if skipped is not None else []), regions=True)]
 
 
@@ -185,6 +188,8 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
         kit.setdefault(s.drum_type, []).append((s.instrument or s.path.name, y))
         kit.layers.setdefault(s.drum_type, []).append(s.velocity)
         kit.notes.setdefault(s.drum_type, []).append(note_of(s))
+        kit.pans.setdefault(s.drum_type, []).append(s.pan)
+    kit.pans = {t: ps for t, ps in kit.pans.items() if any(ps)}
     # a type is layered when its sounds differ in range: one range for all (lovel=1 on every
     # region) is none, and keeps the draws (and so a seed's beat) of an unlayered kit
     kit.layers = {t: vs for t, vs in kit.layers.items() if len(set(vs)) > 1}
@@ -385,6 +390,13 @@ def pan_gains(pan: float) -> tuple[float, float]:
     """Constant-power pan law: -1 hard left .. +1 hard right, -3 dB each side at 0."""
     theta = (float(pan) + 1.0) * np.pi / 4
     return float(np.cos(theta)), float(np.sin(theta))
+
+
+def placed_pan(track: float, kit: float) -> float:
+    """Where a hit sounds: its kit's place for the sound, moved by its track's pan within what is
+    left on that side (Hydrogen's rule for an instrument's and a note's pan): a kit's closed hat at
+    -0.52 on a centred track is at -0.52, and a track panned 0.5 takes it to -0.28."""
+    return track * (1 - abs(kit)) + kit
 
 
 def beat_length(bpm: float, bars: int, sr: int = SR) -> int:
@@ -670,10 +682,11 @@ def render(p: Pattern, kit: Kit, bpm: float | None = None, bars: int | None = No
         if not kit.get(t.drum_type):
             continue
         gains = velocity_gain(h.velocities, 1.0 if t.drum_type in kit.layers else VELOCITY_EXPONENT) * 10 ** (t.gain_db / 20)
-        _place(mix, eq[t.drum_type], h.onsets, gains, pick, end, pan_gains(t.pan), sr)
+        pans = [pan_gains(placed_pan(t.pan, k)) for k in kit.pans.get(t.drum_type) or [0.0] * len(kit[t.drum_type])]
+        _place(mix, eq[t.drum_type], h.onsets, gains, pick, end, pans, sr)
         if stems:
             dry = np.zeros_like(mix)
-            _place(dry, kit[t.drum_type], h.onsets, gains, pick, end, pan_gains(t.pan), sr)
+            _place(dry, kit[t.drum_type], h.onsets, gains, pick, end, pans, sr)
             stem_out[t.name] = _fold(dry, n).T                          # (n, 2) view
     mix = _fold(mix, n)                                                # (2, n): the beat loops
     if stem_out:
@@ -698,23 +711,23 @@ _MARGIN = 10 ** (-0.002 / 20)  # keeps float32 rounding from landing a hair abov
 
 
 def _place(dst: np.ndarray, sounds: list[tuple[str, np.ndarray]], onsets: np.ndarray, gains: np.ndarray,
-           pick: np.ndarray, ends: np.ndarray, pan: tuple[float, float], sr: int) -> None:
+           pick: np.ndarray, ends: np.ndarray, pans: list[tuple[float, float]], sr: int) -> None:
     """Add one track's hits into dst (2, samples) in place: sample pick[i] at
     onsets[i] times gains[i], faded out and stopped at ends[i] when choked. A sample that
     stops short of silence (a cut tail; a DC offset the library's copy took away from the
     sound and left on its silence) fades out over its last CHOKE_FADE_MS too, where it is
-    long enough: its end clicked at -41 dB in every hit. A stereo sample keeps its
-    channels, the pan weighing each side as a balance control."""
+    long enough: its end clicked at -41 dB in every hit. Each sound k sounds at pans[k]
+    (`pan_gains`): a stereo sample keeps its channels, the pan weighing each side as a balance control."""
     fade = max(int(sr * CHOKE_FADE_MS / 1000), 1)
     ramp = np.linspace(1.0, 0.0, fade + 1, dtype=np.float32)[1:]      # reaches 0 just before the choking hit
     tmp = np.empty(max(len(y) for _, y in sounds), dtype=np.float32)
-    chans = [(c, g) for c, g in enumerate(pan) if g > 1e-9]            # hard-panned: skip the silent side
+    chans = [[(c, g) for c, g in enumerate(pan) if g > 1e-9] for pan in pans]   # hard-panned: skip the silent side
     for o, g, k, e in zip(onsets.tolist(), gains.tolist(), pick.tolist(), ends.tolist()):
         y = sounds[k][1]
         m = min(len(y), e - o)
         if m <= 0:
             continue
-        for c, pg in chans:
+        for c, pg in chans[k]:
             seg = np.multiply(y[:m] if y.ndim == 1 else y[:m, c], np.float32(g * pg), out=tmp[:m])
             if m < len(y) or m > 4 * fade and seg[-8:].any():    # choked, or an end off zero: no click
                 f = min(fade, m)

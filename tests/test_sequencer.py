@@ -948,3 +948,36 @@ def test_the_punchy_master_keeps_the_kick_against_the_hats():
         return np.mean(gain[::4]) - np.mean([g for i, g in enumerate(gain) if i % 4])
     clean, punchy = kick_over_hats("clean"), kick_over_hats("punchy")
     assert punchy > clean - 1.5, (clean, punchy)
+
+
+def test_a_kits_pans_place_its_drums_in_beats_and_exports(tmp_path):
+    # GMRockKit pans its closed hat -0.52 and floor tom +0.56: beats played every sample centred, and
+    # the Hydrogen export wrote every instrument centred
+    from drummy import kits
+    write(tmp_path / "kit" / "hh.wav", hat(1, seconds=0.2), subtype="FLOAT")
+    write(tmp_path / "kit" / "ft.wav", _tone(90), subtype="FLOAT")
+    write(tmp_path / "kit" / "bd.wav", kick(2), subtype="FLOAT")
+    (tmp_path / "kit" / "drumkit.xml").write_text(
+        "<drumkit_info><name>P</name><instrumentList>"
+        "<instrument><name>Hat Closed</name><midiOutNote>42</midiOutNote><pan>-0.52</pan>"
+        "<layer><filename>hh.wav</filename></layer></instrument>"
+        "<instrument><name>Floor Tom</name><midiOutNote>41</midiOutNote><pan_L>0.44</pan_L><pan_R>1</pan_R>"
+        "<layer><filename>ft.wav</filename></layer></instrument>"
+        "<instrument><name>Kick</name><midiOutNote>36</midiOutNote><layer><filename>bd.wav</filename></layer>"
+        "</instrument></instrumentList></drumkit_info>")
+    p = Pattern("p", (Track("kick", "kick", (100, 0, 0, 0) * 4, note=36), Track("hihat", "hihat", (90, 0) * 8, note=42),
+                      Track("floor tom", "tom", (0, 0, 80, 0) * 4, note=41, pan=0.5)))
+
+    def sides(kit_dir):
+        kit = S.load_kit(S.folder_samples(kit_dir))
+        _, stems = S.render(p, kit, bpm=120, bars=1, master="none", stems=True)
+        return {n: 20 * np.log10(np.sqrt(np.mean(st[:, 0] ** 2)) / np.sqrt(np.mean(st[:, 1] ** 2))) for n, st in stems.items()}
+    want = {"kick": 0.0, "hihat": -0.52, "floor tom": S.placed_pan(0.5, 0.56)}            # -1 left .. 1 right
+    law = {n: 20 * np.log10(np.divide(*S.pan_gains(v))) for n, v in want.items()}         # L over R, dB
+    got = sides(tmp_path / "kit")
+    assert all(abs(got[n] - law[n]) < 0.01 for n in want), (got, law)
+    assert want["floor tom"] == pytest.approx(0.78) and law["hihat"] > 7                   # the hat well left
+    for fmt in ("hydrogen", "sfz"):                                                       # and the exports keep them
+        kits.export_kit(S.folder_samples(tmp_path / "kit"), tmp_path / fmt, fmt)
+        again = sides(tmp_path / fmt)
+        assert all(abs(again[n] - law[n]) < 0.01 for n in want), (fmt, again, law)
