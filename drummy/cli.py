@@ -501,6 +501,10 @@ def cmd_generate(args) -> None:
     args.seed = 0 if args.seed is None else args.seed
     if args.out is not None and ws.in_store(args.out):
         raise RecipeError(f"-o {args.out} is the workspace's sample store; write the hits elsewhere")
+    own = {ws.root.resolve(), *((ws.root / d).resolve() for d in ("models", "report"))}
+    if args.out is not None and (args.out.resolve() in own or (ws.root / "models").resolve() in args.out.resolve().parents):
+        raise RecipeError(f"-o {args.out} is the workspace's own folder; write the hits to a folder of their own "
+                          f"(by default {ws.root / 'generated'}/<type>/, where beats and kit exports find them)")
     if args.out is not None and args.out.suffix.lower() in AUDIO_EXTENSIONS:
         raise RecipeError(f"-o is a folder: hits are written into it as <recipe>_s<seed>_01.wav …; got {args.out}")
     modes = [m for m in ("blend", "like", "between") if getattr(args, m) is not None]

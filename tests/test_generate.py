@@ -1281,6 +1281,10 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, two_kits, tmp_path, c
     assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "1", "-o", str(ws.root / "audio")]) == 2
     assert "sample store" in capsys.readouterr().err
     assert store.exists()
+    for own in (ws.root, ws.root / "models", ws.root / "models" / "x", ws.root / "report"):   # hits among the models
+        assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "1", "-o", str(own)]) == 2
+        assert "is the workspace's own folder" in capsys.readouterr().err
+    assert not list(ws.root.glob("kick_*")) and not list((ws.root / "models").rglob("kick_*"))
     meta = json.loads(Path(sidecar).read_text())
     (tmp_path / "edited.json").write_text(json.dumps({**meta, "recipe": "kick=20,hihat=80"}))   # parts say 80/20
     assert main(["generate", "-w", str(ws.root), "--from", str(tmp_path / "edited.json")]) == 2
