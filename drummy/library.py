@@ -329,8 +329,9 @@ class Workspace:
         afresh first. Two ingests at once each saved the library as they had read it, and
         the second one lost the first one's samples; now the second is told to wait."""
         import fcntl
-        if self.root.is_dir() and not self.manifest_path.exists() and (theirs := sorted(
-                p.name for p in self.root.iterdir() if p.name not in _OWN_NAMES and not p.name.startswith("."))):
+        names = {p.name for p in self.root.iterdir()} if self.root.is_dir() else set()
+        theirs = sorted(n for n in names - _OWN_NAMES if not n.startswith("."))
+        if theirs and not names & _OWN_NAMES:   # (one whose library.json is gone, as a damaged one is told: its own)
             raise LibraryError(f"workspace {self.root} is a folder of other files ({', '.join(theirs[:3])}"
                                f"{' …' if len(theirs) > 3 else ''}), not one Drummy made: its copies and models would "
                                f"go among them; -w names a new folder or a workspace")
@@ -507,7 +508,8 @@ class Workspace:
         reason; unchanged files are not decoded again; features are cached.
         Decoding and features run in `jobs` processes (default: all cores)."""
         report = IngestReport()
-        todo: list[tuple[_Job, dict, str | None]] = []    # (job, file stamp, the hash it had before)
+        todo: list[tuple[_Job, dict, str | None, bool]] = []    # (job, file stamp, the hash it had before,
+        #                                                     whether only older decode rules send it back)
         unchanged: list[tuple[Sample, str, _Job]] = []
         kits_read: list[Path] = []
         linked: list[Path] = []                          # folders reached through links: their files can go too
@@ -542,7 +544,9 @@ class Workspace:
                     report.unchanged += 1
                     unchanged.append((self.samples[old["hash"]], key, job))
                 continue
-            todo.append((job, stamp, old.get("hash") if old else None))   # forgotten once decoded, if changed
+            rules = bool(old) and old.get("size") == stamp["size"] and old.get("mtime") == stamp["mtime"] \
+                and old.get("hash") in self.samples and old.get("decode", 1) != DECODE_RULES
+            todo.append((job, stamp, old.get("hash") if old else None, rules))   # forgotten once decoded, if changed
 
         for s, key, job in sorted(unchanged, key=lambda u: u[0].path != u[1]):   # each sample's own file first,
             if s.path == key:                                                   # then its copies add to it
@@ -562,11 +566,16 @@ class Workspace:
                 pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork") if fork else None,
                                            initializer=_worker,
                                            initargs=(os.getpid(), self._lock_fd) if fork else (None, None))
-            work = [(j.path, not j.group.startswith("kit:"), j.start, j.end) for j, _, _ in todo]
+            work = [(j.path, not j.group.startswith("kit:"), j.start, j.end) for j, _, _, _ in todo]
             results = pool.map(_decode_job, work, chunksize=4) if pool else map(_decode_job, work)
-            for (job, stamp, was), res in tqdm(zip(todo, results), total=len(todo), desc="ingest",
-                                               unit="file", mininterval=1.0, disable=not progress or len(todo) < 20):
+            for (job, stamp, was, rules), res in tqdm(zip(todo, results), total=len(todo), desc="ingest",
+                                                      unit="file", mininterval=1.0, disable=not progress or len(todo) < 20):
                 key = job.key
+                if rules and not isinstance(res, str) and res[2] != was and res[2] not in self.samples:
+                    self._rehash(was, res, feats)        # the same file, decoded by today's rules: the same sample
+                    self.files[key] = {**stamp, "hash": res[2], "decode": DECODE_RULES}
+                    report.unchanged += 1
+                    continue
                 if was and (isinstance(res, str) or res[2] != was):   # its sound changed: the old one goes
                     self._forget_path(key, was)                       # (only touched: it keeps its labels)
                 if isinstance(res, str):
@@ -646,6 +655,21 @@ class Workspace:
         """Write sample h's copy into the store (float, as decoded) and its features into feats."""
         audio.write(self.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
         feats[h] = (mel, desc)
+
+    def _rehash(self, was: str, res: tuple, feats: dict) -> None:
+        """Sample `was`, decoded again by today's rules (`DECODE_RULES`) into another sound `res`
+        (`_decode_job`: a DC offset taken out), goes by its new hash with its labels, predicted ones
+        too, and its files: an upgrade's ingest read it as a new sample, its label lost."""
+        y, _, h, mel, desc = res
+        s = self.samples.pop(was)
+        s.hash, s.duration = h, round(len(y) / audio.SR, 4)
+        self.samples[h] = s
+        self._store(h, y, mel, desc, feats)
+        feats.pop(was, None)
+        self.audio_path(was).unlink(missing_ok=True)
+        for k in (s.path, *s.also_at):                  # its copies' records, decoded later in this run or not
+            if self.files.get(k, {}).get("hash") == was:
+                self.files[k]["hash"] = h
 
     def _save_all(self) -> None:
         """The library, then the features cache. In that order: on a full disk the features

@@ -1072,3 +1072,37 @@ def test_a_folder_of_the_producers_own_is_no_workspace(tmp_path, tiny_library):
     (tmp_path / "empty").mkdir()                                      # a new folder, or a workspace, is fine
     for ws in (tmp_path / "empty", tmp_path / "empty"):
         assert Workspace(ws).ingest([tiny_library], progress=False).unchanged in (0, 16)
+    # ... and so is one whose library.json was deleted, as a damaged one is told to, beside a beat of the producer's
+    (tmp_path / "empty" / "beat.wav").write_bytes(b"")
+    (tmp_path / "empty" / "library.json").unlink()
+    assert Workspace(tmp_path / "empty").ingest([tiny_library], progress=False).added == 16
+
+
+def test_an_offset_file_decoded_again_by_todays_rules_keeps_its_labels(tmp_path):
+    # after the upgrade an offset file read as a new sample: "added 3", its predicted label lost, its old copy left
+    import hashlib
+    import json
+    from drummy import audio
+    y = np.concatenate([np.zeros(4410, np.float32), kick(3)]) + 0.03
+    f = write(tmp_path / "lib" / "misc" / "thing.wav", y, subtype="FLOAT")
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tmp_path / "lib"], progress=False)
+    (new,) = ws.samples
+    old = hashlib.sha1(audio.load(f, offset=0.0).tobytes()).hexdigest()[:16]     # as the older rules decoded it
+    assert old != new
+    m = json.loads(ws.manifest_path.read_text())                      # the workspace as an older Drummy left it
+    s = m["samples"].pop(new)
+    m["samples"][old] = {**s, "hash": old, "drum_type": "clap", "predicted": True, "confidence": 0.8}
+    for e in m["files"].values():
+        e["hash"] = old
+        del e["decode"]
+    ws.manifest_path.write_text(json.dumps(m))
+    ws.audio_path(new).rename(ws.audio_path(old))
+    ws.features_path.unlink()
+    again = Workspace(ws.root)
+    r = again.ingest([tmp_path / "lib"], progress=False)
+    assert (r.added, r.unchanged) == (0, 1)
+    (s,) = again.samples.values()
+    assert s.hash == new and (s.drum_type, s.predicted, s.confidence) == ("clap", True, 0.8)
+    assert sorted(p.name for p in (ws.root / "audio").iterdir()) == [f"{new}.wav"]
+    assert again.ingest([tmp_path / "lib"], progress=False).unchanged == 1
