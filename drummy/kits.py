@@ -556,6 +556,24 @@ def read_sfz(sfz_path: str | Path, skipped: list[tuple[str, str]] | None = None)
         elif not gm:
             s.note = None
         out.append(s)
+    return _joined_layers(out)
+
+
+def _joined_layers(samples: list[KitSample]) -> list[KitSample]:
+    """A sample a key plays over velocity runs that meet (0-23 and 24-48), at one level and place,
+    as one sample over both: Drummy's export splits layers into runs wherever another layer begins,
+    and each run read as a sound of its own held a kit's 10 snares as 28 (`--no-repeat` repeated files)."""
+    out: list[KitSample] = []
+    last: dict[tuple, KitSample] = {}
+    for s in samples:
+        key = (s.path, s.note, s.drum_type, s.gain, s.pan, s.start, s.end)
+        prev = last.get(key)
+        if prev is not None and s.velocity is not None and prev.velocity is not None \
+                and -1e-9 <= s.velocity[0] - prev.velocity[1] <= 1 / 127 + 1e-9:
+            prev.velocity = (prev.velocity[0], s.velocity[1])
+            continue
+        last[key] = s
+        out.append(s)
     return out
 
 

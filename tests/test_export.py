@@ -681,3 +681,20 @@ def test_a_workspace_copy_gone_or_damaged_is_named_not_the_producers_file(tmp_pa
         assert f"{s.origin}: the workspace's copy of it, {s.path}, is gone or damaged" in out, out
     ws.ingest([tiny_library], progress=False)                           # ... and the ingest it names repairs it
     assert gone.load().size and cut.load().size
+
+
+def test_an_sfz_export_of_overlapping_layers_reads_back_as_its_samples(tmp_path):
+    # each run round-robins every layer holding it, so a file sits in several runs: read back as a sound
+    # per run, a kit of 4 hats held 8 (`--no-repeat` repeated files)
+    for name in ("oh-soft", "oh-hard", "semi-soft", "semi-hard"):
+        write(tmp_path / "src" / f"{name}.wav", hat(len(name), seconds=0.3))
+    layers = {"oh-soft": (0, 0.4), "oh-hard": (0.4, 1.0), "semi-soft": (0, 0.3), "semi-hard": (0.3, 1.0)}
+    samples = [KitSample(tmp_path / "src" / f"{n}.wav", "open hat", [n.replace("-", " ")], note=46, velocity=v)
+               for n, v in layers.items()]
+    sfz = kits.export_kit(samples, tmp_path / "S", "sfz")[0]
+    assert sfz.read_text().count("<region>") > 4                        # (split where another layer begins)
+    back = read_sfz(sfz)
+    assert len(back) == 4 and all(s.velocity is not None for s in back)
+    for s in back:                                  # each over its own layer's velocities, whole (a run apart at most)
+        lo, hi = next(v for n, v in layers.items() if n in Path(s.path).stem)
+        assert abs(s.velocity[0] - lo) <= 1 / 127 + 1e-9 and abs(s.velocity[1] - hi) <= 1 / 127 + 1e-9, (s.path.name, s.velocity)
