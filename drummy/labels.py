@@ -110,6 +110,9 @@ GM_SIBLING = {49: 57, 57: 49, 51: 59, 59: 51, 36: 35, 35: 36, 38: 40, 40: 38}
 # ride is no crash, its floor tom no high tom, its pedal hat no closed hat. Longest phrase first.
 GM_NOTE_OF_WORDS: dict[str, dict[str, int]] = {
     "hihat": {"pedal": 44, "foot": 44, "ped": 44, "phh": 44, "hhp": 44},
+    # a snare struck on its rim, GM's second snare (as GMRockKit keys it), or a side stick: no plain snare
+    "snare": {"rimshot": 40, "rim shot": 40, "rim": 40, "side stick": 37, "sidestick": 37, "cross stick": 37,
+              "crossstick": 37},
     "cymbal": {"ride bell": 53, "ride cup": 53, "bell": 53, "cup": 53, "ride": 51, "rd": 51, "china": 52, "splash": 55, "crash": 49, "cr": 49},
     "tom": {"floor": 41, "ft": 41, "low": 45, "lo": 45, "lt": 45, "mid": 47, "middle": 47, "medium": 47, "mt": 47,
             "high": 50, "hi": 50, "ht": 50, "htom": 50, "mtom": 47, "ltom": 45, "ftom": 41},

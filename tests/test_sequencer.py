@@ -930,6 +930,15 @@ def test_a_midi_files_snare_and_second_snare_play_the_kits_own_sounds_of_each(tm
     picks = S.choose_samples(p, kit, [sum(1 for h in t.hits if h) for t in p.tracks], np.random.default_rng(0))
     heard = {t.name: {kit[t.drum_type][i][0] for i in pick} for t, pick in zip(p.tracks, picks)}
     assert heard == {"snare": {"Snare"}, "snare 2": {"Snare Rimshot"}, "crash 2": {"Crash 2"}, "ride 2": {"Ride 2"}}
+    # a kit whose notes say nothing (The Black Pearl's on 60 and up): the names tell the rimshot apart
+    plain = Kit({"snare": [("Pearl Snare", _tone(200)), ("Pearl Snare Rimshot", _tone(900))]},
+                notes={"snare": [None, 40]})
+    ks = [KitSample(Path(f"{n}.wav"), "snare", instrument=n) for n in ("Pearl Snare", "Pearl Snare Rimshot")]
+    from drummy.kits import note_of
+    assert [note_of(k) for k in ks] == plain.notes["snare"]
+    pick = S.choose_samples(Pattern("s", (Track("snare", "snare", (100,) * 16, note=38),)), plain, [16],
+                            np.random.default_rng(0))[0]
+    assert set(pick.tolist()) == {0}
 
 
 def test_the_punchy_master_keeps_the_kick_against_the_hats():
