@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from . import audio, features
 from .kits import KitError, KitSample, file_of_key, is_kit_file, read_hydrogen, read_sfz, sfz_includes, slice_key
-from .labels import UNKNOWN, labels_from_names, normalise
+from .labels import UNKNOWN, labels_from_names, normalise, type_of
 
 AUDIO_EXTENSIONS = {".wav", ".wave", ".flac", ".aif", ".aiff", ".aifc", ".ogg", ".oga", ".opus", ".mp3",
                     ".caf", ".w64", ".rf64"}    # whatever libsndfile decodes that sample packs ship
@@ -1141,16 +1141,18 @@ def _says_loop(names: list[str]) -> bool:
     its own name saying "loop", or the nearest folder that says "loop(s)" or "one shot(s)"
     saying "loop(s)" as its first or last word ("Loops/Kicks/", "Drum Loops/"; not "Drum
     Loops & One Shots/One Shots/Kicks/", nor a vendor's "Producer Loops - Trap Essentials/").
-    A pack's name says nothing of what is in it ("Loops Pack/Kicks/", "Loop Masters Free Pack/
-    Drum Hits/": their one-shots were left out as loops)."""
+    A pack's name over folders of drums says nothing of what is in them ("Loops Pack/Kicks/", "Loop
+    Masters Free Pack/Drum Hits/": their one-shots were left out as loops); over files, it does."""
     if {"loop", "loops"} & set(normalise(names[-1]).split()):
         return True
+    drums_below = False                  # a folder nearer the file names a drum or hits ("Kicks", "Drum Hits")
     for name in reversed(names[:-1]):
         words = normalise(name).split()
         if {"shot", "shots", "oneshot", "oneshots"} & set(words):
             return False
-        if words and {words[0], words[-1]} & {"loop", "loops"} and not _PACK_WORDS & set(words):
-            return True
+        if words and {words[0], words[-1]} & {"loop", "loops"} and not (drums_below and _PACK_WORDS & set(words)):
+            return True                  # ("Free Drum Loops/break 01.wav" is still a loop)
+        drums_below |= type_of(name) is not None or bool({"hit", "hits"} & set(words))
     return False
 
 

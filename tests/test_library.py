@@ -503,8 +503,11 @@ def test_a_pack_named_loops_keeps_its_one_shots(tmp_path):
         write(tmp_path / "packs" / folder / "Kick 3.wav", kick(10 + i))
     write(tmp_path / "packs" / "Loops Pack" / "Loops" / "Kick 4.wav", kick(20))    # ... but its Loops folder does
     write(tmp_path / "packs" / "Drum Loops" / "Kick 5.wav", kick(21))
+    for folder in ("Free Drum Loops", "Loops Collection", "Loops Vol 2"):      # a pack's name over files: loops
+        write(tmp_path / "packs" / folder / "groove 01.wav", kick(30 + len(folder)))
     r = ws.ingest([tmp_path / "packs"], progress=False)
-    assert len(ws.samples) == 4 and sorted(Path(p).name for p, _ in r.skipped) == ["Kick 4.wav", "Kick 5.wav"]
+    assert len(ws.samples) == 4 and sorted(Path(p).name for p, _ in r.skipped) == [
+        "Kick 4.wav", "Kick 5.wav", "groove 01.wav", "groove 01.wav", "groove 01.wav"]
 
 
 def test_what_a_copy_gave_goes_with_it(tmp_path):
