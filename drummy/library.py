@@ -892,7 +892,7 @@ def collect(paths: Iterable[str | Path], skipped: list[tuple[str, str]] | None =
 
     def kit_job(ks: KitSample, kit_file: Path) -> None:
         job = _kit_job(ks, kit_file)
-        kept = jobs.setdefault((job.key, ks.velocity, ks.gain) if regions else job.key, job)
+        kept = jobs.setdefault((job.key, ks.velocity, ks.gain, ks.pan) if regions else job.key, job)
         if kept is not job:                        # another kit plays it too
             kept.kits += job.kits
         in_kits.add(ks.path.resolve())

@@ -153,7 +153,7 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
     """Decode samples into a Kit; unreadable files and hits of unknown type (after
     the optional classifier) are listed in `kit.skipped`."""
     ys, ok, skipped = [], [], []
-    first: dict[tuple, str] = {}                              # (audio hash, velocity range, level) -> the file it came in
+    first: dict[tuple, str] = {}                # (audio hash, velocity range, level, pan) -> the file it came in
     sounding = {(str(s.path), s.start, s.end) for s in samples if s.gain > 0}   # a muted layer of a file that plays
     for s in samples:
         shown = s.shown                                       # the user's file, not the workspace's copy
@@ -170,7 +170,7 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
             if (str(s.path), s.start, s.end) not in sounding:    # (in another layer, it is not left out)
                 skipped.append((shown, "its kit plays it at no level (gain 0)"))
             continue
-        key = (hashlib.sha1(y.tobytes()).hexdigest(), s.velocity, s.gain)
+        key = (hashlib.sha1(y.tobytes()).hexdigest(), s.velocity, s.gain, s.pan)   # (two places: two sounds)
         if key in first:
             skipped.append((shown, f"the same audio as {first[key]}"))
             continue

@@ -986,6 +986,10 @@ def test_a_kits_pans_place_its_drums_in_beats_and_exports(tmp_path):
     got = sides(tmp_path / "kit")
     assert all(abs(got[n] - law[n]) < 0.01 for n in want), (got, law)
     assert want["floor tom"] == pytest.approx(0.78) and law["hihat"] > 7                   # the hat well left
+    for side in ("l", "r"):                            # one sound in two files placed apart: two sounds
+        write(tmp_path / "two" / f"{side}.wav", _tone(120), subtype="FLOAT")
+    two = [KitSample(tmp_path / "two" / f"{side}.wav", "tom", pan=p) for side, p in (("l", -0.5), ("r", 0.5))]
+    assert sorted(S.load_kit(two).pans["tom"]) == [-0.5, 0.5]
     for fmt in ("hydrogen", "sfz"):                                                       # and the exports keep them
         kits.export_kit(S.folder_samples(tmp_path / "kit"), tmp_path / fmt, fmt)
         again = sides(tmp_path / fmt)
