@@ -501,6 +501,8 @@ def cmd_generate(args) -> None:
     args.seed = 0 if args.seed is None else args.seed
     if args.out is not None and ws.in_store(args.out):
         raise RecipeError(f"-o {args.out} is the workspace's sample store; write the hits elsewhere")
+    if args.out is not None and args.out.resolve() == (ws.root / "generated").resolve():
+        args.out = None            # the generated folder itself: into its type folders, where beats find them
     own = {ws.root.resolve(), *((ws.root / d).resolve() for d in ("models", "report"))}
     if args.out is not None and (args.out.resolve() in own or (ws.root / "models").resolve() in args.out.resolve().parents):
         raise RecipeError(f"-o {args.out} is the workspace's own folder; write the hits to a folder of their own "

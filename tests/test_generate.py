@@ -1285,6 +1285,13 @@ def test_cli_generate_and_regenerate_from_sidecar(trained, two_kits, tmp_path, c
         assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "1", "-o", str(own)]) == 2
         assert "is the workspace's own folder" in capsys.readouterr().err
     assert not list(ws.root.glob("kick_*")) and not list((ws.root / "models").rglob("kick_*"))
+    before = set((ws.root / "generated").rglob("*.wav"))     # the generated folder itself: into its type folders
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "1", "--seed", "77", "-o", str(ws.root / "generated")]) == 0
+    made = set((ws.root / "generated").rglob("*.wav")) - before
+    assert [p.parent.name for p in made] == ["kick"], made
+    for p in made:
+        p.unlink()
+        p.with_suffix(".json").unlink()
     meta = json.loads(Path(sidecar).read_text())
     (tmp_path / "edited.json").write_text(json.dumps({**meta, "recipe": "kick=20,hihat=80"}))   # parts say 80/20
     assert main(["generate", "-w", str(ws.root), "--from", str(tmp_path / "edited.json")]) == 2
