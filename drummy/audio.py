@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +43,24 @@ class AudioError(Exception):
 
 def decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS, start: int = 0,
            end: int | None = None) -> tuple[np.ndarray, int]:
+    """`_decode`, libmpg123's notes on an MP3 kept off the terminal: "Illegal Audio-MPEG-Header
+    ...", "Trying to resync..." went to the process's stderr, among an ingest's lines, where a
+    broken MP3's skip reason says it once."""
+    if Path(path).suffix.lower() != ".mp3":
+        return _decode(path, max_seconds, start, end)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        return _decode(path, max_seconds, start, end)
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _decode(path: str | os.PathLike, max_seconds: float = MAX_SECONDS, start: int = 0,
+            end: int | None = None) -> tuple[np.ndarray, int]:
     """Decode any file libsndfile reads into float32 (frames, channels) at its own rate;
     with start/end, only its frames start..end-1 (frames @ its own rate; end None: to its
     end, and an end past it stops there): a slice of it, as a kit's region plays.

@@ -393,3 +393,16 @@ def test_a_stereo_hit_is_centred_channel_by_channel(tmp_path):
     both = np.stack([y, 0.05 * y], 1) + 0.02 + np.random.default_rng(1).uniform(-5e-4, 5e-4, (len(y), 2))   # and hiss
     got = audio.load(write(tmp_path / "st.wav", both, subtype="FLOAT"), stereo=True)
     assert got.shape[1] == 2 and np.abs(np.median(got[-SR // 20:], axis=0)).max() < 3e-4
+
+
+def test_a_broken_mp3_says_nothing_on_the_terminal_but_its_reason(tmp_path, capfd):
+    # libmpg123 wrote "Note: Illegal Audio-MPEG-Header ... Trying to resync..." among an ingest's lines
+    p = tmp_path / "fake.mp3"
+    p.write_bytes(np.random.default_rng(0).integers(0, 256, 20000, dtype=np.uint8).tobytes())
+    capfd.readouterr()
+    with pytest.raises(audio.AudioError, match="not a readable audio file"):
+        audio.decode(p)
+    assert capfd.readouterr().err == ""
+    import sys
+    print("after", file=sys.stderr)                                  # the terminal's stderr is back
+    assert capfd.readouterr().err == "after\n"
