@@ -402,9 +402,24 @@ def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True, max
                    stereo: bool = False, start: int = 0, end: int | None = None, offset: float | None = None
                    ) -> tuple[np.ndarray, int]:
     """:func:`load`, also returning the file's own sample rate."""
+    y, rate, _ = _load(path, sr, trim, max_seconds, stereo, start, end, offset)
+    return y, rate
+
+
+def load_centred(path: str | os.PathLike, offset: float | None = None) -> tuple[np.ndarray, float]:
+    """:func:`load` (mono, trimmed), and the DC offset it took out (0.0: none), decoded once."""
+    y, _, offset = _load(path, offset=offset)
+    return y, offset
+
+
+def _load(path: str | os.PathLike, sr: int = SR, trim: bool = True, max_seconds: float = MAX_SECONDS,
+          stereo: bool = False, start: int = 0, end: int | None = None, offset: float | None = None
+          ) -> tuple[np.ndarray, int, float]:
+    """:func:`load_with_rate`, and the DC offset taken out."""
     data, rate = decode(path, max_seconds=max_seconds, start=start, end=end)
     y = resample(to_mono(data), rate, sr)
-    offset = dc_offset(y, sr) if offset is None else offset     # (its silence would be no silence, its body off centre)
+    still = _still_end(y, sr) if offset is None else None   # (its silence would be no silence, its body off centre)
+    offset = float(np.median(y[still])) if still is not None else float(offset or 0.0)      # (`dc_offset`)
     if offset:
         y = y - np.float32(offset)
     if not y.size:
@@ -422,10 +437,10 @@ def load_with_rate(path: str | os.PathLike, sr: int = SR, trim: bool = True, max
     if stereo and data.ndim == 2 and data.shape[1] == 2 and not np.array_equal(data[:, 0], data[:, 1]) \
             and np.abs(data.mean(axis=1)).max() >= 0.25 * np.abs(data).max():    # one side flipped: as to_mono hears it
         both = resample(np.ascontiguousarray(data), rate, sr)           # (samples, 2), trimmed as the mono one
-        if offset and (end := _still_end(resample(to_mono(data), rate, sr), sr)) is not None:   # at the mono's end
-            both = both - np.median(both[end], axis=0).astype(np.float32)
-        return np.ascontiguousarray(both[whole - len(y):][:len(y)]), rate
-    return y, rate
+        if still is not None:                                           # each side, where the mono sits still
+            both = both - np.median(both[still], axis=0).astype(np.float32)
+        return np.ascontiguousarray(both[whole - len(y):][:len(y)]), rate, offset
+    return y, rate, offset
 
 
 def prepare(y: np.ndarray, sr: int = SR, peak_db: float | None = -1.0,

@@ -682,8 +682,7 @@ def _load_ref(path, one_shot: bool = True, offset: float | None = None):
     from . import audio
     from .features import loop_reason
     try:
-        y = audio.load(path, offset=offset)
-        offset = audio.dc_offset(audio.load(path, trim=False, offset=0.0)) if offset is None else offset
+        y, offset = audio.load_centred(path, offset)
     except audio.AudioError as e:
         raise audio.AudioError(f"{path}: {e}") from None
     if one_shot and (why := loop_reason(y)) is not None:           # its variations would be one hit of it, or a smear of several
@@ -1098,8 +1097,9 @@ def cmd_beat(args) -> None:
         raise patterns.PatternError(f"-o {args.out} is a folder: name the beat's file (e.g. {args.out / 'beat.wav'})")
     audio.format_of(args.out)
     from .library import Workspace
+    ws = Workspace(args.workspace)
     for flag, where in (("-o", args.out), ("--midi-out", args.midi_out), ("--stems", args.stems)):
-        if where is not None and Workspace(args.workspace).in_store(where):     # as generate and evaluate refuse it
+        if where is not None and ws.in_store(where):                         # as generate and evaluate refuse it
             raise patterns.PatternError(f"{flag} {where} is in the workspace's sample store "
                                         f"({Path(args.workspace) / 'audio'}); write the beat elsewhere")
     if args.midi_out is not None and args.midi_out.suffix.lower() not in (".mid", ".midi"):

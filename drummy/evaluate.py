@@ -318,7 +318,7 @@ def doubts(m: dict, t: dict) -> list[str]:
                    f"every training hit, where real training hits sit {line:.2f} from the same type in another kit "
                    f"(the guard's line). The memorised share counts every hit nearer than {near:.2f}, so it says how "
                    f"unlike the training library the held-out one is, not that hits are copies: "
-                   f"{m.get('guard_still_near', float('nan')):.0%} of the hits sit nearer a training hit than the "
+                   f"{m['guard_still_near']:.0%} of the hits sit nearer a training hit than the "
                    f"guard's line.")
     if m.get("unjudged"):
         out.append(f"- Not measured: {', '.join(m['unjudged'])} (the judge does not know "

@@ -147,14 +147,20 @@ def _plays_better(first: KitSample, name: str, note_text: str | None) -> bool:
     return note == own and first.note != own
 
 
-def _number(el, tag: str, default: float = 1.0) -> float:
-    """A child element's non-negative number, or default where it is missing or no such number."""
+def _child_float(el, tag: str) -> float | None:
+    """A child element's finite number, or None where it is missing or no number."""
     text = next((c.text for c in el if _local(c.tag) == tag), None)
     try:
         x = float(text)
     except (TypeError, ValueError):
-        return default
-    return min(x, MAX_GAIN) if math.isfinite(x) and x >= 0 else default
+        return None
+    return x if math.isfinite(x) else None
+
+
+def _number(el, tag: str, default: float = 1.0) -> float:
+    """A child element's non-negative number, or default where it is missing or no such number."""
+    x = _child_float(el, tag)
+    return min(x, MAX_GAIN) if x is not None and x >= 0 else default
 
 
 MAX_GAIN = 10 ** (24 / 20)   # a kit's level beyond +24 dB is a broken file's, not a mix
@@ -163,17 +169,9 @@ MAX_GAIN = 10 ** (24 / 20)   # a kit's level beyond +24 dB is a broken file's, n
 def _hydrogen_pan(inst) -> float:
     """An instrument's place in the kit's stereo image, -1 left .. 1 right: Hydrogen 1.2's `<pan>`,
     else the older `<pan_L>` and `<pan_R>` (each side's level, 1 and 1 in the centre: pan_R - pan_L)."""
-    def value(tag: str) -> float | None:
-        text = next((c.text for c in inst if _local(c.tag) == tag), None)
-        try:
-            v = float(text) if text is not None else None
-        except ValueError:
-            return None
-        return v if v is not None and math.isfinite(v) else None
-
-    pan = value("pan")
+    pan = _child_float(inst, "pan")
     if pan is None:
-        left, right = value("pan_L"), value("pan_R")
+        left, right = _child_float(inst, "pan_L"), _child_float(inst, "pan_R")
         pan = (right - left) if left is not None and right is not None else 0.0
     return min(max(pan, -1.0), 1.0)
 

@@ -535,17 +535,16 @@ class Workspace:
                 continue
             stamp = {"size": st.st_size, "mtime": st.st_mtime_ns, **job.kit_entry}
             old = self.files.get(key)
-            if old and old.get("size") == stamp["size"] and old.get("mtime") == stamp["mtime"] and (
-                    _lasting(old) or old.get("hash") in self.samples and self.stored(old["hash"])
-                    and old.get("decode", 1) == DECODE_RULES):   # (decoded by older rules: once more, by today's)
+            same = bool(old) and old.get("size") == stamp["size"] and old.get("mtime") == stamp["mtime"]
+            rules = same and old.get("hash") in self.samples and old.get("decode", 1) != DECODE_RULES
+            if same and not rules and (_lasting(old) or old.get("hash") in self.samples and self.stored(old["hash"])):
                 if old.get("reason"):                     # still broken: reported as skipped, not unchanged
                     report.skipped.append((key, old["reason"]))
                 else:
                     report.unchanged += 1
                     unchanged.append((self.samples[old["hash"]], key, job))
                 continue
-            rules = bool(old) and old.get("size") == stamp["size"] and old.get("mtime") == stamp["mtime"] \
-                and old.get("hash") in self.samples and old.get("decode", 1) != DECODE_RULES
+            # (decoded by older rules: once more, by today's, keeping its sample: `_rehash`)
             todo.append((job, stamp, old.get("hash") if old else None, rules))   # forgotten once decoded, if changed
 
         for s, key, job in sorted(unchanged, key=lambda u: u[0].path != u[1]):   # each sample's own file first,
