@@ -551,11 +551,17 @@ def _gap_peaks(padded: np.ndarray, starts: np.ndarray, taps: np.ndarray, chunk: 
     return out
 
 
+def midpoints(ch: np.ndarray, loop: bool = False) -> np.ndarray:
+    """|Each gap's midpoint| of a channel (samples,), band-limited (a 2x reading of its true peak;
+    the gap after the last sample runs into the first with `loop`): (samples,) float32."""
+    from scipy.signal import oaconvolve
+    return np.abs(oaconvolve(_padded(ch, _TAPS, loop), _TAPS[1][::-1], "valid")).astype(np.float32)
+
+
 def _channel_true_peak(ch: np.ndarray, peak: float, chunk: int, loop: bool = False) -> float:
     """The channel's largest value between samples."""
-    from scipy.signal import oaconvolve
     padded = _padded(ch, _TAPS, loop)
-    gap = np.abs(oaconvolve(padded, _TAPS[1][::-1], "valid")).astype(np.float32)   # (samples,) each gap's midpoint
+    gap = midpoints(ch, loop)                               # (samples,)
     top = max(peak, float(gap.max()))
     a = np.abs(ch)
     np.maximum(gap, a, out=gap)
