@@ -15,6 +15,7 @@ import os
 import re
 import shlex
 import sys
+import time
 from collections import Counter
 from contextlib import contextmanager
 from concurrent.futures import ProcessPoolExecutor
@@ -297,6 +298,7 @@ class Workspace:
                 raise LibraryError(f"{self.manifest_path} is damaged ({e}); delete that file and ingest your "
                                    "folders again (trained models and generated hits are kept)")
         self._features: dict[str, np.ndarray] | None = None
+        self._features_changed = False          # since read or written: an ingest with nothing new writes none
 
     @property
     def manifest_path(self) -> Path:
@@ -317,7 +319,7 @@ class Workspace:
     def ensure_writable(self) -> None:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            probe = self.root / ".write-test"
+            probe = self.root / f".write-test-{os.getpid()}"    # its own: another command's probe is not this one's
             probe.write_bytes(b"")
             probe.unlink()
         except OSError as e:
@@ -405,6 +407,8 @@ class Workspace:
 
     def _save_features(self) -> None:
         feats = self._load_features()
+        if not self._features_changed:         # (6,000 samples' cache is 135 MB: every ingest wrote it again)
+            return
         hashes = sorted(feats)
         mel = np.stack([feats[h][0] for h in hashes]) if hashes else np.zeros((0, features.MEL.n_mels, features.MEL.frames), np.float32)
         desc = np.stack([feats[h][1] for h in hashes]) if hashes else np.zeros((0, len(features.DESCRIPTORS)), np.float32)
@@ -415,6 +419,7 @@ class Workspace:
             "mel_config": json.dumps(features.MEL.to_dict()),
             "descriptors": json.dumps(list(features.DESCRIPTORS)),
         }))
+        self._features_changed = False
 
     def features(self, hashes: Iterable[str] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(log-mels (N, n_mels, frames), descriptors (N, D)) for the given samples
@@ -425,6 +430,7 @@ class Workspace:
         for h in tqdm(missing, desc="features", unit="hit", mininterval=1.0, disable=len(missing) < 50):
             y = self.load_audio(h)
             feats[h] = (features.log_mel(y), features.descriptors(y))
+            self._features_changed = True
         if missing:
             self._save_features()
         if not hashes:
@@ -464,7 +470,7 @@ class Workspace:
             atomic_write_bytes(self.codes_path, save_bytes(
                 {"code": np.stack([cache[k][0] for k in keys]), "controls": np.stack([cache[k][1] for k in keys])},
                 metadata={"hashes": json.dumps(keys), "codec": cfg}))
-        done = 0
+        done, saved = 0, time.monotonic()       # kept every SAVE_SECONDS: the cache is written whole each time
         try:
             for h in tqdm(missing, desc="analyse hits", unit="hit", mininterval=1.0,
                           disable=not progress or len(missing) < 50):
@@ -472,13 +478,14 @@ class Workspace:
                 c = codec.analyse(x)
                 cache[h] = (c.astype(np.float16), controls(x, c).astype(np.float32))
                 done += 1
-                if done % 500 == 0:
+                if time.monotonic() - saved > SAVE_SECONDS:
                     save()
+                    done, saved = 0, time.monotonic()
         except KeyboardInterrupt:      # Ctrl-C: what was analysed is kept for the next run
-            if done % 500:
+            if done:
                 save()
             raise
-        if missing and done % 500:
+        if done:
             save()
         if not hashes:
             return (np.zeros((0, codec.CODEC.channels, codec.CODEC.frames), np.float32), np.zeros((0, 4), np.float32))
@@ -486,7 +493,7 @@ class Workspace:
 
     # --- ingest -------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], progress: bool = True,
-               save_every: int = 200, jobs: int | None = None) -> IngestReport:
+               save_every: int | None = None, jobs: int | None = None) -> IngestReport:
         """`_ingest`, holding the workspace (`writing`)."""
         paths = list(paths)
         for p in paths:                  # before the lock makes the workspace's folder
@@ -502,7 +509,7 @@ class Workspace:
             return self._ingest(paths, progress, save_every, jobs)
 
     def _ingest(self, paths: Iterable[str | Path], progress: bool = True,
-                save_every: int = 200, jobs: int | None = None) -> IngestReport:
+                save_every: int | None = None, jobs: int | None = None) -> IngestReport:
         """Add every audio file under `paths` (folders of any depth, single files,
         Hydrogen drumkit.xml, .sfz) to the library. Broken files are skipped with a
         reason; unchanged files are not decoded again; features are cached.
@@ -558,7 +565,7 @@ class Workspace:
         # `_worker` closes the lock the fork copied, and dies with this process. Elsewhere the
         # workers inherit neither, and the platform's default stands.
         fork = sys.platform.startswith("linux")
-        pooled, pool, dirty = jobs > 1 and len(todo) >= 16, None, 0
+        pooled, pool, dirty, saved = jobs > 1 and len(todo) >= 16, None, 0, time.monotonic()
         try:
             if pooled:   # librosa's numba code compiled here, once: forked workers inherit it, others read the cache
                 features.warm_up()
@@ -620,9 +627,11 @@ class Workspace:
                                          round(len(y) / audio.SR, 4), int(rate), own=[job.drum_type, job.tags])
                 report.added += 1
                 dirty += 1
-                if dirty >= save_every:  # an interrupted ingest resumes from here
+                # an interrupted ingest resumes from here: saved every SAVE_SECONDS (or `save_every` samples),
+                # not every 200 samples, as the features cache is written whole (6,000 samples: 3.4 GB written)
+                if dirty >= (save_every or float("inf")) or time.monotonic() - saved > SAVE_SECONDS:
                     self._save_all()
-                    dirty = 0
+                    dirty, saved = 0, time.monotonic()
             direct = [str(Path(p).resolve()) for p in paths]
             for job in found:          # a file found only through a link goes when the link does (`_forget_gone`)
                 entry, key = self.files.get(job.key), job.key
@@ -654,6 +663,7 @@ class Workspace:
         """Write sample h's copy into the store (float, as decoded) and its features into feats."""
         audio.write(self.audio_path(h), y, peak_db=None, fade_ms=0, subtype="FLOAT")
         feats[h] = (mel, desc)
+        self._features_changed = True
 
     def _rehash(self, was: str, res: tuple, feats: dict) -> None:
         """Sample `was`, decoded again by today's rules (`DECODE_RULES`) into another sound `res`
@@ -1202,6 +1212,7 @@ def _worker(parent: int | None, lock_fd: int | None) -> None:
 
 # The rules that skip a file, in their version: a file skipped under older rules is tried
 # again (its size and date alone would keep it skipped after an upgrade that reads it).
+SAVE_SECONDS = 60.0   # an ingest saves what it has read so far this often: what an interruption may cost
 SKIP_RULES = 2
 # how files are decoded (`audio.load`): a file decoded by older rules is decoded again, so its copy and
 # hash are today's (2: a DC offset taken out before trimming; a copy of an offset file ingested after it

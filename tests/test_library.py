@@ -713,6 +713,7 @@ def test_a_sample_with_features_that_are_not_finite_is_left_out_of_training(tmp_
     h = sorted(feats)[0]
     mel, desc = feats[h]
     feats[h] = (np.full_like(mel, np.nan), desc)        # taken in before ingest skipped absurd levels
+    ws._features_changed = True
     ws._save_features()
     samples, _ = labelled(Workspace(tmp_path / "ws"))
     assert h not in {s.hash for s in samples} and len(samples) == 15
@@ -1109,3 +1110,21 @@ def test_an_offset_file_decoded_again_by_todays_rules_keeps_its_labels(tmp_path)
     assert s.hash == new and (s.drum_type, s.predicted, s.confidence) == ("clap", True, 0.8)
     assert sorted(p.name for p in (ws.root / "audio").iterdir()) == [f"{new}.wav"]
     assert again.ingest([tmp_path / "lib"], progress=False).unchanged == 1
+
+
+def test_an_ingest_with_nothing_new_writes_no_features_cache(tmp_path, tiny_library):
+    # every ingest wrote the whole features cache again (135 MB for 6,000 samples), and a cold one wrote it
+    # every 200 samples: 3.4 GB written for a 1.35 GB workspace
+    lib = tmp_path / "mine"
+    shutil.copytree(tiny_library, lib)
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([lib], progress=False)
+    before = ws.features_path.stat()
+    r = Workspace(tmp_path / "ws").ingest([lib], progress=False)
+    after = ws.features_path.stat()
+    assert r.added == 0 and (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+    # a new file's features are written
+    write(lib / "kick" / "new one.wav", kick(1, seconds=0.37))
+    assert Workspace(tmp_path / "ws").ingest([lib], progress=False).added == 1
+    ws = Workspace(tmp_path / "ws")
+    assert ws.features_path.stat().st_ino != before.st_ino and len(ws._load_features()) == len(ws.samples)
