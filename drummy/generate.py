@@ -391,10 +391,10 @@ class Generator:
 
     @classmethod
     def load(cls, path: str | Path) -> "Generator":
-        from .vae import load, model_hash
-        model, extra, tensors = load(path)
+        from .vae import load_hashed
+        model, extra, tensors, h = load_hashed(path)
         return cls(model, tensors["data.labels"].float(), tensors["data.controls"].float(),
-                   str(path), model_hash(path), extra, tensors.get("data.balance"))
+                   str(path), h, extra, tensors.get("data.balance"))
 
     @property
     def labels(self) -> list[str]:

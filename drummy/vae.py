@@ -163,23 +163,33 @@ def save(model: BlendVAE, path: str | Path, extra: dict | None = None,
 
 def load(path: str | Path) -> tuple[BlendVAE, dict, dict[str, torch.Tensor]]:
     """A saved BlendVAE (eval mode), its extra metadata and its other tensors."""
-    from safetensors import safe_open
+    return load_hashed(path)[:3]
+
+
+def load_hashed(path: str | Path) -> tuple[BlendVAE, dict, dict[str, torch.Tensor], str]:
+    """`load`, and the hash (`model_hash`) of the very bytes it was built from: the file read
+    once, so that a `train vae` replacing it meanwhile cannot pair one model's weights with
+    another's hash (a hit's sidecar then named a model that did not make it, and a second run
+    wrote over its hits in place rather than beside them)."""
+    from safetensors.torch import load as from_bytes
+    from .library import bytes_hash
     path = Path(path)
     if not path.exists():
         ws = path.parent.parent
         first = "" if (ws / "library.json").exists() else f"`drummy ingest FOLDER -w {shell(ws)}`, then "
         raise ModelError(f"no blend model at {path}; run {first}`drummy train vae -w {shell(ws)}` first")
     try:
-        with safe_open(str(path), "pt") as f:
-            meta = f.metadata() or {}
-            state = {k: f.get_tensor(k) for k in f.keys()}
+        data = path.read_bytes()
+        state = from_bytes(data)
+        head = int.from_bytes(data[:8], "little")                      # safetensors: u64 length, then JSON
+        meta = json.loads(data[8:8 + head]).get("__metadata__") or {}
         model = BlendVAE(VAEConfig(**json.loads(meta["config"])))
         model.load_state_dict({k[6:]: v for k, v in state.items() if k.startswith("model.")})
     except Exception as e:  # a corrupt or foreign file
         raise ModelError(f"cannot load blend model {path} ({first_line(e)}); "
                          f"run `drummy train vae -w {shell(path.parent.parent)}` again") from e
-    return model.eval(), json.loads(meta.get("extra", "{}")), {k: v for k, v in state.items()
-                                                               if not k.startswith("model.")}
+    return (model.eval(), json.loads(meta.get("extra", "{}")),
+            {k: v for k, v in state.items() if not k.startswith("model.")}, bytes_hash(data))
 
 
 def model_hash(path: str | Path) -> str:

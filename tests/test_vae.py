@@ -140,3 +140,27 @@ def test_a_darker_hit_is_no_longer():
     assert end < code.shape[-1] - 20
     assert (out[0, : cfg.bands, end:] == cfg.floor_db).all()
     assert (out[0, : cfg.bands, :end] > cfg.floor_db).any()
+
+
+def test_a_model_replaced_while_it_loads_is_named_by_the_hash_of_the_weights_loaded(tmp_path, monkeypatch):
+    # the model was read to load it, then read again by name to hash it: a `train vae` saving in between
+    # gave hits one model's sound and the other's hash in their sidecars
+    from drummy.generate import Generator
+    from drummy.library import file_hash
+    data = {"data.labels": torch.ones(2, 3, dtype=torch.uint8), "data.controls": torch.zeros(2, 4)}
+    torch.manual_seed(0)
+    vae.save(_model().eval(), tmp_path / "a.safetensors", {}, data)
+    vae.save(_model().eval(), tmp_path / "b.safetensors", {}, data)
+    path = tmp_path / "vae.safetensors"
+    path.write_bytes((tmp_path / "a.safetensors").read_bytes())
+    load_state_dict = vae.BlendVAE.load_state_dict
+
+    def saved_meanwhile(self, *a, **kw):                   # the weights are read: a training saves its model now
+        path.write_bytes((tmp_path / "b.safetensors").read_bytes())
+        return load_state_dict(self, *a, **kw)
+    monkeypatch.setattr(vae.BlendVAE, "load_state_dict", saved_meanwhile)
+    gen = Generator.load(path)
+    monkeypatch.undo()
+    a = vae.load(tmp_path / "a.safetensors")[0]
+    assert all(torch.equal(x, y) for x, y in zip(gen.model.state_dict().values(), a.state_dict().values()))
+    assert gen.hash == file_hash(tmp_path / "a.safetensors") != file_hash(path)
