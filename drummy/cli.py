@@ -339,8 +339,7 @@ def cmd_ingest(args) -> None:
     moved += f", repaired {r.repaired} (the workspace's copy was missing or cut)" if r.repaired else ""
     print(f"added {r.added}, duplicates {r.duplicates}{moved}, unchanged {r.unchanged}, skipped {len(r.skipped)}"
           f" -> {len(ws.samples)} samples in {ws.root}")
-    for path, reason in r.skipped:
-        print(f"  skipped {_shown(path)}: {reason}")
+    _left_out(r.skipped, f"more skipped (`drummy library -w {shell(ws.root)} --json` lists each)", "skipped", "files")
     if args.auto_label:
         from .train import auto_label
         least = 0.5 if args.min_confidence is None else args.min_confidence
@@ -349,8 +348,13 @@ def cmd_ingest(args) -> None:
         print(f"auto-labelled {len(changed)} samples" + (
             f"; {left} stay unknown (heard with under {least:.0%} confidence, or filed under a folder that names "
             f"no drum; `drummy library -w {shell(ws.root)} --json` lists them)" if left else ""))
-        for s, t, c in changed:
-            print(f"  {s.path}: {t} ({c:.0%}, predicted)")
+        for s, t, c in changed[:10]:
+            print(f"  {_shown(s.path)}: {t} ({c:.0%}, predicted)")
+        if len(changed) > 10:
+            from collections import Counter
+            counts = Counter(t for _, t, _ in changed[10:])
+            print(f"  ... and {len(changed) - 10} more ({', '.join(f'{t} {n}' for t, n in counts.most_common())}; "
+                  f"`drummy library -w {shell(ws.root)} --json` lists each)")
 
 
 def cmd_library(args) -> None:
@@ -370,8 +374,8 @@ def cmd_library(args) -> None:
     print("tags:  " + (", ".join(f"{t} {n}" for t, n in top) + (" …" if len(s["tags"]) > 30 else "") if top else "none"))
     if s["skipped"]:
         print(f"skipped {len(s['skipped'])} files:")
-        for item in s["skipped"]:
-            print(f"  {_shown(item['path'])}: {item['reason']}")
+        _left_out([(item["path"], item["reason"]) for item in s["skipped"]],
+                  f"more (`drummy library -w {shell(ws.root)} --json` lists each)", "skipped", "files", 30)
 
 
 # Why a library gives no validation split (`train.group_split`), and what to do about it.
@@ -488,7 +492,7 @@ def _kept_recon(h: dict, m: dict, warmup: int) -> str:
 
 def cmd_generate(args) -> None:
     from .generate import Controls, Generator, RecipeError, dominant_type, finish, names_a_type, sidecar, write_hits
-    from .library import AUDIO_EXTENSIONS, Workspace, vae_path
+    from .library import AUDIO_EXTENSIONS, Workspace, claim, vae_path
     from .novelty import MAX_DRAWS
     ws = Workspace(args.workspace)
     if args.from_ is not None:
@@ -581,15 +585,19 @@ def cmd_generate(args) -> None:
             print(f"drummy: no classifier to hear which drum type each hit is, so they go to generated/blend/ "
                   f"({classifier_advice(ws)}; with one, generate again files them by type)", file=sys.stderr)
         heard = classify([finish(ys[i]) for i in keep]) if classify else ["blend"] * len(keep)
-        for t in dict.fromkeys(heard):
-            idx = [i for i, h in zip(keep, heard) if h == t]
-            paths = write_hits([ys[i] for i in idx], ws.root / "generated" / t, stem, meta, indices=idx,
-                               draws=draws and [draws[i] for i in idx])
-            print(f"wrote {_written(paths, stem)} to {ws.root / 'generated' / t}/")
+        with claim(*(ws.root / "generated" / t for t in dict.fromkeys(heard))):
+            for t in dict.fromkeys(heard):
+                idx = [i for i, h in zip(keep, heard) if h == t]
+                paths = write_hits([ys[i] for i in idx], ws.root / "generated" / t, stem, meta, indices=idx,
+                                   draws=draws and [draws[i] for i in idx])
+                print(f"wrote {_written(paths, stem)} to {ws.root / 'generated' / t}/")
         return
     out = args.out or ws.root / "generated" / folder
-    paths = write_hits([ys[i] for i in keep], out, stem, meta, indices=keep,     # no copy of a 1000-hit batch
-                       draws=draws and [draws[i] for i in keep])
+    # held while its names are chosen and written: two generates of two models into one folder each took
+    # the same free names, and wrote over each other's hits
+    with claim(out):
+        paths = write_hits([ys[i] for i in keep], out, stem, meta, indices=keep,     # no copy of a 1000-hit batch
+                           draws=draws and [draws[i] for i in keep])
     print(f"wrote {_written(paths, stem)} to {out}/")
 
 
@@ -626,10 +634,13 @@ def _sounding(ys) -> list[int]:
     file of silence is no hit. Every hit silent is an error."""
     import numpy as np
     from .library import ModelError
-    keep = [i for i, y in enumerate(ys) if np.any(y)]
+    broken = {i + 1 for i, y in enumerate(ys) if not np.all(np.isfinite(y))}    # NaN is "any": it was written
+    keep = [i for i, y in enumerate(ys) if i + 1 not in broken and np.any(y)]
     silent = sorted(set(range(1, len(ys) + 1)) - {i + 1 for i in keep})
     why = "came out silent: the generator decoded nothing above its noise gate (a model trained longer, or " \
           "controls nearer 0, make sound)"
+    if broken:
+        why += f"; or not a number (hit{'s' * (len(broken) > 1)} {', '.join(map(str, sorted(broken)))}: a damaged model?)"
     if not keep:
         raise ModelError(f"every hit {why}")
     if silent:
@@ -1266,23 +1277,25 @@ def cmd_export_kit(args) -> None:
         print(f"  the kit has no {', no '.join(lacking)}{hint}")
 
 
-def _left_out(items: list[tuple], more: str = "more files left out") -> None:
-    """What was left out and why: a line a file, but one line for three or more samples of one
+def _left_out(items: list[tuple], more: str = "more files left out", verb: str = "left out", noun: str = "samples",
+              most: int = 10) -> None:
+    """What was left out and why: a line a file, but one line for three or more files of one
     folder left out for one reason (every beat named each of a workspace's morphs, whose
-    blend of two drums is no one type); ten lines at most."""
+    blend of two drums is no one type; every ingest of a library of 200 loops printed 200 lines);
+    `most` lines at most."""
     groups: dict[tuple[str, str], list] = {}
     for path, reason in items:
         groups.setdefault((str(Path(path).parent), reason), []).append(path)
     lines: list[tuple[str, int]] = []                     # (line, files it stands for)
     for (folder, reason), paths in groups.items():
         if len(paths) >= 3:
-            lines.append((f"  left out {len(paths)} samples in {_shown(os.path.abspath(folder))}: {reason}", len(paths)))
+            lines.append((f"  {verb} {len(paths)} {noun} in {_shown(os.path.abspath(folder))}: {reason}", len(paths)))
         else:
-            lines += [(f"  left out {_shown(p)}: {reason}", 1) for p in paths]
-    for line, _ in lines[:10]:
+            lines += [(f"  {verb} {_shown(p)}: {reason}", 1) for p in paths]
+    for line, _ in lines[:most]:
         print(line)
-    if len(lines) > 10:
-        print(f"  ... and {sum(n for _, n in lines[10:])} {more}")
+    if len(lines) > most:
+        print(f"  ... and {sum(n for _, n in lines[most:])} {more}")
 
 
 def _shown(path) -> str:

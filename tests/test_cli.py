@@ -368,3 +368,34 @@ def test_a_remade_hit_that_differs_says_by_how_much(tmp_path):
     said = _difference(tmp_path / "first.wav", tmp_path / "again.wav")
     tail = 20 * np.log10(np.abs(a[-10:]).max())        # the 10 samples it lacks are the most it differs by
     assert said == f"; the largest difference is {tail:.0f} dBFS, and it is 10 samples shorter"
+
+
+def test_ingest_and_library_say_many_skips_of_one_folder_in_one_line(tmp_path, capsys):
+    # a library of 200 loops printed 200 "skipped" lines on every ingest, and `library` the same again
+    from conftest import SR, kick, write
+    lib = tmp_path / "lib"
+    write(lib / "kick" / "k.wav", kick(0))
+    for i in range(40):
+        (lib / "Loops" / f"junk {i}.wav").parent.mkdir(parents=True, exist_ok=True)
+        (lib / "Loops" / f"junk {i}.wav").write_bytes(b"not audio at all" * 4)
+    write(lib / "odd" / "silence.wav", np.zeros(SR // 2, np.float32))
+    ws = str(tmp_path / "ws")
+    for cmd in (["ingest", str(lib), "-w", ws], ["library", "-w", ws]):
+        assert main(cmd) == 0
+        out = capsys.readouterr().out
+        skipped = [x for x in out.splitlines() if x.startswith("  skipped")]
+        assert len(skipped) == 2, out                      # the 40 in one line, the silent file in its own
+        assert any(f"skipped 40 files in {lib / 'Loops'}: " in x for x in skipped), out
+        assert any("silence.wav" in x for x in skipped), out
+    # a re-run says the same, in as few lines
+    assert main(["ingest", str(lib), "-w", ws]) == 0
+    assert len([x for x in capsys.readouterr().out.splitlines() if x.startswith("  skipped")]) == 2
+
+
+def test_a_hit_that_is_not_a_number_is_left_out_not_written(capsys):
+    # NaN counts as "any sound": such a hit was kept, and its sidecar written before its audio failed
+    from drummy.cli import _sounding
+    ys = np.stack([np.full(100, np.nan, np.float32), np.ones(100, np.float32), np.zeros(100, np.float32)])
+    assert _sounding(ys) == [1]
+    err = capsys.readouterr().err
+    assert "left out hits 1, 3 of 3" in err and "not a number (hit 1" in err

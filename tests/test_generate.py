@@ -2172,3 +2172,17 @@ def test_a_hit_that_comes_out_silent_is_left_out_and_said(trained, tmp_path, cap
     assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "2", "-o", str(tmp_path / "none")]) == 2
     assert "every hit came out silent" in capsys.readouterr().err and not (tmp_path / "none").exists()
 
+
+
+def test_two_generates_into_one_folder_at_once_the_second_waits(trained, tmp_path, capsys):
+    # each chose its free names, then wrote: two models' sets into one folder wrote over each other
+    from drummy.library import claim
+    ws = trained[0]
+    out = tmp_path / "hits"
+    cmd = ["generate", "-w", str(ws.root), "--blend", "kick", "-n", "2", "-o", str(out)]
+    with claim(out):                            # another generate is writing there
+        assert main(cmd) == 2
+    err = capsys.readouterr().err
+    assert "is being written by another drummy command" in err.splitlines()[-1]
+    assert not out.exists() or not any(out.iterdir())
+    assert main(cmd) == 0 and len(list(out.glob("*.wav"))) == 2
