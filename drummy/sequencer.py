@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
+from tqdm import tqdm
 
 from . import audio, features
 from .audio import midpoints, sample_peak, true_peak
@@ -155,7 +156,7 @@ def load_kit(samples: list[KitSample], classify: Classify | None = None) -> Kit:
     ys, ok, skipped = [], [], []
     first: dict[tuple, str] = {}                # (audio hash, velocity range, level, pan) -> the file it came in
     sounding = {(str(s.path), s.start, s.end) for s in samples if s.gain > 0}   # a muted layer of a file that plays
-    for s in samples:
+    for s in tqdm(samples, desc="load kit", unit="sample", mininterval=1.0, disable=len(samples) < 500):
         shown = s.shown                                       # the user's file, not the workspace's copy
         try:
             y = s.load(stereo=True)                           # a stereo kit plays in stereo

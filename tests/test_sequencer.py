@@ -1008,3 +1008,19 @@ def test_a_longer_render_of_a_beat_is_as_loud_as_a_shorter_one():
             short, long_ = (S.render(P.builtin("rock"), kit, bars=bars, seed=seed, master=master)[0] for bars in (8, 64))
             level = [10 * np.log10(np.mean(y ** 2)) for y in (short, long_)]
             assert abs(level[1] - level[0]) < 1.0, (master, seed, level)
+
+
+def test_a_beat_decodes_only_the_drums_its_pattern_plays(tmp_path, monkeypatch):
+    # a beat of a 6,000-sample library decoded every one of them, for 8 bars of a pattern of four drums
+    lib = tmp_path / "kit"
+    for i in range(3):
+        write(lib / "kick" / f"k{i}.wav", kick(i))
+        write(lib / "hihat" / f"h{i}.wav", hat(i))
+    for i in range(12):
+        write(lib / "tom" / f"t{i}.wav", kick(20 + i))
+        write(lib / "cymbal" / f"c{i}.wav", hat(20 + i, seconds=1.0))
+    loaded = []
+    load = KitSample.load
+    monkeypatch.setattr(KitSample, "load", lambda self, *a, **kw: loaded.append(Path(self.path).parent.name) or load(self, *a, **kw))
+    assert main(["beat", "--kit", str(lib), "--pattern", "house", "--bars", "1", "-o", str(tmp_path / "beat.wav")]) == 0
+    assert sorted(set(loaded)) == ["hihat", "kick"] and len(loaded) == 6
