@@ -32,6 +32,7 @@ MAX_DRAWS = 8            # draws per hit, the first included (a benchmark model'
                          # the memorised line after 4 draws, 5 % after 8; BENCHMARKS, session 31)
 DIMS = 32                # principal axes of the embedding that distances are measured on
 SILENT = 1e-4            # a hit's peak under this (its peak is 1 where it sounds) is no hit
+CHUNK = 256              # training hits heard at once (the classifier's own batch: the same embeddings)
 GUARD_VERSION = 3        # bump when the embedding or the line changes: a kept guard is then worked out again
 
 
@@ -54,13 +55,16 @@ def project(emb: np.ndarray, mean: np.ndarray, axes: np.ndarray) -> np.ndarray:
 class Judge:
     """The classifier as a critic: probabilities and projected embeddings of audio."""
 
-    def __init__(self, model: clf.DrumClassifier, reference: np.ndarray | None = None, dims: int = DIMS,
+    def __init__(self, model: clf.DrumClassifier, reference=None, dims: int = DIMS,
                  mean: np.ndarray | None = None, axes: np.ndarray | None = None):
+        """reference: audio (N, samples), or an iterable of such chunks (a big library's hits are not
+        held at once: 5,000 of them took 1.75 GB)."""
         self.model = model
         self.reference = None                                          # (N, dims) the reference audio, projected
         if reference is not None:
             from threadpoolctl import threadpool_limits
-            emb = self._embed(reference)
+            emb = self._embed(reference) if isinstance(reference, np.ndarray) else \
+                np.concatenate([self._embed(c) for c in reference])     # (the embedding's own batches: the same)
             mean = emb.mean(0)
             with threadpool_limits(1, user_api="blas"):               # the same axes at any thread count
                 _, _, vt = np.linalg.svd(emb - mean, full_matrices=False)
@@ -152,10 +156,10 @@ class Guard:
         return {"classifier_hash": self.classifier_hash, "threshold": self.threshold}
 
 
-def build(model: clf.DrumClassifier, train_audio: np.ndarray, units: list[str], types: list[str],
+def build(model: clf.DrumClassifier, train_audio, units: list[str], types: list[str],
           classifier_hash: str, percentile: float = GUARD_PERCENTILE) -> Guard:
-    """A guard from the classifier and the generator's training hits (N, samples), normalised
-    as the metrics take them, with the kit (or folder) and drum type of each."""
+    """A guard from the classifier and the generator's training hits (N, samples), or chunks of
+    them (`Judge`), normalised as the metrics take them, with the kit (or folder) and drum type of each."""
     judge = Judge(model, train_audio)
     emb = judge.reference
     threshold = float(np.nanpercentile(cross_kit_distances(emb, units, types), percentile))
@@ -207,8 +211,11 @@ def for_workspace(ws, gen, progress: bool = True) -> Guard | None:
     if progress:
         print(f"measuring the {len(hashes)} training hits for the memorisation guard (once per model and "
               f"classifier) ...", file=sys.stderr, flush=True)
-    audio = np.stack([codec.normalise(ws.load_audio(h)).astype(np.float32) for h in hashes])
-    guard = build(model, audio, units, types, chash, GUARD_PERCENTILE)
+    from tqdm import tqdm
+    chunks = (np.stack([codec.normalise(ws.load_audio(h)).astype(np.float32) for h in hashes[i:i + CHUNK]])
+              for i in tqdm(range(0, len(hashes), CHUNK), desc="memorisation guard", unit="chunk", mininterval=1.0,
+                            disable=not progress or len(hashes) <= CHUNK))
+    guard = build(model, chunks, units, types, chash, GUARD_PERCENTILE)
     try:                                                  # kept for next time where it can be: not in a read-only
         atomic_write_bytes(path, save({"mean": np.asarray(guard.judge.mean, np.float32),      # models/ folder
                                        "axes": np.ascontiguousarray(guard.judge.axes, np.float32),

@@ -111,3 +111,13 @@ def test_a_guard_with_no_line_hears_the_type_alone():
     assert alone.better(np.array([np.inf, np.inf, np.inf, np.inf]), np.array([True, False, False, True]),
                         np.array([np.inf, np.inf, -np.inf, np.inf]), np.array([False, True, False, True])).tolist() \
         == [True, False, True, False]
+
+
+def test_a_guard_built_from_chunks_of_hits_is_the_guard_built_from_all_at_once():
+    # a big library's training hits were stacked whole (5,000 hits: 1.75 GB): they are now heard a chunk at a time
+    torch.manual_seed(0)
+    model = clf.DrumClassifier(clf.ClassifierConfig(classes=["hihat", "kick", "snare"])).eval()
+    audio, units, types = _hits()
+    whole = novelty.build(model, audio, units, types, "c0ffee")
+    parts = novelty.build(model, (audio[i:i + 5] for i in range(0, len(audio), 5)), units, types, "c0ffee")
+    assert np.allclose(whole.train, parts.train, atol=1e-4) and abs(whole.threshold - parts.threshold) < 1e-4
