@@ -444,7 +444,7 @@ class Workspace:
         return self.root / "codes.safetensors"
 
     def codes(self, hashes: Iterable[str], progress: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """(sines+noise codes (N, channels, frames), raw controls (N, len(vae.CONTROLS)))
+        """(sines+noise codes (N, channels, frames) float16, raw controls (N, len(vae.CONTROLS)))
         of the given samples, for the blend generator; computed once and cached in
         codes.safetensors (float16), which is rebuilt when the codec changes."""
         from . import codec
@@ -488,8 +488,8 @@ class Workspace:
         if done:
             save()
         if not hashes:
-            return (np.zeros((0, codec.CODEC.channels, codec.CODEC.frames), np.float32), np.zeros((0, 4), np.float32))
-        return (np.stack([cache[h][0] for h in hashes]).astype(np.float32), np.stack([cache[h][1] for h in hashes]))
+            return (np.zeros((0, codec.CODEC.channels, codec.CODEC.frames), np.float16), np.zeros((0, 4), np.float32))
+        return np.stack([cache[h][0] for h in hashes]), np.stack([cache[h][1] for h in hashes])   # codes float16, as kept
 
     # --- ingest -------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], progress: bool = True,

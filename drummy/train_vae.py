@@ -104,13 +104,16 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                        control_mean=[float(v) for v in np.nanmean(finite, 0)],
                        control_std=[float(v) for v in np.maximum(np.nanstd(finite, 0), 1e-3)], tone=True)
     floor = mcfg.codec_cfg.floor_db
-    X = V.scale_code(torch.from_numpy(codes), floor)                           # (N, C, T)
+
+    def X(idx) -> torch.Tensor:   # the scaled codes of hits idx: (len(idx), C, T) float32; all of them are kept
+        return V.scale_code(torch.from_numpy(codes[np.asarray(idx)]).float(), floor)   # float16 (6,000 hits: 2.9 GB)
     cond = torch.from_numpy(np.concatenate([V.multi_hot(label_sets, vocab), V.control_columns(raw, mcfg)], 1))  # (N, D)
 
     types = [lab for lab in vocab if lab != UNKNOWN and lab in TYPES]
     # The code's brightness, calibrated on the training hits to the measured one (log Hz).
     with torch.no_grad():
-        proxy = V.log_centroid(torch.from_numpy(codes[ti]), mcfg.codec_cfg).numpy()
+        proxy = np.concatenate([V.log_centroid(torch.from_numpy(codes[ti[j:j + 512]]).float(), mcfg.codec_cfg).numpy()
+                                for j in range(0, len(ti), 512)])
     ok = np.isfinite(raw[ti, 0]) & np.isfinite(proxy)
     bright_a, bright_b = (float(v) for v in np.polyfit(proxy[ok], raw[ti, 0][ok], 1)) if ok.sum() > 2 else (1.0, 0.0)
     mcfg.brightness_fit = [bright_a, bright_b]
@@ -220,7 +223,7 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
         with torch.no_grad():
             g = torch.get_rng_state()
             torch.manual_seed(1234)
-            out = [losses(X[vi[j:j + 256]], cond[vi[j:j + 256]], cfg.beta) for j in range(0, len(vi), 256)]
+            out = [losses(X(vi[j:j + 256]), cond[vi[j:j + 256]], cfg.beta) for j in range(0, len(vi), 256)]
             torch.set_rng_state(g)
         model.train()
         w = np.array([min(256, len(vi) - j) for j in range(0, len(vi), 256)], float)
@@ -245,7 +248,7 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                 break
             idx = ti[torch.multinomial(draw, cfg.batch, replacement=True, generator=gen).numpy()]
             beta = cfg.beta * min(1.0, (state["step"] + 1) / max(cfg.warmup, 1))
-            loss, rec, k = losses(X[idx], cond[idx], beta)
+            loss, rec, k = losses(X(idx), cond[idx], beta)
             yb = y_type[idx]
             # Hits decoded from the prior, with the brightness condition moved off the data
             # (about +-1 std): they must keep their type and follow the requested brightness.
@@ -256,7 +259,7 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                 fake = model.decode(torch.randn(len(idx), mcfg.latent, generator=gen), cf)
             if cfg.type_weight > 0 and bool((yb >= 0).any()):
                 # the critic learns types from real codes ...
-                loss = loss + F.cross_entropy(critic(X[idx]), yb, ignore_index=-100)
+                loss = loss + F.cross_entropy(critic(X(idx)), yb, ignore_index=-100)
                 # ... and, frozen, asks the decoder for hits of the conditioned type
                 frozen = {n: p.detach() for n, p in critic.named_parameters()}
                 aux = F.cross_entropy(torch.func.functional_call(critic, frozen, (fake,)), yb, ignore_index=-100)

@@ -1850,7 +1850,7 @@ def test_encoding_cached_codes_matches_encoding_the_audio(trained):
         want_cond = torch.cat([(torch.zeros(len(gen.labels)) if label is None else label).expand(4, -1),
                                torch.from_numpy(control_columns(ctl, cfg))], 1)
         with torch.no_grad():
-            want_mu, _ = gen.model.encode(scale_code(torch.from_numpy(code), cfg.codec_cfg.floor_db), want_cond)
+            want_mu, _ = gen.model.encode(scale_code(torch.from_numpy(code).float(), cfg.codec_cfg.floor_db), want_cond)
         assert torch.equal(cond, want_cond) and torch.allclose(mu, want_mu, atol=1e-6)
     assert mu.shape == (4, cfg.latent) and not torch.allclose(mu[0], mu[1])
     for i, h in enumerate(hashes):  # the cache keeps float16 codes: close, not equal
@@ -1880,6 +1880,10 @@ def test_evaluate_takes_as_few_as_two_hits_per_type(trained, tmp_path, capsys):
         with pytest.raises(SystemExit, match="2"):
             main(["evaluate", "-w", str(ws.root), "-n", n])
         assert f"-n: must be at least 2 (got {n})" in capsys.readouterr().err
+    from drummy.library import claim
+    with claim(tmp_path / "r"):                           # another evaluation is writing this report
+        assert main(["evaluate", "-w", str(ws.root), "-n", "2", "-o", str(tmp_path / "r")]) == 2
+    assert "is being written by another drummy command" in capsys.readouterr().err
     assert main(["evaluate", "-w", str(ws.root), "-n", "2", "-o", str(tmp_path / "r")]) == 0
     assert "by this report's line; the guard has none in this library, and drew" in capsys.readouterr().out
     assert (tmp_path / "r" / "spectrograms.png").stat().st_size > 1000
