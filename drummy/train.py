@@ -139,7 +139,7 @@ def source_weights(samples: list[Sample]) -> np.ndarray:
 def fit(mels: np.ndarray, labels: np.ndarray, classes: list[str], cfg: TrainConfig,
         val: tuple[np.ndarray, np.ndarray] | None = None, progress: bool = True,
         model_cfg: clf.ClassifierConfig | None = None,
-        weights: np.ndarray | None = None) -> tuple[clf.DrumClassifier, dict]:
+        weights: np.ndarray | None = None, desc: str = "train classifier") -> tuple[clf.DrumClassifier, dict]:
     """Train a classifier on log-mels (N, M, T) with integer labels (N,).
     `weights` (N,) sets how often each sample is drawn (see source_weights); the
     loss is balanced over classes. Runs every epoch and keeps the last weights (with
@@ -161,7 +161,7 @@ def fit(mels: np.ndarray, labels: np.ndarray, classes: list[str], cfg: TrainConf
     history = {"epoch": [], "train_loss": [], "val_acc": [], "val_balanced_acc": []}
     step = 0
     # a with block: Ctrl-C closes the bar before the message, which landed on its line
-    with tqdm(total=total, desc="train classifier", unit="step", mininterval=1.0, disable=not progress) as bar:
+    with tqdm(total=total, desc=desc, unit="step", mininterval=1.0, disable=not progress) as bar:
         t0 = time.time()
         for epoch in range(cfg.epochs):
             model.train()
@@ -439,8 +439,10 @@ def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: 
             continue
         if k not in done.runs:
             ti = np.array([row[s.hash] for s in train])
+            # each run its own bar, named: six bars all called "train classifier" read as one sixth of the wait
             model, history = fit(mels[ti], y[ti], classes, replace(cfg, seed=seed), val=(mels[vi], y[vi]),
-                                 progress=progress, weights=source_weights(train))
+                                 progress=progress, weights=source_weights(train),
+                                 desc=f"validation run {k + 1}/{max(1, cfg.members)}")
             done.runs[k] = {"history": history, "pred": clf.predict(model, mels[vi]).argmax(1).tolist()}
             done.save()
         histories.append(done.runs[k]["history"])
@@ -454,7 +456,7 @@ def fit_ensemble(ws: Workspace, samples: list[Sample], classes: list[str], cfg: 
     for k in range(max(1, cfg.members)):
         if k not in done.members:
             net = fit(mels, y, classes, replace(cfg, seed=cfg.seed + k), progress=progress,
-                      weights=source_weights(samples))[0]
+                      weights=source_weights(samples), desc=f"net {k + 1}/{max(1, cfg.members)}")[0]
             done.members[k] = {n: t.detach().clone() for n, t in net.state_dict().items()}
             done.save()
         net = clf.DrumClassifier(clf.ClassifierConfig(classes=list(classes)))
