@@ -936,7 +936,7 @@ def _same_file(path: Path, y) -> bool:
 
 def cmd_evaluate(args) -> None:
     from .evaluate import BLEND_RISE, evaluate_workspace, flat
-    from .library import LibraryError, Workspace
+    from .library import LibraryError, Workspace, claim
     if args.n < 2:
         raise LibraryError("-n must be at least 2 (hits per drum type to compare)")
     heldout = None
@@ -944,7 +944,9 @@ def cmd_evaluate(args) -> None:
         heldout = Workspace(args.heldout)
         if not heldout.samples:
             raise LibraryError(f"no samples in {args.heldout}")
-    path, rep = evaluate_workspace(Workspace(args.workspace), args.out, heldout, n=args.n, seed=args.seed)
+    ws = Workspace(args.workspace)
+    with claim(args.out or ws.root / "report"):      # two evaluations into one report folder: the second waits
+        path, rep = evaluate_workspace(ws, args.out, heldout, n=args.n, seed=args.seed)
     m = rep.metrics
     share = ", ".join(f"{t} {v:.0%}" for t, v in rep.tables["type_share"].items())
     first = rep.tables.get("type_share_unguarded")
