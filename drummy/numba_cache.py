@@ -142,7 +142,7 @@ def _mend(folders: list[str], mark: bytes) -> None:
     gone = clear_librosa_cache(folders)
     who = mark.decode(errors="replace").removeprefix("warming").strip()
     what = f"deleted that cache ({gone} files); compiling it again (half a minute) ..." if gone else \
-        "found no cache files of it to delete; if this repeats, delete librosa's numba cache by hand (README)"
+        "found no cache files of it to delete; if this repeats, delete librosa's numba cache by hand (docs/DETAILS.md, \"Workers and the numba cache\")"
     print(f"drummy: the last run{f' (pid {who})' if who else ''} stopped while it loaded librosa's numba "
           f"code: killed, or crashed by a damaged numba cache (numba#10128); {what}", file=sys.stderr, flush=True)
 
