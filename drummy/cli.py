@@ -333,6 +333,12 @@ def cmd_ingest(args) -> None:
     if args.auto_label and not classifier_path(ws).exists():     # before importing anything
         raise ModelError(f"no trained classifier at {classifier_path(ws)} to --auto-label with; run "
                          f"`drummy train classifier -w {shell(ws.root)}` first (or ingest without --auto-label)")
+    from contextlib import nullcontext
+    with ws.writing() if args.auto_label else nullcontext():    # one hold for both steps: a training started
+        _ingest(ws, args)                                         # between them made the second say "busy"
+
+
+def _ingest(ws, args) -> None:
     r = ws.ingest(args.paths, jobs=args.jobs)
     moved = f", moved {r.moved}" if r.moved else ""
     moved += f", removed {r.removed} (gone from the folder)" if r.removed else ""

@@ -329,8 +329,12 @@ class Workspace:
     def writing(self):
         """Hold the workspace for this process while it changes the library, reading it
         afresh first. Two ingests at once each saved the library as they had read it, and
-        the second one lost the first one's samples; now the second is told to wait."""
+        the second one lost the first one's samples; now the second is told to wait. Held
+        already (`ingest --auto-label`'s two steps under one hold), it is held on."""
         import fcntl
+        if self._lock_fd is not None:
+            yield
+            return
         names = {p.name for p in self.root.iterdir()} if self.root.is_dir() else set()
         theirs = sorted(n for n in names - _OWN_NAMES if not n.startswith("."))
         if theirs and not names & _OWN_NAMES:   # (one whose library.json is gone, as a damaged one is told: its own)

@@ -320,3 +320,26 @@ def test_inference_folds_batch_norm_into_the_convolutions_and_reads_the_same():
     plain = model.embed(x).detach()                # with grad: the modules' own (training) graph
     assert (fast - plain).abs().max() < 1e-4 * plain.abs().max()
     assert not torch.equal(fast, torch.zeros_like(fast))
+
+
+def test_ingest_auto_label_holds_the_workspace_through_both_steps(tmp_path, tiny_library, monkeypatch):
+    # the ingest let go of the workspace before labelling: a training started in between made the labelling say "busy"
+    import fcntl
+    from drummy.cli import main
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    train.train_classifier(ws, train.TrainConfig(epochs=1, batch=4, max_steps=2, members=1), progress=False)
+    held = []
+    auto_label = train.auto_label
+
+    def labelling(w, least):                        # another command tries the workspace now
+        with open(w.root / ".lock", "a") as f:
+            try:
+                fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held.append(False)
+            except BlockingIOError:
+                held.append(True)
+        return auto_label(w, least)
+    monkeypatch.setattr(train, "auto_label", labelling)
+    assert main(["ingest", str(tiny_library), "-w", str(ws.root), "--auto-label"]) == 0
+    assert held == [True]
