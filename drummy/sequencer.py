@@ -717,18 +717,22 @@ def render(p: Pattern, kit: Kit, bpm: float | None = None, bars: int | None = No
 
 def cycle_peak(y: np.ndarray, cycle: int) -> float:
     """The level a beat (channels, samples) is mastered from: the median of its whole pattern
-    cycles' peaks (cycle samples each), else its peak. Not the peak of the whole: the longer the
-    beat, the rarer the humanised stack its loudest moment is, and a master set from it played
-    64 bars of rock 1.5 dB quieter than 8 (BENCHMARKS.md, session 40). An accent of the pattern
-    is in every cycle, so it counts; a cycle whose peak stands over the others' is limited more."""
-    whole = y.shape[1] // cycle
+    cycles' peaks, but no more than CYCLE_SPREAD_DB under its own peak (cycle samples each; its
+    peak where it has fewer than two). Not the peak of the whole: the longer the beat, the rarer
+    the humanised stack its loudest moment is, and a master set from it played 64 bars of rock
+    1.5 dB quieter than 8 (BENCHMARKS.md, session 40). An accent of the pattern is in every cycle,
+    so it counts; a cycle whose peak stands over the others' is limited up to CYCLE_SPREAD_DB more
+    than the rest, so a kit's loud kick among soft ones stays louder (by the median alone, the
+    limiter levelled a kick 12 dB over the other to it)."""
+    whole, peak = y.shape[1] // cycle, sample_peak(y)
     if whole < 2:
-        return sample_peak(y)
+        return peak
     peaks = np.array([sample_peak(y[:, i * cycle:(i + 1) * cycle]) for i in range(whole)])
     peaks = peaks[peaks > 0]
-    return float(np.median(peaks)) if len(peaks) else sample_peak(y)
+    return max(float(np.median(peaks)), peak * 10 ** (-CYCLE_SPREAD_DB / 20)) if len(peaks) else peak
 
 
+CYCLE_SPREAD_DB = 2.0   # the most a beat's loudest cycle is limited beyond the others (`cycle_peak`)
 _MARGIN = 10 ** (-0.002 / 20)  # keeps float32 rounding from landing a hair above the ceiling
 
 

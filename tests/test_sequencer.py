@@ -1024,3 +1024,15 @@ def test_a_beat_decodes_only_the_drums_its_pattern_plays(tmp_path, monkeypatch):
     monkeypatch.setattr(KitSample, "load", lambda self, *a, **kw: loaded.append(Path(self.path).parent.name) or load(self, *a, **kw))
     assert main(["beat", "--kit", str(lib), "--pattern", "house", "--bars", "1", "-o", str(tmp_path / "beat.wav")]) == 0
     assert sorted(set(loaded)) == ["hihat", "kick"] and len(loaded) == 6
+
+
+def test_a_loud_sample_among_soft_ones_stays_louder_in_the_master():
+    # mastered from the median cycle alone, the limiter levelled a kick 12 dB over the kit's other kick to it
+    loud = kick(3)
+    kit = Kit({"kick": [("loud", loud), ("soft", (loud * 10 ** (-12 / 20)).astype(np.float32))]})
+    p = Pattern("one", (Track("kick", "kick", (100,) + (0,) * 15, note=36),), bpm=120)
+    for master in ("clean", "punchy"):
+        y, _ = S.render(p, kit, bars=16, seed=0, master=master)
+        bar = len(y) // 16
+        peaks = [20 * np.log10(np.abs(y[i * bar:(i + 1) * bar]).max()) for i in range(16)]
+        assert max(peaks) - min(peaks) > 4.0, (master, peaks)
