@@ -173,13 +173,14 @@ def earlier_run(folder: Path, manifest: str, only: Iterable[str] | None = None) 
 
 
 @contextmanager
-def claim(*paths: str | Path | None):
+def claim(*paths: str | Path | None, wait: float = 0.0):
     """Hold output paths (files or folders) for this process while it writes them. Two
     `beat` or `export-kit` commands at once into the same outputs both reported success
     and left a mix of the two; now the second is told to wait. The locks live in the temp
     folder, keyed by the resolved path, so nothing is left beside a producer's files; the
     system drops them when the process ends, however it ends, and a finished command
-    removes its lock files."""
+    removes its lock files. With `wait`, a held path is waited for up to that many seconds
+    (`generate`'s writing takes moments, after minutes of work that a refusal would throw away)."""
     import fcntl
     import tempfile
     root = Path(tempfile.gettempdir()) / f"drummy-locks-{os.getuid()}"
@@ -205,7 +206,12 @@ def claim(*paths: str | Path | None):
     try:
         for p in sorted({str(Path(p).resolve()) for p in paths if p is not None}):
             lock = root / hashlib.sha1(p.encode("utf-8", "surrogateescape")).hexdigest()
-            f = take(lock)
+            f, until = take(lock), time.monotonic() + wait
+            if f is None and wait > 0:
+                print(f"drummy: waiting for another drummy command writing {p} ...", file=sys.stderr, flush=True)
+            while f is None and time.monotonic() < until:
+                time.sleep(0.2)
+                f = take(lock)
             if f is None:
                 raise LibraryError(f"{p} is being written by another drummy command; run this one again "
                                    "when that has finished")
@@ -404,9 +410,12 @@ class Workspace:
                     if json.loads(meta.get("mel_config", "{}")) == features.MEL.to_dict():
                         for i, h in enumerate(json.loads(meta["hashes"])):
                             self._features[h] = (raw["mel"][i], raw["desc"][i])
+                    else:                                 # of an older mel config: written again
+                        self._features_changed = True
                 except CACHE_DAMAGE:
                     _rebuilding(self.features_path)
                     self._features = {}
+                    self._features_changed = True         # written again, whole, by this command
         return self._features
 
     def _save_features(self) -> None:
@@ -497,7 +506,7 @@ class Workspace:
 
     # --- ingest -------------------------------------------------------------------
     def ingest(self, paths: Iterable[str | Path], progress: bool = True,
-               save_every: int | None = None, jobs: int | None = None) -> IngestReport:
+               save_every: int = 200, jobs: int | None = None) -> IngestReport:
         """`_ingest`, holding the workspace (`writing`)."""
         paths = list(paths)
         for p in paths:                  # before the lock makes the workspace's folder
@@ -513,7 +522,7 @@ class Workspace:
             return self._ingest(paths, progress, save_every, jobs)
 
     def _ingest(self, paths: Iterable[str | Path], progress: bool = True,
-                save_every: int | None = None, jobs: int | None = None) -> IngestReport:
+                save_every: int = 200, jobs: int | None = None) -> IngestReport:
         """Add every audio file under `paths` (folders of any depth, single files,
         Hydrogen drumkit.xml, .sfz) to the library. Broken files are skipped with a
         reason; unchanged files are not decoded again; features are cached.
@@ -631,11 +640,15 @@ class Workspace:
                                          round(len(y) / audio.SR, 4), int(rate), own=[job.drum_type, job.tags])
                 report.added += 1
                 dirty += 1
-                # an interrupted ingest resumes from here: saved every SAVE_SECONDS (or `save_every` samples),
-                # not every 200 samples, as the features cache is written whole (6,000 samples: 3.4 GB written)
-                if dirty >= (save_every or float("inf")) or time.monotonic() - saved > SAVE_SECONDS:
+                # an interrupted ingest resumes from here: the library saved every `save_every` samples, the
+                # features cache, written whole (6,000 samples' every 200: 3.4 GB written), every SAVE_SECONDS
+                # (what it lacks, `features` works out again)
+                if time.monotonic() - saved > SAVE_SECONDS:
                     self._save_all()
                     dirty, saved = 0, time.monotonic()
+                elif dirty >= save_every:
+                    self.save()
+                    dirty = 0
             direct = [str(Path(p).resolve()) for p in paths]
             for job in found:          # a file found only through a link goes when the link does (`_forget_gone`)
                 entry, key = self.files.get(job.key), job.key

@@ -1128,3 +1128,36 @@ def test_an_ingest_with_nothing_new_writes_no_features_cache(tmp_path, tiny_libr
     assert Workspace(tmp_path / "ws").ingest([lib], progress=False).added == 1
     ws = Workspace(tmp_path / "ws")
     assert ws.features_path.stat().st_ino != before.st_ino and len(ws._load_features()) == len(ws.samples)
+
+
+def test_an_ingest_killed_outright_keeps_the_samples_read_before_it(tmp_path, tiny_library):
+    # saving only on a timer, an ingest killed (-9) before its first minute kept no library at all
+    import sys
+    script = f"""
+import os, signal
+from drummy.library import Workspace
+store, calls = Workspace._store, []
+def store_then_die(self, *a):
+    calls.append(1)
+    if len(calls) == 7:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return store(self, *a)
+Workspace._store = store_then_die
+Workspace({str(tmp_path / "ws")!r}).ingest([{str(tiny_library)!r}], progress=False, save_every=3, jobs=1)
+"""
+    r = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).parent)
+    assert r.returncode == -9
+    kept = Workspace(tmp_path / "ws")
+    assert len(kept.samples) >= 6
+    again = kept.ingest([tiny_library], progress=False)               # the next run goes on from there
+    assert again.added + again.unchanged == 16 and len(kept.features()[0]) == len(kept.samples)
+
+
+def test_a_damaged_features_cache_is_written_again_by_an_ingest_with_nothing_new(tmp_path, tiny_library, capsys):
+    ws = Workspace(tmp_path / "ws")
+    ws.ingest([tiny_library], progress=False)
+    ws.features_path.write_bytes(ws.features_path.read_bytes()[:1000])    # cut short
+    Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    assert "damaged" in capsys.readouterr().err
+    Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)      # said once: it was written again
+    assert "damaged" not in capsys.readouterr().err
