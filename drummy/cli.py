@@ -9,6 +9,7 @@ import argparse
 import errno
 import json
 import os
+import re
 import signal
 import sys
 import threading
@@ -591,7 +592,7 @@ def cmd_generate(args) -> None:
             print(f"drummy: no classifier to hear which drum type each hit is, so they go to generated/blend/ "
                   f"({classifier_advice(ws)}; with one, generate again files them by type)", file=sys.stderr)
         heard = classify([finish(ys[i]) for i in keep]) if classify else ["blend"] * len(keep)
-        with claim(*(ws.root / "generated" / t for t in dict.fromkeys(heard))):
+        with claim(*(ws.root / "generated" / t for t in dict.fromkeys(heard)), wait=CLAIM_WAIT):
             for t in dict.fromkeys(heard):
                 idx = [i for i, h in zip(keep, heard) if h == t]
                 paths = write_hits([ys[i] for i in idx], ws.root / "generated" / t, stem, meta, indices=idx,
@@ -600,8 +601,8 @@ def cmd_generate(args) -> None:
         return
     out = args.out or ws.root / "generated" / folder
     # held while its names are chosen and written: two generates of two models into one folder each took
-    # the same free names, and wrote over each other's hits
-    with claim(out):
+    # the same free names, and wrote over each other's hits (the second now waits for the first)
+    with claim(out, wait=CLAIM_WAIT):
         paths = write_hits([ys[i] for i in keep], out, stem, meta, indices=keep,     # no copy of a 1000-hit batch
                            draws=draws and [draws[i] for i in keep])
     print(f"wrote {_written(paths, stem)} to {out}/")
@@ -637,22 +638,31 @@ def _guard(ws, gen, recipe):
 def _sounding(ys) -> list[int]:
     """The hits of a batch that make a sound, said aloud when one does not: a generator trained
     briefly, asked far from its training hits, can decode a hit all under its noise gate, and a
-    file of silence is no hit. Every hit silent is an error."""
+    file of silence is no hit. A hit that is not a number (NaN: "any" sound to numpy) is none
+    either. Every hit left out is an error."""
     import numpy as np
     from .library import ModelError
-    broken = {i + 1 for i, y in enumerate(ys) if not np.all(np.isfinite(y))}    # NaN is "any": it was written
-    keep = [i for i, y in enumerate(ys) if i + 1 not in broken and np.any(y)]
-    silent = sorted(set(range(1, len(ys) + 1)) - {i + 1 for i in keep})
-    why = "came out silent: the generator decoded nothing above its noise gate (a model trained longer, or " \
-          "controls nearer 0, make sound)"
-    if broken:
-        why += f"; or not a number (hit{'s' * (len(broken) > 1)} {', '.join(map(str, sorted(broken)))}: a damaged model?)"
+    broken = [i for i, y in enumerate(ys) if not np.all(np.isfinite(y))]
+    silent = [i for i, y in enumerate(ys) if i not in set(broken) and not np.any(y)]
+    keep = sorted(set(range(len(ys))) - set(broken) - set(silent))
+    whys = [(silent, "came out silent: the generator decoded nothing above its noise gate (a model trained longer, "
+                     "or controls nearer 0, make sound)"),
+            (broken, "came out not a number (a damaged model? `drummy train vae` again)")]
     if not keep:
-        raise ModelError(f"every hit {why}")
-    if silent:
-        print(f"drummy: left out hit{'s' * (len(silent) > 1)} {', '.join(map(str, silent))} of {len(ys)}: "
-              f"{'they' if len(silent) > 1 else 'it'} {why}", file=sys.stderr)
+        said = [(idx, why) for idx, why in whys if idx]
+        raise ModelError(f"every hit {said[0][1]}" if len(said) == 1 else
+                         "no hit made a sound: " + "; ".join(f"{_hit_list(idx)} {why}" for idx, why in said))
+    for idx, why in whys:
+        if idx:
+            print(f"drummy: left out {_hit_list(idx)} of {len(ys)}: {'they' if len(idx) > 1 else 'it'} {why}",
+                  file=sys.stderr)
     return keep
+
+
+def _hit_list(idx: list[int]) -> str:
+    """'hit 3', 'hits 1, 3', or 'hits 1, 3, 4 … (12 in all)' for hits (0-based) idx of a batch."""
+    shown = ", ".join(str(i + 1) for i in idx[:8]) + (f" … ({len(idx)} in all)" if len(idx) > 8 else "")
+    return f"hit{'s' * (len(idx) > 1)} {shown}"
 
 
 def _written(paths: list, stem: str) -> str:
@@ -864,8 +874,11 @@ def _older(path: Path, meta: dict):
 
 def _remake(path: Path, meta: dict, model: Path, made_by: int):
     """The hit a checked sidecar (`_read_sidecar`) records, made again: (samples,) float32."""
-    from .generate import Controls, Generator
+    from .generate import Controls, Generator, RecipeError
     gen = Generator.load(model)
+    if gen.hash != meta["model_hash"]:           # replaced since `_read_sidecar` found it: a training saving it
+        raise RecipeError(f"the model {model} changed while it was being read (a training saving it?); run the "
+                          f"command again when it has finished")
     gen.lift = made_by >= 11                     # an older hit: made as it was, not brought to real hits' level
     gen.hush = made_by >= 12                     # ... nor cut over 20 kHz
     if made_by == 7 and gen.balance_of is not None:
@@ -951,7 +964,7 @@ def cmd_evaluate(args) -> None:
         if not heldout.samples:
             raise LibraryError(f"no samples in {args.heldout}")
     ws = Workspace(args.workspace)
-    with claim(args.out or ws.root / "report"):      # two evaluations into one report folder: the second waits
+    with claim(args.out or ws.root / "report"):      # two evaluations into one report folder: the second is refused
         path, rep = evaluate_workspace(ws, args.out, heldout, n=args.n, seed=args.seed)
     m = rep.metrics
     share = ", ".join(f"{t} {v:.0%}" for t, v in rep.tables["type_share"].items())
@@ -1108,6 +1121,7 @@ def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
     return samples
 
 
+CLAIM_WAIT = 120.0    # seconds a generate waits for another writing into its folder (writing 1000 hits: seconds)
 BEAT_SOFTWARE = "Drummy beat"     # the tag a beat file carries, so the next beat may replace it
 
 
@@ -1164,7 +1178,7 @@ def cmd_beat(args) -> None:
     from .audio import folders_undone
     with claim(args.out, args.midi_out, args.stems), \
             folders_undone(args.out.parent, args.stems, args.midi_out and args.midi_out.parent):
-        _beat(args, pattern, own)           # (claim: two beats into the same files, the second waits)
+        _beat(args, pattern, own)           # (claim: two beats into the same files, the second is refused)
 
 
 def _beat(args, pattern, own) -> None:
@@ -1296,19 +1310,38 @@ def _left_out(items: list[tuple], more: str = "more files left out", verb: str =
     folder left out for one reason (every beat named each of a workspace's morphs, whose
     blend of two drums is no one type; every ingest of a library of 200 loops printed 200 lines);
     `most` lines at most."""
-    groups: dict[tuple[str, str], list] = {}
+    gist = lambda why: re.sub(r" ?\([^()]*\d[^()]*\)", "", why)       # "several hits (8 over 3.5 s): a loop": a loop
+    groups: dict[tuple[str, str, bool], list] = {}                      # (folder, reason, and its folders?) -> files
     for path, reason in items:
-        groups.setdefault((str(Path(path).parent), reason), []).append(path)
-    lines: list[tuple[str, int]] = []                     # (line, files it stands for)
-    for (folder, reason), paths in groups.items():
-        if len(paths) >= 3:
-            lines.append((f"  {verb} {len(paths)} {noun} in {_shown(os.path.abspath(folder))}: {reason}", len(paths)))
-        else:
-            lines += [(f"  {verb} {_shown(p)}: {reason}", 1) for p in paths]
-    for line, _ in lines[:most]:
+        groups.setdefault((str(Path(path).parent), reason, False), []).append(path)
+
+    def lines_of(groups):                                               # [(line, files it stands for, why)]
+        out = []
+        for (folder, reason, below), paths in sorted(groups.items(), key=lambda g: -len(g[1])):   # the biggest first
+            if len(paths) >= 3:
+                where = _shown(os.path.abspath(folder)) + (" and its folders" if below else "")
+                out.append((f"  {verb} {len(paths)} {noun} in {where}: {reason}", len(paths), gist(reason)))
+            else:
+                out += [(f"  {verb} {_shown(p)}: {reason}", 1, gist(reason)) for p in paths]
+        return out
+    lines = lines_of(groups)
+    for _ in range(3):       # too many lines: a few files of a folder join those of its neighbours (a pack's
+        if len(lines) <= most:   # loops, two in each BPM folder) under the folder above, by what is wrong
+            break
+        lifted: dict[tuple[str, str, bool], list] = {}
+        for (folder, reason, below), paths in groups.items():
+            key = (folder, reason, below) if len(paths) >= 3 else (str(Path(folder).parent), gist(reason), True)
+            lifted.setdefault(key, []).extend(paths)
+        groups, lines = lifted, lines_of(lifted)
+    for line, _, _ in lines[:most]:
         print(line)
     if len(lines) > most:
-        print(f"  ... and {sum(n for _, n in lines[most:])} {more}")
+        why: dict[str, int] = {}
+        for _, n, g in lines[most:]:
+            why[g] = why.get(g, 0) + n
+        print(f"  ... and {sum(why.values())} {more}: " + "; ".join(f"{n} {g}" for g, n in
+                                                                  sorted(why.items(), key=lambda w: -w[1])[:3])
+              + ("; …" if len(why) > 3 else ""))
 
 
 def _shown(path) -> str:

@@ -397,5 +397,27 @@ def test_a_hit_that_is_not_a_number_is_left_out_not_written(capsys):
     from drummy.cli import _sounding
     ys = np.stack([np.full(100, np.nan, np.float32), np.ones(100, np.float32), np.zeros(100, np.float32)])
     assert _sounding(ys) == [1]
-    err = capsys.readouterr().err
-    assert "left out hits 1, 3 of 3" in err and "not a number (hit 1" in err
+    err = capsys.readouterr().err.splitlines()
+    assert err == ["drummy: left out hit 3 of 3: it came out silent: the generator decoded nothing above its noise "
+                   "gate (a model trained longer, or controls nearer 0, make sound)",
+                   "drummy: left out hit 1 of 3: it came out not a number (a damaged model? `drummy train vae` again)"]
+    from drummy.library import ModelError
+    with pytest.raises(ModelError, match=r"^every hit came out not a number"):
+        _sounding(np.full((40, 10), np.nan, np.float32))
+    with pytest.raises(ModelError, match=r"^no hit made a sound: hit 2 came out silent.*; hits 1, 3, 4, 5, 6, 7, 8, 9 … "
+                                         r"\(39 in all\) came out not a number"):
+        _sounding(np.concatenate([np.full((1, 10), np.nan), np.zeros((1, 10)), np.full((38, 10), np.nan)]))
+
+
+def test_a_packs_loops_two_in_each_folder_are_said_in_one_line(tmp_path, capsys):
+    # a loop pack holds one or two loops in each BPM folder: grouped by folder, 60 loops were still 60 lines
+    from conftest import kick, write
+    lib = tmp_path / "lib"
+    write(lib / "kick" / "k.wav", kick(0))
+    for bpm in range(90, 102):
+        for i in range(2):
+            (lib / "Loops" / f"{bpm} BPM").mkdir(parents=True, exist_ok=True)
+            (lib / "Loops" / f"{bpm} BPM" / f"junk {i}.wav").write_bytes(b"not audio at all" * 4)
+    assert main(["ingest", str(lib), "-w", str(tmp_path / "ws")]) == 0
+    skipped = [x for x in capsys.readouterr().out.splitlines() if x.startswith("  skipped")]
+    assert len(skipped) == 1 and f"skipped 24 files in {lib / 'Loops'} and its folders: " in skipped[0], skipped

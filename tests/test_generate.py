@@ -2178,15 +2178,30 @@ def test_a_hit_that_comes_out_silent_is_left_out_and_said(trained, tmp_path, cap
 
 
 
-def test_two_generates_into_one_folder_at_once_the_second_waits(trained, tmp_path, capsys):
+def test_two_generates_into_one_folder_at_once_the_second_waits(trained, tmp_path, capsys, monkeypatch):
     # each chose its free names, then wrote: two models' sets into one folder wrote over each other
+    import threading
+    from drummy import cli
     from drummy.library import claim
     ws = trained[0]
     out = tmp_path / "hits"
     cmd = ["generate", "-w", str(ws.root), "--blend", "kick", "-n", "2", "-o", str(out)]
-    with claim(out):                            # another generate is writing there
+    monkeypatch.setattr(cli, "CLAIM_WAIT", 0.5)
+    with claim(out):                            # another generate is writing there, for longer than this one waits
         assert main(cmd) == 2
     err = capsys.readouterr().err
+    assert "waiting for another drummy command writing" in err
     assert "is being written by another drummy command" in err.splitlines()[-1]
     assert not out.exists() or not any(out.iterdir())
+    monkeypatch.setattr(cli, "CLAIM_WAIT", 60.0)
+    held, go = threading.Event(), threading.Event()
+
+    def other():                                # ... and one that finishes in a moment: this one waits, then writes
+        with claim(out):
+            held.set()
+            go.wait(1.0)
+    t = threading.Thread(target=other)
+    t.start()
+    held.wait()
     assert main(cmd) == 0 and len(list(out.glob("*.wav"))) == 2
+    t.join()
