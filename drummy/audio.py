@@ -551,17 +551,24 @@ def _gap_peaks(padded: np.ndarray, starts: np.ndarray, taps: np.ndarray, chunk: 
     return out
 
 
-def midpoints(ch: np.ndarray, loop: bool = False) -> np.ndarray:
+def midpoints(ch: np.ndarray, loop: bool = False, at: np.ndarray | None = None) -> np.ndarray:
     """|Each gap's midpoint| of a channel (samples,), band-limited (a 2x reading of its true peak;
-    the gap after the last sample runs into the first with `loop`): (samples,) float32."""
+    the gap after the last sample runs into the first with `loop`): (samples,) float32; with `at`,
+    those gaps' only ((len(at),): a limiter reads the loud ones, not 10 million)."""
+    padded = _padded(ch, _TAPS, loop)
+    if at is not None:
+        win = np.lib.stride_tricks.sliding_window_view(padded, _TAPS.shape[1])      # (samples, taps)
+        return np.concatenate([np.zeros(0, np.float32)] + [np.abs(win[at[i:i + (1 << 16)]] @ _TAPS[1]).astype(np.float32)
+                                                           for i in range(0, len(at), 1 << 16)])
     from scipy.signal import oaconvolve
-    return np.abs(oaconvolve(_padded(ch, _TAPS, loop), _TAPS[1][::-1], "valid")).astype(np.float32)
+    return np.abs(oaconvolve(padded, _TAPS[1][::-1], "valid")).astype(np.float32)
 
 
 def _channel_true_peak(ch: np.ndarray, peak: float, chunk: int, loop: bool = False) -> float:
     """The channel's largest value between samples."""
     padded = _padded(ch, _TAPS, loop)
-    gap = midpoints(ch, loop)                               # (samples,)
+    from scipy.signal import oaconvolve
+    gap = np.abs(oaconvolve(padded, _TAPS[1][::-1], "valid")).astype(np.float32)   # (samples,) midpoints (`midpoints`)
     top = max(peak, float(gap.max()))
     a = np.abs(ch)
     np.maximum(gap, a, out=gap)

@@ -319,6 +319,7 @@ def bus_board(m: Master):
 
 
 LIMIT_BLOCK = 32  # samples per gain-computer block (0.73 ms @ 44.1 kHz)
+BETWEEN_DB = 6.0  # a block whose samples sit this far under the limiter's threshold has no midpoint over it
 
 
 def limit(y: np.ndarray, threshold: float, lookahead_ms: float = 1.5, hold_ms: float = 5.0,
@@ -340,12 +341,18 @@ def limit(y: np.ndarray, threshold: float, lookahead_ms: float = 1.5, hold_ms: f
     peak = np.abs(y[0])                                                # (samples,) stereo-linked level
     for ch in y[1:]:
         np.maximum(peak, np.abs(ch), out=peak)
-    for ch in y if between else ():                 # and half way between them (`audio.true_peak`)
-        np.maximum(peak, midpoints(ch, loop), out=peak)
     level = peak[:full].reshape(-1, B).max(axis=1)                     # (blocks,)
     if full < n:
         level = np.append(level, peak[full:].max())
     del peak
+    if between:      # and half way between samples (`audio.true_peak`), in the blocks near the threshold
+        near = np.flatnonzero(level > threshold * 10 ** (-BETWEEN_DB / 20))                  # (blocks,)
+        at = (near[:, None] * B + np.arange(B)).ravel()
+        at = at[at < n]
+        mid = np.zeros(len(at), np.float32)
+        for ch in y:
+            np.maximum(mid, midpoints(ch, loop, at), out=mid)
+        np.maximum.at(level, at // B, mid)
     need = np.minimum(1.0, threshold / np.maximum(level, 1e-12))
     if need.min() >= 1.0:
         return y
