@@ -1036,3 +1036,17 @@ def test_a_loud_sample_among_soft_ones_stays_louder_in_the_master():
         bar = len(y) // 16
         peaks = [20 * np.log10(np.abs(y[i * bar:(i + 1) * bar]).max()) for i in range(16)]
         assert max(peaks) - min(peaks) > 4.0, (master, peaks)
+
+
+def test_the_limiter_reads_peaks_half_way_between_samples():
+    # a crushed hit's peak between its samples stood 4 dB over them: the limiter let it through, and the true-peak
+    # ceiling after it turned the whole beat down by that much
+    t = np.arange(SR // 2)
+    tone = np.sin(2 * np.pi * (SR / 4) * t / SR + np.pi / 4).astype(np.float32)   # its peaks fall half way between
+    y = np.stack([tone, tone]) * np.float32(0.5)                                    # samples: 0.35, peaks 0.5
+    assert S.audio.midpoints(y[0], True).max() > 1.35 * np.abs(y[0]).max()
+    plain = S.limit(y.copy(), 0.4, loop=True)
+    read = S.limit(y.copy(), 0.4, between=True, loop=True)
+    assert np.array_equal(plain, y)                                                 # its samples are under 0.4
+    assert S.audio.midpoints(read[0], True).max() <= 0.4 * 1.01 and np.abs(read).max() <= 0.4
+    assert 20 * np.log10(S.audio.true_peak(read, loop=True) / 0.4) < 0.1
