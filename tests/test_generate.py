@@ -1378,6 +1378,18 @@ def _variations_go_where_their_names_say(ws, tmp_path, capsys, kick, write):
     capsys.readouterr()
     assert main(gen + [str(write(tmp_path / "refs" / "thing2.wav", kick(4)))]) == 0
     assert "generated/kick/" in capsys.readouterr().out
+    # ... and where it is unsure (here: asked to be surer than it can be), it says so, and leans as it hears
+    from drummy import cli
+    hook = cli._classifier_hook
+    cli._classifier_hook = lambda root, min_confidence=0.5: hook(root, 1.01 if min_confidence > 0 else 0.0)
+    try:
+        assert main(gen + [str(write(tmp_path / "refs" / "thing3.wav", kick(5)))]) == 0
+    finally:
+        cli._classifier_hook = hook
+    out, err = capsys.readouterr()
+    leans = next(t for t in ("kick", "hihat") if f"it leans to {t})" in err)
+    assert f"the classifier is unsure which drum thing3.wav is (it leans to {leans}), and its name does not say: its " \
+           f"variations go to generated/{leans}/" in err and f"generated/{leans}/" in out
 
 
 def test_hits_already_written_are_never_written_over_by_other_hits(trained, tmp_path, capsys):
