@@ -698,3 +698,17 @@ def test_an_sfz_export_of_overlapping_layers_reads_back_as_its_samples(tmp_path)
     for s in back:                                  # each over its own layer's velocities, whole (a run apart at most)
         lo, hi = next(v for n, v in layers.items() if n in Path(s.path).stem)
         assert abs(s.velocity[0] - lo) <= 1 / 127 + 1e-9 and abs(s.velocity[1] - hi) <= 1 / 127 + 1e-9, (s.path.name, s.velocity)
+
+
+def test_exporting_a_workspace_with_no_generated_hits_says_it_exports_its_library(tmp_path, tiny_library, capsys):
+    # a 6,000-sample library exported whole (1.1 GB), saying only "wrote a Hydrogen kit of 6041 samples"
+    ws = tmp_path / "ws"
+    assert main(["ingest", str(tiny_library), "-w", str(ws)]) == 0
+    capsys.readouterr()
+    assert main(["export-kit", "-w", str(ws), "-o", str(tmp_path / "kit")]) == 0
+    out = capsys.readouterr().out
+    assert "wrote a type-folder kit of 16 samples" in out and "the workspace's library, every sample of it" in out
+    write(ws / "generated" / "kick" / "k.wav", kick(0))                      # once it has generated hits: those
+    assert main(["export-kit", "-w", str(ws), "-o", str(tmp_path / "kit2")]) == 0
+    out = capsys.readouterr().out
+    assert "kit of 1 samples" in out and "library" not in out
