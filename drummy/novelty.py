@@ -85,17 +85,22 @@ class Judge:
         return probs, emb if self.axes is None else project(emb, self.mean, self.axes)
 
 
-def cross_kit_distances(emb: np.ndarray, units: list[str], types: list[str]) -> np.ndarray:
+def cross_kit_distances(emb: np.ndarray, units: list[str], types: list[str], chunk: int = 64) -> np.ndarray:
     """Each hit's distance to its nearest hit of the same drum type from another unit (kit
     or folder): (N,); NaN for a hit whose type comes from one unit only. Of the same type: in
     a library filed by type (Kicks/, Snares/), a hit's nearest of another folder is another
-    drum, far further than one kit's kick from another's."""
+    drum, far further than one kit's kick from another's. By type, in chunks of hits (a loop over
+    every hit took 1.9 s at 5,000 hits, 30 s projected at 20,000); each distance is `nearest`'s."""
     units_, types_ = np.asarray(units), np.asarray(types)
     out = np.full(len(emb), np.nan)
-    for i in range(len(emb)):
-        other = (types_ == types_[i]) & (units_ != units_[i])
-        if other.any():
-            out[i] = nearest(emb[i:i + 1], emb[other])[0]
+    for t in np.unique(types_):
+        rows = np.flatnonzero(types_ == t)
+        e, u = emb[rows], units_[rows]
+        for i in range(0, len(rows), chunk):
+            d = np.sqrt(((e[i:i + chunk, None] - e[None]) ** 2).sum(-1))       # (chunk, n_t)
+            d[u[i:i + chunk, None] == u[None]] = np.inf                        # not of its own unit
+            best = d.min(1)
+            out[rows[i:i + chunk]] = np.where(np.isfinite(best), best, np.nan)
     return out
 
 
