@@ -556,10 +556,11 @@ def midpoints(ch: np.ndarray, loop: bool = False, at: np.ndarray | None = None) 
     the gap after the last sample runs into the first with `loop`): (samples,) float32; with `at`,
     those gaps' only ((len(at),): a limiter reads the loud ones, not 10 million)."""
     padded = _padded(ch, _TAPS, loop)
-    if at is not None:
-        win = np.lib.stride_tricks.sliding_window_view(padded, _TAPS.shape[1])      # (samples, taps)
-        return np.concatenate([np.zeros(0, np.float32)] + [np.abs(win[at[i:i + (1 << 16)]] @ _TAPS[1]).astype(np.float32)
-                                                           for i in range(0, len(at), 1 << 16)])
+    return _midpoints(padded) if at is None else _gap_peaks(padded, at, _TAPS[1:2], 1 << 16)
+
+
+def _midpoints(padded: np.ndarray) -> np.ndarray:
+    """`midpoints` of a channel padded as `_padded(ch, _TAPS, loop)` gives it: (samples,) float32."""
     from scipy.signal import oaconvolve
     return np.abs(oaconvolve(padded, _TAPS[1][::-1], "valid")).astype(np.float32)
 
@@ -567,8 +568,7 @@ def midpoints(ch: np.ndarray, loop: bool = False, at: np.ndarray | None = None) 
 def _channel_true_peak(ch: np.ndarray, peak: float, chunk: int, loop: bool = False) -> float:
     """The channel's largest value between samples."""
     padded = _padded(ch, _TAPS, loop)
-    from scipy.signal import oaconvolve
-    gap = np.abs(oaconvolve(padded, _TAPS[1][::-1], "valid")).astype(np.float32)   # (samples,) midpoints (`midpoints`)
+    gap = _midpoints(padded)                                # (samples,) each gap's midpoint
     top = max(peak, float(gap.max()))
     a = np.abs(ch)
     np.maximum(gap, a, out=gap)

@@ -643,7 +643,7 @@ def _sounding(ys) -> list[int]:
     import numpy as np
     from .library import ModelError
     broken = [i for i, y in enumerate(ys) if not np.all(np.isfinite(y))]
-    silent = [i for i, y in enumerate(ys) if i not in set(broken) and not np.any(y)]
+    silent = [i for i, y in enumerate(ys) if not np.any(y)]                # (NaN is "any": none of these)
     keep = sorted(set(range(len(ys))) - set(broken) - set(silent))
     whys = [(silent, "came out silent: the generator decoded nothing above its noise gate (a model trained longer, "
                      "or controls nearer 0, make sound)"),
@@ -1222,7 +1222,7 @@ def _beat(args, pattern, own) -> None:
     hook = _classifier_hook(args.workspace)
     # only the drums the pattern plays are decoded (and those of no type, which the classifier may name, or which
     # are said to be left out): a beat of a 6,000-sample library decoded every sample, cymbals and all, for house
-    kit = sequencer.load_kit([s for s in samples if s.drum_type in played or s.drum_type == "unknown"], hook)
+    kit = sequencer.load_kit([s for s in samples if s.drum_type in played or s.drum_type == sequencer.UNKNOWN], hook)
     from_library = sorted({s.drum_type for s in samples if s.origin} & set(kit) & played) if args.kit is None else []
     if from_library and len(from_library) < len(set(kit) & played):
         which = "that type" if len(from_library) == 1 else "those types"
@@ -1271,9 +1271,10 @@ def _ordinal(n: int) -> str:
 def cmd_export_kit(args) -> None:
     from .kits import KitError, export_kit
     from .library import Workspace
+    ws = Workspace(args.workspace) if args.source is None else None
     # a kit written inside the folder it was made from is part of that folder's kit next time
-    root = (args.source.resolve() if args.source.is_dir() else None) if args.source is not None \
-        else (Workspace(args.workspace).root / "generated").resolve()
+    root = (args.source.resolve() if args.source.is_dir() else None) if ws is None \
+        else (ws.root / "generated").resolve()
     if root is not None and args.out.resolve().is_relative_to(root):
         raise KitError(f"-o {args.out} is inside the folder the kit comes from ({root}): its hits would be "
                        "in that kit twice next time; export to a folder outside it")
@@ -1294,7 +1295,7 @@ def cmd_export_kit(args) -> None:
     kind = {"folder": "a type-folder", "hydrogen": "a Hydrogen", "sfz": "an SFZ"}[args.format]
     print(f"wrote {kind} kit of {len(samples) - len(unknown) - len(broken)} samples: {out}")
     from .sequencer import generated_folder
-    if args.source is None and generated_folder(Workspace(args.workspace)) is None:   # (6,041 files, 1.1 GB: no one
+    if ws is not None and generated_folder(ws) is None:                  # (6,041 files, 1.1 GB: no one
         print("  (the workspace's library, every sample of it: it has no generated hits yet; once `drummy "   # asked)
               "generate` has made some, the kit holds those)")
     _left_out(unknown, "more of unknown drum type or not there")
