@@ -278,6 +278,9 @@ def _main(argv: list[str] | None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
+    import shlex
+    from . import library
+    library.COMMAND = shlex.join(["drummy", *(sys.argv[1:] if argv is None else argv)])   # named to one it turns away
     from .audio import AudioError
     from .kits import KitError
     from .library import LibraryError, ModelError

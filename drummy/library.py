@@ -348,12 +348,13 @@ class Workspace:
                                f"{' …' if len(theirs) > 3 else ''}), not one Drummy made: its copies and models would "
                                f"go among them; -w names a new folder or a workspace")
         self.ensure_writable()
-        with open(self.root / ".lock", "a") as f:
+        with open(self.root / ".lock", "a+") as f:
             try:
                 fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                raise LibraryError(f"workspace {self.root} is busy: another drummy command (an ingest or a "
-                                   "training) is working on it; run this one again when that has finished") from None
+                raise LibraryError(f"workspace {self.root} is busy: {_holder(f)} is working on it; run this one "
+                                   "again when that has finished") from None
+            _hold(f)
             self._load()                                  # what that other command saved
             self._lock_fd = f.fileno()                    # ingest's workers close their copy (`_worker`)
             try:
@@ -1237,6 +1238,31 @@ SKIP_RULES = 2
 DECODE_RULES = 2
 # what a workspace holds: a folder with anything else in it (and no library.json) is not one (`writing`):
 # `ingest ~/Samples -w ~/Samples` put the store and models among a producer's own samples
+COMMAND: str | None = None   # what this process is, for a workspace's lock (`cli` sets it: "drummy train vae -w work")
+
+
+def _hold(f) -> None:
+    """Write who holds a workspace into its lock file, for a command it turns away to name."""
+    f.seek(0)
+    f.truncate()
+    f.write(json.dumps({"pid": os.getpid(), "command": COMMAND, "since": time.time()}))
+    f.flush()
+
+
+def _holder(f) -> str:
+    """The command holding a workspace, as its lock file says: "`drummy train vae -w work` (pid 412,
+    since 15:40)". A producer with two terminals open was told only "another drummy command", and
+    could not tell a training's long wait from a command left hanging."""
+    try:
+        f.seek(0)
+        rec = json.loads(f.read())
+        pid, since = int(rec["pid"]), time.strftime("%H:%M", time.localtime(float(rec["since"])))
+    except (ValueError, KeyError, TypeError, OSError, OverflowError):
+        return "another drummy command (an ingest or a training)"   # a lock from before the record, or one half-written
+    who = f"`{rec['command']}`" if isinstance(rec.get("command"), str) else "another drummy command"
+    return f"{who} (pid {pid}, since {since})"
+
+
 _OWN_NAMES = {"audio", "models", "generated", "report", "library.json", "features.safetensors", "codes.safetensors"}
 
 

@@ -397,6 +397,30 @@ def test_a_second_command_changing_the_library_at_once_is_told_to_wait(tmp_path,
     assert Workspace(tmp_path / "ws").summary()["types"] == {"kick": 8, "hihat": 8}
 
 
+def test_a_busy_workspace_names_the_command_holding_it(tmp_path, tiny_library, monkeypatch):
+    """A producer with two terminals was told only "another drummy command" is working: not
+    whether it was a training with minutes to go, or a command left hanging in a window."""
+    monkeypatch.setattr(library, "COMMAND", "drummy train vae -w ws")
+    with Workspace(tmp_path / "ws").writing():
+        with pytest.raises(LibraryError, match=rf"busy: `drummy train vae -w ws` \(pid {os.getpid()}, since "
+                                               rf"\d\d:\d\d\) is working on it"):
+            Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    (tmp_path / "ws" / ".lock").write_text("not a record")      # a lock written before the record
+    with open(tmp_path / "ws" / ".lock") as f:
+        import fcntl
+        fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(LibraryError, match=r"busy: another drummy command \(an ingest or a training\)"):
+            Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+    Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)      # free again: it goes ahead
+
+
+def test_the_command_line_names_itself_for_the_lock(tmp_path, monkeypatch):
+    from drummy.cli import main
+    monkeypatch.setattr(library, "COMMAND", None)
+    assert main(["library", "-w", str(tmp_path / "my ws")]) != 0        # (no workspace there: refused, but named)
+    assert library.COMMAND == f"drummy library -w '{tmp_path / 'my ws'}'"
+
+
 def test_a_copy_gives_its_type_and_tags_to_an_unlabelled_first_file(tmp_path):
     clap = write(tmp_path / "lib" / "A Unsorted" / "x1.wav", hat(5, seconds=0.3))
     (tmp_path / "lib" / "Claps" / "Boom Bap").mkdir(parents=True)
