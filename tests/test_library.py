@@ -1066,6 +1066,11 @@ def test_the_store_is_no_folder_to_ingest_or_to_write_a_beat_to(tmp_path, tiny_l
     ws.ingest([tiny_library], progress=False)
     with pytest.raises(LibraryError, match="is this workspace's sample store"):
         ws.ingest([ws.root / "audio"], progress=False)
+    # `ingest ws -w ws` (a slip for `library -w ws`) took the workspace's generated hits into its library, unsaid
+    write(ws.root / "generated" / "kick" / "kick_s0_01.wav", kick(55))
+    with pytest.raises(LibraryError, match=r"is the workspace itself, not a folder of samples: .* ingest .*generated"):
+        ws.ingest([tiny_library, tmp_path / "ws" / "."], progress=False)
+    assert not any("/generated/" in k for k in Workspace(ws.root).files)
     beat, store, mine = ["beat", "-w", str(ws.root), "--pattern", "house", "--bars", "1"], ws.root / "audio", tmp_path / "b.wav"
     for extra in (["-o", str(store / "b.wav")], ["-o", str(mine), "--midi-out", str(store / "b.mid")],
                   ["-o", str(mine), "--stems", str(store / "stems")]):
