@@ -155,7 +155,7 @@ _STOP_WORDS = {"loop", "loops", "one", "shot", "shots", "oneshot", "oneshots", "
                "and", "unsorted", "misc", "miscellaneous", "various", "assorted", "untitled", "splice", "sounds",
                "expansion", "expansions", "user", "consolidate", "consolidated", "round", "robin",
                "roundrobin", "key", "of", "to", "no", "prod", "by", "the", "final", "edit", "bip", "programs", "w",
-               "with", "my",
+               "with", "my", "take", "takes",     # a recording's number ("Snare Take 0042"): 6,042 of 6,042 tagged "take"
                # round robins counted in words (Naked Drums' "HatMic_A2_10_one", "_two" ... "_ten")
                "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
 # Folders that say where a file sits on a computer, not what it is ("~/Desktop/my-snare.wav"): no

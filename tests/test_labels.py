@@ -123,6 +123,7 @@ from drummy.labels import labels_from_names, labels_from_path, normalise, parse_
     ("Percussion/HT 1.wav", "tom", []),
     # round robins counted in words are numbering, not tags (Naked Drums)
     ("Snares/Snare Two.wav", "snare", []), ("Hats/HatMic_A2_10_eight.flac", "hihat", ["mic"]),
+    ("Kicks/Dry/Kick Take 0042.wav", "kick", ["dry"]), ("Snare Takes/Tight 3.wav", "snare", ["tight"]),
     # the snare's wires, said of a kick: no "on" tag left behind (a snare's own "off" stays, as ForzeeStereo's)
     ("Center/kick - snares on - 1.wav", "kick", ["center"]), ("Snares/Snares Off 2.wav", "snare", ["off"]),
 ])
