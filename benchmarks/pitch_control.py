@@ -5,9 +5,12 @@
    centroid and the body pitch (`features.descriptors`) moved, in octaves; a sampler moves
    both by exactly +1 / -1. The median and the share of hits moved the wrong way are printed.
 2. Variations: `--like REF --variation 0` for up to `--refs` tonal training hits per type
-   (kick, tom, snare): the semitones between the reference's body pitch and the variation's.
+   (kick, tom, snare; `--heldout`: hits of the kits the model never saw): the semitones between
+   the reference's body pitch and the variation's. `--binned-note` tunes them as audio versions
+   up to 12 did (`codec.body_note(heard=False)`); `--only-variations` skips part 1.
 
     python benchmarks/pitch_control.py [--work build/bench-vae] [--model PATH] [-n 40] [--refs 20]
+        [--heldout] [--binned-note] [--only-variations]
 
 Run benchmarks/vae_blend.py first (workspaces and models). Results:
 benchmarks/results/pitch_control.json (one entry per model and code, under --label).
@@ -49,9 +52,10 @@ def transposition(g: Generator, t: str, n: int) -> dict:
     return out
 
 
-def variations(g: Generator, ws: Workspace, t: str, refs: int) -> dict:
+def variations(g: Generator, ws: Workspace, t: str, refs: int, heldout: bool = False) -> dict:
     train = set(g.extra.get("train_hashes", []))
-    samples = sorted((s for s in ws.samples.values() if s.drum_type == t and s.hash in train), key=lambda s: s.hash)
+    samples = sorted((s for s in ws.samples.values() if s.drum_type == t and (heldout or s.hash in train)),
+                     key=lambda s: s.hash)
     err = []
     for s in samples:
         y = audio.load(ws.audio_path(s.hash))                  # the library's stored copy
@@ -76,17 +80,23 @@ def main() -> int:
     ap.add_argument("-n", type=int, default=40, help="generated hits per type and pitch")
     ap.add_argument("--refs", type=int, default=20, help="references per type for --like")
     ap.add_argument("--label", default="current", help="the entry's name in the results file")
+    ap.add_argument("--heldout", action="store_true", help="variations of the held-out kits' hits, not training hits")
+    ap.add_argument("--binned-note", action="store_true", help="tune variations as audio versions up to 12 did")
+    ap.add_argument("--only-variations", action="store_true")
     args = ap.parse_args()
     ws = Workspace(args.work / "train")
     g = Generator.load(args.model or vae_path(ws))
-    row = {"model": str(args.model or vae_path(ws)), "date": str(date.today()), "transposition": {}, "variation_0": {}}
+    g.heard_note = not args.binned_note
+    refs = Workspace(args.work / "heldout") if args.heldout else ws
+    row = {"model": str(args.model or vae_path(ws)), "date": str(date.today()), "transposition": {}, "variation_0": {},
+           "references": "heldout" if args.heldout else "train", "note": "binned" if args.binned_note else "heard"}
     for t in ("kick", "snare", "hihat", "tom"):
-        if t in g.known:
+        if t in g.known and not args.only_variations:
             row["transposition"][t] = transposition(g, t, args.n)
             print(t, json.dumps({k: v["median_octaves"] for k, v in row["transposition"][t].items()}), flush=True)
     for t in ("kick", "tom", "snare"):
         if t in g.known:
-            row["variation_0"][t] = variations(g, ws, t, args.refs)
+            row["variation_0"][t] = variations(g, refs, t, args.refs, args.heldout)
             print(t, "like --variation 0:", json.dumps(row["variation_0"][t]), flush=True)
     save_entry("pitch_control", args.label, row)
     return 0

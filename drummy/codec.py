@@ -264,12 +264,44 @@ def fade_in(code: torch.Tensor, ms: torch.Tensor, cfg: CodecConfig = CODEC) -> t
 
 
 def body_note(code: torch.Tensor, seconds: float = 0.4, quiet_db: float = -40.0,
-              cfg: CodecConfig = CODEC, bin_hz: float = 2.0) -> torch.Tensor:
+              cfg: CodecConfig = CODEC, heard: bool = True) -> torch.Tensor:
     """Codes (B, channels, frames) -> the note the body sine is heard at, log2(Hz / 100) (B,):
-    as `features.pitch` hears a hit, the strongest peak of its spectrum over the first `seconds`
-    after the first frame, which is where the sine's amplitude, summed over the frames it
-    spends at a frequency, is largest (bins of bin_hz, the frames louder than quiet_db);
-    NaN for a hit whose sine never is."""
+    as `features.pitch` hears a hit, the strongest peak of the spectrum of its sine (the frames
+    louder than quiet_db) over the first `seconds` after 5 ms, under a Hann window; the note is
+    then the level-weighted mean frequency of the frames at that peak (within the window's
+    resolution, 1 / seconds Hz). NaN for a hit whose sine never sounds.
+
+    heard=False: the rule of audio versions up to 12 (`Generator.heard_note`), which summed the
+    sine's amplitude per 2 Hz bin of frequency. A click's two frames at one frequency then
+    outweighed a body that wobbled over a few hertz: Millo_MultiLayered3's bd_04 read 173 Hz, its
+    body rings at 62-74 Hz, and its variations were tuned up to a 207 Hz knock."""
+    if not heard:
+        return _body_note_binned(code, seconds, quiet_db, cfg)
+    stop = 1 + int(round(seconds * cfg.sr / cfg.hop))
+    amp, freq = code[:, AMP, :stop + 1].float(), code[:, FREQ, :stop + 1].float()          # (B, T)
+    w = torch.where(amp > quiet_db, torch.pow(10.0, amp / 20), torch.zeros_like(amp))
+    down = 8                                                   # the sine alone, at 5.5 kHz: bodies reach 1 kHz
+    low = replace(cfg, sr=cfg.sr / down, hop=cfg.hop // down, seconds=(stop + 1) * cfg.hop / cfg.sr)
+    hz = (100 * torch.pow(2.0, freq.clamp(-4.0, 8.0))).clamp(max=0.45 * low.sr)
+    y = _sine(hz, w, low)                                                                 # (B, samples)
+    skip, n = int(round(0.005 * low.sr)), int(round(seconds * low.sr))
+    seg = y[:, skip:skip + n].double().numpy()
+    # numpy's FFT, on one thread: torch's took 26 ms a hit beside a busy training, its threads waiting on each other
+    spec = np.abs(np.fft.rfft(seg * np.hanning(seg.shape[1]), n=1 << 15))                # (B, bins): 0.17 Hz bins
+    bins = np.fft.rfftfreq(1 << 15, 1 / low.sr)
+    band = (bins >= cfg.sine_fmin) & (bins <= cfg.sine_fmax)
+    peak = torch.from_numpy(bins[band][spec[:, band].argmax(1)]).to(hz.dtype)[:, None]    # (B, 1) Hz
+    w, hz = w[:, 1:stop], hz[:, 1:stop]                                                   # after the first frame
+    off = torch.where(w > 0, (hz - peak).abs(), torch.full_like(hz, float("inf")))
+    near = off <= torch.clamp(off.min(1, keepdim=True).values, min=1 / seconds)          # the frames at the peak
+    f = (w * near * hz).sum(1) / (w * near).sum(1).clamp(min=1e-30)
+    return torch.where(w.sum(1) > 0, torch.log2(f / 100), torch.full_like(f, float("nan")))
+
+
+def _body_note_binned(code: torch.Tensor, seconds: float, quiet_db: float, cfg: CodecConfig,
+                      bin_hz: float = 2.0) -> torch.Tensor:
+    """`body_note` as audio versions up to 12 read it: where the sine's amplitude, summed over the
+    frames it spends at a frequency (bins of bin_hz), is largest."""
     stop = 1 + int(round(seconds * cfg.sr / cfg.hop))
     amp, freq = code[:, AMP, 1:stop], code[:, FREQ, 1:stop]                                 # (B, T)
     w = torch.where(amp > quiet_db, torch.pow(10.0, amp / 20), torch.zeros_like(amp))

@@ -31,14 +31,15 @@ from .library import ModelError
 from .labels import GM_NOTE_OF_TYPE, SYNONYMS, TYPES, gm_note_of, labels_from_names, normalise
 from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
-AUDIO_VERSION = 12   # bump when a change gives a model and seed other audio; --from refuses older sidecars
+AUDIO_VERSION = 13   # bump when a change gives a model and seed other audio; --from refuses older sidecars
                      # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
                      # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
                      # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's, a recipe's
                      # hit no more tonal than its source + 6 dB; 9: a slower --attack's ramp after the noise gate;
                      # 10: a recipe's hit too near a training hit is drawn again, `novelty`: its sidecar says "guard";
                      # 11: a hit quieter than real ones is brought to their level before its cuts, `codec.level_up`;
-                     # 12: nothing above 20 kHz, `audible`)
+                     # 12: nothing above 20 kHz, `audible`; 13: a variation or morph tuned to the note its reference's
+                     # body is heard at, `codec.body_note`)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
 PUNCH_DB = 12.0     # the most --attack -1 raises a hit's onset by (a transient shaper's attack, turned fully up)
@@ -388,6 +389,7 @@ class Generator:
     draws: list = field(default_factory=list)   # ... and the draw each of its hits is (0: the first)
     lift: bool = field(default=True, compare=False)   # `codec.level_up` (audio version 11); off: an older hit as made
     hush: bool = field(default=True, compare=False)   # `audible`'s low-pass (audio version 12); off: an older hit as made
+    heard_note: bool = field(default=True, compare=False)   # `codec.body_note` as heard (13); off: as binned before
 
     @classmethod
     def load(cls, path: str | Path) -> "Generator":
@@ -571,7 +573,7 @@ class Generator:
             # tone raised over SINE_FLOOR_DB counts in its balance.
             capped = (lambda c: c) if balance is None else (lambda c: codec.no_more_tonal(c, balance[idx], cc))
             code = capped(codec.level_up(capped(code), cc)) if self.lift else capped(code)
-            code = code if notes is None else in_tune(code, notes[idx], cc)
+            code = code if notes is None else in_tune(code, notes[idx], cc, self.heard_note)
             move = semitones[idx] != 0
             if bool(move.any()):
                 code[move] = codec.transpose(code[move], semitones[idx][move], cc)
@@ -699,7 +701,7 @@ class Generator:
         lab = self.prior(recipe)[0] if recipe else None
         mu, cond = self.encode_codes(code[None], controls(x, code, cc)[None], lab)
         c = torch.from_numpy(code)[None]
-        return mu[0], cond[0], codec.body_note(c, cfg=cc)[0], codec.tone_balance(c, cc)[0].float()
+        return mu[0], cond[0], codec.body_note(c, cfg=cc, heard=self.heard_note)[0], codec.tone_balance(c, cc)[0].float()
 
     @torch.no_grad()
     def encode_codes(self, code: np.ndarray, raw: np.ndarray, lab: torch.Tensor | None = None
@@ -741,7 +743,8 @@ class Generator:
                            notes=na + t[:, 0] * (nb - na), balance=_tone_cap([(1 - t[:, 0], ba), (t[:, 0], bb)]))
 
 
-def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = codec.CODEC) -> torch.Tensor:
+def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = codec.CODEC,
+            heard: bool = True) -> torch.Tensor:
     """Codes (n, C, T) dB whose body sine is moved, its course kept, so that it is heard at
     `notes` (n,), log2(Hz / 100) (`codec.body_note`); a hit with no note or no body is left
     as it is. The decoder's pitch leans towards the library's average: a variation of a
@@ -752,7 +755,7 @@ def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = co
     notes, out = notes.to(code.dtype), code.clone()
     lowest = float(np.log2(cfg.sine_fmin / 100))                  # no lower than the lowest body the codec knows
     for _ in range(3):               # the note is a peak among frequency bins: moved, it may land a bin off
-        have = codec.body_note(out, cfg=cfg)
+        have = codec.body_note(out, cfg=cfg, heard=heard)
         move = torch.isfinite(notes) & torch.isfinite(have)
         out[move, codec.FREQ] = (out[move, codec.FREQ] + (notes - have)[move, None]).clamp(min=lowest)
     return out
@@ -820,7 +823,8 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
-    version since changed some hits only: 12 every hit, in its last bits at least (`audible`'s low-pass, off for an
+    version since changed some hits only: 13 variations and morphs (`Generator.heard_note`, off for an older hit, makes
+    them as they were); 12 every hit, in its last bits at least (`audible`'s low-pass, off for an
     older hit as `Generator.lift` is); 11 those decoded quieter than real hits (`Generator.lift`, off for an older
     hit, makes them as they were: `unlifted`, as `--from` makes one; a command run again makes hits with it on, so an
     older set is not replaced in place but goes beside); 10 none (a hit drawn past the memorisation guard says so in its
@@ -831,7 +835,8 @@ def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     if type(version) is not int:
         return False
     attack = float((controls or {}).get("attack", 0))
-    return {AUDIO_VERSION: True, 11: unlifted, 10: unlifted, 9: unlifted, 8: unlifted and attack <= 0,
+    return {AUDIO_VERSION: True, 12: unlifted or mode == "blend", 11: unlifted, 10: unlifted, 9: unlifted,
+            8: unlifted and attack <= 0,
             7: unlifted and mode == "blend" and attack == 0}.get(version, False)
 
 

@@ -705,7 +705,7 @@ def test_variations_and_morphs_are_tuned_and_recipes_are_not(trained, monkeypatc
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
     tuned, real = [], generate.in_tune
-    monkeypatch.setattr(generate, "in_tune", lambda code, notes, cfg: tuned.append(notes.clone()) or real(code, notes, cfg))
+    monkeypatch.setattr(generate, "in_tune", lambda code, notes, cfg, heard: tuned.append(notes.clone()) or real(code, notes, cfg, heard))
     a = g.generate(g.recipe("kick"), Controls(pitch=2), n=3, seed=1)
     assert tuned == []
     g.like(a[0], n=2, seed=0)
@@ -2092,6 +2092,37 @@ def test_hits_carry_nothing_over_20_khz_and_an_older_hit_is_remade_as_it_was(tra
     assert paths[2].read_bytes() == kept, capsys.readouterr().err
     again = generate.write_hits(new, tmp_path / "v11", "hihat", {**meta, "audio_version": generate.AUDIO_VERSION})
     assert [p.name for p in again] == [f"hihat-2_0{i}.wav" for i in range(1, 5)]
+
+
+def test_a_variation_made_before_notes_were_heard_is_remade_as_it_was(trained, tmp_path, capsys):
+    # version 13 tunes a variation to the note its reference's body is heard at (`codec.body_note`); a
+    # version-12 sidecar's variation is made again as it was, to the bit, and the command run again goes beside it
+    from drummy.library import file_hash
+    sr = 44100
+    t = np.arange(int(0.3 * sr)) / sr                  # a 12 ms click at 173 Hz, then a body wobbling 60-72 Hz
+    body = 0.5 * np.sin(2 * np.pi * np.cumsum(66 + 6 * np.sin(2 * np.pi * 12 * t)) / sr) * np.exp(-t / 0.06)
+    ref = tmp_path / "ref.wav"
+    audio.write(ref, (0.8 * np.sin(2 * np.pi * 173 * t) * (t < 0.012) + body * (t >= 0.008)).astype(np.float32))
+    y = audio.load(ref)
+    note = lambda heard: float(codec.body_note(torch.from_numpy(codec.analyse(codec.normalise(y)))[None],  # noqa: E731
+                                                heard=heard)[0])
+    assert abs(12 * (note(True) - note(False))) > 0.5                        # the two rules read other notes
+    ws, *_ = trained
+    g = Generator.load(train.vae_path(ws))
+    g.heard_note = False
+    old = g.like(y, Controls(), n=2, seed=3)
+    g.heard_note = True
+    assert not np.array_equal(old, g.like(y, Controls(), n=2, seed=3))
+    meta = {**generate.sidecar(g, "like", like=str(ref.resolve()), like_hash=file_hash(ref), recipe=None,
+                               recipe_parts=None, controls=Controls(), n=2, seed=3),
+            "model": str(train.vae_path(ws)), "audio_version": 12}
+    paths = generate.write_hits(old, tmp_path / "v12", "like_ref_s3", meta)
+    kept = paths[1].read_bytes()
+    paths[1].unlink()
+    assert main(["generate", "-w", str(ws.root), "--from", str(paths[1].with_suffix(".json"))]) == 0
+    assert paths[1].read_bytes() == kept, capsys.readouterr().err
+    again = generate.write_hits(old, tmp_path / "v12", "like_ref_s3", {**meta, "audio_version": generate.AUDIO_VERSION})
+    assert [p.name for p in again] == ["like_ref_s3-2_01.wav", "like_ref_s3-2_02.wav"]
 
 
 def test_a_hit_made_before_quiet_hits_were_brought_up_is_remade_as_it_was(trained, tmp_path, capsys, monkeypatch):
