@@ -516,8 +516,8 @@ class Workspace:
             if self.in_store(p):         # (it read "added 0, skipped 0", saying nothing)
                 raise LibraryError(f"{p} is this workspace's sample store: Drummy's own copies of the samples "
                                    f"already in it; ingest the folders they came from")
-            if Path(p).resolve() == self.root.resolve():   # (it added the workspace's generated hits to the
-                raise LibraryError(f"{p} is the workspace itself, not a folder of samples: give the sample "  # library)
+            if Path(p).resolve() == self.root.resolve() and self.manifest_path.exists():   # (it added its generated hits to the
+                raise LibraryError(f"{p} is the workspace itself, not a folder of samples: give the sample "  # library, unsaid)
                                    f"folders to add (to learn from its generated hits too, ingest "
                                    f"{shell(self.root / 'generated')})")
         with self.writing():
