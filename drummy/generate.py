@@ -39,8 +39,9 @@ AUDIO_VERSION = 13   # bump when a change gives a model and seed other audio; --
                      # 10: a recipe's hit too near a training hit is drawn again, `novelty`: its sidecar says "guard";
                      # 11: a hit quieter than real ones is brought to their level before its cuts, `codec.level_up`;
                      # 12: nothing above 20 kHz, `audible`; 13: a variation or morph tuned to the note its reference's
-                     # body is heard at, `codec.body_note`)
+                     # body is heard at, `codec.body_note`, and shaped and rung out as its reference, `codec.likeness`)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
+LIKE_SECONDS = 10.0  # ... a variation of a longer reference, as long as it up to this (a crash: 3-8 s)
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
 PUNCH_DB = 12.0     # the most --attack -1 raises a hit's onset by (a transient shaper's attack, turned fully up)
 PUNCH_MS = 3.0      # ... and how fast that raise dies away (its time constant)
@@ -390,6 +391,7 @@ class Generator:
     lift: bool = field(default=True, compare=False)   # `codec.level_up` (audio version 11); off: an older hit as made
     hush: bool = field(default=True, compare=False)   # `audible`'s low-pass (audio version 12); off: an older hit as made
     heard_note: bool = field(default=True, compare=False)   # `codec.body_note` as heard (13); off: as binned before
+    alike: bool = field(default=True, compare=False)   # variations follow their reference (`codec.likeness`, 13); off: not
 
     @classmethod
     def load(cls, path: str | Path) -> "Generator":
@@ -515,10 +517,11 @@ class Generator:
     def decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor,
                shift: torch.Tensor | None = None, keep: list[int] | None = None,
                notes: torch.Tensor | None = None, snap: torch.Tensor | None = None,
-               balance: torch.Tensor | None = None) -> np.ndarray:
+               balance: torch.Tensor | None = None, alike: torch.Tensor | None = None,
+               fall: torch.Tensor | None = None, longest: float = RING_SECONDS) -> np.ndarray:
         """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1:
         1 s, or as long as the longest hit that still sounds at 1 s rings out (up to
-        RING_SECONDS, `codec.render`; the others are padded with silence). Each hit is
+        `longest` seconds, `codec.render`; the others are padded with silence). Each hit is
         the same in any batch. With `keep`, only those hits of the batch are synthesised
         ((len(keep), samples)), as they are in the whole batch: `--from` remakes hit 777 of
         1000 without synthesising the 999 others.
@@ -537,26 +540,32 @@ class Generator:
         over the real hit it was conditioned on (`_balance`) or its reference's (variations,
         morphs). The decoder overdoes a body tone: a quarter of one model's snares rang as a sine
         over a faint noise (real snares' tone sits 8 dB under their noise), and were heard as toms;
-        its variations of toms and kicks rang 16-19 dB more tonal than the hits they varied."""
+        its variations of toms and kicks rang 16-19 dB more tonal than the hits they varied.
+        alike (n, C, T) dB: what each hit takes to follow its reference (`codec.likeness`: variations,
+        morphs); fall (n,) dB/s: how fast each rings out past its first second (`codec.ring_out`)."""
         if keep is not None and not all(0 <= k < len(z) for k in keep):
             raise ValueError(f"keep {keep} is not among the {len(z)} hits of the batch")
         with _one_thread(len(z) <= SMALL_BATCH):
-            return self._decode(z, cond, seeds, shift, keep, notes, snap, balance)
+            return self._decode(z, cond, seeds, shift, keep, notes, snap, balance, alike, fall, longest)
+
+    def _code(self, z: torch.Tensor, cond: torch.Tensor, peak: torch.Tensor | None = None) -> torch.Tensor:
+        """Latents (m, latent) and conditions (m, D) -> the decoder's codes (m, C, T) dB, each hit
+        starting on frame peak (m,) or later (default: where the conditions' attacks ask, `peak_frames`)."""
+        cc = self.model.cfg.codec_cfg
+        with _onednn(len(z) > SMALL_BATCH):
+            x = self.model.decode(z, cond)
+        return codec.sharpen_onset(unscale_code(x, cc.floor_db), self.peak_frames(cond) if peak is None else peak, cc)
 
     def _decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor, shift: torch.Tensor | None,
                 keep: list[int] | None, notes: torch.Tensor | None, snap: torch.Tensor | None,
-                balance: torch.Tensor | None) -> np.ndarray:
+                balance: torch.Tensor | None, alike: torch.Tensor | None, fall: torch.Tensor | None,
+                longest: float) -> np.ndarray:
         cfg = self.model.cfg
         cc = cfg.codec_cfg
-        peak = self.peak_frames(cond)                                                   # (n,)
+        peak = self.peak_frames(cond)                                                   # (n,) as asked
         shift = torch.zeros(len(z), 4) if shift is None else shift
         snap = torch.zeros(len(z)) if snap is None else snap
         attack_ms = torch.expm1(cond[:, -2] * cfg.control_std[2] + cfg.control_mean[2])  # (n,) as asked
-
-        def code_of(z, cond, peak):  # (m, latent), (m, D), (m,) -> (m, C, T) dB
-            with _onednn(len(z) > SMALL_BATCH):
-                x = self.model.decode(z, cond)
-            return codec.sharpen_onset(unscale_code(x, cc.floor_db), peak, cc)
 
         # The decoder never hears --pitch: the hit it makes is transposed whole (`codec.transpose`)
         cond = cond.clone()
@@ -566,7 +575,8 @@ class Generator:
         semitones = 12 * shift[:, 3] * cfg.control_std[3]                               # z units -> semitones
 
         def made(idx, cond):         # the code of hits idx: decoded, in tune (`notes`), transposed as asked
-            code = code_of(z[idx], cond, peak[idx])
+            code = self._code(z[idx], cond, peak[idx])
+            code = code if alike is None else codec.follow(code, alike[idx], cc)     # a variation: as its reference
             # a hit quieter than any real one (decoded so, or a tom whose tone the cap turned down 24 dB)
             # is brought to their level: its noise, tone and end are cut at levels (the gate, `end_tone`)
             # set against theirs, and its tail stopped 25-35 dB under its peak. The cap again after: a
@@ -602,7 +612,7 @@ class Generator:
         # a hit end_hit cut is silent at its end and cannot ring; the others' envelope is unchanged
         cut = (ended[..., -1] != code[..., -1]).any(1)                                   # (n,)
         ring = codec.rings(ended, cc, env=env) & ~cut
-        y = codec.render(ended, cc, seeds, RING_SECONDS, cfg.gate_db, ring=ring, keep=keep).numpy()
+        y = codec.render(ended, cc, seeds, longest, cfg.gate_db, ring=ring, keep=keep, fall=fall).numpy()
         rows = everyone if keep is None else torch.tensor(keep, dtype=torch.long)
         y = audible(y, codec.SR) if self.hush else infrasound_out(y, codec.SR)   # (an older hit: as it was made)
         y = punch(y, attack_ms[rows].numpy(), PUNCH_DB * snap[rows].numpy())
@@ -691,9 +701,9 @@ class Generator:
         return self._encode(y, recipe)[:2]
 
     def _encode(self, y: np.ndarray, recipe: Recipe | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """`encode`, the note the reference's body is heard at (`codec.body_note`; NaN for none)
-        and its `codec.tone_balance`, from the one analysis."""
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """`encode`, the note the reference's body is heard at (`codec.body_note`; NaN for none),
+        its `codec.tone_balance`, and its code (1, C, T) dB, from the one analysis."""
         from .vae import controls
         cc = self.model.cfg.codec_cfg
         x = codec.normalise(y, cc)
@@ -701,7 +711,16 @@ class Generator:
         lab = self.prior(recipe)[0] if recipe else None
         mu, cond = self.encode_codes(code[None], controls(x, code, cc)[None], lab)
         c = torch.from_numpy(code)[None]
-        return mu[0], cond[0], codec.body_note(c, cfg=cc, heard=self.heard_note)[0], codec.tone_balance(c, cc)[0].float()
+        return mu[0], cond[0], codec.body_note(c, cfg=cc, heard=self.heard_note)[0], codec.tone_balance(c, cc)[0].float(), c
+
+    def _alike(self, ref: torch.Tensor, mu: torch.Tensor, cond: torch.Tensor) -> torch.Tensor | None:
+        """What the decoder's hits near a reference (its code ref (1, C, T), latent mu (latent,), condition
+        cond (D,)) take to follow it, (C, T) dB: `codec.likeness` against what the decoder makes of its
+        latent. (Against the mean of 8 draws spread as --variation 1 spreads them instead: the same
+        figures, BENCHMARKS.md, session 41.) None for an older hit, made without."""
+        if not self.alike:
+            return None
+        return codec.likeness(ref, self._code(mu[None], cond[None]), self.model.cfg.codec_cfg)[0]
 
     @torch.no_grad()
     def encode_codes(self, code: np.ndarray, raw: np.ndarray, lab: torch.Tensor | None = None
@@ -721,26 +740,50 @@ class Generator:
         """n variations of a reference hit: latents drawn near its own, spread by variation."""
         ctl.check()
         gens = hit_streams(seed, n)
-        mu, cond, note, balance = self._encode(y, recipe)
+        mu, cond, note, balance, code = self._encode(y, recipe)
         z = mu + 0.5 * ctl.variation * _randn(gens, len(mu))
         std = self.prior(recipe)[2][-4:] if recipe else torch.ones(4) * 0.5
+        alike = self._alike(code, mu, cond)
         c = cond.expand(n, -1).clone()
         shift = self._shift(ctl, std)
         c[:, -4:] += 0.3 * ctl.variation * std * _randn(gens, 4) + shift
         return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1), keep, note.expand(n),
-                           _snap([ctl] * n), (balance + BALANCE_MARGIN_DB).expand(n))
+                           _snap([ctl] * n), (balance + BALANCE_MARGIN_DB).expand(n),
+                           None if alike is None else alike.expand(n, -1, -1), self._fall(y, c[:, -3] - cond[-3]),
+                           self._longest(y))
 
     def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0,
                 keep: list[int] | None = None) -> np.ndarray:
         """A morph from hit a to hit b in `steps` hits (a and b included)."""
         if steps < 2:
             raise RecipeError("--steps must be at least 2")
-        za, ca, na, ba = self._encode(a)
-        zb, cb, nb, bb = self._encode(b)
+        za, ca, na, ba, code_a = self._encode(a)
+        zb, cb, nb, bb, code_b = self._encode(b)
+        la, lb = self._alike(code_a, za, ca), self._alike(code_b, zb, cb)
         t = torch.linspace(0, 1, steps)[:, None]
+        fa, fb = self._fall(a, torch.zeros(1)), self._fall(b, torch.zeros(1))   # (1,) each; NaN: no tail known
+        fall = None if fa is None else torch.where(t[:, 0] == 0, fa, torch.where(t[:, 0] == 1, fb, fa + t[:, 0] * (fb - fa)))
         na, nb = (na if torch.isfinite(na) else nb), (nb if torch.isfinite(nb) else na)   # a hat's end: the tom's note
         return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed), keep=keep,
-                           notes=na + t[:, 0] * (nb - na), balance=_tone_cap([(1 - t[:, 0], ba), (t[:, 0], bb)]))
+                           notes=na + t[:, 0] * (nb - na), balance=_tone_cap([(1 - t[:, 0], ba), (t[:, 0], bb)]),
+                           alike=None if la is None else la + t[:, :, None] * (lb - la), fall=fall,
+                           longest=max(self._longest(a), self._longest(b)))
+
+    def _fall(self, y: np.ndarray, longer: torch.Tensor) -> torch.Tensor | None:
+        """How fast variations of reference y ring out past their first second (`codec.tail_fall`, dB/s), each
+        moved by how much longer its decay condition is than the reference's (longer (n,), z units); None for
+        an older hit, made without."""
+        if not self.alike:
+            return None
+        # read over its first 3 s: a crash's tail slows as it goes (11 dB/s to 3 s, 5 to its end at 8 s), and
+        # its first seconds are what is heard; the variation then fades at that rate, as long as the reference
+        return codec.tail_fall(y, until=RING_SECONDS) / torch.exp(longer * self.model.cfg.control_std[1])
+
+    def _longest(self, y: np.ndarray) -> float:
+        """The longest variations of reference y ring out: as long as it, from RING_SECONDS to LIKE_SECONDS
+        (variations of held-out crashes of 3-8 s stopped at 3 s, 0.63 of their length). RING_SECONDS for an
+        older hit, made so."""
+        return float(np.clip(len(y) / codec.SR, RING_SECONDS, LIKE_SECONDS)) if self.alike else RING_SECONDS
 
 
 def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = codec.CODEC,
@@ -823,8 +866,8 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
-    version since changed some hits only: 13 variations and morphs (`Generator.heard_note`, off for an older hit, makes
-    them as they were); 12 every hit, in its last bits at least (`audible`'s low-pass, off for an
+    version since changed some hits only: 13 variations and morphs (`Generator.heard_note` and `alike`, off for an older
+    hit, make them as they were); 12 every hit, in its last bits at least (`audible`'s low-pass, off for an
     older hit as `Generator.lift` is); 11 those decoded quieter than real hits (`Generator.lift`, off for an older
     hit, makes them as they were: `unlifted`, as `--from` makes one; a command run again makes hits with it on, so an
     older set is not replaced in place but goes beside); 10 none (a hit drawn past the memorisation guard says so in its

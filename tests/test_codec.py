@@ -405,6 +405,59 @@ def test_a_bodys_note_is_heard_past_a_click_at_another_pitch():
     assert abs(12 * np.log2(features.pitch(y) / heard)) < 1
 
 
+def test_likeness_puts_a_decoders_code_back_on_its_reference():
+    # a decoder's remake of a reference: its noise falls twice as fast and sits an octave brighter, its
+    # tone is 10 dB too loud. What puts the remake back on the reference puts any code near it back too
+    import torch
+    cfg = codec.CODEC
+    T, f = cfg.frames, codec.band_centres(cfg)
+    t = torch.arange(T, dtype=torch.float32)
+    ref = torch.full((1, cfg.channels, T), cfg.floor_db)
+    low, high = f < 2000, (f >= 2000) & (f < 8000)
+    ref[0, : cfg.bands][torch.from_numpy(low)] = (-0.1 * t)[None]              # falls 0.1 dB a frame (17 dB/s)
+    ref[0, : cfg.bands][torch.from_numpy(high)] = (-20 - 0.1 * t)[None]
+    ref[0, codec.AMP], ref[0, codec.FREQ] = -10 - 0.2 * t, float(np.log2(0.6))
+    rec = ref.clone()
+    rec[0, : cfg.bands][torch.from_numpy(low)] = (-20 - 0.2 * t)[None]         # darker, and falls twice as fast
+    rec[0, : cfg.bands][torch.from_numpy(high)] = (-0.2 * t)[None]
+    rec[0, codec.AMP] = ref[0, codec.AMP] + 10                                 # and too tonal
+    rec[0, cfg.bands - 1] = cfg.floor_db                                       # a silent band: stays silent
+    shift = codec.likeness(ref, rec)
+    out = codec.follow(rec, shift)
+    env = lambda c: codec.band_power(c)[0][0].sum(0)                           # noqa: E731  (T,) the noise's power
+    err = 10 * torch.log10(env(out) / env(ref))[: T // 2]
+    assert float(err.abs().max()) < 1.0                                        # the noise's course, the reference's
+    was = 10 * torch.log10(env(rec) / env(ref))[: T // 2]
+    assert float(was.abs().max()) > 3
+    power = lambda c: codec.band_power(c)[0][0].sum(-1)                        # noqa: E731  (bands,)
+    centre = lambda c: float((power(c) * torch.tensor(f)).sum() / power(c).sum())   # noqa: E731
+    assert abs(np.log2(centre(out) / centre(ref))) < 0.15 < abs(np.log2(centre(rec) / centre(ref)))
+    assert torch.allclose(out[0, codec.AMP], ref[0, codec.AMP], atol=1e-4)    # the tone turned down to the reference's
+    assert torch.equal(out[0, cfg.bands - 1], rec[0, cfg.bands - 1])
+    quiet = rec.clone()
+    quiet[0, codec.AMP] = ref[0, codec.AMP] - 10                               # a tone quieter than the reference's
+    assert torch.equal(codec.follow(quiet, codec.likeness(ref, quiet))[0, codec.AMP], quiet[0, codec.AMP])  # not raised
+
+
+def test_a_ring_out_falls_as_fast_as_its_references_tail():
+    # a crash that rang at 6 dB/s after its first second had its variations fall at 20 dB/s or more,
+    # at 0.4 of its length: they now fall as the reference does
+    import torch
+    sr = codec.CODEC.sr
+    t = np.arange(int(3.5 * sr)) / sr
+    y = np.random.default_rng(0).standard_normal(len(t)) * 10 ** (-8 * t / 20)     # 8 dB per second
+    assert codec.tail_fall(y.astype(np.float32)) == pytest.approx(8, abs=0.5)
+    assert np.isnan(codec.tail_fall(y[: int(0.95 * sr)]))                          # over before its tail
+    assert codec.tail_fall(np.ones(3 * sr, np.float32)) == codec.LEAST_FALL        # a level held: no decay
+    cfg = codec.CODEC
+    code = torch.full((2, cfg.channels, cfg.frames), cfg.floor_db)
+    code[:, : cfg.bands] = -10 - 8 * torch.arange(cfg.frames) * cfg.hop / sr      # the same fall in its second
+    long, lc = codec.ring_out(code, cfg, 3.0, fall=torch.tensor([8.0, float("nan")]))
+    env = codec.envelope_db(long, lc)
+    per_s = lambda e: float((e[int(1.5 * sr / cfg.hop)] - e[int(2.5 * sr / cfg.hop)]))   # noqa: E731  dB from 1.5 to 2.5 s
+    assert per_s(env[0]) == pytest.approx(8, abs=0.5) and per_s(env[1]) >= 20 - 0.5      # its own: at least 20 dB/s
+
+
 def test_fade_in_ramps_a_hit_up_over_the_attack_asked():
     import torch
     cfg = codec.CODEC

@@ -2095,8 +2095,9 @@ def test_hits_carry_nothing_over_20_khz_and_an_older_hit_is_remade_as_it_was(tra
 
 
 def test_a_variation_made_before_notes_were_heard_is_remade_as_it_was(trained, tmp_path, capsys):
-    # version 13 tunes a variation to the note its reference's body is heard at (`codec.body_note`); a
-    # version-12 sidecar's variation is made again as it was, to the bit, and the command run again goes beside it
+    # version 13 tunes a variation to the note its reference's body is heard at (`codec.body_note`) and shapes
+    # it as its reference (`codec.likeness`); a version-12 sidecar's variation is made again as it was, to the
+    # bit, and the command run again goes beside it
     from drummy.library import file_hash
     sr = 44100
     t = np.arange(int(0.3 * sr)) / sr                  # a 12 ms click at 173 Hz, then a body wobbling 60-72 Hz
@@ -2109,9 +2110,9 @@ def test_a_variation_made_before_notes_were_heard_is_remade_as_it_was(trained, t
     assert abs(12 * (note(True) - note(False))) > 0.5                        # the two rules read other notes
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
-    g.heard_note = False
+    g.heard_note = g.alike = False
     old = g.like(y, Controls(), n=2, seed=3)
-    g.heard_note = True
+    g.heard_note = g.alike = True
     assert not np.array_equal(old, g.like(y, Controls(), n=2, seed=3))
     meta = {**generate.sidecar(g, "like", like=str(ref.resolve()), like_hash=file_hash(ref), recipe=None,
                                recipe_parts=None, controls=Controls(), n=2, seed=3),
@@ -2123,6 +2124,44 @@ def test_a_variation_made_before_notes_were_heard_is_remade_as_it_was(trained, t
     assert paths[1].read_bytes() == kept, capsys.readouterr().err
     again = generate.write_hits(old, tmp_path / "v12", "like_ref_s3", {**meta, "audio_version": generate.AUDIO_VERSION})
     assert [p.name for p in again] == ["like_ref_s3-2_01.wav", "like_ref_s3-2_02.wav"]
+    from conftest import kick                          # ... and a version-12 morph, made so (a Drummy that shaped
+    other = tmp_path / "kick.wav"                      # variations could not remake one: it crashed)
+    audio.write(other, kick(4))
+    g.heard_note = g.alike = False
+    old = g.between(y, audio.load(other), steps=3, seed=1)
+    meta = {**generate.sidecar(g, "between", a=str(ref.resolve()), b=str(other.resolve()), a_hash=file_hash(ref),
+                               b_hash=file_hash(other), steps=3, seed=1),
+            "model": str(train.vae_path(ws)), "audio_version": 12}
+    paths = generate.write_hits(old, tmp_path / "v12m", "morph_ref_to_kick_s1", meta)
+    kept = paths[1].read_bytes()
+    paths[1].unlink()
+    assert main(["generate", "-w", str(ws.root), "--from", str(paths[1].with_suffix(".json"))]) == 0
+    assert paths[1].read_bytes() == kept, capsys.readouterr().err
+
+
+def test_variations_ring_and_sound_as_their_reference(trained):
+    # variations of held-out crashes came out at 0.41 of their length, their tails falling at 20 dB/s or more
+    # where the crashes' fell at 6-11; claps' an octave brighter than the claps. Each variation now follows its
+    # reference's level over time and its spectral balance (`codec.likeness`) and rings out as it does
+    from drummy import features
+    ws, *_ = trained
+    g = Generator.load(train.vae_path(ws))
+    sr = 44100
+    t = np.arange(int(3.0 * sr)) / sr
+    rng = np.random.default_rng(5)
+    wash = np.convolve(rng.standard_normal(len(t)), [1, -0.9], "same") * 10 ** (-10 * t / 20)   # a bright wash: 10 dB/s
+    ref = (0.5 * wash / np.abs(wash).max()).astype(np.float32)
+    made = {}
+    for alike in (False, True):
+        g.alike = alike
+        made[alike] = [generate.finish(y) for y in g.like(ref, Controls(), n=3, seed=2)]
+    for y in made[True]:
+        assert len(y) / sr > 2.0, len(y) / sr                                     # rings on past 2 s, as the wash
+        assert codec.tail_fall(y) == pytest.approx(10, abs=3)
+    cen = lambda y: features.descriptors(y)[list(features.DESCRIPTOR_NAMES).index("centroid_hz")]   # noqa: E731
+    off = lambda ys: np.median([abs(np.log2(cen(y) / cen(ref))) for y in ys])    # noqa: E731  octaves from the wash
+    assert off(made[True]) < 0.5 and off(made[True]) < off(made[False]) - 0.3   # (the fixture's: 0.34 against 1.1)
+    assert all(codec.tail_fall(y) > 15 for y in made[False])                     # without: the ring-out's 20 dB/s
 
 
 def test_a_hit_made_before_quiet_hits_were_brought_up_is_remade_as_it_was(trained, tmp_path, capsys, monkeypatch):
