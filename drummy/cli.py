@@ -176,7 +176,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", choices=["classifier", "vae"])
     _ws_arg(p)
     p.add_argument("--epochs", type=_epochs, default=None, help="classifier: passes over the data (default 30, at most 1000)")
-    p.add_argument("--steps", type=_steps, default=None, help="stop after N optimiser steps (vae: default 4000, or earlier when validation stops improving)")
+    p.add_argument("--steps", type=_steps, default=None, help="stop after N optimiser steps (vae: default 4000, or earlier when validation stops improving; "
+                   "classifier: each net, default 600, or its --epochs)")
     p.add_argument("--members", type=_members, default=None, help="classifier: nets to average (default 3, at most 16)")
     p.add_argument("--minutes", type=_minutes, default=None, help="vae: stop after M minutes (counted across resumes)")
     p.add_argument("--fresh", action="store_true", help="ignore what an interrupted run kept (vae: its checkpoint; classifier: its finished nets)")
@@ -405,7 +406,8 @@ def cmd_train(args) -> None:
         return _train_vae(args)
     from .train import TrainConfig, train_classifier
     ws = Workspace(args.workspace)
-    cfg = TrainConfig(seed=args.seed, max_steps=args.steps)
+    # --epochs as asked: every one of them unless --steps stops it sooner (the default cap is for the default epochs)
+    cfg = TrainConfig(seed=args.seed, max_steps=args.steps if args.steps or not args.epochs else None)
     if args.epochs:
         cfg.epochs = args.epochs
     if args.members:

@@ -25,6 +25,10 @@ from .library import LibraryError, Sample, Workspace, classifier_path, vae_path 
 from .labels import UNKNOWN, not_drums
 
 
+STEPS = 600   # a net's steps at most by default: the benchmark's 626 training hits take 300 in 30 epochs; on 3,143
+              # hits 600 steps read the unseen kits as 1,500 did (BENCHMARKS.md, session 41)
+
+
 @dataclass
 class TrainConfig:
     epochs: int = 30           # passes over the training set
@@ -34,7 +38,8 @@ class TrainConfig:
     val_fraction: float = 0.2  # share of groups (kits/folders) held out per drum type
     min_per_class: int = 3     # types with fewer labelled samples are left out
     seed: int = 0
-    max_steps: int | None = None  # stop after this many optimiser steps (smoke tests)
+    max_steps: int | None = STEPS  # each net's optimiser steps at most (`--steps`; None: every epoch). A big library's
+                                   # epochs are long: 6,000 samples took 30-95 min, and 5x the steps bought nothing
     members: int = 3           # nets in the saved classifier (each with its own seed), and validation runs
 
 
