@@ -9,9 +9,10 @@ build/bench-vae/heldout: kits the model never saw), `-n` variations each at `--v
 - "heard as its reference": the share of variations the benchmark's classifier (the train
   workspace's) hears as the drum it hears the reference as.
 `--old` makes them as audio version 12 did (no `codec.likeness`, no known tail, the binned note).
+`--decay D` asks each variation for it (-1..1): the decay should then move away from the reference's.
 
     PYTHONPATH=.:benchmarks python benchmarks/variation_likeness.py [--work build/bench-vae]
-        [--seeds 0 1 2 3] [--refs 15] [-n 6] [--variation 1] [--old] [--label L]
+        [--seeds 0 1 2 3] [--refs 15] [-n 6] [--variation 1] [--decay 0] [--old] [--label L]
 
 Run benchmarks/vae_blend.py first (workspaces, models and classifier). Results:
 benchmarks/results/variation_likeness.json (one entry per --label).
@@ -35,13 +36,13 @@ from kitset import save_entry
 TYPES = ("kick", "snare", "hihat", "open hat", "clap", "tom", "cymbal")
 
 
-def measure(g: Generator, judge, refs: list[np.ndarray], n: int, variation: float) -> dict:
+def measure(g: Generator, judge, refs: list[np.ndarray], n: int, variation: float, decay: float = 0.0) -> dict:
     d = lambda y: dict(zip(DESCRIPTOR_NAMES, descriptors(y)))                     # noqa: E731
     decay, centroid, length, fall, same = [], [], [], [], []
     heard_ref = judge([y for y in refs])
     for y, h in zip(refs, heard_ref):
         a, ya = d(y), finish(y)
-        ys = [finish(v) for v in g.like(y, Controls(variation=variation), n=n, seed=0)]
+        ys = [finish(v) for v in g.like(y, Controls(variation=variation, decay=decay), n=n, seed=0)]
         same += [x == h for x in judge(ys)]
         fr = codec.tail_fall(y)
         for v in ys:
@@ -64,6 +65,7 @@ def main() -> int:
     ap.add_argument("--refs", type=int, default=15)
     ap.add_argument("-n", type=int, default=6)
     ap.add_argument("--variation", type=float, default=1.0)
+    ap.add_argument("--decay", type=float, default=0.0)
     ap.add_argument("--old", action="store_true", help="as audio version 12 made variations")
     ap.add_argument("--label", default=None)
     args = ap.parse_args()
@@ -73,13 +75,14 @@ def main() -> int:
     refs = {t: [audio.load(held.audio_path(s.hash)) for s in
                 sorted((s for s in held.samples.values() if s.drum_type == t), key=lambda s: s.hash)[: args.refs]]
             for t in TYPES}
-    row = {"date": str(date.today()), "variation": args.variation, "n": args.n, "old": args.old, "seeds": {}}
-    print(f"variation {args.variation}, {'audio version 12' if args.old else 'this code'}: per type, seeds "
+    row = {"date": str(date.today()), "variation": args.variation, "decay": args.decay, "n": args.n, "old": args.old,
+           "seeds": {}}
+    print(f"variation {args.variation}, decay {args.decay:+g}, {'audio version 12' if args.old else 'this code'}: seeds "
           f"{' / '.join(map(str, args.seeds))}")
     for s in args.seeds:
         g = Generator.load(ws.root / "models" / f"vae-seed{s}.safetensors")
         g.alike = g.heard_note = not args.old
-        row["seeds"][s] = {t: measure(g, judge, refs[t], args.n, args.variation) for t in TYPES if refs[t]}
+        row["seeds"][s] = {t: measure(g, judge, refs[t], args.n, args.variation, args.decay) for t in TYPES if refs[t]}
     for t in TYPES:
         cells = [row["seeds"][s].get(t) for s in args.seeds]
         if not all(cells):
@@ -88,7 +91,8 @@ def main() -> int:
         print(f"{t:9s} decay {f('decay_octaves', '+.2f')} oct | centroid {f('centroid_octaves', '+.2f')} oct | "
               f"length x{f('length_ratio', '.2f')} | tail {f('tail_fall_db_s', '+.1f')} dB/s | "
               f"heard as its reference {f('heard_as_reference', '.0%')}", flush=True)
-    label = args.label or f"{'v12' if args.old else 'current'} variation {args.variation:g}"
+    label = args.label or (f"{'v12' if args.old else 'current'} variation {args.variation:g}"
+                           + (f" decay {args.decay:+g}" if args.decay else ""))
     save_entry("variation_likeness", label, row)
     return 0
 

@@ -407,7 +407,8 @@ def cmd_train(args) -> None:
     from .train import TrainConfig, train_classifier
     ws = Workspace(args.workspace)
     # --epochs as asked: every one of them unless --steps stops it sooner (the default cap is for the default epochs)
-    cfg = TrainConfig(seed=args.seed, max_steps=args.steps if args.steps or not args.epochs else None)
+    from . import train
+    cfg = TrainConfig(seed=args.seed, max_steps=args.steps if args.steps else None if args.epochs else train.STEPS)
     if args.epochs:
         cfg.epochs = args.epochs
     if args.members:

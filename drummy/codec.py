@@ -263,6 +263,32 @@ def fade_in(code: torch.Tensor, ms: torch.Tensor, cfg: CodecConfig = CODEC) -> t
     return out
 
 
+def stretch_tail(code: torch.Tensor, factor: torch.Tensor, cfg: CodecConfig = CODEC, search: int = 12) -> torch.Tensor:
+    """Codes (B, channels, frames) whose course after their peak (the loudest of the first `search`
+    frames) is stretched in time by factor (B,), as a sampler's decay knob: frame t plays the
+    original's p + (t - p) / factor, between frames linearly in dB; past the original's end (a shorter
+    decay), its last frames' fall goes on, at least 20 dB/s of the original's time (a crash asked for
+    --decay -1 stopped at -32 dB, cut). A variation's --decay: asked of the decoder, the move was
+    undone by `likeness`, which puts the reference's own course back on every variation."""
+    B, C, T = code.shape
+    peak = envelope_db(code[..., :search], cfg).argmax(1).to(code.dtype)               # (B,)
+    t = torch.arange(T, dtype=code.dtype)[None]                                        # (1, T)
+    src = torch.where(t > peak[:, None], peak[:, None] + (t - peak[:, None]) / factor.to(code.dtype)[:, None], t)
+    lo = src.floor().long().clamp(max=T - 1)                                           # (B, T)
+    w = (src - lo.to(code.dtype)).clamp(0, 1)[:, None]
+    at = lambda i: code.gather(2, i[:, None].expand(-1, C, -1))                        # noqa: E731
+    out = at(lo) * (1 - w) + at((lo + 1).clamp(max=T - 1)) * w
+    edge, fit = cfg.sine_fft // (2 * cfg.hop), 20       # (the last frames' windows reach past the end: they dip)
+    last = T - 1 - edge
+    x = torch.arange(fit, dtype=code.dtype) - (fit - 1) / 2
+    slope = (code[..., last - fit + 1: last + 1] * x).sum(-1) / (x * x).sum()           # (B, C) dB a frame
+    slope = slope.clamp(max=-20.0 * cfg.hop / cfg.sr)
+    ext = (code[..., last: last + 1] + (src - last).clamp(min=0)[:, None] * slope[..., None]).clamp(min=cfg.floor_db)
+    past = (src > last)[:, None].expand(-1, C, -1).clone()
+    past[:, FREQ] = False                                                              # (the pitch holds)
+    return torch.where(past, ext, out)
+
+
 def body_note(code: torch.Tensor, seconds: float = 0.4, quiet_db: float = -40.0,
               cfg: CodecConfig = CODEC, heard: bool = True) -> torch.Tensor:
     """Codes (B, channels, frames) -> the note the body sine is heard at, log2(Hz / 100) (B,):

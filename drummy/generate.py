@@ -518,7 +518,8 @@ class Generator:
                shift: torch.Tensor | None = None, keep: list[int] | None = None,
                notes: torch.Tensor | None = None, snap: torch.Tensor | None = None,
                balance: torch.Tensor | None = None, alike: torch.Tensor | None = None,
-               fall: torch.Tensor | None = None, longest: float = RING_SECONDS) -> np.ndarray:
+               fall: torch.Tensor | None = None, longest: float = RING_SECONDS,
+               stretch: torch.Tensor | None = None) -> np.ndarray:
         """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1:
         1 s, or as long as the longest hit that still sounds at 1 s rings out (up to
         `longest` seconds, `codec.render`; the others are padded with silence). Each hit is
@@ -546,7 +547,7 @@ class Generator:
         if keep is not None and not all(0 <= k < len(z) for k in keep):
             raise ValueError(f"keep {keep} is not among the {len(z)} hits of the batch")
         with _one_thread(len(z) <= SMALL_BATCH):
-            return self._decode(z, cond, seeds, shift, keep, notes, snap, balance, alike, fall, longest)
+            return self._decode(z, cond, seeds, shift, keep, notes, snap, balance, alike, fall, longest, stretch)
 
     def _code(self, z: torch.Tensor, cond: torch.Tensor, peak: torch.Tensor | None = None) -> torch.Tensor:
         """Latents (m, latent) and conditions (m, D) -> the decoder's codes (m, C, T) dB, each hit
@@ -559,7 +560,7 @@ class Generator:
     def _decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor, shift: torch.Tensor | None,
                 keep: list[int] | None, notes: torch.Tensor | None, snap: torch.Tensor | None,
                 balance: torch.Tensor | None, alike: torch.Tensor | None, fall: torch.Tensor | None,
-                longest: float) -> np.ndarray:
+                longest: float, stretch: torch.Tensor | None) -> np.ndarray:
         cfg = self.model.cfg
         cc = cfg.codec_cfg
         peak = self.peak_frames(cond)                                                   # (n,) as asked
@@ -599,6 +600,8 @@ class Generator:
             # z units -> log Hz of the measured centroid -> log_centroid units
             want = log_centroid(before, cc) + shift[move, 0] * cfg.control_std[0] / cfg.brightness_fit[0]
             code[move] = steer_brightness(code[move], want, cc)
+        if stretch is not None and bool((stretch != 1).any()):     # a variation's decay: its tail stretched
+            code = codec.stretch_tail(code, stretch, cc)
         # the gate goes before the attack ramp: it is set against the hit as decoded, and a short hat
         # ramped up over 100 ms fell under it whole and was written as a file of silence
         code = codec.gate(code, cfg.gate_db, cc)
@@ -613,6 +616,8 @@ class Generator:
         cut = (ended[..., -1] != code[..., -1]).any(1)                                   # (n,)
         ring = codec.rings(ended, cc, env=env) & ~cut
         y = codec.render(ended, cc, seeds, longest, cfg.gate_db, ring=ring, keep=keep, fall=fall).numpy()
+        if fall is not None:     # a slow tail that `longest` cuts while it sounds fades out (a crash asked longer)
+            y = faded_out(y)
         rows = everyone if keep is None else torch.tensor(keep, dtype=torch.long)
         y = audible(y, codec.SR) if self.hush else infrasound_out(y, codec.SR)   # (an older hit: as it was made)
         y = punch(y, attack_ms[rows].numpy(), PUNCH_DB * snap[rows].numpy())
@@ -747,10 +752,15 @@ class Generator:
         c = cond.expand(n, -1).clone()
         shift = self._shift(ctl, std)
         c[:, -4:] += 0.3 * ctl.variation * std * _randn(gens, 4) + shift
+        longer = c[:, -3] - cond[-3]                      # (n,) z units: each hit's decay against the reference's
+        stretch = None
+        if alike is not None:    # the decoder hears the reference's decay (`likeness` would undo another): the tail
+            c[:, -3] = cond[-3]  # is stretched instead, as a sampler's decay knob (`codec.stretch_tail`)
+            stretch = torch.exp(longer * self.model.cfg.control_std[1])
         return self.decode(z, c, torch.arange(n) + seed * 100_003, shift.expand(n, -1), keep, note.expand(n),
                            _snap([ctl] * n), (balance + BALANCE_MARGIN_DB).expand(n),
-                           None if alike is None else alike.expand(n, -1, -1), self._fall(y, c[:, -3] - cond[-3]),
-                           self._longest(y))
+                           None if alike is None else alike.expand(n, -1, -1), self._fall(y, longer),
+                           self._longest(y, stretch), stretch)
 
     def between(self, a: np.ndarray, b: np.ndarray, steps: int = 5, seed: int = 0,
                 keep: list[int] | None = None) -> np.ndarray:
@@ -762,7 +772,9 @@ class Generator:
         la, lb = self._alike(code_a, za, ca), self._alike(code_b, zb, cb)
         t = torch.linspace(0, 1, steps)[:, None]
         fa, fb = self._fall(a, torch.zeros(1)), self._fall(b, torch.zeros(1))   # (1,) each; NaN: no tail known
-        fall = None if fa is None else torch.where(t[:, 0] == 0, fa, torch.where(t[:, 0] == 1, fb, fa + t[:, 0] * (fb - fa)))
+        if fa is not None:       # a tail from one end only (a kick to a crash): the steps between ring as that one
+            fa, fb = torch.where(torch.isnan(fa), fb, fa), torch.where(torch.isnan(fb), fa, fb)
+        fall = None if fa is None else fa + t[:, 0] * (fb - fa)
         na, nb = (na if torch.isfinite(na) else nb), (nb if torch.isfinite(nb) else na)   # a hat's end: the tom's note
         return self.decode(za + t * (zb - za), ca + t * (cb - ca), torch.full((steps,), seed), keep=keep,
                            notes=na + t[:, 0] * (nb - na), balance=_tone_cap([(1 - t[:, 0], ba), (t[:, 0], bb)]),
@@ -779,11 +791,14 @@ class Generator:
         # its first seconds are what is heard; the variation then fades at that rate, as long as the reference
         return codec.tail_fall(y, until=RING_SECONDS) / torch.exp(longer * self.model.cfg.control_std[1])
 
-    def _longest(self, y: np.ndarray) -> float:
-        """The longest variations of reference y ring out: as long as it, from RING_SECONDS to LIKE_SECONDS
-        (variations of held-out crashes of 3-8 s stopped at 3 s, 0.63 of their length). RING_SECONDS for an
-        older hit, made so."""
-        return float(np.clip(len(y) / codec.SR, RING_SECONDS, LIKE_SECONDS)) if self.alike else RING_SECONDS
+    def _longest(self, y: np.ndarray, stretch: torch.Tensor | None = None) -> float:
+        """The longest variations of reference y ring out: as long as it (times the longest decay stretch asked),
+        from RING_SECONDS to LIKE_SECONDS (variations of held-out crashes of 3-8 s stopped at 3 s, 0.63 of their
+        length). RING_SECONDS for an older hit, made so."""
+        if not self.alike:
+            return RING_SECONDS
+        most = 1.0 if stretch is None else max(1.0, float(stretch.max()))
+        return float(np.clip(most * len(y) / codec.SR, RING_SECONDS, LIKE_SECONDS))
 
 
 def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = codec.CODEC,
@@ -801,6 +816,23 @@ def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = co
         have = codec.body_note(out, cfg=cfg, heard=heard)
         move = torch.isfinite(notes) & torch.isfinite(have)
         out[move, codec.FREQ] = (out[move, codec.FREQ] + (notes - have)[move, None]).clamp(min=lowest)
+    return out
+
+
+CUT_FADE_S = 0.5      # how long a hit cut while it still sounds fades out over (`faded_out`)
+
+
+def faded_out(y: np.ndarray, sr: int = codec.SR, below_db: float = 60.0) -> np.ndarray:
+    """Hits (n, samples) whose last 50 ms still sound within below_db of their peak, faded out over
+    their last CUT_FADE_S with a raised cosine; the others as they are. A variation rings out as long
+    as its reference, up to LIKE_SECONDS: a 8 s crash asked for --decay 1 stopped at 10 s at -41 dB."""
+    tail = int(0.05 * sr)
+    loud = np.abs(y[:, -tail:]).max(1) > np.abs(y).max(1) * 10 ** (-below_db / 20)          # (n,)
+    if not loud.any():
+        return y
+    k = min(int(CUT_FADE_S * sr), y.shape[1])
+    out = y.copy()
+    out[loud, -k:] *= (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, k))).astype(y.dtype)
     return out
 
 

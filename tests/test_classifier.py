@@ -345,7 +345,7 @@ def test_ingest_auto_label_holds_the_workspace_through_both_steps(tmp_path, tiny
     assert held == [True]
 
 
-def test_a_net_stops_at_its_steps_unless_its_epochs_are_asked(tmp_path, tiny_library):
+def test_a_net_stops_at_its_steps_unless_its_epochs_are_asked(tmp_path, tiny_library, monkeypatch):
     # a 6,000-sample library's 30 epochs were 30-95 minutes of training; 5x the benchmark's steps bought nothing
     # on unseen kits. Each net now stops at train.STEPS by default, but `--epochs` asked runs every epoch
     rng = np.random.default_rng(0)
@@ -354,9 +354,12 @@ def test_a_net_stops_at_its_steps_unless_its_epochs_are_asked(tmp_path, tiny_lib
     _, h = train.fit(mels, labels, ["a", "b"], train.TrainConfig(batch=2), progress=False)
     assert h["steps"] == train.STEPS < 30 * len(mels) // 2
     from drummy.cli import main
+    import json
     ws = tmp_path / "ws"
     Workspace(ws).ingest([tiny_library], progress=False)                # 16 samples: one step an epoch
-    assert main(["train", "classifier", "-w", str(ws), "--members", "1", "--epochs", str(train.STEPS + 5)]) == 0
-    import json
-    hist = json.loads(train.classifier_path(Workspace(ws)).with_suffix(".json").read_text())["metrics"]["history"]
-    assert [h["steps"] for h in hist] == [train.STEPS + 5]                   # the validation run: every epoch
+    hist = lambda: json.loads(train.classifier_path(Workspace(ws)).with_suffix(".json").read_text())["metrics"]["history"]  # noqa: E731
+    monkeypatch.setattr(train, "STEPS", 7)                              # (a cap under the 30 epochs' 30 steps)
+    assert main(["train", "classifier", "-w", str(ws), "--members", "1"]) == 0
+    assert [h["steps"] for h in hist()] == [7]                           # the command line's default: capped
+    assert main(["train", "classifier", "-w", str(ws), "--members", "1", "--epochs", "12"]) == 0
+    assert [h["steps"] for h in hist()] == [12]                          # --epochs asked: every one

@@ -458,6 +458,26 @@ def test_a_ring_out_falls_as_fast_as_its_references_tail():
     assert per_s(env[0]) == pytest.approx(8, abs=0.5) and per_s(env[1]) >= 20 - 0.5      # its own: at least 20 dB/s
 
 
+def test_a_tail_is_stretched_as_a_samplers_decay_knob():
+    import torch
+    cfg = codec.CODEC
+    T = cfg.frames
+    code = torch.full((2, cfg.channels, T), cfg.floor_db)
+    fall = torch.cat([torch.zeros(3), -0.5 * torch.arange(1, T - 2, dtype=torch.float32)])   # peak at frame 2
+    code[:, : cfg.bands] = -10 + fall[None, None]
+    code[:, codec.AMP], code[:, codec.FREQ] = -20 + fall[None], float(np.log2(0.8))
+    longer, shorter = codec.stretch_tail(code, torch.tensor([2.0, 0.5]))
+    env = lambda c: codec.envelope_db(c[None])[0]                                          # noqa: E731
+    drop = lambda c, a, b: float(env(c)[a] - env(c)[b])                                    # noqa: E731
+    assert drop(code[0], 10, 30) == pytest.approx(10.0, abs=0.1)                          # 0.5 dB a frame
+    assert drop(longer, 10, 30) == pytest.approx(5.0, abs=0.1)                            # twice as long
+    assert drop(shorter, 10, 30) == pytest.approx(20.0, abs=0.1)                          # half
+    steps = (env(shorter)[:-1] - env(shorter)[1:])[3:]
+    steps = steps[env(shorter)[4:] > -70]                                # (until it reaches the floor)
+    assert len(steps) > 60 and float(steps.min()) > 0.8 and float(steps.max()) < 1.1   # past the original's end: falls on
+    assert torch.equal(longer[:, :3], code[0, :, :3]) and torch.allclose(longer[codec.FREQ], code[0, codec.FREQ])
+
+
 def test_fade_in_ramps_a_hit_up_over_the_attack_asked():
     import torch
     cfg = codec.CODEC

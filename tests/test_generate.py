@@ -2139,6 +2139,16 @@ def test_a_variation_made_before_notes_were_heard_is_remade_as_it_was(trained, t
     assert paths[1].read_bytes() == kept, capsys.readouterr().err
 
 
+def test_a_hit_cut_while_it_sounds_fades_out():
+    sr = 44100
+    t = np.arange(2 * sr) / sr
+    cut = (np.sin(2 * np.pi * 440 * t) * 10 ** (-10 * t / 20)).astype(np.float32)      # -20 dB at its end
+    gone = (np.sin(2 * np.pi * 440 * t) * 10 ** (-40 * t / 20)).astype(np.float32)     # -80 dB at its end
+    out = generate.faded_out(np.stack([cut, gone]))
+    assert np.abs(out[0, -100:]).max() < 1e-4 and np.abs(out[0, -sr // 2 - 100:-sr // 2]).max() > 0.05
+    assert np.array_equal(out[1], gone) and np.array_equal(out[0, : -sr // 2], cut[: -sr // 2])
+
+
 def test_variations_ring_and_sound_as_their_reference(trained):
     # variations of held-out crashes came out at 0.41 of their length, their tails falling at 20 dB/s or more
     # where the crashes' fell at 6-11; claps' an octave brighter than the claps. Each variation now follows its
@@ -2162,6 +2172,17 @@ def test_variations_ring_and_sound_as_their_reference(trained):
     off = lambda ys: np.median([abs(np.log2(cen(y) / cen(ref))) for y in ys])    # noqa: E731  octaves from the wash
     assert off(made[True]) < 0.5 and off(made[True]) < off(made[False]) - 0.3   # (the fixture's: 0.34 against 1.1)
     assert all(codec.tail_fall(y) > 15 for y in made[False])                     # without: the ring-out's 20 dB/s
+    # --decay on a variation: asked of the decoder, `likeness` put the reference's course back and undid it
+    # (a kick's variations were 0.52 s at -1, 0 and +1); its tail is now stretched, and a slow one fades by its end
+    from conftest import kick
+    g.alike = True
+    dec = lambda y: features.descriptors(y)[list(features.DESCRIPTOR_NAMES).index("decay_ms")]   # noqa: E731
+    d = [dec(generate.finish(g.like(kick(2), Controls(decay=x, variation=0), n=1, seed=0)[0])) for x in (-1, 0, 1)]
+    assert d[0] < d[1] / 1.5 and d[2] > d[1] * 1.5, d
+    t = np.arange(5 * sr) / sr                          # a 5 s wash that fades out: asked longer, it is not cut loud
+    wash = np.convolve(rng.standard_normal(len(t)), [1, -0.9], "same") * 10 ** (-14 * t / 20)   # (at 10 s, or at the
+    y = generate.finish(g.like((0.5 * wash / np.abs(wash).max()).astype(np.float32), Controls(decay=1), n=1)[0])
+    assert len(y) / sr > 5 and 20 * np.log10(np.abs(y[-2205:]).max() / np.abs(y).max()) < -45   # reference's length)
 
 
 def test_a_hit_made_before_quiet_hits_were_brought_up_is_remade_as_it_was(trained, tmp_path, capsys, monkeypatch):
