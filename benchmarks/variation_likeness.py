@@ -36,13 +36,13 @@ from kitset import save_entry
 TYPES = ("kick", "snare", "hihat", "open hat", "clap", "tom", "cymbal")
 
 
-def measure(g: Generator, judge, refs: list[np.ndarray], n: int, variation: float, decay: float = 0.0) -> dict:
+def measure(g: Generator, judge, refs: list[np.ndarray], n: int, variation: float, asked: float = 0.0) -> dict:
     d = lambda y: dict(zip(DESCRIPTOR_NAMES, descriptors(y)))                     # noqa: E731
     decay, centroid, length, fall, same = [], [], [], [], []
     heard_ref = judge([y for y in refs])
     for y, h in zip(refs, heard_ref):
         a, ya = d(y), finish(y)
-        ys = [finish(v) for v in g.like(y, Controls(variation=variation, decay=decay), n=n, seed=0)]
+        ys = [finish(v) for v in g.like(y, Controls(variation=variation, decay=asked), n=n, seed=0)]
         same += [x == h for x in judge(ys)]
         fr = codec.tail_fall(y)
         for v in ys:
