@@ -449,6 +449,7 @@ def test_a_ring_out_falls_as_fast_as_its_references_tail():
     assert codec.tail_fall(y.astype(np.float32)) == pytest.approx(8, abs=0.5)
     assert np.isnan(codec.tail_fall(y[: int(0.95 * sr)]))                          # over before its tail
     assert codec.tail_fall(np.ones(3 * sr, np.float32)) == codec.LEAST_FALL        # a level held: no decay
+    assert np.isnan(codec.tail_fall(np.zeros(3 * sr, np.float32)))                 # silence: none to read
     cfg = codec.CODEC
     code = torch.full((2, cfg.channels, cfg.frames), cfg.floor_db)
     code[:, : cfg.bands] = -10 - 8 * torch.arange(cfg.frames) * cfg.hop / sr      # the same fall in its second
