@@ -278,11 +278,9 @@ def stretch_tail(code: torch.Tensor, factor: torch.Tensor, cfg: CodecConfig = CO
     w = (src - lo.to(code.dtype)).clamp(0, 1)[:, None]
     at = lambda i: code.gather(2, i[:, None].expand(-1, C, -1))                        # noqa: E731
     out = at(lo) * (1 - w) + at((lo + 1).clamp(max=T - 1)) * w
-    edge, fit = cfg.sine_fft // (2 * cfg.hop), 20       # (the last frames' windows reach past the end: they dip)
+    edge = cfg.sine_fft // (2 * cfg.hop)                # (the last frames' windows reach past the end: they dip)
     last = T - 1 - edge
-    x = torch.arange(fit, dtype=code.dtype) - (fit - 1) / 2
-    slope = (code[..., last - fit + 1: last + 1] * x).sum(-1) / (x * x).sum()           # (B, C) dB a frame
-    slope = slope.clamp(max=-20.0 * cfg.hop / cfg.sr)
+    slope = _end_slope(code[..., : last + 1], 20).clamp(max=-20.0 * cfg.hop / cfg.sr)   # (B, C) dB a frame
     ext = (code[..., last: last + 1] + (src - last).clamp(min=0)[:, None] * slope[..., None]).clamp(min=cfg.floor_db)
     past = (src > last)[:, None].expand(-1, C, -1).clone()
     past[:, FREQ] = False                                                              # (the pitch holds)
@@ -515,6 +513,12 @@ def rings(code: torch.Tensor, cfg: CodecConfig = CODEC, below_db: float = 60.0, 
     return env[:, -frames:].mean(1) > env.amax(1) - below_db
 
 
+def _end_slope(level: torch.Tensor, frames: int) -> torch.Tensor:
+    """The least-squares slope of level (..., T) over its last `frames` frames: (...,) per frame."""
+    x = torch.arange(frames, dtype=level.dtype) - (frames - 1) / 2
+    return (level[..., -frames:] * x).sum(-1) / (x * x).sum()
+
+
 def ring_out(code: torch.Tensor, cfg: CodecConfig = CODEC, seconds: float = 3.0, fit_frames: int = 20,
              min_db_per_s: float = 20.0, fall: torch.Tensor | None = None) -> tuple[torch.Tensor, CodecConfig]:
     """Codes (B, channels, cfg.frames) of hits that still sound at their end (`rings`),
@@ -532,8 +536,7 @@ def ring_out(code: torch.Tensor, cfg: CodecConfig = CODEC, seconds: float = 3.0,
     body = code[..., : code.shape[-1] - edge]                                      # (B, C, T)
     T, extra = body.shape[-1], long.frames - body.shape[-1]
     level = body[:, : cfg.bands + 1]                                               # (B, bands + 1, T) dB: noise, sine
-    x = torch.arange(fit_frames, dtype=code.dtype) - (fit_frames - 1) / 2
-    slope = (level[..., -fit_frames:] * x).sum(-1) / (x * x).sum()                 # (B, bands + 1) dB per frame
+    slope = _end_slope(level, fit_frames)                                          # (B, bands + 1) dB per frame
     env = envelope_db(body, cfg)                                                   # (B, T)
     mean_fall = (env[:, -1] - env.amax(1)) / (T - 1 - env.argmax(1)).clamp(min=1)  # (B,) dB per frame
     rate = torch.minimum(slope, mean_fall[:, None]).clamp(max=-min_db_per_s * cfg.hop / cfg.sr)

@@ -2086,12 +2086,17 @@ def test_hits_carry_nothing_over_20_khz_and_an_older_hit_is_remade_as_it_was(tra
     meta = {**generate.sidecar(g, "blend", recipe="hihat", recipe_parts=r.parts, controls=Controls(), seed=4, n=4),
             "model": str(train.vae_path(ws)), "audio_version": 11}
     paths = generate.write_hits(old, tmp_path / "v11", "hihat", meta)
-    kept = paths[2].read_bytes()
-    paths[2].unlink()
-    assert main(["generate", "-w", str(ws.root), "--from", str(paths[2].with_suffix(".json"))]) == 0
-    assert paths[2].read_bytes() == kept, capsys.readouterr().err
+    _remade_to_the_bit(paths[2], ws, capsys)
     again = generate.write_hits(new, tmp_path / "v11", "hihat", {**meta, "audio_version": generate.AUDIO_VERSION})
     assert [p.name for p in again] == [f"hihat-2_0{i}.wav" for i in range(1, 5)]
+
+
+def _remade_to_the_bit(path: Path, ws, capsys) -> None:
+    """A written hit, deleted and remade by `generate --from` its sidecar, is the same file to the bit."""
+    kept = path.read_bytes()
+    path.unlink()
+    assert main(["generate", "-w", str(ws.root), "--from", str(path.with_suffix(".json"))]) == 0
+    assert path.read_bytes() == kept, capsys.readouterr().err
 
 
 def test_a_variation_made_before_notes_were_heard_is_remade_as_it_was(trained, tmp_path, capsys):
@@ -2118,10 +2123,7 @@ def test_a_variation_made_before_notes_were_heard_is_remade_as_it_was(trained, t
                                recipe_parts=None, controls=Controls(), n=2, seed=3),
             "model": str(train.vae_path(ws)), "audio_version": 12}
     paths = generate.write_hits(old, tmp_path / "v12", "like_ref_s3", meta)
-    kept = paths[1].read_bytes()
-    paths[1].unlink()
-    assert main(["generate", "-w", str(ws.root), "--from", str(paths[1].with_suffix(".json"))]) == 0
-    assert paths[1].read_bytes() == kept, capsys.readouterr().err
+    _remade_to_the_bit(paths[1], ws, capsys)
     again = generate.write_hits(old, tmp_path / "v12", "like_ref_s3", {**meta, "audio_version": generate.AUDIO_VERSION})
     assert [p.name for p in again] == ["like_ref_s3-2_01.wav", "like_ref_s3-2_02.wav"]
     from conftest import kick                          # ... and a version-12 morph, made so (a Drummy that shaped
@@ -2133,10 +2135,7 @@ def test_a_variation_made_before_notes_were_heard_is_remade_as_it_was(trained, t
                                b_hash=file_hash(other), steps=3, seed=1),
             "model": str(train.vae_path(ws)), "audio_version": 12}
     paths = generate.write_hits(old, tmp_path / "v12m", "morph_ref_to_kick_s1", meta)
-    kept = paths[1].read_bytes()
-    paths[1].unlink()
-    assert main(["generate", "-w", str(ws.root), "--from", str(paths[1].with_suffix(".json"))]) == 0
-    assert paths[1].read_bytes() == kept, capsys.readouterr().err
+    _remade_to_the_bit(paths[1], ws, capsys)
 
 
 def test_a_hit_cut_while_it_sounds_fades_out():
