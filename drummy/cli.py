@@ -888,6 +888,7 @@ def _remake(path: Path, meta: dict, model: Path, made_by: int):
     gen.lift = made_by >= 11                     # an older hit: made as it was, not brought to real hits' level
     gen.hush = made_by >= 12                     # ... nor cut over 20 kHz
     gen.heard_note = gen.alike = made_by >= 13   # ... and a variation tuned and shaped as it then was
+    gen.bounded = made_by >= 14                  # ... and conditioned on its reference's controls as they were
     if made_by == 7 and gen.balance_of is not None:
         raise _older(path, meta)
     mode, i = meta["mode"], int(meta["index"])

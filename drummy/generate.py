@@ -31,7 +31,7 @@ from .library import ModelError
 from .labels import GM_NOTE_OF_TYPE, SYNONYMS, TYPES, gm_note_of, labels_from_names, normalise
 from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
-AUDIO_VERSION = 13   # bump when a change gives a model and seed other audio; --from refuses older sidecars
+AUDIO_VERSION = 14   # bump when a change gives a model and seed other audio; --from refuses older sidecars
                      # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
                      # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
                      # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's, a recipe's
@@ -39,7 +39,8 @@ AUDIO_VERSION = 13   # bump when a change gives a model and seed other audio; --
                      # 10: a recipe's hit too near a training hit is drawn again, `novelty`: its sidecar says "guard";
                      # 11: a hit quieter than real ones is brought to their level before its cuts, `codec.level_up`;
                      # 12: nothing above 20 kHz, `audible`; 13: a variation or morph tuned to the note its reference's
-                     # body is heard at, `codec.body_note`, and shaped and rung out as its reference, `codec.likeness`)
+                     # body is heard at, `codec.body_note`, and shaped and rung out as its reference, `codec.likeness`;
+                     # 14: a reference's controls held near the training hits', `Generator.bounded`)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 LIKE_SECONDS = 10.0  # ... a variation of a longer reference, as long as it up to this (a crash: 3-8 s)
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
@@ -47,6 +48,8 @@ PUNCH_DB = 12.0     # the most --attack -1 raises a hit's onset by (a transient 
 PUNCH_MS = 3.0      # ... and how fast that raise dies away (its time constant)
 ONSET_FADE_MS = 0.5       # every written hit fades in over this (`finish`): its first sample would click
 BALANCE_MARGIN_DB = 6.0   # how much more tonal than the real hit it was conditioned on a generated hit may be
+REFERENCE_MARGIN = 1.0   # z units: how far past every training hit's a reference's controls may condition the
+                         # decoder (`encode_codes`; held-out kits' references sit at most 0.84 past, 4-5 % of them)
 CONTROL_SPAN = 2.0   # a control of +1 moves its descriptor this many recipe spreads (std) up
 
 
@@ -392,6 +395,7 @@ class Generator:
     hush: bool = field(default=True, compare=False)   # `audible`'s low-pass (audio version 12); off: an older hit as made
     heard_note: bool = field(default=True, compare=False)   # `codec.body_note` as heard (13); off: as binned before
     alike: bool = field(default=True, compare=False)   # variations follow their reference (`codec.likeness`, 13); off: not
+    bounded: bool = field(default=True, compare=False)  # a reference's controls near the training hits' (14); off: not
 
     @classmethod
     def load(cls, path: str | Path) -> "Generator":
@@ -714,7 +718,7 @@ class Generator:
         x = codec.normalise(y, cc)
         code = codec.analyse(x, cc)
         lab = self.prior(recipe)[0] if recipe else None
-        mu, cond = self.encode_codes(code[None], controls(x, code, cc)[None], lab)
+        mu, cond = self.encode_codes(code[None], controls(x, code, cc)[None], lab, self.bounded)
         c = torch.from_numpy(code)[None]
         return mu[0], cond[0], codec.body_note(c, cfg=cc, heard=self.heard_note)[0], codec.tone_balance(c, cc)[0].float(), c
 
@@ -728,13 +732,20 @@ class Generator:
         return codec.likeness(ref, self._code(mu[None], cond[None]), self.model.cfg.codec_cfg)[0]
 
     @torch.no_grad()
-    def encode_codes(self, code: np.ndarray, raw: np.ndarray, lab: torch.Tensor | None = None
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    def encode_codes(self, code: np.ndarray, raw: np.ndarray, lab: torch.Tensor | None = None,
+                     bounded: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Analysed hits: codes (n, C, T) dB and raw controls (n, 4) (`vae.controls`; a
         workspace caches both) -> (latent means (n, latent), conditions (n, D)). lab (L,)
-        is every hit's label condition (default: none)."""
+        is every hit's label condition (default: none). bounded: each control z-score held
+        within REFERENCE_MARGIN of the training hits' own (a reference: the decoder never heard a
+        condition far past them, and a tiny library's kicks, all near one pitch, set a 30 ms click's
+        pitch 45 spreads out: the decoder made it at 9,900 dB and wrote "not a number")."""
         cfg = self.model.cfg
         ctl = torch.from_numpy(control_columns(np.asarray(raw, np.float32), cfg))        # (n, K)
+        if bounded:
+            seen = self.controls_of[:, -4:]                                             # (N, 4) z-scores
+            top, bottom = seen.amax(0) + REFERENCE_MARGIN, seen.amin(0) - REFERENCE_MARGIN
+            ctl[:, -4:] = torch.maximum(torch.minimum(ctl[:, -4:], top), bottom)
         lab = torch.zeros(len(self.labels)) if lab is None else lab
         cond = torch.cat([lab.expand(len(ctl), -1), ctl], 1)                           # (n, D)
         mu, _ = self.model.encode(scale_code(torch.from_numpy(np.asarray(code, np.float32)), cfg.codec_cfg.floor_db), cond)
@@ -898,7 +909,8 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
-    version since changed some hits only: 13 variations and morphs (`Generator.heard_note` and `alike`, off for an older
+    version since changed some hits only: 14 variations and morphs of a reference whose controls lie far past every
+    training hit's (`Generator.bounded`, off for an older hit, makes them as they were); 13 variations and morphs (`Generator.heard_note` and `alike`, off for an older
     hit, make them as they were); 12 every hit, in its last bits at least (`audible`'s low-pass, off for an
     older hit as `Generator.lift` is); 11 those decoded quieter than real hits (`Generator.lift`, off for an older
     hit, makes them as they were: `unlifted`, as `--from` makes one; a command run again makes hits with it on, so an
@@ -910,7 +922,7 @@ def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     if type(version) is not int:
         return False
     attack = float((controls or {}).get("attack", 0))
-    return {AUDIO_VERSION: True, 12: unlifted or mode == "blend", 11: unlifted, 10: unlifted, 9: unlifted,
+    return {AUDIO_VERSION: True, 13: unlifted or mode == "blend", 12: unlifted or mode == "blend", 11: unlifted, 10: unlifted, 9: unlifted,
             8: unlifted and attack <= 0,
             7: unlifted and mode == "blend" and attack == 0}.get(version, False)
 

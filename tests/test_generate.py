@@ -2115,9 +2115,9 @@ def test_a_variation_made_before_notes_were_heard_is_remade_as_it_was(trained, t
     assert abs(12 * (note(True) - note(False))) > 0.5                        # the two rules read other notes
     ws, *_ = trained
     g = Generator.load(train.vae_path(ws))
-    g.heard_note = g.alike = False
+    g.heard_note = g.alike = g.bounded = False
     old = g.like(y, Controls(), n=2, seed=3)
-    g.heard_note = g.alike = True
+    g.heard_note = g.alike = True                  # (bounded, it would be audio version 14)
     assert not np.array_equal(old, g.like(y, Controls(), n=2, seed=3))
     meta = {**generate.sidecar(g, "like", like=str(ref.resolve()), like_hash=file_hash(ref), recipe=None,
                                recipe_parts=None, controls=Controls(), n=2, seed=3),
@@ -2129,13 +2129,51 @@ def test_a_variation_made_before_notes_were_heard_is_remade_as_it_was(trained, t
     from conftest import kick                          # ... and a version-12 morph, made so (a Drummy that shaped
     other = tmp_path / "kick.wav"                      # variations could not remake one: it crashed)
     audio.write(other, kick(4))
-    g.heard_note = g.alike = False
+    g.heard_note = g.alike = g.bounded = False
     old = g.between(y, audio.load(other), steps=3, seed=1)
     meta = {**generate.sidecar(g, "between", a=str(ref.resolve()), b=str(other.resolve()), a_hash=file_hash(ref),
                                b_hash=file_hash(other), steps=3, seed=1),
             "model": str(train.vae_path(ws)), "audio_version": 12}
     paths = generate.write_hits(old, tmp_path / "v12m", "morph_ref_to_kick_s1", meta)
     _remade_to_the_bit(paths[1], ws, capsys)
+
+
+def test_a_reference_past_every_training_hit_is_heard_within_them(trained, tmp_path, capsys):
+    # the fixture's kicks sit near one pitch, so a 30 ms click at 900 Hz read 45 spreads out on the pitch
+    # condition: the decoder made it at 9,900 dB and `--like` wrote "came out not a number". A reference's
+    # controls are now held within the training hits' own (`Generator.bounded`, audio version 14)
+    from drummy.library import file_hash
+    from drummy.vae import control_columns, controls
+    sr = 44100
+    t = np.arange(int(0.03 * sr)) / sr
+    ref = tmp_path / "click.wav"
+    audio.write(ref, (0.8 * np.sin(2 * np.pi * 900 * t) * np.exp(-t / 0.005)).astype(np.float32))
+    y = audio.load(ref)
+    ws, *_ = trained
+    g = Generator.load(train.vae_path(ws))
+    x = codec.normalise(y)
+    z = torch.from_numpy(control_columns(controls(x, codec.analyse(x))[None], g.model.cfg))[0, -4:]
+    seen = g.controls_of[:, -4:]
+    assert bool(((z > seen.amax(0) + 5) | (z < seen.amin(0) - 5)).any()), (z, seen.amin(0), seen.amax(0))
+    made = g.like(y, Controls(), n=4, seed=0)
+    assert np.isfinite(made).all() and np.allclose(np.abs(made).max(1), 1)
+    assert np.isfinite(g.between(y, audio.load(ref), steps=3)).all()
+    out = tmp_path / "out"
+    assert main(["generate", "-w", str(ws.root), "--like", str(ref), "-n", "4", "-o", str(out)]) == 0
+    assert len(list(out.glob("like_click_s0_*.wav"))) == 4, capsys.readouterr().err
+    for p in out.glob("*.wav"):
+        info = sf.info(p)
+        assert info.samplerate == sr and info.subtype == "PCM_24" and np.isfinite(audio.load(p)).all()
+    g.bounded = False                                  # a version-13 variation is remade as it was, to the bit
+    old = g.like(y, Controls(), n=4, seed=0)
+    assert not np.array_equal(np.nan_to_num(old), made)
+    ok = [i for i in range(4) if np.isfinite(old[i]).all()]
+    assert ok, "every unbounded hit came out not a number"
+    meta = {**generate.sidecar(g, "like", like=str(ref.resolve()), like_hash=file_hash(ref), recipe=None,
+                               recipe_parts=None, controls=Controls(), n=4, seed=0),
+            "model": str(train.vae_path(ws)), "audio_version": 13}
+    paths = generate.write_hits(np.nan_to_num(old), tmp_path / "v13", "like_click_s0", meta)
+    _remade_to_the_bit(paths[ok[0]], ws, capsys)
 
 
 def test_a_hit_cut_while_it_sounds_fades_out():
