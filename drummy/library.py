@@ -1255,12 +1255,14 @@ def _hold(f) -> None:
 
 def _holder(f) -> str:
     """The command holding a workspace, as its lock file says: "`drummy train vae -w work` (pid 412,
-    since 15:40)". A producer with two terminals open was told only "another drummy command", and
+    since 15:40)", the day too where not today ("since Sat 05 Dec 15:40"). A producer with two terminals open was told only "another drummy command", and
     could not tell a training's long wait from a command left hanging."""
     try:
         f.seek(0)
         rec = json.loads(f.read())
-        pid, since = int(rec["pid"]), time.strftime("%H:%M", time.localtime(float(rec["since"])))
+        pid, when = int(rec["pid"]), time.localtime(float(rec["since"]))
+        # a command left hanging in a window since yesterday read like one started today
+        since = time.strftime("%H:%M" if when[:3] == time.localtime()[:3] else "%a %d %b %H:%M", when)
     except (ValueError, KeyError, TypeError, OSError, OverflowError):
         return "another drummy command (an ingest or a training)"   # a lock from before the record, or one half-written
     who = f"`{rec['command']}`" if isinstance(rec.get("command"), str) else "another drummy command"

@@ -2,6 +2,7 @@ import shutil
 import json
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import numpy as np
@@ -404,6 +405,12 @@ def test_a_busy_workspace_names_the_command_holding_it(tmp_path, tiny_library, m
     with Workspace(tmp_path / "ws").writing():
         with pytest.raises(LibraryError, match=rf"busy: `drummy train vae -w ws` \(pid {os.getpid()}, since "
                                                rf"\d\d:\d\d\) is working on it"):
+            Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
+        lock = tmp_path / "ws" / ".lock"                        # one left hanging since yesterday says so
+        rec = json.loads(lock.read_text())
+        lock.write_text(json.dumps({**rec, "since": rec["since"] - 86400}))
+        day = time.strftime("%a %d %b", time.localtime(rec["since"] - 86400))
+        with pytest.raises(LibraryError, match=rf"\(pid {os.getpid()}, since {day} \d\d:\d\d\) is working on it"):
             Workspace(tmp_path / "ws").ingest([tiny_library], progress=False)
     (tmp_path / "ws" / ".lock").write_text("not a record")      # a lock written before the record
     with open(tmp_path / "ws" / ".lock") as f:
