@@ -56,15 +56,17 @@ class Judge:
     """The classifier as a critic: probabilities and projected embeddings of audio."""
 
     def __init__(self, model: clf.DrumClassifier, reference=None, dims: int = DIMS,
-                 mean: np.ndarray | None = None, axes: np.ndarray | None = None):
+                 mean: np.ndarray | None = None, axes: np.ndarray | None = None,
+                 embedded: np.ndarray | None = None):
         """reference: audio (N, samples), or an iterable of such chunks (a big library's hits are not
-        held at once: 5,000 of them took 1.75 GB)."""
+        held at once: 5,000 of them took 1.75 GB); or embedded: their embeddings (N, embed_dim), as a
+        judge with no axes gives them, already worked out."""
         self.model = model
         self.reference = None                                          # (N, dims) the reference audio, projected
-        if reference is not None:
+        if reference is not None or embedded is not None:
             from threadpoolctl import threadpool_limits
-            emb = self._embed(reference) if isinstance(reference, np.ndarray) else \
-                np.concatenate([self._embed(c) for c in reference])     # (the embedding's own batches: the same)
+            emb = embedded if embedded is not None else self._embed(reference) if isinstance(reference, np.ndarray) \
+                else np.concatenate([self._embed(c) for c in reference])   # (the embedding's own batches: the same)
             mean = emb.mean(0)
             with threadpool_limits(1, user_api="blas"):               # the same axes at any thread count
                 _, _, vt = np.linalg.svd(emb - mean, full_matrices=False)
