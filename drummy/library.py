@@ -541,7 +541,8 @@ class Workspace:
         dangling: list[str] = []                         # and the files that dangling links pointed at
         region_skips: dict[str, str] = {}                # a kit's region it could not read -> the kit
         found = collect(paths, report.skipped, kits_read, linked, dangling, region_skips=region_skips)
-        found = [j for j in found if self._takes_in(j.path, paths)]
+        known: dict = {}
+        found = [j for j in found if self._takes_in(j.path, paths, known)]
         for key, reason in report.skipped:              # kit files that cannot be read, dangling links: `library` lists them
             self.files[key] = {"reason": reason, **({"kits": [region_skips[key]]} if key in region_skips else {})}
         for kf in kits_read:                             # ... until they can
@@ -727,15 +728,19 @@ class Workspace:
             s.own, s.kit, s.group = [job.drum_type, job.tags], job.kit, job.group
         _merge_labels(s)
 
-    def _takes_in(self, path: Path, paths: Iterable[str | Path]) -> bool:
-        """Whether a file found under `paths` is a sample for this library. The
-        workspace's stored copies (audio/) never are. Its other files (generated hits)
-        are when a path asked for lies in the workspace (`ingest work/generated`: the
-        producer means them), not when the workspace sits in a folder asked for."""
+    def _takes_in(self, path: Path, paths: Iterable[str | Path], found: dict | None = None) -> bool:
+        """Whether a file found under `paths` is a sample for this library. A workspace's
+        stored copies (audio/), this one's or another's (`workspace_of`), never are. Its other
+        files (generated hits) are when a path asked for lies in that workspace (`ingest
+        work/generated`: the producer means them), not when the workspace sits in a folder
+        asked for: a workspace kept among the samples gave its copies to the library again, as
+        new unlabelled near-duplicates. found: `workspace_of`'s answers so far, by folder."""
         own = self.root.resolve()
         if own not in path.parents:
-            return True
-        if self.in_store(path):
+            own = workspace_of(path.parent, {} if found is None else found)
+            if own is None:
+                return True
+        if path.is_relative_to(own / "audio"):
             return False
         asked = [Path(p).resolve() for p in paths]
         return any((a == own or own in a.parents) and (a == path or a in path.parents) for a in asked)
@@ -1270,6 +1275,16 @@ def _holder(f) -> str:
 
 
 _OWN_NAMES = {"audio", "models", "generated", "report", "library.json", "features.safetensors", "codes.safetensors"}
+
+
+def workspace_of(folder: Path, found: dict) -> Path | None:
+    """The Drummy workspace a folder lies in (or is): the nearest folder at or above it with a
+    library.json beside an audio/ store, resolved; None if none. found caches the answer per folder."""
+    folder = folder.resolve()
+    if folder not in found:
+        own = (folder / "library.json").is_file() and (folder / "audio").is_dir()
+        found[folder] = folder if own else None if folder.parent == folder else workspace_of(folder.parent, found)
+    return found[folder]
 
 
 def _lasting(entry: dict) -> bool:

@@ -1086,6 +1086,22 @@ def test_the_store_is_no_folder_to_ingest_or_to_write_a_beat_to(tmp_path, tiny_l
     assert sorted(p.suffix for p in (ws.root / "audio").iterdir()) == [".wav"] * 16
 
 
+def test_another_workspace_among_the_samples_gives_no_copies(tmp_path):
+    # a workspace made inside the sample folders (`ingest lib/Snares -w lib/Newws`) gave its stored
+    # copies to the next `ingest lib -w ws` as new "unknown" samples, near-duplicates of the snares
+    lib = tmp_path / "lib"
+    for i in range(3):
+        write(lib / "Snares" / f"snr {i}.wav", hat(40 + i, seconds=0.3))
+        write(lib / "Kicks" / f"kick {i}.wav", kick(40 + i))
+    Workspace(lib / "Newws").ingest([lib / "Snares"], progress=False)
+    write(lib / "Newws" / "generated" / "kick" / "kick_s0_01.wav", kick(77))      # its generated hit
+    ws = Workspace(tmp_path / "ws")
+    r = ws.ingest([lib], progress=False)
+    assert (r.added, r.duplicates) == (6, 0), r
+    assert not any("Newws" in k for k in ws.files) and sorted(ws.summary()["types"].items()) == [("kick", 3), ("snare", 3)]
+    assert ws.ingest([lib / "Newws" / "generated"], progress=False).added == 1   # asked for by name: taken
+
+
 def test_files_decoded_by_older_rules_are_decoded_again(tmp_path, tiny_library):
     # a copy of an offset file ingested after offsets were taken out got another hash than the file
     # ingested before: the library held one sound twice. Entries say the rules that decoded them
