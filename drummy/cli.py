@@ -504,9 +504,8 @@ def _kept_recon(h: dict, m: dict, warmup: int) -> str:
 
 
 def cmd_generate(args) -> None:
-    from .generate import Controls, Generator, RecipeError, dominant_type, finish, names_a_type, sidecar, write_hits
-    from .library import AUDIO_EXTENSIONS, Workspace, claim, vae_path
-    from .novelty import MAX_DRAWS
+    from .generate import Controls, RecipeError
+    from .library import AUDIO_EXTENSIONS, Workspace
     ws = Workspace(args.workspace)
     if args.from_ is not None:
         given = [f for f, v in (("--blend", args.blend), ("--like", args.like), ("--between", args.between),
@@ -539,6 +538,18 @@ def cmd_generate(args) -> None:
     elif args.steps is not None:
         raise RecipeError("--steps only applies to --between")
     n = 10 if args.n is None else args.n
+    from .audio import folders_undone, writable_folder
+    with folders_undone(args.out):
+        if args.out is not None:      # before the hits are made: a read-only -o was found only after all of them
+            writable_folder(args.out)
+        _generate_hits(args, ws, ctl, n)
+
+
+def _generate_hits(args, ws, ctl, n: int) -> None:
+    """`cmd_generate`'s hits, made and written once its arguments are checked."""
+    from .generate import Generator, RecipeError, dominant_type, finish, names_a_type, sidecar, write_hits
+    from .library import claim, vae_path
+    from .novelty import MAX_DRAWS
     gen = Generator.load(vae_path(ws))
     try:
         recipe = gen.recipe(args.blend) if args.blend is not None else None

@@ -1905,6 +1905,22 @@ def test_unwritable_outputs_are_one_clear_line(trained, tmp_path, capsys, args):
     assert f"drummy: error: {blocker}" in err and "Not a directory" in err and "Traceback" not in err
 
 
+def test_an_unwritable_out_is_found_before_any_hit_is_made(trained, tmp_path, capsys, monkeypatch):
+    # `generate -o <unwritable>` made every hit (and redrew some) first, then failed at the write
+    ws, *_ = trained
+    made, real = [], Generator.sample
+    monkeypatch.setattr(Generator, "sample", lambda self, *a, **k: (made.append(1), real(self, *a, **k))[1])
+    blocker = tmp_path / "a file"
+    blocker.write_text("")
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "2", "-o", str(blocker / "out")]) == 2
+    assert "Not a directory" in capsys.readouterr().err and not made
+    out = tmp_path / "new" / "hits"                     # a run that fails after the check leaves no empty folder
+    assert main(["generate", "-w", str(ws.root), "--blend", "kcik", "-o", str(out)]) == 2
+    assert not (tmp_path / "new").exists()
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "2", "-o", str(out)]) == 0 and made
+    assert len(list(out.glob("kick_s0_*.wav"))) == 2
+
+
 def test_evaluate_takes_as_few_as_two_hits_per_type(trained, tmp_path, capsys):
     ws, *_ = trained
     for n in ("0", "1"):                                 # one limit, said the same way for both
