@@ -447,6 +447,28 @@ def follow(code: torch.Tensor, shift: torch.Tensor, cfg: CodecConfig = CODEC) ->
     return out
 
 
+HOLE_DB = 20.0       # the deepest a variation may dip under its reference's level (`fill_holes`), dB
+HOLE_RISE_DB = 6.0   # ... where it comes back up by more than this later: a dip, not its own faster decay
+HOLE_SPAN_DB = 30.0  # ... in the frames where the reference is within this of its peak
+
+
+def fill_holes(code: torch.Tensor, ref_env: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
+    """Codes (B, channels, frames) of variations, each frame that dips more than HOLE_DB under its
+    reference's level ref_env (B, frames) dB (`envelope_db`), and comes back up later by more than
+    HOLE_RISE_DB, raised (every band and the tone that sound) to the higher of those two bounds' lower.
+    A decoder trained briefly on a few crashes remade an open hat with a 60 dB hole at 0.5 s, deeper
+    than `likeness` fills: its variations went quiet for a tenth of a second and swelled back, a
+    choked crash hit twice. A variation that decays faster than its reference does not come back
+    up, and a reference's own dips (a clap's bursts) are the variation's to keep."""
+    env = envelope_db(code, cfg)                                                       # (B, T)
+    later = env.flip(-1).cummax(-1).values.flip(-1)                                    # (B, T) the loudest from here on
+    live = ref_env > ref_env.amax(-1, keepdim=True) - HOLE_SPAN_DB
+    lift = (torch.minimum(ref_env - HOLE_DB, later - HOLE_RISE_DB) - env).clamp(min=0) * live   # (B, T) dB
+    if not bool((lift > 0).any()):
+        return code
+    return follow(code, lift[:, None].expand(-1, code.shape[1], -1), cfg)
+
+
 MAX_LIFT_DB = 40.0   # a code further under LEVEL_DB than this is a decoder's near-silence (a silent hit, left out), not a hit
 LEVEL_DB = 11.0   # the loudest frame (`envelope_db`) a hit is raised to where it is quieter: the gate, `end_tone`
                   # and `synthesise`'s floor (-60 dB) then sit at least 60 dB under it. Real hits at the codec's

@@ -40,7 +40,8 @@ AUDIO_VERSION = 14   # bump when a change gives a model and seed other audio; --
                      # 11: a hit quieter than real ones is brought to their level before its cuts, `codec.level_up`;
                      # 12: nothing above 20 kHz, `audible`; 13: a variation or morph tuned to the note its reference's
                      # body is heard at, `codec.body_note`, and shaped and rung out as its reference, `codec.likeness`;
-                     # 14: a reference's controls held near the training hits', `Generator.bounded`)
+                     # 14: a reference's controls held near the training hits', a variation's holes under its
+                     # reference's level filled: `Generator.bounded`, `codec.fill_holes`)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 LIKE_SECONDS = 10.0  # ... a variation of a longer reference, as long as it up to this (a crash: 3-8 s)
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
@@ -395,7 +396,8 @@ class Generator:
     hush: bool = field(default=True, compare=False)   # `audible`'s low-pass (audio version 12); off: an older hit as made
     heard_note: bool = field(default=True, compare=False)   # `codec.body_note` as heard (13); off: as binned before
     alike: bool = field(default=True, compare=False)   # variations follow their reference (`codec.likeness`, 13); off: not
-    bounded: bool = field(default=True, compare=False)  # a reference's controls near the training hits' (14); off: not
+    bounded: bool = field(default=True, compare=False)  # a reference's controls near the training hits', its
+                                                        # variations' holes filled (14, `codec.fill_holes`); off: not
 
     @classmethod
     def load(cls, path: str | Path) -> "Generator":
@@ -546,8 +548,8 @@ class Generator:
         morphs). The decoder overdoes a body tone: a quarter of one model's snares rang as a sine
         over a faint noise (real snares' tone sits 8 dB under their noise), and were heard as toms;
         its variations of toms and kicks rang 16-19 dB more tonal than the hits they varied.
-        alike (n, C, T) dB: what each hit takes to follow its reference (`codec.likeness`: variations,
-        morphs); fall (n,) dB/s: how fast each rings out past its first second (`codec.ring_out`)."""
+        alike (n, C + 1, T) dB: what each hit takes to follow its reference (`codec.likeness`: variations,
+        morphs), then the reference's level (`codec.envelope_db`, for `codec.fill_holes`); fall (n,) dB/s: how fast each rings out past its first second (`codec.ring_out`)."""
         if keep is not None and not all(0 <= k < len(z) for k in keep):
             raise ValueError(f"keep {keep} is not among the {len(z)} hits of the batch")
         with _one_thread(len(z) <= SMALL_BATCH):
@@ -581,7 +583,9 @@ class Generator:
 
         def made(idx, cond):         # the code of hits idx: decoded, in tune (`notes`), transposed as asked
             code = self._code(z[idx], cond, peak[idx])
-            code = code if alike is None else codec.follow(code, alike[idx], cc)     # a variation: as its reference
+            if alike is not None:    # a variation: as its reference, and with no hole deeper than it has
+                code = codec.follow(code, alike[idx, :-1], cc)
+                code = codec.fill_holes(code, alike[idx, -1], cc) if self.bounded else code
             # a hit quieter than any real one (decoded so, or a tom whose tone the cap turned down 24 dB)
             # is brought to their level: its noise, tone and end are cut at levels (the gate, `end_tone`)
             # set against theirs, and its tail stopped 25-35 dB under its peak. The cap again after: a
@@ -725,11 +729,13 @@ class Generator:
     def _alike(self, ref: torch.Tensor, mu: torch.Tensor, cond: torch.Tensor) -> torch.Tensor | None:
         """What the decoder's hits near a reference (its code ref (1, C, T), latent mu (latent,), condition
         cond (D,)) take to follow it, (C, T) dB: `codec.likeness` against what the decoder makes of its
-        latent. (Against the mean of 8 draws spread as --variation 1 spreads them instead: the same
-        figures, BENCHMARKS.md, session 41.) None for an older hit, made without."""
+        latent, then the reference's level (1, T) dB (`codec.fill_holes`): (C + 1, T). (Against the mean of
+        8 draws spread as --variation 1 spreads them instead: the same figures, BENCHMARKS.md, session 41.)
+        None for an older hit, made without."""
         if not self.alike:
             return None
-        return codec.likeness(ref, self._code(mu[None], cond[None]), self.model.cfg.codec_cfg)[0]
+        cc = self.model.cfg.codec_cfg
+        return torch.cat([codec.likeness(ref, self._code(mu[None], cond[None]), cc)[0], codec.envelope_db(ref, cc)])
 
     @torch.no_grad()
     def encode_codes(self, code: np.ndarray, raw: np.ndarray, lab: torch.Tensor | None = None,
@@ -910,7 +916,7 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
     version since changed some hits only: 14 variations and morphs of a reference whose controls lie far past every
-    training hit's (`Generator.bounded`, off for an older hit, makes them as they were); 13 variations and morphs (`Generator.heard_note` and `alike`, off for an older
+    training hit's, or that dip far under their reference (`Generator.bounded`, off for an older hit, makes them as they were); 13 variations and morphs (`Generator.heard_note` and `alike`, off for an older
     hit, make them as they were); 12 every hit, in its last bits at least (`audible`'s low-pass, off for an
     older hit as `Generator.lift` is); 11 those decoded quieter than real hits (`Generator.lift`, off for an older
     hit, makes them as they were: `unlifted`, as `--from` makes one; a command run again makes hits with it on, so an

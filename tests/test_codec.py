@@ -439,6 +439,31 @@ def test_likeness_puts_a_decoders_code_back_on_its_reference():
     assert torch.equal(codec.follow(quiet, codec.likeness(ref, quiet))[0, codec.AMP], quiet[0, codec.AMP])  # not raised
 
 
+
+def test_a_variations_hole_under_its_reference_is_filled():
+    # a variation that dips far under its reference and swells back (a choked crash hit twice) is raised
+    # to within HOLE_DB of it; one that decays faster and stays down, and a reference's own dips, are kept
+    import torch
+    cfg = codec.CODEC
+    T = cfg.frames
+    t = torch.arange(T, dtype=torch.float32)
+    ref = torch.full((1, cfg.channels, T), cfg.floor_db)
+    ref[0, : cfg.bands] = (10 - 0.1 * t)[None]
+    ref_env = codec.envelope_db(ref)
+    var = ref.clone()
+    hole = (t > 50) & (t < 70)
+    var[0, : cfg.bands, hole] -= 40
+    out = codec.fill_holes(var, ref_env)
+    under = ref_env - codec.envelope_db(out)
+    assert float(under[0, hole].max()) <= codec.HOLE_DB + 0.5 and float((ref_env - codec.envelope_db(var))[0, hole].max()) > 35
+    assert torch.equal(out[:, :, ~hole], var[:, :, ~hole])                   # the rest as it was
+    fast = ref.clone()
+    fast[0, : cfg.bands] = (10 - 0.5 * t)[None]                               # decays faster: no hole, kept
+    assert torch.equal(codec.fill_holes(fast, ref_env), fast)
+    bursts = ref.clone()                                                       # a clap's dips, in the reference too
+    bursts[0, : cfg.bands, hole] -= 40
+    assert torch.equal(codec.fill_holes(bursts, codec.envelope_db(bursts)), bursts)
+
 def test_a_ring_out_falls_as_fast_as_its_references_tail():
     # a crash that rang at 6 dB/s after its first second had its variations fall at 20 dB/s or more,
     # at 0.4 of its length: they now fall as the reference does
