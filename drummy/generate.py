@@ -13,6 +13,7 @@ spread. A recipe mixes its parts' conditions and priors by weight.
 """
 from __future__ import annotations
 
+import difflib
 import glob
 import itertools
 import json
@@ -119,6 +120,8 @@ def _resolve(label: str, known: list[str], held: tuple[str, ...] = ()) -> str:
     wider = f"; `{broader}` asks for any {broader}" if broader in known else ""
     if not wider and (parts := _words_of(n, known)):                 # `808 kick`: two labels in one part
         wider = f"; for a hit that is all of them, join them with +: {'+'.join(parts)}"
+    if not wider and (near := difflib.get_close_matches(n, known, n=1, cutoff=0.75)):   # a slip: `snar`
+        wider = f" (did you mean {near[0]!r}?)"
     err = RecipeError(f"unknown label {label!r}{wider}; this model knows: {shown}")
     err.label = label                                   # for the CLI to say why, from the library
     err.broader = broader if broader in known else None

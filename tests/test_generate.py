@@ -79,6 +79,8 @@ def test_recipe_joins_labels_and_takes_single_labels():
 
 @pytest.mark.parametrize("text, message", [
     ("cowbell", "unknown label 'cowbell'; this model knows: kick, snare, hihat, 808, boom bap"),
+    ("snar=80,hihat=20", r"unknown label 'snar' \(did you mean 'snare'\?\); this model knows: kick"),   # a slip
+    ("kcik", r"unknown label 'kcik' \(did you mean 'kick'\?\)"), ("boom bop", r"\(did you mean 'boom bap'\?\)"),
     ("snare=80,hihat", "give every part"), ("", "empty recipe"), ("snare=0", "add up to zero"),
     ("snare=3/4,hihat=1/4", "cannot read the weight '3/4' of 'snare'"), ("kick=-20,snare=120", "weight '-20'"),
 ])
