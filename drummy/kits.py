@@ -625,10 +625,13 @@ def _slot_files(by_note: dict[int, list], note: int, dtype: str) -> list:
     """What a kit's GM slot `note` (of type `dtype`) plays, from its type's files by note: its own,
     else its GM sibling's (Ride 2 the ride, as a beat plays it), else its type's plain ones, else
     the nearest drum's of its type (a floor tom slot, a kit of high and low toms); [] for a type
-    the kit lacks."""
+    the kit lacks. A percussion slot plays its own drum only: each is another instrument, and a
+    kit's vibraslap, cabasa and low bongo keys played its cajons, snaps and cowbells."""
     for n in (note, GM_SIBLING.get(note)):
         if by_note.get(n):
             return by_note[n]
+    if dtype == "perc":
+        return []
     main = GM_NOTE_OF_TYPE[dtype]
     if by_note.get(main):
         return by_note[main]

@@ -121,7 +121,19 @@ GM_NOTE_OF_WORDS: dict[str, dict[str, int]] = {
              "cowbell": 56, "cow bell": 56, "cb": 56, "tambourine": 54, "tamb": 54, "tamborine": 54,
              "vibraslap": 58, "bongo": 60, "conga": 63, "timbale": 65, "timbales": 65, "agogo": 67, "cabasa": 69,
              "shaker": 70, "maraca": 70, "maracas": 70, "whistle": 71, "guiro": 73, "clave": 75, "claves": 75,
-             "woodblock": 76, "wood block": 76, "block": 76, "cuica": 79, "triangle": 81},
+             "woodblock": 76, "wood block": 76, "block": 76, "cuica": 79, "triangle": 81,
+             # the low, muted or short one of a pair has its own note: a kit's "Bongo Lo" is GM's Low Bongo
+             **{f"{a} {b}": note for drum, pairs in {
+                 "bongo": {"low": 61, "lo": 61, "high": 60, "hi": 60},
+                 "conga": {"low": 64, "lo": 64, "mute": 62, "muted": 62, "open": 63, "high": 63, "hi": 63},
+                 "timbale": {"low": 66, "lo": 66, "high": 65, "hi": 65},
+                 "agogo": {"low": 68, "lo": 68, "high": 67, "hi": 67},
+                 "woodblock": {"low": 77, "lo": 77, "high": 76, "hi": 76},
+                 "wood block": {"low": 77, "lo": 77, "high": 76, "hi": 76},
+                 "cuica": {"mute": 78, "muted": 78, "open": 79},
+                 "triangle": {"mute": 80, "muted": 80, "open": 81},
+                 "whistle": {"short": 71, "long": 72}, "guiro": {"short": 73, "long": 74}}.items()
+                 for word, note in pairs.items() for a, b in ((drum, word), (word, drum))}},
 }
 
 

@@ -712,3 +712,27 @@ def test_exporting_a_workspace_with_no_generated_hits_says_it_exports_its_librar
     assert main(["export-kit", "-w", str(ws), "-o", str(tmp_path / "kit2")]) == 0
     out = capsys.readouterr().out
     assert "kit of 1 samples" in out and "library" not in out
+
+
+def test_each_percussion_key_plays_its_own_drum(tmp_path):
+    # a kit's "Bongo Lo" played on the high bongo's key with "Bongo Hi", and the vibraslap, cabasa and low
+    # woodblock keys, which the kit lacks, played its cajons and cowbells
+    root = tmp_path / "Hand Kit" / "perc"
+    for i, name in enumerate(["Bongo Hi", "Bongo Lo", "Cajon Slap", "Cowbell", "Woodblock Lo"]):
+        write(root / f"{name}.wav", hat(60 + i, seconds=0.2))
+    sfz = kits.write_sfz(folder_samples(tmp_path / "Hand Kit"), tmp_path / "out")
+    keys: dict[int, list[str]] = {}
+    key = None
+    for line in sfz.read_text().splitlines():
+        if line.startswith("<group>"):
+            key = int(line.split("key=")[1].split()[0])
+        elif line.startswith("<region>"):
+            keys.setdefault(key, []).append(line.split("sample=")[1].split()[0])
+    assert [len(keys.get(n, [])) for n in (60, 61, 77)] == [1, 1, 1], keys
+    assert "bongo" in keys[60][0] and "bongo" in keys[61][0] and keys[60] != keys[61]
+    assert not {58, 69, 62, 75} & set(keys)                       # drums the kit lacks: no key plays another
+    xml = kits.write_hydrogen(folder_samples(tmp_path / "Hand Kit"), tmp_path / "Hand")
+    ns = "{" + kits.HYDROGEN_NS + "}"
+    layers = {int(i.find(ns + "midiOutNote").text): len(i.find(ns + "instrumentComponent").findall(ns + "layer"))
+              for i in ET.parse(xml).getroot().iter(ns + "instrument")}
+    assert layers[60] == layers[61] == layers[77] == 1 and layers[58] == layers[69] == 0
