@@ -167,7 +167,7 @@ _STOP_WORDS = {"loop", "loops", "one", "shot", "shots", "oneshot", "oneshots", "
                "and", "unsorted", "misc", "miscellaneous", "various", "assorted", "untitled", "splice", "sounds",
                "expansion", "expansions", "user", "consolidate", "consolidated", "round", "robin",
                "roundrobin", "key", "of", "to", "no", "prod", "by", "the", "final", "edit", "bip", "programs", "w",
-               "with", "my", "take", "takes",     # a recording's number ("Snare Take 0042"): 6,042 of 6,042 tagged "take"
+               "with", "my", "take", "takes", "audio",     # a recording's number ("Snare Take 0042"): 6,042 of 6,042 tagged "take"
                # round robins counted in words (Naked Drums' "HatMic_A2_10_one", "_two" ... "_ten")
                "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"}
 # Folders that say where a file sits on a computer, not what it is ("~/Desktop/my-snare.wav"): no
@@ -367,17 +367,20 @@ def _phrases_of_type(norm: str) -> frozenset[str]:
 
 
 def tags_of(text: str, known: set[str] = frozenset(), phrase: bool = True) -> list[str]:
-    """`_tags_of`, a list (6,000 files' labels took 48 s, each folder's name read again for every file; 4 s so)."""
+    """`_tags_of`, a list (6,000 files' labels took 48 s, each folder's name read again for every file; 4 s so).
+    known: the tags the folders above gave."""
     return list(_tags_of(text, frozenset(known), phrase))
 
 
 @lru_cache(maxsize=1 << 16)
 def _tags_of(text: str, known: frozenset[str], phrase: bool) -> tuple[str, ...]:
-    """Free tags from a name, less any `known` words (those the folders above already
+    """Free tags from a name, less the words of the `known` tags (those the folders above already
     gave: "808/808 Boom 1.wav" adds "boom", not "808 boom"). A name without a drum word
     is one tag when `phrase` (a folder "boom bap" is a style); otherwise, and for a name
     with a drum word, each leftover word is a tag (a file "Boom Long" gives "boom" and
     "long")."""
+    phrases = known
+    known = frozenset(w for t in phrases for w in t.split())
     norm = re.sub(r"(?<!\S)(\d+)(?: \d+)? (?:k|khz|hz|bit|bits|ms)(?!\S)",           # 192k, 44.1 kHz (not "808 K")
                   lambda m: m[0] if m[1] in _MACHINE_NUMBERS else " ", normalise(text))
     norm = " ".join(w for w in norm.split() if w not in _FORMAT_WORDS and w not in _RATES)
@@ -398,7 +401,11 @@ def _tags_of(text: str, known: frozenset[str], phrase: bool) -> tuple[str, ...]:
     if not typed:
         return tuple(dict.fromkeys(w for w in words if w not in known and _wordy(w)))
     words = [(g[1] if (g := _glued(w)) is not None else w) for w in words]
-    return tuple(w for w in words if not (hat and w in _OPEN_WORDS | degree | _CLOSED_WORDS) and _wordy(w))
+    # less a folder's tag the name repeats whole: "Boom Bap/Kick Boom Bap 1.wav" is "boom bap", not also "boom"
+    # and "bap" (a recipe's "bap" asked for every boom bap hit); "Lo-Fi Dusty/Kicks/Dusty Kick.wav" keeps "dusty"
+    whole = {w for t in phrases if set(t.split()) <= set(words) for w in t.split()}
+    return tuple(w for w in words if not (hat and w in _OPEN_WORDS | degree | _CLOSED_WORDS) and _wordy(w)
+                 and w not in whole)
 
 
 def _wordy(word: str) -> bool:
@@ -459,7 +466,7 @@ def labels_from_names(names: list[str]) -> tuple[str, list[str]]:
             parent_strong = strong and (drum_type != "perc" or gm_note_of(names[decided], "perc") not in (None, 37))
             if says or not parent_strong or {t, drum_type} <= {"hihat", "open hat"}:
                 drum_type, decided, strong, blocked = t, i, says, False
-        for tag in tags_of(name, {w for t in tags for w in t.split()}, phrase=i < last):
+        for tag in tags_of(name, set(tags), phrase=i < last):
             if tag not in tags:
                 tags.append(tag)
     # "Hats/Open/01.wav", "Open Hats/Hat_2.wav", "Hats (Open)/Sizzle Hat.wav": a name from the

@@ -179,6 +179,10 @@ def test_a_name_repeating_its_folders_adds_only_its_new_words():
     assert labels_from_path("snare/boom bap/Boom Bap 3.wav") == ("snare", ["boom bap"])
     assert labels_from_path("Kicks/Lofi/Lofi Dusty Thud.wav") == ("kick", ["lofi", "dusty", "thud"])
     assert tags_of("808 boom", known={"808"}) == ["boom"]
+    # ... a file named with its drum too: "Boom Bap/Kick Boom Bap 1.wav" was tagged boom bap, boom and bap
+    assert labels_from_path("Drums/Boom Bap/Kick Boom Bap 1.wav") == ("kick", ["boom bap"])
+    assert labels_from_path("Lo-Fi Dusty Pack/Kicks/Dusty Kick 1.wav") == ("kick", ["lo fi dusty", "dusty"])
+    assert labels_from_path("Unsorted/Audio 01.wav") == ("unknown", [])      # a DAW's bounce: no tag "audio"
 
 
 def test_gm_notes_and_note_names():
