@@ -687,14 +687,15 @@ def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.T
     return y
 
 
-def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0, ring_seconds: float = 3.0,
+def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0,
+           ring_seconds: float | torch.Tensor = 3.0,
            gate_db: float | None = None, below_db: float = 70.0, step_s: float = 0.25,
            ring: torch.Tensor | None = None, keep: list[int] | None = None,
            fall: torch.Tensor | None = None) -> torch.Tensor:
     """Codes (B, channels, cfg.frames) -> audio (B, samples) float32, like `synthesise`,
     but hits that still sound at their end (`rings`) ring out (`ring_out`, the extension
     gated at gate_db) until they are below_db under their peak, in steps of step_s and
-    at most ring_seconds; the batch is as long as its longest hit, the others padded
+    at most ring_seconds (one for all, or (B,) one each); the batch is as long as its longest hit, the others padded
     with silence. A hit's length and audio depend on its own code and seed only (to the
     last bit, on the hits synthesised with it: `SYNTH_CHUNK`).
     ring (B,): `rings(code)`, if already worked out. keep: the hits to return, in that
@@ -726,7 +727,9 @@ def _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring, fall=No
     ring = rings(code, cfg) if ring is None else ring                               # (B,)
     if not bool(ring.any()):
         return ring, code[:0], torch.zeros(0)
-    long, lc = ring_out(code[ring], cfg, ring_seconds, fall=None if fall is None else fall[ring])   # (R, C, frames)
+    each = isinstance(ring_seconds, torch.Tensor)                                   # (B,) a cap each
+    top = float(ring_seconds[ring].max()) if each else ring_seconds
+    long, lc = ring_out(code[ring], cfg, top, fall=None if fall is None else fall[ring])   # (R, C, frames)
     if gate_db is not None:      # the extension only: the hit's own second is the caller's to gate (or fade after)
         edge = cfg.sine_fft // (2 * cfg.hop)                                        # where `ring_out` takes over
         long = torch.cat([long[..., : cfg.frames - edge], gate(long[..., cfg.frames - edge:], gate_db, lc)], -1)
@@ -734,4 +737,5 @@ def _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring, fall=No
     alive = env > env.amax(1, keepdim=True) - below_db
     last = env.shape[1] - alive.flip(1).long().argmax(1)                            # (R,) frames sounding
     need = torch.ceil(last * cfg.hop / cfg.sr / step_s) * step_s                    # (R,) seconds
-    return ring, long, need.clamp(min=cfg.seconds + step_s, max=ring_seconds)
+    cap = ring_seconds[ring].to(need.dtype) if each else torch.full_like(need, ring_seconds)
+    return ring, long, torch.minimum(need.clamp(min=cfg.seconds + step_s), cap)

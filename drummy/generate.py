@@ -42,9 +42,11 @@ AUDIO_VERSION = 14   # bump when a change gives a model and seed other audio; --
                      # 12: nothing above 20 kHz, `audible`; 13: a variation or morph tuned to the note its reference's
                      # body is heard at, `codec.body_note`, and shaped and rung out as its reference, `codec.likeness`;
                      # 14: a reference's controls held near the training hits', a variation's holes under its
-                     # reference's level filled: `Generator.bounded`, `codec.fill_holes`)
+                     # reference's level filled: `Generator.bounded`, `codec.fill_holes`; a recipe's hit of a
+                     # model that keeps its training hits' tails rings out as they do, `Generator.fall_of`)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 LIKE_SECONDS = 10.0  # ... a variation of a longer reference, as long as it up to this (a crash: 3-8 s)
+RECIPE_SECONDS = 6.0  # ... a recipe's hit of a model that knows its training hits' tails (`Generator.fall_of`)
 MAX_ATTACK_MS = 100.0   # the slowest attack --attack ramps a hit up over: longer is a swell, not a hit
 PUNCH_DB = 12.0     # the most --attack -1 raises a hit's onset by (a transient shaper's attack, turned fully up)
 PUNCH_MS = 3.0      # ... and how fast that raise dies away (its time constant)
@@ -390,6 +392,8 @@ class Generator:
     hash: str = ""
     extra: dict = field(default_factory=dict)
     balance_of: torch.Tensor | None = None   # (N,) the training samples' `codec.tone_balance`, dB (older models: none)
+    fall_of: torch.Tensor | None = None      # (N,) how fast each rings out past its first second (`codec.tail_fall`,
+                                             # dB/s; 0: over by then). Older models: none
     _parts: dict = field(default_factory=dict, repr=False, compare=False)   # `_part`'s and `prior`'s cache
     guard: object = field(default=None, repr=False, compare=False)   # a `novelty.Guard` recipes' hits must pass, or None
     redrawn: tuple[int, int, int] = (0, 0, 0)   # the last `sample`: hits the guard drew again, those still near after
@@ -407,7 +411,7 @@ class Generator:
         from .vae import load_hashed
         model, extra, tensors, h = load_hashed(path)
         return cls(model, tensors["data.labels"].float(), tensors["data.controls"].float(),
-                   str(path), h, extra, tensors.get("data.balance"))
+                   str(path), h, extra, tensors.get("data.balance"), fall_of=tensors.get("data.fall"))
 
     @property
     def labels(self) -> list[str]:
@@ -477,10 +481,24 @@ class Generator:
         hit drew its descriptors from) (`_tone_cap`); None for a model saved without balances."""
         return None if self.balance_of is None else _tone_cap([(w, self.balance_of[rows]) for w, rows in parts])
 
+    def _falls(self, parts: list[tuple[float, torch.Tensor]], shift: torch.Tensor) -> torch.Tensor | None:
+        """(n,) dB/s: how fast hits whose recipe parts are (weight, the training rows (n,) each hit drew
+        its descriptors from) ring out past their first second: as those real hits did (`codec.tail_fall`),
+        mixed by weight over the parts that ring, and as much slower as each hit's --decay (its shift (n, 4),
+        z units) makes it longer. NaN where no part rings; None for a model saved without them, whose hits
+        fall at 20 dB/s or more (`codec.ring_out`): its crashes stopped at 1.1-2.1 s, where real ones ring 3-5."""
+        if self.fall_of is None:
+            return None
+        num = sum(w * self.fall_of[rows] for w, rows in parts)                         # 0: no tail (`tail_falls`)
+        den = sum(w * (self.fall_of[rows] > 0).float() for w, rows in parts)
+        fall = torch.where(den > 0, num / den.clamp(min=1e-9), torch.full_like(num, float("nan")))
+        return fall / torch.exp(shift[:, 1] * self.model.cfg.control_std[1])
+
     def _conditions(self, recipe: Recipe, ctls: list[Controls], gens: list[torch.Generator]
-                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """:meth:`conditions` for one Controls and one random stream per hit, the timbre
-        controls' part of them (n, 4), and each hit's tone cap (`_balance`; None without)."""
+        controls' part of them (n, 4), each hit's tone cap (`_balance`; None without) and how
+        fast it rings out (`_falls`; None without)."""
         n = len(ctls)
         lab, mean, std = self.prior(recipe)
         c = torch.zeros(n, len(mean))                                       # (n, K): [tone,] 4 controls
@@ -495,7 +513,7 @@ class Generator:
         c = mean + variation * (c - mean)
         shift = torch.stack([self._shift(x, std[-4:]) for x in ctls])        # (n, 4)
         c[:, -4:] += shift
-        return torch.cat([lab.expand(n, -1), c], 1), shift, self._balance(drawn)
+        return torch.cat([lab.expand(n, -1), c], 1), shift, self._balance(drawn), self._falls(drawn, shift)
 
     def sources(self, recipe: Recipe, n: int, seed: int = 0) -> torch.Tensor:
         """(n, parts): the training sample (a row of labels_of, in the order of the model's
@@ -527,11 +545,12 @@ class Generator:
                shift: torch.Tensor | None = None, keep: list[int] | None = None,
                notes: torch.Tensor | None = None, snap: torch.Tensor | None = None,
                balance: torch.Tensor | None = None, alike: torch.Tensor | None = None,
-               fall: torch.Tensor | None = None, longest: float = RING_SECONDS,
+               fall: torch.Tensor | None = None, longest: float | torch.Tensor = RING_SECONDS,
                stretch: torch.Tensor | None = None) -> np.ndarray:
         """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1:
         1 s, or as long as the longest hit that still sounds at 1 s rings out (up to
-        `longest` seconds, `codec.render`; the others are padded with silence). Each hit is
+        `longest` seconds, one for all or (n,) one each, `codec.render`; the others are padded
+        with silence). Each hit is
         the same in any batch. With `keep`, only those hits of the batch are synthesised
         ((len(keep), samples)), as they are in the whole batch: `--from` remakes hit 777 of
         1000 without synthesising the 999 others.
@@ -569,7 +588,7 @@ class Generator:
     def _decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor, shift: torch.Tensor | None,
                 keep: list[int] | None, notes: torch.Tensor | None, snap: torch.Tensor | None,
                 balance: torch.Tensor | None, alike: torch.Tensor | None, fall: torch.Tensor | None,
-                longest: float, stretch: torch.Tensor | None) -> np.ndarray:
+                longest: float | torch.Tensor, stretch: torch.Tensor | None) -> np.ndarray:
         cfg = self.model.cfg
         cc = cfg.codec_cfg
         peak = self.peak_frames(cond)                                                   # (n,) as asked
@@ -701,10 +720,12 @@ class Generator:
               seeds: torch.Tensor, keep: list[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
         """Hits of a recipe from one random stream (gens) and noise seed (seeds) each:
         (audio (len(keep or gens), samples), conditions (len(gens), D))."""
-        cond, shift, balance = self._conditions(recipe, ctls, gens)
+        cond, shift, balance, fall = self._conditions(recipe, ctls, gens)
         variation = torch.tensor([x.variation for x in ctls])[:, None]
         z = variation * _randn(gens, self.model.cfg.latent)
-        return self.decode(z, cond, seeds, shift, keep, snap=_snap(ctls), balance=balance), cond
+        longest = RING_SECONDS if fall is None else torch.where(torch.isnan(fall), RING_SECONDS, RECIPE_SECONDS)
+        return self.decode(z, cond, seeds, shift, keep, snap=_snap(ctls), balance=balance, fall=fall,
+                           longest=longest), cond
 
     def generate(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
                  seed: int = 0, keep: list[int] | None = None, draw: int = 0) -> np.ndarray:

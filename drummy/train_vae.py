@@ -331,7 +331,8 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
                "train_hashes": [samples[i].hash for i in ti], "val_hashes": [samples[i].hash for i in vi]}
     data = {"data.labels": torch.from_numpy(V.multi_hot([label_sets[i] for i in ti], vocab)).to(torch.uint8),
             "data.controls": cond[ti, len(vocab):].clone(),
-            "data.balance": codec.tone_balance(torch.from_numpy(codes[ti]).float(), mcfg.codec_cfg)}   # (`Generator._balance`)
+            "data.balance": codec.tone_balance(torch.from_numpy(codes[ti]).float(), mcfg.codec_cfg),   # (`Generator._balance`)
+            "data.fall": tail_falls(ws, [samples[i].hash for i in ti], progress)}                      # (`Generator._falls`)
     try:
         with interrupts_held():             # the model, its predecessor kept and the checkpoint gone: one step
             keep_previous(ws, cfg.warmup, metrics)
@@ -341,6 +342,17 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
         e.saved = vae_path(ws)
         raise
     return metrics
+
+
+def tail_falls(ws, hashes: list[str], progress: bool = False) -> torch.Tensor:
+    """(N,) float32: how fast each sample rings out past its first second (`codec.tail_fall` over
+    its first RING_SECONDS, dB/s, at least LEAST_FALL), read from the workspace's copies; 0 for one over
+    by then (not NaN: a model's tensors compare equal to themselves, and strict readers take them)."""
+    from tqdm import tqdm
+    from .generate import RING_SECONDS
+    falls = [codec.tail_fall(ws.load_audio(h), until=RING_SECONDS)
+             for h in tqdm(hashes, desc="tails", unit="hit", disable=not progress or len(hashes) < 500, mininterval=1.0)]
+    return torch.nan_to_num(torch.tensor(falls, dtype=torch.float32), nan=0.0)
 
 
 @torch.no_grad()
