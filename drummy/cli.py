@@ -1062,7 +1062,7 @@ def cmd_classify(args) -> None:
     probs = clf.predict(model, clf.log_mels(ys))                   # (`classify_audio`, its hits raised above)
     for f, p in zip(ok, probs):
         order = p.argsort()[::-1]
-        results[f] = {"path": f, "type": model.cfg.classes[order[0]],
+        results[f] = {"path": f, "type": model.cfg.classes[order[0]], "sure": bool(p[order[0]] >= 0.5),   # ("snare?")
                       "probabilities": {model.cfg.classes[i]: round(float(p[i]), 4) for i in order}}
     results = [results[f] for f, _ in items]               # in the order the files were given
     if args.json:

@@ -112,6 +112,8 @@ def test_ingest_library_json_and_classify(tmp_path, tiny_library, capsys):
     assert main(["classify", str(tiny_library / "kick"), "-w", ws, "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert len(out) == 8 and all(set(o["probabilities"]) == {"kick", "hihat"} for o in out)
+    # an answer under 50 % says so, as the text's "kick?" does (the JSON read as sure as any other)
+    assert all(o["sure"] == (o["probabilities"][o["type"]] >= 0.5) for o in out)
     (tmp_path / "empty").mkdir()
     assert main(["classify", str(tmp_path / "empty"), "-w", ws]) == 2
     assert "no audio files in" in capsys.readouterr().err
