@@ -794,7 +794,8 @@ MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError, Overfl
 
 def _not_a_sidecar(path: Path, e: Exception):
     from .generate import RecipeError
-    return RecipeError(f"{path} is not a Drummy sidecar ({type(e).__name__}: {e})")
+    why = f"it has no {e.args[0]!r}" if isinstance(e, KeyError) and e.args else f"{type(e).__name__}: {e}"
+    return RecipeError(f"{path} is not a Drummy sidecar ({why})")
 
 
 def _regenerate(path: Path, ws, out: Path | None = None) -> None:
@@ -1103,11 +1104,18 @@ def _classifier_hook(workspace: Path, min_confidence: float = 0.5):
     return classify
 
 
+def _labelling(workspace: Path) -> str:
+    """How a classifier comes to label a kit's files: the commands that make one in `workspace`, naming
+    the ingest too where no library is there yet (a hint to train in ./drummy-work, which was not there)."""
+    w = shell(workspace)
+    first = "" if (Path(workspace) / "library.json").is_file() else f"`drummy ingest YOUR_SAMPLES -w {w}`, then "
+    return f"{first}`drummy train classifier -w {w}`, then `-w {w}` here"
+
+
 def _unknown_hint(workspace: Path, count: int) -> None:
     """After files left out for want of a drum type: how to have them labelled, when no classifier heard them."""
     if count and _classifier_hook(workspace) is None:
-        print(f"  ({_plural(count, 'file')} of unknown type: a trained classifier labels them — `drummy train "
-              f"classifier -w {shell(workspace)}` on a library, then run this again with `-w {shell(workspace)}`)")
+        print(f"  ({_plural(count, 'file')} of unknown type: a trained classifier labels them — {_labelling(workspace)})")
 
 
 def _plural(n: int, what: str) -> str:
@@ -1306,8 +1314,7 @@ def cmd_export_kit(args) -> None:
     if samples and len([u for u in unknown if u[1] == "drum type unknown"]) == len(samples) \
             and _classifier_hook(args.workspace) is None:
         raise KitError(f"nothing to export: no name says a drum type for any of the {_plural(len(samples), 'file')}; "
-                       f"a trained classifier labels them (`drummy train classifier -w {shell(args.workspace)}` on a library, "
-                       f"then `-w {shell(args.workspace)}` here)")
+                       f"a trained classifier labels them ({_labelling(args.workspace)})")
     from .library import claim
     with claim(args.out):
         out, broken = export_kit(samples, args.out, args.format, args.name)

@@ -1,5 +1,6 @@
 """Kit export (drummy/kits.py writers) and the export-kit command."""
 import os
+import shlex
 import shutil
 import subprocess
 from pathlib import Path
@@ -189,7 +190,12 @@ def test_nothing_to_export_is_a_clear_error(tmp_path, capsys):
     src = tmp_path / "my" / "things" / "src"                 # (pytest's own folder name says "cl": claves)
     write(src / "x1.wav", kick(0))
     assert main(["export-kit", str(src), "-o", str(tmp_path / "k"), "-w", str(tmp_path / "ws")]) == 2
-    assert "a trained classifier labels them (`drummy train classifier" in capsys.readouterr().err
+    ws = shlex.quote(str(tmp_path / "ws"))    # no workspace there yet: the ingest that makes one comes first
+    assert (f"a trained classifier labels them (`drummy ingest YOUR_SAMPLES -w {ws}`, then `drummy train "
+            f"classifier -w {ws}`, then `-w {ws}` here)") in capsys.readouterr().err
+    Workspace(tmp_path / "ws").ingest([src], progress=False)
+    assert main(["export-kit", str(src), "-o", str(tmp_path / "k"), "-w", str(tmp_path / "ws")]) == 2
+    assert f"labels them (`drummy train classifier -w {ws}`, then `-w {ws}` here)" in capsys.readouterr().err
     write(src / "snare.wav", kick(1))
     assert main(["export-kit", str(src), "-o", str(tmp_path / "k"), "-w", str(tmp_path / "ws")]) == 0
     assert "(1 file of unknown type: a trained classifier labels them" in capsys.readouterr().out
