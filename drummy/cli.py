@@ -453,6 +453,12 @@ def _train_vae(args) -> None:
     if args.steps:
         cfg.steps = args.steps
     ws = Workspace(args.workspace)
+    from .train_vae import pushed_out
+    if lost := pushed_out(ws, cfg.warmup):      # one model before the current one is kept: said before minutes of training
+        print(f"drummy: warning: {_plural(lost[1], 'hit')} under {ws.root / 'generated'} {'were' if lost[1] > 1 else 'was'} "
+              f"made by the model before the current one ({lost[0]}), which this training pushes out when it saves: "
+              f"`generate --from` cannot remake {'them' if lost[1] > 1 else 'it'} after. To keep it, copy that file "
+              f"elsewhere now (Ctrl-C stops the training; the same command resumes it)", file=sys.stderr)
     m = train_vae(ws, cfg, resume=not args.fresh)
     h = m["history"]
     print(f"blend generator: {m['train_samples']} training hits, {m['val_samples']} held out "

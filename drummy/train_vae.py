@@ -369,6 +369,34 @@ def average_weights(ema: dict, weights: dict, step: int, decay: float) -> None:
             ema[k].copy_(v)
 
 
+def _steps(model: Path, warmup: int) -> int:
+    """A saved model's training steps; one with no readable record counts as trained (warmup): it is kept."""
+    try:
+        return int(json.loads(model.with_suffix(".json").read_text()).get("steps", 0))
+    except (OSError, ValueError, AttributeError, TypeError, OverflowError):     # "steps": Infinity
+        return warmup
+
+
+def pushed_out(ws: Workspace, warmup: int) -> tuple[Path, int] | None:
+    """The model kept before the current one, and how many hits under generated/ it made, where a
+    training's save will push it out (`keep_previous` keeps one): `--from` cannot remake those hits
+    after. None where it stays, or made none of them."""
+    from .library import readable_model, sidecar_of
+    from .vae import model_hash
+    path = vae_path(ws)
+    previous = path.with_name(PREVIOUS_VAE)
+    if not (readable_model(path) and previous.is_file()) or \
+            (_steps(path, warmup) < warmup and _steps(previous, warmup) >= warmup):   # the current one is dropped
+        return None
+    made, h = 0, model_hash(previous)
+    for hit in (ws.root / "generated").rglob("*.wav"):
+        try:
+            made += json.loads(sidecar_of(hit).read_text(encoding="utf-8")).get("model_hash") == h
+        except (OSError, ValueError, AttributeError):
+            pass
+    return (previous, made) if made else None
+
+
 def keep_previous(ws: Workspace, warmup: int, metrics: dict) -> None:
     """Copy the blend model a new one is about to replace beside it (`PREVIOUS_VAE`): a short
     run by mistake (`--steps 1`) replaced a trained model for good. Copied, not moved,
@@ -381,13 +409,7 @@ def keep_previous(ws: Workspace, warmup: int, metrics: dict) -> None:
     previous = path.with_name(PREVIOUS_VAE)
     if not path.exists():
         return
-
-    def steps(model: Path) -> int:    # a model with no readable record counts as trained: it is kept
-        try:
-            return int(json.loads(model.with_suffix(".json").read_text()).get("steps", 0))
-        except (OSError, ValueError, AttributeError, TypeError, OverflowError):     # "steps": Infinity
-            return warmup
-    if (n := steps(path)) < warmup and previous.exists() and steps(previous) >= warmup:
+    if (n := _steps(path, warmup)) < warmup and previous.exists() and _steps(previous, warmup) >= warmup:
         metrics["dropped"] = n
         return
     if not readable_model(path):      # a damaged model is not kept in place of the one kept there

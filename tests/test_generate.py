@@ -511,6 +511,31 @@ def test_a_model_whose_record_cannot_be_read_is_kept_when_replaced(tmp_path):
     assert (models / "vae.previous.safetensors").read_bytes() == old and "replaced" not in metrics
 
 
+def test_a_training_says_which_hits_lose_the_model_it_pushes_out(trained, tmp_path, capsys):
+    # one model before the current one is kept: a second training pushed out the model older hits were
+    # made with, and `--from` could not remake them, unwarned
+    import shutil
+    from safetensors.torch import save_file
+    ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
+    models = ws.root / "models"
+    assert main(["generate", "-w", str(ws.root), "--blend", "kick", "-n", "2"]) == 0
+    assert TV.pushed_out(ws, 500) is None                           # no model before the current one: none lost
+    for ext in (".safetensors", ".json"):                           # the hits' model is now the one before
+        shutil.move(models / f"vae{ext}", models / f"vae.previous{ext}")
+    save_file({"w": torch.zeros(2)}, str(models / "vae.safetensors"))
+    (models / "vae.json").write_text('{"steps": 600}')
+    lost = TV.pushed_out(ws, 500)
+    assert lost == (models / "vae.previous.safetensors", 2)
+    (models / "vae.json").write_text('{"steps": 3}')                # a short current model is dropped, not kept:
+    (models / "vae.previous.json").write_text('{"steps": 600}')     # the one before stays
+    assert TV.pushed_out(ws, 500) is None
+    (models / "vae.json").write_text('{"steps": 600}')
+    assert main(["train", "vae", "-w", str(ws.root), "--steps", "1", "--fresh"]) == 0
+    assert "warning: 2 hits under" in capsys.readouterr().err and not any(
+        json.loads(p.read_text())["model_hash"] == V.model_hash(models / "vae.previous.safetensors")
+        for p in (ws.root / "generated").rglob("*.json"))
+
+
 def test_the_weights_average_forgets_the_random_start_and_follows_a_steady_drift():
     """`train_vae.average_weights`: the decay ramps up as (1 + t) / (10 + t), so weights drifting
     steadily from a random start average to 0.9 of the way (a flat 0.998 stayed near the start
