@@ -874,7 +874,7 @@ def _read_sidecar(path: Path, ws) -> tuple[dict, Path, int]:
     model = next((p for p in found if model_hash(p) == want), None)
     if model is None:
         where = ", ".join(dict.fromkeys(str(p.resolve()) for p in candidates))      # one place, named once
-        raise RecipeError(f"the model {path} was made with (hash {want}) is not at {where}"
+        raise RecipeError(f"{path} was made with a model (hash {want}) that is not at {where}"
                           + ("; the model there has changed since, so the hit cannot be remade exactly" if found
                              else "; if its workspace has moved, name it with -w"))
     for key in {"like": ["like"], "between": ["a", "b"]}.get(mode, []):

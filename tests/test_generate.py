@@ -1207,6 +1207,9 @@ def test_a_hit_the_guard_drew_again_is_remade_without_the_classifier(trained, tw
     bad.write_text(json.dumps({"a": 1}))                            # JSON of another tool's: said plainly
     assert main(["generate", "-w", str(ws.root), "--from", str(bad)]) == 2
     assert f"{bad} is not a Drummy sidecar (it has no 'mode')" in capsys.readouterr().err
+    bad.write_text(json.dumps({**sides[redrawn[0]], "model_hash": "0123456789abcdef"}))   # its model gone
+    assert main(["generate", "-w", str(ws.root), "--from", str(bad)]) == 2
+    assert f"{bad} was made with a model (hash 0123456789abcdef) that is not at " in capsys.readouterr().err
     kept = classifier_path(ws).read_bytes()                         # the classifier gone: the sidecar's draw is enough
     classifier_path(ws).unlink()
     try:
