@@ -456,7 +456,7 @@ def _train_vae(args) -> None:
     from .train_vae import pushed_out
     if lost := pushed_out(ws, cfg.warmup):      # one model before the current one is kept: said before minutes of training
         print(f"drummy: warning: {_plural(lost[1], 'hit')} under {ws.root / 'generated'} {'were' if lost[1] > 1 else 'was'} "
-              f"made by the model before the current one ({lost[0]}), which this training pushes out when it saves: "
+              f"made by {lost[0]}, which this training keeps no copy of when it saves: "
               f"`generate --from` cannot remake {'them' if lost[1] > 1 else 'it'} after. To keep it, copy that file "
               f"elsewhere now (Ctrl-C stops the training; the same command resumes it)", file=sys.stderr)
     m = train_vae(ws, cfg, resume=not args.fresh)
@@ -800,7 +800,8 @@ MALFORMED = (ValueError, KeyError, TypeError, IndexError, AttributeError, Overfl
 
 def _not_a_sidecar(path: Path, e: Exception):
     from .generate import RecipeError
-    why = f"it has no {e.args[0]!r}" if isinstance(e, KeyError) and e.args else f"{type(e).__name__}: {e}"
+    named = isinstance(e, KeyError) and e.args and isinstance(e.args[0], str) and e.args[0].isidentifier()
+    why = f"it has no {e.args[0]!r}" if named else f"{type(e).__name__}: {e}"   # (not a KeyError of a sentence)
     return RecipeError(f"{path} is not a Drummy sidecar ({why})")
 
 
@@ -907,6 +908,8 @@ def _remake(path: Path, meta: dict, model: Path, made_by: int):
     gen.hush = made_by >= 12                     # ... nor cut over 20 kHz
     gen.heard_note = gen.alike = made_by >= 13   # ... and a variation tuned and shaped as it then was
     gen.bounded = made_by >= 14                  # ... and conditioned on its reference's controls as they were
+    if made_by < 14:                             # ... and rung out as then (an older Drummy ignored a model's tails)
+        gen.fall_of = None
     if made_by == 7 and gen.balance_of is not None:
         raise _older(path, meta)
     mode, i = meta["mode"], int(meta["index"])

@@ -691,7 +691,7 @@ def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tenso
            ring_seconds: float | torch.Tensor = 3.0,
            gate_db: float | None = None, below_db: float = 70.0, step_s: float = 0.25,
            ring: torch.Tensor | None = None, keep: list[int] | None = None,
-           fall: torch.Tensor | None = None) -> torch.Tensor:
+           fall: torch.Tensor | None = None, lengths: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Codes (B, channels, cfg.frames) -> audio (B, samples) float32, like `synthesise`,
     but hits that still sound at their end (`rings`) ring out (`ring_out`, the extension
     gated at gate_db) until they are below_db under their peak, in steps of step_s and
@@ -700,7 +700,8 @@ def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tenso
     last bit, on the hits synthesised with it: `SYNTH_CHUNK`).
     ring (B,): `rings(code)`, if already worked out. keep: the hits to return, in that
     order ((len(keep), samples)), each synthesised as in the whole batch, bit for bit: with
-    the hits of its chunk, and no others. fall (B,): how fast each hit's ring-out falls (`ring_out`)."""
+    the hits of its chunk, and no others. fall (B,): how fast each hit's ring-out falls (`ring_out`).
+    lengths: also each hit's own length, seconds ((B,) or (len(keep),)): the batch's is its longest's."""
     B = code.shape[0]
     seeds = seed if isinstance(seed, torch.Tensor) else torch.arange(B) + seed
     ring, long, need = _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring, fall)
@@ -718,7 +719,12 @@ def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tenso
                 continue
             part = code[members[chunk]] if in_long is None else long[in_long[chunk], :, : sc.frames]
             y[members[chunk], : sc.samples] = synthesise(part, sc, seeds[members[chunk]])
-    return y if keep is None else y[list(keep)]
+    y = y if keep is None else y[list(keep)]
+    if not lengths:
+        return y
+    own = torch.full((B,), float(cfg.seconds))
+    own[ring] = need.to(own.dtype)
+    return y, own if keep is None else own[list(keep)]
 
 
 def _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring, fall=None):

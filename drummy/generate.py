@@ -645,10 +645,15 @@ class Generator:
         # a hit end_hit cut is silent at its end and cannot ring; the others' envelope is unchanged
         cut = (ended[..., -1] != code[..., -1]).any(1)                                   # (n,)
         ring = codec.rings(ended, cc, env=env) & ~cut
-        y = codec.render(ended, cc, seeds, longest, cfg.gate_db, ring=ring, keep=keep, fall=fall).numpy()
-        if fall is not None:     # a slow tail that `longest` cuts while it sounds fades out (a crash asked longer)
-            y = faded_out(y)
         rows = everyone if keep is None else torch.tensor(keep, dtype=torch.long)
+        if isinstance(longest, torch.Tensor):   # a recipe's hits, a cap each (`_draw`): one its cap cut while it
+            y, own = codec.render(ended, cc, seeds, longest, cfg.gate_db, ring=ring, keep=keep, fall=fall, lengths=True)
+            y = faded_out(y.numpy(), ends=(own * codec.SR).round().long().numpy(),      # sounds fades out over its own
+                          cut=(own >= longest[rows] - 1e-6).numpy())                    # end, not the batch's longest
+        else:
+            y = codec.render(ended, cc, seeds, longest, cfg.gate_db, ring=ring, keep=keep, fall=fall).numpy()
+            if fall is not None:     # a slow tail that `longest` cuts while it sounds fades out (a crash asked longer)
+                y = faded_out(y)
         y = audible(y, codec.SR) if self.hush else infrasound_out(y, codec.SR)   # (an older hit: as it was made)
         y = punch(y, attack_ms[rows].numpy(), PUNCH_DB * snap[rows].numpy())
         return y / np.maximum(np.abs(y).max(1, keepdims=True), 1e-6)
@@ -863,17 +868,22 @@ def in_tune(code: torch.Tensor, notes: torch.Tensor, cfg: codec.CodecConfig = co
 CUT_FADE_S = 0.5      # how long a hit cut while it still sounds fades out over (`faded_out`)
 
 
-def faded_out(y: np.ndarray, sr: int = codec.SR, below_db: float = 60.0) -> np.ndarray:
+def faded_out(y: np.ndarray, sr: int = codec.SR, below_db: float = 60.0, ends: np.ndarray | None = None,
+              cut: np.ndarray | None = None) -> np.ndarray:
     """Hits (n, samples) whose last 50 ms still sound within below_db of their peak, faded out over
     their last CUT_FADE_S with a raised cosine; the others as they are. A variation rings out as long
-    as its reference, up to LIKE_SECONDS: a 8 s crash asked for --decay 1 stopped at 10 s at -41 dB."""
-    tail = int(0.05 * sr)
-    loud = np.abs(y[:, -tail:]).max(1) > np.abs(y).max(1) * 10 ** (-below_db / 20)          # (n,)
-    if not loud.any():
-        return y
-    k = min(int(CUT_FADE_S * sr), y.shape[1])
-    out = y.copy()
-    out[loud, -k:] *= (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, k))).astype(y.dtype)
+    as its reference, up to LIKE_SECONDS: a 8 s crash asked for --decay 1 stopped at 10 s at -41 dB.
+    ends (n,): each hit's own last sample + 1 (a batch pads its hits to its longest), and cut (n,) bool:
+    the hits that may fade (those their cap cut); default: every hit, at the batch's end."""
+    ends = np.full(len(y), y.shape[1]) if ends is None else np.minimum(ends, y.shape[1])
+    tail, k = int(0.05 * sr), int(CUT_FADE_S * sr)
+    out = y
+    for i in np.flatnonzero(np.ones(len(y), bool) if cut is None else cut):
+        e = int(ends[i])
+        if np.abs(y[i, max(0, e - tail):e]).max(initial=0) > np.abs(y[i]).max() * 10 ** (-below_db / 20):
+            out = y.copy() if out is y else out
+            m = min(k, e)
+            out[i, e - m:e] *= (0.5 + 0.5 * np.cos(np.linspace(0, np.pi, m))).astype(y.dtype)
     return out
 
 

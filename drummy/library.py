@@ -516,6 +516,11 @@ class Workspace:
             if self.in_store(p):         # (it read "added 0, skipped 0", saying nothing)
                 raise LibraryError(f"{p} is this workspace's sample store: Drummy's own copies of the samples "
                                    f"already in it; ingest the folders they came from")
+            real = Path(p).resolve()
+            other = workspace_of(real if real.is_dir() else real.parent, {})
+            if other is not None and real.is_relative_to(other / "audio"):    # another's: passed over, unsaid
+                raise LibraryError(f"{p} is the sample store of the Drummy workspace {other}: its copies of the "
+                                   f"samples in that library; ingest the folders they came from")
             if Path(p).resolve() == self.root.resolve() and self.manifest_path.exists():   # (it added its generated hits to the
                 raise LibraryError(f"{p} is the workspace itself, not a folder of samples: give the sample "  # library, unsaid)
                                    f"folders to add (to learn from its generated hits too, ingest "

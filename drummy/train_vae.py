@@ -347,11 +347,20 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
 def tail_falls(ws, hashes: list[str], progress: bool = False) -> torch.Tensor:
     """(N,) float32: how fast each sample rings out past its first second (`codec.tail_fall` over
     its first RING_SECONDS, dB/s, at least LEAST_FALL), read from the workspace's copies; 0 for one over
-    by then (not NaN: a model's tensors compare equal to themselves, and strict readers take them)."""
+    by then (not NaN: a model's tensors compare equal to themselves, and strict readers take them), and
+    for one whose copy cannot be read (training reads the cached codes only: a copy deleted since failed
+    a whole training at its save)."""
     from tqdm import tqdm
+    from .audio import AudioError
     from .generate import RING_SECONDS
-    falls = [codec.tail_fall(ws.load_audio(h), until=RING_SECONDS)
-             for h in tqdm(hashes, desc="tails", unit="hit", disable=not progress or len(hashes) < 500, mininterval=1.0)]
+
+    def fall(h: str) -> float:
+        try:
+            return codec.tail_fall(ws.load_audio(h), until=RING_SECONDS)
+        except (AudioError, OSError):
+            return 0.0
+    falls = [fall(h) for h in tqdm(hashes, desc="tails", unit="hit", disable=not progress or len(hashes) < 500,
+                                   mininterval=1.0)]
     return torch.nan_to_num(torch.tensor(falls, dtype=torch.float32), nan=0.0)
 
 
@@ -378,16 +387,18 @@ def _steps(model: Path, warmup: int) -> int:
 
 
 def pushed_out(ws: Workspace, warmup: int) -> tuple[Path, int] | None:
-    """The model kept before the current one, and how many hits under generated/ it made, where a
-    training's save will push it out (`keep_previous` keeps one): `--from` cannot remake those hits
-    after. None where it stays, or made none of them."""
+    """The model a training's save will leave no copy of (`keep_previous` keeps one model before the
+    new one): the one kept before the current one, or the current one where it is a short run that is
+    dropped; and how many hits under generated/ it made, which `--from` cannot remake after. None where
+    no model goes, or the one that goes made none of them."""
     from .library import readable_model, sidecar_of
     from .vae import model_hash
     path = vae_path(ws)
     previous = path.with_name(PREVIOUS_VAE)
-    if not (readable_model(path) and previous.is_file()) or \
-            (_steps(path, warmup) < warmup and _steps(previous, warmup) >= warmup):   # the current one is dropped
+    if not (readable_model(path) and previous.is_file()):
         return None
+    if _steps(path, warmup) < warmup and _steps(previous, warmup) >= warmup:      # the current one is dropped
+        previous = path
     made, h = 0, model_hash(previous)
     for hit in (ws.root / "generated").rglob("*.wav"):
         try:

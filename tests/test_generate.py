@@ -527,8 +527,16 @@ def test_a_training_says_which_hits_lose_the_model_it_pushes_out(trained, tmp_pa
     lost = TV.pushed_out(ws, 500)
     assert lost == (models / "vae.previous.safetensors", 2)
     (models / "vae.json").write_text('{"steps": 3}')                # a short current model is dropped, not kept:
-    (models / "vae.previous.json").write_text('{"steps": 600}')     # the one before stays
-    assert TV.pushed_out(ws, 500) is None
+    (models / "vae.previous.json").write_text('{"steps": 600}')     # the one before stays, and the hits'
+    assert TV.pushed_out(ws, 500) is None                           # model with it
+    swap = lambda: [((models / f"vae{e}").rename(models / f"swap{e}"),          # noqa: E731
+                     (models / f"vae.previous{e}").rename(models / f"vae{e}"),
+                     (models / f"swap{e}").rename(models / f"vae.previous{e}")) for e in (".safetensors", ".json")]
+    swap()                                                          # ... but a short current model's hits go with it
+    (models / "vae.json").write_text('{"steps": 3}')
+    (models / "vae.previous.json").write_text('{"steps": 600}')
+    assert TV.pushed_out(ws, 500) == (models / "vae.safetensors", 2)
+    swap()                                                          # back: the hits' model is the one before
     (models / "vae.json").write_text('{"steps": 600}')
     assert main(["train", "vae", "-w", str(ws.root), "--steps", "1", "--fresh"]) == 0
     assert "warning: 2 hits under" in capsys.readouterr().err and not any(
@@ -2260,14 +2268,25 @@ def test_a_recipes_hit_rings_out_as_the_real_hits_it_drew_from(trained):
     cut = int(generate.CUT_FADE_S * sr)                                             # for a fade where 3 s cut them
     assert plain.shape == before.shape and np.array_equal(plain[:, :-cut], before[:, :-cut])
     assert np.abs(plain[:, -100:]).max() < 1e-3 < np.abs(before[:, -100:]).max()
-    g.fall_of = torch.zeros(len(g.labels_of))
-    g.guard = None
     made = lambda **k: [generate.finish(y) for y in g.generate(g.recipe("kick"), Controls(**k), n=4, seed=0)]  # noqa: E731
-    g.fall_of = torch.full_like(g.fall_of, 4.0)         # as if every real kick rang out at 4 dB/s
+    g.fall_of = torch.full((len(g.labels_of),), 4.0)     # as if every real kick rang out at 4 dB/s
     slow = made()
     assert all(codec.tail_fall(y) == pytest.approx(4, abs=1.5) and len(y) / sr > 4 for y in slow)
     assert all(len(y) / sr <= generate.RECIPE_SECONDS for y in slow)
     assert np.median([codec.tail_fall(y) for y in made(decay=1)]) < np.median([codec.tail_fall(y) for y in slow]) - 0.2
+    # each hit is itself in any batch: hit 0 draws on a kick that does not ring (its cap 3 s, which cuts it while
+    # it sounds), the others on kicks that do (6 s). It faded out at 3 s when made alone, and not in the batch,
+    # whose end (its longest hit's) it does not reach: two files of one hit, 0.26 s apart in length
+    src = g.sources(g.recipe("kick"), 8, seed=0)[:, 0]
+    g.fall_of[src[0]] = 0.0
+    assert bool((src != src[0]).any())
+    many, one = (generate.finish(g.generate(g.recipe("kick"), Controls(), n=n, seed=0)[0]) for n in (8, 1))
+    assert len(many) == len(one) and np.abs(many - one).max() < 1e-4
+    # a model's tails read from copies a library deleted since: none known, not a training lost at its save
+    copy = Workspace(shutil.copytree(ws.root, ws.root.parent / "ws-gone"))
+    hashes = sorted(copy.samples)[:3]
+    copy.audio_path(hashes[0]).unlink()
+    assert TV.tail_falls(copy, hashes).tolist() == [0.0, 0.0, 0.0]
     g.fall_of = None                                     # a model saved without them: as it was
     assert all(codec.tail_fall(y) > 15 and len(y) / sr <= generate.RING_SECONDS for y in made())
 

@@ -1100,6 +1100,8 @@ def test_another_workspace_among_the_samples_gives_no_copies(tmp_path):
     assert (r.added, r.duplicates) == (6, 0), r
     assert not any("Newws" in k for k in ws.files) and sorted(ws.summary()["types"].items()) == [("kick", 3), ("snare", 3)]
     assert ws.ingest([lib / "Newws" / "generated"], progress=False).added == 1   # asked for by name: taken
+    with pytest.raises(LibraryError, match="is the sample store of the Drummy workspace"):   # its copies: said so
+        ws.ingest([lib / "Newws" / "audio"], progress=False)
 
 
 def test_files_decoded_by_older_rules_are_decoded_again(tmp_path, tiny_library):
