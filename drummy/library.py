@@ -547,7 +547,11 @@ class Workspace:
         region_skips: dict[str, str] = {}                # a kit's region it could not read -> the kit
         found = collect(paths, report.skipped, kits_read, linked, dangling, region_skips=region_skips)
         known: dict = {}
-        found = [j for j in found if self._takes_in(j.path, paths, known)]
+        taken = [j for j in found if self._takes_in(j.path, paths, known)]
+        own = self.root.resolve()                        # another workspace passed over is said, once: a folder of
+        for other in sorted({known.get(j.path.parent.resolve()) for j in found if j not in taken} - {None, own}):
+            report.skipped.append((str(other), OTHER_WORKSPACE))    # a producer's laid out so would go unsaid
+        found = taken
         for key, reason in report.skipped:              # kit files that cannot be read, dangling links: `library` lists them
             self.files[key] = {"reason": reason, **({"kits": [region_skips[key]]} if key in region_skips else {})}
         for kf in kits_read:                             # ... until they can
@@ -1280,6 +1284,10 @@ def _holder(f) -> str:
 
 
 _OWN_NAMES = {"audio", "models", "generated", "report", "library.json", "features.safetensors", "codes.safetensors"}
+
+
+OTHER_WORKSPACE = ("a Drummy workspace: its audio/ holds copies of samples, not samples (ingest its generated/ "
+                   "by name for the hits made there)")
 
 
 def workspace_of(folder: Path, found: dict) -> Path | None:

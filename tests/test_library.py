@@ -1098,7 +1098,8 @@ def test_another_workspace_among_the_samples_gives_no_copies(tmp_path):
     ws = Workspace(tmp_path / "ws")
     r = ws.ingest([lib], progress=False)
     assert (r.added, r.duplicates) == (6, 0), r
-    assert not any("Newws" in k for k in ws.files) and sorted(ws.summary()["types"].items()) == [("kick", 3), ("snare", 3)]
+    assert r.skipped == [(str((lib / "Newws").resolve()), library.OTHER_WORKSPACE)]   # said, not passed over unsaid
+    assert not any("Newws" in x.path for x in ws.samples.values()) and sorted(ws.summary()["types"].items()) == [("kick", 3), ("snare", 3)]
     assert ws.ingest([lib / "Newws" / "generated"], progress=False).added == 1   # asked for by name: taken
     with pytest.raises(LibraryError, match="is the sample store of the Drummy workspace"):   # its copies: said so
         ws.ingest([lib / "Newws" / "audio"], progress=False)
