@@ -2291,6 +2291,26 @@ def test_a_recipes_hit_rings_out_as_the_real_hits_it_drew_from(trained):
     assert all(codec.tail_fall(y) > 15 and len(y) / sr <= generate.RING_SECONDS for y in made())
 
 
+def test_an_older_recipe_of_a_model_with_tails_is_remade_as_it_was(trained, tmp_path, capsys):
+    # a version-13 Drummy ignores a model's tails (`data.fall`): its recipe hits are remade without them
+    import shutil
+    from safetensors import safe_open
+    from safetensors.torch import load_file, save_file
+    ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
+    path = train.vae_path(ws)
+    with safe_open(str(path), "pt") as f:
+        meta = f.metadata()
+    tensors = load_file(str(path))
+    save_file({**tensors, "data.fall": torch.full_like(tensors["data.fall"], 4.0)}, str(path), meta)
+    g = Generator.load(path)
+    g.guard, g.fall_of = None, None                    # as a version-13 Drummy made them
+    ys = g.generate(g.recipe("kick"), Controls(), n=2, seed=0)
+    meta = {**generate.sidecar(g, "blend", recipe="kick", recipe_parts=g.recipe("kick").parts, controls=Controls(),
+                               n=2, seed=0), "model": str(path), "audio_version": 13}
+    paths = generate.write_hits(ys, tmp_path / "v13", "kick_s0", meta)
+    _remade_to_the_bit(paths[1], ws, capsys)
+
+
 def test_a_hit_cut_while_it_sounds_fades_out():
     sr = 44100
     t = np.arange(2 * sr) / sr
