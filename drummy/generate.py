@@ -571,7 +571,8 @@ class Generator:
         over a faint noise (real snares' tone sits 8 dB under their noise), and were heard as toms;
         its variations of toms and kicks rang 16-19 dB more tonal than the hits they varied.
         alike (n, C + 1, T) dB: what each hit takes to follow its reference (`codec.likeness`: variations,
-        morphs), then the reference's level (`codec.envelope_db`, for `codec.fill_holes`); fall (n,) dB/s: how fast each rings out past its first second (`codec.ring_out`)."""
+        morphs), then the reference's level (`codec.envelope_db`, for `codec.fill_holes`); fall (n,) dB/s:
+        how fast each rings out past its first second (`codec.ring_out`)."""
         if keep is not None and not all(0 <= k < len(z) for k in keep):
             raise ValueError(f"keep {keep} is not among the {len(z)} hits of the batch")
         with _one_thread(len(z) <= SMALL_BATCH):
@@ -757,8 +758,8 @@ class Generator:
 
     def _alike(self, ref: torch.Tensor, mu: torch.Tensor, cond: torch.Tensor) -> torch.Tensor | None:
         """What the decoder's hits near a reference (its code ref (1, C, T), latent mu (latent,), condition
-        cond (D,)) take to follow it, (C, T) dB: `codec.likeness` against what the decoder makes of its
-        latent, then the reference's level (1, T) dB (`codec.fill_holes`): (C + 1, T). (Against the mean of
+        cond (D,)) take to follow it, (C + 1, T) dB: `codec.likeness` against what the decoder makes of its
+        latent (C, T), then the reference's level (1, T) (`codec.fill_holes`). (Against the mean of
         8 draws spread as --variation 1 spreads them instead: the same figures, BENCHMARKS.md, session 41.)
         None for an older hit, made without."""
         if not self.alike:
@@ -948,17 +949,18 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 
 def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
-    """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each
-    version since changed some hits only: 14 variations and morphs of a reference whose controls lie far past every
-    training hit's, or that dip far under their reference (`Generator.bounded`, off for an older hit, makes them as they were); 13 variations and morphs (`Generator.heard_note` and `alike`, off for an older
-    hit, make them as they were); 12 every hit, in its last bits at least (`audible`'s low-pass, off for an
-    older hit as `Generator.lift` is); 11 those decoded quieter than real hits (`Generator.lift`, off for an older
-    hit, makes them as they were: `unlifted`, as `--from` makes one; a command run again makes hits with it on, so an
-    older set is not replaced in place but goes beside); 10 none (a hit drawn past the memorisation guard says so in its
-    sidecar, which a version-9 Drummy does not read); 9 a slower --attack; 8 a recipe's snappier --attack and any
-    hit of a model that keeps tone balances (so `--from` also asks a version-7 hit's model to keep
-    none; a model that made a version-7 hit was trained before balances were kept). Malformed
-    controls raise what `--from` reports as a damaged sidecar."""
+    """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each version since
+    changed some hits only: 14 variations and morphs of a reference whose controls lie far past every training
+    hit's, or that dip far under their reference (`Generator.bounded`, off for an older hit, makes them as they
+    were), and a recipe's hits of a model that keeps its training hits' tails (`--from` of an older hit reads none,
+    `cli._remake`); 13 variations and morphs (`Generator.heard_note` and `alike`, off for an older hit, make them as they
+    were); 12 every hit, in its last bits at least (`audible`'s low-pass, off for an older hit as `Generator.lift`
+    is); 11 those decoded quieter than real hits (`Generator.lift`, off for an older hit, makes them as they were:
+    `unlifted`, as `--from` makes one; a command run again makes hits with it on, so an older set is not replaced in
+    place but goes beside); 10 none (a hit drawn past the memorisation guard says so in its sidecar, which a
+    version-9 Drummy does not read); 9 a slower --attack; 8 a recipe's snappier --attack and any hit of a model that
+    keeps tone balances (so `--from` also asks a version-7 hit's model to keep none; a model that made a version-7
+    hit was trained before balances were kept). Malformed controls raise what `--from` reports as a damaged sidecar."""
     if type(version) is not int:
         return False
     attack = float((controls or {}).get("attack", 0))

@@ -1269,7 +1269,8 @@ def _hold(f) -> None:
 
 def _holder(f) -> str:
     """The command holding a workspace, as its lock file says: "`drummy train vae -w work` (pid 412,
-    since 15:40)", the day too where not today ("since Sat 05 Dec 15:40"). A producer with two terminals open was told only "another drummy command", and
+    since 15:40)", the day too where not today ("since Sat 05 Dec 15:40").
+    A producer with two terminals open was told only "another drummy command", and
     could not tell a training's long wait from a command left hanging."""
     try:
         f.seek(0)
