@@ -1134,11 +1134,11 @@ def _plural(n: int, what: str) -> str:
 
 def _kit_samples(source: Path | None, workspace: Path, fill: bool = False):
     from .kits import is_kit_file
-    from .library import Workspace
+    from .library import Workspace, is_workspace
     from .sequencer import folder_samples, workspace_samples
     if source is None:
         return workspace_samples(Workspace(workspace), fill)
-    if (source / "library.json").is_file() and (source / "audio").is_dir():     # its store's files have hashes for names
+    if is_workspace(source):                                                    # its store's files have hashes for names
         from .sequencer import SequencerError
         raise SequencerError(f"{source} is a Drummy workspace, not a kit: give it with -w {shell(source)} (its "
                              f"generated hits, or its library's samples where it has none)")

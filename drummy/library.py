@@ -1291,13 +1291,18 @@ OTHER_WORKSPACE = ("a Drummy workspace: its audio/ holds copies of samples, not 
                    "by name for the hits made there)")
 
 
+def is_workspace(folder: Path) -> bool:
+    """Whether a folder is a Drummy workspace: a library.json beside an audio/ store."""
+    return (folder / "library.json").is_file() and (folder / "audio").is_dir()
+
+
 def workspace_of(folder: Path, found: dict) -> Path | None:
-    """The Drummy workspace a folder lies in (or is): the nearest folder at or above it with a
-    library.json beside an audio/ store, resolved; None if none. found caches the answer per folder."""
+    """The Drummy workspace a folder lies in (or is): the nearest folder at or above it that
+    `is_workspace`, resolved; None if none. found caches the answer per folder."""
     folder = folder.resolve()
     if folder not in found:
-        own = (folder / "library.json").is_file() and (folder / "audio").is_dir()
-        found[folder] = folder if own else None if folder.parent == folder else workspace_of(folder.parent, found)
+        found[folder] = folder if is_workspace(folder) else None if folder.parent == folder else \
+            workspace_of(folder.parent, found)
     return found[folder]
 
 

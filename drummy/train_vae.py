@@ -391,7 +391,7 @@ def pushed_out(ws: Workspace, warmup: int) -> tuple[Path, int] | None:
     new one): the one kept before the current one, or the current one where it is a short run that is
     dropped; and how many hits under generated/ it made, which `--from` cannot remake after. None where
     no model goes, or the one that goes made none of them."""
-    from .library import readable_model, sidecar_of
+    from .library import drummy_sidecar, readable_model
     from .vae import model_hash
     path = vae_path(ws)
     previous = path.with_name(PREVIOUS_VAE)
@@ -399,12 +399,8 @@ def pushed_out(ws: Workspace, warmup: int) -> tuple[Path, int] | None:
         return None
     if _steps(path, warmup) < warmup and _steps(previous, warmup) >= warmup:      # the current one is dropped
         previous = path
-    made, h = 0, model_hash(previous)
-    for hit in (ws.root / "generated").rglob("*.wav"):
-        try:
-            made += json.loads(sidecar_of(hit).read_text(encoding="utf-8")).get("model_hash") == h
-        except (OSError, ValueError, AttributeError):
-            pass
+    h = model_hash(previous)
+    made = sum((drummy_sidecar(hit) or {}).get("model_hash") == h for hit in (ws.root / "generated").rglob("*.wav"))
     return (previous, made) if made else None
 
 
