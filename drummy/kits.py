@@ -8,14 +8,13 @@ import math
 import os
 import re
 import shutil
-import unicodedata
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path
 
 
 from . import audio
-from .labels import (GM_NOTE_OF_TYPE, GM_NOTE_OF_WORDS, GM_SIBLING, TYPES, UNKNOWN, gm_note_of,
+from .labels import (GM_NOTE_OF_TYPE, GM_NOTE_OF_WORDS, GM_SIBLING, TYPES, UNKNOWN, fold_accents, gm_note_of,
                      machines_in, normalise, parse_note, type_of, type_of_note)
 
 
@@ -596,9 +595,9 @@ _HAT_TYPES = ("hihat", "open hat")  # one mute/choke group: a closed hat cuts an
 
 def _slug(text: str) -> str:
     """A file-name-safe form of a name or tag, digits kept ("Kit 2" -> kit-2), accents
-    folded ("Kït" -> kit), at most 100 characters."""
-    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
-    out = re.sub(r"[^a-z0-9]+", "-", text.lower())[:100].strip("-")
+    folded ("Kït" -> kit), letters of any script kept ("キック 01" -> キック-01: its tag reads
+    back), at most 100 characters."""
+    out = re.sub(r"[\W_]+", "-", fold_accents(text).lower())[:100].strip("-")
     return out or "hit"
 
 
@@ -652,7 +651,8 @@ def _file_names(samples: list[KitSample], taken: set[str]) -> list[str]:
     for s in samples:
         # as generate wrote it, bar characters a kit file's name might trip on: ingest reads a blend's
         # type from it (snare80-hihat20_s0_03 is a snare, `library._name_recipe`), which a slug would lose
-        own = re.sub(r"[^A-Za-z0-9+._-]+", "-", Path(s.origin or s.path).stem)[:100].strip("-.") if _generated(s) else ""
+        own = re.sub(r"[^\w+.-]+", "-", fold_accents(Path(s.origin or s.path).stem))[:100].strip("-.") \
+            if _generated(s) else ""
         if own and own not in taken:
             taken.add(own)
             out.append(own)

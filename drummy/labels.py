@@ -183,6 +183,16 @@ def _is_noise_word(word: str, prev: str = "") -> bool:
             or re.fullmatch(r"\d+s", word) is not None and re.fullmatch(r"[1-9]0s|00s", word) is None)
 
 
+def fold_accents(text: str) -> str:
+    """Accents folded off Latin letters (Snäre -> Snare, ＫＩＣＫ -> KICK); kana and hangul keep
+    theirs (ブーム is not フーム), and every other letter stays as it is."""
+    out: list[str] = []
+    for c in unicodedata.normalize("NFKD", text):
+        if not (unicodedata.combining(c) and out and ord(out[-1]) < 0x250):
+            out.append(c)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
 @lru_cache(maxsize=1 << 16)   # a library's names repeat: each folder's for every file in it
 def normalise(text: str) -> str:
     """Lower-case, fold accents, split camelCase and letter/digit runs, turn
@@ -191,12 +201,7 @@ def normalise(text: str) -> str:
     # controls (tabs, a Latin-1 \x81) separate words; format marks (a soft hyphen, a joiner) go
     text = "".join(" " if unicodedata.category(c) == "Cc" else "" if unicodedata.category(c) == "Cf" else c
                    for c in _undo_surrogates(text))
-    # accents fold off Latin letters (Snäre -> snare); kana and hangul keep theirs (ブーム is not フーム)
-    out: list[str] = []
-    for c in unicodedata.normalize("NFKD", text):
-        if not (unicodedata.combining(c) and out and ord(out[-1]) < 0x250):
-            out.append(c)
-    text = unicodedata.normalize("NFC", "".join(out))
+    text = fold_accents(text)
     text = re.sub(r"(?i)(?<![a-z])([dr])(?:n|&|'n'?|n')b(?![a-z])", lambda m: f" {m[1].lower()}nb ", text)  # DnB, R&B
     text = "".join(" " if ord(c) > 127 and unicodedata.category(c)[0] in "PS" else c for c in text)   # – ・ « »
     text = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", text)       # camelCase

@@ -499,9 +499,28 @@ def test_long_and_accented_kit_names(tmp_path, labelled_kit):
     out, _ = kits.export_kit(folder_samples(labelled_kit), tmp_path / long, "hydrogen")
     assert out.parent.name == long and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
     sfz, _ = kits.export_kit(folder_samples(labelled_kit), tmp_path / "u", "sfz", name="Ünïcødé Kït\nTwo " + "x" * 300)
-    assert sfz.name.startswith("unic-de-kit-two-") and len(sfz.name) <= 104
+    assert sfz.name.startswith("unicøde-kit-two-") and len(sfz.name) <= 104   # (ø is a letter, not an accent)
     head = sfz.read_text(encoding="utf-8").splitlines()[0]
     assert head.startswith("// Ünïcødé Kït Two x") and {s.drum_type for s in read_sfz(sfz)} >= {"kick", "snare"}
+
+
+@pytest.mark.parametrize("fmt", kits.KIT_FORMATS)
+def test_names_in_any_script_keep_their_tags(tmp_path, fmt):
+    # a Japanese pack's words were dropped from exported names (キック -> "kick-01"), so its tags were lost on
+    # the way back in; accents on Latin letters still fold
+    write(tmp_path / "src" / "kick" / "キック" / "ドラム 01.wav", kick(0))
+    write(tmp_path / "src" / "snare" / "Snäre Grüße 2.wav", hat(1, seconds=0.3))
+    made = write(tmp_path / "src" / "hihat" / "like_ハット 01_s0_01.wav", hat(2))     # a variation `generate` made
+    made.with_suffix(".json").write_text('{"drummy": "0.1.0", "mode": "like"}', encoding="utf-8")
+    src = folder_samples(tmp_path / "src")
+    assert {s.drum_type: set(s.tags) for s in src} == {"kick": {"キック", "ドラム"}, "snare": {"gruße"}, "hihat": set()}
+    out, _ = kits.export_kit(src, tmp_path / "ドラムキット", fmt)
+    back = {"folder": folder_samples, "sfz": read_sfz, "hydrogen": read_hydrogen}[fmt](out)
+    assert {s.drum_type: Path(s.path).stem for s in back} == {"kick": "kick-キック-ドラム-01", "snare": "snare-gruße-01",
+                                                            "hihat": "like_ハット-01_s0_01"}   # its own name, as made
+    assert all({"キック", "ドラム"} <= set(s.tags) for s in back if s.drum_type == "kick")
+    if fmt == "sfz":
+        assert out.name == "ドラムキット.sfz" and (out.parent / "ドラムキット").is_dir()
 
 
 def test_export_kit_names_a_loop_it_leaves_out_by_its_name(tmp_path, labelled_kit, capsys):
