@@ -1339,7 +1339,3 @@ def _decode_job(job: tuple[Path, bool, int, int | None]):
 def _kit_job(ks: KitSample, kit_file: Path) -> _Job:
     return _Job(ks.path.resolve(), ks.drum_type, ks.tags, ks.kit, f"kit:{ks.kit}", ks.velocity, ks.instrument, ks.note,
                 ks.gain, ks.pan, ks.start, ks.end, [str(kit_file.resolve())])
-
-
-def known_types(samples: Iterable[Sample]) -> list[str]:
-    return sorted({s.drum_type for s in samples if s.drum_type != UNKNOWN})
