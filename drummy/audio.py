@@ -499,6 +499,11 @@ def sample_peak(y: np.ndarray) -> float:
     return max(float(y.max()), -float(y.min())) if y.size else 0.0
 
 
+def sample_peaks(y: np.ndarray) -> np.ndarray:
+    """`sample_peak` of each row of (n, samples): (n,)."""
+    return np.maximum(y.max(1), -y.min(1)) if y.shape[1] else np.zeros(len(y), y.dtype)
+
+
 def _sinc_taps(half: int = 12, oversample: int = 4) -> np.ndarray:
     """(oversample - 1, 2 * half) Hann-windowed sinc weights for the points between samples."""
     m = np.arange(-half + 1, half + 1)                   # taps around sample i: i-half+1 .. i+half

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import audio
 from . import classifier as clf
 from . import codec
 
@@ -134,7 +135,7 @@ class Guard:
         if not len(ys):
             return np.zeros(0), np.zeros(0, bool)
         probs, emb = self.judge(ys)                                            # (n, classes), (n, dims)
-        d = np.where(np.abs(ys).max(1) > SILENT, nearest(emb, self.train), -np.inf)
+        d = np.where(audio.sample_peaks(ys) > SILENT, nearest(emb, self.train), -np.inf)
         want = self.checks(want)
         heard = (probs.argmax(1) == list(self.judge.model.cfg.classes).index(want) if want
                  else np.ones(len(ys), bool))

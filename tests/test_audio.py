@@ -406,3 +406,9 @@ def test_a_broken_mp3_says_nothing_on_the_terminal_but_its_reason(tmp_path, capf
     import sys
     print("after", file=sys.stderr)                                  # the terminal's stderr is back
     assert capfd.readouterr().err == "after\n"
+
+
+def test_sample_peaks_are_each_rows_peak():
+    y = np.array([[0.1, -0.7, 0.3], [0.0, 0.0, 0.0], [0.5, 0.2, -0.5]], np.float32)
+    assert np.array_equal(audio.sample_peaks(y), np.abs(y).max(1)) and audio.sample_peaks(y).dtype == np.float32
+    assert audio.sample_peaks(np.zeros((2, 0), np.float32)).tolist() == [0.0, 0.0]          # hits of no samples
