@@ -910,6 +910,8 @@ def _remake(path: Path, meta: dict, model: Path, made_by: int):
     gen.bounded = made_by >= 14                  # ... and conditioned on its reference's controls as they were
     if made_by < 14:                             # ... and rung out as then (an older Drummy ignored a model's tails)
         gen.fall_of = None
+    if made_by < 15:                             # ... and its body swept as then (nor its pitch sweeps)
+        gen.sweep_of = None
     if made_by == 7 and gen.balance_of is not None:
         raise _older(path, meta)
     mode, i = meta["mode"], int(meta["index"])

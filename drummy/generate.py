@@ -32,7 +32,7 @@ from .library import ModelError
 from .labels import GM_NOTE_OF_TYPE, SYNONYMS, TYPES, gm_note_of, labels_from_names, normalise
 from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
-AUDIO_VERSION = 14   # bump when a change gives a model and seed other audio; --from refuses older sidecars
+AUDIO_VERSION = 15   # bump when a change gives a model and seed other audio; --from refuses older sidecars
                      # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
                      # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
                      # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's, a recipe's
@@ -403,6 +403,8 @@ class Generator:
     balance_of: torch.Tensor | None = None   # (N,) the training samples' `codec.tone_balance`, dB (older models: none)
     fall_of: torch.Tensor | None = None      # (N,) how fast each rings out past its first second (`codec.tail_fall`,
                                              # dB/s; 0: over by then). Older models: none
+    sweep_of: torch.Tensor | None = None     # (N, SWEEP_FRAMES) each one's body over its note (`codec.pitch_sweep`,
+                                             # octaves). Older models: none
     _parts: dict = field(default_factory=dict, repr=False, compare=False)   # `_part`'s and `prior`'s cache
     guard: object = field(default=None, repr=False, compare=False)   # a `novelty.Guard` recipes' hits must pass, or None
     redrawn: tuple[int, int, int] = (0, 0, 0)   # the last `sample`: hits the guard drew again, those still near after
@@ -420,7 +422,8 @@ class Generator:
         from .vae import load_hashed
         model, extra, tensors, h = load_hashed(path)
         return cls(model, tensors["data.labels"].float(), tensors["data.controls"].float(),
-                   str(path), h, extra, tensors.get("data.balance"), fall_of=tensors.get("data.fall"))
+                   str(path), h, extra, tensors.get("data.balance"), fall_of=tensors.get("data.fall"),
+                   sweep_of=tensors.get("data.sweep"))
 
     @property
     def labels(self) -> list[str]:
@@ -503,11 +506,23 @@ class Generator:
         fall = torch.where(den > 0, num / den.clamp(min=1e-9), torch.full_like(num, float("nan")))
         return fall / torch.exp(shift[:, 1] * self.model.cfg.control_std[1])
 
+    def _sweeps(self, parts: list[tuple[float, torch.Tensor]]) -> torch.Tensor | None:
+        """(n, SWEEP_FRAMES) octaves: the course the bodies of hits whose recipe parts are (weight, the training
+        rows (n,) each hit drew its descriptors from) take over their notes in their first frames: those real
+        hits' (`codec.pitch_sweep`), mixed by weight over the parts that have a body. None for a model saved
+        without them, whose decoder made real kits' kicks without the fall from their knock (`codec.follow_sweep`)."""
+        if self.sweep_of is None:
+            return None
+        num = sum(w * self.sweep_of[rows] for w, rows in parts)                          # (n, frames)
+        den = sum(w * (self.sweep_of[rows] != 0).any(1, keepdim=True).float() for w, rows in parts)
+        return num / den.clamp(min=1e-9)                                                  # 0 where no part has one
+
     def _conditions(self, recipe: Recipe, ctls: list[Controls], gens: list[torch.Generator]
-                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None,
+                               torch.Tensor | None]:
         """:meth:`conditions` for one Controls and one random stream per hit, the timbre
-        controls' part of them (n, 4), each hit's tone cap (`_balance`; None without) and how
-        fast it rings out (`_falls`; None without)."""
+        controls' part of them (n, 4), each hit's tone cap (`_balance`; None without), how
+        fast it rings out (`_falls`; None without) and its body's pitch sweep (`_sweeps`; None without)."""
         n = len(ctls)
         lab, mean, std = self.prior(recipe)
         c = torch.zeros(n, len(mean))                                       # (n, K): [tone,] 4 controls
@@ -522,7 +537,10 @@ class Generator:
         c = mean + variation * (c - mean)
         shift = torch.stack([self._shift(x, std[-4:]) for x in ctls])        # (n, 4)
         c[:, -4:] += shift
-        return torch.cat([lab.expand(n, -1), c], 1), shift, self._balance(drawn), self._falls(drawn, shift)
+        sweep = self._sweeps(drawn)
+        if sweep is not None:        # a darker hit falls less from its knock: none at --brightness -1
+            sweep = sweep * torch.tensor([min(max(1 + x.brightness, 0.0), 1.0) for x in ctls])[:, None]
+        return torch.cat([lab.expand(n, -1), c], 1), shift, self._balance(drawn), self._falls(drawn, shift), sweep
 
     def sources(self, recipe: Recipe, n: int, seed: int = 0) -> torch.Tensor:
         """(n, parts): the training sample (a row of labels_of, in the order of the model's
@@ -555,7 +573,7 @@ class Generator:
                notes: torch.Tensor | None = None, snap: torch.Tensor | None = None,
                balance: torch.Tensor | None = None, alike: torch.Tensor | None = None,
                fall: torch.Tensor | None = None, longest: float | torch.Tensor = RING_SECONDS,
-               stretch: torch.Tensor | None = None) -> np.ndarray:
+               stretch: torch.Tensor | None = None, sweep: torch.Tensor | None = None) -> np.ndarray:
         """Latents (n, latent) + conditions (n, D) -> audio (n, samples) float32, peak 1:
         1 s, or as long as the longest hit that still sounds at 1 s rings out (up to
         `longest` seconds, one for all or (n,) one each, `codec.render`; the others are padded
@@ -581,11 +599,13 @@ class Generator:
         its variations of toms and kicks rang 16-19 dB more tonal than the hits they varied.
         alike (n, C + 1, T) dB: what each hit takes to follow its reference (`codec.likeness`: variations,
         morphs), then the reference's level (`codec.envelope_db`, for `codec.fill_holes`); fall (n,) dB/s:
-        how fast each rings out past its first second (`codec.ring_out`)."""
+        how fast each rings out past its first second (`codec.ring_out`); sweep (n, SWEEP_FRAMES) octaves: the
+        course each hit's body takes over its note in its first frames (`codec.follow_sweep`: recipes)."""
         if keep is not None and not all(0 <= k < len(z) for k in keep):
             raise ValueError(f"keep {keep} is not among the {len(z)} hits of the batch")
         with _one_thread(len(z) <= SMALL_BATCH):
-            return self._decode(z, cond, seeds, shift, keep, notes, snap, balance, alike, fall, longest, stretch)
+            return self._decode(z, cond, seeds, shift, keep, notes, snap, balance, alike, fall, longest, stretch,
+                                sweep)
 
     def _code(self, z: torch.Tensor, cond: torch.Tensor, peak: torch.Tensor | None = None) -> torch.Tensor:
         """Latents (m, latent) and conditions (m, D) -> the decoder's codes (m, C, T) dB, each hit
@@ -598,7 +618,7 @@ class Generator:
     def _decode(self, z: torch.Tensor, cond: torch.Tensor, seeds: torch.Tensor, shift: torch.Tensor | None,
                 keep: list[int] | None, notes: torch.Tensor | None, snap: torch.Tensor | None,
                 balance: torch.Tensor | None, alike: torch.Tensor | None, fall: torch.Tensor | None,
-                longest: float | torch.Tensor, stretch: torch.Tensor | None) -> np.ndarray:
+                longest: float | torch.Tensor, stretch: torch.Tensor | None, sweep: torch.Tensor | None) -> np.ndarray:
         cfg = self.model.cfg
         cc = cfg.codec_cfg
         peak = self.peak_frames(cond)                                                   # (n,) as asked
@@ -615,6 +635,8 @@ class Generator:
 
         def made(idx, cond):         # the code of hits idx: decoded, in tune (`notes`), transposed as asked
             code = self._code(z[idx], cond, peak[idx])
+            if sweep is not None:    # a recipe's: its body falls from its knock as the real hits it drew on did
+                code = codec.follow_sweep(code, sweep[idx], cc)
             if alike is not None:    # a variation: as its reference, and with no hole deeper than it has
                 code = codec.follow(code, alike[idx, :-1], cc)
                 code = codec.fill_holes(code, alike[idx, -1], cc) if self.bounded else code
@@ -736,12 +758,12 @@ class Generator:
               seeds: torch.Tensor, keep: list[int] | None = None) -> tuple[np.ndarray, torch.Tensor]:
         """Hits of a recipe from one random stream (gens) and noise seed (seeds) each:
         (audio (len(keep or gens), samples), conditions (len(gens), D))."""
-        cond, shift, balance, fall = self._conditions(recipe, ctls, gens)
+        cond, shift, balance, fall, sweep = self._conditions(recipe, ctls, gens)
         variation = torch.tensor([x.variation for x in ctls])[:, None]
         z = variation * _randn(gens, self.model.cfg.latent)
         longest = RING_SECONDS if fall is None else torch.where(torch.isnan(fall), RING_SECONDS, RECIPE_SECONDS)
         return self.decode(z, cond, seeds, shift, keep, snap=_snap(ctls), balance=balance, fall=fall,
-                           longest=longest), cond
+                           longest=longest, sweep=sweep), cond
 
     def generate(self, recipe: Recipe, ctl: Controls | list[Controls] = Controls(), n: int = 10,
                  seed: int = 0, keep: list[int] | None = None, draw: int = 0) -> np.ndarray:
@@ -959,7 +981,8 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each version since
-    changed some hits only: 14 variations and morphs of a reference whose controls lie far past every training
+    changed some hits only: 15 a recipe's hits of a model that keeps its training hits' pitch sweeps (`--from` of
+    an older hit reads none, `cli._remake`; such a model is younger than any version-14 Drummy); 14 variations and morphs of a reference whose controls lie far past every training
     hit's, or that dip far under their reference (`Generator.bounded`, off for an older hit, makes them as they
     were), and a recipe's hits of a model that keeps its training hits' tails (`--from` of an older hit reads none,
     `cli._remake`); 13 variations and morphs (`Generator.heard_note` and `alike`, off for an older hit, make them as they
@@ -973,7 +996,8 @@ def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     if type(version) is not int:
         return False
     attack = float((controls or {}).get("attack", 0))
-    return {AUDIO_VERSION: True, 13: unlifted or mode == "blend", 12: unlifted or mode == "blend", 11: unlifted, 10: unlifted, 9: unlifted,
+    return {AUDIO_VERSION: True, 14: True, 13: unlifted or mode == "blend", 12: unlifted or mode == "blend",
+            11: unlifted, 10: unlifted, 9: unlifted,
             8: unlifted and attack <= 0,
             7: unlifted and mode == "blend" and attack == 0}.get(version, False)
 

@@ -332,7 +332,8 @@ def _train_vae(ws: Workspace, cfg: VAETrainConfig, progress: bool, resume: bool,
     data = {"data.labels": torch.from_numpy(V.multi_hot([label_sets[i] for i in ti], vocab)).to(torch.uint8),
             "data.controls": cond[ti, len(vocab):].clone(),
             "data.balance": codec.tone_balance(torch.from_numpy(codes[ti]).float(), mcfg.codec_cfg),   # (`Generator._balance`)
-            "data.fall": tail_falls(ws, [samples[i].hash for i in ti], progress)}                      # (`Generator._falls`)
+            "data.fall": tail_falls(ws, [samples[i].hash for i in ti], progress),                      # (`Generator._falls`)
+            "data.sweep": codec.pitch_sweep(torch.from_numpy(codes[ti]).float(), mcfg.codec_cfg)}     # (`Generator._sweeps`)
     try:
         with interrupts_held():             # the model, its predecessor kept and the checkpoint gone: one step
             keep_previous(ws, cfg.warmup, metrics)
