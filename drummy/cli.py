@@ -153,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     except PackageNotFoundError:         # run from a source tree that was never installed
         ap.add_argument("--version", action="version", version="drummy (not installed)")
     sub = ap.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+    ap.commands = sub.choices            # each command's own parser: its mistakes point at its own --help
 
     p = _command(sub, "starter-kit", "synthesise the built-in labelled starter kit into a folder")
     p.add_argument("outdir", type=_path)
@@ -278,7 +279,10 @@ def _main(argv: list[str] | None) -> int:
     for stream in (sys.stdout, sys.stderr):   # a file name that is not UTF-8 prints escaped, not as a traceback
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
-    args = build_parser().parse_args(argv)
+    ap = build_parser()
+    args, unknown = ap.parse_known_args(argv)
+    if unknown:                          # `drummy generate --bogus`: see `drummy generate --help`, not `drummy --help`
+        ap.commands[args.cmd].error(f"unrecognized arguments: {' '.join(unknown)}")
     import shlex
     from . import library
     library.COMMAND = shlex.join(["drummy", *(sys.argv[1:] if argv is None else argv)])   # named to one it turns away

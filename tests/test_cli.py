@@ -199,7 +199,7 @@ def test_an_output_folder_that_cannot_be_made_is_one_clear_line(tmp_path, capsys
     (["train", "vae", "--minutes", "0"], "--minutes: must be more than 0"),   # 0 minutes saved an untrained model
     (["train", "classifier", "--epochs", "0"], "--epochs: must be at least 1"),
     (["generate", "--blend", "kick", "--seed", "x"], "invalid seed value"),
-    (["library", "--nope"], "unrecognized arguments"),
+    (["library", "--nope"], "unrecognized arguments: --nope (see `drummy library --help`)"),   # its own flags
     (["ingest", "lib", "--auto-label", "--min-confidence", "5"], "--min-confidence: must be between 0 and 1"),
     (["beat", "--pattern", "house", "-o", "x.wav", "--bpm", "0"], "--bpm: must be 20 to 999"),   # before the kit loads
     (["generate", "--blend", "kick", "-o", ""], "-o/--out: an empty path"),    # it wrote into the current folder
