@@ -326,17 +326,23 @@ def body_note(code: torch.Tensor, seconds: float = 0.4, quiet_db: float = -40.0,
 
 SWEEP_FRAMES = 32    # a hit's first 186 ms: where a kick's body falls from its knock to its note (`pitch_sweep`)
 SWEEP_BLEND = 8      # the last frames of them, over which a hit goes back to its own course (`follow_sweep`)
+MAX_SWEEP = 2.0      # octaves over its note a body's sweep starts at most
 
 
 def pitch_sweep(code: torch.Tensor, cfg: CodecConfig = CODEC, frames: int = SWEEP_FRAMES,
                 quiet_db: float = -40.0) -> torch.Tensor:
     """Codes (B, C, T) -> how far each hit's body sine sits over its note (`body_note`), octaves, in its
     first `frames` frames: (B, frames). A real kick's falls from about an octave over its note at 10 ms
-    to it by 100 ms. 0 where the sine is quieter than quiet_db, and for a hit with no note."""
+    to it by 100 ms: the lowest it has been so far (a quiet frame holds it), between 0 and MAX_SWEEP; 0
+    before the sine is first heard over quiet_db, and for a hit with no note."""
     note = body_note(code, cfg=cfg)                                                         # (B,)
     amp, freq = code[:, AMP, :frames].float(), code[:, FREQ, :frames].float()
     on = (amp > quiet_db) & torch.isfinite(note)[:, None]
-    return torch.where(on, freq - torch.nan_to_num(note)[:, None], torch.zeros_like(freq))
+    over = torch.where(on, freq - torch.nan_to_num(note)[:, None], torch.full_like(freq, float("inf")))
+    # only ever falling, and never under the note: the sine tracker of a real kick's code jumps between its
+    # body and an overtone (60 -> 125 -> 57 Hz) or under it, and a hit that took those jumps warbled
+    fall = torch.cummin(over, 1)[0]
+    return torch.where(torch.isfinite(fall), fall, torch.zeros_like(fall)).clamp(0.0, MAX_SWEEP)
 
 
 def follow_sweep(code: torch.Tensor, sweep: torch.Tensor, cfg: CodecConfig = CODEC) -> torch.Tensor:
@@ -354,7 +360,8 @@ def follow_sweep(code: torch.Tensor, sweep: torch.Tensor, cfg: CodecConfig = COD
     w[k - min(SWEEP_BLEND, k):] = torch.linspace(1, 0, min(SWEEP_BLEND, k) + 1)[1:]         # (k,) 1 .. 1/B .. 0
     out = code.clone()
     own = code[move, FREQ, :k]
-    out[move, FREQ, :k] = (w * (note[move, None] + sweep[move, :k]) + (1 - w) * own).to(code.dtype)
+    lowest = float(np.log2(cfg.sine_fmin / 100))                  # no lower than the lowest body the codec knows
+    out[move, FREQ, :k] = (w * (note[move, None] + sweep[move, :k]) + (1 - w) * own).clamp(min=lowest).to(code.dtype)
     return out
 
 
