@@ -2340,8 +2340,8 @@ def test_a_recipes_body_falls_from_its_knock_as_the_real_hits_it_drew_from(train
     assert all(low_hz(x, 0.0, 0.03) == pytest.approx(low_hz(x, 0.2, 0.4), rel=0.1) for x in flat)   # it was flat
 
 
-def test_an_older_recipe_of_a_model_with_tails_is_remade_as_it_was(trained, tmp_path, capsys):
-    # a version-13 Drummy ignores a model's tails (`data.fall`): its recipe hits are remade without them
+def _a_copy_with(trained, tmp_path, change) -> tuple:
+    """A copy of the fixture's workspace whose model's tensors `change` (a dict -> dict) rewrote: (ws, model path)."""
     import shutil
     from safetensors import safe_open
     from safetensors.torch import load_file, save_file
@@ -2349,8 +2349,13 @@ def test_an_older_recipe_of_a_model_with_tails_is_remade_as_it_was(trained, tmp_
     path = train.vae_path(ws)
     with safe_open(str(path), "pt") as f:
         meta = f.metadata()
-    tensors = load_file(str(path))
-    save_file({**tensors, "data.fall": torch.full_like(tensors["data.fall"], 4.0)}, str(path), meta)
+    save_file({k: v.contiguous() for k, v in change(load_file(str(path))).items()}, str(path), meta)
+    return ws, path
+
+
+def test_an_older_recipe_of_a_model_with_tails_is_remade_as_it_was(trained, tmp_path, capsys):
+    # a version-13 Drummy ignores a model's tails (`data.fall`): its recipe hits are remade without them
+    ws, path = _a_copy_with(trained, tmp_path, lambda t: {**t, "data.fall": torch.full_like(t["data.fall"], 4.0)})
     g = Generator.load(path)
     g.guard, g.fall_of = None, None                    # as a version-13 Drummy made them
     ys = g.generate(g.recipe("kick"), Controls(), n=2, seed=0)
@@ -2363,19 +2368,14 @@ def test_an_older_recipe_of_a_model_with_tails_is_remade_as_it_was(trained, tmp_
 def test_an_older_recipe_of_a_model_with_pitch_sweeps_is_remade_as_it_was(trained, tmp_path, capsys):
     # a version-14 Drummy ignores a model's pitch sweeps (`data.sweep`): its recipe hits are remade without them,
     # and a hit made now with them is remade with them
-    import shutil
-    from safetensors import safe_open
-    from safetensors.torch import load_file, save_file
-    ws = Workspace(shutil.copytree(trained[0].root, tmp_path / "ws"))
-    path = train.vae_path(ws)
-    with safe_open(str(path), "pt") as f:
-        meta = f.metadata()
-    t = load_file(str(path))
-    t["model.dec_out.weight"] = torch.zeros_like(t["model.dec_out.weight"])   # a decoder of flat 50 Hz bodies
-    t["model.dec_out.bias"] = torch.full_like(t["model.dec_out.bias"], (-30 + 50) / 25)    # (the fixture's: noise)
-    t["model.dec_out.bias"][codec.AMP], t["model.dec_out.bias"][codec.FREQ] = (-6 + 50) / 25, -1.0
-    t["data.sweep"] = torch.clamp(1.0 - torch.arange(codec.SWEEP_FRAMES) / 12, min=0).expand(len(t["data.sweep"]), -1)
-    save_file({k: v.contiguous() for k, v in t.items()}, str(path), meta)
+    def flat_bodies(t):                      # a decoder of flat 50 Hz bodies (the fixture's makes noise), and sweeps
+        t["model.dec_out.weight"] = torch.zeros_like(t["model.dec_out.weight"])
+        t["model.dec_out.bias"] = torch.full_like(t["model.dec_out.bias"], (-30 + 50) / 25)   # noise at -30 dB
+        t["model.dec_out.bias"][codec.AMP], t["model.dec_out.bias"][codec.FREQ] = (-6 + 50) / 25, -1.0
+        fall = torch.clamp(1.0 - torch.arange(codec.SWEEP_FRAMES) / 12, min=0)         # an octave, over 12 frames
+        t["data.sweep"] = fall.expand(len(t["data.sweep"]), -1)
+        return t
+    ws, path = _a_copy_with(trained, tmp_path, flat_bodies)
     g = Generator.load(path)
     g.guard = None
     r = g.recipe("kick")
