@@ -352,8 +352,11 @@ def follow_sweep(code: torch.Tensor, sweep: torch.Tensor, cfg: CodecConfig = COD
     training kicks' 116-127 Hz): 3-13 % of their energy lay at 20-40 Hz against 0.4 % of real kicks',
     and their knock sat 7 dB down. A hit with no note, or a zero sweep, is left as it is."""
     k = min(sweep.shape[1], code.shape[-1])
-    note = body_note(code, cfg=cfg)                                                         # (B,)
-    move = torch.isfinite(note) & (sweep[:, :k] != 0).any(1)
+    swept = (sweep[:, :k] != 0).any(1)                        # only their notes are read (an FFT a hit)
+    note = torch.full((len(code),), float("nan"), dtype=torch.float32)
+    if bool(swept.any()):
+        note[swept] = body_note(code[swept], cfg=cfg).float()                               # (B,)
+    move = torch.isfinite(note) & swept
     if not bool(move.any()):
         return code
     w = torch.ones(k)
