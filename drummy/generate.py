@@ -21,7 +21,7 @@ import math
 import re
 from contextlib import contextmanager
 from functools import lru_cache
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -699,8 +699,11 @@ class Generator:
         a hit nearer a training hit than real hits of different kits are to each other, or one the
         classifier hears as another drum than a one-type recipe asks (`asked_type`), is drawn again
         (`novelty`); `redrawn` then says how many were, how many stayed near and how many were still
-        heard as another drum, and `draws` which draw each hit is. draw > 0 makes that draw of the one hit in `keep`, unguarded
-        (a sidecar's "draw": `--from`); its conditions are then (1, D)."""
+        heard as another drum, and `draws` which draw each hit is. The guard hears each draw as the recipe makes
+        it, before --brightness, --decay, --attack and --pitch: so a control moves the very hit it moves unasked
+        (a snare 12 semitones down is that snare, not another draw because it now sounds like a tom).
+        draw > 0 makes that draw of the one hit in `keep`, unguarded (a sidecar's "draw": `--from`); its conditions
+        are then (1, D)."""
         ctls = _per_hit(ctl, n)
         for x in ctls:
             x.check()
@@ -710,9 +713,31 @@ class Generator:
             if len(rows) != 1:
                 raise ValueError("a later draw is made for one kept hit at a time")
             return self._later(recipe, ctls, seed, n, rows[0], draw)
-        ys, cond = self._draw(recipe, ctls, hit_streams(seed, n), torch.arange(n) + seed * 100_003, keep)
+        seeds = torch.arange(n) + seed * 100_003
         if self.guard is None:
+            return self._draw(recipe, ctls, hit_streams(seed, n), seeds, keep)
+        plain = [replace(x, brightness=0.0, decay=0.0, attack=0.0, pitch=0.0) for x in ctls]
+        ys, cond = self._guarded(recipe, plain, seed, n, rows, seeds, keep)
+        if plain == ctls:
             return ys, cond
+        # the draws kept, made as the controls ask: the first draws as a batch, the later ones alone (`_later`)
+        first = [j for j, d in enumerate(self.draws) if d == 0]
+        made = [self._later(recipe, ctls, seed, n, rows[j], d) for j, d in enumerate(self.draws) if d]
+        if first:
+            y0, cond = self._draw(recipe, ctls, hit_streams(seed, n), seeds, [rows[j] for j in first])
+        else:
+            y0, cond = np.zeros((0, 1), np.float32), self._conditions(recipe, ctls, hit_streams(seed, n))[0]
+        width = max([y0.shape[1]] + [y.shape[1] for y, _ in made])
+        ys = np.zeros((len(rows), width), np.float32)
+        ys[first, :y0.shape[1]] = y0
+        for j, (y, c) in zip([j for j, d in enumerate(self.draws) if d], made):
+            ys[j, :y.shape[1]], cond[rows[j]] = y[0], c[0]
+        return ys, cond
+
+    def _guarded(self, recipe: Recipe, ctls: list[Controls], seed: int, n: int, rows: list[int],
+                 seeds: torch.Tensor, keep: list[int] | None) -> tuple[np.ndarray, torch.Tensor]:
+        """`sample`'s hits with the guard: each hit's first draw that passes it, else its best (`redrawn`, `draws`)."""
+        ys, cond = self._draw(recipe, ctls, hit_streams(seed, n), seeds, keep)
         # the guard (`novelty`): a hit too near a training hit, or of a one-type recipe and heard as another
         # drum, is drawn again, from its own streams
         from .novelty import MAX_DRAWS
