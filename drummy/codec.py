@@ -513,6 +513,35 @@ def fill_holes(code: torch.Tensor, ref_env: torch.Tensor, cfg: CodecConfig = COD
     return follow(code, lift[:, None].expand(-1, code.shape[1], -1), cfg)
 
 
+SWELL_DB = 4.0       # the most a recipe's hit may swell back (`no_swell`): no real kick, snare, tom, clap or hat does 3.9
+SWELL_SMOOTH_S = 0.1   # ... in its level smoothed over this (a beating body's notches are no swell)
+SWELL_AFTER_S = 0.05   # ... from this long after its peak (a clap's bursts come before)
+SWELL_PEAK_S = 0.2     # ... its peak: the loudest frame of its start (a swell can outdo it: a kick loudest at 0.8 s)
+
+
+def no_swell(code: torch.Tensor, cfg: CodecConfig = CODEC, most_db: float = SWELL_DB) -> torch.Tensor:
+    """Codes (B, channels, frames) of recipes' hits whose level, smoothed over SWELL_SMOOTH_S, comes back up
+    more than most_db over the quietest it has been since SWELL_AFTER_S past its peak (the loudest frame of its
+    first SWELL_PEAK_S), turned down to that
+    (every band and the tone alike). A decoder asked for a longer kick than it has heard made some that fell
+    to -40 dB by 0.5 s and swelled back to -27 by 0.9 s: the loudest point of a "kick" late in its tail,
+    then held there as it rang out. Smoothed so, the level of a real training hit (the benchmark's 560)
+    came back up at most 3.9 dB for kicks, snares, toms, claps and hats, and 6-8 dB for 2 of 200 cymbals and
+    open hats; a beating kick's notches, a few frames deep, are not counted."""
+    env = envelope_db(code, cfg)                                                        # (B, T) dB
+    k = max(1, round(SWELL_SMOOTH_S * cfg.sr / cfg.hop))
+    power = torch.nn.functional.pad((10 ** (env / 10))[:, None], ((k - 1) // 2, k // 2), mode="replicate")
+    smooth = 10 * torch.log10(torch.nn.functional.avg_pool1d(power, k, 1)[:, 0] + 1e-20)   # (B, T) dB
+    t = torch.arange(env.shape[1])
+    peak = env[:, : round(SWELL_PEAK_S * cfg.sr / cfg.hop)].argmax(1, keepdim=True)         # (B, 1)
+    after = t[None] >= peak + round(SWELL_AFTER_S * cfg.sr / cfg.hop)                      # (B, T)
+    low = torch.where(after, smooth, torch.full_like(smooth, float("inf"))).cummin(1).values
+    cut = (smooth - low - most_db).clamp(min=0) * after                                  # (B, T) dB
+    if not bool((cut > 0).any()):
+        return code
+    return follow(code, -cut[:, None].expand(-1, code.shape[1], -1), cfg)
+
+
 MAX_LIFT_DB = 40.0   # a code further under LEVEL_DB than this is a decoder's near-silence (a silent hit, left out), not a hit
 LEVEL_DB = 11.0   # the loudest frame (`envelope_db`) a hit is raised to where it is quieter: the gate, `end_tone`
                   # and `synthesise`'s floor (-60 dB) then sit at least 60 dB under it. Real hits at the codec's

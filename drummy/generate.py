@@ -32,7 +32,7 @@ from .library import ModelError
 from .labels import GM_NOTE_OF_TYPE, SYNONYMS, TYPES, gm_note_of, labels_from_names, normalise
 from .vae import BlendVAE, control_columns, log_centroid, scale_code, steer_brightness, unscale_code
 
-AUDIO_VERSION = 15   # bump when a change gives a model and seed other audio; --from refuses older sidecars
+AUDIO_VERSION = 16   # bump when a change gives a model and seed other audio; --from refuses older sidecars
                      # (6: hits set to -1 dBTP true peak, not -1 dBFS sample peak; 7: a recipe's parts
                      # draw in one order, variations tuned to their reference's note, --pitch transposes the noise,
                      # a 4th-order high-pass at 20 Hz; 8: a snappier --attack is a transient shaper's, a recipe's
@@ -43,7 +43,9 @@ AUDIO_VERSION = 15   # bump when a change gives a model and seed other audio; --
                      # body is heard at, `codec.body_note`, and shaped and rung out as its reference, `codec.likeness`;
                      # 14: a reference's controls held near the training hits', a variation's holes under its
                      # reference's level filled: `Generator.bounded`, `codec.fill_holes`; a recipe's hit of a
-                     # model that keeps its training hits' tails rings out as they do, `Generator.fall_of`)
+                     # model that keeps its training hits' tails rings out as they do, `Generator.fall_of`;
+                     # 15: a recipe's hit of a model that keeps pitch sweeps falls from its knock, `Generator.sweep_of`;
+                     # 16: a recipe's hit never swells back, `codec.no_swell`)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 LIKE_SECONDS = 10.0  # ... a variation of a longer reference, as long as it up to this (a crash: 3-8 s)
 RECIPE_SECONDS = 6.0  # ... a recipe's hit of a model that knows its training hits' tails (`Generator.fall_of`)
@@ -416,6 +418,7 @@ class Generator:
     alike: bool = field(default=True, compare=False)   # variations follow their reference (`codec.likeness`, 13); off: not
     bounded: bool = field(default=True, compare=False)  # a reference's controls near the training hits', its
                                                         # variations' holes filled (14, `codec.fill_holes`); off: not
+    steady: bool = field(default=True, compare=False)   # a recipe's hit never swells back (16, `codec.no_swell`); off: as made
 
     @classmethod
     def load(cls, path: str | Path) -> "Generator":
@@ -637,6 +640,8 @@ class Generator:
             code = self._code(z[idx], cond, peak[idx])
             if sweep is not None:    # a recipe's: its body falls from its knock as the real hits it drew on did
                 code = codec.follow_sweep(code, sweep[idx], cc)
+            if alike is None and self.steady:   # ... and never swells back (a longer kick than the decoder has heard)
+                code = codec.no_swell(code, cc)
             if alike is not None:    # a variation: as its reference, and with no hole deeper than it has
                 code = codec.follow(code, alike[idx, :-1], cc)
                 code = codec.fill_holes(code, alike[idx, -1], cc) if self.bounded else code
@@ -1006,7 +1011,8 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each version since
-    changed some hits only: 15 a recipe's hits of a model that keeps its training hits' pitch sweeps (`--from` of
+    changed some hits only: 16 a recipe's hits whose level swelled back (`codec.no_swell`; `Generator.steady`, off for
+    an older hit, makes them as they were); 15 a recipe's hits of a model that keeps its training hits' pitch sweeps (`--from` of
     an older hit reads none, `cli._remake`; such a model is younger than any version-14 Drummy); 14 variations and morphs of a reference whose controls lie far past every training
     hit's, or that dip far under their reference (`Generator.bounded`, off for an older hit, makes them as they
     were), and a recipe's hits of a model that keeps its training hits' tails (`--from` of an older hit reads none,
@@ -1021,7 +1027,8 @@ def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     if type(version) is not int:
         return False
     attack = float((controls or {}).get("attack", 0))
-    return {AUDIO_VERSION: True, 14: True, 13: unlifted or mode == "blend", 12: unlifted or mode == "blend",
+    return {AUDIO_VERSION: True, 15: unlifted or mode != "blend", 14: unlifted or mode != "blend", 13: unlifted,
+            12: unlifted,
             11: unlifted, 10: unlifted, 9: unlifted,
             8: unlifted and attack <= 0,
             7: unlifted and mode == "blend" and attack == 0}.get(version, False)

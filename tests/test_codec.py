@@ -464,6 +464,35 @@ def test_a_variations_hole_under_its_reference_is_filled():
     bursts[0, : cfg.bands, hole] -= 40
     assert torch.equal(codec.fill_holes(bursts, codec.envelope_db(bursts)), bursts)
 
+def test_a_recipes_hit_never_swells_back_and_a_beating_bodys_notches_are_kept():
+    # a decoder asked for a longer kick than it had heard made some that fell to -40 dB by 0.5 s and swelled
+    # back to -27 by 0.9 s, then held there as they rang out: the loudest point of a "kick" late in its tail
+    cfg = codec.CODEC
+    T = cfg.frames
+    t = torch.arange(T, dtype=torch.float32) * cfg.hop / cfg.sr                  # s
+    hits = torch.full((4, cfg.channels, T), cfg.floor_db)
+    fall = -40 * t                                                               # a body falling 40 dB/s
+    hits[:, codec.AMP], hits[:, codec.FREQ] = fall, float(np.log2(50 / 100))
+    hits[:, : cfg.bands] = (fall - 30)[None, None]                               # under a faint noise
+    hits[0, :, :] = hits[0]                                                      # 0: it decays, kept
+    swell = (t > 0.5) * 100 * (t - 0.5).clamp(max=0.4)                          # 1: back up 24 dB by 0.9 s
+    hits[1, codec.AMP] += swell
+    hits[1, : cfg.bands] += swell
+    notches = ((t * 1000).long() % 100 < 12) & (t > 0.1)                        # 2: a beating body's notches,
+    hits[2, codec.AMP] -= 25 * notches                                          #    12 ms deep in every 100
+    hits[3, : cfg.bands] = -20.0                                                 # 3: a clap's bursts, before
+    hits[3, : cfg.bands, (t > 0.012) & (t < 0.024)] = -45.0                      #    50 ms past its peak
+    hits[3, : cfg.bands, t > 0.1] = -60.0
+    out = codec.no_swell(hits, cfg)
+    assert torch.equal(out[[0, 2, 3]], hits[[0, 2, 3]])
+    env = codec.envelope_db(out[1:2], cfg)[0]
+    late = t > 0.1
+    back = env[late] - env[late].cummin(0).values                                 # (smoothed, it is SWELL_DB)
+    assert float(back.max()) <= codec.SWELL_DB + 3 and float((codec.envelope_db(hits[1:2], cfg)[0] - env).max()) > 15
+    assert torch.equal(out[1, :, t < 0.5], hits[1, :, t < 0.5])                 # up to where it turned, as it was
+    assert torch.equal(out[1, codec.FREQ], hits[1, codec.FREQ])                 # its pitch as it was
+
+
 def test_a_ring_out_falls_as_fast_as_its_references_tail():
     # a crash that rang at 6 dB/s after its first second had its variations fall at 20 dB/s or more,
     # at 0.4 of its length: they now fall as the reference does

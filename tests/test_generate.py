@@ -2191,7 +2191,7 @@ def test_hits_carry_nothing_over_20_khz_and_an_older_hit_is_remade_as_it_was(tra
     r = g.recipe("hihat")                              # the fixture's generator makes noise bursts up to Nyquist
     over = lambda h: (lambda p: p[np.fft.rfftfreq(len(h), 1 / sr) > 20500].sum() / p.sum())(np.abs(np.fft.rfft(h)) ** 2)  # noqa: E731
     new = g.generate(r, n=4, seed=4)
-    g.hush, g.fall_of = False, None                    # (a version-11 Drummy read no tails: version 14)
+    g.hush, g.fall_of, g.steady = False, None, False   # (a version-11 Drummy read no tails, 14, nor cut swells, 16)
     old = g.generate(r, n=4, seed=4)
     assert max(over(h) for h in new) < 0.001 < max(over(h) for h in old)
     # a version-11 sidecar's hit is made again as it was, to the bit; the command run again goes beside it
@@ -2364,6 +2364,43 @@ def test_a_recipes_body_falls_from_its_knock_as_the_real_hits_it_drew_from(train
     assert all(low_hz(x, 0.0, 0.03) == pytest.approx(low_hz(x, 0.2, 0.4), rel=0.1) for x in flat)   # it was flat
 
 
+def test_a_recipes_hit_the_decoder_swells_back_is_turned_down_and_an_older_one_remade_as_it_was(trained, tmp_path,
+                                                                                                capsys, monkeypatch):
+    # a benchmark model asked for a longer kick than it had heard (--decay 1) made 30 % of them swell back more than
+    # 6 dB, one from -40 dB at 0.5 s to -27 at 0.9 s: the loudest point of a "kick" late in its tail (`codec.no_swell`)
+    ws, *_ = trained
+    g = Generator.load(train.vae_path(ws))
+    g.guard = None
+    decoder = generate.Generator._code
+
+    def swelling(self, z, cond, peak=None):      # the fixture's decoder (6 steps) makes noise: this one such a body
+        code = decoder(self, z, cond, peak)
+        cc = self.model.cfg.codec_cfg
+        t = torch.arange(code.shape[-1]) * cc.hop / cc.sr
+        level = -6 - 40 * t + (t > 0.5) * 100 * (t - 0.5).clamp(max=0.4)      # dB: falls, then 24 dB back up by 0.9 s
+        code[:, : cc.bands], code[:, codec.AMP], code[:, codec.FREQ] = level - 30, level, -1.0
+        return code
+    monkeypatch.setattr(generate.Generator, "_code", swelling)
+
+    def back(y):                                 # dB its level (50 ms RMS) comes back up between 0.1 and 1 s
+        e = 10 * np.log10(np.mean(y[: len(y) // 2205 * 2205].reshape(-1, 2205) ** 2, 1) + 1e-20)[2:20]
+        return float((e - np.minimum.accumulate(e)).max())
+    r = g.recipe("kick")
+    now = g.generate(r, Controls(), n=2, seed=0)
+    ref = tmp_path / "ref.wav"
+    audio.write(ref, now[0])
+    like = g.like(audio.load(ref), Controls(), n=2, seed=1)
+    g.steady = False                             # as a version-15 Drummy made them
+    old = g.generate(r, Controls(), n=2, seed=0)
+    assert all(back(y) > 15 for y in old) and all(back(y) < 7 for y in now), ([back(y) for y in old], [back(y) for y in now])
+    assert np.array_equal(like, g.like(audio.load(ref), Controls(), n=2, seed=1))   # a variation's is its reference's
+    for ys, version in ((old, 15), (now, generate.AUDIO_VERSION)):
+        side = {**generate.sidecar(g, "blend", recipe="kick", recipe_parts=r.parts, controls=Controls(), n=2, seed=0),
+                "model": str(train.vae_path(ws)), "audio_version": version}
+        paths = generate.write_hits(ys, tmp_path / f"v{version}", "kick_s0", side)
+        _remade_to_the_bit(paths[1], ws, capsys)
+
+
 def _a_copy_with(trained, tmp_path, change) -> tuple:
     """A copy of the fixture's workspace whose model's tensors `change` (a dict -> dict) rewrote: (ws, model path)."""
     import shutil
@@ -2381,7 +2418,7 @@ def test_an_older_recipe_of_a_model_with_tails_is_remade_as_it_was(trained, tmp_
     # a version-13 Drummy ignores a model's tails (`data.fall`): its recipe hits are remade without them
     ws, path = _a_copy_with(trained, tmp_path, lambda t: {**t, "data.fall": torch.full_like(t["data.fall"], 4.0)})
     g = Generator.load(path)
-    g.guard, g.fall_of = None, None                    # as a version-13 Drummy made them
+    g.guard, g.fall_of, g.steady = None, None, False   # as a version-13 Drummy made them
     ys = g.generate(g.recipe("kick"), Controls(), n=2, seed=0)
     meta = {**generate.sidecar(g, "blend", recipe="kick", recipe_parts=g.recipe("kick").parts, controls=Controls(),
                                n=2, seed=0), "model": str(path), "audio_version": 13}
@@ -2404,7 +2441,7 @@ def test_an_older_recipe_of_a_model_with_pitch_sweeps_is_remade_as_it_was(traine
     g.guard = None
     r = g.recipe("kick")
     now = g.generate(r, Controls(), n=2, seed=0)
-    g.sweep_of = None                                    # as a version-14 Drummy made them
+    g.sweep_of, g.steady = None, False                   # as a version-14 Drummy made them
     old = g.generate(r, Controls(), n=2, seed=0)
     assert not np.array_equal(now, old)
     for ys, version in ((old, 14), (now, generate.AUDIO_VERSION)):
@@ -2471,7 +2508,8 @@ def test_a_hit_made_before_quiet_hits_were_brought_up_is_remade_as_it_was(traine
     meta = {**generate.sidecar(g, "blend", recipe="kick", recipe_parts=g.recipe("kick").parts, controls=Controls(),
                                seed=4, n=2), "model": str(train.vae_path(ws))}
     made = {}
-    g.hush, g.fall_of = False, None                    # (version 12 cuts over 20 kHz; 14 reads a model's tails)
+    g.hush, g.fall_of, g.steady = False, None, False   # (version 12 cuts over 20 kHz; 14 reads a model's tails; 16
+                                                       # cuts a recipe's swell)
     for version, lift in ((10, False), (11, True)):
         g.lift = lift
         ys = g.generate(g.recipe("kick"), Controls(), n=2, seed=4)
@@ -2506,8 +2544,8 @@ def test_an_older_hit_is_remade_where_this_version_makes_it_the_same(trained, tm
                                             (balanced, 7, 0.0, False), (balanced, 8, 0.0, True),
                                             (balanced, 8, -1.0, True), (balanced, 8, 0.5, False), (balanced, 10, 0.5, True)):
         g = Generator.load(model_path)
-        g.lift = g.hush = False                                        # (version 11 brings quiet hits up, 12 cuts
-                                                                       # what lies over 20 kHz)
+        g.lift = g.hush = g.steady = False                             # (version 11 brings quiet hits up, 12 cuts
+                                                                       # what lies over 20 kHz, 16 a swell)
         out = tmp_path / f"hits-{model_path.stem}-{version}-{attack}"
         ys = g.generate(g.recipe("kick"), Controls(attack=attack), n=2, seed=4)
         meta = generate.sidecar(g, "blend", recipe="kick", recipe_parts=g.recipe("kick").parts,
