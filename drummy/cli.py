@@ -560,6 +560,8 @@ def _generate_hits(args, ws, ctl, n: int) -> None:
     from .generate import Generator, RecipeError, dominant_type, finish, names_a_type, sidecar, write_hits
     from .library import claim, vae_path
     from .novelty import MAX_DRAWS
+    # the references first: a missing or broken one is said before the model loads (seconds, for nothing)
+    refs = [_load_ref(p) for p in (args.between or ([args.like] if args.like is not None else []))]
     gen = Generator.load(vae_path(ws))
     try:
         recipe = gen.recipe(args.blend) if args.blend is not None else None
@@ -571,7 +573,7 @@ def _generate_hits(args, ws, ctl, n: int) -> None:
     draws = None               # the draw the memorisation guard kept of each hit (recipes only)
     if args.between is not None:
         steps = 5 if args.steps is None else args.steps
-        (a, a_offset), (b, b_offset) = (_load_ref(p) for p in args.between)
+        (a, a_offset), (b, b_offset) = refs
         import numpy as np
         if len(a) == len(b) and np.array_equal(a, b):
             raise RecipeError(f"--between {args.between[0]} and {args.between[1]} are the same sound: a morph "
@@ -583,7 +585,7 @@ def _generate_hits(args, ws, ctl, n: int) -> None:
                        seed=args.seed, **_offsets(a=a_offset, b=b_offset))
         folder = "morph"
     elif args.like is not None:
-        ref, offset = _load_ref(args.like)
+        (ref, offset), = refs
         ys = gen.like(ref, ctl, n=n, seed=args.seed, recipe=recipe)
         stem = f"like_{args.like.stem}" + (f"_{recipe.name}" if recipe else "") + _controls_suffix(ctl) + f"_s{args.seed}"
         meta = sidecar(gen, "like", like=str(args.like.resolve()), like_hash=file_hash(args.like), recipe=args.blend,

@@ -31,6 +31,7 @@ def test_module_entry_point_prints_help():
     (["train", "vae", "--epochs", "3"], "--epochs is not for `train vae`"),
     (["train", "classifier", "--minutes", "2"], "--minutes is not for `train classifier`"),
     (["ingest", "x", "--min-confidence", "0.9"], "--min-confidence is for --auto-label"),
+    (["generate", "--like", "/no/such/hit.wav"], "/no/such/hit.wav: no such file"),   # said before a model is looked for
 ])
 def test_user_mistakes_are_one_clear_line(tmp_path, args, needle):
     r = run(*args, "-w", str(tmp_path / "ws"))
