@@ -918,7 +918,7 @@ def _remake(path: Path, meta: dict, model: Path, made_by: int):
         gen.fall_of = None
     if made_by < 15:                             # ... and its body swept as then (nor its pitch sweeps)
         gen.sweep_of = None
-    gen.steady = made_by >= 16                   # ... and swelling back as it did
+    gen.steady = made_by >= 16                   # ... and swelling back, and its tail gated, as it did
     if made_by == 7 and gen.balance_of is not None:
         raise _older(path, meta)
     mode, i = meta["mode"], int(meta["index"])

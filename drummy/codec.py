@@ -413,14 +413,23 @@ def no_more_tonal(code: torch.Tensor, balance_db: torch.Tensor, cfg: CodecConfig
     return out
 
 
-def gate(code: torch.Tensor, threshold_db: float, cfg: CodecConfig = CODEC) -> torch.Tensor:
+GATE_STEEPER = 4.0   # how much faster a rung-out band falls once under the gate (`gate`'s `steeper`)
+
+
+def gate(code: torch.Tensor, threshold_db: float, cfg: CodecConfig = CODEC, steeper: float | None = None
+         ) -> torch.Tensor:
     """A noise gate on codes (B, channels, frames): noise bands quieter than threshold_db
     (dB, as in the code) drop to the floor; the body sine is untouched. A decoder
     cannot quite predict silence, so it leaves a faint hiss where real hits have none
-    (under a hat's sizzle, after a hit has ended); the gate takes it out."""
+    (under a hat's sizzle, after a hit has ended); the gate takes it out. steeper: a band
+    that falls steadily (a tail `ring_out` made) goes under the gate that many times faster
+    instead, to the floor: dropped there, a crash's bands under 600 Hz stopped in one frame at 1.5 s
+    while the rest rang on (a wall a soloed or compressed hit lets you hear)."""
     out = code.clone()
     noise = code[:, : cfg.bands]
-    out[:, : cfg.bands] = torch.where(noise < threshold_db, torch.full_like(noise, cfg.floor_db), noise)
+    under = torch.full_like(noise, cfg.floor_db) if steeper is None else \
+        (threshold_db - steeper * (threshold_db - noise)).clamp(min=cfg.floor_db)
+    out[:, : cfg.bands] = torch.where(noise < threshold_db, under, noise)
     return out
 
 
@@ -712,6 +721,7 @@ def _sine(freq: torch.Tensor, amp: torch.Tensor, cfg: CodecConfig) -> torch.Tens
 
 SYNTH_CHUNK = 8   # hits synthesised at once: a hit's spectra fill 0.7 MB, and 8 at a time run 3x faster than 100
 SINE_FLOOR_DB = -60.0   # a body sine this quiet (dB, as in the code) is no tone: a decoder's "almost none"
+SINE_KNEE_DB = 10.0     # ... and one this little louder fades into it (`synthesise`'s `knee`)
 
 
 def sounding_frames(code: torch.Tensor, cfg: CodecConfig = CODEC) -> int:
@@ -723,16 +733,19 @@ def sounding_frames(code: torch.Tensor, cfg: CodecConfig = CODEC) -> int:
     return int(on.shape[0] - on.flip(0).long().argmax()) if bool(on.any()) else 0
 
 
-def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0) -> torch.Tensor:
+def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tensor = 0, knee: bool = True
+               ) -> torch.Tensor:
     """Codes (B, channels, frames) -> audio (B, samples) float32. `seed` fixes the noise:
     one int for the batch, or a (B,) tensor of per-hit seeds. Each hit depends only on
     its own code and seed, whatever the batch. Noise bands at the floor are silent,
-    and frames past the batch's last sound are not synthesised at all."""
+    and frames past the batch's last sound are not synthesised at all. A body sine at or under
+    SINE_FLOOR_DB is silent; with `knee` one within SINE_KNEE_DB over it fades into that silence (a tom's
+    ring-out stopped at once where it fell to the floor, 40-50 dB under its peak; audio version 15 had none)."""
     code = code.float()
     B = code.shape[0]
     seeds = seed.tolist() if isinstance(seed, torch.Tensor) else [seed + i for i in range(B)]
     if B > SYNTH_CHUNK:
-        return torch.cat([synthesise(code[i:i + SYNTH_CHUNK], cfg, torch.tensor(seeds[i:i + SYNTH_CHUNK]))
+        return torch.cat([synthesise(code[i:i + SYNTH_CHUNK], cfg, torch.tensor(seeds[i:i + SYNTH_CHUNK]), knee)
                           for i in range(0, B, SYNTH_CHUNK)])
     T = min(sounding_frames(code, cfg), code.shape[-1])
     if T == 0:
@@ -749,6 +762,8 @@ def synthesise(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.T
     y = _istft(W * gain, cfg)                                              # (B, samples)
     amp = code[:, AMP, :T]
     amp = torch.where(amp <= SINE_FLOOR_DB, torch.zeros_like(amp), 10 ** (amp / 20))
+    if knee:
+        amp = amp * ((code[:, AMP, :T] - SINE_FLOOR_DB) / SINE_KNEE_DB).clamp(0.0, 1.0)
     if not bool(amp.any()):                                              # hats, claps: noise only
         return y
     # the sine's tracks to one frame past its last sound (its fade to zero), as `_sine` takes them
@@ -764,7 +779,8 @@ def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tenso
            ring_seconds: float | torch.Tensor = 3.0,
            gate_db: float | None = None, below_db: float = 70.0, step_s: float = 0.25,
            ring: torch.Tensor | None = None, keep: list[int] | None = None,
-           fall: torch.Tensor | None = None, lengths: bool = False) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+           fall: torch.Tensor | None = None, lengths: bool = False, steeper: float | None = GATE_STEEPER,
+           knee: bool = True) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
     """Codes (B, channels, cfg.frames) -> audio (B, samples) float32, like `synthesise`,
     but hits that still sound at their end (`rings`) ring out (`ring_out`, the extension
     gated at gate_db) until they are below_db under their peak, in steps of step_s and
@@ -774,10 +790,12 @@ def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tenso
     ring (B,): `rings(code)`, if already worked out. keep: the hits to return, in that
     order ((len(keep), samples)), each synthesised as in the whole batch, bit for bit: with
     the hits of its chunk, and no others. fall (B,): how fast each hit's ring-out falls (`ring_out`).
-    lengths: also each hit's own length, seconds ((B,) or (len(keep),)): the batch's is its longest's."""
+    lengths: also each hit's own length, seconds ((B,) or (len(keep),)): the batch's is its longest's.
+    steeper: how the extension's bands go under the gate (`gate`; None: at once, as audio version 15 did);
+    knee: a body sine fades into its floor (`synthesise`; False: it stops there, as version 15's did)."""
     B = code.shape[0]
     seeds = seed if isinstance(seed, torch.Tensor) else torch.arange(B) + seed
-    ring, long, need = _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring, fall)
+    ring, long, need = _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring, fall, steeper)
     wanted = torch.ones(B, dtype=torch.bool) if keep is None else torch.zeros(B, dtype=torch.bool).index_fill_(
         0, torch.tensor(list(keep), dtype=torch.long), True)
     y = torch.zeros(B, replace(cfg, seconds=max([cfg.seconds, *need.tolist()])).samples)
@@ -791,7 +809,7 @@ def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tenso
             if not bool(wanted[members[chunk]].any()):
                 continue
             part = code[members[chunk]] if in_long is None else long[in_long[chunk], :, : sc.frames]
-            y[members[chunk], : sc.samples] = synthesise(part, sc, seeds[members[chunk]])
+            y[members[chunk], : sc.samples] = synthesise(part, sc, seeds[members[chunk]], knee)
     y = y if keep is None else y[list(keep)]
     if not lengths:
         return y
@@ -800,7 +818,7 @@ def render(code: torch.Tensor, cfg: CodecConfig = CODEC, seed: int | torch.Tenso
     return y, own if keep is None else own[list(keep)]
 
 
-def _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring, fall=None):
+def _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring, fall=None, steeper=GATE_STEEPER):
     """`render`'s plan: which hits ring (B,), their rung-out codes (R, C, frames) and the
     seconds each is rendered for (R,)."""
     ring = rings(code, cfg) if ring is None else ring                               # (B,)
@@ -811,7 +829,8 @@ def _ring_plan(code, cfg, ring_seconds, gate_db, below_db, step_s, ring, fall=No
     long, lc = ring_out(code[ring], cfg, top, fall=None if fall is None else fall[ring])   # (R, C, frames)
     if gate_db is not None:      # the extension only: the hit's own second is the caller's to gate (or fade after)
         edge = cfg.sine_fft // (2 * cfg.hop)                                        # where `ring_out` takes over
-        long = torch.cat([long[..., : cfg.frames - edge], gate(long[..., cfg.frames - edge:], gate_db, lc)], -1)
+        long = torch.cat([long[..., : cfg.frames - edge], gate(long[..., cfg.frames - edge:], gate_db, lc, steeper)],
+                         -1)
     env = envelope_db(long, lc)                                                     # (R, T)
     alive = env > env.amax(1, keepdim=True) - below_db
     last = env.shape[1] - alive.flip(1).long().argmax(1)                            # (R,) frames sounding

@@ -45,7 +45,8 @@ AUDIO_VERSION = 16   # bump when a change gives a model and seed other audio; --
                      # reference's level filled: `Generator.bounded`, `codec.fill_holes`; a recipe's hit of a
                      # model that keeps its training hits' tails rings out as they do, `Generator.fall_of`;
                      # 15: a recipe's hit of a model that keeps pitch sweeps falls from its knock, `Generator.sweep_of`;
-                     # 16: a recipe's hit never swells back, `codec.no_swell`)
+                     # 16: a recipe's hit never swells back, `codec.no_swell`, a tail's bands go under the gate
+                     # steeply, not at once, `codec.GATE_STEEPER`, and a body sine fades into its floor, SINE_KNEE_DB)
 RING_SECONDS = 3.0   # the longest a generated hit may ring out (an 808, a cymbal); the model sees 1 s
 LIKE_SECONDS = 10.0  # ... a variation of a longer reference, as long as it up to this (a crash: 3-8 s)
 RECIPE_SECONDS = 6.0  # ... a recipe's hit of a model that knows its training hits' tails (`Generator.fall_of`)
@@ -418,7 +419,9 @@ class Generator:
     alike: bool = field(default=True, compare=False)   # variations follow their reference (`codec.likeness`, 13); off: not
     bounded: bool = field(default=True, compare=False)  # a reference's controls near the training hits', its
                                                         # variations' holes filled (14, `codec.fill_holes`); off: not
-    steady: bool = field(default=True, compare=False)   # a recipe's hit never swells back (16, `codec.no_swell`); off: as made
+    steady: bool = field(default=True, compare=False)   # a recipe's hit never swells back (16, `codec.no_swell`), and
+                                                        # a tail's bands and tone fade out (`codec.gate`, `synthesise`'s
+                                                        # knee); off: as made
 
     @classmethod
     def load(cls, path: str | Path) -> "Generator":
@@ -683,12 +686,15 @@ class Generator:
         cut = (ended[..., -1] != code[..., -1]).any(1)                                   # (n,)
         ring = codec.rings(ended, cc, env=env) & ~cut
         rows = everyone if keep is None else torch.tensor(keep, dtype=torch.long)
+        steeper = codec.GATE_STEEPER if self.steady else None     # (an older hit: its tail's bands gated at once)
         if isinstance(longest, torch.Tensor):   # a recipe's hits, a cap each (`_draw`): one its cap cut while it
-            y, own = codec.render(ended, cc, seeds, longest, cfg.gate_db, ring=ring, keep=keep, fall=fall, lengths=True)
+            y, own = codec.render(ended, cc, seeds, longest, cfg.gate_db, ring=ring, keep=keep, fall=fall, lengths=True,
+                                  steeper=steeper, knee=self.steady)
             y = faded_out(y.numpy(), ends=(own * codec.SR).round().long().numpy(),      # sounds fades out over its own
                           cut=(own >= longest[rows] - 1e-6).numpy())                    # end, not the batch's longest
         else:
-            y = codec.render(ended, cc, seeds, longest, cfg.gate_db, ring=ring, keep=keep, fall=fall).numpy()
+            y = codec.render(ended, cc, seeds, longest, cfg.gate_db, ring=ring, keep=keep, fall=fall,
+                             steeper=steeper, knee=self.steady).numpy()
             if fall is not None:     # a slow tail that `longest` cuts while it sounds fades out (a crash asked longer)
                 y = faded_out(y)
         y = audible(y, codec.SR) if self.hush else infrasound_out(y, codec.SR)   # (an older hit: as it was made)
@@ -1011,8 +1017,10 @@ def numbered_digits(outdir: Path, stem: str) -> int:
 
 def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     """Whether this Drummy makes a hit of an earlier audio version (its sidecar's) to the bit. Each version since
-    changed some hits only: 16 a recipe's hits whose level swelled back (`codec.no_swell`; `Generator.steady`, off for
-    an older hit, makes them as they were); 15 a recipe's hits of a model that keeps its training hits' pitch sweeps (`--from` of
+    changed some hits only: 16 a recipe's hits whose level swelled back (`codec.no_swell`), the tails of hits that ring
+    past their first second (`codec.GATE_STEEPER`) and hits whose body sine falls to its floor (`codec.SINE_KNEE_DB`;
+    `Generator.steady`, off for an older hit, makes them as they were);
+    15 a recipe's hits of a model that keeps its training hits' pitch sweeps (`--from` of
     an older hit reads none, `cli._remake`; such a model is younger than any version-14 Drummy); 14 variations and morphs of a reference whose controls lie far past every training
     hit's, or that dip far under their reference (`Generator.bounded`, off for an older hit, makes them as they
     were), and a recipe's hits of a model that keeps its training hits' tails (`--from` of an older hit reads none,
@@ -1027,7 +1035,7 @@ def same_audio(version, mode: str, controls, unlifted: bool = False) -> bool:
     if type(version) is not int:
         return False
     attack = float((controls or {}).get("attack", 0))
-    return {AUDIO_VERSION: True, 15: unlifted or mode != "blend", 14: unlifted or mode != "blend", 13: unlifted,
+    return {AUDIO_VERSION: True, 15: unlifted, 14: unlifted, 13: unlifted,
             12: unlifted,
             11: unlifted, 10: unlifted, 9: unlifted,
             8: unlifted and attack <= 0,

@@ -513,6 +513,52 @@ def test_a_ring_out_falls_as_fast_as_its_references_tail():
     assert per_s(env[0]) == pytest.approx(8, abs=0.5) and per_s(env[1]) >= 20 - 0.5      # its own: at least 20 dB/s
 
 
+def test_a_rung_out_band_fades_under_the_gate_instead_of_stopping():
+    # a crash's bands under 600 Hz stopped in one frame at 1.5 s while the rest rang on: each band of the
+    # extension was dropped to silence where its fall took it under the gate
+    cfg = codec.CODEC
+    sr = cfg.sr
+    code = torch.full((1, cfg.channels, cfg.frames), cfg.floor_db)
+    f = torch.from_numpy(codec.band_centres(cfg).copy()).float()
+    level = -30 - 8 * torch.arange(cfg.frames) * cfg.hop / sr                      # -38 dB at 1 s, then 16 dB a second
+    code[0, : cfg.bands] = level[None] - 6 * (f < 600).float()[:, None]            # the lows 6 dB under the rest
+    fall = torch.tensor([16.0])
+
+    def tail(steeper):                             # the extension's noise bands (bands, frames) dB, as `render` plays it
+        ring, long, need = codec._ring_plan(code, cfg, 3.0, -60.0, 70.0, 0.25, None, fall, steeper)
+        assert bool(ring[0]) and float(need[0]) > 2.4
+        return long[0, : cfg.bands, cfg.frames:]
+    hard, soft = tail(None), tail(codec.GATE_STEEPER)
+    per_frame = 16 * cfg.hop / sr                                                 # dB: the ring-out's own fall a frame
+    step = lambda t: float((t[:, :-1] - t[:, 1:]).max())                          # noqa: E731  the largest fall a frame
+    assert step(hard) > 30                                                        # from the gate to silence at once
+    assert step(soft) == pytest.approx(codec.GATE_STEEPER * per_frame, rel=0.05)  # 0.37 dB a frame: 64 dB a second
+    above = hard > -60
+    assert torch.equal(soft[above], hard[above])                                  # over the gate, as it was
+    assert bool((soft[~above] > cfg.floor_db).any()) and bool((soft[:, -1] == cfg.floor_db).all())   # and then silent
+    gated = codec.gate(code, -60.0, cfg)                                         # the hit's own second: at once
+    assert bool((gated[:, : cfg.bands][code[:, : cfg.bands] < -60] == cfg.floor_db).all())
+
+
+def test_a_body_sine_fades_into_its_floor_instead_of_stopping():
+    # a tom's ring-out, a bare sine, stopped within a frame where it fell to SINE_FLOOR_DB, 40-50 dB under its peak
+    cfg = codec.CODEC
+    t = torch.arange(cfg.frames, dtype=torch.float32) * cfg.hop / cfg.sr
+    code = torch.full((1, cfg.channels, cfg.frames), cfg.floor_db)
+    code[0, codec.AMP], code[0, codec.FREQ] = -30 - 40 * t, float(np.log2(100 / 100))   # at the floor by 0.75 s
+
+    def levels(knee):                             # dB RMS in 10 ms frames
+        y = codec.synthesise(code, cfg, knee=knee)[0].double().numpy()
+        return 10 * np.log10(np.mean(y[: len(y) // 441 * 441].reshape(-1, 441) ** 2, 1) + 1e-30)
+
+    def worst(db):                                # the largest fall in 10 ms from a frame louder than -85 dB
+        return float(((db[:-1] - db[1:]) * (db[:-1] > -85)).max())
+    hard, soft = levels(False), levels(True)
+    assert worst(hard) > 100 and worst(soft) < 6, (worst(hard), worst(soft))
+    assert np.allclose(hard[:50], soft[:50])                                       # over the knee: as it was
+    assert np.isclose(hard[0], -30 - 3.01, atol=0.2) and soft[72] < hard[72] - 10   # near the floor: faded
+
+
 def test_a_tail_is_stretched_as_a_samplers_decay_knob():
     import torch
     cfg = codec.CODEC

@@ -1,0 +1,106 @@
+"""Do rung-out tails stop a band at once (a "wall")? Recipes' hits that ring past their first second, as audio
+version 15 made them (the extension's bands dropped to silence where they went under the gate) and now
+(`codec.GATE_STEEPER`: they fall that much faster under it), against real hits.
+
+    PYTHONPATH=.:benchmarks python benchmarks/tail_walls.py --work build/bench-vae [--seeds 0 1 2 3] [-n 40]
+
+For each seed's model (<work>/train/models/vae-seed<S>.safetensors) and each ringing type (cymbal, open hat,
+tom, kick), `n` guarded hits of `--blend TYPE` at `--decay` 0 and 1 (seed 5). A hit's audio in third-octave bands
+(50 Hz-16 kHz, 10 ms frames, 2048-point windows); a wall is a band (its power smoothed over 50 ms) falling more than WALL_DB within 50 ms, and staying
+that far down for the next 200 ms (a noise band's dip comes back), past
+1.05 s (the tail `codec.ring_out` makes), from a level no more than 60 dB under the hit's loudest band. Real
+decays fall 0.5-3 dB in 50 ms there. Reports the share of hits with a wall and the largest fall, with the
+same for the model's real training hits of the type (their stored copies).
+Results: benchmarks/results/tail_walls.json.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import drummy  # noqa: F401  (sets the thread policy before torch loads)
+
+from drummy import audio, novelty
+from drummy.generate import Controls, Generator
+from drummy.library import Workspace
+from kitset import save_entry
+
+TYPES = ("cymbal", "open hat", "tom", "kick")
+WALL_DB = 10.0
+SR = 44100
+
+
+def _bands() -> np.ndarray:
+    f = np.fft.rfftfreq(2048, 1 / SR)
+    edges = 50 * 2 ** (np.arange(0, 28) / 3)                                      # 50 Hz .. 16 kHz
+    return np.stack([(f >= a) & (f < b) for a, b in zip(edges[:-1], edges[1:])]).astype(np.float64)   # (27, 1025)
+
+
+BANDS = _bands()
+
+
+def worst_fall(y: np.ndarray) -> float:
+    """The largest fall of a band past 1.05 s that lasts (dB, see the module), where it was within 60 dB of the loudest."""
+    hop = SR // 100
+    if len(y) < int(1.2 * SR):
+        return 0.0
+    frames = np.lib.stride_tricks.sliding_window_view(np.pad(y.astype(np.float64), (1024, 1024)), 2048)[::hop]
+    power = np.abs(np.fft.rfft(frames * np.hanning(2048), axis=1)) ** 2 @ BANDS.T   # (T, 27)
+    power = np.stack([np.convolve(p, np.ones(5) / 5, mode="same") for p in power.T], 1)   # over 50 ms: a noise
+    db = 10 * np.log10(power + 1e-20)                                             # band's own flicker is not a wall
+    top = db.max()
+    t0 = int(1.05 * SR / hop)
+    if len(db) < t0 + 30:
+        return 0.0
+    later = np.lib.stride_tricks.sliding_window_view(db[t0 + 5:], 20, axis=0).max(-1)   # the loudest 50-250 ms on
+    fall = db[t0: t0 + len(later)] - later                                     # (T', 27): down 50 ms on, and staying
+    live = db[t0: t0 + len(later)] > top - 60                                  # down (a noise band's dip comes back)
+    return float((fall * live).max()) if live.any() else 0.0
+
+
+def summary(v: list[float]) -> dict:
+    v = np.asarray(v)
+    return {"n": len(v), "with_wall": round(float((v > WALL_DB).mean()), 3), "median": round(float(np.median(v)), 2),
+            "max": round(float(v.max()), 2)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", default="build/bench-vae")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    ap.add_argument("-n", type=int, default=40)
+    args = ap.parse_args()
+    ws = Workspace(Path(args.work) / "train")
+    lib = json.loads(ws.manifest_path.read_text())["samples"]
+    out = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+           "n": args.n, "wall_db": WALL_DB, "seeds": {}}
+    for seed in args.seeds:
+        g = Generator.load(ws.root / "models" / f"vae-seed{seed}.safetensors")
+        g.guard = novelty.for_workspace(ws, g, progress=False)
+        real = {}
+        for h in g.extra["train_hashes"]:
+            s = lib.get(h)
+            if s and s["drum_type"] in TYPES:
+                y = audio.load(next((ws.root / "audio").glob(h + "*")), max_seconds=60)
+                real.setdefault(s["drum_type"], []).append(worst_fall(y[: 6 * SR]))
+        row = {}
+        for t in TYPES:
+            row[t] = {"real": summary(real.get(t, [0.0]))}
+            for decay in (0.0, 1.0):
+                for steady in (False, True):
+                    g.steady = steady
+                    ys = g.generate(g.recipe(t), Controls(decay=decay), n=args.n, seed=5)
+                    key = f"decay {decay:+.0f}, " + ("now" if steady else "version 15")
+                    row[t][key] = summary([worst_fall(y) for y in ys])
+                    print(f"seed {seed} {t:8s} {key:22s} {row[t][key]}  (real {row[t]['real']})", flush=True)
+        out["seeds"][str(seed)] = row
+    print("results:", save_entry("tail_walls", "session44", out))
+
+
+if __name__ == "__main__":
+    main()
