@@ -48,3 +48,43 @@ def save_entry(results: str, label: str, row: dict) -> Path:
     out[label] = row
     atomic_write_json(res, out)
     return res
+
+
+def then_and_now(work: str, seeds: list[int], n: int, types: tuple[str, ...], measure, summary, results: str,
+                 **extra) -> Path:
+    """Recipes' hits of each seed's benchmark model (<work>/train/models/vae-seed<S>.safetensors), `n` guarded hits a
+    type at `--decay` 0 and 1 (seed 5), as audio version 15 made them (`Generator.steady` off) and now, read by
+    `measure` (audio -> float) and `summary` (floats -> dict), against the model's real training hits of the type
+    (their stored copies, up to 6 s). Saved under "session44" in benchmarks/results/<results>.json."""
+    import json
+    import os
+    import platform
+    from datetime import date
+    from drummy import audio, novelty
+    from drummy.generate import Controls, Generator
+    from drummy.library import Workspace
+    ws = Workspace(Path(work) / "train")
+    lib = json.loads(ws.manifest_path.read_text())["samples"]
+    out = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores", "n": n,
+           **extra, "seeds": {}}
+    for seed in seeds:
+        g = Generator.load(ws.root / "models" / f"vae-seed{seed}.safetensors")
+        g.guard = novelty.for_workspace(ws, g, progress=False)
+        real = {}
+        for h in g.extra["train_hashes"]:
+            s = lib.get(h)
+            if s and s["drum_type"] in types:
+                y = audio.load(next((ws.root / "audio").glob(h + "*")), max_seconds=60)
+                real.setdefault(s["drum_type"], []).append(measure(y[: 6 * audio.SR]))
+        row = {}
+        for t in types:
+            row[t] = {"real": summary(real.get(t, [0.0]))}
+            for decay in (0.0, 1.0):
+                for steady in (False, True):
+                    g.steady = steady
+                    ys = g.generate(g.recipe(t), Controls(decay=decay), n=n, seed=5)
+                    key = f"decay {decay:+.0f}, " + ("now" if steady else "version 15")
+                    row[t][key] = summary([measure(y) for y in ys])
+                    print(f"seed {seed} {t:8s} {key:22s} {row[t][key]}  (real {row[t]['real']})", flush=True)
+        out["seeds"][str(seed)] = row
+    return save_entry(results, "session44", out)

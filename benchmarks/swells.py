@@ -13,18 +13,11 @@ Results: benchmarks/results/swells.json (median, 90th percentile, largest, and t
 from __future__ import annotations
 
 import argparse
-import json
-import platform
-from datetime import date
-from pathlib import Path
 
 import numpy as np
 import drummy  # noqa: F401  (sets the thread policy before torch loads)
 
-from drummy import audio, novelty
-from drummy.generate import Controls, Generator
-from drummy.library import Workspace
-from kitset import save_entry
+from kitset import then_and_now
 
 TYPES = ("kick", "snare", "hihat", "open hat", "clap", "tom", "cymbal")
 
@@ -56,31 +49,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
     ap.add_argument("-n", type=int, default=40)
     args = ap.parse_args()
-    ws = Workspace(Path(args.work) / "train")
-    lib = json.loads(ws.manifest_path.read_text())["samples"]
-    out = {"date": date.today().isoformat(), "machine": f"{platform.machine()}, {__import__('os').cpu_count()} cores",
-           "n": args.n, "seeds": {}}
-    for seed in args.seeds:
-        g = Generator.load(ws.root / "models" / f"vae-seed{seed}.safetensors")
-        g.guard = novelty.for_workspace(ws, g, progress=False)
-        real = {}
-        for h in g.extra["train_hashes"]:
-            s = lib.get(h)
-            if s and s["drum_type"] in TYPES:
-                real.setdefault(s["drum_type"], []).append(swell_db(audio.load(next((ws.root / "audio").glob(h + "*")))))
-        row = {}
-        for t in TYPES:
-            row[t] = {"real": summary(real.get(t, [0.0]))}
-            for decay in (0.0, 1.0):
-                for steady in (False, True):
-                    g.steady = steady
-                    ys = g.generate(g.recipe(t), Controls(decay=decay), n=args.n, seed=5)
-                    key = f"decay {decay:+.0f}, " + ("now" if steady else "version 15")
-                    row[t][key] = summary([swell_db(y) for y in ys])
-                    print(f"seed {seed} {t:8s} {key:22s} {row[t][key]}  (real {row[t]['real']})", flush=True)
-        out["seeds"][str(seed)] = row
-    print("results:", save_entry("swells", "session44", out))
-
+    print("results:", then_and_now(args.work, args.seeds, args.n, TYPES, swell_db, summary, "swells"))
 
 if __name__ == "__main__":
     main()
