@@ -76,7 +76,7 @@ def main() -> int:
     print(f"test kits:  {', '.join(d.name for d in test_dirs)}")
     print(f"train {len(train_pool)} samples ({cfg.members} nets on all of them, after as many validation runs "
           f"that hold out kits/folders), test {len(test)} samples; {seconds:.0f} s\n")
-    print(f"| class | test hits | accuracy |\n|---|---|---|")
+    print("| class | test hits | accuracy |\n|---|---|---|")
     for c, (acc, n) in per_class.items():
         print(f"| {c} | {n} | {acc:.1%} |")
     print(f"| **all** | {len(yt)} | {float((pred == yt).mean()):.1%} (balanced {balanced_accuracy(yt, pred, len(classes)):.1%}) |")

@@ -12,7 +12,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 import numpy as np, torch
 torch.set_num_threads(2)
 from drummy import codec, classifier as clf
-from drummy.codec import CODEC, band_power
+from drummy.codec import CODEC
 from drummy.generate import Generator, finish
 from drummy.evaluate import RealSet, evaluate
 from drummy.library import Workspace, classifier_path

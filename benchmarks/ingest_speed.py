@@ -40,7 +40,7 @@ def main() -> int:
         warm = time.perf_counter() - t0
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"| run | files | seconds | files/s |\n|---|---|---|---|")
+    print("| run | files | seconds | files/s |\n|---|---|---|---|")
     print(f"| cold (decode + features), {args.jobs or os.cpu_count()} processes | {files} | {cold:.1f} | {files / cold:.0f} |")
     print(f"| warm re-run (nothing changed) | {r2.unchanged + len(r2.skipped)} | {warm:.2f} | {files / warm:.0f} |")
     print(f"\nadded {r.added}, duplicates {r.duplicates}, skipped {len(r.skipped)}:")

@@ -55,7 +55,7 @@ def bench_render(kit: S.Kit, runs: int, minutes: float) -> None:
     hits = sum(len(h.onsets) for h in P.schedule(p, p.bpm, bars))
     print(f"\n## Render: {len(p.tracks)} tracks, {bars} bars at {p.bpm:g} bpm = {seconds:.1f} s of audio, "
           f"{hits} hits, median of {runs}")
-    print(f"| master | median s | min s | x real time (median) |\n|---|---|---|---|")
+    print("| master | median s | min s | x real time (median) |\n|---|---|---|---|")
     for master in S.MASTERS:
         S.render(p, kit, bars=1, master=master)  # warm-up: imports, plugin construction
         times = []

@@ -94,7 +94,6 @@ def summary(runs: list[dict]) -> dict:
 
 def judge_fingerprint(cfg: TrainConfig) -> dict:
     """What a judge is trained with: its TrainConfig and the classifier code (sha256 of the modules)."""
-    import drummy
     src = Path(drummy.__file__).parent
     return {"train_config": asdict(cfg),
             "code": {m: hashlib.sha256((src / m).read_bytes()).hexdigest()[:16] for m in JUDGE_CODE}}
