@@ -731,6 +731,7 @@ class Generator:
         ys, cond = self._guarded(recipe, plain, seed, n, rows, seeds, keep)
         if plain == ctls:
             return ys, cond
+        del ys                                  # (a thousand 6 s cymbals are 1 GB: not two batches at once)
         # the draws kept, made as the controls ask: the first draws as a batch, the later ones alone (`_later`)
         first = [j for j, d in enumerate(self.draws) if d == 0]
         made = [self._later(recipe, ctls, seed, n, rows[j], d) for j, d in enumerate(self.draws) if d]
