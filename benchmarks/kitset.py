@@ -88,3 +88,14 @@ def then_and_now(work: str, seeds: list[int], n: int, types: tuple[str, ...], me
                     print(f"seed {seed} {t:8s} {key:22s} {row[t][key]}  (real {row[t]['real']})", flush=True)
         out["seeds"][str(seed)] = row
     return save_entry(results, "session44", out)
+
+
+def then_and_now_main(types: tuple[str, ...], measure, summary, results: str, **extra) -> None:
+    """A `then_and_now` benchmark's command line: --work, --seeds, -n."""
+    import argparse
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--work", default="build/bench-vae")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
+    ap.add_argument("-n", type=int, default=40)
+    args = ap.parse_args()
+    print("results:", then_and_now(args.work, args.seeds, args.n, types, measure, summary, results, **extra))

@@ -12,12 +12,11 @@ Results: benchmarks/results/swells.json (median, 90th percentile, largest, and t
 """
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 import drummy  # noqa: F401  (sets the thread policy before torch loads)
 
-from kitset import then_and_now
+from kitset import then_and_now_main
 
 TYPES = ("kick", "snare", "hihat", "open hat", "clap", "tom", "cymbal")
 
@@ -43,13 +42,5 @@ def summary(v: list[float]) -> dict:
             "max": round(float(v.max()), 2), "over_6db": round(float((v > 6).mean()), 3)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--work", default="build/bench-vae")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
-    ap.add_argument("-n", type=int, default=40)
-    args = ap.parse_args()
-    print("results:", then_and_now(args.work, args.seeds, args.n, TYPES, swell_db, summary, "swells"))
-
 if __name__ == "__main__":
-    main()
+    then_and_now_main(TYPES, swell_db, summary, "swells")

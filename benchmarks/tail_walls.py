@@ -15,12 +15,11 @@ Results: benchmarks/results/tail_walls.json.
 """
 from __future__ import annotations
 
-import argparse
 
 import numpy as np
 import drummy  # noqa: F401  (sets the thread policy before torch loads)
 
-from kitset import then_and_now
+from kitset import then_and_now_main
 
 TYPES = ("cymbal", "open hat", "tom", "kick")
 WALL_DB = 10.0
@@ -61,13 +60,5 @@ def summary(v: list[float]) -> dict:
             "max": round(float(v.max()), 2)}
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--work", default="build/bench-vae")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3])
-    ap.add_argument("-n", type=int, default=40)
-    args = ap.parse_args()
-    print("results:", then_and_now(args.work, args.seeds, args.n, TYPES, worst_fall, summary, "tail_walls", wall_db=WALL_DB))
-
 if __name__ == "__main__":
-    main()
+    then_and_now_main(TYPES, worst_fall, summary, "tail_walls", wall_db=WALL_DB)

@@ -734,7 +734,8 @@ class Generator:
         del ys                                  # (a thousand 6 s cymbals are 1 GB: not two batches at once)
         # the draws kept, made as the controls ask: the first draws as a batch, the later ones alone (`_later`)
         first = [j for j, d in enumerate(self.draws) if d == 0]
-        made = [self._later(recipe, ctls, seed, n, rows[j], d) for j, d in enumerate(self.draws) if d]
+        later = [j for j, d in enumerate(self.draws) if d]
+        made = [self._later(recipe, ctls, seed, n, rows[j], self.draws[j]) for j in later]
         if first:
             y0, cond = self._draw(recipe, ctls, hit_streams(seed, n), seeds, [rows[j] for j in first])
         else:
@@ -742,7 +743,7 @@ class Generator:
         width = max([y0.shape[1]] + [y.shape[1] for y, _ in made])
         ys = np.zeros((len(rows), width), np.float32)
         ys[first, :y0.shape[1]] = y0
-        for j, (y, c) in zip([j for j, d in enumerate(self.draws) if d], made):
+        for j, (y, c) in zip(later, made):
             ys[j, :y.shape[1]], cond[rows[j]] = y[0], c[0]
         return ys, cond
 
